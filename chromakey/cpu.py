@@ -1,0 +1,300 @@
+"""The numpy reference keyer: the oracle the shaders are tested against.
+
+Each function here has a GLSL twin of the same name in ``shaders/`` and reads
+the same way. All values are float32 in 0–1; images are H×W(×C) arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .color import rgb_to_hsl
+from .frames import Frame
+from .params import KeyerParams
+
+F32 = np.float32
+
+# Radius in pixels of the neighbourhood that decides whether a pixel is on an edge.
+EDGE_RADIUS = 2
+
+
+def soft_step(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
+    """GLSL smoothstep, and a hard step (x > e0) when the ramp has no width."""
+    if e1 <= e0:
+        return (x > e0).astype(F32)
+    t = np.clip((x - F32(e0)) * F32(1.0 / (e1 - e0)), 0.0, 1.0)
+    return t * t * (F32(3.0) - F32(2.0) * t)
+
+
+# --- 1. decode ------------------------------------------------------------------
+
+
+def upsample_chroma(c: np.ndarray, fx: int, fy: int, width: int, height: int) -> np.ndarray:
+    """Bilinear chroma upsampling, H.264 siting: co-sited horizontally, centred vertically.
+
+    These are the weights a GPU's linear filter gives when the chroma texture
+    is sampled at (x/2 + 0.5, (y + 0.5)/2) in texel units with edges clamped.
+    """
+    c = c.astype(F32)
+    if fy == 2:
+        ch = c.shape[0]
+        up = np.empty((height, c.shape[1]), F32)
+        prev = c[np.maximum(np.arange(ch) - 1, 0)]
+        nxt = c[np.minimum(np.arange(ch) + 1, ch - 1)]
+        even, odd = up[0::2], up[1::2]
+        even[:] = (F32(0.75) * c + F32(0.25) * prev)[: even.shape[0]]
+        odd[:] = (F32(0.75) * c + F32(0.25) * nxt)[: odd.shape[0]]
+        c = up
+    if fx == 2:
+        cw = c.shape[1]
+        up = np.empty((c.shape[0], width), F32)
+        up[:, 0::2] = c[:, : (width + 1) // 2]
+        nxt = c[:, np.minimum(np.arange(cw) + 1, cw - 1)]
+        up[:, 1::2] = (F32(0.5) * (c + nxt))[:, : width // 2]
+        c = up
+    return c
+
+
+def decode_rgb(frame: Frame) -> np.ndarray:
+    """Frame → H×W×3 float32 RGB, with the frame's own matrix and range."""
+    if frame.layout == "rgb":
+        return frame.planes[0].astype(F32) * F32(1.0 / 255.0)
+    y, u, v = frame.planes
+    h, w = y.shape
+    fx, fy = frame.chroma_factors
+    m, off = frame.yuv.to_rgb()
+    m = m.astype(F32)
+    s = F32(1.0 / 255.0)
+    yy = y.astype(F32) * (s * m[0, 0]) - F32(m[0, 0] * off[0])
+    uu = upsample_chroma(u, fx, fy, w, h) * s - F32(off[1])
+    vv = upsample_chroma(v, fx, fy, w, h) * s - F32(off[2])
+    rgb = np.empty((h, w, 3), F32)
+    rgb[..., 0] = yy + m[0, 2] * vv
+    rgb[..., 1] = yy + m[1, 1] * uu + m[1, 2] * vv
+    rgb[..., 2] = yy + m[2, 1] * uu
+    np.clip(rgb, 0.0, 1.0, out=rgb)
+    return rgb
+
+
+# --- 2. screen membership -------------------------------------------------------
+
+
+def hue_membership(hue: np.ndarray, p: KeyerParams) -> np.ndarray:
+    """1 inside the hue window, ramping to 0 over hue_softness degrees outside it."""
+    d = np.abs(hue - F32(p.hue_center))
+    d = np.minimum(d, F32(360.0) - d)
+    outside = np.maximum(d - F32(p.hue_width / 2.0), 0.0)
+    return F32(1.0) - soft_step(0.0, p.hue_softness, outside)
+
+
+def screen_membership(
+    hue_m: np.ndarray, sat: np.ndarray, light: np.ndarray, chroma: np.ndarray, p: KeyerParams
+) -> np.ndarray:
+    """How much a pixel's colour is the screen's kind of colour, 0–1, guarded at the extremes."""
+    m = hue_m * soft_step(p.sat_min - p.sat_softness, p.sat_min, sat)
+    m *= soft_step(0.5 * p.dark_guard, p.dark_guard, chroma)
+    m *= F32(1.0) - soft_step(p.bright_guard, 1.0, light)
+    return m
+
+
+# --- 3. fractional alpha --------------------------------------------------------
+
+
+def key_channel(p: KeyerParams) -> int:
+    """The RGB channel that dominates the screen: the primary nearest the hue window's centre."""
+    return int(round(p.hue_center / 120.0)) % 3
+
+
+def key_excess(rgb: np.ndarray, key: int) -> np.ndarray:
+    """How far the key channel stands above the larger of the other two."""
+    a, b = [c for c in range(3) if c != key]
+    return rgb[..., key] - np.maximum(rgb[..., a], rgb[..., b])
+
+
+def raw_alpha(excess: np.ndarray, membership: np.ndarray, screen_excess: float) -> np.ndarray:
+    """1 − (the share of the screen's colour the pixel holds), gated by membership."""
+    share = np.clip(excess * F32(1.0 / screen_excess), 0.0, 1.0)
+    return F32(1.0) - membership * share
+
+
+# --- 5. refinement ----------------------------------------------------------------
+
+
+def _window_reduce(a: np.ndarray, radius: int, op: np.ufunc) -> np.ndarray:
+    """Square min/max filter with edges clamped, as two 1-D passes (exact for a square)."""
+    if radius <= 0:
+        return a
+    for axis in (1, 0):
+        n = a.shape[axis]
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (radius, radius)
+        padded = np.pad(a, pad, mode="edge")
+        out = np.take(padded, np.arange(0, n), axis=axis).copy()
+        for k in range(1, 2 * radius + 1):
+            op(out, np.take(padded, np.arange(k, k + n), axis=axis), out=out)
+        a = out
+    return a
+
+
+def gaussian_weights(radius: float) -> np.ndarray:
+    """Feather taps: a Gaussian of sigma radius/2 over ±ceil(radius), normalised."""
+    n = int(np.ceil(radius))
+    sigma = max(radius / 2.0, 1e-3)
+    x = np.arange(-n, n + 1, dtype=np.float64)
+    w = np.exp(-(x * x) / (2.0 * sigma * sigma))
+    return (w / w.sum()).astype(F32)
+
+
+def _blur(a: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    n = len(weights) // 2
+    if n == 0:
+        return a
+    for axis in (1, 0):
+        size = a.shape[axis]
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (n, n)
+        padded = np.pad(a, pad, mode="edge")
+        out = np.zeros_like(a)
+        for k, w in enumerate(weights):
+            out += w * np.take(padded, np.arange(k, k + size), axis=axis)
+        a = out
+    return a
+
+
+def edge_weight(alpha: np.ndarray, p: KeyerParams) -> np.ndarray:
+    """1 where the matte varies within EDGE_RADIUS (hair, outlines), 0 on flat regions."""
+    spread = _window_reduce(alpha, EDGE_RADIUS, np.maximum) - _window_reduce(
+        alpha, EDGE_RADIUS, np.minimum
+    )
+    return soft_step(0.5 * p.edge_tolerance, p.edge_tolerance, spread)
+
+
+def clip_matte(alpha: np.ndarray, edge: np.ndarray, p: KeyerParams) -> np.ndarray:
+    """Clip black/white away from edges only, so shadows go and hair stays fractional."""
+    clipped = np.clip((alpha - F32(p.clip_black)) * F32(1.0 / (p.clip_white - p.clip_black)), 0, 1)
+    return clipped + edge * (alpha - clipped)
+
+
+def choke_matte(alpha: np.ndarray, p: KeyerParams) -> np.ndarray:
+    """Erode (choke > 0) or dilate (choke < 0) by a square of radius |choke|."""
+    if p.choke > 0:
+        return _window_reduce(alpha, p.choke, np.minimum)
+    if p.choke < 0:
+        return _window_reduce(alpha, -p.choke, np.maximum)
+    return alpha
+
+
+def feather_matte(alpha: np.ndarray, p: KeyerParams) -> np.ndarray:
+    return _blur(alpha, gaussian_weights(p.feather)) if p.feather > 0 else alpha
+
+
+def refine_matte(raw: np.ndarray, p: KeyerParams) -> np.ndarray:
+    alpha = clip_matte(raw, edge_weight(raw, p), p)
+    return feather_matte(choke_matte(alpha, p), p)
+
+
+# --- 6. unmix and despill -------------------------------------------------------------
+
+
+def spill_gate(hue_m: np.ndarray, sat: np.ndarray, p: KeyerParams) -> np.ndarray:
+    """Where spill may be removed: screen hues, or weak colours a screen's light can tint.
+
+    A strongly saturated off-window colour (a lime tie, a teal badge) is an
+    object's own colour and keeps its green.
+    """
+    return np.maximum(hue_m, F32(1.0) - soft_step(p.sat_min, p.sat_min + p.sat_softness, sat))
+
+
+def unmix_despill(
+    rgb: np.ndarray,
+    alpha: np.ndarray,
+    gate: np.ndarray,
+    screen: np.ndarray,
+    key: int,
+    p: KeyerParams,
+) -> np.ndarray:
+    """Premultiplied foreground: the screen's share removed, then its spill.
+
+    A pixel that is a·F + (1−a)·S gives back a·F exactly, so a partial pixel
+    keeps its own colour instead of a green fringe.
+    """
+    a3 = alpha[..., None]
+    fg = rgb - (F32(1.0) - a3) * screen.astype(F32)
+    fg = np.clip(fg, 0.0, None)
+    np.minimum(fg, a3, out=fg)
+    spill = np.maximum(key_excess(fg, key), 0.0)
+    fg[..., key] -= F32(p.spill) * gate * spill
+    return fg
+
+
+# --- 7. composite -------------------------------------------------------------------
+
+
+def composite(fg: np.ndarray, alpha: np.ndarray, background: np.ndarray | None) -> np.ndarray:
+    """Straight-alpha 'over': fg is premultiplied, background is RGB (or RGBA) or None.
+
+    With no background the result is straight RGBA for transparent outputs.
+    """
+    a3 = alpha[..., None]
+    if background is None:
+        out = np.empty(alpha.shape + (4,), F32)
+        np.divide(fg, np.maximum(a3, F32(1e-6)), out=out[..., :3])
+        out[..., :3] *= a3 > F32(1.0 / 512.0)
+        np.clip(out[..., :3], 0.0, 1.0, out=out[..., :3])
+        out[..., 3] = alpha
+        return out
+    bg = background.astype(F32, copy=False)
+    if bg.shape[-1] == 4:
+        # A background with its own alpha: the subject over it, then the pair stays RGBA.
+        out = np.empty(alpha.shape + (4,), F32)
+        ba = bg[..., 3:4]
+        out_a = a3 + (F32(1.0) - a3) * ba
+        prem = fg + (F32(1.0) - a3) * bg[..., :3] * ba
+        np.divide(prem, np.maximum(out_a, F32(1e-6)), out=out[..., :3])
+        out[..., 3:4] = out_a
+        return np.clip(out, 0.0, 1.0)
+    return np.clip(fg + (F32(1.0) - a3) * bg, 0.0, 1.0)
+
+
+def to_uint8(img: np.ndarray) -> np.ndarray:
+    """0–1 float → uint8 rounded to nearest, as a GPU's unorm8 framebuffer stores it."""
+    return (img * F32(255.0) + F32(0.5)).astype(np.uint8)
+
+
+# --- the whole reference ---------------------------------------------------------------
+
+
+def key_frame(rgb: np.ndarray, screen: np.ndarray, p: KeyerParams) -> tuple[np.ndarray, np.ndarray]:
+    """RGB → (premultiplied foreground, alpha) for a given screen colour."""
+    hue, sat, light, chroma = rgb_to_hsl(rgb)
+    hue_m = hue_membership(hue, p)
+    member = screen_membership(hue_m, sat, light, chroma, p)
+    key = key_channel(p)
+    screen = np.asarray(screen, F32)
+    screen_excess = max(float(key_excess(screen, key)), 0.05)
+    raw = raw_alpha(key_excess(rgb, key), member, screen_excess)
+    alpha = refine_matte(raw, p)
+    fg = unmix_despill(rgb, alpha, spill_gate(hue_m, sat, p), screen, key, p)
+    return fg, alpha
+
+
+class CpuKeyer:
+    """The reference pipeline on numpy: frame in, composited uint8 image out."""
+
+    backend = "cpu"
+
+    def __init__(self, params: KeyerParams) -> None:
+        self.params = params
+
+    def set_params(self, params: KeyerParams) -> None:
+        self.params = params
+
+    def render(
+        self, frame: Frame, screen: np.ndarray, background: np.ndarray | None
+    ) -> np.ndarray:
+        """uint8 H×W×3 over ``background`` ((3,) colour or H×W×3/4 image), or H×W×4 if None."""
+        fg, alpha = key_frame(decode_rgb(frame), screen, self.params)
+        return to_uint8(composite(fg, alpha, background))
+
+    def close(self) -> None:
+        pass

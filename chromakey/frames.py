@@ -1,0 +1,65 @@
+"""A decoded frame as the keyer sees it: planes, how to read them, and when to show it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .color import YuvSpec
+
+
+@dataclass
+class Frame:
+    """One picture of the foreground stream.
+
+    ``layout`` is ``"yuv"`` (planes Y, U, V as uint8; chroma at full, half-width
+    or half-size resolution) or ``"rgb"`` (one H×W×3 uint8 plane). Planes may
+    be views into the decoder's buffers; ``keepalive`` holds what owns them.
+    """
+
+    planes: tuple[np.ndarray, ...]
+    layout: str
+    yuv: YuvSpec | None
+    time: float
+    index: int = 0
+    keepalive: Any = field(default=None, repr=False)
+
+    @property
+    def width(self) -> int:
+        return int(self.planes[0].shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.planes[0].shape[0])
+
+    @property
+    def chroma_factors(self) -> tuple[int, int]:
+        """(horizontal, vertical) chroma subsampling: (2, 2) for 4:2:0, (1, 1) for 4:4:4."""
+        if self.layout != "yuv":
+            return (1, 1)
+        y, u = self.planes[0], self.planes[1]
+        fx = 2 if u.shape[1] != y.shape[1] else 1
+        fy = 2 if u.shape[0] != y.shape[0] else 1
+        return fx, fy
+
+    @classmethod
+    def from_rgb(cls, rgb: np.ndarray, time: float = 0.0, index: int = 0) -> Frame:
+        """A frame from an H×W×3 uint8 array (tests, callbacks, host applications)."""
+        rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+        if rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise ValueError(f"expected an H×W×3 uint8 array, got shape {rgb.shape}")
+        return cls((rgb,), "rgb", None, time, index)
+
+    @classmethod
+    def from_yuv(
+        cls,
+        y: np.ndarray,
+        u: np.ndarray,
+        v: np.ndarray,
+        spec: YuvSpec,
+        time: float = 0.0,
+        index: int = 0,
+    ) -> Frame:
+        return cls((y, u, v), "yuv", spec, time, index)

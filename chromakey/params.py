@@ -1,0 +1,131 @@
+"""The keyer's settings: one frozen, validated dataclass that both paths read.
+
+The numpy reference takes these fields as arguments and the shaders take them
+as uniforms of the same names, so a setting cannot mean one thing on the CPU
+and another on the GPU.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from .color import parse_color
+from .errors import ParameterError
+
+# (low, high) allowed per numeric field, inclusive.
+_RANGES: dict[str, tuple[float, float]] = {
+    "hue_min": (0.0, 360.0),
+    "hue_max": (0.0, 360.0),
+    "hue_softness": (0.0, 90.0),
+    "sat_min": (0.0, 1.0),
+    "sat_softness": (0.0, 1.0),
+    "dark_guard": (0.0, 0.5),
+    "bright_guard": (0.5, 1.0),
+    "clip_black": (0.0, 1.0),
+    "clip_white": (0.0, 1.0),
+    "edge_tolerance": (0.01, 1.0),
+    "choke": (-10, 10),
+    "feather": (0.0, 10.0),
+    "spill": (0.0, 1.0),
+    "screen_adapt": (0.0, 1.0),
+}
+
+_HELP: dict[str, str] = {
+    "hue_min": "lower edge of the screen's hue window, degrees",
+    "hue_max": "upper edge of the screen's hue window, degrees (below hue_min wraps through 0)",
+    "hue_softness": "width of the soft ramp outside the hue window, degrees",
+    "sat_min": "HSL saturation above which a pixel can be screen",
+    "sat_softness": "width of the soft ramp below sat_min",
+    "dark_guard": "chroma (max−min of RGB) below which a pixel is never screen: keeps black hair",
+    "bright_guard": "lightness above which a pixel stops counting as screen: keeps highlights",
+    "clip_black": "matte values below this become 0 away from edges (keys shadows on the screen)",
+    "clip_white": "matte values above this become 1 away from edges",
+    "edge_tolerance": "local matte range that marks an edge, where clipping is not applied",
+    "choke": "pixels to erode (positive) or dilate (negative) the matte",
+    "feather": "radius in pixels of the matte's edge blur",
+    "spill": "strength of green spill removal, 0 off, 1 full",
+    "screen_adapt": "per-frame weight of a new screen colour estimate (0 freezes the first)",
+}
+
+
+@dataclass(frozen=True)
+class KeyerParams:
+    """How the screen is recognised, how the matte is refined, how spill is removed."""
+
+    hue_min: float = 100.0
+    hue_max: float = 140.0
+    hue_softness: float = 15.0
+    sat_min: float = 0.40
+    sat_softness: float = 0.15
+    dark_guard: float = 0.10
+    bright_guard: float = 0.95
+    clip_black: float = 0.50
+    clip_white: float = 0.90
+    edge_tolerance: float = 0.20
+    choke: int = 0
+    feather: float = 0.0
+    spill: float = 1.0
+    screen_adapt: float = 0.1
+    screen_color: tuple[float, float, float] | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if f.name == "screen_color":
+                continue
+            value = getattr(self, f.name)
+            lo, hi = _RANGES[f.name]
+            integral = f.name == "choke"
+            ok_type = isinstance(value, int) if integral else isinstance(value, (int, float))
+            if isinstance(value, bool) or not ok_type:
+                kind = "an integer" if integral else "a number"
+                raise ParameterError(f"{f.name} must be {kind} in [{lo:g}, {hi:g}], got {value!r}")
+            if not (math.isfinite(value) and lo <= value <= hi):
+                raise ParameterError(
+                    f"{f.name}={value!r} is out of range: use a value in [{lo:g}, {hi:g}] "
+                    f"({_HELP[f.name]})"
+                )
+            if not integral:
+                object.__setattr__(self, f.name, float(value))
+        if self.clip_black >= self.clip_white:
+            raise ParameterError(
+                f"clip_black={self.clip_black:g} must be below clip_white={self.clip_white:g}"
+            )
+        if self.hue_min == self.hue_max:
+            raise ParameterError("hue_min and hue_max are equal: give the hue window a width")
+        sc = self.screen_color
+        if sc is not None:
+            if isinstance(sc, str):
+                sc = parse_color(sc)
+            elif (
+                not isinstance(sc, (tuple, list))
+                or len(sc) != 3
+                or not all(isinstance(c, (int, float)) and 0.0 <= c <= 1.0 for c in sc)
+            ):
+                raise ParameterError(
+                    f"screen_color must be '#RRGGBB' or three numbers in [0, 1], got {sc!r}"
+                )
+            object.__setattr__(self, "screen_color", tuple(float(c) for c in sc))
+
+    # The hue window as centre and half-width, so that a window through 0° works.
+    @property
+    def hue_center(self) -> float:
+        return (self.hue_min + self.hue_width / 2.0) % 360.0
+
+    @property
+    def hue_width(self) -> float:
+        return (self.hue_max - self.hue_min) % 360.0
+
+    def replace(self, **changes: Any) -> KeyerParams:
+        return replace(self, **changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @staticmethod
+    def help(name: str) -> str:
+        return _HELP.get(name, "")
+
+
+DEFAULT_PARAMS = KeyerParams()
