@@ -196,13 +196,18 @@ def refine_matte(raw: np.ndarray, p: KeyerParams) -> np.ndarray:
 # --- 6. unmix and despill -------------------------------------------------------------
 
 
-def spill_gate(hue_m: np.ndarray, sat: np.ndarray, p: KeyerParams) -> np.ndarray:
-    """Where spill may be removed: screen hues, or weak colours a screen's light can tint.
+def spill_gate(
+    hue_m: np.ndarray, sat: np.ndarray, alpha: np.ndarray, p: KeyerParams
+) -> np.ndarray:
+    """Where spill may be removed: screen hues, weak colours, and anything near the screen.
 
-    A strongly saturated off-window colour (a lime tie, a teal badge) is an
-    object's own colour and keeps its green.
+    The screen's light reaches the subject's edges, whatever their colour; a
+    strongly saturated off-window colour away from the edges (a lime tie, a
+    teal badge) is the object's own and keeps its green.
     """
-    return np.maximum(hue_m, F32(1.0) - soft_step(p.sat_min, p.sat_min + p.sat_softness, sat))
+    near_screen = _window_reduce(F32(1.0) - alpha, p.spill_radius, np.maximum)
+    weak = F32(1.0) - soft_step(p.sat_min, p.sat_min + p.sat_softness, sat)
+    return np.maximum(np.maximum(hue_m, weak), near_screen)
 
 
 def unmix_despill(
@@ -274,7 +279,7 @@ def key_frame(rgb: np.ndarray, screen: np.ndarray, p: KeyerParams) -> tuple[np.n
     screen_excess = max(float(key_excess(screen, key)), 0.05)
     raw = raw_alpha(key_excess(rgb, key), member, screen_excess)
     alpha = refine_matte(raw, p)
-    fg = unmix_despill(rgb, alpha, spill_gate(hue_m, sat, p), screen, key, p)
+    fg = unmix_despill(rgb, alpha, spill_gate(hue_m, sat, alpha, p), screen, key, p)
     return fg, alpha
 
 

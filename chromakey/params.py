@@ -29,6 +29,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "choke": (-10, 10),
     "feather": (0.0, 10.0),
     "spill": (0.0, 1.0),
+    "spill_radius": (0, 32),
     "screen_adapt": (0.0, 1.0),
 }
 
@@ -46,6 +47,7 @@ _HELP: dict[str, str] = {
     "choke": "pixels to erode (positive) or dilate (negative) the matte",
     "feather": "radius in pixels of the matte's edge blur",
     "spill": "strength of green spill removal, 0 off, 1 full",
+    "spill_radius": "pixels from the screen within which any colour may carry spill",
     "screen_adapt": "per-frame weight of a new screen colour estimate (0 freezes the first)",
 }
 
@@ -67,6 +69,7 @@ class KeyerParams:
     choke: int = 0
     feather: float = 0.0
     spill: float = 1.0
+    spill_radius: int = 8
     screen_adapt: float = 0.1
     screen_color: tuple[float, float, float] | None = field(default=None)
 
@@ -76,7 +79,7 @@ class KeyerParams:
                 continue
             value = getattr(self, f.name)
             lo, hi = _RANGES[f.name]
-            integral = f.name == "choke"
+            integral = f.name in ("choke", "spill_radius")
             ok_type = isinstance(value, int) if integral else isinstance(value, (int, float))
             if isinstance(value, bool) or not ok_type:
                 kind = "an integer" if integral else "a number"

@@ -1,0 +1,232 @@
+"""The command line: ``chromakey sample | render | demo``. Errors are one line and an exit status."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from .errors import ChromakeyError, ParameterError
+from .params import KeyerParams
+
+EXIT_INTERRUPTED = 130
+EXIT_INTERNAL = 70
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise ParameterError(f"{message} (see 'chromakey {self.prog.split()[-1]} --help')")
+
+
+def _add_keyer_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("keyer", "how the screen is found and removed (defaults in brackets)")
+    for f in dataclasses.fields(KeyerParams):
+        flag = "--" + f.name.replace("_", "-")
+        if f.name == "screen_color":
+            g.add_argument(
+                flag,
+                metavar="#RRGGBB",
+                help="screen colour to key; default: measured from the frames",
+            )
+            continue
+        kind = int if f.name == "choke" else float
+        g.add_argument(
+            flag, type=kind, metavar="N", help=f"{KeyerParams.help(f.name)} [{f.default}]"
+        )
+
+
+def keyer_params(args: argparse.Namespace) -> KeyerParams:
+    given = {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(KeyerParams)
+        if getattr(args, f.name, None) is not None
+    }
+    return KeyerParams(**given)
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError as exc:
+        raise ParameterError(f"--size {text!r}: use WIDTHxHEIGHT, like 1280x720") from exc
+    return w, h
+
+
+class Progress:
+    """A one-line bar on a terminal; silent otherwise."""
+
+    def __init__(self, label: str, stream: Any = sys.stderr) -> None:
+        self.label = label
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self.start = time.perf_counter()
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if now - self.last < 0.1 and done != total:
+            return
+        self.last = now
+        fps = done / max(now - self.start, 1e-9)
+        if total:
+            filled = int(30 * min(done / total, 1.0))
+            bar = "#" * filled + "." * (30 - filled)
+            text = f"\r{self.label} [{bar}] {done}/{total} frames {fps:5.1f} fps"
+        else:
+            text = f"\r{self.label} {done} frames {fps:5.1f} fps"
+        self.stream.write(text)
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from .sample import SampleSpec, write_sample
+
+    w, h = _parse_size(args.size)
+    spec = SampleSpec(width=w, height=h, fps=args.fps, seconds=args.seconds, seed=args.seed)
+    bar = Progress("sample")
+    try:
+        path = write_sample(args.output, spec, progress=bar)
+    finally:
+        bar.finish()
+    print(f"wrote {path}: {w}×{h}, {spec.frame_count} frames at {args.fps:g} fps, with audio")
+    return 0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from .pipeline import render
+
+    params = keyer_params(args)
+    bar = Progress("render")
+    try:
+        stats = render(
+            args.input,
+            args.output,
+            background=args.background,
+            params=params,
+            backend=args.backend,
+            progress=bar,
+        )
+    finally:
+        bar.finish()
+    print(f"wrote {args.output}: {stats.summary()}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .pipeline import render
+    from .sample import SampleSpec, write_sample
+
+    os.makedirs(args.output_dir, exist_ok=True)
+    sample = os.path.join(args.output_dir, "sample.mp4")
+    keyed = os.path.join(args.output_dir, "keyed.mp4")
+    spec = SampleSpec(width=1280, height=720, fps=30, seconds=args.seconds)
+    bar = Progress("sample")
+    try:
+        write_sample(sample, spec, progress=bar)
+    finally:
+        bar.finish()
+    print(f"wrote {sample}: the built-in green-screen avatar, {spec.frame_count} frames")
+    bar = Progress("render")
+    try:
+        stats = render(
+            sample, keyed, background=args.background, backend=args.backend, progress=bar
+        )
+    finally:
+        bar.finish()
+    print(f"wrote {keyed} over {args.background}: {stats.summary()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="chromakey", description="Real-time chroma keying for green-screen avatar streams."
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("sample", help="write the built-in synthetic green-screen avatar clip")
+    p.add_argument("-o", "--output", required=True, help="output file (.mp4, .mkv, .mov)")
+    p.add_argument("--size", default="1280x720", help="WIDTHxHEIGHT [1280x720]")
+    p.add_argument("--fps", type=float, default=30.0, help="frames per second [30]")
+    p.add_argument("--seconds", type=float, default=5.0, help="duration [5]")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the noise and motion [0]")
+    p.set_defaults(run=_cmd_sample)
+
+    p = sub.add_parser("render", help="key a video and write the composite")
+    p.add_argument("input", help="foreground video: a file or a stream URL")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output: .mp4/.mov/.mkv, or a pattern like out/%%05d.png",
+    )
+    p.add_argument(
+        "--background",
+        "-b",
+        help="#RRGGBB, a CSS colour name, 'transparent', or HeyGen's JSON "
+        "[transparent for PNG, #ffffff for video]",
+    )
+    p.add_argument("--backend", choices=("auto", "cpu", "gpu"), default="auto", help="[auto]")
+    _add_keyer_options(p)
+    p.set_defaults(run=_cmd_render)
+
+    p = sub.add_parser(
+        "demo", help="write the built-in sample and key it: the whole job, no input needed"
+    )
+    p.add_argument(
+        "-o", "--output-dir", default="chromakey-demo", help="folder for sample.mp4 and keyed.mp4"
+    )
+    p.add_argument("--background", "-b", default="#1e90ff", help="[#1e90ff]")
+    p.add_argument("--backend", choices=("auto", "cpu", "gpu"), default="auto", help="[auto]")
+    p.add_argument("--seconds", type=float, default=5.0, help="duration of the sample [5]")
+    p.set_defaults(run=_cmd_demo)
+    return parser
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:
+        pass  # not the main thread (embedded use)
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.run(args))
+    except ChromakeyError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"chromakey: error: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        print("chromakey: interrupted; no partial output was left", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - one line for the user, the traceback with --debug
+        if debug:
+            traceback.print_exc()
+        print(
+            f"chromakey: internal error: {type(exc).__name__}: {exc} (run with --debug and report it)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

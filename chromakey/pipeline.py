@@ -1,0 +1,262 @@
+"""Wires source → keyer → compositor → sinks, and keeps the numbers of a run."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from .backgrounds import Background, parse_background
+from .calibration import ScreenCalibrator
+from .cpu import CpuKeyer
+from .errors import BackendUnavailableError, ParameterError
+from .frames import Frame
+from .params import KeyerParams
+from .sinks import PngSequenceSink, Sink, VideoFileSink
+from .sources import VideoSource
+
+
+class Keyer(Protocol):
+    backend: str
+
+    def set_params(self, params: KeyerParams) -> None: ...
+    def render(
+        self, frame: Frame, screen: np.ndarray, background: np.ndarray | None
+    ) -> np.ndarray: ...
+    def close(self) -> None: ...
+
+
+def make_keyer(
+    backend: str, params: KeyerParams, *, warn: Callable[[str], Any] | None = None
+) -> Keyer:
+    """``cpu``, ``gpu`` (fails if no OpenGL), or ``auto`` (GPU if it can be had, else CPU with a warning)."""
+    if backend == "cpu":
+        return CpuKeyer(params)
+    if backend not in ("gpu", "auto"):
+        raise ParameterError(f"backend {backend!r} is unknown; use auto, cpu or gpu")
+    try:
+        from .gpu import GpuKeyer
+
+        return GpuKeyer(params)
+    except BackendUnavailableError as exc:
+        if backend == "gpu":
+            raise
+        (warn or (lambda m: print(m, file=sys.stderr)))(f"warning: {exc}; using the CPU path")
+        return CpuKeyer(params)
+
+
+@dataclass
+class RenderStats:
+    """Counts and seconds of one run; per-stage times are totals over the run."""
+
+    backend: str = ""
+    frames: int = 0
+    dropped: int = 0
+    corrupt: int = 0
+    elapsed: float = 0.0
+    stages: dict[str, float] = field(
+        default_factory=lambda: {"wait": 0.0, "calibrate": 0.0, "key": 0.0, "sink": 0.0}
+    )
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.elapsed if self.elapsed > 0 else 0.0
+
+    def summary(self) -> str:
+        per = ", ".join(f"{k} {1000 * v / max(self.frames, 1):.1f}" for k, v in self.stages.items())
+        text = f"{self.frames} frames in {self.elapsed:.2f} s ({self.fps:.1f} fps, {self.backend}); ms/frame: {per}"
+        if self.corrupt:
+            text += f"; {self.corrupt} corrupt packets skipped"
+        if self.dropped:
+            text += f"; {self.dropped} frames dropped"
+        return text
+
+
+class Pipeline:
+    """One stream through the keyer into sinks. Background and parameters can change mid-run."""
+
+    def __init__(
+        self,
+        source: VideoSource,
+        keyer: Keyer,
+        background: Background,
+        sinks: Sequence[Sink],
+        params: KeyerParams,
+        *,
+        progress: Callable[[int, int | None], Any] | None = None,
+    ) -> None:
+        self.source = source
+        self.keyer = keyer
+        self.background = background
+        self.sinks = list(sinks)
+        self.params = params
+        self.calibrator = ScreenCalibrator(params)
+        self.progress = progress
+        self._lock = threading.Lock()
+        self._pending: dict[str, Any] = {}
+        self.stats = RenderStats(backend=keyer.backend)
+
+    def set_background(self, spec: str | dict | Background) -> None:
+        """Swap the background; it takes effect on the next frame."""
+        bg = parse_background(spec)
+        with self._lock:
+            self._pending["background"] = bg
+
+    def set_params(self, params: KeyerParams) -> None:
+        """New keyer settings from the next frame on."""
+        with self._lock:
+            self._pending["params"] = params
+
+    def _apply_pending(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        if "background" in pending:
+            old, self.background = self.background, pending["background"]
+            if old is not self.background:
+                old.close()
+        if "params" in pending:
+            self.params = pending["params"]
+            self.keyer.set_params(self.params)
+            self.calibrator.set_params(self.params)
+
+    def process(self, frame: Frame) -> np.ndarray:
+        """One frame through calibration, keyer and background."""
+        st = self.stats.stages
+        t0 = time.perf_counter()
+        screen = self.calibrator.update(frame)
+        t1 = time.perf_counter()
+        bg = self.background.frame_at(frame.time, frame.width, frame.height)
+        image = self.keyer.render(frame, screen, bg)
+        st["calibrate"] += t1 - t0
+        st["key"] += time.perf_counter() - t1
+        return image
+
+    def run(self) -> RenderStats:
+        total = self.source.info.frame_count
+        start = time.perf_counter()
+        st = self.stats.stages
+        try:
+            items = iter(self.source)
+            while True:
+                t0 = time.perf_counter()
+                item = next(items, None)
+                st["wait"] += time.perf_counter() - t0
+                if item is None:
+                    break
+                kind, payload = item
+                if kind == "audio":
+                    for sink in self.sinks:
+                        sink.write_audio(payload)
+                    continue
+                self._apply_pending()
+                image = self.process(payload)
+                t2 = time.perf_counter()
+                for sink in self.sinks:
+                    sink.write(image, payload.time)
+                st["sink"] += time.perf_counter() - t2
+                self.stats.frames += 1
+                if self.progress is not None:
+                    self.progress(self.stats.frames, total)
+            t3 = time.perf_counter()
+            for sink in self.sinks:
+                sink.close()
+            st["sink"] += time.perf_counter() - t3
+        except BaseException:
+            for sink in self.sinks:
+                sink.abort()
+            raise
+        finally:
+            self.source.close()
+            self.stats.corrupt = self.source.corrupt
+            self.stats.dropped = self.source.dropped
+            self.stats.elapsed = time.perf_counter() - start
+        return self.stats
+
+
+def output_kind(output: str | os.PathLike[str]) -> str:
+    """``png`` for a %d pattern, else the container from the extension."""
+    text = os.fspath(output)
+    if "%" in text:
+        if not text.lower().endswith(".png"):
+            raise ParameterError(f"{text}: a numbered sequence must be PNG, like out/%05d.png")
+        return "png"
+    ext = Path(text).suffix.lower()
+    if ext in (".mp4", ".m4v", ".mov", ".mkv"):
+        return "video"
+    raise ParameterError(
+        f"{text}: unknown output type {ext or '(no extension)'!r}; use .mp4, .mov, .mkv or a %05d.png pattern"
+    )
+
+
+def open_sink(output: str | os.PathLike[str], source: VideoSource, transparent: bool) -> Sink:
+    kind = output_kind(output)
+    if kind == "png":
+        return PngSequenceSink(output, alpha=transparent)
+    if transparent:
+        raise ParameterError(
+            f"{output}: H.264 video has no alpha channel; give a --background colour, "
+            "or write a PNG sequence (out/%05d.png) for transparent output"
+        )
+    info = source.info
+    return VideoFileSink(
+        output,
+        info.width,
+        info.height,
+        rate=info.rate,
+        time_base=info.time_base,
+        audio_stream=source.audio,
+    )
+
+
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
+
+
+def render(
+    input: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    background: str | dict | Background | None = None,
+    params: KeyerParams | None = None,
+    backend: str = "auto",
+    progress: Callable[[int, int | None], Any] | None = None,
+    warn: Callable[[str], Any] | None = None,
+) -> RenderStats:
+    """Key ``input`` and write ``output`` (.mp4/.mov/.mkv or a %05d.png pattern).
+
+    With no background, PNG output is transparent and video output is over white.
+    """
+    params = params or KeyerParams()
+    kind = output_kind(output)
+    if "%" not in os.fspath(output) and same_file(input, output):
+        raise ParameterError(f"{output}: the output is the input; choose another output name")
+    if background is None:
+        background = "transparent" if kind == "png" else "#ffffff"
+    bg = parse_background(background)
+    source = VideoSource(input)
+    try:
+        sink = open_sink(output, source, bg.transparent)
+    except BaseException:
+        source.close()
+        raise
+    try:
+        keyer = make_keyer(backend, params, warn=warn)
+    except BaseException:
+        sink.abort()
+        source.close()
+        raise
+    try:
+        return Pipeline(source, keyer, bg, [sink], params, progress=progress).run()
+    finally:
+        keyer.close()
+        bg.close()

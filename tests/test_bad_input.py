@@ -1,0 +1,140 @@
+"""Bad input: one clear line on stderr, a non-zero exit status, and no output file left."""
+
+import subprocess
+import sys
+
+import pytest
+
+from media import write_clip
+
+
+def run_cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "chromakey", *map(str, args)], capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture(scope="module")
+def good_clip(tmp_path_factory):
+    return write_clip(tmp_path_factory.mktemp("clip") / "good.mp4", frames=30, width=160, height=96)
+
+
+def make_input(kind, folder, good_clip):
+    path = folder / "input.mp4"
+    if kind == "missing":
+        return folder / "nope.mp4"
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "text":
+        path.write_text("this is not a video\n" * 50)
+    elif kind == "truncated":
+        data = good_clip.read_bytes()
+        path.write_bytes(data[: len(data) // 10])
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "words"),
+    [
+        ("missing", 3, "no such file"),
+        ("empty", 4, "empty"),
+        ("text", 4, "not a video file"),
+        ("truncated", 4, "truncated or corrupt"),
+    ],
+)
+def test_bad_input_files(kind, status, words, tmp_path, good_clip):
+    src = make_input(kind, tmp_path, good_clip)
+    out = tmp_path / "out.mp4"
+    r = run_cli("render", src, "-o", out, "--backend", "cpu")
+    assert r.returncode == status, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], r.stderr
+    assert "Traceback" not in r.stderr
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [src.name] if src.exists() else []
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--background", "#12345"], "invalid colour"),
+        (["--background", "notacolour"], "invalid colour"),
+        (["--sat-min", "1.5"], "sat_min=1.5 is out of range"),
+        (["--choke", "2.5"], "invalid int value"),
+        (["--hue-min", "abc"], "invalid float value"),
+        (["--backend", "metal"], "invalid choice"),
+        (["--background", '{"type": "color"}'], "needs a \"value\""),
+        (["--background", "{oops"], "JSON is malformed"),
+    ],
+)
+def test_bad_parameters(args, words, tmp_path, good_clip):
+    out = tmp_path / "out.mp4"
+    r = run_cli("render", good_clip, "-o", out, "--backend", "cpu", *args)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], r.stderr
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("output", "status", "words"),
+    [
+        ("missing/out.mp4", 5, "does not exist"),
+        ("out.avi", 2, "unknown output type"),
+        ("out%d.jpg", 2, "must be PNG"),
+    ],
+)
+def test_bad_outputs(output, status, words, tmp_path, good_clip):
+    r = run_cli("render", good_clip, "-o", tmp_path / output, "--backend", "cpu")
+    assert r.returncode == status, r.stderr
+    assert words in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_equal_to_input_is_refused(tmp_path, good_clip):
+    clip = tmp_path / "same.mp4"
+    clip.write_bytes(good_clip.read_bytes())
+    before = clip.read_bytes()
+    r = run_cli("render", clip, "-o", clip, "--backend", "cpu")
+    assert r.returncode == 2 and "output is the input" in r.stderr
+    assert clip.read_bytes() == before
+
+
+def test_transparent_into_h264_is_refused(tmp_path, good_clip):
+    r = run_cli("render", good_clip, "-o", tmp_path / "o.mp4", "-b", "transparent", "--backend", "cpu")
+    assert r.returncode == 2 and "no alpha" in r.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_output_survives_a_failed_render(tmp_path):
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"previous result")
+    (tmp_path / "in.mp4").write_text("not video")
+    r = run_cli("render", tmp_path / "in.mp4", "-o", out, "--backend", "cpu")
+    assert r.returncode == 4
+    assert out.read_bytes() == b"previous result"
+
+
+def test_interrupted_render_leaves_no_partial_file(tmp_path):
+    import signal
+    import time
+
+    clip = write_clip(tmp_path / "long.mp4", frames=400, width=320, height=192)
+    out = tmp_path / "out.mp4"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chromakey", "render", str(clip), "-o", str(out), "--backend", "cpu"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(tmp_path.glob(".out.partial-*")):
+        time.sleep(0.05)
+    assert list(tmp_path.glob(".out.partial-*")), "the render never started writing"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.mp4"]

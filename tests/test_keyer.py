@@ -1,0 +1,177 @@
+"""The numpy reference on synthetic frames whose true alpha is known."""
+
+import colorsys
+
+import numpy as np
+import pytest
+
+from chromakey import cpu
+from chromakey.calibration import ScreenCalibrator, estimate_screen
+from chromakey.color import rgb_to_hsl
+from chromakey.errors import ParameterError
+from chromakey.frames import Frame
+from chromakey.params import KeyerParams
+
+SCREEN = np.array([0.02, 0.5, 0.04], np.float32)
+HAIR = np.array([0.04, 0.035, 0.03], np.float32)
+LIME = np.array(colorsys.hls_to_rgb(80 / 360, 0.5, 0.8), np.float32)
+TEAL = np.array(colorsys.hls_to_rgb(175 / 360, 0.4, 0.7), np.float32)
+SKIN = np.array([0.85, 0.65, 0.55], np.float32)
+
+
+def scene():
+    """A 160×240 screen with patches; returns (rgb, true alpha)."""
+    h, w = 160, 240
+    rgb = np.tile(SCREEN, (h, w, 1))
+    alpha = np.zeros((h, w), np.float32)
+
+    def patch(y, x, size, color):
+        rgb[y : y + size, x : x + size] = color
+        alpha[y : y + size, x : x + size] = 1
+
+    patch(10, 10, 30, LIME)
+    patch(10, 60, 30, TEAL)
+    patch(10, 110, 30, HAIR)
+    patch(10, 160, 30, SKIN)
+    # Hair strands: one-pixel lines that are half hair, half screen, 4 px apart.
+    for x in range(20, 100, 4):
+        rgb[70:110, x] = 0.5 * HAIR + 0.5 * SCREEN
+        alpha[70:110, x] = 0.5
+    # A shadow on the screen at 60 % brightness, away from the subject.
+    rgb[120:, 150:] *= 0.6
+    return rgb, alpha
+
+
+@pytest.fixture(scope="module")
+def keyed():
+    rgb, truth = scene()
+    fg, alpha = cpu.key_frame(rgb, SCREEN, KeyerParams())
+    return rgb, truth, fg, alpha
+
+
+def test_pure_screen_is_transparent(keyed):
+    _, _, _, alpha = keyed
+    assert alpha[130:150, 10:140].max() == 0
+
+
+def test_subject_colours_stay_solid(keyed):
+    _, _, fg, alpha = keyed
+    for (y, x), colour in [((25, 25), LIME), ((25, 75), TEAL), ((25, 125), HAIR), ((25, 175), SKIN)]:
+        assert alpha[y, x] == pytest.approx(1.0), colour
+        np.testing.assert_allclose(fg[y, x], colour, atol=1e-5)
+
+
+def test_half_hair_strands_get_half_alpha(keyed):
+    _, _, _, alpha = keyed
+    strands = alpha[75:105, 20:100:4]
+    assert np.abs(strands - 0.5).max() < 0.08
+    gaps = alpha[75:105, 22:100:4]
+    assert gaps.max() < 0.05
+
+
+def test_shadowed_screen_is_keyed(keyed):
+    _, _, _, alpha = keyed
+    assert alpha[125:158, 155:238].max() == 0
+
+
+def test_partial_pixels_lose_the_screen_colour(keyed):
+    rgb, _, fg, alpha = keyed
+    strand = fg[90, 20] / max(alpha[90, 20], 1e-6)
+    # The observed pixel is strongly green; the recovered hair colour is not.
+    assert rgb[90, 20, 1] - rgb[90, 20, 0] > 0.2
+    assert strand[1] - max(strand[0], strand[2]) < 0.01
+    np.testing.assert_allclose(strand, HAIR, atol=0.03)
+
+
+def test_spill_on_edge_pixels_is_removed():
+    # Skin lit by the screen: a green cast that is not part of the subject.
+    spilled = SKIN + np.array([0.0, 0.25, 0.0], np.float32)
+    rgb = np.tile(SCREEN, (20, 40, 1))
+    rgb[:, 20:] = np.clip(spilled, 0, 1)
+    p = KeyerParams()
+    fg, alpha = cpu.key_frame(rgb, SCREEN, p)
+    assert alpha[10, 24] == 1
+    out = fg[10, 24]
+    assert out[1] <= max(out[0], out[2]) + 1e-6
+    fg0, _ = cpu.key_frame(rgb, SCREEN, p.replace(spill=0.0))
+    assert fg0[10, 24, 1] == pytest.approx(spilled[1], abs=1e-5)
+    # Beyond spill_radius a saturated colour is the subject's own: untouched.
+    assert fg[10, 36, 1] == pytest.approx(spilled[1], abs=1e-5)
+
+
+def test_near_black_noise_never_keys():
+    rng = np.random.default_rng(3)
+    rgb = np.clip(HAIR + rng.normal(0, 0.012, (64, 64, 3)), 0, 1).astype(np.float32)
+    rgb[:, :, 1] += 0.015  # a slight green cast from the screen in the dark
+    _, alpha = cpu.key_frame(rgb, SCREEN, KeyerParams())
+    assert alpha.min() > 0.97
+
+
+def test_composite_over_colour_and_transparent():
+    rgb, _ = scene()
+    fg, alpha = cpu.key_frame(rgb, SCREEN, KeyerParams())
+    over = cpu.composite(fg, alpha, np.array([1.0, 0.0, 0.0], np.float32))
+    np.testing.assert_allclose(over[130, 20], [1, 0, 0])
+    np.testing.assert_allclose(over[25, 175], SKIN, atol=1e-6)
+    straight = cpu.composite(fg, alpha, None)
+    assert straight.shape[-1] == 4
+    np.testing.assert_allclose(straight[25, 175], [*SKIN, 1.0], atol=1e-6)
+    assert straight[130, 20, 3] == 0
+
+
+def test_choke_and_feather_change_the_matte():
+    rgb, _ = scene()
+    base = cpu.key_frame(rgb, SCREEN, KeyerParams())[1]
+    choked = cpu.key_frame(rgb, SCREEN, KeyerParams(choke=2))[1]
+    grown = cpu.key_frame(rgb, SCREEN, KeyerParams(choke=-2))[1]
+    feathered = cpu.key_frame(rgb, SCREEN, KeyerParams(feather=3.0))[1]
+    assert choked.sum() < base.sum() < grown.sum()
+    assert choked[10:40, 160:190].sum() == pytest.approx(26 * 26)
+    assert np.count_nonzero((feathered > 0) & (feathered < 1)) > np.count_nonzero((base > 0) & (base < 1))
+
+
+def test_hue_window_wraps_through_zero():
+    red = np.tile(np.array([0.8, 0.05, 0.1], np.float32), (8, 8, 1))
+    p = KeyerParams(hue_min=340, hue_max=20)
+    assert cpu.key_channel(p) == 0
+    _, alpha = cpu.key_frame(red, np.array([0.8, 0.05, 0.1], np.float32), p)
+    assert alpha.max() == 0
+    h, *_ = rgb_to_hsl(red)
+    assert cpu.hue_membership(h, p).min() == 1
+
+
+def test_calibration_finds_the_screen_and_stays_steady():
+    rgb, _ = scene()
+    other = SCREEN * np.array([1.0, 0.8, 1.0], np.float32)
+    est = estimate_screen(rgb, KeyerParams())
+    np.testing.assert_allclose(est, SCREEN, atol=0.01)
+    cal = ScreenCalibrator(KeyerParams(screen_adapt=0.1))
+    f1 = Frame.from_rgb((rgb * 255).round().astype(np.uint8))
+    first = cal.update(f1).copy()
+    f2 = Frame.from_rgb((np.tile(other, (64, 64, 1)) * 255).round().astype(np.uint8))
+    second = cal.update(f2)
+    # One frame of a different green moves the estimate by a tenth of the way, not all of it.
+    np.testing.assert_allclose(second, first + 0.1 * (other - first), atol=0.01)
+    fixed = ScreenCalibrator(KeyerParams(screen_color="#00ff00"))
+    np.testing.assert_allclose(fixed.update(f1), [0, 1, 0])
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "match"),
+    [
+        ("hue_min", 400, "hue_min=400 is out of range"),
+        ("sat_min", -0.1, "sat_min"),
+        ("choke", 1.5, "choke must be an integer"),
+        ("spill", "high", "spill must be a number"),
+        ("feather", float("nan"), "feather"),
+        ("clip_black", 0.95, "clip_black=0.95 must be below clip_white"),
+        ("screen_color", "#zzz", "invalid colour"),
+        ("screen_color", (2, 0, 0), "screen_color must be"),
+        ("hue_max", 100, "equal"),
+    ],
+)
+def test_invalid_parameters_name_the_field(field, value, match):
+    with pytest.raises(ParameterError, match=match):
+        KeyerParams(**{field: value})
+    with pytest.raises(ValueError):
+        KeyerParams(**{field: value})
