@@ -120,18 +120,27 @@ def raw_alpha(excess: np.ndarray, membership: np.ndarray, screen_excess: float) 
 # --- 5. refinement ----------------------------------------------------------------
 
 
+def _shifted(padded: np.ndarray, axis: int, start: int, size: int) -> np.ndarray:
+    """A view of ``size`` rows (axis 0) or columns (axis 1) of ``padded`` from ``start``."""
+    return padded[start : start + size] if axis == 0 else padded[:, start : start + size]
+
+
+def _pad_edge(a: np.ndarray, radius: int, axis: int) -> np.ndarray:
+    pad = [(0, 0)] * a.ndim
+    pad[axis] = (radius, radius)
+    return np.pad(a, pad, mode="edge")
+
+
 def _window_reduce(a: np.ndarray, radius: int, op: np.ufunc) -> np.ndarray:
     """Square min/max filter with edges clamped, as two 1-D passes (exact for a square)."""
     if radius <= 0:
         return a
     for axis in (1, 0):
         n = a.shape[axis]
-        pad = [(0, 0), (0, 0)]
-        pad[axis] = (radius, radius)
-        padded = np.pad(a, pad, mode="edge")
-        out = np.take(padded, np.arange(0, n), axis=axis).copy()
+        padded = _pad_edge(a, radius, axis)
+        out = _shifted(padded, axis, 0, n).copy()
         for k in range(1, 2 * radius + 1):
-            op(out, np.take(padded, np.arange(k, k + n), axis=axis), out=out)
+            op(out, _shifted(padded, axis, k, n), out=out)
         a = out
     return a
 
@@ -151,12 +160,10 @@ def _blur(a: np.ndarray, weights: np.ndarray) -> np.ndarray:
         return a
     for axis in (1, 0):
         size = a.shape[axis]
-        pad = [(0, 0), (0, 0)]
-        pad[axis] = (n, n)
-        padded = np.pad(a, pad, mode="edge")
+        padded = _pad_edge(a, n, axis)
         out = np.zeros_like(a)
         for k, w in enumerate(weights):
-            out += w * np.take(padded, np.arange(k, k + size), axis=axis)
+            out += w * _shifted(padded, axis, k, size)
         a = out
     return a
 
@@ -238,6 +245,8 @@ def unmix_despill(
 def composite(fg: np.ndarray, alpha: np.ndarray, background: np.ndarray | None) -> np.ndarray:
     """Straight-alpha 'over': fg is premultiplied, background is RGB (or RGBA) or None.
 
+    The background is a (3,) colour or an H×W×3/4 image, float 0–1 or uint8.
+
     With no background the result is straight RGBA for transparent outputs.
     """
     a3 = alpha[..., None]
@@ -248,7 +257,7 @@ def composite(fg: np.ndarray, alpha: np.ndarray, background: np.ndarray | None) 
         np.clip(out[..., :3], 0.0, 1.0, out=out[..., :3])
         out[..., 3] = alpha
         return out
-    bg = background.astype(F32, copy=False)
+    bg = background.astype(F32) * F32(1.0 / 255.0) if background.dtype == np.uint8 else background
     if bg.shape[-1] == 4:
         # A background with its own alpha: the subject over it, then the pair stays RGBA.
         out = np.empty(alpha.shape + (4,), F32)
