@@ -66,20 +66,21 @@ def rgb_to_hsl(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     Chroma comes along because the keyer guards on it: near-black and
     near-white pixels have a hue and an HSL saturation that noise decides.
     """
+    f32 = np.float32
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     mx = np.maximum(np.maximum(r, g), b)
     mn = np.minimum(np.minimum(r, g), b)
     chroma = mx - mn
-    lightness = 0.5 * (mx + mn)
-    safe_c = np.where(chroma > 1e-6, chroma, 1.0)
-    hr = np.mod((g - b) / safe_c, 6.0)
-    hg = (b - r) / safe_c + 2.0
-    hb = (r - g) / safe_c + 4.0
-    h = np.where(mx == r, hr, np.where(mx == g, hg, hb)) * 60.0
-    h = np.where(chroma > 1e-6, h, 0.0)
-    denom = 1.0 - np.abs(2.0 * lightness - 1.0)
-    sat = np.where(denom > 1e-6, chroma / np.maximum(denom, 1e-6), 0.0)
-    return h, np.minimum(sat, 1.0), lightness, chroma
+    lightness = (mx + mn) * f32(0.5)
+    has_hue = chroma > 1e-6
+    inv = f32(1.0) / np.where(has_hue, chroma, f32(1.0))
+    h = np.where(mx == r, (g - b) * inv, np.where(mx == g, (b - r) * inv + 2, (r - g) * inv + 4))
+    h = np.where(h < 0, h + 6, h) * f32(60.0)
+    h *= has_hue
+    denom = f32(1.0) - np.abs(f32(2.0) * lightness - f32(1.0))
+    sat = np.minimum(chroma / np.maximum(denom, f32(1e-6)), f32(1.0))
+    sat *= denom > 1e-6
+    return h, sat, lightness, chroma
 
 
 # CSS Color Module Level 4 named colours.
