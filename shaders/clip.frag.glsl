@@ -1,0 +1,26 @@
+#version 330 core
+// Pass 3 — the vertical half of the max − min filter, then cpu.edge_weight and cpu.clip_matte:
+// the raw matte clipped black/white away from edges.
+
+#include "common.glsl"
+
+uniform sampler2D key_tex;       // pass 1: RGB + raw alpha
+uniform sampler2D spread_tex;    // pass 2: row-wise (max, min)
+uniform int edge_radius;
+
+out float alpha_out;
+
+void main() {
+    ivec2 p = ivec2(gl_FragCoord.xy);
+    int last = textureSize(spread_tex, 0).y - 1;
+    vec2 v = texelFetch(spread_tex, ivec2(p.x, clamp(p.y - edge_radius, 0, last)), 0).rg;
+    float hi = v.x;
+    float lo = v.y;
+    for (int k = -edge_radius + 1; k <= edge_radius; k++) {
+        v = texelFetch(spread_tex, ivec2(p.x, clamp(p.y + k, 0, last)), 0).rg;
+        hi = max(hi, v.x);
+        lo = min(lo, v.y);
+    }
+    float raw = texelFetch(key_tex, p, 0).a;
+    alpha_out = clip_matte(raw, edge_weight(hi - lo));
+}

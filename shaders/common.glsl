@@ -1,0 +1,104 @@
+// The keyer's per-pixel functions. Each is the GLSL twin of the function of the same name in
+// chromakey/cpu.py (rgb_to_hsl: chromakey/color.py) and does the same float32 arithmetic in
+// the same order, so the two read side by side. Settings come from params.glsl.
+
+#include "params.glsl"
+
+// GLSL smoothstep, and a hard step (x > e0) when the ramp has no width.
+float soft_step(float e0, float e1, float x) {
+    if (e1 <= e0) {
+        return x > e0 ? 1.0 : 0.0;
+    }
+    float t = clamp((x - e0) * (1.0 / (e1 - e0)), 0.0, 1.0);
+    return t * t * (3.0 - 2.0 * t);
+}
+
+// Hue in degrees [0, 360), HSL saturation, lightness and chroma (max − min), as a vec4.
+vec4 rgb_to_hsl(vec3 rgb) {
+    float r = rgb.r;
+    float g = rgb.g;
+    float b = rgb.b;
+    float mx = max(max(r, g), b);
+    float mn = min(min(r, g), b);
+    float chroma = mx - mn;
+    float lightness = (mx + mn) * 0.5;
+    bool has_hue = chroma > 1e-6;
+    float inv = 1.0 / (has_hue ? chroma : 1.0);
+    float h;
+    if (mx == r) {
+        h = (g - b) * inv;
+    } else if (mx == g) {
+        h = (b - r) * inv + 2.0;
+    } else {
+        h = (r - g) * inv + 4.0;
+    }
+    h = (h < 0.0 ? h + 6.0 : h) * 60.0;
+    h = has_hue ? h : 0.0;
+    float denom = 1.0 - abs(2.0 * lightness - 1.0);
+    float sat = min(chroma / max(denom, 1e-6), 1.0);
+    sat = denom > 1e-6 ? sat : 0.0;
+    return vec4(h, sat, lightness, chroma);
+}
+
+// --- 2. screen membership ---------------------------------------------------------------
+
+// 1 inside the hue window, ramping to 0 over hue_softness degrees outside it.
+float hue_membership(float hue) {
+    float d = abs(hue - hue_center);
+    d = min(d, 360.0 - d);
+    float outside = max(d - hue_width / 2.0, 0.0);
+    return 1.0 - soft_step(0.0, hue_softness, outside);
+}
+
+// How much a pixel's colour is the screen's kind of colour, 0–1, guarded at the extremes.
+float screen_membership(float hue_m, float sat, float light, float chroma) {
+    float m = hue_m * soft_step(sat_min - sat_softness, sat_min, sat);
+    m *= soft_step(0.5 * dark_guard, dark_guard, chroma);
+    m *= 1.0 - soft_step(bright_guard, 1.0, light);
+    return m;
+}
+
+// --- 3. fractional alpha ----------------------------------------------------------------
+
+// How far the key channel stands above the larger of the other two.
+float key_excess(vec3 rgb, int k) {
+    return rgb[k] - max(rgb[(k + 1) % 3], rgb[(k + 2) % 3]);
+}
+
+// 1 − (the share of the screen's colour the pixel holds), gated by membership.
+float raw_alpha(float excess, float membership, float screen_excess_) {
+    float share = clamp(excess * (1.0 / screen_excess_), 0.0, 1.0);
+    return 1.0 - membership * share;
+}
+
+// --- 5. refinement ------------------------------------------------------------------------
+
+// cpu.edge_weight after its max − min filter: 1 where the matte varies (hair, outlines).
+float edge_weight(float spread) {
+    return soft_step(0.5 * edge_tolerance, edge_tolerance, spread);
+}
+
+// Clip black/white away from edges only, so shadows go and hair stays fractional.
+float clip_matte(float alpha, float edge) {
+    float clipped = clamp((alpha - clip_black) * (1.0 / (clip_white - clip_black)), 0.0, 1.0);
+    return clipped + edge * (alpha - clipped);
+}
+
+// --- 6. unmix and despill -----------------------------------------------------------------
+
+// Where spill may be removed: screen hues, weak colours, and anything near the screen.
+// near_screen is cpu's _window_reduce(1 − alpha, spill_radius, max), i.e. 1 − (the window's min).
+float spill_gate(float hue_m, float sat, float near_screen) {
+    float weak = 1.0 - soft_step(sat_min, sat_min + sat_softness, sat);
+    return max(max(hue_m, weak), near_screen);
+}
+
+// Premultiplied foreground: the screen's share removed, then its spill.
+vec3 unmix_despill(vec3 rgb, float alpha, float gate, vec3 screen_, int k) {
+    vec3 fg = rgb - (1.0 - alpha) * screen_;
+    fg = max(fg, 0.0);
+    fg = min(fg, vec3(alpha));
+    float spill_amount = max(key_excess(fg, k), 0.0);
+    fg[k] -= spill * gate * spill_amount;
+    return fg;
+}

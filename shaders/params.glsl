@@ -1,0 +1,20 @@
+// The keyer's settings as uniforms named after the KeyerParams fields (chromakey/params.py),
+// plus the few values the reference derives from them (hue_center, hue_width: KeyerParams
+// properties; key: cpu.key_channel; screen_excess: as in cpu.key_frame). Declared once here;
+// a pass that does not use one lets the compiler drop it.
+
+uniform float hue_center;      // KeyerParams.hue_center (degrees)
+uniform float hue_width;       // KeyerParams.hue_width (degrees)
+uniform float hue_softness;
+uniform float sat_min;
+uniform float sat_softness;
+uniform float dark_guard;
+uniform float bright_guard;
+uniform float clip_black;
+uniform float clip_white;
+uniform float edge_tolerance;
+uniform float spill;
+
+uniform int key;               // cpu.key_channel(p): 0 red, 1 green, 2 blue
+uniform vec3 screen;           // the calibrated screen colour, RGB 0–1
+uniform float screen_excess;   // max(key_excess(screen, key), 0.05)

@@ -1,0 +1,140 @@
+"""Context creation, the keyer's lifecycle and its refusals."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import moderngl
+import numpy as np
+import pytest
+
+from chromakey import gpu
+from chromakey.color import YuvSpec
+from chromakey.cpu import CpuKeyer
+from chromakey.errors import BackendUnavailableError, InputError, ParameterError
+from chromakey.frames import Frame
+from chromakey.gpu import GpuKeyer, create_context
+from chromakey.params import KeyerParams
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREEN = np.array([0.0, 0.5, 0.0], np.float32)
+
+
+def test_no_egl_gives_a_one_line_error_naming_the_packages(monkeypatch):
+    def fail(*args, **kwargs):
+        raise Exception("eglInitialize failed (0x3001)\nmore detail")
+
+    monkeypatch.setattr(moderngl, "create_context", fail)
+    with pytest.raises(BackendUnavailableError) as info:
+        create_context("standalone")
+    message = str(info.value)
+    assert "\n" not in message
+    assert "apt-get install -y --no-install-recommends libegl1 libgl1" in message
+    with pytest.raises(BackendUnavailableError, match="xvfb"):
+        create_context("current")
+    with pytest.raises(BackendUnavailableError):
+        GpuKeyer(KeyerParams())
+
+
+def test_unknown_context_kind_is_a_parameter_error():
+    with pytest.raises(ParameterError, match="standalone"):
+        create_context("vulkan")
+
+
+def test_a_host_context_is_used_and_left_alone(gl_ctx):
+    assert create_context(gl_ctx) is gl_ctx
+    keyer = GpuKeyer(KeyerParams(), ctx=gl_ctx)
+    gl_ctx.enable(moderngl.BLEND)  # a host's state must not leak into the passes
+    try:
+        frame = Frame.from_rgb(np.full((4, 6, 3), (200, 40, 40), np.uint8))
+        out = keyer.render(frame, SCREEN, None)
+        np.testing.assert_array_equal(out, CpuKeyer(KeyerParams()).render(frame, SCREEN, None))
+    finally:
+        gl_ctx.disable(moderngl.BLEND)
+    keyer.close()
+    keyer.close()  # idempotent
+    gl_ctx.finish()  # the context is still alive
+    with pytest.raises(RuntimeError, match="closed"):
+        keyer.render(frame, SCREEN, None)
+
+
+def test_bad_inputs_are_refused(gl_ctx):
+    with GpuKeyer(KeyerParams(), ctx=gl_ctx) as keyer:
+        y = np.zeros((4, 4), np.uint16)
+        with pytest.raises(InputError, match="8-bit"):
+            keyer.render(Frame.from_yuv(y, y[:2, :2], y[:2, :2], YuvSpec()), SCREEN, None)
+        frame = Frame.from_rgb(np.zeros((4, 4, 3), np.uint8))
+        with pytest.raises(ParameterError, match="frame's size"):
+            keyer.render(frame, SCREEN, np.zeros((5, 4, 3), np.float32))
+        with pytest.raises(ParameterError, match="out must be"):
+            keyer.render(frame, SCREEN, None, out=np.empty((4, 4, 3), np.uint8))
+
+
+def test_interleaved_chroma_views_are_copied_not_misread(gl_ctx):
+    """NV12's UV plane split with [:, 0::2] has an element stride of 2."""
+    rng = np.random.default_rng(3)
+    y = rng.integers(16, 236, (18, 34), dtype=np.uint8)
+    uv = rng.integers(16, 241, (9, 34), dtype=np.uint8)
+    frame = Frame.from_yuv(y, uv[:, 0::2], uv[:, 1::2], YuvSpec())
+    with GpuKeyer(KeyerParams(), ctx=gl_ctx) as keyer:
+        out = keyer.render(frame, SCREEN, None)
+    expected = CpuKeyer(KeyerParams()).render(frame, SCREEN, None)
+    assert np.abs(out.astype(int) - expected).max() <= 1
+
+
+def test_pipeline_makes_a_gpu_keyer():
+    from chromakey.pipeline import make_keyer
+
+    try:
+        keyer = make_keyer("gpu", KeyerParams())
+    except BackendUnavailableError as exc:
+        pytest.skip(str(exc))
+    try:
+        assert keyer.backend == "gpu" and isinstance(keyer, gpu.GpuKeyer)
+    finally:
+        keyer.close()
+
+
+WINDOW_SCRIPT = textwrap.dedent(
+    """
+    import glfw, numpy as np
+    from chromakey.frames import Frame
+    from chromakey.gpu import GpuKeyer
+    from chromakey.params import KeyerParams
+    assert glfw.init()
+    glfw.window_hint(glfw.VISIBLE, glfw.FALSE)
+    glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, 3)
+    glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 3)
+    glfw.window_hint(glfw.OPENGL_PROFILE, glfw.OPENGL_CORE_PROFILE)
+    glfw.window_hint(glfw.OPENGL_FORWARD_COMPAT, True)
+    win = glfw.create_window(64, 48, "t", None, None)
+    assert win
+    glfw.make_context_current(win)
+    keyer = GpuKeyer(KeyerParams(), ctx="current")
+    img = np.zeros((8, 8, 3), np.uint8); img[...] = (0, 128, 0); img[2:6, 2:6] = (200, 150, 120)
+    tex = keyer.render_texture(Frame.from_rgb(img), np.array([0, .5, 0], np.float32), None)
+    a = np.frombuffer(tex.read(), np.uint8).reshape(8, 8, 4)[..., 3]
+    assert a[0, 0] == 0 and a[4, 4] == 255, a
+    keyer.close()
+    glfw.terminate()
+    print("window ok")
+    """
+)
+
+
+def test_the_current_context_of_a_glfw_window(gl_ctx):
+    if not os.environ.get("DISPLAY") and shutil.which("xvfb-run") is None:
+        pytest.skip("no display and no xvfb-run")
+    cmd = [sys.executable, "-c", WINDOW_SCRIPT]
+    if not os.environ.get("DISPLAY"):
+        cmd = ["xvfb-run", "-a", *cmd]
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    )
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0 and "window ok" in r.stdout, r.stdout + r.stderr
