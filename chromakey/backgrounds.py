@@ -18,6 +18,14 @@ class Background:
     def frame_at(self, time: float, width: int, height: int) -> np.ndarray | None:
         raise NotImplementedError
 
+    @property
+    def duration(self) -> float | None:
+        """None for still layers; a video's length in seconds."""
+        return None
+
+    def bind(self, scene_duration: float | None) -> None:
+        """Told the foreground's duration before the first frame (fit_to_scene needs it)."""
+
     def close(self) -> None:
         pass
 
@@ -43,7 +51,9 @@ class TransparentBackground(Background):
         return "TransparentBackground()"
 
 
-def parse_background(spec: str | dict | Background) -> Background:
+def parse_background(
+    spec: str | dict | Background, *, fit: str | None = None, play_style: str | None = None
+) -> Background:
     """A background from a CLI/API spec: ``#RRGGBB``, a CSS name, ``transparent``, or HeyGen's JSON."""
     if isinstance(spec, Background):
         return spec

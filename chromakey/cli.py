@@ -115,6 +115,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
             args.input,
             args.output,
             background=args.background,
+            fit=args.fit,
+            play_style=args.play_style,
             params=params,
             backend=args.backend,
             progress=bar,
@@ -171,13 +173,25 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         required=True,
-        help="output: .mp4/.mov/.mkv, or a pattern like out/%%05d.png",
+        help="output: .mp4/.mov/.mkv/.webm, or a pattern like out/%%05d.png; "
+        "transparent into .webm is VP9 alpha, into .mov ProRes 4444",
     )
     p.add_argument(
         "--background",
         "-b",
-        help="#RRGGBB, a CSS colour name, 'transparent', or HeyGen's JSON "
+        help="#RRGGBB, a CSS colour name, 'transparent', an image or video (path or "
+        "http(s) URL), or HeyGen's JSON (inline or a .json file) "
         "[transparent for PNG, #ffffff for video]",
+    )
+    p.add_argument(
+        "--fit",
+        choices=("cover", "contain", "stretch"),
+        help="how an image or video background fills the frame [cover]",
+    )
+    p.add_argument(
+        "--play-style",
+        choices=("loop", "freeze", "fit_to_scene", "full_video"),
+        help="how a video background's timing meets the foreground's [loop]",
     )
     p.add_argument("--backend", choices=("auto", "cpu", "gpu"), default="auto", help="[auto]")
     _add_keyer_options(p)

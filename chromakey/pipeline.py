@@ -19,8 +19,8 @@ from .cpu import CpuKeyer
 from .errors import BackendUnavailableError, ParameterError
 from .frames import Frame
 from .params import KeyerParams
-from .sinks import PngSequenceSink, Sink, VideoFileSink
-from .sources import VideoSource
+from .sinks import PngSequenceSink, Sink, VideoFileSink, video_format
+from .sources import SourceInfo, VideoSource
 
 
 class Keyer(Protocol):
@@ -119,6 +119,7 @@ class Pipeline:
             pending, self._pending = self._pending, {}
         if "background" in pending:
             old, self.background = self.background, pending["background"]
+            self.background.bind(self.source.info.duration)
             if old is not self.background:
                 old.close()
         if "params" in pending:
@@ -126,23 +127,36 @@ class Pipeline:
             self.keyer.set_params(self.params)
             self.calibrator.set_params(self.params)
 
-    def process(self, frame: Frame) -> np.ndarray:
-        """One frame through calibration, keyer and background."""
+    def process(self, frame: Frame, scene_time: float) -> np.ndarray:
+        """One frame through calibration, keyer and the background at ``scene_time``."""
         st = self.stats.stages
         t0 = time.perf_counter()
         screen = self.calibrator.update(frame)
         t1 = time.perf_counter()
-        bg = self.background.frame_at(frame.time, frame.width, frame.height)
+        bg = self.background.frame_at(scene_time, frame.width, frame.height)
         image = self.keyer.render(frame, screen, bg)
         st["calibrate"] += t1 - t0
         st["key"] += time.perf_counter() - t1
         return image
 
+    def _emit(self, frame: Frame, out_time: float, scene_time: float) -> None:
+        image = self.process(frame, scene_time)
+        t2 = time.perf_counter()
+        for sink in self.sinks:
+            sink.write(image, out_time)
+        self.stats.stages["sink"] += time.perf_counter() - t2
+        self.stats.frames += 1
+
     def run(self) -> RenderStats:
-        total = self.source.info.frame_count
+        """Render to the end of the foreground (or of a ``full_video`` background), then publish."""
+        info = self.source.info
+        total = info.frame_count
         start = time.perf_counter()
         st = self.stats.stages
+        first: float | None = None
+        last: Frame | None = None
         try:
+            self.background.bind(info.duration)
             items = iter(self.source)
             while True:
                 t0 = time.perf_counter()
@@ -156,14 +170,13 @@ class Pipeline:
                         sink.write_audio(payload)
                     continue
                 self._apply_pending()
-                image = self.process(payload)
-                t2 = time.perf_counter()
-                for sink in self.sinks:
-                    sink.write(image, payload.time)
-                st["sink"] += time.perf_counter() - t2
-                self.stats.frames += 1
+                first = payload.time if first is None else first
+                self._emit(payload, payload.time, payload.time - first)
+                last = payload
                 if self.progress is not None:
                     self.progress(self.stats.frames, total)
+            if last is not None and first is not None:
+                self._hold_last(last, first, info)
             t3 = time.perf_counter()
             for sink in self.sinks:
                 sink.close()
@@ -179,36 +192,44 @@ class Pipeline:
             self.stats.elapsed = time.perf_counter() - start
         return self.stats
 
+    def _hold_last(self, last: Frame, first: float, info: SourceInfo) -> None:
+        """``full_video``: run on until a longer background ends, the avatar held on its last frame.
+
+        Held rather than removed: an avatar that vanishes mid-shot reads as a glitch, one that
+        stays still reads as the end of its speech.
+        """
+        bg = self.background
+        if getattr(bg, "play_style", None) != "full_video" or not bg.duration:
+            return
+        step = 1.0 / float(info.rate) if info.rate else 1.0 / 30.0
+        k = 1
+        while (last.time - first) + k * step < bg.duration - 1e-6:
+            self._apply_pending()
+            t = last.time + k * step
+            self._emit(last, t, t - first)
+            k += 1
+
 
 def output_kind(output: str | os.PathLike[str]) -> str:
-    """``png`` for a %d pattern, else the container from the extension."""
+    """``png`` for a %d pattern, ``video`` for a known video extension."""
     text = os.fspath(output)
     if "%" in text:
         if not text.lower().endswith(".png"):
             raise ParameterError(f"{text}: a numbered sequence must be PNG, like out/%05d.png")
         return "png"
-    ext = Path(text).suffix.lower()
-    if ext in (".mp4", ".m4v", ".mov", ".mkv"):
-        return "video"
-    raise ParameterError(
-        f"{text}: unknown output type {ext or '(no extension)'!r}; use .mp4, .mov, .mkv or a %05d.png pattern"
-    )
+    video_format(Path(text), False)  # raises on an unknown extension
+    return "video"
 
 
 def open_sink(output: str | os.PathLike[str], source: VideoSource, transparent: bool) -> Sink:
-    kind = output_kind(output)
-    if kind == "png":
+    if output_kind(output) == "png":
         return PngSequenceSink(output, alpha=transparent)
-    if transparent:
-        raise ParameterError(
-            f"{output}: H.264 video has no alpha channel; give a --background colour, "
-            "or write a PNG sequence (out/%05d.png) for transparent output"
-        )
     info = source.info
     return VideoFileSink(
         output,
         info.width,
         info.height,
+        alpha=transparent,
         rate=info.rate,
         time_base=info.time_base,
         audio_stream=source.audio,
@@ -227,14 +248,17 @@ def render(
     output: str | os.PathLike[str],
     *,
     background: str | dict | Background | None = None,
+    fit: str | None = None,
+    play_style: str | None = None,
     params: KeyerParams | None = None,
     backend: str = "auto",
     progress: Callable[[int, int | None], Any] | None = None,
     warn: Callable[[str], Any] | None = None,
 ) -> RenderStats:
-    """Key ``input`` and write ``output`` (.mp4/.mov/.mkv or a %05d.png pattern).
+    """Key ``input`` and write ``output`` (.mp4/.mov/.mkv/.webm or a %05d.png pattern).
 
-    With no background, PNG output is transparent and video output is over white.
+    With no background, PNG output is transparent and video output is over white;
+    a transparent background into .webm or .mov writes VP9 alpha or ProRes 4444.
     """
     params = params or KeyerParams()
     kind = output_kind(output)
@@ -242,7 +266,7 @@ def render(
         raise ParameterError(f"{output}: the output is the input; choose another output name")
     if background is None:
         background = "transparent" if kind == "png" else "#ffffff"
-    bg = parse_background(background)
+    bg = parse_background(background, fit=fit, play_style=play_style)
     source = VideoSource(input)
     try:
         sink = open_sink(output, source, bg.transparent)

@@ -7,10 +7,12 @@ at the name the user asked for.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -20,8 +22,76 @@ import numpy as np
 
 from .errors import OutputError, ParameterError
 
-# Audio codecs MP4 carries as they are; anything else is re-encoded to AAC.
-_MP4_AUDIO = {"aac", "mp3", "ac3", "eac3", "opus", "alac", "flac"}
+
+@dataclass(frozen=True)
+class VideoFormat:
+    """How one kind of video file is written: container, codec, pixels, audio it can carry."""
+
+    container: str
+    codec: str
+    pix_fmt: str
+    options: dict[str, str]
+    audio_copy: frozenset[str]  # audio codecs the container takes as they are
+    audio_codec: str  # what other audio is re-encoded to
+
+
+_MP4_AUDIO = frozenset({"aac", "mp3", "ac3", "eac3", "opus", "alac", "flac"})
+_H264 = {"preset": "veryfast", "crf": "18"}
+# (extension, with alpha) → format. VP9 alpha must be decoded with libvpx-vp9 (FFmpeg's own vp9
+# decoder drops it); ProRes 4444 is the dependable alternative for editors.
+VIDEO_FORMATS: dict[tuple[str, bool], VideoFormat] = {
+    (".mp4", False): VideoFormat("mp4", "libx264", "yuv420p", _H264, _MP4_AUDIO, "aac"),
+    (".m4v", False): VideoFormat("mp4", "libx264", "yuv420p", _H264, _MP4_AUDIO, "aac"),
+    (".mov", False): VideoFormat("mov", "libx264", "yuv420p", _H264, _MP4_AUDIO, "aac"),
+    (".mkv", False): VideoFormat("matroska", "libx264", "yuv420p", _H264, _MP4_AUDIO, "aac"),
+    (".webm", False): VideoFormat(
+        "webm",
+        "libvpx-vp9",
+        "yuv420p",
+        {"crf": "30", "b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"},
+        frozenset({"opus", "vorbis"}),
+        "libopus",
+    ),
+    (".webm", True): VideoFormat(
+        "webm",
+        "libvpx-vp9",
+        "yuva420p",
+        {
+            "crf": "30",
+            "b": "0",
+            "deadline": "realtime",
+            "cpu-used": "8",
+            "row-mt": "1",
+            "auto-alt-ref": "0",
+        },
+        frozenset({"opus", "vorbis"}),
+        "libopus",
+    ),
+    (".mov", True): VideoFormat(
+        "mov",
+        "prores_ks",
+        "yuva444p10le",
+        {"profile": "4", "vendor": "apl0"},
+        _MP4_AUDIO | {"pcm_s16le", "pcm_s24le"},
+        "aac",
+    ),
+}
+
+
+def video_format(path: Path, alpha: bool) -> VideoFormat:
+    ext = path.suffix.lower()
+    fmt = VIDEO_FORMATS.get((ext, alpha))
+    if fmt is not None:
+        return fmt
+    if alpha and (ext, False) in VIDEO_FORMATS:
+        raise ParameterError(
+            f"{path}: {ext} video has no alpha channel here; for transparent output use .webm "
+            "(VP9 alpha), .mov (ProRes 4444) or a %05d.png pattern, or give a --background colour"
+        )
+    raise ParameterError(
+        f"{path}: unknown output type {ext or '(no extension)'!r}; use .mp4, .mov, .mkv, .webm "
+        "or a %05d.png pattern"
+    )
 
 
 class Sink:
@@ -59,7 +129,12 @@ def _temp_name(path: Path) -> Path:
 
 
 class VideoFileSink(Sink):
-    """H.264 yuv420p in MP4/MKV/MOV with the source's audio muxed in; timestamps kept (VFR-safe)."""
+    """A video file: H.264 (MP4/MOV/MKV), VP9 (WebM, with alpha) or ProRes 4444 (MOV, with alpha).
+
+    The source's audio is muxed in as it is where the container takes it and
+    re-encoded otherwise; frame timestamps are kept, so variable frame rate
+    and audio sync survive.
+    """
 
     def __init__(
         self,
@@ -67,62 +142,66 @@ class VideoFileSink(Sink):
         width: int,
         height: int,
         *,
+        alpha: bool = False,
         rate: Fraction | None = None,
         time_base: Fraction | None = None,
         audio_stream: av.audio.stream.AudioStream | None = None,
-        crf: int = 18,
-        preset: str = "veryfast",
     ) -> None:
         self.path = Path(path)
+        self.format = video_format(self.path, alpha)
         _check_folder(self.path)
+        self.wants_alpha = alpha
         self.width, self.height = width - width % 2, height - height % 2
         if self.width < 2 or self.height < 2:
             raise OutputError(
-                f"{self.path}: {width}×{height} is too small for H.264; use PNG output"
+                f"{self.path}: {width}×{height} is too small for {self.format.codec}; use PNG output"
             )
         self.tmp = _temp_name(self.path)
-        rate = rate or Fraction(30)
         try:
-            self.container = av.open(str(self.tmp), "w", format=_format_for(self.path))
+            self.container = av.open(str(self.tmp), "w", format=self.format.container)
+            s = self.container.add_stream(self.format.codec, rate=rate or Fraction(30))
         except (av.error.FFmpegError, ValueError) as exc:
             self.tmp.unlink(missing_ok=True)
             raise OutputError(f"{self.path}: cannot create the file ({exc})") from exc
-        s = self.container.add_stream("libx264", rate=rate)
-        s.width, s.height, s.pix_fmt = self.width, self.height, "yuv420p"
+        s.width, s.height, s.pix_fmt = self.width, self.height, self.format.pix_fmt
         s.time_base = time_base or Fraction(1, 90000)
-        s.options = {"crf": str(crf), "preset": preset}
+        s.options = dict(self.format.options)
         cc = s.codec_context
-        cc.color_range = 1
-        cc.colorspace = 1
-        cc.color_primaries = 1
-        cc.color_trc = 1
+        cc.color_range, cc.colorspace, cc.color_primaries, cc.color_trc = 1, 1, 1, 1
         s.thread_type = "AUTO"
         self.stream = s
-        self.audio_in = audio_stream
         self.audio_out: Any = None
-        self._audio_codec: Any = None
+        self._audio_decoder: Any = None
         self._resampler: Any = None
         if audio_stream is not None:
             self._add_audio(audio_stream)
         self._last_pts: int | None = None
-        self._pending_audio: list[av.Packet] = []
 
     def _add_audio(self, template: av.audio.stream.AudioStream) -> None:
-        if template.codec_context.name in _MP4_AUDIO:
+        if template.codec_context.name in self.format.audio_copy:
             self.audio_out = self.container.add_stream_from_template(template)
-        else:
-            rate = template.codec_context.sample_rate or 48000
-            self.audio_out = self.container.add_stream("aac", rate=rate)
-            self._audio_codec = template.codec_context
-            self._resampler = av.AudioResampler(format="fltp", layout="stereo", rate=rate)
-            self.audio_out.layout = "stereo"
+            return
+        rate = (
+            48000
+            if self.format.audio_codec == "libopus"
+            else (template.codec_context.sample_rate or 48000)
+        )
+        self.audio_out = self.container.add_stream(self.format.audio_codec, rate=rate)
+        self.audio_out.layout = "stereo"
+        self._audio_decoder = template.codec_context
+        self._resampler = av.AudioResampler(
+            format=self.audio_out.codec_context.format.name, layout="stereo", rate=rate
+        )
 
     def write(self, image: np.ndarray, time: float) -> None:
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[..., :3]), format="rgb24")
+        channels = 4 if self.wants_alpha else 3
+        frame = av.VideoFrame.from_ndarray(
+            np.ascontiguousarray(image[..., :channels]), format="rgba" if channels == 4 else "rgb24"
+        )
         frame = frame.reformat(
             width=self.width,
             height=self.height,
-            format="yuv420p",
+            format=self.format.pix_fmt,
             dst_colorspace=av.video.reformatter.Colorspace.ITU709,
             dst_color_range=av.video.reformatter.ColorRange.MPEG,
         )
@@ -138,11 +217,11 @@ class VideoFileSink(Sink):
     def write_audio(self, packet: av.Packet) -> None:
         if self.audio_out is None:
             return
-        if self._audio_codec is None:
+        if self._audio_decoder is None:
             packet.stream = self.audio_out
             self._mux([packet])
             return
-        for decoded in self._audio_codec.decode(packet):
+        for decoded in self._audio_decoder.decode(packet):
             decoded.pts = None
             for f in self._resampler.resample(decoded):
                 self._mux(self.audio_out.encode(f))
@@ -154,7 +233,7 @@ class VideoFileSink(Sink):
     def close(self) -> None:
         try:
             self._mux(self.stream.encode(None))
-            if self._audio_codec is not None:
+            if self._audio_decoder is not None:
                 for f in self._resampler.resample(None):
                     self._mux(self.audio_out.encode(f))
                 self._mux(self.audio_out.encode(None))
@@ -165,21 +244,9 @@ class VideoFileSink(Sink):
         os.replace(self.tmp, self.path)
 
     def abort(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.container.close()
-        except Exception:  # noqa: BLE001 - the file is being thrown away
-            pass
         self.tmp.unlink(missing_ok=True)
-
-
-def _format_for(path: Path) -> str:
-    ext = path.suffix.lower()
-    formats = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
-    if ext not in formats:
-        raise ParameterError(
-            f"{path}: unknown output type {ext!r}; use .mp4, .mov, .mkv or a %05d.png pattern"
-        )
-    return formats[ext]
 
 
 class PngSequenceSink(Sink):

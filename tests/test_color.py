@@ -72,10 +72,10 @@ def test_chroma_upsampling_is_bilinear_not_nearest():
 
 def test_hsl_of_primaries_and_grey():
     rgb = np.array([[1, 0, 0], [0, 0.5, 0], [0, 0, 1], [0.5, 0.5, 0.5], [0.6, 0.9, 0.1]], np.float32)
-    h, s, l, c = rgb_to_hsl(rgb)
+    h, s, light, c = rgb_to_hsl(rgb)
     np.testing.assert_allclose(h, [0, 120, 240, 0, 82.5], atol=1e-4)
     np.testing.assert_allclose(s[:4], [1, 1, 1, 0], atol=1e-6)
-    np.testing.assert_allclose(l[:2], [0.5, 0.25])
+    np.testing.assert_allclose(light[:2], [0.5, 0.25])
     np.testing.assert_allclose(c[3], 0)
 
 
@@ -85,7 +85,7 @@ def test_hsl_of_primaries_and_grey():
 )
 def test_parse_color(text, rgb):
     assert tuple(round(c * 255) for c in parse_color(text)) == rgb
-    assert format_color(parse_color(text)) == "#%02x%02x%02x" % rgb
+    assert format_color(parse_color(text)) == "#{:02x}{:02x}{:02x}".format(*rgb)
 
 
 @pytest.mark.parametrize("bad", ["#12", "#GGGGGG", "greenish", "", "008000x", "#1234567"])
