@@ -121,9 +121,14 @@ def _check_folder(path: Path) -> None:
 
 
 def _temp_name(path: Path) -> Path:
-    fd, name = tempfile.mkstemp(
-        prefix=f".{path.stem}.partial-", suffix=path.suffix, dir=path.parent or "."
-    )
+    try:
+        fd, name = tempfile.mkstemp(
+            prefix=f".{path.stem}.partial-", suffix=path.suffix, dir=path.parent or "."
+        )
+    except OSError as exc:
+        raise OutputError(
+            f"{path}: cannot write in {path.parent or '.'} ({exc.strerror}); choose another output"
+        ) from exc
     os.close(fd)
     return Path(name)
 
@@ -164,7 +169,8 @@ class VideoFileSink(Sink):
             self.tmp.unlink(missing_ok=True)
             raise OutputError(f"{self.path}: cannot create the file ({exc})") from exc
         s.width, s.height, s.pix_fmt = self.width, self.height, self.format.pix_fmt
-        s.time_base = time_base or Fraction(1, 90000)
+        # The encoder counts in the source's time base too, so VFR stamps survive unrounded.
+        s.time_base = s.codec_context.time_base = time_base or Fraction(1, 90000)
         s.options = dict(self.format.options)
         cc = s.codec_context
         cc.color_range, cc.colorspace, cc.color_primaries, cc.color_trc = 1, 1, 1, 1
@@ -270,9 +276,14 @@ class PngSequenceSink(Sink):
             raise OutputError(f"{self.pattern}: {self.folder} is a file, not a folder")
         self.wants_alpha = alpha
         self.index = start
-        self.tmpdir = Path(
-            tempfile.mkdtemp(prefix=f".{self.folder.name or 'frames'}.partial-", dir=parent)
-        )
+        try:
+            self.tmpdir = Path(
+                tempfile.mkdtemp(prefix=f".{self.folder.name or 'frames'}.partial-", dir=parent)
+            )
+        except OSError as exc:
+            raise OutputError(
+                f"{self.pattern}: cannot write in {parent} ({exc.strerror}); choose another output"
+            ) from exc
         self._codec: Any = None
         self.written: list[str] = []
 
