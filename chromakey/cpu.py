@@ -14,13 +14,19 @@ from .params import KeyerParams
 
 F32 = np.float32
 
+# Narrowest soft ramp; anything narrower is a hard step (shared with common.glsl).
+MIN_RAMP = 1e-6
+
 # Radius in pixels of the neighbourhood that decides whether a pixel is on an edge.
 EDGE_RADIUS = 2
 
 
 def soft_step(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
-    """GLSL smoothstep, and a hard step (x > e0) when the ramp has no width."""
-    if e1 <= e0:
+    """GLSL smoothstep, and a hard step (x > e0) when the ramp has no width.
+
+    Below MIN_RAMP a ramp's slope would overflow float32; it is a step then.
+    """
+    if e1 - e0 < MIN_RAMP:
         return (x > e0).astype(F32)
     t = np.clip((x - F32(e0)) * F32(1.0 / (e1 - e0)), 0.0, 1.0)
     return t * t * (F32(3.0) - F32(2.0) * t)
@@ -164,7 +170,7 @@ def _blur(a: np.ndarray, weights: np.ndarray) -> np.ndarray:
         out = np.zeros_like(a)
         for k, w in enumerate(weights):
             out += w * _shifted(padded, axis, k, size)
-        a = out
+        a = np.clip(out, 0.0, 1.0, out=out)  # weights sum to 1 only within rounding
     return a
 
 

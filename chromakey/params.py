@@ -14,6 +14,9 @@ from typing import Any
 from .color import parse_color
 from .errors import ParameterError
 
+# The clip range is divided by; a narrower one would be a step that float32 cannot express.
+MIN_CLIP_GAP = 0.01
+
 # (low, high) allowed per numeric field, inclusive.
 _RANGES: dict[str, tuple[float, float]] = {
     "hue_min": (0.0, 360.0),
@@ -91,9 +94,10 @@ class KeyerParams:
                 )
             if not integral:
                 object.__setattr__(self, f.name, float(value))
-        if self.clip_black >= self.clip_white:
+        if self.clip_white - self.clip_black < MIN_CLIP_GAP:
             raise ParameterError(
-                f"clip_black={self.clip_black:g} must be below clip_white={self.clip_white:g}"
+                f"clip_black={self.clip_black:g} must be below clip_white={self.clip_white:g} "
+                f"by at least {MIN_CLIP_GAP:g}"
             )
         if self.hue_min == self.hue_max:
             raise ParameterError("hue_min and hue_max are equal: give the hue window a width")

@@ -142,7 +142,9 @@ def open_container(location: str, *, what: str = "input") -> av.container.InputC
     """av.open with network timeouts, every failure turned into a one-line InputError."""
     options = dict(NETWORK_OPTIONS) if "://" in location else {}
     try:
-        return av.open(location, "r", options=options, timeout=(15.0, 15.0))
+        return av.open(
+            location, "r", options=options, timeout=(15.0, 15.0), metadata_errors="replace"
+        )
     except FileNotFoundError as exc:
         raise InputNotFoundError(f"{location}: no such file; check the path") from exc
     except av.error.InvalidDataError as exc:
@@ -150,9 +152,9 @@ def open_container(location: str, *, what: str = "input") -> av.container.InputC
             f"{location}: not a video file, or truncated or corrupt ({exc.strerror}); "
             "check that it plays"
         ) from exc
-    except (av.error.FFmpegError, OSError) as exc:
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
         msg = getattr(exc, "strerror", None) or str(exc)
-        raise InputError(f"{location}: cannot open the {what} ({msg})") from exc
+        raise InputError(f"{location}: cannot open the {what} ({msg}); check that it plays") from exc
 
 
 @dataclass(frozen=True)
@@ -191,8 +193,16 @@ class VideoSource:
             self.container.close()
             raise InputError(f"{self.location}: has no video stream; give a video file")
         self.video = self.container.streams.video[0]
-        self.video.thread_type = "AUTO"
         ctx = self.video.codec_context
+        if ctx is None:
+            self.container.close()
+            raise InputError(
+                f"{self.location}: its video codec is unknown or unsupported; "
+                "re-encode it (H.264, VP9, ProRes…) or check the file is not corrupt"
+            )
+        self.video.thread_type = "AUTO"
+        # The decoder refuses larger pictures itself, so a crafted stream cannot exhaust memory.
+        ctx.options = {**ctx.options, "max_pixels": str(MAX_PIXELS)}
         if ctx.width * ctx.height > MAX_PIXELS:
             self.container.close()
             raise InputError(

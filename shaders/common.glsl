@@ -6,7 +6,7 @@
 
 // GLSL smoothstep, and a hard step (x > e0) when the ramp has no width.
 float soft_step(float e0, float e1, float x) {
-    if (e1 <= e0) {
+    if (e1 - e0 < 1e-6) {  // MIN_RAMP in cpu.py: a narrower slope would overflow
         return x > e0 ? 1.0 : 0.0;
     }
     float t = clamp((x - e0) * (1.0 / (e1 - e0)), 0.0, 1.0);

@@ -19,5 +19,5 @@ void main() {
     for (int k = 0; k < taps; k++) {
         acc += weights[k] * texelFetch(src, clamp(p + (k - n) * direction, ivec2(0), last), 0).r;
     }
-    blurred = acc;
+    blurred = clamp(acc, 0.0, 1.0);  // weights sum to 1 only within rounding
 }
