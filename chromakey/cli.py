@@ -120,9 +120,15 @@ def _cmd_render(args: argparse.Namespace) -> int:
             params=params,
             backend=args.backend,
             progress=bar,
+            keep_partial=args.keep_partial,
         )
     finally:
         bar.finish()
+    if stats.interrupted:
+        print(
+            f"chromakey: interrupted; kept {stats.frames} frames in {args.output}", file=sys.stderr
+        )
+        return EXIT_INTERRUPTED
     print(f"wrote {args.output}: {stats.summary()}")
     return 0
 
@@ -194,6 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="how a video background's timing meets the foreground's [loop]",
     )
     p.add_argument("--backend", choices=("auto", "cpu", "gpu"), default="auto", help="[auto]")
+    p.add_argument(
+        "--keep-partial",
+        action="store_true",
+        help="on Ctrl-C/SIGTERM, finish the frames rendered so far into a playable file "
+        "(default: leave no output)",
+    )
     _add_keyer_options(p)
     p.set_defaults(run=_cmd_render)
 

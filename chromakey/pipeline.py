@@ -61,6 +61,7 @@ class RenderStats:
     dropped: int = 0
     corrupt: int = 0
     elapsed: float = 0.0
+    interrupted: bool = False  # stopped early, what was rendered kept (keep_partial)
     stages: dict[str, float] = field(
         default_factory=lambda: {"wait": 0.0, "calibrate": 0.0, "key": 0.0, "sink": 0.0}
     )
@@ -91,7 +92,9 @@ class Pipeline:
         params: KeyerParams,
         *,
         progress: Callable[[int, int | None], Any] | None = None,
+        keep_partial: bool = False,
     ) -> None:
+        self.keep_partial = keep_partial
         self.source = source
         self.keyer = keyer
         self.background = background
@@ -181,6 +184,15 @@ class Pipeline:
             for sink in self.sinks:
                 sink.close()
             st["sink"] += time.perf_counter() - t3
+        except KeyboardInterrupt:
+            if not (self.keep_partial and self.stats.frames):
+                for sink in self.sinks:
+                    sink.abort()
+                raise
+            # --keep-partial: finish what was rendered into a playable file.
+            self.stats.interrupted = True
+            for sink in self.sinks:
+                sink.close()
         except BaseException:
             for sink in self.sinks:
                 sink.abort()
@@ -254,11 +266,14 @@ def render(
     backend: str = "auto",
     progress: Callable[[int, int | None], Any] | None = None,
     warn: Callable[[str], Any] | None = None,
+    keep_partial: bool = False,
 ) -> RenderStats:
     """Key ``input`` and write ``output`` (.mp4/.mov/.mkv/.webm or a %05d.png pattern).
 
     With no background, PNG output is transparent and video output is over white;
     a transparent background into .webm or .mov writes VP9 alpha or ProRes 4444.
+    With ``keep_partial`` a Ctrl-C finishes the frames rendered so far into a playable
+    file (``stats.interrupted``) instead of discarding them.
     """
     params = params or KeyerParams()
     kind = output_kind(output)
@@ -280,7 +295,10 @@ def render(
         source.close()
         raise
     try:
-        return Pipeline(source, keyer, bg, [sink], params, progress=progress).run()
+        pipeline = Pipeline(
+            source, keyer, bg, [sink], params, progress=progress, keep_partial=keep_partial
+        )
+        return pipeline.run()
     finally:
         keyer.close()
         bg.close()

@@ -10,7 +10,10 @@ from media import write_clip
 
 def run_cli(*args):
     return subprocess.run(
-        [sys.executable, "-m", "chromakey", *map(str, args)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "chromakey", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -51,9 +54,7 @@ def test_bad_input_files(kind, status, words, tmp_path, good_clip):
     assert len(lines) == 1 and words in lines[0], r.stderr
     assert "Traceback" not in r.stderr
     assert not out.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [src.name] if src.exists() else []
-    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([src.name] if src.exists() else [])
 
 
 @pytest.mark.parametrize(
@@ -65,7 +66,7 @@ def test_bad_input_files(kind, status, words, tmp_path, good_clip):
         (["--choke", "2.5"], "invalid int value"),
         (["--hue-min", "abc"], "invalid float value"),
         (["--backend", "metal"], "invalid choice"),
-        (["--background", '{"type": "color"}'], "needs a \"value\""),
+        (["--background", '{"type": "color"}'], 'needs a "value"'),
         (["--background", "{oops"], "JSON is malformed"),
     ],
 )
@@ -104,7 +105,9 @@ def test_output_equal_to_input_is_refused(tmp_path, good_clip):
 
 
 def test_transparent_into_h264_is_refused(tmp_path, good_clip):
-    r = run_cli("render", good_clip, "-o", tmp_path / "o.mp4", "-b", "transparent", "--backend", "cpu")
+    r = run_cli(
+        "render", good_clip, "-o", tmp_path / "o.mp4", "-b", "transparent", "--backend", "cpu"
+    )
     assert r.returncode == 2 and "no alpha" in r.stderr
     assert list(tmp_path.iterdir()) == []
 
@@ -125,7 +128,17 @@ def test_interrupted_render_leaves_no_partial_file(tmp_path):
     clip = write_clip(tmp_path / "long.mp4", frames=400, width=320, height=192)
     out = tmp_path / "out.mp4"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "chromakey", "render", str(clip), "-o", str(out), "--backend", "cpu"],
+        [
+            sys.executable,
+            "-m",
+            "chromakey",
+            "render",
+            str(clip),
+            "-o",
+            str(out),
+            "--backend",
+            "cpu",
+        ],
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -138,3 +151,41 @@ def test_interrupted_render_leaves_no_partial_file(tmp_path):
     assert proc.returncode == 130, err
     assert "interrupted" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.mp4"]
+
+
+def test_keep_partial_finishes_a_playable_file_on_ctrl_c(tmp_path):
+    import signal
+    import time
+
+    import av
+
+    clip = write_clip(tmp_path / "long.mp4", frames=400, width=320, height=192, audio=True)
+    out = tmp_path / "out.mp4"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "chromakey",
+            "render",
+            str(clip),
+            "-o",
+            str(out),
+            "--backend",
+            "cpu",
+            "--keep-partial",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(tmp_path.glob(".out.partial-*")):
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "kept" in err
+    with av.open(str(out)) as c:
+        n = sum(1 for _ in c.decode(video=0))
+    assert 0 < n < 400
+    assert not list(tmp_path.glob(".out.partial-*"))
