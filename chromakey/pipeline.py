@@ -105,10 +105,13 @@ class Pipeline:
         self._lock = threading.Lock()
         self._pending: dict[str, Any] = {}
         self.stats = RenderStats(backend=keyer.backend)
+        self._bg_origin: float | None = 0.0  # scene time at which the background started
 
-    def set_background(self, spec: str | dict | Background) -> None:
-        """Swap the background; it takes effect on the next frame."""
-        bg = parse_background(spec)
+    def set_background(
+        self, spec: str | dict | Background, *, fit: str | None = None, play_style: str | None = None
+    ) -> None:
+        """Swap the background; it takes effect on the next frame, a video from its start."""
+        bg = parse_background(spec, fit=fit, play_style=play_style)
         with self._lock:
             self._pending["background"] = bg
 
@@ -123,6 +126,7 @@ class Pipeline:
         if "background" in pending:
             old, self.background = self.background, pending["background"]
             self.background.bind(self.source.info.duration)
+            self._bg_origin = None  # a swapped-in video starts from its beginning
             if old is not self.background:
                 old.close()
         if "params" in pending:
@@ -136,7 +140,10 @@ class Pipeline:
         t0 = time.perf_counter()
         screen = self.calibrator.update(frame)
         t1 = time.perf_counter()
-        bg = self.background.frame_at(scene_time, frame.width, frame.height)
+        if self._bg_origin is None:
+            self._bg_origin = scene_time
+        bg_time = max(scene_time - self._bg_origin, 0.0)
+        bg = self.background.frame_at(bg_time, frame.width, frame.height)
         image = self.keyer.render(frame, screen, bg)
         st["calibrate"] += t1 - t0
         st["key"] += time.perf_counter() - t1

@@ -200,10 +200,13 @@ class VideoFileSink(Sink):
         )
 
     def write(self, image: np.ndarray, time: float) -> None:
-        channels = 4 if self.wants_alpha else 3
-        frame = av.VideoFrame.from_ndarray(
-            np.ascontiguousarray(image[..., :channels]), format="rgba" if channels == 4 else "rgb24"
-        )
+        if self.wants_alpha or image.shape[2] == 3:
+            pixels, fmt = np.ascontiguousarray(image), "rgba" if self.wants_alpha else "rgb24"
+        else:
+            # A background with transparent parts into an opaque file: over black.
+            a = image[..., 3:4].astype(np.uint16)
+            pixels, fmt = ((image[..., :3] * a + 127) // 255).astype(np.uint8), "rgb24"
+        frame = av.VideoFrame.from_ndarray(pixels, format=fmt)
         frame = frame.reformat(
             width=self.width,
             height=self.height,

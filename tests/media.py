@@ -98,3 +98,125 @@ def stream_summary(path: str | Path) -> dict[str, tuple[str, int, float]]:
                 end = max(end, float(fr.time) + dur)
             out[kind] = (s.codec_context.name, count, end)
     return out
+
+
+# --- live preview, pacing and network tests (issue 5) ------------------------------------------
+
+
+def numbered_frame(i: int, width: int, height: int) -> np.ndarray:
+    """``figure_frame`` with the figure moved by 4·i pixels: consecutive frames clearly differ."""
+    return figure_frame(4 * i % max(1, width // 2), width, height)
+
+
+def write_vfr_clip(
+    path: str | Path,
+    times_ms: list[int],
+    *,
+    width: int = 160,
+    height: int = 96,
+    make=numbered_frame,
+) -> Path:
+    """A variable-frame-rate H.264 clip: frame i at ``times_ms[i]`` (time base 1/1000).
+
+    Matroska keeps millisecond timestamps as they are; no B-frames, so decode order is
+    presentation order.
+    """
+    path = Path(path)
+    with av.open(str(path), "w", format="matroska") as c:
+        s = c.add_stream("libx264", rate=25, options={"bf": "0", "preset": "ultrafast"})
+        s.width, s.height, s.pix_fmt = width, height, "yuv420p"
+        s.time_base = Fraction(1, 1000)
+        s.codec_context.time_base = Fraction(1, 1000)
+        for i, t in enumerate(times_ms):
+            f = av.VideoFrame.from_ndarray(make(i, width, height), format="rgb24")
+            f = f.reformat(format="yuv420p")
+            f.pts = t
+            f.time_base = Fraction(1, 1000)
+            for p in s.encode(f):
+                c.mux(p)
+        for p in s.encode(None):
+            c.mux(p)
+    return path
+
+
+def write_hls(
+    folder: str | Path,
+    *,
+    seconds: float = 10.0,
+    fps: int = 25,
+    segment: float = 1.0,
+    width: int = 160,
+    height: int = 96,
+    make=numbered_frame,
+) -> Path:
+    """A VOD HLS stream (index.m3u8 + MPEG-TS segments of ``segment`` seconds, H.264)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    playlist = folder / "index.m3u8"
+    gop = str(max(1, round(fps * segment)))
+    options = {
+        "hls_time": f"{segment:g}",
+        "hls_list_size": "0",
+        "hls_playlist_type": "vod",
+        "hls_segment_filename": str(folder / "seg%04d.ts"),
+    }
+    with av.open(str(playlist), "w", format="hls", options=options) as c:
+        s = c.add_stream(
+            "libx264",
+            rate=fps,
+            options={"g": gop, "keyint_min": gop, "sc_threshold": "0", "preset": "ultrafast"},
+        )
+        s.width, s.height, s.pix_fmt = width, height, "yuv420p"
+        for i in range(round(seconds * fps)):
+            f = av.VideoFrame.from_ndarray(make(i, width, height), format="rgb24")
+            f = f.reformat(format="yuv420p")
+            f.pts = i
+            f.time_base = Fraction(1, fps)
+            for p in s.encode(f):
+                c.mux(p)
+        for p in s.encode(None):
+            c.mux(p)
+    return playlist
+
+
+def write_image(path: str | Path, img: np.ndarray, codec: str = "png") -> Path:
+    """One still (RGB, RGBA or gray uint8) as PNG (``codec="png"``) or JPEG (``"mjpeg"``)."""
+    path = Path(path)
+    fmt = {2: "gray", 3: "rgb24", 4: "rgba"}[img.ndim if img.ndim == 2 else img.shape[2]]
+    pix_fmt = "yuvj444p" if codec == "mjpeg" else fmt
+    with av.open(str(path), "w", format="image2") as c:
+        s = c.add_stream(codec, rate=1)
+        s.height, s.width = img.shape[:2]
+        s.pix_fmt = pix_fmt
+        f = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format=fmt)
+        if pix_fmt != fmt:
+            f = f.reformat(format=pix_fmt, dst_color_range="JPEG")
+        for p in s.encode(f):
+            c.mux(p)
+        for p in s.encode(None):
+            c.mux(p)
+    return path
+
+
+# colour_frame's colours: distinct, well separated, robust to 4:2:0 coding.
+FRAME_COLORS = [
+    (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (255, 0, 255),
+    (0, 255, 255), (255, 255, 255), (0, 0, 0), (128, 0, 0), (0, 128, 0),
+    (0, 0, 128), (128, 128, 0), (128, 0, 128), (0, 128, 128), (128, 128, 128),
+    (255, 128, 0),
+]  # fmt: skip
+
+
+def colour_frame(i: int, width: int, height: int) -> np.ndarray:
+    """Frame ``i`` of a clip whose every frame is one solid colour from FRAME_COLORS."""
+    img = np.empty((height, width, 3), np.uint8)
+    img[...] = FRAME_COLORS[i % len(FRAME_COLORS)]
+    return img
+
+
+def colour_index(img: np.ndarray) -> int:
+    """Which FRAME_COLORS entry (the frame number mod 16) an image shows, at its centre."""
+    h, w = img.shape[:2]
+    px = img[h // 2, w // 2, :3].astype(int)
+    dist = [int(((px - np.array(c)) ** 2).sum()) for c in FRAME_COLORS]
+    return int(np.argmin(dist))
