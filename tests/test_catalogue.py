@@ -52,9 +52,16 @@ def figure(i, w, h):
     return figure_frame(i, w, h)
 
 
-def render_png(src: Path, tmp: Path, **kw) -> list[np.ndarray]:
+@pytest.fixture(params=["cpu", "gpu"])
+def backend(request):
+    if request.param == "gpu":
+        request.getfixturevalue("gl_ctx")  # skips or (under CI) fails without OpenGL
+    return request.param
+
+
+def render_png(src: Path, tmp: Path, backend: str = "cpu", **kw) -> list[np.ndarray]:
     out = tmp / "out" / "%05d.png"
-    stats = render(src, out, backend="cpu", **kw)
+    stats = render(src, out, backend=backend, **kw)
     files = sorted((tmp / "out").iterdir())
     assert len(files) == stats.frames
     return [read_png(f) for f in files]
@@ -76,13 +83,13 @@ def render_png(src: Path, tmp: Path, **kw) -> list[np.ndarray]:
         ("gray", (64, 36)),
     ],
 )
-def test_legitimate_formats_and_sizes_render(pix_fmt, size, tmp_path):
+def test_legitimate_formats_and_sizes_render(pix_fmt, size, backend, tmp_path):
     w, h = size
     frames = [figure(i, w, h) for i in range(3)]
     # Matroska keeps the range tag that full-range (yuvj420p) video depends on; NUT drops it.
     container = "matroska" if pix_fmt == "yuvj420p" else "nut"
     src = write_raw(tmp_path / "in.mkv", frames, pix_fmt, fmt=container)
-    out = render_png(src, tmp_path, background="#ff0000")
+    out = render_png(src, tmp_path, backend, background="#ff0000")
     assert len(out) == 3
     assert out[0].shape == (h, w, 3)
     if pix_fmt == "gray" or min(w, h) < 8:
@@ -91,6 +98,38 @@ def test_legitimate_formats_and_sizes_render(pix_fmt, size, tmp_path):
     np.testing.assert_allclose(out[1][1, 1], [255, 0, 0], atol=6)
     cy, cx = h // 2, w // 4 + 1 + w // 6
     np.testing.assert_allclose(out[1][cy, cx], SKIN, atol=8)
+
+
+def rotate_mp4(path: Path) -> Path:
+    """Write a phone's portrait display matrix (90° clockwise) into the mp4's track header."""
+    import struct
+
+    data = bytearray(path.read_bytes())
+    i = data.index(b"tkhd") + 4
+    assert data[i] == 0  # version 0 header
+    matrix = i + 4 + 20 + 8 + 8
+    data[matrix : matrix + 36] = struct.pack(">9i", 0, 65536, 0, -65536, 0, 0, 0, 0, 1 << 30)
+    out = path.with_name("rotated.mp4")
+    out.write_bytes(bytes(data))
+    return out
+
+
+def test_rotated_stream_is_shown_upright(backend, tmp_path):
+    def left_red(i, w, h):
+        img = np.zeros((h, w, 3), np.uint8)
+        img[...] = (0, 128, 0)
+        img[:, : w // 2] = (220, 30, 30)
+        return img
+
+    src = rotate_mp4(write_clip(tmp_path / "r.mp4", width=64, height=32, frames=2, make=left_red))
+    out = render_png(src, tmp_path, backend, background="#0000ff")
+    assert out[0].shape[:2] == (64, 32)  # portrait: width and height swapped
+    # Turned 90° clockwise, the left half is now the top half.
+    assert near_rgb(out[0][8, 16], (220, 30, 30)) and near_rgb(out[0][56, 16], (0, 0, 255))
+
+
+def near_rgb(px, rgb, tol=14):
+    return np.abs(px[:3].astype(int) - np.array(rgb)).max() <= tol
 
 
 def test_gray_foreground_has_nothing_to_key(tmp_path):
