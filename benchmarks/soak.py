@@ -29,10 +29,14 @@ def rss_mib() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def soak(seconds: float, *, backend: str = "cpu", size: tuple[int, int] = (640, 360), report=print) -> dict:
+def soak(
+    seconds: float, *, backend: str = "cpu", size: tuple[int, int] = (640, 360), report=print
+) -> dict:
     """Render the sample clip over and over through the full pipeline for ``seconds``."""
     with tempfile.TemporaryDirectory() as tmp:
-        clip = write_sample(Path(tmp) / "soak.mp4", SampleSpec(width=size[0], height=size[1], fps=25, seconds=4))
+        clip = write_sample(
+            Path(tmp) / "soak.mp4", SampleSpec(width=size[0], height=size[1], fps=25, seconds=4)
+        )
         params = KeyerParams()
         keyer = make_keyer(backend, params)
         frames = 0
@@ -48,17 +52,26 @@ def soak(seconds: float, *, backend: str = "cpu", size: tuple[int, int] = (640, 
                     count[0] += 1
 
                 pipe = Pipeline(
-                    VideoSource(clip), keyer, parse_background("#336699"), [CallbackSink(sink_fn)], params
+                    VideoSource(clip),
+                    keyer,
+                    parse_background("#336699"),
+                    [CallbackSink(sink_fn)],
+                    params,
                 )
                 pipe.run()
                 frames += count[0]
                 now = time.perf_counter()
                 if warm is None:
-                    warm = (frames, rss_mib())  # after one full loop: allocators and caches are warm
+                    warm = (
+                        frames,
+                        rss_mib(),
+                    )  # after one full loop: allocators and caches are warm
                     samples.append(warm)
                 if now >= next_report:
                     samples.append((frames, rss_mib()))
-                    report(f"{now - start:7.1f} s  {frames:7d} frames  RSS {samples[-1][1]:.1f} MiB")
+                    report(
+                        f"{now - start:7.1f} s  {frames:7d} frames  RSS {samples[-1][1]:.1f} MiB"
+                    )
                     next_report = now + 60
         finally:
             keyer.close()

@@ -72,7 +72,7 @@ class KeyerParams:
     choke: int = 0
     feather: float = 0.0
     spill: float = 1.0
-    spill_radius: int = 8
+    spill_radius: int = 2
     screen_adapt: float = 0.1
     screen_color: tuple[float, float, float] | None = field(default=None)
 

@@ -90,13 +90,16 @@ def test_spill_on_edge_pixels_is_removed():
     rgb[:, 20:] = np.clip(spilled, 0, 1)
     p = KeyerParams()
     fg, alpha = cpu.key_frame(rgb, SCREEN, p)
-    assert alpha[10, 24] == 1
-    out = fg[10, 24]
+    edge = 20 + p.spill_radius - 1  # inside the subject, within spill_radius of the screen
+    assert alpha[10, edge] == 1
+    out = fg[10, edge]
     assert out[1] <= max(out[0], out[2]) + 1e-6
     fg0, _ = cpu.key_frame(rgb, SCREEN, p.replace(spill=0.0))
-    assert fg0[10, 24, 1] == pytest.approx(spilled[1], abs=1e-5)
+    assert fg0[10, edge, 1] == pytest.approx(spilled[1], abs=1e-5)
     # Beyond spill_radius a saturated colour is the subject's own: untouched.
     assert fg[10, 36, 1] == pytest.approx(spilled[1], abs=1e-5)
+    wide, _ = cpu.key_frame(rgb, SCREEN, p.replace(spill_radius=12))
+    assert wide[10, 30, 1] <= max(wide[10, 30, 0], wide[10, 30, 2]) + 1e-6
 
 
 def test_near_black_noise_never_keys():
