@@ -215,6 +215,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_keyer_options(p)
     p.set_defaults(run=_cmd_render)
 
+    from . import window
+
+    p = sub.add_parser(
+        "preview", help="play the keyed stream in a window in real time; tune it with the keyboard"
+    )
+    window.add_arguments(p)
+    p.set_defaults(run=window.main)
+
     p = sub.add_parser(
         "bench",
         help="measure speed against PyAV decode-only and FFmpeg (see 'chromakey bench --help')",

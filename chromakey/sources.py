@@ -141,6 +141,8 @@ def check_location(
 def open_container(location: str, *, what: str = "input") -> av.container.InputContainer:
     """av.open with network timeouts, every failure turned into a one-line InputError."""
     options = dict(NETWORK_OPTIONS) if "://" in location else {}
+    if location.lower().startswith("rtmp"):
+        options.pop("timeout")  # FFmpeg's RTMP client reads 'timeout' as "listen for a peer"
     try:
         return av.open(
             location, "r", options=options, timeout=(15.0, 15.0), metadata_errors="replace"

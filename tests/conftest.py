@@ -37,3 +37,57 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "slow: takes seconds (builds a wheel, a venv); still runs by default"
     )
+
+
+# --- X display (the preview window's tests, issue 5) -------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def xvfb_display():
+    """A private Xvfb server for window tests; yields its DISPLAY (":N").
+
+    Xvfb picks a free display number itself (-displayfd). Without Xvfb the window tests
+    skip, except under CI (env CI set), where they fail: CI installs xvfb and must run them.
+    """
+    import select
+    import shutil
+    import subprocess
+
+    exe = shutil.which("Xvfb")
+    if exe is None:
+        message = "Xvfb is not installed (Debian/Ubuntu: apt-get install -y xvfb xauth)"
+        if _ci():
+            pytest.fail(f"CI must run the window tests, but: {message}")
+        pytest.skip(message)
+    r, w = os.pipe()
+    proc = subprocess.Popen(
+        [exe, "-displayfd", str(w), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
+        pass_fds=(w,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(w)
+    number = b""
+    try:
+        while not number.endswith(b"\n"):
+            ready, _, _ = select.select([r], [], [], 15.0)
+            chunk = os.read(r, 16) if ready else b""
+            if not chunk:
+                break
+            number += chunk
+    finally:
+        os.close(r)
+    if not number.strip().isdigit():
+        proc.kill()
+        proc.wait()
+        message = f"Xvfb did not start (exit status {proc.returncode})"
+        if _ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    yield f":{number.strip().decode()}"
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -1,0 +1,624 @@
+"""Network foregrounds that survive stalls and dropped connections.
+
+:class:`ReconnectingSource` has the interface of :class:`chromakey.sources.VideoSource`
+(iterate it, or ``get(timeout)``; ``info``, ``dropped``, ``corrupt``, ``close``) for
+``http(s)`` (HLS ``.m3u8`` included), ``rtmp(s)``, ``rtsp(s)``, ``srt``, ``udp`` and
+``tcp`` URLs. Its decode thread
+
+- opens the stream with low-latency options (``flags=low_delay``, a small probe, and
+  ``fflags=nobuffer`` except over HTTP, where it would drop the start of an HLS video)
+  and timeouts in FFmpeg's microseconds (``rw_timeout``, and ``timeout`` where the
+  protocol reads it as a socket timeout; never for RTMP, where it means "listen"), and
+  decodes with slice threads only (frame threads would hold frames back);
+- treats ``stall_timeout`` seconds without a packet (PyAV's read timeout interrupts the
+  blocked read), a read error, or the premature end of a stream as a lost connection;
+- re-opens with exponential backoff, ``backoff`` = (0.5 s doubling up to 8 s) by default,
+  and gives up with :class:`chromakey.errors.StreamError` (delivered in the frame order, as
+  VideoSource delivers errors) after ``give_up`` = 60 s without a frame (re-opens that
+  bring no frame do not count as success);
+- resumes a stream with a known duration (VOD, e.g. an HLS playlist with ``ENDLIST``) where
+  it stopped, by seeking and skipping what was already delivered; a live stream resumes
+  at its live edge; a VOD stream is read at real time (FFmpeg would read it as fast as the
+  server sends), a live one as it comes;
+- keeps frame times monotonic across re-opens: a session whose timestamps would go
+  backwards (an RTMP stream restarting at 0) is shifted to one frame after the last frame
+  delivered; one that continues forwards keeps its own clock;
+- stamps each frame with ``frame.decoded_at`` (``time.perf_counter()`` when the frame left
+  the decoder), from which :class:`chromakey.live.LiveCompositor` measures latency.
+
+Status for a user interface: ``state`` ("connecting", "playing", "stalled" — no packet for
+``stall_after`` s —, "reconnecting", "ended", "failed"), ``reconnects`` (successful
+re-opens), ``attempts``, ``last_gap`` (wall seconds between the last frame before the
+loss and the first one after the last re-open) and ``last_error``;
+:meth:`ReconnectingSource.status` returns them together.
+
+Audio is not passed through (a re-opened session's audio stream is a different stream).
+Local files are not network sources: :func:`open_source` hands them to VideoSource, paced
+to real time by :func:`pace`.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import av
+
+from .errors import ChromakeyError, InputError, ParameterError, StreamError
+from .sources import MAX_PIXELS, SourceInfo, VideoSource, check_location, to_frame
+
+__all__ = [
+    "NETWORK_SCHEMES",
+    "NetworkStatus",
+    "ReconnectingSource",
+    "is_network",
+    "open_source",
+    "pace",
+    "Pacer",
+    "stream_options",
+]
+
+NETWORK_SCHEMES = ("http", "https", "rtmp", "rtmps", "rtsp", "rtsps", "srt", "udp", "tcp")
+
+# Demuxer options for live pictures: no input buffering, low-delay decoding, a small probe.
+LOW_LATENCY = {
+    "fflags": "nobuffer",
+    "flags": "low_delay",
+    "probesize": "500000",  # bytes
+    "analyzeduration": "1000000",  # µs
+}
+
+
+def is_network(location: str | os.PathLike[str]) -> bool:
+    """True for a URL whose scheme is one of NETWORK_SCHEMES."""
+    text = os.fspath(location)
+    return "://" in text and text.split("://", 1)[0].lower() in NETWORK_SCHEMES
+
+
+def stream_options(
+    url: str, *, io_timeout: float = 5.0, low_latency: bool = True
+) -> dict[str, str]:
+    """FFmpeg options for opening ``url``: timeouts (µs), reconnects, low latency."""
+    scheme = url.split("://", 1)[0].lower()
+    us = str(int(io_timeout * 1_000_000))
+    opts = dict(LOW_LATENCY) if low_latency else {}
+    opts["rw_timeout"] = us  # any protocol's read/write
+    if scheme in ("http", "https"):
+        # nobuffer drops the packets read while probing: over HTTP (HLS, a progressive file,
+        # possibly on demand) that is the start of the video, so it is kept.
+        opts.pop("fflags", None)
+        opts |= {
+            "timeout": us,  # the socket's, µs
+            "reconnect": "1",
+            "reconnect_streamed": "1",
+            "reconnect_on_network_error": "1",
+            "reconnect_delay_max": "2",  # s; our own backoff takes over beyond a stall
+        }
+    elif scheme in ("rtsp", "rtsps"):
+        opts |= {"timeout": us, "rtsp_transport": "tcp"}
+    elif scheme in ("srt", "udp", "tcp"):
+        opts["timeout"] = us
+        if scheme == "udp":
+            opts |= {"overrun_nonfatal": "1", "fifo_size": "50000"}
+    # rtmp(s): "timeout" would put FFmpeg's RTMP client into listen mode; rw_timeout only.
+    return opts
+
+
+@dataclass(frozen=True)
+class NetworkStatus:
+    """A snapshot of a network source's health."""
+
+    state: str
+    reconnects: int
+    attempts: int
+    last_gap: float | None
+    last_error: str | None
+    since_packet: float | None
+
+    def summary(self) -> str:
+        text = self.state
+        if self.reconnects:
+            text += f", {self.reconnects} reconnects"
+        if self.last_gap is not None:
+            text += f", last gap {self.last_gap:.1f} s"
+        return text
+
+
+class _Lost(Exception):
+    """The connection is gone; re-open."""
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, av.error.ExitError):
+        return "no data within the timeout"
+    msg = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return str(msg).splitlines()[0]
+
+
+def _source_info(container: Any, video: Any) -> SourceInfo:
+    rate = video.average_rate or video.guessed_rate
+    duration = None
+    if video.duration is not None and video.time_base is not None:
+        duration = float(video.duration * video.time_base)
+    elif container.duration is not None:
+        duration = container.duration / av.time_base
+    frames = video.frames or (round(duration * float(rate)) if duration and rate else None)
+    return SourceInfo(
+        width=video.codec_context.width,
+        height=video.codec_context.height,
+        rate=Fraction(rate) if rate else None,
+        time_base=Fraction(video.time_base) if video.time_base else Fraction(1, 90000),
+        duration=duration,
+        frame_count=frames or None,
+        has_audio=False,
+    )
+
+
+class ReconnectingSource:
+    """A network stream decoded on a thread, re-opened with backoff when it stalls or drops.
+
+    ``drop`` (default True, for live display) drops the oldest queued frame when the consumer
+    is behind and counts it in ``dropped``; ``drop=False`` makes the decoder wait.
+    ``realtime``: ``"auto"`` paces a stream of known duration (VOD, which FFmpeg would read
+    as fast as the server sends) to its timestamps, live streams come as the server sends;
+    True or False forces it. The first connection is tried for ``connect_timeout`` seconds
+    (a 4xx answer or data that is not video fails at once, with InputError).
+    """
+
+    def __init__(
+        self,
+        location: str,
+        *,
+        queue_size: int = 8,
+        drop: bool = True,
+        stall_timeout: float = 5.0,
+        stall_after: float = 1.0,
+        open_timeout: float = 5.0,
+        connect_timeout: float = 15.0,
+        backoff: tuple[float, float] = (0.5, 8.0),
+        give_up: float = 60.0,
+        realtime: bool | str = "auto",
+        options: dict[str, str] | None = None,
+    ) -> None:
+        self.location = check_location(location, schemes=NETWORK_SCHEMES)
+        if not is_network(self.location):
+            raise ParameterError(
+                f"{self.location}: not a network URL; open local files with VideoSource "
+                "(or chromakey.network.open_source)"
+            )
+        for name, value in (
+            ("stall_timeout", stall_timeout),
+            ("open_timeout", open_timeout),
+            ("give_up", give_up),
+        ):
+            if not value > 0:
+                raise ParameterError(f"{name} must be a positive number of seconds, got {value!r}")
+        if not 0 < backoff[0] <= backoff[1]:
+            raise ParameterError(f"backoff must be (initial, maximum) seconds, got {backoff!r}")
+        self.stall_timeout = float(stall_timeout)
+        self.stall_after = float(stall_after)
+        self.open_timeout = float(open_timeout)
+        self.backoff = (float(backoff[0]), float(backoff[1]))
+        self.give_up = float(give_up)
+        self.realtime = realtime
+        self.options = stream_options(self.location, io_timeout=self.stall_timeout)
+        self.options |= options or {}
+        self.drop = drop
+        self.audio = None  # not passed through across re-opens
+        self.dropped = 0
+        self.corrupt = 0
+        self.reconnects = 0
+        self.attempts = 0
+        self.last_gap: float | None = None
+        self.last_error: str | None = None
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=max(1, queue_size))
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._reconnecting = False
+        self._final: str | None = None
+        self._waiting_on_consumer = False
+        self._last_packet: float | None = None
+        self._last_out: float | None = None  # last delivered frame time (output clock)
+        self._last_raw: float | None = None  # the same frame's time in its session
+        self._offset = 0.0
+        self._index = 0
+        self._lost_at: float | None = None
+        self._last_frame_wall: float | None = None
+        self._container = self._first_open(connect_timeout)
+        self._info = _source_info(self._container, self._container.streams.video[0])
+
+    # --- opening ---------------------------------------------------------------------------
+
+    def _open(self) -> Any:
+        """One attempt. InputError for answers that retrying will not change."""
+        self.attempts += 1
+        try:
+            container = av.open(
+                self.location,
+                "r",
+                options=dict(self.options),
+                timeout=(self.open_timeout, self.stall_timeout),
+            )
+        except (av.error.HTTPClientError, av.error.InvalidDataError) as exc:
+            raise InputError(f"{self.location}: cannot play the stream ({_describe(exc)})") from exc
+        except (av.error.FFmpegError, OSError, EOFError) as exc:
+            raise _Lost(_describe(exc)) from exc
+        try:
+            if not container.streams.video:
+                raise InputError(f"{self.location}: the stream has no video")
+            video = container.streams.video[0]
+            if video.codec_context.width * video.codec_context.height > MAX_PIXELS:
+                raise InputError(
+                    f"{self.location}: {video.codec_context.width}×{video.codec_context.height} "
+                    f"is larger than the {MAX_PIXELS} pixel limit (8K)"
+                )
+            video.thread_type = "SLICE"  # frame threads would hold frames back: latency
+        except BaseException:
+            container.close()
+            raise
+        return container
+
+    def _first_open(self, limit: float) -> Any:
+        start = time.monotonic()
+        delay = self.backoff[0]
+        while True:
+            try:
+                return self._open()
+            except _Lost as exc:
+                self.last_error = str(exc)
+                if time.monotonic() - start + delay > limit:
+                    raise StreamError(
+                        f"{self.location}: cannot connect ({exc}) after {self.attempts} "
+                        f"attempts in {time.monotonic() - start:.0f} s; check the URL and "
+                        "that the stream is running"
+                    ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, self.backoff[1])
+
+    def _reopen(self) -> Any | None:
+        """Backoff until a session opens (None if closing); StreamError after ``give_up``."""
+        self._reconnecting = True
+        # Counted from the last frame delivered: sessions that open but bring no frame do
+        # not reset it.
+        lost_at = self._last_frame_wall or self._lost_at or time.monotonic()
+        delay = self.backoff[0]
+        while not self._stop.is_set():
+            if self._stop.wait(delay):
+                return None
+            try:
+                container = self._open()
+            except (_Lost, InputError) as exc:  # a 404 while a server restarts: retry too
+                self.last_error = str(exc)
+            else:
+                self.reconnects += 1
+                self._reconnecting = False
+                return container
+            if time.monotonic() - lost_at >= self.give_up:
+                raise StreamError(
+                    f"{self.location}: the stream stopped and could not be re-opened for "
+                    f"{self.give_up:.0f} s ({self.attempts} attempts; last error: "
+                    f"{self.last_error}); check the server"
+                )
+            delay = min(delay * 2, self.backoff[1])
+        return None
+
+    # --- status ----------------------------------------------------------------------------
+
+    @property
+    def info(self) -> SourceInfo:
+        return self._info
+
+    @property
+    def state(self) -> str:
+        if self._final is not None:
+            return self._final
+        if self._reconnecting:
+            return "reconnecting"
+        if self._last_packet is None:
+            return "connecting"
+        quiet = time.monotonic() - self._last_packet
+        if quiet > self.stall_after and not self._waiting_on_consumer:
+            return "stalled"
+        return "playing"
+
+    def status(self) -> NetworkStatus:
+        last = self._last_packet
+        return NetworkStatus(
+            state=self.state,
+            reconnects=self.reconnects,
+            attempts=self.attempts,
+            last_gap=self.last_gap,
+            last_error=self.last_error,
+            since_packet=None if last is None else time.monotonic() - last,
+        )
+
+    # --- the decode thread -----------------------------------------------------------------
+
+    def start(self) -> ReconnectingSource:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="chromakey-net", daemon=True)
+            self._thread.start()
+        return self
+
+    def _put(self, item: tuple[str, Any]) -> bool:
+        """Queue an item; False when stopping. In drop mode the oldest video frame goes."""
+        self._waiting_on_consumer = True
+        try:
+            while not self._stop.is_set():
+                try:
+                    self._queue.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    if self.drop and item[0] == "video":
+                        try:
+                            old = self._queue.get_nowait()
+                            if old[0] == "video":
+                                self.dropped += 1
+                            else:
+                                self._queue.put_nowait(old)
+                        except (queue.Empty, queue.Full):
+                            pass
+            return False
+        finally:
+            self._waiting_on_consumer = False
+
+    def _run(self) -> None:
+        container, self._container = self._container, None
+        try:
+            while not self._stop.is_set():
+                if container is None:
+                    container = self._reopen()
+                    if container is None:
+                        return
+                try:
+                    outcome = self._play(container)
+                finally:
+                    container.close()
+                    container = None
+                if outcome == "stop":
+                    return
+                if outcome == "end":
+                    self._final = "ended"
+                    self._put(("end", None))
+                    return
+                self._lost_at = time.monotonic()
+        except ChromakeyError as exc:
+            self._final = "failed"
+            self._put(("error", exc))
+        except Exception as exc:  # noqa: BLE001 - handed to the consumer's thread
+            self._final = "failed"
+            self._put(("error", exc))
+        finally:
+            if container is not None:
+                container.close()
+
+    def _play(self, container: Any) -> str:
+        """Deliver one session's frames: "end", "lost" or "stop"."""
+        video = container.streams.video[0]
+        info = _source_info(container, video)
+        step = 1.0 / float(info.rate) if info.rate else 1.0 / 30.0
+        vod = info.duration is not None
+        pace = vod if self.realtime == "auto" else bool(self.realtime)
+        resume = self._last_raw if (vod and self._last_raw is not None) else None
+        if resume is not None:
+            try:
+                container.seek(int(resume * av.time_base))
+            except (av.error.FFmpegError, OSError):
+                resume = None  # not seekable after all: take what comes
+        first = True
+        wall0 = raw0 = 0.0
+        fallback = 0.0
+        try:
+            for packet in container.demux(video):
+                if self._stop.is_set():
+                    return "stop"
+                if packet.size:
+                    self._last_packet = time.monotonic()
+                try:
+                    decoded = packet.decode()
+                except av.error.InvalidDataError:
+                    self.corrupt += 1
+                    continue
+                for av_frame in decoded:
+                    if av_frame.width * av_frame.height > MAX_PIXELS:
+                        raise InputError(
+                            f"{self.location}: a frame of {av_frame.width}×{av_frame.height} "
+                            f"exceeds the {MAX_PIXELS} pixel limit"
+                        )
+                    raw = float(av_frame.time) if av_frame.pts is not None else fallback
+                    fallback = raw + step
+                    if resume is not None and raw <= resume + 1e-6:
+                        continue  # delivered before the connection was lost
+                    if first:
+                        first = False
+                        wall0, raw0 = time.monotonic(), raw
+                        self._begin_session(raw, step)
+                    if pace:
+                        self._pace(raw - raw0, wall0)
+                    frame = to_frame(av_frame, self._index, raw)
+                    frame.time = raw + self._offset
+                    frame.index = self._index
+                    frame.decoded_at = time.perf_counter()  # type: ignore[attr-defined]
+                    self._index += 1
+                    self._last_out, self._last_raw = frame.time, raw
+                    self._last_frame_wall = time.monotonic()
+                    if not self._put(("video", frame)):
+                        return "stop"
+        except ChromakeyError:
+            raise
+        except (av.error.FFmpegError, OSError, EOFError) as exc:
+            if self._stop.is_set():
+                return "stop"
+            self.last_error = _describe(exc)
+            return "lost"
+        if self._stop.is_set():
+            return "stop"
+        if vod and self._last_raw is not None:
+            start = container.start_time / av.time_base if container.start_time else 0.0
+            if self._last_raw >= start + info.duration - 0.5 - step:  # type: ignore[operator]
+                return "end"
+        self.last_error = "the stream ended early"
+        return "lost"
+
+    def _begin_session(self, raw: float, step: float) -> None:
+        """Choose the new session's offset so that times keep increasing."""
+        if self._last_out is not None and raw + self._offset <= self._last_out:
+            self._offset = self._last_out + step - raw
+        if self._lost_at is not None:
+            since = self._last_frame_wall if self._last_frame_wall is not None else self._lost_at
+            self.last_gap = time.monotonic() - since
+            self._lost_at = None
+
+    def _pace(self, stream_elapsed: float, wall0: float) -> None:
+        """Sleep while more than 0.2 s ahead of real time (VOD read at the server's speed)."""
+        while not self._stop.is_set():
+            ahead = stream_elapsed - (time.monotonic() - wall0) - 0.2
+            if ahead <= 0:
+                return
+            self._stop.wait(min(ahead, 0.1))
+
+    # --- consumer side (the VideoSource interface) -------------------------------------------
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        self.start()
+        while True:
+            kind, item = self._queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield kind, item
+
+    def get(self, timeout: float | None = None) -> tuple[str, Any] | None:
+        """The next item, or None when nothing arrived within ``timeout`` (live use)."""
+        self.start()
+        try:
+            return self._queue.get(timeout=timeout) if timeout != 0 else self._queue.get_nowait()
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            # A blocked read ends within stall_timeout (PyAV's interrupt), an open within
+            # open_timeout.
+            self._thread.join(timeout=self.stall_timeout + self.open_timeout + 1.0)
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+        if self._final is None:
+            self._final = "closed"
+
+    def __enter__(self) -> ReconnectingSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Pacer:
+    """Holds a VideoSource's decode thread to real time; see :func:`pace`."""
+
+    def __init__(self, source: VideoSource, lead: float, jump: float) -> None:
+        self.source = source
+        self.lead = lead
+        self.jump = jump
+        self._anchor: tuple[float, float] | None = None  # (wall, stream time) of the origin
+        self._running = threading.Event()
+        self._running.set()
+        self._paused_at: float | None = None
+        self._last: float | None = None  # the last frame's time
+        self._put = source._put
+
+    def pause(self) -> None:
+        """Hold the next frames in the decode thread (a paused file keeps its place)."""
+        if self._paused_at is None:
+            self._paused_at = time.perf_counter()
+            self._running.clear()
+
+    def resume(self) -> None:
+        if self._paused_at is not None:
+            if self._anchor is not None:
+                held = time.perf_counter() - self._paused_at
+                self._anchor = (self._anchor[0] + held, self._anchor[1])
+            self._paused_at = None
+            self._running.set()
+
+    def put(self, item: tuple[str, Any]) -> bool:
+        stop = self.source._stop
+        if item[0] == "video":
+            t = item[1].time
+            while not stop.is_set():
+                if not self._running.is_set():
+                    self._running.wait(0.05)
+                    continue
+                if self._anchor is None:
+                    self._anchor = (time.perf_counter(), t)
+                    break
+                wall, origin = self._anchor
+                if self._last is not None and t < self._last - 0.5:
+                    self._anchor = None  # a jump back in the timestamps
+                    continue
+                ahead = (t - origin) - (time.perf_counter() - wall) - self.lead
+                if ahead <= 0:
+                    break  # due, or late (a decoder short of CPU): release it at once
+                if ahead > self.jump:
+                    self._anchor = None  # a jump forwards in the timestamps
+                    continue
+                stop.wait(min(ahead, 0.05))
+            self._last = t
+            item[1].decoded_at = time.perf_counter()
+        return self._put(item)
+
+
+def pace(source: VideoSource, *, lead: float = 0.1, jump: float = 3.0) -> VideoSource:
+    """Make a VideoSource's decode thread keep to real time, as a live stream arrives.
+
+    A file decodes far faster than it plays; in drop mode its decoder would race ahead and
+    drop nearly everything. Paced, each frame is handed to the queue ``lead`` seconds
+    before it is due (by its timestamp, against the time the first frame was handed over),
+    so a consumer that is slower than real time loses the oldest frames (``dropped``)
+    instead of falling behind, and one that keeps up gets every frame; a decoder that lags
+    (short of CPU) releases its late frames at once, so the file keeps strict real time. A
+    jump in the timestamps (``jump`` seconds forwards, half a second back) re-anchors. Each frame's
+    ``decoded_at`` is set when it is released to the queue (after the pacing wait).
+
+    Wraps the source's queue-put (call it before the source starts) and sets
+    ``source.pacer`` (a :class:`Pacer`), whose ``pause()``/``resume()``
+    :class:`chromakey.live.LiveCompositor` calls so that a paused file keeps its place.
+    """
+    pacer = Pacer(source, lead, jump)
+    source._put = pacer.put  # type: ignore[method-assign]
+    source.pacer = pacer  # type: ignore[attr-defined]
+    return source
+
+
+def open_source(
+    location: str | os.PathLike[str],
+    *,
+    queue_size: int = 8,
+    drop: bool = True,
+    **network: Any,
+) -> VideoSource | ReconnectingSource:
+    """A source for live display, in drop mode unless ``drop=False``.
+
+    A network URL → :class:`ReconnectingSource`; a local file → a VideoSource without audio,
+    paced to real time by :func:`pace`, so that it plays as a live stream would arrive. (With
+    ``drop=False`` a file is not paced: its decoder waits on the bounded queue and the
+    consumer paces it.)
+    """
+    text = os.fspath(location)
+    if is_network(text):
+        return ReconnectingSource(text, queue_size=queue_size, drop=drop, **network)
+    if network:
+        raise ParameterError(
+            f"{', '.join(sorted(network))}: network options do not apply to the file {text}"
+        )
+    source = VideoSource(text, queue_size=queue_size, drop=drop, audio=False)
+    return pace(source) if drop else source

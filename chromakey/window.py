@@ -1,0 +1,527 @@
+"""``chromakey preview``: the keyed stream in a glfw window, in real time, tunable by keyboard.
+
+The window's OpenGL context is the keyer's (``create_context("current")``); a
+:class:`chromakey.live.LiveCompositor` picks the frame due by its timestamp, keys it into
+a texture and the window draws that texture as a fullscreen triangle (texture row 0 is the
+top of the picture, so v is flipped), letterboxed to keep the picture's aspect.
+
+Keys: B next background · [ / ] hue_min −/+ · ; / ' hue_max −/+ · S / X sat_min +/− ·
+F / V feather (edge softness) +/− · C / D choke +/− · P / O spill +/− · M matte view ·
+SPACE pause · Q / ESC quit. Each change prints the equivalent ``chromakey render`` options.
+
+A status line (fps, dropped frames, decode→texture and render ms, network state) goes to
+the window title and, at most once a second, to stderr. ``--max-frames`` and
+``--screenshot`` make it scriptable: the screenshot is the last shown frame, read back from
+the window's framebuffer, written as a PNG when the preview ends.
+
+Without a display (no DISPLAY/WAYLAND_DISPLAY, or glfw cannot start) it raises
+BackendUnavailableError, suggesting ``xvfb-run -a chromakey preview …`` or ``chromakey render``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import (
+    BackendUnavailableError,
+    ChromakeyError,
+    InputError,
+    OutputError,
+    ParameterError,
+)
+from .params import KeyerParams
+
+__all__ = ["KEYS", "add_arguments", "main", "render_options"]
+
+DEFAULT_BACKGROUNDS = ("#1e90ff", "#ffffff", "#202020", "#ff00ff", "transparent")
+MAX_DEFAULT_SIZE = (1280, 720)  # the window fits the picture in this unless --size says
+STATUS_EVERY = 1.0  # seconds between console status lines
+
+# key name → (field, step). Steps are added; the result is clamped to the field's range.
+KEYS: dict[str, tuple[str, float]] = {
+    "LEFT_BRACKET": ("hue_min", -2.0),
+    "RIGHT_BRACKET": ("hue_min", +2.0),
+    "SEMICOLON": ("hue_max", -2.0),
+    "APOSTROPHE": ("hue_max", +2.0),
+    "S": ("sat_min", +0.02),
+    "X": ("sat_min", -0.02),
+    "F": ("feather", +0.5),
+    "V": ("feather", -0.5),
+    "C": ("choke", +1),
+    "D": ("choke", -1),
+    "P": ("spill", +0.05),
+    "O": ("spill", -0.05),
+}
+# Always printed (the ones the keys move), then any other field that is not the default.
+_SHOWN = ("hue_min", "hue_max", "sat_min", "feather", "choke", "spill")
+
+_VERT = """
+#version 330 core
+out vec2 uv;
+void main() {
+    vec2 p = vec2((gl_VertexID << 1) & 2, gl_VertexID & 2);  // (0,0) (2,0) (0,2)
+    uv = p;
+    gl_Position = vec4(2.0 * p - 1.0, 0.0, 1.0);
+}
+"""
+_FRAG = """
+#version 330 core
+in vec2 uv;
+out vec4 color;
+uniform sampler2D picture;
+uniform int mode;  // 0 opaque composite, 1 matte (alpha as grey), 2 straight RGBA over a checker
+void main() {
+    vec4 c = texture(picture, vec2(uv.x, 1.0 - uv.y));  // texture row 0 is the top
+    if (mode == 1) {
+        color = vec4(vec3(c.a), 1.0);
+    } else if (mode == 2) {
+        vec2 cell = floor(gl_FragCoord.xy / 16.0);
+        float check = mod(cell.x + cell.y, 2.0) < 1.0 ? 0.4 : 0.6;
+        color = vec4(mix(vec3(check), c.rgb, c.a), 1.0);
+    } else {
+        color = vec4(c.rgb, 1.0);
+    }
+}
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``preview`` subcommand's arguments (the keyer options come from chromakey.cli)."""
+    from .cli import _add_keyer_options
+
+    parser.add_argument("input", help="foreground video: a file or a stream URL (HLS, RTMP, …)")
+    parser.add_argument(
+        "--background",
+        "-b",
+        action="append",
+        metavar="SPEC",
+        help="a background (#RRGGBB, CSS name, 'transparent', image/video, JSON); repeat it to "
+        f"cycle with B [{', '.join(DEFAULT_BACKGROUNDS)}]",
+    )
+    parser.add_argument("--size", metavar="WxH", help="window size [the picture's, up to 1280x720]")
+    parser.add_argument(
+        "--max-frames", type=int, metavar="N", help="quit after showing N frames (scripts, tests)"
+    )
+    parser.add_argument(
+        "--screenshot", metavar="PATH", help="on quitting, write the last shown frame as a PNG"
+    )
+    parser.add_argument(
+        "--queue-size", type=int, default=4, metavar="N", help="decoded frames buffered [4]"
+    )
+    parser.add_argument(
+        "--stall-timeout",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="network streams: seconds without data before re-opening [5]",
+    )
+    _add_keyer_options(parser)
+
+
+def render_options(params: KeyerParams, background: str | None) -> str:
+    """The settings as ``chromakey render`` options, to copy into a command."""
+    defaults = KeyerParams()
+    parts = []
+    if background is not None:
+        parts.append(f"--background {_quote(background)}")
+    for name in (*_SHOWN, *(n for n in params.as_dict() if n not in _SHOWN)):
+        value = getattr(params, name)
+        if name not in _SHOWN and value == getattr(defaults, name):
+            continue
+        if value is None:
+            continue
+        if name == "screen_color":
+            from .color import format_color
+
+            value = format_color(value)
+        text = f"{value:g}" if isinstance(value, float) else str(value)
+        parts.append(f"--{name.replace('_', '-')} {text}")
+    return " ".join(parts)
+
+
+def _quote(text: str) -> str:
+    return shlex.quote(text)  # '#' would start a shell comment
+
+
+def step_param(params: KeyerParams, name: str, delta: float) -> KeyerParams:
+    """``params`` with ``name`` moved by ``delta``, clamped into its range; unchanged if the
+    result is refused (e.g. hue_min reaching hue_max)."""
+    from .params import _RANGES
+
+    lo, hi = _RANGES[name]
+    value = getattr(params, name) + delta
+    value = min(max(value, lo), hi)
+    value = int(round(value)) if name in ("choke", "spill_radius") else round(float(value), 4)
+    try:
+        return params.replace(**{name: value})
+    except ParameterError:
+        return params
+
+
+def _window_size(arg: str | None, width: int, height: int) -> tuple[int, int]:
+    if arg:
+        from .cli import _parse_size
+
+        w, h = _parse_size(arg)
+        if w < 1 or h < 1:
+            raise ParameterError(f"--size {arg}: give a positive width and height")
+        return w, h
+    scale = min(1.0, MAX_DEFAULT_SIZE[0] / width, MAX_DEFAULT_SIZE[1] / height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _letterbox(fw: int, fh: int, w: int, h: int) -> tuple[int, int, int, int]:
+    scale = min(fw / w, fh / h)
+    vw, vh = max(1, round(w * scale)), max(1, round(h * scale))
+    return (fw - vw) // 2, (fh - vh) // 2, vw, vh
+
+
+def write_png(path: str | os.PathLike[str], rgb: np.ndarray) -> Path:
+    """An RGB uint8 image to a PNG through PyAV, written under a temporary name first."""
+    import av
+
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise OutputError(f"{path}: the folder {path.parent} does not exist; create it first")
+    codec = av.CodecContext.create("png", "w")
+    codec.width, codec.height, codec.pix_fmt = rgb.shape[1], rgb.shape[0], "rgb24"
+    codec.time_base = Fraction(1, 1000)
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        with open(tmp, "wb") as fh:
+            for packet in [*codec.encode(frame), *codec.encode(None)]:
+                fh.write(bytes(packet))
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write the screenshot ({exc})") from exc
+    return path
+
+
+def _no_display(why: str) -> BackendUnavailableError:
+    return BackendUnavailableError(
+        f"no display for the preview window ({why}); run it under a virtual display with "
+        "'xvfb-run -a chromakey preview …', or write a file with 'chromakey render'"
+    )
+
+
+def _require_display() -> None:
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise _no_display("DISPLAY and WAYLAND_DISPLAY are not set")
+
+
+class _Window:
+    """A glfw window with an OpenGL 3.3 core context current on this thread."""
+
+    def __init__(self, width: int, height: int, title: str) -> None:
+        _require_display()
+        import glfw
+
+        self.glfw = glfw
+        errors: list[str] = []
+        glfw.set_error_callback(lambda code, msg: errors.append(_text(msg)))
+        if not glfw.init():
+            raise _no_display(f"glfw cannot start: {errors[-1] if errors else 'unknown error'}")
+        glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, 3)
+        glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 3)
+        glfw.window_hint(glfw.OPENGL_PROFILE, glfw.OPENGL_CORE_PROFILE)
+        glfw.window_hint(glfw.OPENGL_FORWARD_COMPAT, True)
+        glfw.window_hint(glfw.DOUBLEBUFFER, True)
+        self.handle = glfw.create_window(width, height, title, None, None)
+        if not self.handle:
+            glfw.terminate()
+            raise BackendUnavailableError(
+                "cannot open an OpenGL 3.3 window "
+                f"({errors[-1] if errors else 'unknown error'}); install Mesa (Debian/Ubuntu: "
+                "apt-get install -y libgl1 libegl1) or write a file with 'chromakey render'"
+            )
+        glfw.make_context_current(self.handle)
+        glfw.swap_interval(0)  # frames are paced by their timestamps, not by the display
+        self.keys: list[tuple[int, int]] = []
+        self.exposed = False  # resized or uncovered: draw again
+        glfw.set_key_callback(self.handle, self._on_key)
+        glfw.set_window_refresh_callback(self.handle, self._on_expose)
+        glfw.set_framebuffer_size_callback(self.handle, lambda *a: self._on_expose())
+
+    def _on_expose(self, *args: Any) -> None:
+        self.exposed = True
+
+    def _on_key(self, win: Any, key: int, scancode: int, action: int, mods: int) -> None:
+        if action in (self.glfw.PRESS, self.glfw.REPEAT):
+            self.keys.append((key, mods))
+
+    def close(self) -> None:
+        self.glfw.destroy_window(self.handle)
+        self.glfw.terminate()
+
+
+def _text(msg: Any) -> str:
+    return msg.decode(errors="replace") if isinstance(msg, bytes) else str(msg)
+
+
+class Preview:
+    """The preview's state and loop; :func:`main` runs it."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from .cli import keyer_params
+
+        self.args = args
+        self.params = keyer_params(args)
+        self.backgrounds = list(args.background or DEFAULT_BACKGROUNDS)
+        if args.max_frames is not None and args.max_frames < 1:
+            raise ParameterError(f"--max-frames {args.max_frames}: give a number of frames ≥ 1")
+        if args.queue_size < 1:
+            raise ParameterError(f"--queue-size {args.queue_size}: give a number ≥ 1")
+        from .backgrounds import parse_background
+
+        self.transparent = []  # refuse a bad spec before opening anything
+        for spec in self.backgrounds:
+            bg = parse_background(spec)
+            self.transparent.append(bg.transparent)
+            bg.close()
+        if args.screenshot and not Path(args.screenshot).resolve().parent.is_dir():
+            raise OutputError(f"{args.screenshot}: the folder does not exist; create it first")
+        self.bg_index = 0
+        self.matte = False
+        self.last_status = 0.0
+        self.out = sys.stderr
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    @property
+    def background(self) -> str:
+        return self.backgrounds[self.bg_index]
+
+    def _mode(self) -> int:
+        if self.matte:
+            return 1
+        return 2 if self.transparent[self.bg_index] else 0
+
+    def run(self) -> int:
+        from .gpu import create_context
+        from .live import LiveCompositor
+        from .network import open_source
+        from .sources import check_location
+
+        args = self.args
+        check_location(args.input)  # a missing file is that, with or without a display
+        _require_display()  # before a network source spends seconds connecting
+        net = {"stall_timeout": args.stall_timeout} if "://" in args.input else {}
+        source = open_source(args.input, queue_size=args.queue_size, **net)
+        try:
+            info = source.info
+            width, height = _window_size(args.size, info.width, info.height)
+            window = _Window(width, height, f"chromakey preview — {Path(args.input).name}")
+        except BaseException:
+            source.close()
+            raise
+        try:
+            ctx = create_context("current")
+            live = LiveCompositor(ctx, self.params, self.background)
+            live.attach(source, own=True)
+            try:
+                return self._loop(window, ctx, live)
+            finally:
+                live.close()
+        finally:
+            source.close()
+            window.close()
+
+    def _loop(self, window: _Window, ctx: Any, live: Any) -> int:
+        import glfw
+        import moderngl
+
+        prog = ctx.program(vertex_shader=_VERT, fragment_shader=_FRAG)
+        prog["picture"].value = 0
+        vao = ctx.vertex_array(prog, [])
+        sampler = ctx.sampler(
+            filter=(moderngl.LINEAR, moderngl.LINEAR), repeat_x=False, repeat_y=False
+        )
+
+        def draw(tex: Any) -> tuple[int, int, int, int]:
+            fw, fh = glfw.get_framebuffer_size(window.handle)
+            ctx.screen.use()
+            ctx.viewport = (0, 0, fw, fh)
+            ctx.clear(0.08, 0.08, 0.08)
+            vp = _letterbox(fw, fh, tex.width, tex.height)
+            ctx.viewport = vp
+            prog["mode"].value = self._mode()
+            tex.use(0)
+            sampler.use(0)
+            vao.render(moderngl.TRIANGLES, vertices=3)
+            sampler.clear(0)  # the keyer's integer textures must not meet a LINEAR sampler
+            return vp
+
+        self.say(
+            "keys: B background · [ ] hue-min · ; ' hue-max · S X sat-min · F V feather · "
+            "C D choke · P O spill · M matte · SPACE pause · Q quit"
+        )
+        self._print_settings()
+        start = time.perf_counter()
+        redraw = False
+        try:
+            while not glfw.window_should_close(window.handle):
+                if self._keys(window, live):
+                    redraw = True
+                tex = live.update()
+                if tex is not None and (live.changed or redraw):
+                    draw(tex)
+                    glfw.swap_buffers(window.handle)
+                    redraw = False
+                self._status(window, live, start)
+                if self.args.max_frames and live.stats.shown >= self.args.max_frames:
+                    break
+                if live.ended:
+                    break
+                due = live.next_due()
+                wait = 0.005 if due is None else min(max(due, 0.0), 0.02)
+                if wait > 0:
+                    glfw.wait_events_timeout(wait)
+                else:
+                    glfw.poll_events()
+                if window.exposed:
+                    window.exposed = False
+                    redraw = True
+            self._finish(live, start)
+            if self.args.screenshot:
+                if live.texture is None:
+                    raise InputError("no frame was shown, so there is no screenshot to write")
+                vp = draw(live.texture)  # the last shown frame, drawn again into the back buffer
+                data = ctx.screen.read(viewport=vp, components=3, alignment=1)
+                rgb = np.frombuffer(data, np.uint8).reshape(vp[3], vp[2], 3)[::-1]
+                write_png(self.args.screenshot, rgb)
+                self.say(f"wrote {self.args.screenshot}: {vp[2]}×{vp[3]}")
+        finally:
+            sampler.release()
+            vao.release()
+            prog.release()
+        return 0
+
+    def _keys(self, window: _Window, live: Any) -> bool:
+        import glfw
+
+        changed = False
+        keys, window.keys = window.keys, []
+        for key, _mods in keys:
+            if key in (glfw.KEY_Q, glfw.KEY_ESCAPE):
+                glfw.set_window_should_close(window.handle, True)
+            elif key == glfw.KEY_SPACE:
+                if live.paused:
+                    live.resume()
+                else:
+                    live.pause()
+                self.say("paused" if live.paused else "playing")
+            elif key == glfw.KEY_B:
+                self.bg_index = (self.bg_index + 1) % len(self.backgrounds)
+                if not self.matte:
+                    live.set_background(self.background)
+                self._print_settings()
+                changed = True
+            elif key == glfw.KEY_M:
+                self.matte = not self.matte
+                live.set_background("transparent" if self.matte else self.background)
+                self.say("matte view" if self.matte else "composite view")
+                changed = True
+            else:
+                for name, (field_name, delta) in KEYS.items():
+                    if key == getattr(glfw, f"KEY_{name}"):
+                        new = step_param(self.params, field_name, delta)
+                        if new == self.params:
+                            self.say(f"{field_name} stays at {getattr(new, field_name):g} (limit)")
+                        else:
+                            self.params = new
+                            live.set_params(new)
+                            self._print_settings()
+                            changed = True
+        return changed
+
+    def _print_settings(self) -> None:
+        self.say(
+            f"chromakey render {_quote(self.args.input)} -o keyed.mp4 "
+            f"{render_options(self.params, self.background)}"
+        )
+
+    def status_line(self, live: Any) -> str:
+        st = live.stats
+        lat = st.median("latency_ms")
+        ren = st.median("render_ms")
+        text = (
+            f"{st.fps():.1f} fps | shown {st.shown} | dropped {st.dropped_late} late + "
+            f"{st.dropped_by_source} source | decode→texture "
+            f"{'–' if lat is None else f'{lat:.0f}'} ms | render "
+            f"{'–' if ren is None else f'{ren:.0f}'} ms"
+        )
+        state = getattr(live.source, "state", None)
+        if state is not None:
+            text += f" | net {state}"
+            gap = getattr(live.source, "last_gap", None)
+            if gap is not None:
+                text += f" (last gap {gap:.1f} s, {live.source.reconnects} reconnects)"
+        if live.paused:
+            text += " | paused"
+        return text
+
+    def _status(self, window: _Window, live: Any, start: float) -> None:
+        now = time.perf_counter()
+        if now - self.last_status < STATUS_EVERY:
+            return
+        self.last_status = now
+        line = self.status_line(live)
+        window.glfw.set_window_title(window.handle, f"chromakey preview — {line}")
+        self.say(f"[{now - start:6.1f} s] {line}")
+
+    def _finish(self, live: Any, start: float) -> None:
+        st = live.stats
+        lat50, lat95 = st.median("latency_ms"), st.percentile("latency_ms", 95)
+        cur = live.current
+        where = (
+            f"last frame index {cur.index} at {cur.time:.3f} s" if cur is not None else "no frame"
+        )
+        self.say(
+            f"preview: {st.shown} shown, {st.dropped_late} dropped late, {st.dropped_by_source} "
+            f"dropped by the source, {st.resyncs} resyncs in {time.perf_counter() - start:.1f} s; "
+            f"decode→texture median {_ms(lat50)} p95 {_ms(lat95)} (of which queued: median "
+            f"{_ms(st.median('wait_ms'))}); render median "
+            f"{_ms(st.median('render_ms'))}; {where}"
+        )
+
+
+def _ms(v: float | None) -> str:
+    return "–" if v is None else f"{v:.1f} ms"
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run ``chromakey preview`` with parsed arguments (see :func:`add_arguments`)."""
+    return Preview(args).run()
+
+
+def _standalone(argv: Sequence[str] | None = None) -> int:
+    """``python -m chromakey.window …``, with the CLI's errors and exit statuses."""
+    from . import cli
+
+    parser = cli._Parser(prog="chromakey preview", description=__doc__.split("\n")[0])
+    add_arguments(parser)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return main(parser.parse_args(argv))
+    except ChromakeyError as exc:
+        print(f"chromakey: error: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        return cli.EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(_standalone())
