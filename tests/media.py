@@ -94,7 +94,11 @@ def stream_summary(path: str | Path) -> dict[str, tuple[str, int, float]]:
                 if kind == "audio":
                     dur = fr.samples / fr.sample_rate
                 else:
-                    dur = float(fr.duration * fr.time_base) if fr.duration else 1 / float(s.average_rate)
+                    dur = (
+                        float(fr.duration * fr.time_base)
+                        if fr.duration
+                        else 1 / float(s.average_rate)
+                    )
                 end = max(end, float(fr.time) + dur)
             out[kind] = (s.codec_context.name, count, end)
     return out
@@ -220,3 +224,18 @@ def colour_index(img: np.ndarray) -> int:
     px = img[h // 2, w // 2, :3].astype(int)
     dist = [int(((px - np.array(c)) ** 2).sum()) for c in FRAME_COLORS]
     return int(np.argmin(dist))
+
+
+def rotate_mp4(path: str | Path, name: str = "rotated.mp4") -> Path:
+    """A copy of an mp4 whose track header carries a phone's portrait display matrix (90° cw)."""
+    import struct
+
+    path = Path(path)
+    data = bytearray(path.read_bytes())
+    i = data.index(b"tkhd") + 4
+    assert data[i] == 0  # version 0 header
+    matrix = i + 4 + 20 + 8 + 8
+    data[matrix : matrix + 36] = struct.pack(">9i", 0, 65536, 0, -65536, 0, 0, 0, 0, 1 << 30)
+    out = path.with_name(name)
+    out.write_bytes(bytes(data))
+    return out

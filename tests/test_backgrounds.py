@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chromakey import backgrounds, cpu
+from chromakey import cpu
 from chromakey.backgrounds import (
     MAX_BACKGROUND_PIXELS,
     ColorBackground,
@@ -27,13 +27,15 @@ from chromakey.backgrounds import (
 from chromakey.errors import InputError, InputNotFoundError, ParameterError
 from chromakey.frames import Frame
 from chromakey.params import KeyerParams
-from tests.media import (
+
+from media import (
     FRAME_COLORS,
     SCREEN,
     SKIN,
     colour_frame,
     colour_index,
     figure_frame,
+    rotate_mp4,
     write_clip,
     write_image,
 )
@@ -361,10 +363,9 @@ def test_unclosed_video_background_ends_its_thread(media):
     assert not thread.is_alive()
 
 
-def test_rotated_video_is_fitted_upright(media, monkeypatch):
+def test_rotated_video_is_fitted_upright(media):
     # A quarter turn, as a phone's display matrix asks: 64×48 is shown as 48×64.
-    monkeypatch.setattr(backgrounds, "_rotation", lambda frame: 1)
-    bg = VideoBackground(media["clip"], fit="contain", letterbox="#ffffff")
+    bg = VideoBackground(rotate_mp4(media["clip"]), fit="contain", letterbox="#ffffff")
     img = bg.frame_at(0.0, 96, 64)  # 48×64 fits as is: 24 px bars left and right
     assert img.shape == (64, 96, 3)
     assert near(img[32, 20], WHITE, 0) and near(img[32, 75], WHITE, 0)

@@ -13,7 +13,7 @@ import pytest
 from chromakey.errors import InputError, InputNotFoundError, OutputError, ParameterError
 from chromakey.pipeline import render
 
-from media import figure_frame, read_png, write_clip
+from media import figure_frame, read_png, rotate_mp4, write_clip
 
 SKIN = np.array([205, 160, 130])
 
@@ -98,20 +98,6 @@ def test_legitimate_formats_and_sizes_render(pix_fmt, size, backend, tmp_path):
     np.testing.assert_allclose(out[1][1, 1], [255, 0, 0], atol=6)
     cy, cx = h // 2, w // 4 + 1 + w // 6
     np.testing.assert_allclose(out[1][cy, cx], SKIN, atol=8)
-
-
-def rotate_mp4(path: Path) -> Path:
-    """Write a phone's portrait display matrix (90° clockwise) into the mp4's track header."""
-    import struct
-
-    data = bytearray(path.read_bytes())
-    i = data.index(b"tkhd") + 4
-    assert data[i] == 0  # version 0 header
-    matrix = i + 4 + 20 + 8 + 8
-    data[matrix : matrix + 36] = struct.pack(">9i", 0, 65536, 0, -65536, 0, 0, 0, 0, 1 << 30)
-    out = path.with_name("rotated.mp4")
-    out.write_bytes(bytes(data))
-    return out
 
 
 def test_rotated_stream_is_shown_upright(backend, tmp_path):
