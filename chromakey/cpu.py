@@ -280,8 +280,9 @@ def unmix_despill(
 ) -> np.ndarray:
     """Premultiplied foreground: the screen's share removed, then its spill.
 
-    ``screen`` is one (3,) colour or H×W×3, one per pixel (:func:`screen_at`). A pixel that is a·F + (1−a)·S gives back a·F exactly, so a partial pixel
-    keeps its own colour instead of a green fringe.
+    ``screen`` is one (3,) colour or H×W×3, one per pixel (:func:`screen_at`). A pixel that
+    is a·F + (1−a)·S gives back a·F exactly, so a partial pixel keeps its own colour instead
+    of a green fringe.
     """
     a3 = alpha[..., None]
     fg = rgb - (F32(1.0) - a3) * screen.astype(F32)
