@@ -271,7 +271,7 @@ class _TimedCpuKeyer:
     def set_params(self, params: Any) -> None:
         self.params = params
 
-    def render(self, frame: Any, screen: np.ndarray, background: np.ndarray | None) -> np.ndarray:
+    def render(self, frame: Any, screen: Any, background: np.ndarray | None) -> np.ndarray:
         from . import cpu
 
         t0 = time.perf_counter()
@@ -305,7 +305,7 @@ class _TimedGpuKeyer:
     def set_params(self, params: Any) -> None:
         self.inner.set_params(params)
 
-    def render(self, frame: Any, screen: np.ndarray, background: np.ndarray | None) -> np.ndarray:
+    def render(self, frame: Any, screen: Any, background: np.ndarray | None) -> np.ndarray:
         out = self.inner.render(frame, screen, background)
         for k in self.totals:
             self.totals[k] += self.inner.stats.get(k, 0.0)

@@ -1,8 +1,12 @@
-"""The screen colour, measured from the frames and kept steady over time.
+"""The screen colour, measured from the frames and kept steady over time — globally and per block.
 
 A real stream's green is rarely the nominal #008000: lighting, the avatar
-service and the encoder all move it. Both paths take the estimate from here,
-so the CPU and the GPU key against the same colour on the same frame.
+service and the encoder all move it, and a real screen is rarely evenly lit.
+The calibrator estimates a low-resolution *screen map*: one colour per block of
+``cell`` × ``cell`` pixels (blocks inside the subject filled in from their
+neighbours), plus the global colour. Both keyers upsample the map bilinearly
+with the same rule (:func:`chromakey.cpu.screen_at`), so the CPU and the GPU
+key against the same colour at every pixel of the same frame.
 """
 
 from __future__ import annotations
@@ -15,66 +19,212 @@ from . import cpu
 from .color import rgb_to_hsl
 from .frames import Frame
 from .params import KeyerParams
+from .screenmap import ScreenMap
 
-SAMPLES = 16384  # pixels looked at per frame; enough for a stable median, cheap at 8K
+__all__ = [
+    "ScreenCalibrator",
+    "ScreenMap",
+    "default_screen",
+    "estimate_screen",
+    "estimate_screen_map",
+]
+
+SAMPLES = 16384  # pixels looked at per frame by sample_rgb's default grid
+CELL = 16  # screen-map block size in pixels at 1080p and below
+CELL_AREA = 1920 * 1080  # above this frame area the block grows, keeping ~8k blocks
+CELL_SAMPLES = 4  # samples per block along each axis (16 per block)
+MIN_CELL_SCREEN = 4  # a block needs this many clearly-screen samples to be measured
+MIN_CELL_EXCESS = 0.55  # … and a key excess of at least this share of the global colour's
+MEMBER_SCREEN = 0.9  # membership above which a sample is clearly screen
+
+F32 = np.float32
 
 
-def sample_rgb(frame: Frame) -> np.ndarray:
-    """A sparse grid of the frame's pixels in RGB, converted as the keyer converts them."""
-    step = max(2, 2 * round(math.sqrt(frame.width * frame.height / SAMPLES) / 2))
+def cell_size(width: int, height: int) -> int:
+    """Screen-map block size for a frame: CELL px, growing with the frame above 1080p.
+
+    A multiple of CELL, so the CELL_SAMPLES² samples of a block are an even grid step apart.
+    """
+    scale = max(1, round(math.sqrt(width * height / CELL_AREA)))
+    return CELL * scale
+
+
+def grid_shape(width: int, height: int, cell: int) -> tuple[int, int]:
+    """(rows, cols) = (ceil(H / cell), ceil(W / cell))."""
+    return -(-height // cell), -(-width // cell)
+
+
+def sample_rgb(frame: Frame, step: int | None = None, offset: int = 0) -> np.ndarray:
+    """A grid of the frame's pixels in RGB (every ``step``-th from ``offset``), as the keyer converts them.
+
+    Without ``step``, a sparse grid of about SAMPLES pixels. ``step`` and ``offset`` must be even
+    for subsampled chroma (the nearest chroma sample is taken, not interpolated).
+    """
+    if step is None:
+        step = max(2, 2 * round(math.sqrt(frame.width * frame.height / SAMPLES) / 2))
     if frame.layout == "rgb":
-        return cpu.decode_rgb(Frame.from_rgb(frame.planes[0][::step, ::step]))
+        return cpu.decode_rgb(Frame.from_rgb(frame.planes[0][offset::step, offset::step]))
     y, u, v = frame.planes
     fx, fy = frame.chroma_factors
-    ys = y[::step, ::step]
-    us = u[:: step // fy, :: step // fx][: ys.shape[0], : ys.shape[1]]
-    vs = v[:: step // fy, :: step // fx][: ys.shape[0], : ys.shape[1]]
+    ys = y[offset::step, offset::step]
+    us = u[offset // fy :: max(step // fy, 1), offset // fx :: max(step // fx, 1)]
+    vs = v[offset // fy :: max(step // fy, 1), offset // fx :: max(step // fx, 1)]
+    us = us[: ys.shape[0], : ys.shape[1]]
+    vs = vs[: ys.shape[0], : ys.shape[1]]
     return cpu.decode_rgb(Frame.from_yuv(ys, us, vs, frame.yuv))
 
 
 def default_screen(p: KeyerParams) -> np.ndarray:
     """A fully saturated colour at the hue window's centre and lightness 0.25 (#008000 for green)."""
-    rgb = np.zeros(3, np.float32)
+    rgb = np.zeros(3, F32)
     rgb[cpu.key_channel(p)] = 0.5
     return rgb
 
 
-def estimate_screen(rgb: np.ndarray, p: KeyerParams) -> np.ndarray | None:
-    """The median colour of the well-lit half of the pixels that are clearly screen."""
+def screen_mask(rgb: np.ndarray, p: KeyerParams) -> np.ndarray:
+    """The pixels that are clearly screen (membership > MEMBER_SCREEN)."""
     hue, sat, light, chroma = rgb_to_hsl(rgb)
     member = cpu.screen_membership(cpu.hue_membership(hue, p), sat, light, chroma, p)
-    screen = member > 0.9
+    return member > MEMBER_SCREEN
+
+
+def estimate_screen(
+    rgb: np.ndarray, p: KeyerParams, mask: np.ndarray | None = None
+) -> np.ndarray | None:
+    """The median colour of the well-lit half of the pixels that are clearly screen."""
+    screen = screen_mask(rgb, p) if mask is None else mask
     count = int(screen.sum())
     if count < max(32, rgb.shape[0] * rgb.shape[1] // 100):
         return None
     pixels = rgb[screen]
     excess = cpu.key_excess(pixels, cpu.key_channel(p))
     lit = pixels[excess >= np.median(excess)]
-    return np.median(lit, axis=0).astype(np.float32)
+    return np.median(lit, axis=0).astype(F32)
+
+
+def _masked_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Median over the last axis of the entries where ``mask`` holds (NaN where none do)."""
+    n = mask.sum(axis=-1)
+    v = np.where(mask, values, np.inf)
+    v.sort(axis=-1)
+    lo = np.clip((n - 1) // 2, 0, values.shape[-1] - 1)
+    hi = np.clip(n // 2, 0, values.shape[-1] - 1)
+    a = np.take_along_axis(v, lo[..., None], -1)[..., 0]
+    b = np.take_along_axis(v, hi[..., None], -1)[..., 0]
+    out = F32(0.5) * (a + b)
+    out[n == 0] = np.nan
+    return out
+
+
+def _box3(a: np.ndarray) -> np.ndarray:
+    """Sum over each 3×3 neighbourhood (zeros outside), rows then columns."""
+    out = a.copy()
+    out[1:] += a[:-1]
+    out[:-1] += a[1:]
+    res = out.copy()
+    res[:, 1:] += out[:, :-1]
+    res[:, :-1] += out[:, 1:]
+    return res
+
+
+def fill_unknown(colors: np.ndarray, known: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """Blocks not ``known`` get the mean of their known 3×3 neighbours, repeatedly, until all are set.
+
+    With no known block at all, every block is ``fallback``.
+    """
+    if not known.any():
+        return np.broadcast_to(np.asarray(fallback, F32), colors.shape).copy()
+    known = known.copy()
+    colors = np.where(known[..., None], colors, F32(0.0)).astype(F32)
+    while not known.all():
+        acc = _box3(colors)  # unknown blocks hold 0, so this sums the known ones
+        cnt = _box3(known.astype(F32))
+        new = ~known & (cnt > 0)
+        colors[new] = acc[new] / cnt[new][:, None]
+        known |= new
+    return colors
+
+
+def estimate_screen_map(frame: Frame, p: KeyerParams) -> tuple[np.ndarray, int, np.ndarray | None]:
+    """(block colours (rows, cols, 3), cell, global colour or None) measured from one frame.
+
+    Each block is sampled on a CELL_SAMPLES² grid centred in it; its colour is the mean of the
+    well-lit half of its clearly-screen samples. A block with too few of those (inside the
+    subject), or whose colour holds much less of the key than the global colour (a block of
+    hair mixed with screen), is filled in from its neighbours; without a global colour the
+    blocks are left for the caller (all NaN).
+    """
+    w, h = frame.width, frame.height
+    cell = cell_size(w, h)
+    rows, cols = grid_shape(w, h, cell)
+    step = cell // CELL_SAMPLES
+    rgb = sample_rgb(frame, step, step // 2)
+    mask = screen_mask(rgb, p)
+    # The global colour from a sparser subset, as estimate_screen always measured it.
+    sub = max(1, round(math.sqrt(rgb.shape[0] * rgb.shape[1] / SAMPLES)))
+    glob = estimate_screen(rgb[::sub, ::sub], p, mask[::sub, ::sub])
+    if glob is None:
+        return np.full((rows, cols, 3), np.nan, F32), cell, None
+    # Samples → (rows, cols, CELL_SAMPLES², …); the grid's last row/column may be short.
+    pad_r = rows * CELL_SAMPLES - rgb.shape[0]
+    pad_c = cols * CELL_SAMPLES - rgb.shape[1]
+    rgb = np.pad(rgb, ((0, pad_r), (0, pad_c), (0, 0)))
+    mask = np.pad(mask, ((0, pad_r), (0, pad_c)))
+    k = CELL_SAMPLES
+    blocks = rgb.reshape(rows, k, cols, k, 3).transpose(0, 2, 1, 3, 4).reshape(rows, cols, k * k, 3)
+    bmask = mask.reshape(rows, k, cols, k).transpose(0, 2, 1, 3).reshape(rows, cols, k * k)
+    key = cpu.key_channel(p)
+    excess = cpu.key_excess(blocks, key)
+    lit = bmask & (excess >= _masked_median(excess, bmask)[..., None])
+    n_lit = lit.sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # Sum of the lit samples per block as a batch of (1×16)·(16×3) products: fast.
+        sums = np.matmul(lit.astype(F32)[..., None, :], blocks)[..., 0, :]
+        colors = sums / n_lit[..., None].astype(F32)
+    known = bmask.sum(-1) >= MIN_CELL_SCREEN
+    glob_excess = float(cpu.key_excess(glob, key))
+    with np.errstate(invalid="ignore"):
+        known &= cpu.key_excess(colors, key) >= F32(MIN_CELL_EXCESS * glob_excess)
+    return fill_unknown(colors, known, glob), cell, glob
 
 
 class ScreenCalibrator:
-    """Follows the screen colour with an exponential average; a user's colour overrides it."""
+    """Follows the screen map with an exponential average per block; a user's colour overrides it.
+
+    :meth:`update` returns a :class:`ScreenMap`; ``.mean`` is the global colour (also kept in
+    ``self.screen``).
+    """
 
     def __init__(self, params: KeyerParams) -> None:
         self.params = params
-        self.screen: np.ndarray | None = None
+        self.screen: np.ndarray | None = None  # the global colour
+        self.map: ScreenMap | None = None
 
     def set_params(self, params: KeyerParams) -> None:
         if (params.hue_min, params.hue_max) != (self.params.hue_min, self.params.hue_max):
             self.screen = None
+            self.map = None
         self.params = params
 
-    def update(self, frame: Frame) -> np.ndarray:
+    def update(self, frame: Frame) -> ScreenMap:
         p = self.params
         if p.screen_color is not None:
-            return np.asarray(p.screen_color, np.float32)
-        if self.screen is not None and p.screen_adapt == 0.0:
-            return self.screen
-        estimate = estimate_screen(sample_rgb(frame), p)
-        if estimate is not None:
-            if self.screen is None:
-                self.screen = estimate
-            else:
-                self.screen = self.screen + np.float32(p.screen_adapt) * (estimate - self.screen)
-        return self.screen if self.screen is not None else default_screen(p)
+            return ScreenMap.constant(p.screen_color, cell_size(frame.width, frame.height))
+        cell = cell_size(frame.width, frame.height)
+        grid = grid_shape(frame.width, frame.height, cell)
+        same_grid = self.map is not None and self.map.cell == cell and self.map.shape == grid
+        if same_grid and p.screen_adapt == 0.0:
+            return self.map  # type: ignore[return-value]
+        colors, cell, glob = estimate_screen_map(frame, p)
+        if glob is not None:
+            a = F32(p.screen_adapt)
+            self.screen = glob if self.screen is None else self.screen + a * (glob - self.screen)
+            if same_grid:
+                old = self.map.colors  # type: ignore[union-attr]
+                colors = old + a * (colors - old)
+            self.map = ScreenMap(colors, cell, self.screen)
+        if self.map is not None and self.map.cell == cell and self.map.shape == grid:
+            return self.map
+        # Nothing measured yet for this frame size: the global colour (or the default) everywhere.
+        color = self.screen if self.screen is not None else default_screen(p)
+        return ScreenMap.constant(color, cell)

@@ -11,6 +11,7 @@ import numpy as np
 from .color import rgb_to_hsl
 from .frames import Frame
 from .params import KeyerParams
+from .screenmap import ScreenMap
 
 F32 = np.float32
 
@@ -117,10 +118,56 @@ def key_excess(rgb: np.ndarray, key: int) -> np.ndarray:
     return rgb[..., key] - np.maximum(rgb[..., a], rgb[..., b])
 
 
-def raw_alpha(excess: np.ndarray, membership: np.ndarray, screen_excess: float) -> np.ndarray:
+# Smallest key excess a screen colour is credited with (a grey "screen" would divide by 0).
+MIN_SCREEN_EXCESS = 0.05
+
+
+def screen_excess(screen: np.ndarray, key: int) -> np.ndarray:
+    """The screen's own key excess (per pixel for a per-pixel screen), floored at MIN_SCREEN_EXCESS."""
+    return np.maximum(key_excess(screen, key), F32(MIN_SCREEN_EXCESS))
+
+
+def raw_alpha(
+    excess: np.ndarray, membership: np.ndarray, screen_excess: np.ndarray | float
+) -> np.ndarray:
     """1 − (the share of the screen's colour the pixel holds), gated by membership."""
-    share = np.clip(excess * F32(1.0 / screen_excess), 0.0, 1.0)
+    share = np.clip(excess * (F32(1.0) / np.asarray(screen_excess, F32)), 0.0, 1.0)
     return F32(1.0) - membership * share
+
+
+# --- 4. the screen colour at each pixel --------------------------------------------------
+
+
+def map_axis(n: int, cell: int, cells: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bilinear taps along one axis of a screen map: (index0, index1, fraction) per pixel.
+
+    Block k's centre is at (k + 0.5)·cell, pixel x's at x + 0.5, so x sits at
+    u = (x + 0.5)/cell − 0.5 = (2x + 1 − cell) / (2·cell) blocks. Integer arithmetic gives the
+    block k0 = floor(u) and the fraction f = (2x + 1 − cell − 2·cell·k0) / (2·cell) exactly as
+    the shader does; indices are clamped to the grid (edges hold their block's colour).
+    """
+    num = 2 * np.arange(n, dtype=np.int64) + 1 - cell
+    den = 2 * cell
+    k0 = num // den
+    frac = (num - k0 * den).astype(F32) / F32(den)
+    i0 = np.clip(k0, 0, cells - 1)
+    i1 = np.clip(k0 + 1, 0, cells - 1)
+    return i0, i1, frac
+
+
+def screen_at(screen: ScreenMap, height: int, width: int) -> np.ndarray:
+    """The map upsampled bilinearly to H×W×3: rows of blocks along x first, then along y.
+
+    Each step is a + f·(b − a), which gives a exactly where a = b (a constant map stays exact).
+    """
+    c = screen.colors
+    rows, cols = screen.shape
+    j0, j1, fx = map_axis(width, screen.cell, cols)
+    i0, i1, fy = map_axis(height, screen.cell, rows)
+    a = c[:, j0]
+    across = a + fx[None, :, None] * (c[:, j1] - a)  # rows × W × 3
+    top = across[i0]
+    return top + fy[:, None, None] * (across[i1] - top)
 
 
 # --- 5. refinement ----------------------------------------------------------------
@@ -233,8 +280,9 @@ def unmix_despill(
 ) -> np.ndarray:
     """Premultiplied foreground: the screen's share removed, then its spill.
 
-    A pixel that is a·F + (1−a)·S gives back a·F exactly, so a partial pixel
-    keeps its own colour instead of a green fringe.
+    ``screen`` is one (3,) colour or H×W×3, one per pixel (:func:`screen_at`). A pixel that
+    is a·F + (1−a)·S gives back a·F exactly, so a partial pixel keeps its own colour instead
+    of a green fringe.
     """
     a3 = alpha[..., None]
     fg = rgb - (F32(1.0) - a3) * screen.astype(F32)
@@ -284,15 +332,25 @@ def to_uint8(img: np.ndarray) -> np.ndarray:
 # --- the whole reference ---------------------------------------------------------------
 
 
-def key_frame(rgb: np.ndarray, screen: np.ndarray, p: KeyerParams) -> tuple[np.ndarray, np.ndarray]:
-    """RGB → (premultiplied foreground, alpha) for a given screen colour."""
+def screen_colors(screen: ScreenMap | np.ndarray, height: int, width: int) -> np.ndarray:
+    """The screen colour per pixel (H×W×3), or one (3,) colour when it is the same everywhere."""
+    if isinstance(screen, ScreenMap):
+        if screen.is_constant:
+            return screen.colors[0, 0]
+        return screen_at(screen, height, width)
+    return np.asarray(screen, F32).reshape(3)
+
+
+def key_frame(
+    rgb: np.ndarray, screen: ScreenMap | np.ndarray, p: KeyerParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """RGB → (premultiplied foreground, alpha) for a screen map or one (3,) screen colour."""
     hue, sat, light, chroma = rgb_to_hsl(rgb)
     hue_m = hue_membership(hue, p)
     member = screen_membership(hue_m, sat, light, chroma, p)
     key = key_channel(p)
-    screen = np.asarray(screen, F32)
-    screen_excess = max(float(key_excess(screen, key)), 0.05)
-    raw = raw_alpha(key_excess(rgb, key), member, screen_excess)
+    screen = screen_colors(screen, rgb.shape[0], rgb.shape[1])
+    raw = raw_alpha(key_excess(rgb, key), member, screen_excess(screen, key))
     alpha = refine_matte(raw, p)
     fg = unmix_despill(rgb, alpha, spill_gate(hue_m, sat, alpha, p), screen, key, p)
     return fg, alpha
@@ -310,9 +368,12 @@ class CpuKeyer:
         self.params = params
 
     def render(
-        self, frame: Frame, screen: np.ndarray, background: np.ndarray | None
+        self, frame: Frame, screen: ScreenMap | np.ndarray, background: np.ndarray | None
     ) -> np.ndarray:
-        """uint8 H×W×3 over ``background`` ((3,) colour or H×W×3/4 image), or H×W×4 if None."""
+        """uint8 H×W×3 over ``background`` ((3,) colour or H×W×3/4 image), or H×W×4 if None.
+
+        ``screen``: a :class:`ScreenMap` (from the calibrator) or one (3,) screen colour.
+        """
         fg, alpha = key_frame(decode_rgb(frame), screen, self.params)
         return to_uint8(composite(fg, alpha, background))
 

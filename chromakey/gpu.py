@@ -4,13 +4,16 @@ The frame stays on the GPU from upload to output. Y, U and V go up as three 8-bi
 textures (a PyAV plane with padded rows goes up without a copy), every pass reads the
 previous pass's texture, and only :meth:`GpuKeyer.render` reads back.
 
-    key           planes → RGB, membership, raw alpha                 → RGBA32F  (rgb + raw)
+    key           planes → RGB, membership, raw alpha (screen map: cpu.screen_at) → RGBA32F
     edge_spread   rows: (max, min) of the raw alpha, radius EDGE_RADIUS → RG32F
     clip          columns: max − min → edge_weight → clip_matte         → R32F
     window_reduce choke (min or max over |choke|), rows then columns     → R32F  (if choke ≠ 0)
     feather       Gaussian taps of cpu.gaussian_weights, rows, columns   → R32F  (if feather > 0)
     window_reduce min of alpha over spill_radius, rows then columns     → R32F  (if spill > 0)
-    composite     spill_gate, unmix_despill, composite                  → RGBA8
+    composite     spill_gate, unmix_despill (screen map again), composite → RGBA8
+
+The screen map (calibration.ScreenMap, a few thousand blocks) goes up each frame as a small
+RGB32F texture; both passes interpolate it with texelFetch and numpy's own weights.
 
 Every pass is the same fullscreen triangle; the shaders address texels with gl_FragCoord and
 texelFetch, so texture row 0 is image row 0 (the top of the picture, as in numpy). A host that
@@ -33,6 +36,7 @@ from .errors import BackendUnavailableError, InputError, ParameterError
 from .frames import Frame
 from .glsl import ShaderError, ShaderLibrary
 from .params import KeyerParams
+from .screenmap import ScreenMap
 
 __all__ = ["GpuKeyer", "ShaderError", "create_context", "GL_REQUIRE"]
 
@@ -44,12 +48,18 @@ _PASSES = ("key", "edge_spread", "clip", "window_reduce", "feather", "composite"
 
 # Texture units of each pass's samplers (distinct within a program).
 _UNITS = {
-    "key": {"plane_y": 0, "plane_u": 1, "plane_v": 2, "plane_rgb": 3},
+    "key": {"plane_y": 0, "plane_u": 1, "plane_v": 2, "plane_rgb": 3, "screen_map": 4},
     "edge_spread": {"key_tex": 0},
     "clip": {"key_tex": 0, "spread_tex": 1},
     "window_reduce": {"src": 0},
     "feather": {"src": 0},
-    "composite": {"key_tex": 0, "alpha_tex": 1, "near_tex": 2, "background_image": 3},
+    "composite": {
+        "key_tex": 0,
+        "alpha_tex": 1,
+        "near_tex": 2,
+        "background_image": 3,
+        "screen_map": 4,
+    },
 }
 
 
@@ -209,6 +219,7 @@ class GpuKeyer:
         # Integer planes for the key pass, normalised 8-bit or float for background images.
         self._planes = [_PlaneTexture(self.ctx, integer=True) for _ in range(4)]
         self._bg = _PlaneTexture(self.ctx, integer=False)
+        self._screen_map = _PlaneTexture(self.ctx, integer=False)  # RGB32F, one texel per block
         self._bg_source: np.ndarray | None = None
         self._dummy_u = self.ctx.texture((1, 1), 1, b"\0", dtype="u1")
         self._dummy_f = self.ctx.texture((1, 1), 4, b"\0" * 4)
@@ -356,16 +367,15 @@ class GpuKeyer:
         _set(prog, "direction", (0, 1))
         self._draw("window_reduce", dst, {0: self._tex[tmp]})
 
-    def _run_passes(self, screen: np.ndarray, bg_image: bool) -> None:
+    def _run_passes(self, screen: ScreenMap | np.ndarray, bg_image: bool) -> None:
         p = self.params
-        key = cpu.key_channel(p)
-        screen = np.asarray(screen, np.float32).reshape(3)
-        screen_excess = max(float(cpu.key_excess(screen, key)), 0.05)
+        screen_map = ScreenMap.of(screen)
+        map_tex = self._screen_map.upload(screen_map.colors)
         for n in ("key", "composite"):
-            _set(self._progs[n], "screen", tuple(float(c) for c in screen))
-            _set(self._progs[n], "screen_excess", screen_excess)
+            _set(self._progs[n], "screen_cell", screen_map.cell)
         t = self._tex
         # 1–3: decode + key (plane textures already bound), edge spread, clip.
+        map_tex.use(4)
         self._fbo["key"].use()
         self._vaos["key"].render(moderngl.TRIANGLES, vertices=3)
         self._draw("edge_spread", "spread", {0: t["key"]})
@@ -394,14 +404,17 @@ class GpuKeyer:
         # 7: unmix, despill, composite.
         units = {0: t["key"], 1: t[alpha], 2: t[near]}
         units[3] = self._bg.tex if bg_image and self._bg.tex is not None else self._dummy_f
+        units[4] = map_tex
         self._draw("composite", "out", units)
 
     # --- API -------------------------------------------------------------------------------
 
     def render_texture(
-        self, frame: Frame, screen: np.ndarray, background: np.ndarray | None
+        self, frame: Frame, screen: ScreenMap | np.ndarray, background: np.ndarray | None
     ) -> moderngl.Texture:
         """Key and composite ``frame``; the RGBA8 result stays on the GPU.
+
+        ``screen`` is a :class:`ScreenMap` (the calibrator's) or one (3,) screen colour.
 
         The texture is the keyer's own and is overwritten by the next call; it is straight
         RGBA when ``background`` is None (or has alpha) and opaque (alpha 1) otherwise.
@@ -412,7 +425,7 @@ class GpuKeyer:
     def render(
         self,
         frame: Frame,
-        screen: np.ndarray,
+        screen: ScreenMap | np.ndarray,
         background: np.ndarray | None,
         *,
         out: np.ndarray | None = None,
@@ -435,7 +448,9 @@ class GpuKeyer:
         self.stats["readback"] = time.perf_counter() - t0
         return out
 
-    def _render(self, frame: Frame, screen: np.ndarray, background: np.ndarray | None) -> int:
+    def _render(
+        self, frame: Frame, screen: ScreenMap | np.ndarray, background: np.ndarray | None
+    ) -> int:
         if self._released:
             raise RuntimeError("this GpuKeyer is closed")
         t0 = time.perf_counter()
@@ -464,7 +479,7 @@ class GpuKeyer:
             return
         self._released = True
         self._release_targets()
-        for pl in (*self._planes, self._bg):
+        for pl in (*self._planes, self._bg, self._screen_map):
             pl.release()
         for obj in (*self._vaos.values(), *self._progs.values(), self._dummy_u, self._dummy_f):
             obj.release()

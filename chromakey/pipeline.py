@@ -19,6 +19,7 @@ from .cpu import CpuKeyer
 from .errors import BackendUnavailableError, ParameterError
 from .frames import Frame
 from .params import KeyerParams
+from .screenmap import ScreenMap
 from .sinks import PngSequenceSink, Sink, VideoFileSink, video_format
 from .sources import SourceInfo, VideoSource
 
@@ -28,7 +29,7 @@ class Keyer(Protocol):
 
     def set_params(self, params: KeyerParams) -> None: ...
     def render(
-        self, frame: Frame, screen: np.ndarray, background: np.ndarray | None
+        self, frame: Frame, screen: ScreenMap | np.ndarray, background: np.ndarray | None
     ) -> np.ndarray: ...
     def close(self) -> None: ...
 
@@ -138,7 +139,7 @@ class Pipeline:
         """One frame through calibration, keyer and the background at ``scene_time``."""
         st = self.stats.stages
         t0 = time.perf_counter()
-        screen = self.calibrator.update(frame)
+        screen = self.calibrator.update(frame)  # a ScreenMap: a colour per block of the frame
         t1 = time.perf_counter()
         if self._bg_origin is None:
             self._bg_origin = scene_time

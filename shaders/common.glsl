@@ -65,10 +65,44 @@ float key_excess(vec3 rgb, int k) {
     return rgb[k] - max(rgb[(k + 1) % 3], rgb[(k + 2) % 3]);
 }
 
+// The screen's own key excess, floored at cpu.MIN_SCREEN_EXCESS.
+float screen_excess(vec3 screen_, int k) {
+    return max(key_excess(screen_, k), 0.05);
+}
+
 // 1 − (the share of the screen's colour the pixel holds), gated by membership.
 float raw_alpha(float excess, float membership, float screen_excess_) {
     float share = clamp(excess * (1.0 / screen_excess_), 0.0, 1.0);
     return 1.0 - membership * share;
+}
+
+// --- 4. the screen colour at each pixel -----------------------------------------------------
+
+// cpu.map_axis for one pixel: (index0, index1) into a grid of `cells` blocks, and the fraction.
+// u = (2x + 1 − cell) / (2·cell) blocks; k0 = floor(u) in integers, f exact as in numpy.
+ivec2 map_axis(int x, int cell, int cells, out float frac) {
+    int num = 2 * x + 1 - cell;
+    int den = 2 * cell;
+    int k0 = num >= 0 ? num / den : -((den - 1 - num) / den);
+    frac = float(num - k0 * den) / float(den);
+    return ivec2(clamp(k0, 0, cells - 1), clamp(k0 + 1, 0, cells - 1));
+}
+
+// cpu.screen_at at pixel p: the map's four nearest block centres, along x first, then along y,
+// each step a + f·(b − a) (texelFetch, no hardware filtering, so the weights are numpy's).
+vec3 screen_at(ivec2 p) {
+    ivec2 cells = textureSize(screen_map, 0);
+    float fx;
+    float fy;
+    ivec2 j = map_axis(p.x, screen_cell, cells.x, fx);
+    ivec2 i = map_axis(p.y, screen_cell, cells.y, fy);
+    vec3 a0 = texelFetch(screen_map, ivec2(j.x, i.x), 0).rgb;
+    vec3 b0 = texelFetch(screen_map, ivec2(j.y, i.x), 0).rgb;
+    vec3 a1 = texelFetch(screen_map, ivec2(j.x, i.y), 0).rgb;
+    vec3 b1 = texelFetch(screen_map, ivec2(j.y, i.y), 0).rgb;
+    vec3 top = a0 + fx * (b0 - a0);
+    vec3 bottom = a1 + fx * (b1 - a1);
+    return top + fy * (bottom - top);
 }
 
 // --- 5. refinement ------------------------------------------------------------------------

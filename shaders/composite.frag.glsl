@@ -39,7 +39,7 @@ void main() {
     vec4 hslc = rgb_to_hsl(rgb);
     float hue_m = hue_membership(hslc.x);
     float gate = spill_gate(hue_m, hslc.y, 1.0 - texelFetch(near_tex, p, 0).r);
-    vec3 fg = unmix_despill(rgb, alpha, gate, screen, key);
+    vec3 fg = unmix_despill(rgb, alpha, gate, screen_at(p), key);
     vec4 bg = background_is_image != 0 ? texelFetch(background_image, p, 0) : background_color;
     color_out = composite(fg, alpha, bg);
 }

@@ -75,5 +75,6 @@ void main() {
     vec4 hslc = rgb_to_hsl(rgb);
     float hue_m = hue_membership(hslc.x);
     float member = screen_membership(hue_m, hslc.y, hslc.z, hslc.w);
-    key_out = vec4(rgb, raw_alpha(key_excess(rgb, key), member, screen_excess));
+    float se = screen_excess(screen_at(p), key);
+    key_out = vec4(rgb, raw_alpha(key_excess(rgb, key), member, se));
 }

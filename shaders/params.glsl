@@ -1,6 +1,6 @@
 // The keyer's settings as uniforms named after the KeyerParams fields (chromakey/params.py),
 // plus the few values the reference derives from them (hue_center, hue_width: KeyerParams
-// properties; key: cpu.key_channel; screen_excess: as in cpu.key_frame). Declared once here;
+// properties; key: cpu.key_channel; the screen map: cpu.screen_at). Declared once here;
 // a pass that does not use one lets the compiler drop it.
 
 uniform float hue_center;      // KeyerParams.hue_center (degrees)
@@ -16,5 +16,5 @@ uniform float edge_tolerance;
 uniform float spill;
 
 uniform int key;               // cpu.key_channel(p): 0 red, 1 green, 2 blue
-uniform vec3 screen;           // the calibrated screen colour, RGB 0–1
-uniform float screen_excess;   // max(key_excess(screen, key), 0.05)
+uniform sampler2D screen_map;  // ScreenMap.colors: RGB32F, one texel per block (texel row 0 = block row 0)
+uniform int screen_cell;       // ScreenMap.cell: block size in pixels

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from chromakey import cpu
-from chromakey.calibration import ScreenCalibrator, default_screen, estimate_screen
+from chromakey.calibration import ScreenCalibrator, ScreenMap, default_screen, estimate_screen
 from chromakey.color import YuvSpec
 from chromakey.frames import Frame
 from chromakey.gpu import GpuKeyer
@@ -173,14 +173,28 @@ def random_params(rng: np.random.Generator, i: int) -> KeyerParams:
     )
 
 
-def pick_screen(rng: np.random.Generator, rgb: np.ndarray, p: KeyerParams) -> np.ndarray:
-    choice = rng.integers(0, 3)
+def random_map(rng: np.random.Generator, width: int, height: int) -> ScreenMap:
+    """A screen map of random block size (1 px to wider than the frame) and random colours."""
+    cell = int(rng.choice([1, 2, 3, 5, 7, 16, 33, 200]))
+    rows, cols = -(-height // cell), -(-width // cell)
+    colors = rng.uniform(0, 1, (rows, cols, 3)).astype(np.float32)
+    return ScreenMap(colors, cell, colors.mean((0, 1)))
+
+
+def pick_screen(
+    rng: np.random.Generator, rgb: np.ndarray, p: KeyerParams, frame: Frame
+) -> np.ndarray | ScreenMap:
+    choice = rng.integers(0, 5)
     if choice == 0:
         return default_screen(p)
     if choice == 1:
         est = estimate_screen(rgb.astype(np.float32) / 255.0, p)
         return est if est is not None else default_screen(p)
-    return rng.uniform(0, 1, 3).astype(np.float32)
+    if choice == 2:
+        return rng.uniform(0, 1, 3).astype(np.float32)
+    if choice == 3:
+        return random_map(rng, frame.width, frame.height)
+    return ScreenCalibrator(p).update(frame)  # the calibrated map, as the pipeline makes it
 
 
 # --- comparing --------------------------------------------------------------------------------
@@ -253,7 +267,7 @@ def random_case(i: int):
     spec = (YuvSpec("bt709", False), YuvSpec("bt601", False), YuvSpec("bt709", True))[i % 3]
     rgb = synthetic_rgb(w, h, seed=i)
     frame = to_frame(rgb, layout, spec, padded=(i % 3 == 1))
-    screen = pick_screen(rng, rgb, p)
+    screen = pick_screen(rng, rgb, p, frame)
     return p, layout, bg_kind, (w, h), frame, screen, make_background(bg_kind, w, h, i)
 
 
@@ -274,6 +288,48 @@ def test_defaults_every_layout_and_background(gpu, layout, bg_kind):
     bg = make_background(bg_kind, w, h, 7)
     expected, actual = both(gpu, p, frame, default_screen(p), bg)
     assert_parity(expected, actual, f"defaults_{layout}_{bg_kind}")
+
+
+def uneven_rgb(width: int, height: int, seed: int) -> np.ndarray:
+    """synthetic_rgb under light that runs from −20 % (left) to +20 % (right) and down a little."""
+    rgb = synthetic_rgb(width, height, seed).astype(np.float32)
+    yy, xx = np.mgrid[0:height, 0:width]
+    light = 0.8 + 0.4 * (xx + 0.5) / width + 0.05 * np.sin(yy / 7.0)
+    return np.clip(np.round(rgb * light[..., None]), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("i", range(8))
+def test_random_screen_maps_match_reference(gpu, i):
+    rng = np.random.default_rng(777 + i)
+    p = random_params(rng, i)
+    w, h = ((96, 64), (33, 17), (131, 75), (17, 33))[i % 4]
+    layout = LAYOUTS[i % len(LAYOUTS)]
+    rgb = uneven_rgb(w, h, seed=40 + i)
+    frame = to_frame(rgb, layout, YuvSpec("bt709", False), padded=(i % 2 == 0))
+    screen = random_map(rng, w, h) if i % 2 else ScreenCalibrator(p).update(frame)
+    bg = make_background(BACKGROUNDS[i % len(BACKGROUNDS)], w, h, i)
+    expected, actual = both(gpu, p, frame, screen, bg)
+    assert_parity(expected, actual, f"map{i}_{layout}_{w}x{h}_cell{screen.cell}")
+
+
+def test_uneven_screen_calibrated_map_matches_reference(gpu):
+    w, h = 256, 144
+    rgb = uneven_rgb(w, h, seed=5)
+    frame = to_frame(rgb, "yuv420", YuvSpec())
+    p = KeyerParams(feather=1.0, choke=1)
+    cal = ScreenCalibrator(p)
+    screen = cal.update(frame)
+    assert screen.shape == (9, 16) and not screen.is_constant
+    for bg in (None, np.array([0.9, 0.2, 0.6], np.float32)):
+        expected, actual = both(gpu, p, frame, screen, bg)
+        assert_parity(expected, actual, "uneven_map")
+    # The map reaches the shaders: the same frame against its mean colour keys differently.
+    _, flat = both(gpu, p, frame, screen.mean, None)
+    assert not np.array_equal(flat, actual)
+    # A constant map is exactly its colour, on the GPU too.
+    c = screen.mean
+    const = ScreenMap(np.tile(c, (3, 4, 1)), 7, c)
+    np.testing.assert_array_equal(gpu.render(frame, const, None), gpu.render(frame, c, None))
 
 
 def test_one_by_one_and_uint8_colour(gpu):
@@ -368,7 +424,7 @@ CHANGES = {
     "spill_radius": 10,
 }
 NOT_KEYER_FIELDS = {
-    "screen_adapt": "calibration's smoothing; the keyer takes the screen colour as an argument",
+    "screen_adapt": "calibration's smoothing; the keyer takes the screen map as an argument",
     "screen_color": "calibration's override; reaches the keyer as the screen argument",
 }
 

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from chromakey import cpu
-from chromakey.calibration import ScreenCalibrator, estimate_screen
+from chromakey.calibration import (
+    ScreenCalibrator,
+    ScreenMap,
+    cell_size,
+    estimate_screen,
+    estimate_screen_map,
+    fill_unknown,
+)
 from chromakey.color import rgb_to_hsl
 from chromakey.errors import ParameterError
 from chromakey.frames import Frame
@@ -150,13 +157,130 @@ def test_calibration_finds_the_screen_and_stays_steady():
     np.testing.assert_allclose(est, SCREEN, atol=0.01)
     cal = ScreenCalibrator(KeyerParams(screen_adapt=0.1))
     f1 = Frame.from_rgb((rgb * 255).round().astype(np.uint8))
-    first = cal.update(f1).copy()
+    first = cal.update(f1).mean.copy()
     f2 = Frame.from_rgb((np.tile(other, (64, 64, 1)) * 255).round().astype(np.uint8))
-    second = cal.update(f2)
+    second = cal.update(f2).mean
     # One frame of a different green moves the estimate by a tenth of the way, not all of it.
     np.testing.assert_allclose(second, first + 0.1 * (other - first), atol=0.01)
     fixed = ScreenCalibrator(KeyerParams(screen_color="#00ff00"))
-    np.testing.assert_allclose(fixed.update(f1), [0, 1, 0])
+    np.testing.assert_allclose(fixed.update(f1).mean, [0, 1, 0])
+
+
+# --- the screen map: an unevenly lit screen -----------------------------------------------------
+
+
+def uneven_scene(h: int = 96, w: int = 320):
+    """A screen lit from −20 % (left) to +20 % (right), with half-hair strands near both sides.
+
+    Returns (rgb, true alpha, per-pixel screen colour).
+    """
+    light = np.linspace(0.8, 1.2, w, dtype=np.float32)
+    screen = np.clip(SCREEN[None, None, :] * light[None, :, None], 0, 1) * np.ones((h, 1, 1), np.float32)
+    rgb = screen.copy()
+    alpha = np.zeros((h, w), np.float32)
+    for x in [*range(24, 60, 4), *range(w - 60, w - 24, 4)]:
+        rgb[30:70, x] = 0.5 * HAIR + 0.5 * screen[30:70, x]
+        alpha[30:70, x] = 0.5
+    return rgb.astype(np.float32), alpha, screen
+
+
+def frame_of(rgb: np.ndarray) -> Frame:
+    return Frame.from_rgb((rgb * 255).round().astype(np.uint8))
+
+
+def test_uneven_screen_keys_everywhere_and_strands_stay_half():
+    rgb, truth, _ = uneven_scene()
+    p = KeyerParams()
+    screen = ScreenCalibrator(p).update(frame_of(rgb))
+    assert screen.shape == (6, 20) and screen.cell == 16
+    rgb8 = frame_of(rgb).planes[0].astype(np.float32) / 255
+    fg, alpha = cpu.key_frame(rgb8, screen, p)
+    bare = truth == 0
+    assert alpha[bare & (np.arange(rgb.shape[1]) % 4 != 0)[None, :]].max() < 0.02
+    assert alpha[:25].max() == 0 and alpha[75:].max() == 0  # the screen alone keys to 0
+    for x0, x1 in ((24, 60), (260, 296)):
+        strands = alpha[35:65, x0:x1:4]
+        assert np.abs(strands - 0.5).max() < 0.08, (x0, strands.min(), strands.max())
+        hair = fg[35:65, x0:x1:4] / alpha[35:65, x0:x1:4, None]
+        np.testing.assert_allclose(hair, np.broadcast_to(HAIR, hair.shape), atol=0.03)
+    # One global colour cannot do both sides: strands on the dark side read as too solid.
+    _, flat = cpu.key_frame(rgb8, screen.mean, p)
+    dark_map = abs(float(alpha[35:65, 24:60:4].mean()) - 0.5)
+    dark_flat = abs(float(flat[35:65, 24:60:4].mean()) - 0.5)
+    assert dark_flat > 0.08 and dark_flat > 4 * dark_map
+
+
+def test_screen_map_follows_the_light():
+    rgb, _, screen = uneven_scene()
+    colors, cell, glob = estimate_screen_map(frame_of(rgb), KeyerParams())
+    assert glob is not None and cell == 16
+    centres = screen[0, cell // 2 :: cell]  # the true colour at each block's centre column
+    for i in range(colors.shape[0]):
+        np.testing.assert_allclose(colors[i], centres, atol=0.012)
+
+
+def test_screen_map_fills_the_subject_from_its_neighbours():
+    h, w = 128, 192
+    light = np.linspace(0.8, 1.2, w, dtype=np.float32)
+    rgb = SCREEN[None, None, :] * light[None, :, None] * np.ones((h, 1, 1), np.float32)
+    rgb[32:96, 64:128] = SKIN  # a 4×4-block subject: no screen there
+    colors, cell, _ = estimate_screen_map(frame_of(rgb), KeyerParams())
+    assert colors.shape == (8, 12, 3) and np.isfinite(colors).all()
+    inside = colors[2:6, 4:8]
+    # Filled with screen colours from the left and right neighbours, not the skin.
+    assert (inside[..., 1] > 0.35).all() and (inside[..., 0] < 0.1).all()
+    assert colors[4, 4, 1] < colors[4, 7, 1]  # the gradient carries into the hole
+    # With nothing measured at all, the fallback everywhere.
+    fb = np.array([0.1, 0.6, 0.1], np.float32)
+    filled = fill_unknown(np.zeros((3, 4, 3), np.float32), np.zeros((3, 4), bool), fb)
+    np.testing.assert_array_equal(filled, np.broadcast_to(fb, (3, 4, 3)))
+    # A single known block spreads to every other.
+    known = np.zeros((3, 4), bool)
+    known[0, 0] = True
+    spread = fill_unknown(np.ones((3, 4, 3), np.float32) * fb, known, np.zeros(3, np.float32))
+    np.testing.assert_allclose(spread, np.broadcast_to(fb, (3, 4, 3)), atol=1e-6)
+
+
+def test_screen_map_smooths_over_time_and_override_is_constant():
+    rgb, _, _ = uneven_scene()
+    p = KeyerParams(screen_adapt=0.25)
+    cal = ScreenCalibrator(p)
+    first = cal.update(frame_of(rgb)).colors.copy()
+    darker = frame_of(rgb * np.float32(0.7))
+    target, _, _ = estimate_screen_map(darker, p)
+    second = cal.update(darker).colors
+    np.testing.assert_allclose(second, first + 0.25 * (target - first), atol=1e-5)
+    frozen = ScreenCalibrator(p.replace(screen_adapt=0.0))
+    a = frozen.update(frame_of(rgb)).colors.copy()
+    np.testing.assert_array_equal(frozen.update(darker).colors, a)
+    fixed = ScreenCalibrator(p.replace(screen_color="#00ff00")).update(frame_of(rgb))
+    assert fixed.is_constant
+    np.testing.assert_allclose(fixed.colors[0, 0], [0, 1, 0])
+    np.testing.assert_allclose(np.asarray(fixed), [0, 1, 0])  # stands in for a colour
+
+
+def test_cell_size_grows_with_the_frame():
+    assert cell_size(640, 360) == cell_size(1920, 1080) == 16
+    assert cell_size(3840, 2160) == 32
+    assert cell_size(7680, 4320) == 64
+    assert cell_size(1, 1) == 16
+
+
+def test_screen_at_is_bilinear_between_block_centres():
+    colors = np.zeros((2, 2, 3), np.float32)
+    colors[0, 1] = 1.0  # top-right block white
+    m = ScreenMap(colors, 4, colors.mean((0, 1)))
+    up = cpu.screen_at(m, 8, 8)
+    # Block centres at pixels 1.5 and 5.5: pixels 0–1 hold block 0, 6–7 block 1, in between linear.
+    np.testing.assert_allclose(up[0, :, 0], [0, 0, 0.125, 0.375, 0.625, 0.875, 1, 1])
+    np.testing.assert_allclose(up[:, 7, 0], [1, 1, 0.875, 0.625, 0.375, 0.125, 0, 0])
+    # A constant map, and a plain colour, key exactly as the colour does.
+    rgb, _ = scene()
+    const = ScreenMap(np.tile(SCREEN, (3, 5, 1)), 50, SCREEN)
+    a = cpu.key_frame(rgb, SCREEN, KeyerParams())
+    b = cpu.key_frame(rgb, const, KeyerParams())
+    np.testing.assert_array_equal(a[1], b[1])
+    np.testing.assert_array_equal(a[0], b[0])
 
 
 @pytest.mark.parametrize(
