@@ -51,7 +51,14 @@ from typing import Any
 import av
 
 from .errors import ChromakeyError, InputError, ParameterError, StreamError
-from .sources import MAX_PIXELS, SourceInfo, VideoSource, check_location, to_frame
+from .sources import (
+    MAX_PIXELS,
+    SourceInfo,
+    VideoSource,
+    bounded_put,
+    check_location,
+    to_frame,
+)
 
 __all__ = [
     "NETWORK_SCHEMES",
@@ -350,21 +357,9 @@ class ReconnectingSource:
         """Queue an item; False when stopping. In drop mode the oldest video frame goes."""
         self._waiting_on_consumer = True
         try:
-            while not self._stop.is_set():
-                try:
-                    self._queue.put(item, timeout=0.1)
-                    return True
-                except queue.Full:
-                    if self.drop and item[0] == "video":
-                        try:
-                            old = self._queue.get_nowait()
-                            if old[0] == "video":
-                                self.dropped += 1
-                            else:
-                                self._queue.put_nowait(old)
-                        except (queue.Empty, queue.Full):
-                            pass
-            return False
+            queued, dropped = bounded_put(self._queue, item, self._stop, self.drop)
+            self.dropped += dropped
+            return queued
         finally:
             self._waiting_on_consumer = False
 

@@ -159,6 +159,30 @@ def open_container(location: str, *, what: str = "input") -> av.container.InputC
         raise InputError(f"{location}: cannot open the {what} ({msg}); check that it plays") from exc
 
 
+def bounded_put(
+    q: queue.Queue, item: tuple[str, Any], stop: threading.Event, drop: bool
+) -> tuple[bool, int]:
+    """Put into a bounded queue, waiting while it is full — or, with ``drop``, making room by
+    dropping the oldest video frame. Returns (queued, frames dropped); not queued when stopping.
+    """
+    dropped = 0
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return True, dropped
+        except queue.Full:
+            if drop and item[0] == "video":
+                try:
+                    old = q.get_nowait()
+                    if old[0] == "video":
+                        dropped += 1
+                    else:
+                        q.put_nowait(old)
+                except (queue.Empty, queue.Full):
+                    pass
+    return False, dropped
+
+
 @dataclass(frozen=True)
 class SourceInfo:
     """What is known of a source before its first frame."""
@@ -249,21 +273,9 @@ class VideoSource:
 
     def _put(self, item: tuple[str, Any]) -> bool:
         """Queue an item; False when stopping. Live sources drop the oldest video frame."""
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                if self.drop and item[0] == "video":
-                    try:
-                        old = self._queue.get_nowait()
-                        if old[0] == "video":
-                            self.dropped += 1
-                        else:
-                            self._queue.put_nowait(old)
-                    except (queue.Empty, queue.Full):
-                        pass
-        return False
+        queued, dropped = bounded_put(self._queue, item, self._stop, self.drop)
+        self.dropped += dropped
+        return queued
 
     def _run(self) -> None:
         rate = self.info.rate
