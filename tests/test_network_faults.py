@@ -232,3 +232,27 @@ def test_plain_source_on_a_silent_server_fails_within_its_documented_timeout():
 
 if os.environ.get("CHROMAKEY_NET_DEBUG"):
     av.logging.set_level(av.logging.DEBUG)
+
+
+def test_a_playlist_that_points_at_local_files_is_refused(tmp_path, clip):
+    """An HLS playlist fetched over http may not make FFmpeg read this machine's files."""
+    import functools
+
+    from chromakey.errors import InputError
+
+    (tmp_path / "index.m3u8").write_text(
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n"
+        f"#EXTINF:2.0,\nfile://{clip}\n#EXTINF:2.0,\n{clip}\n#EXT-X-ENDLIST\n"
+    )
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/index.m3u8"
+    try:
+        with pytest.raises((InputError, StreamError)):
+            src = VideoSource(url)
+            frames = sum(1 for kind, _ in src if kind == "video")
+            pytest.fail(f"read {frames} frames of a local file through an http playlist")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
