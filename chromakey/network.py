@@ -43,7 +43,6 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -53,6 +52,7 @@ import av
 from .errors import ChromakeyError, InputError, ParameterError, StreamError
 from .sources import (
     MAX_PIXELS,
+    QueuedItems,
     SourceInfo,
     VideoSource,
     bounded_put,
@@ -167,7 +167,7 @@ def _source_info(container: Any, video: Any) -> SourceInfo:
     )
 
 
-class ReconnectingSource:
+class ReconnectingSource(QueuedItems):
     """A network stream decoded on a thread, re-opened with backoff when it stalls or drops.
 
     ``drop`` (default True, for live display) drops the oldest queued frame when the consumer
@@ -479,24 +479,6 @@ class ReconnectingSource:
             self._stop.wait(min(ahead, 0.1))
 
     # --- consumer side (the VideoSource interface) -------------------------------------------
-
-    def __iter__(self) -> Iterator[tuple[str, Any]]:
-        self.start()
-        while True:
-            kind, item = self._queue.get()
-            if kind == "end":
-                return
-            if kind == "error":
-                raise item
-            yield kind, item
-
-    def get(self, timeout: float | None = None) -> tuple[str, Any] | None:
-        """The next item, or None when nothing arrived within ``timeout`` (live use)."""
-        self.start()
-        try:
-            return self._queue.get(timeout=timeout) if timeout != 0 else self._queue.get_nowait()
-        except queue.Empty:
-            return None
 
     def close(self) -> None:
         self._stop.set()

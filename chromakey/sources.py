@@ -156,7 +156,9 @@ def open_container(location: str, *, what: str = "input") -> av.container.InputC
         ) from exc
     except (av.error.FFmpegError, OSError, ValueError) as exc:
         msg = getattr(exc, "strerror", None) or str(exc)
-        raise InputError(f"{location}: cannot open the {what} ({msg}); check that it plays") from exc
+        raise InputError(
+            f"{location}: cannot open the {what} ({msg}); check that it plays"
+        ) from exc
 
 
 def bounded_put(
@@ -183,6 +185,33 @@ def bounded_put(
     return False, dropped
 
 
+class QueuedItems:
+    """The consumer side of a source whose decode thread fills ``self._queue``."""
+
+    _queue: queue.Queue
+
+    def start(self) -> QueuedItems:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        self.start()
+        while True:
+            kind, item = self._queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield kind, item
+
+    def get(self, timeout: float | None = None) -> tuple[str, Any] | None:
+        """The next item, or None when nothing arrived within ``timeout`` (live use)."""
+        self.start()
+        try:
+            return self._queue.get(timeout=timeout) if timeout != 0 else self._queue.get_nowait()
+        except queue.Empty:
+            return None
+
+
 @dataclass(frozen=True)
 class SourceInfo:
     """What is known of a source before its first frame."""
@@ -196,7 +225,7 @@ class SourceInfo:
     has_audio: bool
 
 
-class VideoSource:
+class VideoSource(QueuedItems):
     """Decodes a file or stream on a thread; iterate it for ``("video", Frame)`` and
     ``("audio", av.Packet)`` items in demux order.
 
@@ -324,24 +353,6 @@ class VideoSource:
             self._put(("error", err))
         except Exception as exc:  # noqa: BLE001 - handed to the consumer's thread
             self._put(("error", exc))
-
-    def __iter__(self) -> Iterator[tuple[str, Any]]:
-        self.start()
-        while True:
-            kind, item = self._queue.get()
-            if kind == "end":
-                return
-            if kind == "error":
-                raise item
-            yield kind, item
-
-    def get(self, timeout: float | None = None) -> tuple[str, Any] | None:
-        """The next item, or None when nothing arrived within ``timeout`` (live use)."""
-        self.start()
-        try:
-            return self._queue.get(timeout=timeout)
-        except queue.Empty:
-            return None
 
     def close(self) -> None:
         self._stop.set()
