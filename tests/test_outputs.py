@@ -19,7 +19,10 @@ from media import read_png, write_clip
 
 def run_cli(*args):
     return subprocess.run(
-        [sys.executable, "-m", "chromakey", *map(str, args)], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "chromakey", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -36,7 +39,9 @@ def soft_figure(i, w, h):
 def clip_and_pngs(tmp_path_factory):
     d = tmp_path_factory.mktemp("alpha")
     clip = write_clip(d / "in.mp4", width=160, height=96, frames=6, make=soft_figure, audio=True)
-    r = run_cli("render", clip, "-o", d / "png" / "%05d.png", "-b", "transparent", "--backend", "cpu")
+    r = run_cli(
+        "render", clip, "-o", d / "png" / "%05d.png", "-b", "transparent", "--backend", "cpu"
+    )
     assert r.returncode == 0, r.stderr
     pngs = [read_png(p) for p in sorted((d / "png").iterdir())]
     return clip, pngs
@@ -54,8 +59,12 @@ def decode_alpha(path, vp9):
         return [f.to_ndarray(format="rgba") for f in frames]
 
 
-@pytest.mark.parametrize(("ext", "codec", "tolerance"), [(".webm", "vp9", 24), (".mov", "prores", 3)])
-def test_transparent_video_alpha_matches_png_sequence(ext, codec, tolerance, clip_and_pngs, tmp_path):
+@pytest.mark.parametrize(
+    ("ext", "codec", "tolerance"), [(".webm", "vp9", 24), (".mov", "prores", 3)]
+)
+def test_transparent_video_alpha_matches_png_sequence(
+    ext, codec, tolerance, clip_and_pngs, tmp_path
+):
     clip, pngs = clip_and_pngs
     out = tmp_path / f"out{ext}"
     r = run_cli("render", clip, "-o", out, "-b", "transparent", "--backend", "cpu")
@@ -76,7 +85,9 @@ def test_transparent_video_alpha_matches_png_sequence(ext, codec, tolerance, cli
 def test_native_vp9_decoder_drops_alpha_so_we_document_libvpx(clip_and_pngs, tmp_path):
     clip, _ = clip_and_pngs
     out = tmp_path / "out.webm"
-    assert run_cli("render", clip, "-o", out, "-b", "transparent", "--backend", "cpu").returncode == 0
+    assert (
+        run_cli("render", clip, "-o", out, "-b", "transparent", "--backend", "cpu").returncode == 0
+    )
     with av.open(str(out)) as c:
         f = next(c.decode(video=0))
         assert f.format.name == "yuv420p"  # FFmpeg's own vp9 decoder: no alpha
@@ -96,10 +107,36 @@ def test_live_background_and_parameter_swap_mid_render(tmp_path):
             pipeline.set_background("#0000ff")
             pipeline.set_params(params.replace(choke=3))
 
-    pipeline = Pipeline(source, CpuKeyer(params), parse_background("#ff0000"), [CallbackSink(on_frame)], params)
+    pipeline = Pipeline(
+        source, CpuKeyer(params), parse_background("#ff0000"), [CallbackSink(on_frame)], params
+    )
     stats = pipeline.run()
     assert stats.frames == 12 and len(seen) == 12
     for i, px in enumerate(seen):
         want = [255, 0, 0] if i < 5 else [0, 0, 255]
         np.testing.assert_allclose(px, want, atol=3, err_msg=f"frame {i}")
     assert pipeline.params.choke == 3
+
+
+def test_a_crashing_sink_leaves_no_file_behind(tmp_path):
+    from chromakey.sinks import VideoFileSink
+
+    clip = write_clip(tmp_path / "in.mp4", frames=12)
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"the previous render")
+    params = KeyerParams()
+    source = VideoSource(clip)
+    info = source.info
+    video = VideoFileSink(out, info.width, info.height, rate=info.rate, time_base=info.time_base)
+
+    def explode(img, t):
+        if t > 0.2:
+            raise RuntimeError("the host's callback failed")
+
+    pipeline = Pipeline(
+        source, CpuKeyer(params), parse_background("#000"), [video, CallbackSink(explode)], params
+    )
+    with pytest.raises(RuntimeError, match="callback failed"):
+        pipeline.run()
+    assert out.read_bytes() == b"the previous render"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "out.mp4"]
