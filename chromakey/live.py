@@ -66,6 +66,7 @@ from .errors import ParameterError
 from .frames import Frame
 from .gpu import GpuKeyer
 from .params import KeyerParams
+from .pipeline import PendingChanges
 from .sources import VideoSource
 
 __all__ = ["FrameFeed", "LiveCompositor", "LiveStats"]
@@ -230,8 +231,7 @@ class LiveCompositor:
         self._first_time: float | None = None  # stream time of the first frame (scene 0)
         self._texture: moderngl.Texture | None = None
         self._paused = False
-        self._lock = threading.Lock()
-        self._pending: dict[str, Any] = {}
+        self._pending = PendingChanges()
         self._bind_background(self.background)
 
     # --- inputs -----------------------------------------------------------------------------
@@ -274,16 +274,13 @@ class LiveCompositor:
 
     def set_background(self, spec: str | dict | Background) -> None:
         """Swap the background (validated now, any thread); it shows from the next frame."""
-        bg = parse_background(spec)
-        with self._lock:
-            self._pending["background"] = bg
+        self._pending.put("background", parse_background(spec))
 
     def set_params(self, params: KeyerParams) -> None:
         """New keyer settings (any thread) from the next frame on."""
         if not isinstance(params, KeyerParams):
             raise ParameterError(f"params must be a KeyerParams, got {type(params).__name__}")
-        with self._lock:
-            self._pending["params"] = params
+        self._pending.put("params", params)
 
     def pause(self) -> None:
         """Stop taking frames. A file paced by :func:`chromakey.network.pace` holds its
@@ -320,18 +317,7 @@ class LiveCompositor:
             bind(getattr(info, "duration", None))
 
     def _apply_pending(self) -> bool:
-        with self._lock:
-            pending, self._pending = self._pending, {}
-        if "background" in pending:
-            old, self.background = self.background, pending["background"]
-            self._bind_background(self.background)
-            if old is not self.background:
-                old.close()
-        if "params" in pending:
-            self.params = pending["params"]
-            self.keyer.set_params(self.params)
-            self.calibrator.set_params(self.params)
-        return bool(pending)
+        return self._pending.apply(self, self._bind_background)
 
     def _composite(self, frame: Frame) -> moderngl.Texture:
         """Calibrate, key and composite one frame into the keyer's texture."""

@@ -57,6 +57,7 @@ from .sources import (
     VideoSource,
     bounded_put,
     check_location,
+    decode_video_packet,
     to_frame,
 )
 
@@ -415,17 +416,11 @@ class ReconnectingSource(QueuedItems):
                     return "stop"
                 if packet.size:
                     self._last_packet = time.monotonic()
-                try:
-                    decoded = packet.decode()
-                except av.error.InvalidDataError:
+                decoded = decode_video_packet(packet, self.location)
+                if decoded is None:
                     self.corrupt += 1
                     continue
                 for av_frame in decoded:
-                    if av_frame.width * av_frame.height > MAX_PIXELS:
-                        raise InputError(
-                            f"{self.location}: a frame of {av_frame.width}×{av_frame.height} "
-                            f"exceeds the {MAX_PIXELS} pixel limit"
-                        )
                     raw = float(av_frame.time) if av_frame.pts is not None else fallback
                     fallback = raw + step
                     if resume is not None and raw <= resume + 1e-6:

@@ -81,6 +81,35 @@ class RenderStats:
         return text
 
 
+class PendingChanges:
+    """A new background or keyer settings, handed over from any thread and applied by the
+    render thread between frames (so a live swap never tears a frame)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[str, Any] = {}
+
+    def put(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+
+    def apply(self, owner: Any, bind: Callable[[Background], None]) -> bool:
+        """Swap ``owner``'s background (``bind`` readies the new one) and/or give its keyer
+        and calibrator the new params. True when anything changed."""
+        with self._lock:
+            items, self._items = self._items, {}
+        if "background" in items:
+            old, owner.background = owner.background, items["background"]
+            bind(owner.background)
+            if old is not owner.background:
+                old.close()
+        if "params" in items:
+            owner.params = items["params"]
+            owner.keyer.set_params(owner.params)
+            owner.calibrator.set_params(owner.params)
+        return bool(items)
+
+
 class Pipeline:
     """One stream through the keyer into sinks. Background and parameters can change mid-run."""
 
@@ -103,37 +132,30 @@ class Pipeline:
         self.params = params
         self.calibrator = ScreenCalibrator(params)
         self.progress = progress
-        self._lock = threading.Lock()
-        self._pending: dict[str, Any] = {}
+        self._pending = PendingChanges()
         self.stats = RenderStats(backend=keyer.backend)
         self._bg_origin: float | None = 0.0  # scene time at which the background started
 
     def set_background(
-        self, spec: str | dict | Background, *, fit: str | None = None, play_style: str | None = None
+        self,
+        spec: str | dict | Background,
+        *,
+        fit: str | None = None,
+        play_style: str | None = None,
     ) -> None:
         """Swap the background; it takes effect on the next frame, a video from its start."""
-        bg = parse_background(spec, fit=fit, play_style=play_style)
-        with self._lock:
-            self._pending["background"] = bg
+        self._pending.put("background", parse_background(spec, fit=fit, play_style=play_style))
 
     def set_params(self, params: KeyerParams) -> None:
         """New keyer settings from the next frame on."""
-        with self._lock:
-            self._pending["params"] = params
+        self._pending.put("params", params)
 
     def _apply_pending(self) -> None:
-        with self._lock:
-            pending, self._pending = self._pending, {}
-        if "background" in pending:
-            old, self.background = self.background, pending["background"]
-            self.background.bind(self.source.info.duration)
-            self._bg_origin = None  # a swapped-in video starts from its beginning
-            if old is not self.background:
-                old.close()
-        if "params" in pending:
-            self.params = pending["params"]
-            self.keyer.set_params(self.params)
-            self.calibrator.set_params(self.params)
+        self._pending.apply(self, self._bind_background)
+
+    def _bind_background(self, bg: Background) -> None:
+        bg.bind(self.source.info.duration)
+        self._bg_origin = None  # a swapped-in video starts from its beginning
 
     def process(self, frame: Frame, scene_time: float) -> np.ndarray:
         """One frame through calibration, keyer and the background at ``scene_time``."""

@@ -185,6 +185,23 @@ def bounded_put(
     return False, dropped
 
 
+def decode_video_packet(packet: av.Packet, location: str) -> list[av.VideoFrame] | None:
+    """The packet's frames; None for a corrupt packet (skipped and counted by the caller).
+
+    A frame above MAX_PIXELS is an InputError: the stream changed size past the limit.
+    """
+    try:
+        frames = packet.decode()
+    except av.error.InvalidDataError:
+        return None
+    for f in frames:
+        if f.width * f.height > MAX_PIXELS:
+            raise InputError(
+                f"{location}: a frame of {f.width}×{f.height} exceeds the {MAX_PIXELS} pixel limit"
+            )
+    return frames
+
+
 class QueuedItems:
     """The consumer side of a source whose decode thread fills ``self._queue``."""
 
@@ -319,17 +336,11 @@ class VideoSource(QueuedItems):
                     if packet.dts is not None and not self._put(("audio", packet)):
                         return
                     continue
-                try:
-                    decoded = packet.decode()
-                except av.error.InvalidDataError:
+                decoded = decode_video_packet(packet, self.location)
+                if decoded is None:
                     self.corrupt += 1
                     continue
                 for av_frame in decoded:
-                    if av_frame.width * av_frame.height > MAX_PIXELS:
-                        raise InputError(
-                            f"{self.location}: a frame of {av_frame.width}×{av_frame.height} "
-                            f"exceeds the {MAX_PIXELS} pixel limit"
-                        )
                     frame = to_frame(av_frame, index, index * step)
                     index += 1
                     if not self._put(("video", frame)):
