@@ -102,7 +102,7 @@ def encode_clip(
     """
     import av
 
-    from .sample import render_truth, rgb_to_yuv420p
+    from .sample import bt709_frame, render_truth, rgb_to_yuv420p
 
     path = Path(path)
     tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
@@ -127,12 +127,7 @@ def encode_clip(
 
         with ThreadPoolExecutor(2) as pool:
             for i, yuv in enumerate(pool.map(make, range(spec.frame_count))):
-                frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
-                frame.colorspace = frame.color_range = 1
-                frame.color_primaries = frame.color_trc = 1
-                frame.pts = i
-                frame.time_base = 1 / rate
-                container.mux(vs.encode(frame))
+                container.mux(vs.encode(bt709_frame(yuv, i, rate)))
         container.mux(vs.encode(None))
     os.replace(tmp, path)
     return path

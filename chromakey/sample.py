@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
+import av
 import numpy as np
 
 from .color import YuvSpec
@@ -828,6 +829,16 @@ def _create_partial(path: pathlib.Path) -> pathlib.Path:
     raise OutputError(f"cannot create a temporary file in {str(path.parent)!r}")
 
 
+def bt709_frame(yuv: np.ndarray, index: int, rate: Fraction) -> av.VideoFrame:
+    """Frame ``index`` of a clip from a stacked yuv420p array, tagged BT.709 limited range."""
+    frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+    frame.colorspace = frame.color_range = 1
+    frame.color_primaries = frame.color_trc = 1
+    frame.pts = index
+    frame.time_base = 1 / rate
+    return frame
+
+
 def write_sample(
     path,
     spec: SampleSpec = SampleSpec(),  # noqa: B008 - frozen, immutable default
@@ -878,12 +889,7 @@ def write_sample(
             planes = _prefetched(lambda i: rgb_to_yuv420p(render_truth(spec, i).observed), total)
             stack.enter_context(contextlib.closing(planes))
             for i, yuv in enumerate(planes):
-                frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
-                frame.colorspace = frame.color_range = 1
-                frame.color_primaries = frame.color_trc = 1
-                frame.pts = i
-                frame.time_base = 1 / rate
-                container.mux(vs.encode(frame))
+                container.mux(vs.encode(bt709_frame(yuv, i, rate)))
                 if astream is not None:
                     stop = round(Fraction(i + 1) * AUDIO_RATE / rate)
                     if stop > done_samples:

@@ -121,69 +121,50 @@ def test_existing_output_survives_a_failed_render(tmp_path):
     assert out.read_bytes() == b"previous result"
 
 
-def test_interrupted_render_leaves_no_partial_file(tmp_path):
-    import signal
+def signal_mid_render(tmp_path, sig, *extra, audio=False):
+    """Start a long CPU render, send ``sig`` once it is writing; (exit status, stderr, out path)."""
     import time
 
-    clip = write_clip(tmp_path / "long.mp4", frames=400, width=320, height=192)
+    clip = write_clip(tmp_path / "long.mp4", frames=400, width=320, height=192, audio=audio)
     out = tmp_path / "out.mp4"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "chromakey",
-            "render",
-            str(clip),
-            "-o",
-            str(out),
-            "--backend",
-            "cpu",
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "chromakey",
+        "render",
+        str(clip),
+        "-o",
+        str(out),
+        "--backend",
+        "cpu",
+    ]
+    proc = subprocess.Popen([*cmd, *extra], stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
     while time.time() < deadline and not list(tmp_path.glob(".out.partial-*")):
         time.sleep(0.05)
     assert list(tmp_path.glob(".out.partial-*")), "the render never started writing"
-    proc.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    return proc.returncode, err, out
+
+
+def test_interrupted_render_leaves_no_partial_file(tmp_path):
+    import signal
+
+    status, err, _ = signal_mid_render(tmp_path, signal.SIGINT)
+    assert status == 130, err
     assert "interrupted" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.mp4"]
 
 
 def test_keep_partial_finishes_a_playable_file_on_ctrl_c(tmp_path):
     import signal
-    import time
 
     import av
 
-    clip = write_clip(tmp_path / "long.mp4", frames=400, width=320, height=192, audio=True)
-    out = tmp_path / "out.mp4"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "chromakey",
-            "render",
-            str(clip),
-            "-o",
-            str(out),
-            "--backend",
-            "cpu",
-            "--keep-partial",
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline and not list(tmp_path.glob(".out.partial-*")):
-        time.sleep(0.05)
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    status, err, out = signal_mid_render(tmp_path, signal.SIGTERM, "--keep-partial", audio=True)
+    assert status == 130, err
     assert "kept" in err
     with av.open(str(out)) as c:
         n = sum(1 for _ in c.decode(video=0))
