@@ -330,18 +330,39 @@ def _save_png(path: Path, gray: np.ndarray) -> None:
             c.mux(p)
 
 
+# Partial pixels above this are left out of the floor: a keyer may clip them to 1.
+FLOOR_MAX_ALPHA = 0.99
+
+
+def spill_floor_sad(tf: sample.TruthFrame) -> float:
+    """SAD of a keyer that measures each pixel's share of screen light exactly.
+
+    Spill is screen light reflected by the subject: a partial pixel α·(F + k·S) + (1 − α)·S
+    holds the screen's light in the share (1 − α) + α·k, exactly as a pixel of coverage
+    α·(1 − k) with no spill would. Even with no noise, no compression and full-resolution
+    chroma, such a keyer reads α·(1 − k): an error α·k on every partial pixel. Near-black hair
+    is the extreme case (F ≈ 0: nothing but the light's share tells coverage).
+    """
+    a = tf.alpha
+    partial = (a > 1e-4) & (a < FLOOR_MAX_ALPHA)
+    return float((a * tf.spill)[partial].sum()) / 1000
+
+
 def evaluate(
     clip: Clip,
     methods: dict[str, Iterator[tuple[np.ndarray, np.ndarray]]],
     png_dir: Path | None = None,
 ) -> dict[str, dict[str, float]]:
+    """Per method the metrics; under "floor", the clip's spill_floor_sad."""
     accs = {m: Acc() for m in methods}
+    floor: list[float] = []
     lit = _lit_screen(clip.spec)
     prev_g = None
     snap = clip.spec.frame_count // 2
     for i in range(clip.spec.frame_count):
         tf = sample.render_truth(clip.spec, i)
         t = truth_ctx(tf, prev_g, lit)
+        floor.append(spill_floor_sad(tf))
         for m, it in methods.items():
             got = next(it, None)
             if got is None:
@@ -365,7 +386,7 @@ def evaluate(
         close = getattr(it, "close", None)
         if close:
             close()
-    return {m: a.result() for m, a in accs.items()}
+    return {m: a.result() for m, a in accs.items()} | {"floor": {"SAD": float(np.mean(floor))}}
 
 
 # --- tables -----------------------------------------------------------------------------------
@@ -437,6 +458,7 @@ def run(args: argparse.Namespace) -> int:
             "(Debian/Ubuntu: apt-get install ffmpeg)."
         )
     per_clip = []
+    floors: list[float] = []
     for clip in clips:
         t0 = time.perf_counter()
         methods: dict[str, Iterator] = {f"ours {b}": ours_frames(clip.path, b) for b in backends}
@@ -446,6 +468,7 @@ def run(args: argparse.Namespace) -> int:
             peer = f"FFmpeg s={s:g} b={b:g}"
             methods[peer] = ffmpeg_frames(exe, clip, s, b)
         res = evaluate(clip, methods, png_dir)
+        floors.append(res.pop("floor")["SAD"])
         # Columns keyed by role so that clips with different FFmpeg settings average together.
         keyed = {("FFmpeg (tuned)" if m == peer else m): v for m, v in res.items()}
         per_clip.append(keyed)
@@ -455,6 +478,7 @@ def run(args: argparse.Namespace) -> int:
             f" ({time.perf_counter() - t0:.0f} s)\n"
         )
         print(table(res, MAIN, peer))
+        print(f"\nSAD floor of an exact screen-share keyer (spill reads as coverage): {floors[-1]:.3f}")
     summary = mean_results(per_clip)
     peer_key = "FFmpeg (tuned)" if exe else None
     print(f"\n### Mean over {len(clips)} clips\n")
@@ -466,8 +490,19 @@ def run(args: argparse.Namespace) -> int:
         "pixels of those colours (any coverage).\n"
     )
     print(table(summary, tuple(f"SAD {r}" for r in REGIONS), peer_key))
+    floor = float(np.mean(floors))
+    print(
+        f"\nSAD floor of an exact screen-share keyer, mean: {floor:.3f} (spill_floor_sad: a keyer "
+        "that measures each pixel's share of screen light perfectly still reads α·(1 − k) on "
+        f"partial pixels, k the truth's spill weight; pixels with α* ≥ {FLOOR_MAX_ALPHA} left out)"
+    )
     if peer_key:
         print("\n### Targets (issue 6)\n")
+        p = summary[peer_key]
+        print(
+            f"- the SAD target ⅓ × FFmpeg = {p['SAD'] / 3:.3f}; the spill floor alone is "
+            f"{floor:.3f} ({floor / (p['SAD'] / 3):.0%} of it)"
+        )
         for m in summary:
             if not m.startswith("ours"):
                 continue

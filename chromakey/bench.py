@@ -272,7 +272,7 @@ class _TimedCpuKeyer:
         t0 = time.perf_counter()
         rgb = cpu.decode_rgb(frame)
         t1 = time.perf_counter()
-        fg, alpha = cpu.key_frame(rgb, screen, self.params)
+        fg, alpha = cpu.key_frame(rgb, screen, self.params, cpu.luma_weights(frame))
         t2 = time.perf_counter()
         out = cpu.to_uint8(cpu.composite(fg, alpha, background))
         t3 = time.perf_counter()

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from .errors import ChromakeyError, ParameterError
-from .params import KeyerParams
+from .params import INTEGER_FIELDS, KeyerParams
 
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 70
@@ -35,7 +35,7 @@ def _add_keyer_options(p: argparse.ArgumentParser) -> None:
                 help="screen colour to key; default: measured from the frames",
             )
             continue
-        kind = int if f.name == "choke" else float
+        kind = int if f.name in INTEGER_FIELDS else float
         g.add_argument(
             flag, type=kind, metavar="N", help=f"{KeyerParams.help(f.name)} [{f.default}]"
         )

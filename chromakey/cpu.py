@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .color import rgb_to_hsl
+from .color import LUMA_COEFFICIENTS, rgb_to_hsl
 from .frames import Frame
 from .params import KeyerParams
 from .screenmap import ScreenMap
@@ -170,7 +170,72 @@ def screen_at(screen: ScreenMap, height: int, width: int) -> np.ndarray:
     return top + fy[:, None, None] * (across[i1] - top)
 
 
-# --- 5. refinement ----------------------------------------------------------------
+# --- 5. the luma guide -----------------------------------------------------------------
+#
+# In a 4:2:0 stream only luma has full resolution; the matte comes from chroma, so its edges
+# are two pixels wide and a hair strand thinner than that barely registers. A guided filter
+# (He, Sun and Tang 2010) fits the matte locally as a·luma + b and so borrows luma's edges.
+# Where a window has no luma structure (a subject as bright as the screen) the fit would only
+# blur, so the result is blended back to the raw matte by how much structure there is.
+
+
+def luma_weights(frame: Frame) -> np.ndarray:
+    """(Kr, Kg, Kb) of the frame's own matrix: their luma cancels chroma, keeping Y's detail."""
+    matrix = frame.yuv.matrix if frame.layout == "yuv" and frame.yuv is not None else "bt709"
+    kr, kb = LUMA_COEFFICIENTS[matrix]
+    return np.array([kr, 1.0 - kr - kb, kb], F32)
+
+
+BT709_LUMA = np.array([0.2126, 0.7152, 0.0722], F32)
+
+
+def luma(rgb: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    w = np.asarray(weights, F32)
+    return rgb[..., 0] * w[0] + rgb[..., 1] * w[1] + rgb[..., 2] * w[2]
+
+
+def box_sum(a: np.ndarray, radius: int, axis: int) -> np.ndarray:
+    """Sum of 2·radius + 1 values along ``axis``, edges clamped, added in the shaders' order."""
+    n = a.shape[axis]
+    padded = _pad_edge(a, radius, axis)
+    out = _shifted(padded, axis, 0, n).copy()
+    for k in range(1, 2 * radius + 1):
+        out += _shifted(padded, axis, k, n)
+    return out
+
+
+def guide_coefficients(sums: np.ndarray, radius: int, p: KeyerParams) -> np.ndarray:
+    """Window sums of (luma, matte, luma·matte, luma²) → (a, b, w) of matte ≈ a·luma + b.
+
+    The slope is cov / var, unshrunk, so a window of two colours is fitted exactly and a solid
+    subject next to the screen stays 1; guide_eps only floors the variance it divides by.
+    w = var / (var + guide_eps) is how much luma structure the window has, 0 to 1.
+    """
+    m = sums * F32(1.0 / (2 * radius + 1) ** 2)
+    mean_i, mean_p = m[..., 0], m[..., 1]
+    var = np.maximum(m[..., 3] - mean_i * mean_i, 0.0)
+    cov = m[..., 2] - mean_i * mean_p
+    eps = F32(p.guide_eps)
+    out = np.empty(sums.shape[:-1] + (3,), F32)
+    out[..., 0] = cov / np.maximum(var, eps)
+    out[..., 1] = mean_p - out[..., 0] * mean_i
+    out[..., 2] = var / (var + eps)
+    return out
+
+
+def guided_matte(raw: np.ndarray, guide: np.ndarray, p: KeyerParams) -> np.ndarray:
+    """The raw matte given the guide's (luma's) edges, where the luma has any."""
+    r = p.guide_radius
+    if r == 0:
+        return raw
+    stack = np.stack([guide, raw, guide * raw, guide * guide], axis=-1)
+    coef = guide_coefficients(box_sum(box_sum(stack, r, 1), r, 0), r, p)
+    m = box_sum(box_sum(coef, r, 1), r, 0) * F32(1.0 / (2 * r + 1) ** 2)
+    fitted = m[..., 0] * guide + m[..., 1]
+    return np.clip(m[..., 2] * fitted + (F32(1.0) - m[..., 2]) * raw, 0.0, 1.0)
+
+
+# --- 6. refinement ----------------------------------------------------------------
 
 
 def _shifted(padded: np.ndarray, axis: int, start: int, size: int) -> np.ndarray:
@@ -253,7 +318,7 @@ def refine_matte(raw: np.ndarray, p: KeyerParams) -> np.ndarray:
     return feather_matte(choke_matte(alpha, p), p)
 
 
-# --- 6. unmix and despill -------------------------------------------------------------
+# --- 7. unmix and despill -------------------------------------------------------------
 
 
 def spill_gate(
@@ -293,7 +358,7 @@ def unmix_despill(
     return fg
 
 
-# --- 7. composite -------------------------------------------------------------------
+# --- 8. composite -------------------------------------------------------------------
 
 
 def composite(fg: np.ndarray, alpha: np.ndarray, background: np.ndarray | None) -> np.ndarray:
@@ -342,16 +407,22 @@ def screen_colors(screen: ScreenMap | np.ndarray, height: int, width: int) -> np
 
 
 def key_frame(
-    rgb: np.ndarray, screen: ScreenMap | np.ndarray, p: KeyerParams
+    rgb: np.ndarray,
+    screen: ScreenMap | np.ndarray,
+    p: KeyerParams,
+    luma_w: np.ndarray = BT709_LUMA,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """RGB → (premultiplied foreground, alpha) for a screen map or one (3,) screen colour."""
+    """RGB → (premultiplied foreground, alpha) for a screen map or one (3,) screen colour.
+
+    ``luma_w``: the frame's :func:`luma_weights` (the guide of :func:`guided_matte`).
+    """
     hue, sat, light, chroma = rgb_to_hsl(rgb)
     hue_m = hue_membership(hue, p)
     member = screen_membership(hue_m, sat, light, chroma, p)
     key = key_channel(p)
     screen = screen_colors(screen, rgb.shape[0], rgb.shape[1])
     raw = raw_alpha(key_excess(rgb, key), member, screen_excess(screen, key))
-    alpha = refine_matte(raw, p)
+    alpha = refine_matte(guided_matte(raw, luma(rgb, luma_w), p), p)
     fg = unmix_despill(rgb, alpha, spill_gate(hue_m, sat, alpha, p), screen, key, p)
     return fg, alpha
 
@@ -374,7 +445,7 @@ class CpuKeyer:
 
         ``screen``: a :class:`ScreenMap` (from the calibrator) or one (3,) screen colour.
         """
-        fg, alpha = key_frame(decode_rgb(frame), screen, self.params)
+        fg, alpha = key_frame(decode_rgb(frame), screen, self.params, luma_weights(frame))
         return to_uint8(composite(fg, alpha, background))
 
     def close(self) -> None:

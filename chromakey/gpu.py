@@ -44,13 +44,24 @@ GL_REQUIRE = 330  # OpenGL 3.3 core: texelFetch, integer textures, float render 
 
 _PACKAGES = "apt-get install -y --no-install-recommends libegl1 libgl1"
 _MAX_TAPS = 21  # feather.frag.glsl's MAX_TAPS: 2·ceil(max feather = 10) + 1
-_PASSES = ("key", "edge_spread", "clip", "window_reduce", "feather", "composite")
+_PASSES = (
+    "key",
+    "guide_rows",
+    "guide_cols",
+    "edge_spread",
+    "clip",
+    "window_reduce",
+    "feather",
+    "composite",
+)
 
 # Texture units of each pass's samplers (distinct within a program).
 _UNITS = {
     "key": {"plane_y": 0, "plane_u": 1, "plane_v": 2, "plane_rgb": 3, "screen_map": 4},
-    "edge_spread": {"key_tex": 0},
-    "clip": {"key_tex": 0, "spread_tex": 1},
+    "guide_rows": {"src": 0},
+    "guide_cols": {"sums_tex": 0, "key_tex": 1},
+    "edge_spread": {"matte_tex": 0},
+    "clip": {"matte_tex": 0, "spread_tex": 1},
     "window_reduce": {"src": 0},
     "feather": {"src": 0},
     "composite": {
@@ -248,6 +259,8 @@ class GpuKeyer:
             "clip_black": p.clip_black,
             "clip_white": p.clip_white,
             "edge_tolerance": p.edge_tolerance,
+            "guide_radius": p.guide_radius,
+            "guide_eps": p.guide_eps,
             "spill": p.spill,
             "key": cpu.key_channel(p),
         }
@@ -263,7 +276,7 @@ class GpuKeyer:
             return
         self._release_targets()
         spec = {"key": (4, "f4"), "spread": (2, "f4"), "a0": (1, "f4"), "a1": (1, "f4")}
-        spec |= {"a2": (1, "f4"), "out": (4, "f1")}
+        spec |= {"a2": (1, "f4"), "out": (4, "f1"), "sums": (4, "f4"), "coef": (4, "f4")}
         for name, (comps, dtype) in spec.items():
             tex = self.ctx.texture((width, height), comps, dtype=dtype)
             tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
@@ -285,6 +298,9 @@ class GpuKeyer:
 
     def _upload_frame(self, frame: Frame) -> None:
         prog = self._progs["key"]
+        luma_w = tuple(float(x) for x in cpu.luma_weights(frame))
+        for n in ("guide_rows", "guide_cols"):
+            _set(self._progs[n], "luma_w", luma_w)
         planes = frame.planes
         for pl in planes:
             if pl.dtype != np.uint8:
@@ -374,12 +390,28 @@ class GpuKeyer:
         for n in ("key", "composite"):
             _set(self._progs[n], "screen_cell", screen_map.cell)
         t = self._tex
-        # 1–3: decode + key (plane textures already bound), edge spread, clip.
+        # 1: decode + key (plane textures already bound).
         map_tex.use(4)
         self._fbo["key"].use()
         self._vaos["key"].render(moderngl.TRIANGLES, vertices=3)
-        self._draw("edge_spread", "spread", {0: t["key"]})
-        self._draw("clip", "a0", {0: t["key"], 1: t["spread"]})
+        # 2: the luma-guided matte (cpu.guided_matte): box sums, coefficients, their means.
+        matte, channel = "key", 3
+        if p.guide_radius > 0:
+            rows, cols = self._progs["guide_rows"], self._progs["guide_cols"]
+            _set(rows, "stage", 0)
+            self._draw("guide_rows", "sums", {0: t["key"]})
+            _set(cols, "stage", 0)
+            self._draw("guide_cols", "coef", {0: t["sums"]})
+            _set(rows, "stage", 1)
+            self._draw("guide_rows", "sums", {0: t["coef"]})
+            _set(cols, "stage", 1)
+            self._draw("guide_cols", "a1", {0: t["sums"], 1: t["key"]})
+            matte, channel = "a1", 0
+        for n in ("edge_spread", "clip"):
+            _set(self._progs[n], "matte_channel", channel)
+        # 3: edge spread, clip.
+        self._draw("edge_spread", "spread", {0: t[matte]})
+        self._draw("clip", "a0", {0: t[matte], 1: t["spread"]})
         alpha = "a0"
         # 4: choke, a square min (erode) or max (dilate) of radius |choke|.
         if p.choke != 0:

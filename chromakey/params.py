@@ -17,6 +17,9 @@ from .errors import ParameterError
 # The clip range is divided by; a narrower one would be a step that float32 cannot express.
 MIN_CLIP_GAP = 0.01
 
+# Fields that take whole numbers (pixels); the rest are floats.
+INTEGER_FIELDS = frozenset({"choke", "spill_radius", "guide_radius"})
+
 # (low, high) allowed per numeric field, inclusive.
 _RANGES: dict[str, tuple[float, float]] = {
     "hue_min": (0.0, 360.0),
@@ -28,6 +31,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "bright_guard": (0.5, 1.0),
     "clip_black": (0.0, 1.0),
     "clip_white": (0.0, 1.0),
+    "guide_radius": (0, 16),
+    "guide_eps": (1e-5, 1.0),
     "edge_tolerance": (0.01, 1.0),
     "choke": (-10, 10),
     "feather": (0.0, 10.0),
@@ -46,6 +51,10 @@ _HELP: dict[str, str] = {
     "bright_guard": "lightness above which a pixel stops counting as screen: keeps highlights",
     "clip_black": "matte values below this become 0 away from edges (keys shadows on the screen)",
     "clip_white": "matte values above this become 1 away from edges",
+    "guide_radius": "radius in pixels of the luma-guided filter that gives the matte the full-resolution "
+    "luma's edges (4:2:0 chroma has half the resolution); 0 turns it off",
+    "guide_eps": "luma variance a window needs before the matte follows its luma: "
+    "larger keeps more of the chroma matte",
     "edge_tolerance": "local matte range that marks an edge, where clipping is not applied",
     "choke": "pixels to erode (positive) or dilate (negative) the matte",
     "feather": "radius in pixels of the matte's edge blur",
@@ -68,6 +77,8 @@ class KeyerParams:
     bright_guard: float = 0.95
     clip_black: float = 0.50
     clip_white: float = 0.90
+    guide_radius: int = 4
+    guide_eps: float = 1e-4
     edge_tolerance: float = 0.20
     choke: int = 0
     feather: float = 0.0
@@ -82,7 +93,7 @@ class KeyerParams:
                 continue
             value = getattr(self, f.name)
             lo, hi = _RANGES[f.name]
-            integral = f.name in ("choke", "spill_radius")
+            integral = f.name in INTEGER_FIELDS
             ok_type = isinstance(value, int) if integral else isinstance(value, (int, float))
             if isinstance(value, bool) or not ok_type:
                 kind = "an integer" if integral else "a number"

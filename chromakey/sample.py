@@ -196,6 +196,11 @@ class TruthFrame:
     observed: np.ndarray  # H×W×3 float32 in [0, 1]: what the camera sees
     alpha: np.ndarray  # H×W float32 in [0, 1]: subject coverage
     foreground: np.ndarray  # H×W×3 float32: clean subject colour, no spill (0 where alpha is 0)
+    # H×W float32: the spill weight k, the share of the unshadowed screen light the subject
+    # reflects (observed = a·(F + k·screen) + (1 − a)·shadowed screen + noise); 0 off the subject.
+    # No keyer can tell that light from screen seen through the subject: benchmarks use it to
+    # measure that floor.
+    spill: np.ndarray
 
 
 # --- small vectorised geometry -------------------------------------------------------------
@@ -630,7 +635,8 @@ def render_truth(spec: SampleSpec, index: int) -> TruthFrame:
     observed = np.empty((h, w, 3), F32)
     alpha = np.zeros((h, w), F32)
     foreground = np.zeros((h, w, 3), F32)
-    out = (observed, alpha, foreground)
+    spill = np.zeros((h, w), F32)
+    out = (observed, alpha, foreground, spill)
     args = (spec, t, screen, noise, negate, out)
     if w * h < _THREAD_MIN_PIXELS:
         _render_rows(*args, 0, h)
@@ -641,12 +647,12 @@ def render_truth(spec: SampleSpec, index: int) -> TruthFrame:
         jobs = [pool.submit(_render_rows, *args, r0, r1) for r0, r1 in ((0, mid), (mid, h))]
         for job in jobs:
             job.result()
-    return TruthFrame(index, t, observed, alpha, foreground)
+    return TruthFrame(index, t, observed, alpha, foreground, spill)
 
 
 def _render_rows(spec, t, screen, noise, negate, out, r0: int, r1: int) -> None:
     """Render frame rows [r0, r1) of the outputs in place."""
-    observed, alpha, foreground = out
+    observed, alpha, foreground, spill = out
     w, h = spec.width, spec.height
     u = _unit(spec)
     rows = slice(r0, r1)
@@ -693,6 +699,7 @@ def _render_rows(spec, t, screen, noise, negate, out, r0: int, r1: int) -> None:
         obs += tmp
         np.minimum(obs, 1.0, out=obs)
         alpha[box] = a
+        np.multiply(spill_w, a > 0, out=spill[box])
         # prem is 0 wherever a is, so the floor on a only guards the division.
         np.divide(prem, np.maximum(a3, F32(1e-6)), out=foreground[box])
     np.maximum(observed[rows], 0.0, out=observed[rows])

@@ -156,12 +156,12 @@ def _quote(text: str) -> str:
 def step_param(params: KeyerParams, name: str, delta: float) -> KeyerParams:
     """``params`` with ``name`` moved by ``delta``, clamped into its range; unchanged if the
     result is refused (e.g. hue_min reaching hue_max)."""
-    from .params import _RANGES
+    from .params import _RANGES, INTEGER_FIELDS
 
     lo, hi = _RANGES[name]
     value = getattr(params, name) + delta
     value = min(max(value, lo), hi)
-    value = int(round(value)) if name in ("choke", "spill_radius") else round(float(value), 4)
+    value = int(round(value)) if name in INTEGER_FIELDS else round(float(value), 4)
     try:
         return params.replace(**{name: value})
     except ParameterError:

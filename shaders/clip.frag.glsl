@@ -1,10 +1,11 @@
 #version 330 core
-// Pass 3 — the vertical half of the max − min filter, then cpu.edge_weight and cpu.clip_matte:
+// The vertical half of the max − min filter, then cpu.edge_weight and cpu.clip_matte:
 // the raw matte clipped black/white away from edges.
 
 #include "common.glsl"
 
-uniform sampler2D key_tex;       // pass 1: RGB + raw alpha
+uniform sampler2D matte_tex;     // the guided matte, or the key pass when guide_radius is 0
+uniform int matte_channel;       // 0 (guided matte) or 3 (the key pass's alpha)
 uniform sampler2D spread_tex;    // pass 2: row-wise (max, min)
 uniform int edge_radius;
 
@@ -21,6 +22,6 @@ void main() {
         hi = max(hi, v.x);
         lo = min(lo, v.y);
     }
-    float raw = texelFetch(key_tex, p, 0).a;
+    float raw = texelFetch(matte_tex, p, 0)[matte_channel];
     alpha_out = clip_matte(raw, edge_weight(hi - lo));
 }

@@ -105,7 +105,30 @@ vec3 screen_at(ivec2 p) {
     return top + fy * (bottom - top);
 }
 
-// --- 5. refinement ------------------------------------------------------------------------
+// --- 5. the luma guide ----------------------------------------------------------------------
+// The guided filter's sums are added tap by tap in guide_rows / guide_cols, in cpu.box_sum's order.
+
+float luma(vec3 rgb) {
+    return rgb.r * luma_w.x + rgb.g * luma_w.y + rgb.b * luma_w.z;
+}
+
+// Window sums of (luma, matte, luma·matte, luma²) → (a, b, w) of matte ≈ a·luma + b;
+// w = var / (var + guide_eps): how much luma structure the window has.
+vec3 guide_coefficients(vec4 sums) {
+    vec4 m = sums * (1.0 / float((2 * guide_radius + 1) * (2 * guide_radius + 1)));
+    float var = max(m.w - m.x * m.x, 0.0);
+    float cov = m.z - m.x * m.y;
+    float a = cov / max(var, guide_eps);
+    return vec3(a, m.y - a * m.x, var / (var + guide_eps));
+}
+
+// cpu.guided_matte's last step: the fit where the luma has structure, the raw matte elsewhere.
+float guided_matte(vec3 mean_coef, float guide, float raw) {
+    float fitted = mean_coef.x * guide + mean_coef.y;
+    return clamp(mean_coef.z * fitted + (1.0 - mean_coef.z) * raw, 0.0, 1.0);
+}
+
+// --- 6. refinement ------------------------------------------------------------------------
 
 // cpu.edge_weight after its max − min filter: 1 where the matte varies (hair, outlines).
 float edge_weight(float spread) {
@@ -118,7 +141,7 @@ float clip_matte(float alpha, float edge) {
     return clipped + edge * (alpha - clipped);
 }
 
-// --- 6. unmix and despill -----------------------------------------------------------------
+// --- 7. unmix and despill -----------------------------------------------------------------
 
 // Where spill may be removed: screen hues, weak colours, and anything near the screen.
 // near_screen is cpu's _window_reduce(1 − alpha, spill_radius, max), i.e. 1 − (the window's min).

@@ -13,8 +13,11 @@ uniform float bright_guard;
 uniform float clip_black;
 uniform float clip_white;
 uniform float edge_tolerance;
+uniform int guide_radius;
+uniform float guide_eps;
 uniform float spill;
 
 uniform int key;               // cpu.key_channel(p): 0 red, 1 green, 2 blue
+uniform vec3 luma_w;           // cpu.luma_weights(frame): (Kr, Kg, Kb) of the frame's matrix
 uniform sampler2D screen_map;  // ScreenMap.colors: RGB32F, one texel per block (texel row 0 = block row 0)
 uniform int screen_cell;       // ScreenMap.cell: block size in pixels

@@ -170,6 +170,8 @@ def random_params(rng: np.random.Generator, i: int) -> KeyerParams:
         feather=0.0 if rng.random() < 0.3 else rng.uniform(0.1, 10.0),
         spill=float(rng.choice([0.0, 1.0, rng.uniform(0, 1)])),
         spill_radius=int(rng.integers(0, 17)),
+        guide_radius=int(rng.integers(0, 9)),
+        guide_eps=float(10 ** rng.uniform(-5, -1)),
     )
 
 
@@ -418,6 +420,8 @@ CHANGES = {
     "clip_black": 0.1,
     "clip_white": 0.95,
     "edge_tolerance": 0.6,
+    "guide_radius": 0,
+    "guide_eps": 0.05,
     "choke": -2,
     "feather": 4.0,
     "spill": 1.0,

@@ -15,11 +15,11 @@ from chromakey.color import YuvSpec
 from chromakey.cpu import CpuKeyer
 from chromakey.errors import ChromakeyError
 from chromakey.frames import Frame
-from chromakey.params import _RANGES, KeyerParams
+from chromakey.params import _RANGES, INTEGER_FIELDS, KeyerParams
 
 from media import write_clip
 
-INTEGRAL = {"choke", "spill_radius"}
+INTEGRAL = INTEGER_FIELDS
 
 
 @st.composite
