@@ -59,11 +59,13 @@ KEYS: dict[str, tuple[str, float]] = {
     "V": ("feather", -0.5),
     "C": ("choke", +1),
     "D": ("choke", -1),
+    "G": ("guide_radius", +1),
+    "H": ("guide_radius", -1),
     "P": ("spill", +0.05),
     "O": ("spill", -0.05),
 }
 # Always printed (the ones the keys move), then any other field that is not the default.
-_SHOWN = ("hue_min", "hue_max", "sat_min", "feather", "choke", "spill")
+_SHOWN = ("hue_min", "hue_max", "sat_min", "feather", "choke", "guide_radius", "spill")
 
 _VERT = """
 #version 330 core

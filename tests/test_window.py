@@ -102,7 +102,7 @@ def test_keys_tune_the_keyer_and_print_render_options(tmp_path, gl_ctx):
     live = LiveCompositor(gl_ctx, preview.params, preview.background)
     try:
         keys = [glfw.KEY_RIGHT_BRACKET, glfw.KEY_APOSTROPHE, glfw.KEY_S, glfw.KEY_F, glfw.KEY_C]
-        keys += [glfw.KEY_P, glfw.KEY_B]
+        keys += [glfw.KEY_H, glfw.KEY_P, glfw.KEY_B]
         assert preview._keys(_FakeWindow(keys), live)
         p = preview.params
         assert (p.hue_min, p.hue_max, p.sat_min, p.feather, p.choke, p.spill) == (
@@ -113,9 +113,11 @@ def test_keys_tune_the_keyer_and_print_render_options(tmp_path, gl_ctx):
             1,
             1.0,  # spill is at its maximum already
         )
+        assert p.guide_radius == KeyerParams().guide_radius - 1
         assert preview.background == "transparent" and preview._mode() == 2
         text = preview.out.getvalue()
         assert "--hue-min 102 --hue-max 142 --sat-min 0.42 --feather 0.5 --choke 1" in text
+        assert f"--guide-radius {p.guide_radius}" in text
         assert "spill stays at 1 (limit)" in text
         assert "--background transparent" in text.splitlines()[-1]
         preview._keys(_FakeWindow([glfw.KEY_M]), live)
