@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,6 +110,18 @@ def test_quality_metrics_are_zero_for_the_truth():
     r = acc.result()
     assert r["SAD"] == 0 and r["Grad"] == 0 and r["dtSSD×100"] == 0
     assert r["PSNR dB"] == float("inf")
+
+
+def test_spill_floor_is_the_error_of_reading_the_screen_share():
+    from benchmarks import quality
+    from chromakey.sample import SampleSpec, render_truth
+
+    tf = render_truth(SampleSpec(320, 180, 30, 0.1, 0), 1)
+    partial = (tf.alpha > 1e-4) & (tf.alpha < quality.FLOOR_MAX_ALPHA)
+    share_reading = np.where(partial, tf.alpha * (1 - tf.spill), tf.alpha)
+    floor = quality.spill_floor_sad(tf)
+    assert floor > 0
+    assert floor == pytest.approx(float(np.abs(share_reading - tf.alpha).sum()) / 1000, rel=1e-4)
 
 
 @pytest.mark.parametrize("text,size", [("720p", (1280, 720)), ("160x96", (160, 96))])

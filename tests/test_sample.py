@@ -104,7 +104,7 @@ def test_banded_rendering_matches_single_thread(monkeypatch):
     banded = render_truth(spec, 11)
     monkeypatch.setattr(sample, "_THREAD_MIN_PIXELS", 10**9)
     single = render_truth(spec, 11)
-    for name in ("observed", "alpha", "foreground"):
+    for name in ("observed", "alpha", "foreground", "spill"):
         assert np.array_equal(getattr(banded, name), getattr(single, name)), name
 
 
@@ -123,6 +123,23 @@ def test_observed_is_the_composite_of_the_truth():
     clean = solid & (np.abs(diff).max(axis=-1) < 6 * sample.NOISE_SIGMA)
     assert clean.sum() > 0.9 * solid.sum()
     assert abs(float(diff[clean].mean())) < 0.001
+
+
+def test_spill_truth_explains_the_observed_pixels():
+    """observed = a·(F + k·lit screen) + (1 − a)·shadowed screen + noise, with the spill k given."""
+    spec = SampleSpec(640, 360, seconds=1.0)
+    f = render_truth(spec, 4)
+    assert f.spill.shape == f.alpha.shape and f.spill.dtype == np.float32
+    assert (f.spill[f.alpha == 0] == 0).all()
+    assert 0 < f.spill.max() <= sample.SPILL_STRENGTH + 1e-6
+    noise, negate = sample._noise(spec, 4)
+    clean = f.observed - (-noise if negate else noise)
+    lit = sample._screen(spec.width, spec.height, spec.seed)
+    a = f.alpha[..., None]
+    # Away from the cast shadow (where the screen behind is the lit one) and the 0/1 clipping.
+    solid = (f.alpha == 1.0) & (clean.min(axis=-1) > 0.01) & (clean.max(axis=-1) < 0.99)
+    model = a * (f.foreground + f.spill[..., None] * lit) + (1 - a) * lit
+    assert np.abs(clean - model)[solid].max() < 1e-5
 
 
 @pytest.mark.parametrize("spec", [SMALL, SampleSpec(1280, 720, seconds=1.0, seed=7)])
