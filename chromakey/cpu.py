@@ -6,7 +6,10 @@ the same way. All values are float32 in 0–1; images are H×W(×C) arrays.
 
 from __future__ import annotations
 
+import math
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -212,19 +215,27 @@ def map_axis(n: int, cell: int, cells: int) -> tuple[np.ndarray, np.ndarray, np.
     return i0, i1, frac
 
 
-def screen_at(screen: ScreenMap, height: int, width: int) -> np.ndarray:
+def screen_at(
+    screen: ScreenMap, height: int, width: int, y0: int = 0, y1: int | None = None
+) -> np.ndarray:
     """The map upsampled bilinearly to H×W×3: rows of blocks along x first, then along y.
 
     Each step is a + f·(b − a), which gives a exactly where a = b (a constant map stays exact).
+    With ``y0``/``y1``, only rows [y0, y1) of the H×W×3 result (the same values).
     """
     c = screen.colors
     rows, cols = screen.shape
     j0, j1, fx = map_axis(width, screen.cell, cols)
     i0, i1, fy = map_axis(height, screen.cell, rows)
+    i0, i1, fy = i0[y0:y1], i1[y0:y1], fy[y0:y1]
     a = c[:, j0]
     across = a + fx[None, :, None] * (c[:, j1] - a)  # rows × W × 3
     top = across[i0]
-    return top + fy[:, None, None] * (across[i1] - top)
+    out = across[i1]
+    np.subtract(out, top, out=out)
+    np.multiply(out, fy[:, None, None], out=out)
+    np.add(top, out, out=out)
+    return out
 
 
 # --- 5. refinement ----------------------------------------------------------------
@@ -302,6 +313,23 @@ def _window_reduce_1d(a: np.ndarray, radius: int, op: np.ufunc, axis: int) -> np
     out = np.empty(a.shape, a.dtype)
     op(_shifted(cur, axis, 0, n), _shifted(cur, axis, size - span, n), out=out)
     return out
+
+
+# Rows of context beyond what key_frame's neighbourhood operations reach, for safety.
+HALO_MARGIN = 2
+
+
+def halo_rows(p: KeyerParams) -> int:
+    """Rows of context a band of rows needs on each side for :func:`key_frame` on the band to
+    give exactly the rows it gives on the whole frame (CpuKeyer's strips).
+
+    The neighbourhood operations run one after the other, so their reaches add up: the
+    edge test (EDGE_RADIUS), the choke (|choke|), the feather (ceil(feather) taps) and the
+    spill gate's max filter (spill_radius). Every operation of that kind added to key_frame
+    must be counted here; tests/test_cpu_strips.py checks the sum against the whole frame.
+    """
+    feather = math.ceil(p.feather) if p.feather > 0 else 0
+    return EDGE_RADIUS + abs(p.choke) + feather + p.spill_radius + HALO_MARGIN
 
 
 def gaussian_weights(radius: float) -> np.ndarray:
@@ -439,12 +467,25 @@ def to_uint8(img: np.ndarray) -> np.ndarray:
 
 
 def screen_colors(screen: ScreenMap | np.ndarray, height: int, width: int) -> np.ndarray:
-    """The screen colour per pixel (H×W×3), or one (3,) colour when it is the same everywhere."""
+    """The screen colour per pixel (H×W×3), or one (3,) colour when it is the same everywhere.
+
+    An H×W×3 array is taken as the colours per pixel already (a band from :func:`screen_rows`).
+    """
     if isinstance(screen, ScreenMap):
         if screen.is_constant:
             return screen.colors[0, 0]
         return screen_at(screen, height, width)
-    return np.asarray(screen, F32).reshape(3)
+    screen = np.asarray(screen, F32)
+    return screen if screen.ndim == 3 else screen.reshape(3)
+
+
+def screen_rows(
+    screen: ScreenMap | np.ndarray, height: int, width: int, y0: int, y1: int
+) -> np.ndarray:
+    """Rows [y0, y1) of :func:`screen_colors` for an H×W frame, or its one (3,) colour."""
+    if isinstance(screen, ScreenMap) and not screen.is_constant:
+        return screen_at(screen, height, width, y0, y1)
+    return screen_colors(screen, height, width)
 
 
 def key_frame(
@@ -462,13 +503,44 @@ def key_frame(
     return fg, alpha
 
 
+def cpu_workers() -> int:
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+# Pixels per strip: small enough that a strip's float32 temporaries stay in the CPU caches.
+STRIP_PIXELS = 192 * 1024
+
+
 class CpuKeyer:
-    """The reference pipeline on numpy: frame in, composited uint8 image out."""
+    """The reference pipeline on numpy: frame in, composited uint8 image out.
+
+    ``strips`` (default: on when more than one CPU is usable) keys the frame in horizontal
+    strips, each with :func:`halo_rows` rows of context either side, on ``workers`` threads
+    (numpy releases the GIL): the same uint8 output as the whole frame at once, faster, as a
+    strip's temporaries stay in cache and both cores work. ``strip_rows`` fixes the rows per
+    strip (default: about STRIP_PIXELS pixels a strip).
+    """
 
     backend = "cpu"
 
-    def __init__(self, params: KeyerParams) -> None:
+    def __init__(
+        self,
+        params: KeyerParams,
+        *,
+        strips: bool | None = None,
+        workers: int | None = None,
+        strip_rows: int | None = None,
+    ) -> None:
         self.params = params
+        cpus = cpu_workers()
+        self.strips = cpus > 1 if strips is None else bool(strips)
+        self.workers = max(1, min(cpus, 4) if workers is None else int(workers))
+        self.strip_rows = strip_rows
+        self._pool: ThreadPoolExecutor | None = None
 
     def set_params(self, params: KeyerParams) -> None:
         self.params = params
@@ -480,8 +552,58 @@ class CpuKeyer:
 
         ``screen``: a :class:`ScreenMap` (from the calibrator) or one (3,) screen colour.
         """
-        fg, alpha = key_frame(decode_rgb(frame), screen, self.params)
-        return to_uint8(composite(fg, alpha, background))
+        p = self.params
+        bands = self._bands(frame.width, frame.height) if self.strips else []
+        if len(bands) <= 1:
+            fg, alpha = key_frame(decode_rgb(frame), screen, p)
+            return to_uint8(composite(fg, alpha, background))
+        bg = None if background is None else np.asarray(background)
+        channels = 4 if bg is None or bg.shape[-1] == 4 else 3
+        out = np.empty((frame.height, frame.width, channels), np.uint8)
+        halo = halo_rows(p)
+
+        def band(rows: tuple[int, int]) -> None:
+            self._render_band(frame, screen, bg, p, halo, rows[0], rows[1], out)
+
+        if self.workers == 1:
+            for rows in bands:
+                band(rows)
+        else:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="cpu-keyer")
+            for _ in self._pool.map(band, bands):  # re-raises a strip's exception here
+                pass
+        return out
+
+    def _bands(self, width: int, height: int) -> list[tuple[int, int]]:
+        """[y0, y1) of each strip: equal heights, at least one strip per worker if there are rows."""
+        rows = self.strip_rows or max(16, STRIP_PIXELS // max(width, 1))
+        n = max(-(-height // max(rows, 1)), 1)
+        if self.strip_rows is None and self.workers > 1 and height >= 16 * self.workers:
+            n = -(-n // self.workers) * self.workers  # a multiple of the workers: even load
+        rows = -(-height // n)
+        return [(y, min(y + rows, height)) for y in range(0, height, rows)]
+
+    @staticmethod
+    def _render_band(
+        frame: Frame,
+        screen: ScreenMap | np.ndarray,
+        background: np.ndarray | None,
+        p: KeyerParams,
+        halo: int,
+        y0: int,
+        y1: int,
+        out: np.ndarray,
+    ) -> None:
+        """Rows [y0, y1) of the frame into ``out``: keyed with ``halo`` rows of context."""
+        h, w = frame.height, frame.width
+        h0, h1 = max(0, y0 - halo), min(h, y1 + halo)
+        fg, alpha = key_frame(decode_rows(frame, h0, h1), screen_rows(screen, h, w, h0, h1), p)
+        a, b = y0 - h0, y1 - h0
+        bg = background[y0:y1] if background is not None and background.ndim == 3 else background
+        out[y0:y1] = to_uint8(composite(fg[a:b], alpha[a:b], bg))
 
     def close(self) -> None:
-        pass
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
