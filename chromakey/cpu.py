@@ -512,7 +512,7 @@ def cpu_workers() -> int:
 
 
 # Pixels per strip: small enough that a strip's float32 temporaries stay in the CPU caches.
-STRIP_PIXELS = 192 * 1024
+STRIP_PIXELS = 384 * 1024
 
 
 class CpuKeyer:
