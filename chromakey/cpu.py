@@ -228,6 +228,9 @@ def screen_at(
     j0, j1, fx = map_axis(width, screen.cell, cols)
     i0, i1, fy = map_axis(height, screen.cell, rows)
     i0, i1, fy = i0[y0:y1], i1[y0:y1], fy[y0:y1]
+    if len(i0):  # only the block rows these rows read
+        lo = int(i0.min())
+        c, i0, i1 = c[lo : int(i1.max()) + 1], i0 - lo, i1 - lo
     a = c[:, j0]
     across = a + fx[None, :, None] * (c[:, j1] - a)  # rows × W × 3
     top = across[i0]
@@ -455,12 +458,23 @@ def composite(fg: np.ndarray, alpha: np.ndarray, background: np.ndarray | None) 
         np.divide(prem, np.maximum(out_a, F32(1e-6)), out=out[..., :3])
         out[..., 3:4] = out_a
         return np.clip(out, 0.0, 1.0)
-    return np.clip(fg + (F32(1.0) - a3) * bg, 0.0, 1.0)
+    out = np.subtract(F32(1.0), a3)
+    out = np.multiply(out, bg, out=out if out.shape == np.broadcast_shapes(out.shape, bg.shape) else None)
+    np.add(fg, out, out=out)
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
-def to_uint8(img: np.ndarray) -> np.ndarray:
-    """0–1 float → uint8 rounded to nearest, as a GPU's unorm8 framebuffer stores it."""
-    return (img * F32(255.0) + F32(0.5)).astype(np.uint8)
+def to_uint8(img: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """0–1 float → uint8 rounded to nearest, as a GPU's unorm8 framebuffer stores it.
+
+    ``out``: a uint8 array to write into (the float image is then used as scratch).
+    """
+    if out is None:
+        return (img * F32(255.0) + F32(0.5)).astype(np.uint8)
+    scaled = np.multiply(img, F32(255.0), out=img if img.dtype == F32 else None)
+    np.add(scaled, F32(0.5), out=scaled)
+    np.copyto(out, scaled, casting="unsafe")
+    return out
 
 
 # --- the whole reference ---------------------------------------------------------------
@@ -601,7 +615,7 @@ class CpuKeyer:
         fg, alpha = key_frame(decode_rows(frame, h0, h1), screen_rows(screen, h, w, h0, h1), p)
         a, b = y0 - h0, y1 - h0
         bg = background[y0:y1] if background is not None and background.ndim == 3 else background
-        out[y0:y1] = to_uint8(composite(fg[a:b], alpha[a:b], bg))
+        to_uint8(composite(fg[a:b], alpha[a:b], bg), out=out[y0:y1])
 
     def close(self) -> None:
         if self._pool is not None:
