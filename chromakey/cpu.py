@@ -34,8 +34,18 @@ def soft_step(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
     """
     if e1 - e0 < MIN_RAMP:
         return (x > e0).astype(F32)
-    t = np.clip((x - F32(e0)) * F32(1.0 / (e1 - e0)), 0.0, 1.0)
-    return t * t * (F32(3.0) - F32(2.0) * t)
+    # t·t·(3 − 2t) with t = clip((x − e0)/(e1 − e0)): the same operations, in place.
+    t = np.subtract(x, F32(e0))
+    if not isinstance(t, np.ndarray):  # a scalar
+        t = np.clip(t * F32(1.0 / (e1 - e0)), 0.0, 1.0)
+        return t * t * (F32(3.0) - F32(2.0) * t)
+    t *= F32(1.0 / (e1 - e0))
+    np.clip(t, 0.0, 1.0, out=t)
+    u = np.multiply(F32(2.0), t)
+    np.subtract(F32(3.0), u, out=u)
+    t *= t
+    t *= u
+    return t
 
 
 # --- 1. decode ------------------------------------------------------------------
@@ -175,7 +185,8 @@ def key_channel(p: KeyerParams) -> int:
 def key_excess(rgb: np.ndarray, key: int) -> np.ndarray:
     """How far the key channel stands above the larger of the other two."""
     a, b = [c for c in range(3) if c != key]
-    return rgb[..., key] - np.maximum(rgb[..., a], rgb[..., b])
+    other = np.maximum(rgb[..., a], rgb[..., b])
+    return np.subtract(rgb[..., key], other, out=other if other.ndim else None)
 
 
 # Smallest key excess a screen colour is credited with (a grey "screen" would divide by 0).
