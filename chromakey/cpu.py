@@ -244,11 +244,17 @@ def screen_at(
         c, i0, i1 = c[lo : int(i1.max()) + 1], i0 - lo, i1 - lo
     a = c[:, j0]
     across = a + fx[None, :, None] * (c[:, j1] - a)  # rows × W × 3
-    top = across[i0]
-    out = across[i1]
-    np.subtract(out, top, out=out)
-    np.multiply(out, fy[:, None, None], out=out)
-    np.add(top, out, out=out)
+    # top + fy·(bottom − top) per row, for each run of rows between the same two block rows:
+    # the difference once per run, no gathered H×W×3 copies.
+    out = np.empty((len(i0), width, 3), across.dtype)
+    if not len(i0):
+        return out
+    starts = np.flatnonzero((np.diff(i0) != 0) | (np.diff(i1) != 0)) + 1
+    for r0, r1 in zip([0, *starts.tolist()], [*starts.tolist(), len(i0)], strict=True):
+        top = across[i0[r0]]
+        rows = out[r0:r1]
+        np.multiply(fy[r0:r1, None, None], across[i1[r0]] - top, out=rows)
+        np.add(top, rows, out=rows)
     return out
 
 
