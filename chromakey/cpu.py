@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .color import rgb_to_hsl
+from .color import YuvSpec, rgb_to_hsl
 from .frames import Frame
 from .params import KeyerParams
 from .screenmap import ScreenMap
@@ -122,7 +122,10 @@ def _rgb_to_float(plane: np.ndarray) -> np.ndarray:
     return out
 
 
-def _decode_yuv(y: np.ndarray, u: np.ndarray, v: np.ndarray, fx: int, fy: int, spec) -> np.ndarray:  # noqa: ANN001
+def _decode_yuv(
+    y: np.ndarray, u: np.ndarray, v: np.ndarray, fx: int, fy: int, spec: YuvSpec
+) -> np.ndarray:
+    """Planes (chroma subsampled by fx, fy) → H×W×3 float32 RGB, clipped to 0–1."""
     h, w = y.shape
     m, off = spec.to_rgb()
     m = m.astype(F32)
