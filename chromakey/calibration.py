@@ -136,12 +136,20 @@ def fill_unknown(colors: np.ndarray, known: np.ndarray, fallback: np.ndarray) ->
         return np.broadcast_to(np.asarray(fallback, F32), colors.shape).copy()
     known = known.copy()
     colors = np.where(known[..., None], colors, F32(0.0)).astype(F32)
+    rows, cols = known.shape
     while not known.all():
-        acc = _box3(colors)  # unknown blocks hold 0, so this sums the known ones
-        cnt = _box3(known.astype(F32))
-        new = ~known & (cnt > 0)
-        colors[new] = acc[new] / cnt[new][:, None]
-        known |= new
+        # Only the unknown blocks change, and their 3×3 sums lie within the unknown blocks'
+        # bounding box grown by one block: sum there only (the same sums, in the same order).
+        unknown = ~known
+        r = np.flatnonzero(unknown.any(axis=1))
+        c = np.flatnonzero(unknown.any(axis=0))
+        box = (slice(max(r[0] - 1, 0), r[-1] + 2), slice(max(c[0] - 1, 0), c[-1] + 2))
+        sub, sub_known = colors[box], known[box]
+        acc = _box3(sub)  # unknown blocks hold 0, so this sums the known ones
+        cnt = _box3(sub_known.astype(F32))
+        new = ~sub_known & (cnt > 0)
+        sub[new] = acc[new] / cnt[new][:, None]
+        sub_known |= new
     return colors
 
 
