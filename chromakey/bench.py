@@ -39,6 +39,8 @@ from typing import Any
 
 import numpy as np
 
+from .memory import keep_freed_memory
+
 __all__ = [
     "SIZES",
     "parse_size",
@@ -365,6 +367,7 @@ def _child(argv: Sequence[str]) -> int:
         res = _child_decode(path)
     else:
         backend, output = argv[2], (argv[3] if len(argv) > 3 and argv[3] else None)
+        keep_freed_memory()  # as the chromakey command does
         res = _child_ours(path, backend, output)
     res["vm_hwm_mib"] = _vm_hwm_mib()
     print(_RESULT + json.dumps(res), flush=True)

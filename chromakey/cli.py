@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from .errors import ChromakeyError, ParameterError
+from .memory import keep_freed_memory
 from .params import INTEGER_FIELDS, KeyerParams
 
 EXIT_INTERRUPTED = 130
@@ -251,6 +252,7 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    keep_freed_memory()
     try:
         signal.signal(signal.SIGTERM, _on_sigterm)
     except ValueError:
