@@ -108,6 +108,16 @@ def create_context(kind: str | moderngl.Context = "standalone") -> moderngl.Cont
     )
 
 
+# GL_RENDERER names of rasterisers that run on the CPU (Mesa's llvmpipe, softpipe, swrast).
+_SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast")
+
+
+def software_renderer(ctx: moderngl.Context) -> str | None:
+    """The renderer's name if it rasterises on the CPU, else None."""
+    name = str(ctx.info.get("GL_RENDERER", ""))
+    return name if any(s in name.lower() for s in _SOFTWARE_RENDERERS) else None
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

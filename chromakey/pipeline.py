@@ -15,7 +15,7 @@ import numpy as np
 
 from .backgrounds import Background, parse_background
 from .calibration import ScreenCalibrator
-from .cpu import CpuKeyer
+from .cpu import CpuKeyer, cpu_workers
 from .errors import BackendUnavailableError, ParameterError
 from .frames import Frame
 from .params import KeyerParams
@@ -37,20 +37,36 @@ class Keyer(Protocol):
 def make_keyer(
     backend: str, params: KeyerParams, *, warn: Callable[[str], Any] | None = None
 ) -> Keyer:
-    """``cpu``, ``gpu`` (fails if no OpenGL), or ``auto`` (GPU if it can be had, else CPU with a warning)."""
+    """``cpu``, ``gpu`` (fails if no OpenGL), or ``auto``.
+
+    ``auto`` takes a hardware GPU if there is one. Without one it takes the CPU path: with a
+    warning if there is no OpenGL at all, with a note if OpenGL is a software rasteriser
+    (Mesa's llvmpipe), whose passes run on the same cores as numpy and are slower there than
+    the CPU path's threaded strips (benchmarks/RESULTS.md).
+    """
+    say = warn or (lambda m: print(m, file=sys.stderr))
     if backend == "cpu":
         return CpuKeyer(params)
     if backend not in ("gpu", "auto"):
         raise ParameterError(f"backend {backend!r} is unknown; use auto, cpu or gpu")
     try:
-        from .gpu import GpuKeyer
+        from .gpu import GpuKeyer, software_renderer
 
-        return GpuKeyer(params)
+        keyer = GpuKeyer(params)
     except BackendUnavailableError as exc:
         if backend == "gpu":
             raise
-        (warn or (lambda m: print(m, file=sys.stderr)))(f"warning: {exc}; using the CPU path")
+        say(f"warning: {exc}; using the CPU path")
         return CpuKeyer(params)
+    renderer = software_renderer(keyer.ctx)
+    if backend == "auto" and renderer and cpu_workers() > 1:
+        keyer.close()
+        say(
+            f"note: OpenGL here is {renderer}, a software rasteriser on the CPU's own cores; "
+            "using the CPU path, which is faster there (--backend gpu to use it anyway)"
+        )
+        return CpuKeyer(params)
+    return keyer
 
 
 @dataclass

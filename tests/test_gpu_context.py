@@ -185,3 +185,24 @@ def test_the_current_context_of_a_glfw_window(gl_ctx):
     )
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 0 and "window ok" in r.stdout, r.stdout + r.stderr
+
+
+def test_auto_takes_the_cpu_path_over_a_software_rasteriser(gl_ctx):
+    """llvmpipe runs the passes on the CPU's own cores, where the threaded CPU path is faster."""
+    from chromakey.cpu import CpuKeyer, cpu_workers
+    from chromakey.gpu import software_renderer
+    from chromakey.pipeline import make_keyer
+
+    notes: list[str] = []
+    keyer = make_keyer("auto", KeyerParams(), warn=notes.append)
+    forced = make_keyer("gpu", KeyerParams(), warn=notes.append)
+    try:
+        assert isinstance(forced, GpuKeyer)
+        if software_renderer(gl_ctx) and cpu_workers() > 1:
+            assert isinstance(keyer, CpuKeyer)
+            assert len(notes) == 1 and notes[0].startswith("note:") and "llvmpipe" in notes[0]
+        else:
+            assert isinstance(keyer, GpuKeyer) and notes == []
+    finally:
+        keyer.close()
+        forced.close()
