@@ -37,7 +37,6 @@ import math
 import os
 import pathlib
 import queue
-import secrets
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -50,6 +49,7 @@ import numpy as np
 
 from .color import YuvSpec
 from .errors import OutputError, ParameterError
+from .sinks import create_partial
 
 F32 = np.float32
 
@@ -819,23 +819,6 @@ def _check_output(path: pathlib.Path) -> str:
     return _CONTAINERS[ext]
 
 
-def _create_partial(path: pathlib.Path) -> pathlib.Path:
-    """A new empty file ``.{stem}.partial-XXXXXXXX{ext}`` beside ``path`` (mode from the umask)."""
-    for _ in range(100):
-        tmp = path.with_name(f".{path.stem}.partial-{secrets.token_hex(4)}{path.suffix}")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise OutputError(
-                f"cannot write into {str(path.parent)!r}: {exc.strerror or exc}"
-            ) from exc
-        os.close(fd)
-        return tmp
-    raise OutputError(f"cannot create a temporary file in {str(path.parent)!r}")
-
-
 def bt709_frame(yuv: np.ndarray, index: int, rate: Fraction) -> av.VideoFrame:
     """Frame ``index`` of a clip from a stacked yuv420p array, tagged BT.709 limited range."""
     frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
@@ -873,7 +856,7 @@ def write_sample(
     path = pathlib.Path(os.fsdecode(path)).expanduser()
     fmt = _check_output(path)
 
-    tmp = _create_partial(path)
+    tmp = create_partial(path)
 
     total = spec.frame_count
     rate = spec.rate

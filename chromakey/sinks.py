@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -120,17 +121,24 @@ def _check_folder(path: Path) -> None:
         raise OutputError(f"{path}: the folder {folder} is not writable; choose another output")
 
 
-def _temp_name(path: Path) -> Path:
-    try:
-        fd, name = tempfile.mkstemp(
-            prefix=f".{path.stem}.partial-", suffix=path.suffix, dir=path.parent or "."
-        )
-    except OSError as exc:
-        raise OutputError(
-            f"{path}: cannot write in {path.parent or '.'} ({exc.strerror}); choose another output"
-        ) from exc
-    os.close(fd)
-    return Path(name)
+def create_partial(path: Path) -> Path:
+    """A new empty file ``.{stem}.partial-XXXXXXXX{ext}`` beside ``path``, to write and then
+    move into place; its mode comes from the umask, as the finished output's should."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    for _ in range(100):
+        tmp = folder / f".{path.stem}.partial-{secrets.token_hex(4)}{path.suffix}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise OutputError(
+                f"{path}: cannot write in {folder} ({exc.strerror or exc}); choose another output"
+            ) from exc
+        os.close(fd)
+        return tmp
+    raise OutputError(f"{path}: cannot create a temporary file in {folder}; choose another output")
 
 
 class VideoFileSink(Sink):
@@ -161,7 +169,7 @@ class VideoFileSink(Sink):
             raise OutputError(
                 f"{self.path}: {width}×{height} is too small for {self.format.codec}; use PNG output"
             )
-        self.tmp = _temp_name(self.path)
+        self.tmp = create_partial(self.path)
         try:
             self.container = av.open(str(self.tmp), "w", format=self.format.container)
             s = self.container.add_stream(self.format.codec, rate=rate or Fraction(30))

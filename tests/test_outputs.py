@@ -1,5 +1,6 @@
 """Transparent video outputs decoded back, and live changes in the middle of a render."""
 
+import os
 import subprocess
 import sys
 
@@ -140,3 +141,19 @@ def test_a_crashing_sink_leaves_no_file_behind(tmp_path):
         pipeline.run()
     assert out.read_bytes() == b"the previous render"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "out.mp4"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_a_finished_output_has_the_umask_mode_not_a_temp_files(tmp_path, umask):
+    """Written under a temporary name, moved into place: readable as any new file would be."""
+    from chromakey.pipeline import render
+
+    clip = write_clip(tmp_path / "in.mp4", frames=3)
+    out = tmp_path / "out.mp4"
+    old = os.umask(umask)
+    try:
+        render(clip, out, background="#000", backend="cpu")
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
