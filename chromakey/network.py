@@ -44,7 +44,6 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 import av
@@ -58,6 +57,7 @@ from .sources import (
     bounded_put,
     check_location,
     decode_video_packet,
+    source_info,
     to_frame,
 )
 
@@ -149,25 +149,6 @@ def _describe(exc: BaseException) -> str:
     return str(msg).splitlines()[0]
 
 
-def _source_info(container: Any, video: Any) -> SourceInfo:
-    rate = video.average_rate or video.guessed_rate
-    duration = None
-    if video.duration is not None and video.time_base is not None:
-        duration = float(video.duration * video.time_base)
-    elif container.duration is not None:
-        duration = container.duration / av.time_base
-    frames = video.frames or (round(duration * float(rate)) if duration and rate else None)
-    return SourceInfo(
-        width=video.codec_context.width,
-        height=video.codec_context.height,
-        rate=Fraction(rate) if rate else None,
-        time_base=Fraction(video.time_base) if video.time_base else Fraction(1, 90000),
-        duration=duration,
-        frame_count=frames or None,
-        has_audio=False,
-    )
-
-
 class ReconnectingSource(QueuedItems):
     """A network stream decoded on a thread, re-opened with backoff when it stalls or drops.
 
@@ -239,7 +220,7 @@ class ReconnectingSource(QueuedItems):
         self._lost_at: float | None = None
         self._last_frame_wall: float | None = None
         self._container = self._first_open(connect_timeout)
-        self._info = _source_info(self._container, self._container.streams.video[0])
+        self._info = source_info(self._container, self._container.streams.video[0], has_audio=False)
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -397,7 +378,7 @@ class ReconnectingSource(QueuedItems):
     def _play(self, container: Any) -> str:
         """Deliver one session's frames: "end", "lost" or "stop"."""
         video = container.streams.video[0]
-        info = _source_info(container, video)
+        info = source_info(container, video, has_audio=False)
         step = 1.0 / float(info.rate) if info.rate else 1.0 / 30.0
         vod = info.duration is not None
         pace = vod if self.realtime == "auto" else bool(self.realtime)

@@ -242,6 +242,26 @@ class SourceInfo:
     has_audio: bool
 
 
+def source_info(container: Any, video: Any, *, has_audio: bool) -> SourceInfo:
+    """What a container's video stream says of its size, rate and length."""
+    rate = video.average_rate or video.guessed_rate
+    duration = None
+    if video.duration is not None and video.time_base is not None:
+        duration = float(video.duration * video.time_base)
+    elif container.duration is not None:
+        duration = container.duration / av.time_base
+    frames = video.frames or (round(duration * float(rate)) if duration and rate else None)
+    return SourceInfo(
+        width=video.codec_context.width,
+        height=video.codec_context.height,
+        rate=Fraction(rate) if rate else None,
+        time_base=Fraction(video.time_base) if video.time_base else Fraction(1, 90000),
+        duration=duration,
+        frame_count=frames or None,
+        has_audio=has_audio,
+    )
+
+
 class VideoSource(QueuedItems):
     """Decodes a file or stream on a thread; iterate it for ``("video", Frame)`` and
     ``("audio", av.Packet)`` items in demux order.
@@ -293,23 +313,7 @@ class VideoSource(QueuedItems):
 
     @property
     def info(self) -> SourceInfo:
-        v = self.video
-        rate = v.average_rate or v.guessed_rate
-        duration = None
-        if v.duration is not None and v.time_base is not None:
-            duration = float(v.duration * v.time_base)
-        elif self.container.duration is not None:
-            duration = self.container.duration / av.time_base
-        frames = v.frames or (round(duration * float(rate)) if duration and rate else None)
-        return SourceInfo(
-            width=v.codec_context.width,
-            height=v.codec_context.height,
-            rate=Fraction(rate) if rate else None,
-            time_base=Fraction(v.time_base) if v.time_base else Fraction(1, 90000),
-            duration=duration,
-            frame_count=frames or None,
-            has_audio=self.audio is not None,
-        )
+        return source_info(self.container, self.video, has_audio=self.audio is not None)
 
     def start(self) -> VideoSource:
         if self._thread is None:
