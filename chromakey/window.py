@@ -67,36 +67,6 @@ KEYS: dict[str, tuple[str, float]] = {
 # Always printed (the ones the keys move), then any other field that is not the default.
 _SHOWN = ("hue_min", "hue_max", "sat_min", "feather", "choke", "guide_radius", "spill")
 
-_VERT = """
-#version 330 core
-out vec2 uv;
-void main() {
-    vec2 p = vec2((gl_VertexID << 1) & 2, gl_VertexID & 2);  // (0,0) (2,0) (0,2)
-    uv = p;
-    gl_Position = vec4(2.0 * p - 1.0, 0.0, 1.0);
-}
-"""
-_FRAG = """
-#version 330 core
-in vec2 uv;
-out vec4 color;
-uniform sampler2D picture;
-uniform int mode;  // 0 opaque composite, 1 matte (alpha as grey), 2 straight RGBA over a checker
-void main() {
-    vec4 c = texture(picture, vec2(uv.x, 1.0 - uv.y));  // texture row 0 is the top
-    if (mode == 1) {
-        color = vec4(vec3(c.a), 1.0);
-    } else if (mode == 2) {
-        vec2 cell = floor(gl_FragCoord.xy / 16.0);
-        float check = mod(cell.x + cell.y, 2.0) < 1.0 ? 0.4 : 0.6;
-        color = vec4(mix(vec3(check), c.rgb, c.a), 1.0);
-    } else {
-        color = vec4(c.rgb, 1.0);
-    }
-}
-"""
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``preview`` subcommand's arguments (the keyer options come from chromakey.cli)."""
     from .cli import _add_keyer_options
@@ -345,7 +315,9 @@ class Preview:
         import glfw
         import moderngl
 
-        prog = ctx.program(vertex_shader=_VERT, fragment_shader=_FRAG)
+        from .glsl import ShaderLibrary
+
+        prog = ShaderLibrary().program(ctx, "present.vert.glsl", "present.frag.glsl")
         prog["picture"].value = 0
         vao = ctx.vertex_array(prog, [])
         sampler = ctx.sampler(
