@@ -196,7 +196,7 @@ class _PlaneTexture:
 class GpuKeyer:
     """The reference pipeline on the GPU: frame in, composited uint8 image (or texture) out.
 
-    Same API and results as :class:`chromakey.cpu.CpuKeyer` (within a float32 ulp or two,
+    Same API and results as :class:`chromakey.cpu.ReferenceKeyer` (within a float32 ulp or two,
     which rounding to 8 bits almost always hides). ``ctx``: None for a headless context of
     its own, ``"current"`` for the current one (a glfw window's), or a host's
     ``moderngl.Context``, which the keyer uses but never releases.

@@ -15,7 +15,8 @@ import numpy as np
 
 from .backgrounds import Background, parse_background
 from .calibration import ScreenCalibrator
-from .cpu import CpuKeyer, cpu_workers
+from .cpu import cpu_workers
+from .kernels import CpuKeyer
 from .errors import BackendUnavailableError, ParameterError
 from .frames import Frame
 from .params import KeyerParams

@@ -350,7 +350,7 @@ def test_luma_guide_keeps_a_solid_subject_solid_to_its_edge():
     _, alpha = cpu.key_frame(rgb, SCREEN, KeyerParams())
     np.testing.assert_allclose(alpha[2:6, 2:6], 1.0, atol=1e-5)  # float32 rounding only
     np.testing.assert_allclose(alpha[0], 0.0, atol=1e-5)
-    out = cpu.CpuKeyer(KeyerParams()).render(Frame.from_rgb(to_8bit(rgb)), SCREEN, None)
+    out = cpu.ReferenceKeyer(KeyerParams()).render(Frame.from_rgb(to_8bit(rgb)), SCREEN, None)
     assert (out[2:6, 2:6, 3] == 255).all() and (out[0, :, 3] == 0).all()
 
 

@@ -12,7 +12,7 @@ import moderngl
 import numpy as np
 import pytest
 
-from chromakey.cpu import CpuKeyer
+from chromakey.cpu import ReferenceKeyer
 from chromakey.errors import ParameterError
 from chromakey.frames import Frame
 from chromakey.live import LiveCompositor
@@ -86,7 +86,7 @@ def test_frames_are_shown_at_their_timestamps_not_at_a_fixed_rate(tmp_path, gl_c
         blue = np.array([0x33, 0x66, 0xCC], np.float32) / 255
         frames = {f.index: f for _, f in VideoSource(clip)}
         for index, got in shown_textures.items():
-            want = CpuKeyer(live.params).render(frames[index], GREEN, blue)
+            want = ReferenceKeyer(live.params).render(frames[index], GREEN, blue)
             assert np.abs(got[..., :3].astype(int) - want).max() <= 2, index
         assert not np.array_equal(shown_textures[0], shown_textures[8])
     finally:
