@@ -647,7 +647,7 @@ def run_bench(
             contenders.append(Contender(f"ffmpeg {out}", "", out))
     runs: dict[tuple[str, str], list[Run]] = {}
     probes = {name: _probe(path) for name, path in inputs}
-    keys = {name: ffmpeg_color(border_key_color(path)) for name, path in inputs}
+    keys = {name: ffmpeg_color(border_key_color(path)) for name, path in inputs} if ffmpeg else {}
     for r in range(rounds):
         for name, path in inputs:
             w, h, rate, frames = probes[name]
