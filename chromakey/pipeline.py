@@ -273,7 +273,12 @@ def output_kind(output: str | os.PathLike[str], output_format: str | None = None
     """``png`` for a %d pattern, ``video`` for a known video extension, standard output or a
     name given a ``--format``."""
     text = os.fspath(output)
-    if "%" in text and output_format is None:
+    if "%" in text:
+        if output_format is not None:
+            raise ParameterError(
+                f"{text}: a numbered pattern is a PNG sequence; --format {output_format} "
+                "takes one file name or -"
+            )
         if not text.lower().endswith(".png"):
             raise ParameterError(f"{text}: a numbered sequence must be PNG, like out/%05d.png")
         return "png"

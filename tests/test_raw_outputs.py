@@ -225,6 +225,7 @@ def test_stdin_to_stdout_between_two_ffmpeg_processes(tmp_path):
         ("noext", [], "no extension"),
         ("-", ["--format", "mp4"], "invalid choice: 'mp4'"),
         ("out.mp4", ["--format", "y4m"], "does not match"),
+        ("%05d.png", ["--format", "nut"], "PNG sequence"),
     ],
 )
 def test_format_is_required_without_an_extension_and_checked(clip, tmp_path, output, extra, says):
@@ -250,6 +251,22 @@ def test_a_reader_that_goes_away_ends_in_one_line_and_a_nonzero_status(tmp_path)
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == 5
     assert "broken pipe" in one_error_line(err)
+
+
+def test_only_the_name_dash_opens_standard_input():
+    """``-`` is standard input; FFmpeg's own ``pipe:``/``fd:`` protocol names stay refused."""
+    from chromakey.errors import ParameterError
+    from chromakey.sources import check_location
+
+    with open("/dev/null") as devnull:  # not a terminal, as a pipe is not
+        old, sys.stdin = sys.stdin, devnull
+        try:
+            assert check_location("-") == "-"
+        finally:
+            sys.stdin = old
+    for name in ("pipe:0", "fd:0"):
+        with pytest.raises(ParameterError, match="protocol is not accepted"):
+            check_location(name)
 
 
 def test_standard_input_that_is_not_video_is_one_line(tmp_path):
