@@ -293,16 +293,17 @@ class VideoSource(QueuedItems):
         audio: bool = True,
     ) -> None:
         self.location = check_location(location)
+        self.name = describe(self.location)  # what messages call it: "standard input" for -
         self.container = open_container(self.location)
         if not self.container.streams.video:
             self.container.close()
-            raise InputError(f"{self.location}: has no video stream; give a video file")
+            raise InputError(f"{self.name}: has no video stream; give a video file")
         self.video = self.container.streams.video[0]
         ctx = self.video.codec_context
         if ctx is None:
             self.container.close()
             raise InputError(
-                f"{self.location}: its video codec is unknown or unsupported; "
+                f"{self.name}: its video codec is unknown or unsupported; "
                 "re-encode it (H.264, VP9, ProRes…) or check the file is not corrupt"
             )
         self.video.thread_type = "AUTO"
@@ -311,7 +312,7 @@ class VideoSource(QueuedItems):
         if ctx.width * ctx.height > MAX_PIXELS:
             self.container.close()
             raise InputError(
-                f"{self.location}: {ctx.width}×{ctx.height} is larger than the "
+                f"{self.name}: {ctx.width}×{ctx.height} is larger than the "
                 f"{MAX_PIXELS} pixel limit (8K); scale it down first"
             )
         self.audio = (
@@ -353,7 +354,7 @@ class VideoSource(QueuedItems):
                     if packet.dts is not None and not self._put(("audio", packet)):
                         return
                     continue
-                decoded = decode_video_packet(packet, self.location)
+                decoded = decode_video_packet(packet, self.name)
                 if decoded is None:
                     self.corrupt += 1
                     continue
@@ -364,7 +365,7 @@ class VideoSource(QueuedItems):
                         return
             if index == 0:
                 raise InputError(
-                    f"{self.location}: no video frame could be decoded; the file may be truncated or corrupt"
+                    f"{self.name}: no video frame could be decoded; the file may be truncated or corrupt"
                 )
             self._put(("end", None))
         except ChromakeyError as exc:
@@ -372,11 +373,11 @@ class VideoSource(QueuedItems):
         except av.error.FFmpegError as exc:
             if index == 0:
                 err: Exception = InputError(
-                    f"{self.location}: cannot decode the video ({exc.strerror}); the file may be truncated or corrupt"
+                    f"{self.name}: cannot decode the video ({exc.strerror}); the file may be truncated or corrupt"
                 )
             else:
                 err = InputError(
-                    f"{self.location}: decoding failed after {index} frames ({exc.strerror})"
+                    f"{self.name}: decoding failed after {index} frames ({exc.strerror})"
                 )
             self._put(("error", err))
         except Exception as exc:  # noqa: BLE001 - handed to the consumer's thread
