@@ -319,44 +319,24 @@ class _ColorLayer:
 
 
 class _TimedCpuKeyer:
-    """CpuKeyer.render, timed: split into its three stages when it keys the whole frame at
-    once (same calls, same result); with strips (the default on several CPUs) the stages run
-    interleaved on threads, so the whole render counts as ``key``."""
+    """The compiled CpuKeyer, timed: its stages are fused in one pass over bands of rows on
+    numba's threads, so the whole render counts as ``key``."""
 
     backend = "cpu"
 
     def __init__(self, params: Any) -> None:
-        from .cpu import CpuKeyer
+        from .kernels import CpuKeyer
 
         self.inner = CpuKeyer(params)
-        self.params = params
-        self.totals = (
-            {"key": 0.0} if self.inner.strips else {"convert": 0.0, "key": 0.0, "composite": 0.0}
-        )
+        self.totals = {"key": 0.0}
 
     def set_params(self, params: Any) -> None:
-        self.params = params
         self.inner.set_params(params)
 
     def render(self, frame: Any, screen: Any, background: np.ndarray | None) -> np.ndarray:
-        from . import cpu
-
-        tot = self.totals
-        if self.inner.strips:
-            t0 = time.perf_counter()
-            out = self.inner.render(frame, screen, background)
-            tot["key"] += time.perf_counter() - t0
-            return out
         t0 = time.perf_counter()
-        rgb = cpu.decode_rgb(frame)
-        t1 = time.perf_counter()
-        fg, alpha = cpu.key_frame(rgb, screen, self.params, cpu.luma_weights(frame))
-        t2 = time.perf_counter()
-        out = cpu.to_uint8(cpu.composite(fg, alpha, background))
-        t3 = time.perf_counter()
-        tot["convert"] += t1 - t0
-        tot["key"] += t2 - t1
-        tot["composite"] += t3 - t2
+        out = self.inner.render(frame, screen, background)
+        self.totals["key"] += time.perf_counter() - t0
         return out
 
     def close(self) -> None:
@@ -729,7 +709,7 @@ def speed_tables(result: dict[str, Any], inputs: list[tuple[str, str]]) -> str:
             lines.append(
                 "\nPer-stage ms/frame (median over rounds). wait = decode queue wait; "
                 "convert/upload = YUV→RGB (cpu) or plane upload (gpu); key = matte + despill "
-                "(cpu with strips: convert, key and composite, on threads) "
+                "(cpu: convert, key and composite fused in the compiled keyer) "
                 "(gpu: all passes); composite; readback; encode = the sink (RGB→YUV + x264, "
                 "or nothing for raw); other = the rest of the loop.\n"
             )
@@ -746,14 +726,8 @@ def speed_tables(result: dict[str, Any], inputs: list[tuple[str, str]]) -> str:
                     return _median([1000 * x.stages.get(key, 0.0) / max(x.frames, 1) for x in rs])
 
                 if c.backend == "cpu":
-                    # CpuKeyer's strips run the stages interleaved: all of it is "key" then.
-                    split = all("keyer.convert" in x.stages for x in rs)
-                    conv, key, comp, rb = (
-                        per("keyer.convert") if split else float("nan"),
-                        per("keyer.key"),
-                        per("keyer.composite") if split else float("nan"),
-                        0.0,
-                    )
+                    # The compiled keyer fuses its stages: all of it is "key".
+                    conv, key, comp, rb = float("nan"), per("keyer.key"), float("nan"), 0.0
                 else:
                     conv, key, comp, rb = (
                         per("keyer.upload"),

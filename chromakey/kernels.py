@@ -40,6 +40,9 @@ F32 = np.float32
 # Columns per tile of the work-skipping test, and rows per band of the thread split.
 TILE = 32
 BAND_ROWS = 128
+# Mixed tiles at most this many tiles apart get the guide in one run (measured: a run's
+# fixed cost is about that of 8 tiles' columns).
+GUIDE_GAP = 8
 
 # The largest difference to the numpy reference, in 1/255 levels, anywhere in an image
 # (the sums' rounding differs: the kernels divide by the window size, the reference
@@ -674,32 +677,34 @@ def _band(
     rest = ints[I_EDGE_R] + abs(ints[I_CHOKE]) + ints[I_FEATHER_N] + sr_
     ga, gb = max(o0 - rest, 0), min(o1 + rest, n)  # rows of guided matte that are read
     # 1. Classify tiles from bounds on the guided matte (see _bound_tiles).
-    guide = tiles[1]
     for t in range(nt_):
         tiles[0, t] = T_MIXED
     if use_tiles:
         _bound_tiles(P, ints, buf, n, tiles[0], tiles[2])
-    reach = (rest + TILE - 1) // TILE
-    for t in range(nt_):  # the guide is computed within the refinement's reach of a mixed tile
-        guide[t] = 0
-        for u_ in range(max(t - reach, 0), min(t + reach + 1, nt_)):
-            if tiles[0, u_] == T_MIXED:
-                guide[t] = 1
-    # 2. The guide, on runs of tiles that need it.
+    # 2. The guide, on the columns within the refinement's reach of each run of mixed tiles.
+    done = 0  # columns before this one are computed
     t = 0
     while t < nt_:
-        if guide[t] == 0:
+        if tiles[0, t] != T_MIXED:
             t += 1
             continue
+        # Runs less than GUIDE_GAP tiles apart are computed as one: a call's fixed cost per
+        # row and pass outweighs the columns between them.
         t1 = t + 1
-        while t1 < nt_ and guide[t1] != 0:
+        last = t
+        while t1 < nt_ and t1 - last <= GUIDE_GAP:
+            if tiles[0, t1] == T_MIXED:
+                last = t1
             t1 += 1
-        xe = min(t1 * TILE, w)
-        if rad == 0:
-            for i in range(ga, gb):
-                buf[B_GUIDED, i, t * TILE : xe] = buf[B_RAW, i, t * TILE : xe]
-        else:
-            _guide(P, ints, buf, n, ga, gb, t * TILE, xe)
+        t1 = last + 1
+        xa, xb = max(t * TILE - rest, done, 0), min(t1 * TILE + rest, w)
+        if xb > xa:
+            if rad == 0:
+                for i in range(ga, gb):
+                    buf[B_GUIDED, i, xa:xb] = buf[B_RAW, i, xa:xb]
+            else:
+                _guide(P, ints, buf, n, ga, gb, xa, xb)
+            done = xb
         t = t1
     # 3. Mixed tiles whose guided matte turns out clearly screen or subject through the
     # refinement's reach need no refinement either.
@@ -746,19 +751,20 @@ def _band(
         _vreduce(buf, B_S2, B_TMP, sr_, o0, o1, xa, xb, n, True)
         t = t1
     # 5. Spill gate, unmix, despill, composite on the output rows.
-    for t in range(nt_):
-        xa, xb = t * TILE, min((t + 1) * TILE, w)
-        state = states[t]
-        for i in range(o0, o1):
-            yy = a + i
-            alpha, near = buf[B_ALPHA, i], buf[B_TMP, i]
+    lut = line[4, :256]
+    _screen_lut(ints, bg_color, lut)
+    for i in range(o0, o1):
+        yy = a + i
+        alpha, near = buf[B_ALPHA, i], buf[B_TMP, i]
+        pr, pg, pb = buf[B_R, i], buf[B_G, i], buf[B_B, i]
+        qr, qg, qb = buf[B_SCR_R, i], buf[B_SCR_G, i], buf[B_SCR_B, i]
+        gate0 = buf[B_GATE0, i]
+        for t in range(nt_):
+            xa, xb = t * TILE, min((t + 1) * TILE, w)
+            state = states[t]
             if state == T_SCREEN:
-                for x in range(xa, xb):
-                    _emit(ints, F32(0.0), F32(0.0), F32(0.0), F32(0.0), bg_color, bg_img, yy, x, out)
+                _screen_span(ints, bg_color, bg_img, lut, yy, xa, xb, out)
                 continue
-            pr, pg, pb = buf[B_R, i], buf[B_G, i], buf[B_B, i]
-            qr, qg, qb = buf[B_SCR_R, i], buf[B_SCR_G, i], buf[B_SCR_B, i]
-            gate0 = buf[B_GATE0, i]
             for x in range(xa, xb):
                 al = alpha[x]
                 nr = near[x] if state == T_MIXED else F32(1.0) - al
@@ -766,6 +772,48 @@ def _band(
                     P, ints, pr[x], pg[x], pb[x], al, max(gate0[x], nr), qr[x], qg[x], qb[x],
                     bg_color, bg_img, yy, x, out,
                 )  # fmt: skip
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _screen_lut(ints, bg_color, lut):
+    """What _emit writes for a pixel of alpha 0, per background byte (an image) or per
+    channel (a colour): screen tiles then copy it."""
+    kind = ints[I_BG_KIND]
+    if kind == BG_RGB:
+        s = F32(1.0 / 255.0)
+        for c in range(256):
+            lut[c] = F32(_u8(_clip01(F32(0.0) + F32(1.0) * (F32(c) * s))))
+    elif kind == BG_COLOR:
+        for c in range(3):
+            lut[c] = F32(_u8(_clip01(F32(0.0) + F32(1.0) * bg_color[c])))
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _screen_span(ints, bg_color, bg_img, lut, yy, xa, xb, out):
+    """Pixels [xa, xb) of row yy where alpha is 0: the background as _emit gives it."""
+    kind = ints[I_BG_KIND]
+    o = out[yy]
+    if kind == BG_NONE:
+        for x in range(xa, xb):
+            o[x, 0] = 0
+            o[x, 1] = 0
+            o[x, 2] = 0
+            o[x, 3] = 0
+    elif kind == BG_COLOR:
+        flat = o.reshape(-1)[3 * xa : 3 * xb]
+        c0, c1, c2 = np.uint8(lut[0]), np.uint8(lut[1]), np.uint8(lut[2])
+        for j in range(xb - xa):
+            flat[3 * j] = c0
+            flat[3 * j + 1] = c1
+            flat[3 * j + 2] = c2
+    elif kind == BG_RGB:
+        flat = o.reshape(-1)[3 * xa : 3 * xb]
+        src = bg_img[yy].reshape(-1)[3 * xa : 3 * xb]
+        for j in range(3 * (xb - xa)):
+            flat[j] = np.uint8(lut[src[j]])
+    else:
+        for x in range(xa, xb):
+            _emit(ints, F32(0.0), F32(0.0), F32(0.0), F32(0.0), bg_color, bg_img, yy, x, out)
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
@@ -951,7 +999,7 @@ class CpuKeyer:
         self._workers = max(1, cpu.cpu_workers())
         self._scratch: np.ndarray | None = None
         self._tiles = np.zeros((1, 3, 1), np.int64)
-        self._lines = np.zeros((1, 4, 1), F32)
+        self._lines = np.zeros((1, 5, 256), F32)
         announce_compile()
 
     def set_params(self, params: KeyerParams) -> None:
@@ -1018,7 +1066,7 @@ class CpuKeyer:
         if s is None or s.shape[2] < rows or s.shape[3] != w:
             k = self._workers
             self._scratch = np.zeros((k, N_BUFFERS, rows, w), F32)
-            self._lines = np.zeros((k, 4, w + 1), F32)
+            self._lines = np.zeros((k, 5, max(w + 1, 256)), F32)
             self._tiles = np.zeros((k, 3, 4 * ((w + TILE - 1) // TILE)), np.int64)
         return self._scratch, self._lines, self._tiles
 
