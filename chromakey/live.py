@@ -325,6 +325,7 @@ class LiveCompositor:
         self._anchor = None
         self._empty_since = None
         self._last_taken = None
+        self._interval = None
         self._source_ended = False
         self._stall_resync = (
             not isinstance(source, VideoSource) if stall_resync is None else stall_resync

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
+from typing import Any
 
+import moderngl
 import numpy as np
 import pytest
 
@@ -30,16 +33,16 @@ BLUE = np.array([0x33, 0x66, 0xCC], np.float32) / 255
 DEADLINE = 20.0  # seconds any wait below may take before the test fails
 
 
-def _pixels(tex) -> np.ndarray:
+def _pixels(tex: moderngl.Texture) -> np.ndarray:
     return np.frombuffer(tex.read(), np.uint8).reshape(tex.height, tex.width, 4)
 
 
-def _frames(path) -> list[Frame]:
+def _frames(path: Path) -> list[Frame]:
     return [f for kind, f in VideoSource(path, audio=False) if kind == "video"]
 
 
 @pytest.fixture
-def software_gl(gl_ctx):
+def software_gl(gl_ctx: moderngl.Context) -> moderngl.Context:
     if software_renderer(gl_ctx) is None:
         pytest.skip("the context is a hardware GPU's, not a software rasteriser")
     return gl_ctx
@@ -118,7 +121,7 @@ class _Gated(LiveCompositor):
     """Each keying waits for a permit from the test, then takes at least 50 ms: longer than
     the 40 ms between frames, so the lead is exactly one frame."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.permits = threading.Semaphore(0)
         self.keyings = 0
