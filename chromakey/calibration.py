@@ -11,9 +11,9 @@ key against the same colour at every pixel of the same frame.
 Measuring the map costs a few milliseconds a frame at 720p and more at 1080p, while the
 exponential average that keeps it steady moves it by a tenth a frame (``screen_adapt``). So
 on large frames the calibrator measures every few frames (:func:`map_interval`: about
-SAMPLES samples a frame on average, and no more often skipped than a fraction of the
-average's time constant) and gives each measurement the weight of the frames it stands for,
-``1 − (1 − screen_adapt)ⁿ``: the same time constant as a measurement every frame.
+SAMPLES samples a frame on average, the gap at most half the average's time constant) and
+gives each measurement the weight of the n frames it stands for, ``1 − (1 − screen_adapt)ⁿ``:
+the same time constant as a measurement every frame.
 """
 
 from __future__ import annotations
