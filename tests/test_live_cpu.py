@@ -211,3 +211,31 @@ def test_a_keyer_error_reaches_the_render_loop(gl_ctx):
             while time.perf_counter() < deadline:
                 live.update()
                 time.sleep(0.002)
+
+
+def test_a_file_is_handed_over_at_most_one_frame_early(tmp_path):
+    """open_source paces a file to real time with a lead of at most one frame, so a frame
+    does not wait in the queue longer than that (the wait is latency). Load can only make the
+    releases later, never earlier, so the bound holds on a busy machine too."""
+    from chromakey.network import open_source
+
+    clip = write_clip(tmp_path / "c.mp4", frames=15, fps=25)
+    source = open_source(clip, queue_size=32)
+    released: list[Frame] = []
+    deadline = time.perf_counter() + DEADLINE
+    try:
+        while time.perf_counter() < deadline:
+            item = source.get(timeout=0.05)
+            if item is None:
+                continue
+            if item[0] == "end":
+                break
+            if item[0] == "video":
+                released.append(item[1])
+    finally:
+        source.close()
+    assert len(released) == 15
+    origin = released[0].decoded_at - released[0].time
+    for frame in released[1:]:
+        due = origin + frame.time
+        assert frame.decoded_at >= due - 0.04 - 0.002, (frame.index, due - frame.decoded_at)
