@@ -36,6 +36,18 @@ class Keyer(Protocol):
     def close(self) -> None: ...
 
 
+def auto_takes_cpu(ctx: Any) -> str | None:
+    """The renderer's name where ``auto`` takes the CPU path over this OpenGL context, else None.
+
+    A software rasteriser (llvmpipe) runs the passes on the CPU's own cores, slower than the CPU
+    path's threaded strips; on a single core the two are alike and the shaders stay.
+    """
+    from .gpu import software_renderer
+
+    renderer = software_renderer(ctx)
+    return renderer if renderer and cpu_workers() > 1 else None
+
+
 def make_keyer(
     backend: str, params: KeyerParams, *, warn: Callable[[str], Any] | None = None
 ) -> Keyer:
@@ -52,7 +64,7 @@ def make_keyer(
     if backend not in ("gpu", "auto"):
         raise ParameterError(f"backend {backend!r} is unknown; use auto, cpu or gpu")
     try:
-        from .gpu import GpuKeyer, software_renderer
+        from .gpu import GpuKeyer
 
         keyer = GpuKeyer(params)
     except BackendUnavailableError as exc:
@@ -60,8 +72,8 @@ def make_keyer(
             raise
         say(f"warning: {exc}; using the CPU path")
         return CpuKeyer(params)
-    renderer = software_renderer(keyer.ctx)
-    if backend == "auto" and renderer and cpu_workers() > 1:
+    renderer = auto_takes_cpu(keyer.ctx)
+    if backend == "auto" and renderer:
         keyer.close()
         say(
             f"note: OpenGL here is {renderer}, a software rasteriser on the CPU's own cores; "
