@@ -340,7 +340,12 @@ def _row_sum(s, d, rad, x0, x1):
     for k in range(0, taps, 4):
         b = lo - rad + k
         if k + 4 <= taps:
-            s0, s1, s2, s3 = s[b : b + m], s[b + 1 : b + 1 + m], s[b + 2 : b + 2 + m], s[b + 3 : b + 3 + m]
+            s0, s1, s2, s3 = (
+                s[b : b + m],
+                s[b + 1 : b + 1 + m],
+                s[b + 2 : b + 2 + m],
+                s[b + 3 : b + 3 + m],
+            )
             if k == 0:
                 for j in range(m):
                     dd[j] = ((s0[j] + s1[j]) + s2[j]) + s3[j]
@@ -348,7 +353,9 @@ def _row_sum(s, d, rad, x0, x1):
                 for j in range(m):
                     dd[j] += ((s0[j] + s1[j]) + s2[j]) + s3[j]
         else:
-            _add_group(dd, s[b : b + m], s[b + 1 : b + 1 + m], s[b + 2 : b + 2 + m], taps - k, k == 0)
+            _add_group(
+                dd, s[b : b + m], s[b + 1 : b + 1 + m], s[b + 2 : b + 2 + m], taps - k, k == 0
+            )
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
@@ -1096,5 +1103,3 @@ def compile_seconds() -> float:
     rgb = np.zeros((8, 8, 3), np.uint8)
     CpuKeyer(KeyerParams()).render(Frame.from_rgb(rgb), np.array([0.0, 0.5, 0.0], F32), None)
     return time.perf_counter() - t
-
-

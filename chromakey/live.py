@@ -23,7 +23,7 @@ A host that decodes by itself calls ``render(frame)`` (key this frame now) or, f
 thread, ``feed(frame)`` and then ``update()`` in its render loop.
 
 Backends (``backend``): ``gpu`` keys with the GLSL passes (:class:`chromakey.gpu.GpuKeyer`)
-straight into the texture. ``cpu`` keys with :class:`chromakey.cpu.CpuKeyer` and uploads the
+straight into the texture. ``cpu`` keys with :class:`chromakey.kernels.CpuKeyer` and uploads the
 composite as one RGBA8 texture. ``auto`` (the default) takes ``cpu`` where the context is a
 software rasteriser (Mesa's llvmpipe, as ``chromakey render --backend auto`` decides:
 :func:`chromakey.pipeline.auto_takes_cpu`), whose passes would run on the same cores and
@@ -80,10 +80,10 @@ import numpy as np
 
 from .backgrounds import Background, parse_background
 from .calibration import ScreenCalibrator
-from .cpu import CpuKeyer
 from .errors import ParameterError
 from .frames import Frame
 from .gpu import GpuKeyer, create_context
+from .kernels import CpuKeyer
 from .params import KeyerParams
 from .pipeline import PendingChanges, auto_takes_cpu
 from .sources import VideoSource

@@ -16,9 +16,9 @@ import numpy as np
 from .backgrounds import Background, parse_background
 from .calibration import ScreenCalibrator
 from .cpu import cpu_workers
-from .kernels import CpuKeyer
 from .errors import BackendUnavailableError, ParameterError
 from .frames import Frame
+from .kernels import CpuKeyer
 from .params import KeyerParams
 from .screenmap import ScreenMap
 from .sinks import PngSequenceSink, Sink, VideoFileSink, video_format

@@ -190,8 +190,8 @@ def test_the_current_context_of_a_glfw_window(gl_ctx):
 def test_auto_takes_the_cpu_path_over_a_software_rasteriser(gl_ctx):
     """llvmpipe runs the passes on the CPU's own cores, where the threaded CPU path is faster."""
     from chromakey.cpu import cpu_workers
-    from chromakey.kernels import CpuKeyer
     from chromakey.gpu import software_renderer
+    from chromakey.kernels import CpuKeyer
     from chromakey.pipeline import make_keyer
 
     notes: list[str] = []

@@ -18,10 +18,11 @@ import numpy as np
 import pytest
 
 from chromakey.calibration import ScreenCalibrator
-from chromakey.cpu import CpuKeyer, cpu_workers
+from chromakey.cpu import cpu_workers
 from chromakey.errors import ParameterError
 from chromakey.frames import Frame
 from chromakey.gpu import GpuKeyer, software_renderer
+from chromakey.kernels import CpuKeyer
 from chromakey.live import LiveCompositor
 from chromakey.params import KeyerParams
 from chromakey.sources import VideoSource
