@@ -23,11 +23,20 @@ from __future__ import annotations
 import math
 import os
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from numba import njit, prange
+
+# OpenMP's worker threads spin after each parallel region by default; on two cores that spin
+# takes the decoder's core between frames. Passive waiting sleeps instead (a user's own
+# setting wins). Read when numba starts its threads, so it is set before any kernel runs.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from numba import njit, prange  # noqa: E402
+from numba import types as nt  # noqa: E402
 
 from . import cpu
 from .color import HSL_EPS, YuvSpec
@@ -731,6 +740,8 @@ def _band(
             states[t] = T_SCREEN
         elif lo >= hi_s:
             states[t] = T_SUBJECT
+    for t in range(nt_):  # counted per band, for CpuKeyer.tile_counts
+        tiles[1, states[t]] += 1
     # 4. Refinement on runs of mixed tiles; the others are exactly 0 or the refined 1.
     one = _refined_one(ints, fw)
     aa, ab = max(o0 - sr_, 0), min(o1 + sr_, n)
@@ -814,10 +825,11 @@ def _screen_span(ints, bg_color, bg_img, lut, yy, xa, xb, out):
             flat[3 * j + 1] = c1
             flat[3 * j + 2] = c2
     elif kind == BG_RGB:
-        flat = o.reshape(-1)[3 * xa : 3 * xb]
-        src = bg_img[yy].reshape(-1)[3 * xa : 3 * xb]
-        for j in range(3 * (xb - xa)):
-            flat[j] = np.uint8(lut[src[j]])
+        src = bg_img[yy]
+        for x in range(xa, xb):
+            o[x, 0] = np.uint8(lut[src[x, 0]])
+            o[x, 1] = np.uint8(lut[src[x, 1]])
+            o[x, 2] = np.uint8(lut[src[x, 2]])
     else:
         for x in range(xa, xb):
             _emit(ints, F32(0.0), F32(0.0), F32(0.0), F32(0.0), bg_color, bg_img, yy, x, out)
@@ -895,15 +907,20 @@ def _bound_tiles(P, ints, buf, n, states, stats):
             states[t] = T_SUBJECT
 
 
-@njit(parallel=True, nogil=True, cache=True, error_model="numpy")
-def _key(
+def _key_frame(
     y, u, v, rgbp, across, mi0, mi1, mfy,
     P, ints, dec, lw, fw, bg_color, bg_img, out, scratch, lines, tiles, band_rows,
 ):  # fmt: skip
-    """The whole frame: bands of ``band_rows`` rows, dealt round-robin to the scratch's workers."""
+    """The whole frame: bands of ``band_rows`` rows, dealt round-robin to the scratch's workers.
+
+    Compiled once for _SIGNATURE by :func:`kernel` (inputs as read-only arrays of any
+    layout, so that padded planes and read-only backgrounds need no second compilation).
+    """
     h = out.shape[0]
     nb = (h + band_rows - 1) // band_rows
     workers = scratch.shape[0]
+    for wi in range(workers):
+        tiles[wi, 1, :3] = 0
     for wi in prange(workers):
         for band in range(wi, nb, workers):
             y0 = band * band_rows
@@ -1005,9 +1022,9 @@ class CpuKeyer:
         self._packed = pack_params(params)
         self._workers = max(1, cpu.cpu_workers())
         self._scratch: np.ndarray | None = None
-        self._tiles = np.zeros((1, 3, 1), np.int64)
+        self._tiles = np.zeros((1, 3, 4), np.int64)
         self._lines = np.zeros((1, 5, 256), F32)
-        announce_compile()
+        kernel()
 
     def set_params(self, params: KeyerParams) -> None:
         self.params = params
@@ -1055,11 +1072,19 @@ class CpuKeyer:
         out = np.empty((h, w, channels), np.uint8)
         band_rows = self._band_rows(h)
         scratch, lines, tiles = self._buffers(h, w, band_rows + 2 * int(ints[I_HALO]))
-        _key(
-            yp, up, vp, rgbp, across, mi0, mi1, mfy, P, ints, dec, lw, fw, bg_color, bg_img,
-            out, scratch, lines, tiles, band_rows,
-        )  # fmt: skip
+        with _KERNEL_LOCK:  # numba's threads are one pool per process: one frame at a time
+            kernel()(
+                yp, up, vp, rgbp, across, mi0, mi1, mfy, P, ints, dec, lw, fw, bg_color, bg_img,
+                out, scratch, lines, tiles, band_rows,
+            )  # fmt: skip
         return out
+
+    @property
+    def tile_counts(self) -> dict[str, int]:
+        """Tiles of the last frame (counted once per band) by what they needed: ``mixed`` the
+        whole chain, ``screen`` only the background, ``subject`` only despill."""
+        c = self._tiles[:, 1, :3].sum(axis=0) if self._tiles.shape[2] >= 3 else np.zeros(3, int)
+        return {"mixed": int(c[T_MIXED]), "screen": int(c[T_SCREEN]), "subject": int(c[T_SUBJECT])}
 
     def _band_rows(self, h: int) -> int:
         """About BAND_ROWS rows a band, in a whole number of bands per worker (even load)."""
@@ -1081,25 +1106,51 @@ class CpuKeyer:
         self._scratch = None
 
 
-_announced = False
+def _readonly(dtype: Any, ndim: int, layout: str = "A") -> Any:
+    return nt.Array(dtype, ndim, layout, readonly=True)
 
 
-def announce_compile() -> None:
-    """Say once, on a terminal, that the first run compiles the kernels (cached after)."""
-    global _announced
-    if _announced:
-        return
-    _announced = True
-    cache = Path(__file__).with_name("__pycache__")
-    stem = Path(__file__).stem
-    cached = cache.is_dir() and any(cache.glob(f"{stem}._key-*.nbi"))
-    if not cached and sys.stderr.isatty() and not os.environ.get("CHROMAKEY_QUIET"):
-        print("chromakey: compiling the CPU kernels (first run only)…", file=sys.stderr)
+_SIGNATURE = nt.void(
+    _readonly(nt.uint8, 2), _readonly(nt.uint8, 2), _readonly(nt.uint8, 2),  # y, u, v
+    _readonly(nt.uint8, 3),  # rgb plane
+    _readonly(nt.float32, 3),  # the screen map across x
+    _readonly(nt.int64, 1), _readonly(nt.int64, 1), _readonly(nt.float32, 1),  # map rows
+    _readonly(nt.float32, 1), _readonly(nt.int64, 1), _readonly(nt.float32, 1),  # P, ints, dec
+    _readonly(nt.float32, 1), _readonly(nt.float32, 1), _readonly(nt.float32, 1),  # lw, fw, bg
+    _readonly(nt.uint8, 3),  # background image
+    nt.Array(nt.uint8, 3, "C"),  # out
+    nt.Array(nt.float32, 4, "C"), nt.Array(nt.float32, 3, "C"), nt.Array(nt.int64, 3, "C"),
+    nt.int64,
+)  # fmt: skip
+
+_kernel: Any = None
+_KERNEL_LOCK = threading.Lock()
+compile_seconds_taken: float | None = None  # what kernel() took: compiling or loading
 
 
-def compile_seconds() -> float:
-    """Key one small frame; the seconds that took (compiling, or loading the cache)."""
-    t = time.perf_counter()
-    rgb = np.zeros((8, 8, 3), np.uint8)
-    CpuKeyer(KeyerParams()).render(Frame.from_rgb(rgb), np.array([0.0, 0.5, 0.0], F32), None)
-    return time.perf_counter() - t
+def kernel() -> Any:
+    """The compiled frame kernel: compiled on first use (a line on a terminal says so) and
+    cached on disk by numba, so that later processes only load it."""
+    global _kernel, compile_seconds_taken
+    if _kernel is None:
+        cached = _is_cached()
+        if not cached and sys.stderr.isatty():
+            print("chromakey: compiling the CPU kernels (first run only)…", file=sys.stderr)
+        t = time.perf_counter()
+        _kernel = njit(_SIGNATURE, parallel=True, nogil=True, cache=True, error_model="numpy")(
+            _key_frame
+        )
+        screen_across(np.zeros((1, 1, 3), F32), np.zeros(1, np.int64), np.zeros(1, np.int64),
+                      np.zeros(1, F32))  # fmt: skip
+        compile_seconds_taken = time.perf_counter() - t
+    return _kernel
+
+
+def _is_cached() -> bool:
+    """Whether numba has an index for the kernel on disk (best effort: numba's own cache API)."""
+    try:
+        from numba.core.caching import FunctionCache
+
+        return Path(FunctionCache(_key_frame)._cache_file._index_path).exists()
+    except Exception:  # noqa: BLE001 - an answer either way only changes one message
+        return False

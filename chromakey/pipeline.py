@@ -362,15 +362,17 @@ def render(
         background = "transparent" if kind == "png" else "#ffffff"
     bg = parse_background(background, fit=fit, play_style=play_style)
     source = VideoSource(input)
+    # The keyer before the sink: a backend that is missing, or kernels still loading, leave
+    # no partial file behind.
     try:
-        sink = open_sink(output, source, bg.transparent, output_format)
+        keyer = make_keyer(backend, params, warn=warn)
     except BaseException:
         source.close()
         raise
     try:
-        keyer = make_keyer(backend, params, warn=warn)
+        sink = open_sink(output, source, bg.transparent, output_format)
     except BaseException:
-        sink.abort()
+        keyer.close()
         source.close()
         raise
     try:

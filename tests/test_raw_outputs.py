@@ -15,8 +15,8 @@ import pytest
 
 from chromakey.backgrounds import parse_background
 from chromakey.color import YuvSpec
-from chromakey.cpu import CpuKeyer
 from chromakey.frames import YuvImage
+from chromakey.kernels import CpuKeyer
 from chromakey.params import KeyerParams
 from chromakey.pipeline import Pipeline, open_sink
 from chromakey.sinks import CallbackSink, PngSequenceSink, VideoFileSink

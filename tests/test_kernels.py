@@ -1,0 +1,167 @@
+"""The compiled CPU keyer against the numpy reference, and its tiles against computing every
+pixel: random parameters, sizes, chroma layouts, screen maps and every background kind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_cpu_strips import params, scene, screen_map, yuv_frame
+
+from chromakey import cpu, kernels
+from chromakey.frames import Frame
+from chromakey.kernels import CpuKeyer
+from chromakey.params import KeyerParams
+from chromakey.screenmap import ScreenMap
+
+SCREEN = np.array([0.05, 0.55, 0.08], np.float32)
+
+
+def reference(frame: Frame, screen, p: KeyerParams, bg) -> np.ndarray:
+    fg, alpha = cpu.key_frame(cpu.decode_rgb(frame), screen, p, cpu.luma_weights(frame))
+    return cpu.to_uint8(cpu.composite(fg, alpha, bg))
+
+
+def backgrounds(h: int, w: int, seed: int) -> list:
+    rng = np.random.default_rng(seed)
+    return [
+        None,
+        np.array([1.0, 0.0, 1.0], np.float32),
+        rng.integers(0, 256, (h, w, 3), dtype=np.uint8),
+        rng.integers(0, 256, (h, w, 4), dtype=np.uint8),
+    ]
+
+
+def frames_of(rgb: np.ndarray, seed: int) -> list[Frame]:
+    return [Frame.from_rgb(rgb)] + [yuv_frame(rgb, sub, seed) for sub in ((2, 2), (2, 1), (1, 1))]
+
+
+def check(frame: Frame, screen, p: KeyerParams, bg) -> np.ndarray:
+    """Within TOLERANCE of the reference, and the same bytes with and without the tiles."""
+    want = reference(frame, screen, p, bg)
+    tiled = CpuKeyer(p).render(frame, screen, bg)
+    every = CpuKeyer(p, tiles=False).render(frame, screen, bg)
+    assert tiled.shape == want.shape and tiled.dtype == np.uint8
+    diff = np.abs(tiled.astype(int) - want.astype(int))
+    assert diff.max() <= kernels.TOLERANCE, (diff.max(), np.argwhere(diff == diff.max())[:3])
+    np.testing.assert_array_equal(tiled, every)
+    return tiled
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(p=params(), seed=st.integers(0, 2**16), h=st.integers(1, 90), w=st.integers(1, 130))
+def test_matches_the_reference_over_random_parameters(p, seed, h, w):
+    rgb = scene(h, w, seed)
+    frame = frames_of(rgb, seed)[seed % 4]
+    bg = backgrounds(h, w, seed)[seed % 4 if seed % 5 else 0]
+    check(frame, screen_map(h, w, seed), p, bg)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (2, 3), (7, 5), (31, 33), (33, 65), (97, 1), (64, 96)])
+def test_tiny_and_odd_sizes_every_layout_and_background(size):
+    h, w = size
+    rgb = scene(h, w, h * 131 + w)
+    for frame in frames_of(rgb, 3):
+        for bg in backgrounds(h, w, 5):
+            for p in (KeyerParams(), KeyerParams(choke=2, feather=1.5, guide_radius=0)):
+                check(frame, ScreenMap.constant(SCREEN), p, bg)
+
+
+def _screen_with(h: int, w: int) -> np.ndarray:
+    rgb = np.empty((h, w, 3), np.float32)
+    rgb[:] = SCREEN
+    return rgb
+
+
+def _u8(rgb: np.ndarray, seed: int, noise: float = 0.01) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (np.clip(rgb + rng.normal(0, noise, rgb.shape), 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+@pytest.mark.parametrize("edge", [kernels.TILE * 2 - 1, kernels.TILE * 2, kernels.TILE * 2 + 1])
+def test_a_subject_edge_along_tile_borders(edge):
+    h, w = 70, kernels.TILE * 5
+    rgb = _screen_with(h, w)
+    rgb[10:60, edge:] = (0.8, 0.6, 0.5)  # a solid subject from just before/at/after a border
+    rgb[10:60, edge : edge + 1] = 0.5 * rgb[10:60, edge : edge + 1] + 0.5 * SCREEN  # half pixel
+    frame = Frame.from_rgb(_u8(rgb, edge))
+    for p in (KeyerParams(), KeyerParams(choke=-2, feather=2.0), KeyerParams(spill_radius=9)):
+        for bg in backgrounds(h, w, edge):
+            check(frame, ScreenMap.constant(SCREEN), p, bg)
+
+
+def test_a_one_pixel_strand_crossing_tiles():
+    h, w = 96, kernels.TILE * 4 + 7
+    rgb = _screen_with(h, w)
+    for y in range(h):  # a dark diagonal strand, 1 px wide, half coverage
+        x = 5 + (y * 5) // 4
+        rgb[y, x] = 0.5 * rgb[y, x] + 0.5 * np.array([0.05, 0.04, 0.03], np.float32)
+    yuv = yuv_frame(_u8(rgb, 1, 0.005), (2, 2), 1)
+    for p in (KeyerParams(), KeyerParams(guide_radius=1), KeyerParams(edge_tolerance=0.05)):
+        out = check(yuv, ScreenMap.constant(SCREEN), p, None)
+        assert out[40, 5 + 50, 3] > 0  # the strand is kept, fractionally
+
+
+def test_tiles_skip_plain_screen_and_subject_on_a_realistic_frame():
+    """The sample avatar at 720p: most tiles need no neighbourhood work (not a timing)."""
+    from chromakey.calibration import ScreenCalibrator
+    from chromakey.sample import SampleSpec, render_truth
+
+    spec = SampleSpec(1280, 720, 30.0, 1.0, 0)
+    truth = render_truth(spec, 0)
+    frame = Frame.from_rgb((truth.observed * 255 + 0.5).astype(np.uint8))
+    p = KeyerParams()
+    keyer = CpuKeyer(p)
+    keyer.render(frame, ScreenCalibrator(p).update(frame), None)
+    counts = keyer.tile_counts
+    total = sum(counts.values())
+    assert total == -(-1280 // kernels.TILE) * len(range(0, 720, keyer._band_rows(720)))
+    assert counts["screen"] > 0.4 * total and counts["subject"] > 0 and counts["mixed"] > 0
+
+
+def test_a_non_contiguous_plane_and_a_read_only_background_use_the_one_compiled_kernel():
+    rgb = scene(40, 64, 2)
+    frame = yuv_frame(rgb, (2, 2), 2)
+    y, u, v = frame.planes
+    padded = np.zeros((40, 80), np.uint8)
+    padded[:, :64] = y
+    strided = Frame.from_yuv(padded[:, :64], u, v, frame.yuv)  # rows padded, as PyAV's are
+    bg = np.random.default_rng(0).integers(0, 256, (40, 64, 3), dtype=np.uint8)
+    bg.flags.writeable = False
+    check(strided, ScreenMap.constant(SCREEN), KeyerParams(), bg)
+    assert len(kernels.kernel().signatures) == 1
+
+
+COMPILE_PROBE = textwrap.dedent(
+    """
+    import numpy as np
+    from chromakey import kernels
+    from chromakey.frames import Frame
+    from chromakey.params import KeyerParams
+    keyer = kernels.CpuKeyer(KeyerParams())
+    keyer.render(Frame.from_rgb(np.zeros((8, 8, 3), np.uint8)), np.array([0, .5, 0], np.float32), None)
+    stats = kernels.kernel().stats
+    print(sum(stats.cache_misses.values()), sum(stats.cache_hits.values()))
+    """
+)
+
+
+def test_a_second_process_loads_the_compiled_kernel_instead_of_compiling(tmp_path):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+
+    def run() -> tuple[int, int]:
+        out = subprocess.run(
+            [sys.executable, "-c", COMPILE_PROBE], env=env, capture_output=True, text=True,
+            check=True, timeout=600,
+        )  # fmt: skip
+        misses, hits = out.stdout.split()
+        return int(misses), int(hits)
+
+    assert run() == (1, 0)  # a fresh cache: compiled once
+    assert run() == (0, 1)  # then loaded
