@@ -518,6 +518,11 @@ def unmix_despill(
 
 # --- 8. composite -------------------------------------------------------------------
 
+# Un-premultiplying divides by max(alpha, MIN_ALPHA); below VISIBLE_ALPHA (half of 1/255)
+# a pixel shows no colour in straight RGBA output (shared with the shaders).
+MIN_ALPHA = 1e-6
+VISIBLE_ALPHA = 1.0 / 512.0
+
 
 def composite(fg: np.ndarray, alpha: np.ndarray, background: np.ndarray | None) -> np.ndarray:
     """Straight-alpha 'over': fg is premultiplied, background is RGB (or RGBA) or None.
@@ -529,8 +534,8 @@ def composite(fg: np.ndarray, alpha: np.ndarray, background: np.ndarray | None) 
     a3 = alpha[..., None]
     if background is None:
         out = np.empty(alpha.shape + (4,), F32)
-        np.divide(fg, np.maximum(a3, F32(1e-6)), out=out[..., :3])
-        out[..., :3] *= a3 > F32(1.0 / 512.0)
+        np.divide(fg, np.maximum(a3, F32(MIN_ALPHA)), out=out[..., :3])
+        out[..., :3] *= a3 > F32(VISIBLE_ALPHA)
         np.clip(out[..., :3], 0.0, 1.0, out=out[..., :3])
         out[..., 3] = alpha
         return out
@@ -541,7 +546,7 @@ def composite(fg: np.ndarray, alpha: np.ndarray, background: np.ndarray | None) 
         ba = bg[..., 3:4]
         out_a = a3 + (F32(1.0) - a3) * ba
         prem = fg + (F32(1.0) - a3) * bg[..., :3] * ba
-        np.divide(prem, np.maximum(out_a, F32(1e-6)), out=out[..., :3])
+        np.divide(prem, np.maximum(out_a, F32(MIN_ALPHA)), out=out[..., :3])
         out[..., 3:4] = out_a
         return np.clip(out, 0.0, 1.0)
     out = np.subtract(F32(1.0), a3)

@@ -1,12 +1,18 @@
 #version 330 core
 // Last pass — cpu.spill_gate, cpu.unmix_despill and cpu.composite into an RGBA8 target:
 // straight-alpha "over" a colour or an image, or straight RGBA when there is no background.
+// RGB is decoded again from the planes (decode.glsl), the spill gate's membership half comes
+// from the key pass (gate_tex), and its near-screen half is the min of the refined matte over
+// the spill window, taken here: near_radius (rx, ry) = (spill_radius, spill_radius), or
+// (0, spill_radius) when a window_reduce pass already took the min along rows.
 
 #include "common.glsl"
+#include "decode.glsl"
 
-uniform sampler2D key_tex;       // pass 1: RGB + raw alpha
 uniform sampler2D alpha_tex;     // the refined matte
-uniform sampler2D near_tex;      // min of the refined matte over spill_radius
+uniform sampler2D near_tex;      // the matte again, or its min along rows over spill_radius
+uniform sampler2D gate_tex;      // key pass: colour_gate
+uniform ivec2 near_radius;
 
 uniform int background_mode;     // 0: none (straight RGBA out), 1: opaque RGB, 2: RGBA
 uniform int background_is_image; // 0: background_color, 1: background_image
@@ -18,8 +24,8 @@ out vec4 color_out;
 // Straight-alpha 'over': fg is premultiplied; bg is used as background_mode says.
 vec4 composite(vec3 fg, float alpha, vec4 bg) {
     if (background_mode == 0) {
-        vec3 c = fg / max(alpha, 1e-6);
-        c *= alpha > 1.0 / 512.0 ? 1.0 : 0.0;
+        vec3 c = fg / max(alpha, MIN_ALPHA);
+        c *= alpha > VISIBLE_ALPHA ? 1.0 : 0.0;
         return vec4(clamp(c, 0.0, 1.0), alpha);
     }
     if (background_mode == 2) {
@@ -27,18 +33,31 @@ vec4 composite(vec3 fg, float alpha, vec4 bg) {
         float ba = bg.a;
         float out_a = alpha + (1.0 - alpha) * ba;
         vec3 prem = fg + (1.0 - alpha) * bg.rgb * ba;
-        return clamp(vec4(prem / max(out_a, 1e-6), out_a), 0.0, 1.0);
+        return clamp(vec4(prem / max(out_a, MIN_ALPHA), out_a), 0.0, 1.0);
     }
     return vec4(clamp(fg + (1.0 - alpha) * bg.rgb, 0.0, 1.0), 1.0);
 }
 
+// The min of near_tex over the window; pixels outside the picture are skipped (a clamped
+// edge only repeats pixels inside it, which does not change a min).
+float window_min(ivec2 p) {
+    ivec2 last = textureSize(near_tex, 0) - 1;
+    ivec2 lo = max(p - near_radius, ivec2(0));
+    ivec2 hi = min(p + near_radius, last);
+    float m = 1.0;               // every matte value is in [0, 1]
+    for (int y = lo.y; y <= hi.y; y++) {
+        for (int x = lo.x; x <= hi.x; x++) {
+            m = min(m, texelFetch(near_tex, ivec2(x, y), 0).r);
+        }
+    }
+    return m;
+}
+
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
-    vec3 rgb = texelFetch(key_tex, p, 0).rgb;
+    vec3 rgb = decode_rgb(p);
     float alpha = texelFetch(alpha_tex, p, 0).r;
-    vec4 hslc = rgb_to_hsl(rgb);
-    float hue_m = hue_membership(hslc.x);
-    float gate = spill_gate(hue_m, hslc.y, 1.0 - texelFetch(near_tex, p, 0).r);
+    float gate = spill_gate(texelFetch(gate_tex, p, 0).r, 1.0 - window_min(p));
     vec3 fg = unmix_despill(rgb, alpha, gate, screen_at(p), key);
     vec4 bg = background_is_image != 0 ? texelFetch(background_image, p, 0) : background_color;
     color_out = composite(fg, alpha, bg);

@@ -25,10 +25,7 @@ from chromakey.frames import Frame
 from chromakey.gpu import GpuKeyer
 from chromakey.params import KeyerParams
 
-# Tolerance, in 1/255 steps of the uint8 output, per channel.
-TOL_BULK = 2  # … on at least BULK_FRACTION of the pixels (all channels of a pixel within it)
-BULK_FRACTION = 0.999
-TOL_MAX = 8  # … on every pixel
+from parity import BULK_FRACTION, TOL_BULK, TOL_MAX, parity, within_tolerance
 
 N_RANDOM = 24
 LAYOUTS = ("yuv420", "yuv444", "rgb", "yuv422")
@@ -215,19 +212,12 @@ def write_png(path: Path, img: np.ndarray) -> None:
             c.mux(pkt)
 
 
-def parity(expected: np.ndarray, actual: np.ndarray) -> tuple[int, float, float]:
-    """(max difference, fraction of pixels within TOL_BULK, 99.9th percentile), in 1/255."""
-    diff = np.abs(expected.astype(np.int16) - actual.astype(np.int16))
-    per_pixel = diff.max(axis=-1)
-    return int(diff.max()), float((per_pixel <= TOL_BULK).mean()), float(np.percentile(diff, 99.9))
-
-
 def assert_parity(expected: np.ndarray, actual: np.ndarray, label: str) -> None:
     assert actual.shape == expected.shape, f"{label}: shape {actual.shape} != {expected.shape}"
     assert actual.dtype == np.uint8
-    worst, within, _ = parity(expected, actual)
-    if worst <= TOL_MAX and within >= BULK_FRACTION:
+    if within_tolerance(expected, actual):
         return
+    worst, within, _ = parity(expected, actual)
     out = Path(tempfile.mkdtemp(prefix="chromakey-gpu-parity-"))
     slug = "".join(ch if ch.isalnum() else "_" for ch in label)[:80]
     diff = np.abs(expected.astype(np.int16) - actual.astype(np.int16))
