@@ -131,13 +131,18 @@ def format_bytes(fmt: str) -> int:
 @dataclass(frozen=True)
 class GpuPass:
     """One fullscreen draw: ``program`` into ``outputs`` (several: one draw, MRT), reading
-    ``inputs`` ((sampler uniform, target) pairs) with ``uniforms`` set first."""
+    ``inputs`` ((sampler uniform, target) pairs) with ``uniforms`` set first.
+
+    ``defines`` specialise the program (radii as compile-time constants: loops unroll and
+    arrays stay in registers); each distinct set is compiled once, when first needed.
+    """
 
     name: str
     program: str
     outputs: tuple[str, ...]
     inputs: tuple[tuple[str, str], ...] = ()
     uniforms: tuple[tuple[str, Any], ...] = ()
+    defines: tuple[tuple[str, int], ...] = ()
 
     @property
     def formats(self) -> tuple[str, ...]:
@@ -170,7 +175,10 @@ def pass_graph(p: KeyerParams) -> tuple[GpuPass, ...]:
     r = p.guide_radius
     sums, box_rows = ("guide", "guide"), 0  # guide_radius 0: the matte pass reads no sums
     if 0 < r <= FUSED_GUIDE_RADIUS:
-        passes.append(GpuPass("guide", "guide", ("sums_ab", "sums_w"), (("guide_tex", "guide"),)))
+        passes.append(
+            GpuPass("guide", "guide", ("sums_ab", "sums_w"), (("guide_tex", "guide"),),
+                    defines=(("GUIDE_RADIUS", r),))
+        )  # fmt: skip
         sums, box_rows = ("sums_ab", "sums_w"), r
     elif r > FUSED_GUIDE_RADIUS:
         s0, s1 = (("stage", 0),), (("stage", 1),)
@@ -189,7 +197,7 @@ def pass_graph(p: KeyerParams) -> tuple[GpuPass, ...]:
             "matte",
             ("alpha",),
             (("guide_tex", "guide"), ("ab_tex", sums[0]), ("w_tex", sums[1])),
-            (("guided", int(r > 0)), ("box_rows", box_rows)),
+            defines=(("GUIDED", int(r > 0)), ("BOX_ROWS", box_rows)),
         )
     )
     if p.choke != 0:
@@ -220,7 +228,7 @@ def pass_graph(p: KeyerParams) -> tuple[GpuPass, ...]:
             "composite",
             ("out",),
             (("alpha_tex", "alpha"), ("near_tex", near), ("gate_tex", "gate")),
-            (("near_radius", near_radius),),
+            defines=(("NEAR_RX", near_radius[0]), ("NEAR_RY", near_radius[1])),
         )
     )
     return tuple(passes)
@@ -262,8 +270,6 @@ _FIXED_UNITS = {
     "background_image": 5,
 }
 FIRST_INPUT_UNIT = 6
-_PROGRAMS = ("key", "guide", "matte", "guide_rows", "guide_cols", "window_reduce", "feather",
-             "composite")  # fmt: skip
 
 
 def create_context(kind: str | moderngl.Context = "standalone") -> moderngl.Context:
@@ -416,21 +422,26 @@ class GpuKeyer:
         self.stats: dict[str, float] = {"upload": 0.0, "passes": 0.0, "readback": 0.0}
         self.graph: tuple[GpuPass, ...] = ()
         self._released = False
+        self._lib = shaders if shaders is not None else ShaderLibrary()
+        # Programs by (shader, specialising defines), built when a pass graph first needs one.
+        self._progs: dict[tuple[str, tuple[tuple[str, int], ...]], moderngl.Program] = {}
+        self._vaos: dict[tuple[str, tuple[tuple[str, int], ...]], moderngl.VertexArray] = {}
+        self._param_values: dict[str, Any] = {}
+        self._current: dict[str, moderngl.Program] = {}  # shader → the current graph's program
+        self._params_applied: KeyerParams | None = None
         try:
-            lib = shaders if shaders is not None else ShaderLibrary()
-            defines = shader_defines()
-            self._progs = {
-                n: lib.program(self.ctx, "fullscreen.vert.glsl", f"{n}.frag.glsl", defines)
-                for n in _PROGRAMS
-            }
+            # The default graph's programs now, so that a shader that fails fails here; the
+            # specialisations other settings need follow on their first frame.
+            for ps in pass_graph(KeyerParams()):
+                self._program(ps)
+            if params != KeyerParams():
+                for ps in pass_graph(params):
+                    self._program(ps)
         except BaseException:
+            self._release_programs()
             if self._owns_ctx:
                 self.ctx.release()
             raise
-        self._vaos = {n: self.ctx.vertex_array(p, []) for n, p in self._progs.items()}
-        for prog in self._progs.values():
-            for name, unit in _FIXED_UNITS.items():
-                _set(prog, name, unit)
         # Integer planes for the key pass, normalised 8-bit or float for background images.
         self._planes = [_PlaneTexture(self.ctx, integer=True) for _ in range(4)]
         self._bg = _PlaneTexture(self.ctx, integer=False)
@@ -441,7 +452,30 @@ class GpuKeyer:
         self._size: tuple[int, int] | None = None
         self._tex: dict[str, moderngl.Texture] = {}
         self._fbo: dict[tuple[str, ...], moderngl.Framebuffer] = {}
-        self._params_applied: KeyerParams | None = None
+
+    def _program(self, ps: GpuPass) -> moderngl.Program:
+        """The program for a pass: its shader with shader_defines() and the pass's own defines."""
+        key = (ps.program, ps.defines)
+        prog = self._progs.get(key)
+        if prog is None:
+            defines = {**shader_defines(), **dict(ps.defines)}
+            prog = self._lib.program(
+                self.ctx, "fullscreen.vert.glsl", f"{ps.program}.frag.glsl", defines
+            )
+            self._progs[key] = prog
+            self._vaos[key] = self.ctx.vertex_array(prog, [])
+            for name, unit in _FIXED_UNITS.items():
+                _set(prog, name, unit)
+            for name, value in self._param_values.items():
+                _set(prog, name, value)
+        return prog
+
+    def _release_programs(self) -> None:
+        for obj in (*self._vaos.values(), *self._progs.values()):
+            obj.release()
+        self._vaos.clear()
+        self._progs.clear()
+        self._current.clear()
 
     # --- settings ------------------------------------------------------------------------
 
@@ -449,9 +483,12 @@ class GpuKeyer:
         self.params = params
 
     def _apply_params(self) -> None:
+        """The settings' uniforms on every program, and the pass graph they call for."""
         p = self.params
         if p is self._params_applied:
             return
+        self.graph = pass_graph(p)
+        self._current = {ps.program: self._program(ps) for ps in self.graph}
         r = p.guide_radius
         values = {
             "hue_center": p.hue_center,
@@ -470,6 +507,7 @@ class GpuKeyer:
             "spill": p.spill,
             "key": cpu.key_channel(p),
         }
+        self._param_values = values
         for prog in self._progs.values():
             for name, value in values.items():
                 _set(prog, name, value)
@@ -514,7 +552,7 @@ class GpuKeyer:
     # --- stages ----------------------------------------------------------------------------
 
     def _upload_frame(self, frame: Frame) -> None:
-        key, comp = self._progs["key"], self._progs["composite"]
+        key, comp = self._current["key"], self._current["composite"]
         _set(key, "luma_w", tuple(float(x) for x in cpu.luma_weights(frame)))
         planes = frame.planes
         for pl in planes:
@@ -558,7 +596,7 @@ class GpuKeyer:
 
     def _set_background(self, background: np.ndarray | None, width: int, height: int) -> int:
         """Upload or set the background; returns the number of output channels."""
-        prog = self._progs["composite"]
+        prog = self._current["composite"]
         if background is None:
             _set(prog, "background_mode", 0)
             _set(prog, "background_is_image", 0)
@@ -590,12 +628,11 @@ class GpuKeyer:
         screen_map = ScreenMap.of(screen)
         self._screen_map.upload(screen_map.colors).use(_FIXED_UNITS["screen_map"])
         for n in ("key", "composite"):
-            _set(self._progs[n], "screen_cell", screen_map.cell)
+            _set(self._current[n], "screen_cell", screen_map.cell)
         bg = self._bg.tex if bg_image and self._bg.tex is not None else self._dummy_f
         bg.use(_FIXED_UNITS["background_image"])
-        self.graph = pass_graph(self.params)
         for ps in self.graph:
-            prog = self._progs[ps.program]
+            prog = self._progs[(ps.program, ps.defines)]
             for name, value in ps.uniforms:
                 if isinstance(value, bytes):
                     prog[name].write(value)
@@ -605,7 +642,7 @@ class GpuKeyer:
                 _set(prog, sampler, FIRST_INPUT_UNIT + i)
                 self._target(target).use(FIRST_INPUT_UNIT + i)
             self._framebuffer(ps.outputs).use()
-            self._vaos[ps.program].render(moderngl.TRIANGLES, vertices=3)
+            self._vaos[(ps.program, ps.defines)].render(moderngl.TRIANGLES, vertices=3)
 
     # --- API -------------------------------------------------------------------------------
 
@@ -681,7 +718,8 @@ class GpuKeyer:
         self._release_targets()
         for pl in (*self._planes, self._bg, self._screen_map):
             pl.release()
-        for obj in (*self._vaos.values(), *self._progs.values(), self._dummy_u, self._dummy_f):
+        self._release_programs()
+        for obj in (self._dummy_u, self._dummy_f):
             obj.release()
         if self._owns_ctx:
             self.ctx.release()

@@ -3,8 +3,9 @@
 // straight-alpha "over" a colour or an image, or straight RGBA when there is no background.
 // RGB is decoded again from the planes (decode.glsl), the spill gate's membership half comes
 // from the key pass (gate_tex), and its near-screen half is the min of the refined matte over
-// the spill window, taken here: near_radius (rx, ry) = (spill_radius, spill_radius), or
-// (0, spill_radius) when a window_reduce pass already took the min along rows.
+// the spill window, taken here: (NEAR_RX, NEAR_RY) = (spill_radius, spill_radius), or
+// (0, spill_radius) when a window_reduce pass already took the min along rows. Both are
+// #defines chromakey/gpu.py sets per program (0 when spill is 0: the gate is then unused).
 
 #include "common.glsl"
 #include "decode.glsl"
@@ -12,7 +13,6 @@
 uniform sampler2D alpha_tex;     // the refined matte
 uniform sampler2D near_tex;      // the matte again, or its min along rows over spill_radius
 uniform sampler2D gate_tex;      // key pass: colour_gate
-uniform ivec2 near_radius;
 
 uniform int background_mode;     // 0: none (straight RGBA out), 1: opaque RGB, 2: RGBA
 uniform int background_is_image; // 0: background_color, 1: background_image
@@ -42,12 +42,14 @@ vec4 composite(vec3 fg, float alpha, vec4 bg) {
 // edge only repeats pixels inside it, which does not change a min).
 float window_min(ivec2 p) {
     ivec2 last = textureSize(near_tex, 0) - 1;
-    ivec2 lo = max(p - near_radius, ivec2(0));
-    ivec2 hi = min(p + near_radius, last);
     float m = 1.0;               // every matte value is in [0, 1]
-    for (int y = lo.y; y <= hi.y; y++) {
-        for (int x = lo.x; x <= hi.x; x++) {
-            m = min(m, texelFetch(near_tex, ivec2(x, y), 0).r);
+    for (int j = -NEAR_RY; j <= NEAR_RY; j++) {
+        int y = p.y + j;
+        for (int i = -NEAR_RX; i <= NEAR_RX; i++) {
+            int x = p.x + i;
+            if (x >= 0 && x <= last.x && y >= 0 && y <= last.y) {
+                m = min(m, texelFetch(near_tex, ivec2(x, y), 0).r);
+            }
         }
     }
     return m;

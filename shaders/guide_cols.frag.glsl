@@ -2,7 +2,7 @@
 // The guided filter's vertical box sums of guide_rows' output, edges clamped (guide_radius
 // above FUSED_GUIDE_RADIUS only), then
 //   stage 0: cpu.guide_coefficients → (a, b) in out0, w in out1;
-//   stage 1: the whole-window sums of (a, b) and w, for matte.frag.glsl (box_rows 0).
+//   stage 1: the whole-window sums of (a, b) and w, for matte.frag.glsl (BOX_ROWS 0).
 
 #include "common.glsl"
 

@@ -514,3 +514,35 @@ def test_decoded_h264_clip_matches_reference(gpu, tmp_path):
             )
         n += 1
     assert n == 10
+
+
+# --- the built-in sample ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "p",
+    [KeyerParams(), KeyerParams(choke=1, feather=2.0, spill_radius=9, guide_radius=6)],
+    ids=["defaults", "refined"],
+)
+def test_built_in_sample_matches_reference(gpu, p):
+    """The built-in avatar clip (hair strands, lime tie, teal badge, spill, uneven screen) as
+    the pipeline keys it: BT.709 yuv420p, a calibrated screen map, each kind of background."""
+    from chromakey.sample import SampleSpec, render_truth, rgb_to_yuv420p
+
+    spec = SampleSpec(width=320, height=180, seconds=1.0, seed=3)
+    w, h = spec.width, spec.height
+    gpu.set_params(p)
+    cal = ScreenCalibrator(p)
+    reference = cpu.CpuKeyer(p)
+    for index in (0, 12):
+        yuv = rgb_to_yuv420p(render_truth(spec, index).observed)
+        q = w * h // 4
+        chroma = yuv[h:].reshape(-1)
+        frame = Frame.from_yuv(
+            yuv[:h], chroma[:q].reshape(h // 2, w // 2), chroma[q:].reshape(h // 2, w // 2), YuvSpec()
+        )
+        screen = cal.update(frame)
+        for kind in BACKGROUNDS:
+            bg = make_background(kind, w, h, index)
+            expected, actual = reference.render(frame, screen, bg), gpu.render(frame, screen, bg)
+            assert_parity(expected, actual, f"sample_{index}_{kind}_{len(gpu.graph)}passes")
