@@ -5,22 +5,25 @@ textures (a PyAV plane with padded rows goes up without a copy), every pass read
 passes' textures, and only :meth:`GpuKeyer.render` reads back.
 
 The passes are data: :func:`pass_graph` lists them for a KeyerParams (program, render targets,
-inputs, uniforms), the keyer draws exactly that list, and :func:`pass_table` /
+inputs, specialising defines), the keyer draws exactly that list, and :func:`pass_table` /
 :func:`frame_bytes` report what it writes. At default settings there are four:
 
-    key        planes → luma + raw matte (RG32F), colour_gate (R8)         (screen map: cpu.screen_at)
-    guide      9×9 window sums → (a, b, w) → their row sums (RG32F + R32F)   (guide_radius ≤ FUSED_GUIDE_RADIUS)
-    matte      column sums → guided matte at the 5×5 square → edge, clip     → R32F
-    composite  decode again, near-screen min, spill gate, unmix, despill, over → RGBA8
+    key        planes → luma + raw matte (RG32F), colour_gate (R8)       (screen map: cpu.screen_at)
+    guide      9×9 window sums → (a, b, w) → their row sums (RG32F + R32F)
+    matte      column sums → the guided matte (R32F)
+    composite  decode again; edge test, clip and the spill window's min over a 9×9 window of
+               the matte (refine.glsl); spill gate, unmix, despill, over → RGBA8
 
-Other settings add passes only for what they need: choke (window_reduce rows + columns), feather
-(two Gaussian passes), a spill_radius above FUSED_SPILL_RADIUS (one row pass; the composite takes
-the column min), a guide_radius above FUSED_GUIDE_RADIUS (guide_rows / guide_cols, separable).
+Other settings add passes only for what they need: choke or feather (a clip pass writes the
+refined matte, then window_reduce rows + columns, Gaussian rows + columns), a spill_radius above
+FUSED_CLIP_RADIUS (the clip pass; above FUSED_SPILL_RADIUS also a row pass), a guide_radius above
+FUSED_GUIDE_RADIUS (guide_rows / guide_cols, separable); guide_radius 0 drops guide and matte.
 Formats are the narrowest that keep parity with the reference (tests/test_gpu_parity.py): float32
-only for the guided filter's inputs and sums, whose variance and intercept cancel.
+only for the guided filter's inputs and sums, whose variance and intercept cancel, and for the
+matte, which the straight-RGBA output compares with VISIBLE_ALPHA.
 
 The screen map (calibration.ScreenMap, a few thousand blocks) goes up each frame as a small
-RGB32F texture; both passes interpolate it with texelFetch and numpy's own weights.
+RGB32F texture; key and composite interpolate it with texelFetch and numpy's own weights.
 
 Every pass is the same fullscreen triangle; the shaders address texels with gl_FragCoord and
 texelFetch, so texture row 0 is image row 0 (the top of the picture, as in numpy). A host that
@@ -66,11 +69,15 @@ GL_REQUIRE = 330  # OpenGL 3.3 core: texelFetch, integer textures, float render 
 
 _PACKAGES = "apt-get install -y --no-install-recommends libegl1 libgl1"
 
-# Radii up to these run fused: the guide's first box filter, coefficients and the row half of
-# the second in one pass (guide.frag.glsl, whose shared taps cost (2r + 1)³ additions), and the
-# spill gate's min as a 2-D window in the composite ((2r + 1)² taps). Larger radii add separable
-# passes instead. Both are compile-time array sizes in the shaders (shader_defines).
+# Radii up to these run fused. FUSED_GUIDE_RADIUS: the guide's first box filter, coefficients
+# and the row half of the second in one pass (guide.frag.glsl, whose shared taps cost (2r + 1)³
+# additions); larger radii take four separable passes. FUSED_CLIP_RADIUS: a spill_radius the
+# composite takes together with the edge test and clip (refine.glsl: a window of
+# (2·(r + EDGE_RADIUS) + 1)² taps held in registers), when there is no choke or feather.
+# FUSED_SPILL_RADIUS: otherwise, a spill window the composite takes as one 2-D min ((2r + 1)²
+# taps); wider ones add a row pass.
 FUSED_GUIDE_RADIUS = 4
+FUSED_CLIP_RADIUS = 2
 FUSED_SPILL_RADIUS = 4
 
 # feather.frag.glsl's tap array: 2·ceil(the largest feather KeyerParams allows) + 1.
@@ -113,9 +120,11 @@ TARGETS: dict[str, str] = {
     "stack": "RGBA32F",  # separable guide only: row sums of (I, p, I·p, I²), the variance sums
     "coef_ab": "RG32F",  # separable guide only: (a, b), then their whole-window sums
     "coef_w": "R32F",
-    # The refined matte, and choke / feather / spill-row scratch. float32, not 16-bit: straight
-    # RGBA output keeps a pixel's colour only where alpha > VISIBLE_ALPHA, a step from black to
-    # full colour that 16-bit rounding of alpha (2⁻²⁰ near it) moves pixels across.
+    # The guided matte (before the edge test and clip), the refined matte and choke / feather /
+    # spill-row scratch, all float32, not 16-bit: straight RGBA output keeps a pixel's colour only
+    # where alpha > VISIBLE_ALPHA, a step from black to full colour that 16-bit rounding of alpha
+    # (2⁻²⁰ near it) moves pixels across, and the clip ramp amplifies the matte's errors.
+    "matte": "R32F",
     "alpha": "R32F",
     "alpha_tmp": "R32F",
     "out": "RGBA8",  # the composite: what render() reads back and render_texture() hands over
@@ -173,13 +182,12 @@ def pass_graph(p: KeyerParams) -> tuple[GpuPass, ...]:
     """
     passes = [GpuPass("key", "key", ("guide", "gate"))]
     r = p.guide_radius
-    sums, box_rows = ("guide", "guide"), 0  # guide_radius 0: the matte pass reads no sums
+    sums, box_rows = ("sums_ab", "sums_w"), r
     if 0 < r <= FUSED_GUIDE_RADIUS:
         passes.append(
             GpuPass("guide", "guide", ("sums_ab", "sums_w"), (("guide_tex", "guide"),),
                     defines=(("GUIDE_RADIUS", r),))
         )  # fmt: skip
-        sums, box_rows = ("sums_ab", "sums_w"), r
     elif r > FUSED_GUIDE_RADIUS:
         s0, s1 = (("stage", 0),), (("stage", 1),)
         passes += [
@@ -190,16 +198,30 @@ def pass_graph(p: KeyerParams) -> tuple[GpuPass, ...]:
             GpuPass("coefficient columns", "guide_cols", ("coef_ab", "coef_w"),
                     (("src", "sums_ab"), ("src_w", "sums_w")), s1),
         ]  # fmt: skip
-        sums = ("coef_ab", "coef_w")
+        sums, box_rows = ("coef_ab", "coef_w"), 0
+    # The matte before refinement: the guided matte, or the key pass's raw matte (channel 1).
+    matte, channel = "guide", 1
+    if r > 0:
+        passes.append(
+            GpuPass("matte", "matte", ("matte",),
+                    (("guide_tex", "guide"), ("ab_tex", sums[0]), ("w_tex", sums[1])),
+                    defines=(("BOX_ROWS", box_rows),))
+        )  # fmt: skip
+        matte, channel = "matte", 0
+    # The spill gate's near-screen test only matters when there is spill to remove.
+    s = p.spill_radius if p.spill > 0 else 0
+    gate = ("gate_tex", "gate")
+    if p.choke == 0 and p.feather == 0 and s <= FUSED_CLIP_RADIUS:
+        # Edge test, clip and the spill window's min in the composite, from the matte.
+        passes.append(
+            GpuPass("composite", "composite", ("out",), (("matte_tex", matte), gate),
+                    defines=(("FUSED_CLIP", 1), ("MATTE_CHANNEL", channel), ("NEAR_R", s)))
+        )  # fmt: skip
+        return tuple(passes)
     passes.append(
-        GpuPass(
-            "matte",
-            "matte",
-            ("alpha",),
-            (("guide_tex", "guide"), ("ab_tex", sums[0]), ("w_tex", sums[1])),
-            defines=(("GUIDED", int(r > 0)), ("BOX_ROWS", box_rows)),
-        )
-    )
+        GpuPass("clip", "clip", ("alpha",), (("matte_tex", matte),),
+                defines=(("MATTE_CHANNEL", channel),))
+    )  # fmt: skip
     if p.choke != 0:
         passes += _reduce_pair("choke", abs(p.choke), p.choke < 0)
     if p.feather > 0:
@@ -213,8 +235,6 @@ def pass_graph(p: KeyerParams) -> tuple[GpuPass, ...]:
             GpuPass("feather columns", "feather", ("alpha",), (("src", "alpha_tmp"),),
                     (*taps, ("direction", (0, 1)))),
         ]  # fmt: skip
-    # The spill gate's near-screen test only matters when there is spill to remove.
-    s = p.spill_radius if p.spill > 0 else 0
     near, near_radius = "alpha", (s, s)
     if s > FUSED_SPILL_RADIUS:
         passes.append(
@@ -223,14 +243,11 @@ def pass_graph(p: KeyerParams) -> tuple[GpuPass, ...]:
         )  # fmt: skip
         near, near_radius = "alpha_tmp", (0, s)
     passes.append(
-        GpuPass(
-            "composite",
-            "composite",
-            ("out",),
-            (("alpha_tex", "alpha"), ("near_tex", near), ("gate_tex", "gate")),
-            defines=(("NEAR_RX", near_radius[0]), ("NEAR_RY", near_radius[1])),
-        )
-    )
+        GpuPass("composite", "composite", ("out",),
+                (("alpha_tex", "alpha"), ("near_tex", near), gate),
+                defines=(("FUSED_CLIP", 0), ("NEAR_RX", near_radius[0]),
+                         ("NEAR_RY", near_radius[1])))
+    )  # fmt: skip
     return tuple(passes)
 
 

@@ -22,7 +22,7 @@ from chromakey import cpu
 from chromakey.calibration import ScreenCalibrator, ScreenMap, default_screen, estimate_screen
 from chromakey.color import YuvSpec
 from chromakey.frames import Frame
-from chromakey.gpu import GpuKeyer
+from chromakey.gpu import GpuKeyer, pass_graph
 from chromakey.params import KeyerParams
 
 from parity import BULK_FRACTION, TOL_BULK, TOL_MAX, parity, within_tolerance
@@ -546,3 +546,30 @@ def test_built_in_sample_matches_reference(gpu, p):
             bg = make_background(kind, w, h, index)
             expected, actual = reference.render(frame, screen, bg), gpu.render(frame, screen, bg)
             assert_parity(expected, actual, f"sample_{index}_{kind}_{len(gpu.graph)}passes")
+
+
+# Settings that each take a different pass graph (chromakey.gpu.pass_graph): fused or
+# separable guide, the composite's fused clip or a clip pass, its spill window or a row pass.
+GRAPH_VARIANTS = [
+    KeyerParams(),
+    KeyerParams(guide_radius=0),
+    KeyerParams(guide_radius=1, spill_radius=1),
+    KeyerParams(guide_radius=5, spill_radius=0),
+    KeyerParams(spill_radius=3),
+    KeyerParams(spill_radius=4, guide_radius=0),
+    KeyerParams(spill_radius=5),
+    KeyerParams(spill=0.0, spill_radius=12),
+    KeyerParams(choke=1),
+    KeyerParams(feather=0.5, guide_radius=2),
+]
+
+
+@pytest.mark.parametrize("p", GRAPH_VARIANTS, ids=lambda p: f"{len(pass_graph(p))}passes")
+@pytest.mark.parametrize("bg_kind", ["none", "color"])
+def test_every_pass_graph_matches_reference(gpu, p, bg_kind):
+    w, h = 64, 49
+    rgb = synthetic_rgb(w, h, seed=21)
+    frame = to_frame(rgb, "yuv420", YuvSpec(), padded=True)
+    bg = make_background(bg_kind, w, h, 21)
+    expected, actual = both(gpu, p, frame, ScreenCalibrator(p).update(frame), bg)
+    assert_parity(expected, actual, f"graph_{len(gpu.graph)}_{bg_kind}")

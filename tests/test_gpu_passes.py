@@ -19,7 +19,9 @@ from chromakey.params import KeyerParams
 ROOT = Path(__file__).resolve().parent.parent
 
 # Targets allowed to be float32, each for a reason the TARGETS table gives (parity).
-FLOAT32_OK = {"guide", "sums_ab", "sums_w", "stack", "coef_ab", "coef_w", "alpha", "alpha_tmp"}
+FLOAT32_OK = {
+    "guide", "sums_ab", "sums_w", "stack", "coef_ab", "coef_w", "matte", "alpha", "alpha_tmp"
+}
 
 
 def test_default_settings_take_four_narrow_passes():
@@ -38,17 +40,20 @@ def test_default_settings_take_four_narrow_passes():
 @pytest.mark.parametrize(
     ("change", "extra"),
     [
-        ({"choke": 2}, 2),
-        ({"choke": -1}, 2),
-        ({"feather": 1.5}, 2),
-        ({"spill_radius": gpu.FUSED_SPILL_RADIUS}, 0),
-        ({"spill_radius": gpu.FUSED_SPILL_RADIUS + 1}, 1),
+        # Choke and feather work on the refined matte, so it becomes a texture (clip, +1).
+        ({"choke": 2}, 1 + 2),
+        ({"choke": -1}, 1 + 2),
+        ({"feather": 1.5}, 1 + 2),
+        ({"spill_radius": gpu.FUSED_CLIP_RADIUS}, 0),
+        ({"spill_radius": 0}, 0),
+        ({"spill_radius": gpu.FUSED_SPILL_RADIUS}, 1),
+        ({"spill_radius": gpu.FUSED_SPILL_RADIUS + 1}, 1 + 1),
         ({"spill": 0.0, "spill_radius": 30}, 0),  # no spill: no near-screen test at all
         ({"guide_radius": gpu.FUSED_GUIDE_RADIUS}, 0),
         ({"guide_radius": 1}, 0),
         ({"guide_radius": gpu.FUSED_GUIDE_RADIUS + 1}, 3),
-        ({"guide_radius": 0}, -1),
-        ({"choke": 1, "feather": 3.0, "spill_radius": 20, "guide_radius": 16}, 2 + 2 + 1 + 3),
+        ({"guide_radius": 0}, -2),  # no guide, no matte pass: key and composite
+        ({"choke": 1, "feather": 3.0, "spill_radius": 20, "guide_radius": 16}, 1 + 2 + 2 + 1 + 3),
     ],
 )
 def test_other_settings_add_passes_only_for_themselves(change, extra):
@@ -117,5 +122,5 @@ def test_passes_script_prints_the_table():
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "4 passes" in proc.stdout and "6 passes" in proc.stdout
+    assert "4 passes" in proc.stdout and "7 passes" in proc.stdout
     assert "choke rows" in proc.stdout
