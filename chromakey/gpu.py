@@ -97,7 +97,6 @@ def shader_defines() -> dict[str, int | float]:
         "MIN_ALPHA": cpu.MIN_ALPHA,
         "VISIBLE_ALPHA": cpu.VISIBLE_ALPHA,
         "MAX_TAPS": MAX_FEATHER_TAPS,
-        "FUSED_GUIDE_RADIUS": FUSED_GUIDE_RADIUS,
     }
 
 

@@ -109,7 +109,7 @@ vec3 screen_at(ivec2 p) {
 
 // --- 5. the luma guide ----------------------------------------------------------------------
 // The guided filter's sums are added tap by tap (guide.frag.glsl, or guide_rows / guide_cols
-// for radii above FUSED_GUIDE_RADIUS), in cpu.box_sum's order.
+// for radii above chromakey.gpu.FUSED_GUIDE_RADIUS), in cpu.box_sum's order.
 
 float luma(vec3 rgb) {
     return rgb.r * luma_w.x + rgb.g * luma_w.y + rgb.b * luma_w.z;

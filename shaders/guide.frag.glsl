@@ -1,6 +1,6 @@
 #version 330 core
-// Pass 2 (guide_radius ≤ FUSED_GUIDE_RADIUS) — the guided filter's first box filter, its
-// coefficients and the row half of its second box filter, in one pass:
+// Pass 2 (guide_radius ≤ chromakey.gpu.FUSED_GUIDE_RADIUS) — the guided filter's first box
+// filter, its coefficients and the row half of its second box filter, in one pass:
 //   for the 2r + 1 columns c around this pixel: (a, b, w)(c) = cpu.guide_coefficients of the
 //   (2r + 1)² window sums of (luma, matte, luma·matte, luma²) around (c, y);
 //   out: Σ over those columns of (a, b, w) — cpu.box_sum(coef, r, axis=1) at this pixel.
