@@ -103,7 +103,6 @@ def shader_defines() -> dict[str, int | float]:
 # Render-target formats: name → (components, moderngl dtype); "f1" is 8-bit normalised.
 FORMATS: dict[str, tuple[int, str]] = {
     "R8": (1, "f1"),
-    "R16F": (1, "f2"),
     "R32F": (1, "f4"),
     "RG32F": (2, "f4"),
     "RGBA8": (4, "f1"),
