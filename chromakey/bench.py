@@ -8,7 +8,14 @@ on generated sample clips (single-slice H.264 at a realistic bitrate, 720p and 1
   callback that drops them (the pipeline's own numbers: no encoder);
 - ``ours mp4``: the same into the real VideoFileSink (libx264 veryfast crf 18 yuv420p);
 - ``ffmpeg raw`` / ``ffmpeg mp4``: the FFmpeg CLI doing chromakey + overlay over a colour, to
-  rgb24 raw video (the bytes our raw path delivers) or to the same x264 settings.
+  rgb24 raw video (the bytes our raw path delivers) or to the same x264 settings;
+- ``ours nut`` / ``ffmpeg nut``: whole commands, process start-up included on both sides:
+  ``chromakey render IN -o - --format nut > /dev/null`` against FFmpeg writing rgb24 NUT to
+  its standard output — what a user chaining either with another tool waits for.
+
+FFmpeg keys with the colour a user would pick with an eyedropper: the median of the input's
+outer border over its first frames, decoded with the stream's own matrix and range
+(``border_key_color``), not a constant — a recorded stream's screen is rarely the sample's.
 
 Every contender runs in its own process, one after another, round-robin over several rounds
 (the order rotates each round); the tables give medians. Peak memory is each process's own
@@ -48,16 +55,22 @@ __all__ = [
     "sample_clip",
     "machine_info",
     "ffmpeg_path",
+    "border_key_color",
+    "ffmpeg_command",
     "run_bench",
     "main",
 ]
 
 SIZES = {"360p": (640, 360), "540p": (960, 540), "720p": (1280, 720), "1080p": (1920, 1080)}
-# The FFmpeg peer's key colour: the sample's nominal screen colour, as a user would type it.
+# The built-in sample's nominal screen colour, as a user would type it: the quality harness's
+# key on its own clips. The speed peer samples each input's border instead (border_key_color).
 FFMPEG_KEY = "0x05800A"
+KEY_BORDER = 4  # px: the width of the outer ring the key colour is sampled from
+KEY_FRAMES = 3  # how many of the first frames it is sampled over
 FFMPEG_SIMILARITY = 0.10
 FFMPEG_BLEND = 0.05
 BACKGROUND = (1.0, 0.0, 1.0)  # magenta: the composite colour of every contender
+PIPE = "nut"  # the whole-process contenders' output: NUT on standard output
 _RESULT = "BENCH-RESULT "
 
 
@@ -162,6 +175,55 @@ def sample_clip(
     return path
 
 
+# --- the FFmpeg peer's key colour ---------------------------------------------------------------
+
+
+def _border_rgb(frame: Any, border: int) -> np.ndarray:
+    """The outer ``border`` pixels of a decoded Frame as N×3 RGB in 0–255, through the frame's
+    own matrix and range (chroma from the sample each pixel's 4:2:0 cell holds)."""
+    h, w = frame.height, frame.width
+    ring = np.zeros((h, w), bool)
+    ring[:border], ring[-border:], ring[:, :border], ring[:, -border:] = True, True, True, True
+    yy, xx = np.nonzero(ring)
+    if frame.layout == "rgb":
+        return frame.planes[0][yy, xx].astype(np.float64)
+    fx, fy = frame.chroma_factors
+    y, u, v = frame.planes
+    yuv = np.stack([y[yy, xx], u[yy // fy, xx // fx], v[yy // fy, xx // fx]], -1) / 255.0
+    m, off = frame.yuv.to_rgb()
+    return np.clip((yuv - off) @ m.T, 0.0, 1.0) * 255.0
+
+
+def border_key_color(
+    path: str, *, frames: int = KEY_FRAMES, border: int = KEY_BORDER
+) -> tuple[int, int, int]:
+    """The screen colour a user picks with an eyedropper, as 0–255 RGB: the median of the
+    outer ``border`` pixels of the first ``frames`` frames, decoded with the right matrix."""
+    import av
+
+    from .sources import to_frame
+
+    samples = []
+    with av.open(path) as c:
+        for i, av_frame in enumerate(c.decode(video=0)):
+            samples.append(_border_rgb(to_frame(av_frame, i, 0.0), border))
+            if i + 1 >= frames:
+                break
+    if not samples:
+        raise ValueError(f"{path}: no video frame to sample the key colour from")
+    med = np.median(np.concatenate(samples), axis=0)
+    return tuple(int(round(c)) for c in med)  # type: ignore[return-value]
+
+
+def background_rgb() -> tuple[int, int, int]:
+    return tuple(round(255 * c) for c in BACKGROUND)  # type: ignore[return-value]
+
+
+def ffmpeg_color(rgb: tuple[int, int, int]) -> str:
+    """0–255 RGB → FFmpeg's ``0xRRGGBB``."""
+    return "0x{:02X}{:02X}{:02X}".format(*rgb)
+
+
 # --- the machine -----------------------------------------------------------------------------
 
 
@@ -257,44 +319,24 @@ class _ColorLayer:
 
 
 class _TimedCpuKeyer:
-    """CpuKeyer.render, timed: split into its three stages when it keys the whole frame at
-    once (same calls, same result); with strips (the default on several CPUs) the stages run
-    interleaved on threads, so the whole render counts as ``key``."""
+    """The compiled CpuKeyer, timed: its stages are fused in one pass over bands of rows on
+    numba's threads, so the whole render counts as ``key``."""
 
     backend = "cpu"
 
     def __init__(self, params: Any) -> None:
-        from .cpu import CpuKeyer
+        from .kernels import CpuKeyer
 
         self.inner = CpuKeyer(params)
-        self.params = params
-        self.totals = (
-            {"key": 0.0} if self.inner.strips else {"convert": 0.0, "key": 0.0, "composite": 0.0}
-        )
+        self.totals = {"key": 0.0}
 
     def set_params(self, params: Any) -> None:
-        self.params = params
         self.inner.set_params(params)
 
     def render(self, frame: Any, screen: Any, background: np.ndarray | None) -> np.ndarray:
-        from . import cpu
-
-        tot = self.totals
-        if self.inner.strips:
-            t0 = time.perf_counter()
-            out = self.inner.render(frame, screen, background)
-            tot["key"] += time.perf_counter() - t0
-            return out
         t0 = time.perf_counter()
-        rgb = cpu.decode_rgb(frame)
-        t1 = time.perf_counter()
-        fg, alpha = cpu.key_frame(rgb, screen, self.params, cpu.luma_weights(frame))
-        t2 = time.perf_counter()
-        out = cpu.to_uint8(cpu.composite(fg, alpha, background))
-        t3 = time.perf_counter()
-        tot["convert"] += t1 - t0
-        tot["key"] += t2 - t1
-        tot["composite"] += t3 - t2
+        out = self.inner.render(frame, screen, background)
+        self.totals["key"] += time.perf_counter() - t0
         return out
 
     def close(self) -> None:
@@ -379,16 +421,22 @@ def _child(argv: Sequence[str]) -> int:
 
 @dataclass
 class Contender:
-    name: str  # "decode", "ours raw", "ours mp4", "ffmpeg raw", "ffmpeg mp4"
+    name: str  # "decode", "ours raw|mp4|nut", "ffmpeg raw|mp4|nut"
     backend: str = ""  # cpu / gpu for ours
-    output: str = ""  # "raw" or "mp4"
+    output: str = ""  # "raw", "mp4" or PIPE ("nut": the whole command, NUT to stdout)
+
+    @property
+    def whole_process(self) -> bool:
+        """Timed from process start to exit, start-up included (no per-stage numbers)."""
+        return self.output == PIPE
 
     @property
     def label(self) -> str:
+        out = "NUT stdout, whole process" if self.whole_process else self.output
         if self.name.startswith("ours"):
-            return f"ours {self.backend} → {self.output}"
+            return f"ours {self.backend} → {out}"
         if self.name.startswith("ffmpeg"):
-            return f"FFmpeg chromakey+overlay → {self.output}"
+            return f"FFmpeg chromakey+overlay → {out}"
         return "PyAV decode only"
 
 
@@ -467,16 +515,29 @@ def _run_python(args: list[str], timeout: float) -> Run:
 
 
 def ffmpeg_command(
-    exe: str, path: str, width: int, height: int, rate: Fraction, output: str, dest: str
+    exe: str,
+    path: str,
+    width: int,
+    height: int,
+    rate: Fraction,
+    output: str,
+    dest: str,
+    *,
+    key: str,
 ) -> list[str]:
-    """FFmpeg chromakey + overlay over the magenta colour; rgb24 raw (as ours delivers) or x264."""
-    color = "0x{:02X}{:02X}{:02X}".format(*(round(255 * c) for c in BACKGROUND))
-    key = f"chromakey=color={FFMPEG_KEY}:similarity={FFMPEG_SIMILARITY}:blend={FFMPEG_BLEND}"
-    graph = f"[0:v]{key}[fg];[1:v][fg]overlay=shortest=1"
+    """FFmpeg chromakey (on ``key``, ``0xRRGGBB``) + overlay over the magenta colour: rgb24 raw
+    (as ours delivers), x264, or rgb24 NUT with the input's audio copied (``nut``, as
+    ``chromakey render -o - --format nut`` writes)."""
+    color = ffmpeg_color(background_rgb())
+    chroma = f"chromakey=color={key}:similarity={FFMPEG_SIMILARITY}:blend={FFMPEG_BLEND}"
+    graph = f"[0:v]{chroma}[fg];[1:v][fg]overlay=shortest=1"
     cmd = [exe, "-hide_banner", "-nostdin", "-nostats", "-benchmark", "-i", path]
     cmd += ["-f", "lavfi", "-i", f"color=c={color}:s={width}x{height}:r={rate}"]
     if output == "raw":
         cmd += ["-filter_complex", graph + ",format=rgb24", "-f", "rawvideo", "-y", dest]
+    elif output == "nut":
+        cmd += ["-filter_complex", graph + ",format=rgb24[out]", "-map", "[out]", "-map", "0:a?"]
+        cmd += ["-c:v", "rawvideo", "-pix_fmt", "rgb24", "-c:a", "copy", "-f", "nut", "-y", dest]
     else:
         cmd += ["-filter_complex", graph + ",format=yuv420p"]
         cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]
@@ -501,6 +562,37 @@ def _run_ffmpeg(cmd: list[str], frames: int, timeout: float) -> Run:
     return Run(n / elapsed if elapsed > 0 else 0.0, n, elapsed, rss, {})
 
 
+def _run_whole(
+    cmd: list[str], timeout: float, frames: int, count: str, env: dict[str, str] | None = None
+) -> Run:
+    """A whole command, its standard output into /dev/null, timed from start to exit.
+
+    ``count`` is a regular expression for the frame count in its stderr (the last match).
+    """
+    with tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=env
+        )
+        rc, rss = _wait_hwm(proc, timeout, poll=True)
+        elapsed = time.perf_counter() - t0
+        err.seek(0)
+        text = err.read().decode(errors="replace")
+    if rc != 0:
+        raise RuntimeError(f"{Path(cmd[0]).name} failed (exit {rc}): {text.strip()[-600:]}")
+    found = re.findall(count, text)
+    n = int(found[-1]) if found else frames
+    return Run(n / elapsed if elapsed > 0 else 0.0, n, elapsed, rss, {})
+
+
+def ours_pipe_command(path: str, backend: str) -> list[str]:
+    """``chromakey render IN -o - --format nut`` over the bench's colour, as a user runs it."""
+    from .color import format_color
+
+    cmd = [sys.executable, "-m", "chromakey", "render", path, "-o", "-", "--format", PIPE]
+    return cmd + ["--backend", backend, "-b", format_color(BACKGROUND)]
+
+
 def _probe(path: str) -> tuple[int, int, Fraction, int]:
     import av
 
@@ -521,12 +613,13 @@ def run_bench(
     ffmpeg: str | None,
     workdir: Path,
     mp4: bool = True,
+    pipe: bool = True,
     timeout: float = 1800.0,
     log: Any = None,
 ) -> dict[str, Any]:
     """Round-robin every contender on every input, ``rounds`` times. Returns all runs."""
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
-    outputs = ["raw"] + (["mp4"] if mp4 else [])
+    outputs = ["raw"] + (["mp4"] if mp4 else []) + ([PIPE] if pipe else [])
     contenders = [Contender("decode")]
     for out in outputs:
         contenders += [Contender(f"ours {out}", b, out) for b in backends]
@@ -534,6 +627,7 @@ def run_bench(
             contenders.append(Contender(f"ffmpeg {out}", "", out))
     runs: dict[tuple[str, str], list[Run]] = {}
     probes = {name: _probe(path) for name, path in inputs}
+    keys = {name: ffmpeg_color(border_key_color(path)) for name, path in inputs} if ffmpeg else {}
     for r in range(rounds):
         for name, path in inputs:
             w, h, rate, frames = probes[name]
@@ -542,19 +636,27 @@ def run_bench(
                 dest = str(workdir / f"bench_out_{name}.mp4")
                 if c.name == "decode":
                     run = _run_python(["decode", path], timeout)
+                elif c.name.startswith("ours") and c.whole_process:
+                    cmd = ours_pipe_command(path, c.backend)
+                    run = _run_whole(cmd, timeout, frames, r"(\d+) frames in", env=_env())
                 elif c.name.startswith("ours"):
                     args = ["ours", path, c.backend, dest if c.output == "mp4" else ""]
                     run = _run_python(args, timeout)
                 else:
-                    target = os.devnull if c.output == "raw" else dest
-                    cmd = ffmpeg_command(ffmpeg or "ffmpeg", path, w, h, rate, c.output, target)
-                    run = _run_ffmpeg(cmd, frames, timeout)
+                    target = {"raw": os.devnull, PIPE: "-"}.get(c.output, dest)
+                    cmd = ffmpeg_command(
+                        ffmpeg or "ffmpeg", path, w, h, rate, c.output, target, key=keys[name]
+                    )
+                    if c.whole_process:
+                        run = _run_whole(cmd, timeout, frames, r"frame=\s*(\d+)")
+                    else:
+                        run = _run_ffmpeg(cmd, frames, timeout)
                 runs.setdefault((name, c.label), []).append(run)
                 log(
                     f"  round {r + 1}/{rounds} {name:>9} {c.label:<36} {run.fps:7.1f} fps "
                     f"({run.frames} frames, peak RSS {run.maxrss_mib:.0f} MiB)"
                 )
-    return {"contenders": contenders, "runs": runs, "probes": probes}
+    return {"contenders": contenders, "runs": runs, "probes": probes, "keys": keys}
 
 
 # --- tables -------------------------------------------------------------------------------------
@@ -575,9 +677,10 @@ def speed_tables(result: dict[str, Any], inputs: list[tuple[str, str]]) -> str:
     for name, _path in inputs:
         w, h, rate, frames = result["probes"][name]
         n_rounds = len(runs.get((name, contenders[0].label), []))
+        key = result.get("keys", {}).get(name)
         lines.append(
             f"\n### {name}: {w}×{h}, {float(rate):.3g} fps, {frames} frames, "
-            f"median of {n_rounds} round(s)\n"
+            f"median of {n_rounds} round(s)" + (f"; FFmpeg keys {key}" if key else "") + "\n"
         )
         lines.append(
             "| contender | fps (median) | min–max | ours ÷ FFmpeg | ÷ decode-only | peak RSS MiB |"
@@ -601,12 +704,12 @@ def speed_tables(result: dict[str, Any], inputs: list[tuple[str, str]]) -> str:
                 f"{_fmt_ratio(vs_ff)} | {_fmt_ratio(vs_dec)} | {_median([x.maxrss_mib for x in rs]):.0f} |"
             )
         # Per-stage times of our contenders.
-        ours = [c for c in contenders if c.name.startswith("ours")]
+        ours = [c for c in contenders if c.name.startswith("ours") and not c.whole_process]
         if ours:
             lines.append(
                 "\nPer-stage ms/frame (median over rounds). wait = decode queue wait; "
                 "convert/upload = YUV→RGB (cpu) or plane upload (gpu); key = matte + despill "
-                "(cpu with strips: convert, key and composite, on threads) "
+                "(cpu: convert, key and composite fused in the compiled keyer) "
                 "(gpu: all passes); composite; readback; encode = the sink (RGB→YUV + x264, "
                 "or nothing for raw); other = the rest of the loop.\n"
             )
@@ -623,14 +726,8 @@ def speed_tables(result: dict[str, Any], inputs: list[tuple[str, str]]) -> str:
                     return _median([1000 * x.stages.get(key, 0.0) / max(x.frames, 1) for x in rs])
 
                 if c.backend == "cpu":
-                    # CpuKeyer's strips run the stages interleaved: all of it is "key" then.
-                    split = all("keyer.convert" in x.stages for x in rs)
-                    conv, key, comp, rb = (
-                        per("keyer.convert") if split else float("nan"),
-                        per("keyer.key"),
-                        per("keyer.composite") if split else float("nan"),
-                        0.0,
-                    )
+                    # The compiled keyer fuses its stages: all of it is "key".
+                    conv, key, comp, rb = float("nan"), per("keyer.key"), float("nan"), 0.0
                 else:
                     conv, key, comp, rb = (
                         per("keyer.upload"),
@@ -677,6 +774,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--backends", default="cpu,gpu", help="our backends to time: cpu, gpu [cpu,gpu]")
     p.add_argument("--no-mp4", action="store_true", help="skip the MP4 (encode) contenders")
+    p.add_argument(
+        "--no-pipe",
+        action="store_true",
+        help="skip the whole-process NUT-to-stdout contenders (chromakey render -o - vs ffmpeg)",
+    )
     p.add_argument("--workdir", help="folder for generated clips and outputs [a temp folder]")
     p.add_argument("--json", help="also write every run's numbers to this JSON file")
     p.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
@@ -733,7 +835,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 inputs.append((size_name(w, h), str(sample_clip(workdir, w, h, args.seconds))))
         result = run_bench(
-            inputs, backends, args.rounds, ffmpeg=ffmpeg, workdir=workdir, mp4=not args.no_mp4
+            inputs,
+            backends,
+            args.rounds,
+            ffmpeg=ffmpeg,
+            workdir=workdir,
+            mp4=not args.no_mp4,
+            pipe=not args.no_pipe,
         )
         print("## Speed\n")
         print(machine_table(info))
@@ -742,10 +850,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             "\nContenders run one at a time, each in its own process, round-robin; fps = frames / "
             "wall time of the run (our pipeline's RenderStats.elapsed, PyAV's decode loop, "
-            "FFmpeg's -benchmark rtime; process start-up excluded). Peak RSS = VmHWM of the "
-            "contender's own process (/proc; FFmpeg's sampled every 20 ms). FFmpeg: chromakey="
-            + FFMPEG_KEY
-            + f":{FFMPEG_SIMILARITY}:{FFMPEG_BLEND} + overlay on a colour source; raw = rgb24 "
+            "FFmpeg's -benchmark rtime; process start-up excluded), except the 'NUT stdout, "
+            "whole process' rows: `chromakey render IN -o - --format nut > /dev/null` and "
+            "FFmpeg writing rgb24 NUT to its stdout, timed from process start to exit. Peak "
+            "RSS = VmHWM of the contender's own process (/proc; sampled every 20 ms for "
+            "FFmpeg and the whole commands). FFmpeg: chromakey=KEY"
+            + f":{FFMPEG_SIMILARITY}:{FFMPEG_BLEND} + overlay on a colour source, KEY the "
+            f"median of the input's outer {KEY_BORDER}-px border over its first {KEY_FRAMES} "
+            "frames (an eyedropper's pick, decoded with the stream's matrix); raw = rgb24 "
             "(the bytes our raw path hands over), mp4 = libx264 veryfast crf 18 yuv420p, as ours."
         )
         print(speed_tables(result, inputs))
@@ -753,6 +865,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             payload = {
                 "machine": info,
                 "inputs": inputs,
+                "ffmpeg_keys": result["keys"],
                 "runs": {
                     f"{k[0]} | {k[1]}": [r.__dict__ for r in v] for k, v in result["runs"].items()
                 },

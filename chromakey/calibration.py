@@ -7,6 +7,13 @@ The calibrator estimates a low-resolution *screen map*: one colour per block of
 neighbours), plus the global colour. Both keyers upsample the map bilinearly
 with the same rule (:func:`chromakey.cpu.screen_at`), so the CPU and the GPU
 key against the same colour at every pixel of the same frame.
+
+Measuring the map costs a few milliseconds a frame at 720p and more at 1080p, while the
+exponential average that keeps it steady moves it by a tenth a frame (``screen_adapt``). So
+on large frames the calibrator measures every few frames (:func:`map_interval`: about
+SAMPLES samples a frame on average, the gap at most half the average's time constant) and
+gives each measurement the weight of the n frames it stands for, ``1 − (1 − screen_adapt)ⁿ``:
+the same time constant as a measurement every frame.
 """
 
 from __future__ import annotations
@@ -24,9 +31,11 @@ from .screenmap import ScreenMap
 __all__ = [
     "ScreenCalibrator",
     "ScreenMap",
+    "catch_up_weight",
     "default_screen",
     "estimate_screen",
     "estimate_screen_map",
+    "map_interval",
 ]
 
 SAMPLES = 16384  # pixels looked at per frame by sample_rgb's default grid
@@ -36,6 +45,7 @@ CELL_SAMPLES = 4  # samples per block along each axis (16 per block)
 MIN_CELL_SCREEN = 4  # a block needs this many clearly-screen samples to be measured
 MIN_CELL_EXCESS = 0.55  # … and a key excess of at least this share of the global colour's
 MEMBER_SCREEN = 0.9  # membership above which a sample is clearly screen
+MAX_INTERVAL_SHARE = 0.5  # frames between measurements ≤ this share of the time constant
 
 F32 = np.float32
 
@@ -196,22 +206,54 @@ def estimate_screen_map(frame: Frame, p: KeyerParams) -> tuple[np.ndarray, int, 
     return fill_unknown(colors, known, glob), cell, glob
 
 
+def map_interval(adapt: float, width: int, height: int) -> int:
+    """Frames from one measurement of the screen map to the next.
+
+    Enough that the map's samples (CELL_SAMPLES² a block) come to about SAMPLES a frame on
+    average, but at most MAX_INTERVAL_SHARE of the exponential average's time constant
+    (−1 / ln(1 − adapt) frames: 9.5 at the default 0.1), so that it still follows as
+    closely; every frame when the average follows at once (adapt ≥ 0.3 or so) or for frames
+    of up to about 360p, where the measurement is cheap.
+    """
+    if not 0.0 < adapt < 1.0:
+        return 1
+    cell = cell_size(width, height)
+    rows, cols = grid_shape(width, height, cell)
+    samples = rows * cols * CELL_SAMPLES**2
+    tau = -1.0 / math.log1p(-adapt)
+    return max(1, min(-(-samples // SAMPLES), int(MAX_INTERVAL_SHARE * tau)))
+
+
+def catch_up_weight(adapt: float, frames: int) -> F32:
+    """The weight of one measurement standing for ``frames`` frames of the exponential
+    average, ``1 − (1 − adapt)^frames``: after n frames the old value keeps the share
+    ``(1 − adapt)^n`` whether it was measured once or n times."""
+    if frames <= 1:
+        return F32(adapt)
+    return F32(-math.expm1(frames * math.log1p(-adapt))) if adapt < 1.0 else F32(1.0)
+
+
 class ScreenCalibrator:
     """Follows the screen map with an exponential average per block; a user's colour overrides it.
 
     :meth:`update` returns a :class:`ScreenMap`; ``.mean`` is the global colour (also kept in
-    ``self.screen``).
+    ``self.screen``). The map is measured on the first frame of a size and then every
+    :func:`map_interval` frames, each measurement weighted for the frames since the last
+    (:func:`catch_up_weight`); the frames between get the map as it is.
     """
 
     def __init__(self, params: KeyerParams) -> None:
         self.params = params
         self.screen: np.ndarray | None = None  # the global colour
         self.map: ScreenMap | None = None
+        self._since = 0  # frames since the last measurement (of this grid)
+        self._grid: tuple[int, int, int] | None = None  # (cell, rows, cols) last measured
 
     def set_params(self, params: KeyerParams) -> None:
         if (params.hue_min, params.hue_max) != (self.params.hue_min, self.params.hue_max):
             self.screen = None
             self.map = None
+            self._grid = None
         self.params = params
 
     def update(self, frame: Frame) -> ScreenMap:
@@ -223,16 +265,26 @@ class ScreenCalibrator:
         same_grid = self.map is not None and self.map.cell == cell and self.map.shape == grid
         if same_grid and p.screen_adapt == 0.0:
             return self.map  # type: ignore[return-value]
+        self._since += 1
+        if self._grid == (cell, *grid):
+            if self._since < map_interval(p.screen_adapt, frame.width, frame.height):
+                return self._current(cell, grid)
+        else:
+            self._grid, self._since = (cell, *grid), 1  # a new size: measure at once
+        frames, self._since = self._since, 0
         colors, cell, glob = estimate_screen_map(frame, p)
         if glob is not None:
-            a = F32(p.screen_adapt)
+            a = catch_up_weight(p.screen_adapt, frames)
             self.screen = glob if self.screen is None else self.screen + a * (glob - self.screen)
             if same_grid:
                 old = self.map.colors  # type: ignore[union-attr]
                 colors = old + a * (colors - old)
             self.map = ScreenMap(colors, cell, self.screen)
+        return self._current(cell, grid)
+
+    def _current(self, cell: int, grid: tuple[int, int]) -> ScreenMap:
         if self.map is not None and self.map.cell == cell and self.map.shape == grid:
             return self.map
         # Nothing measured yet for this frame size: the global colour (or the default) everywhere.
-        color = self.screen if self.screen is not None else default_screen(p)
+        color = self.screen if self.screen is not None else default_screen(self.params)
         return ScreenMap.constant(color, cell)

@@ -15,6 +15,8 @@ from typing import Any, NoReturn
 from .errors import ChromakeyError, ParameterError
 from .memory import keep_freed_memory
 from .params import INTEGER_FIELDS, KeyerParams
+from .sinks import RAW_FORMATS
+from .stdio import describe, is_stdio
 
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 70
@@ -122,15 +124,16 @@ def _cmd_render(args: argparse.Namespace) -> int:
             backend=args.backend,
             progress=bar,
             keep_partial=args.keep_partial,
+            output_format=args.output_format,
         )
     finally:
         bar.finish()
+    name = describe(args.output, output=True)
     if stats.interrupted:
-        print(
-            f"chromakey: interrupted; kept {stats.frames} frames in {args.output}", file=sys.stderr
-        )
+        print(f"chromakey: interrupted; kept {stats.frames} frames in {name}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    print(f"wrote {args.output}: {stats.summary()}")
+    # Standard output carries the video: the report goes to stderr then.
+    print(f"wrote {name}: {stats.summary()}", file=sys.stderr if is_stdio(args.output) else None)
     return 0
 
 
@@ -181,13 +184,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_sample)
 
     p = sub.add_parser("render", help="key a video and write the composite")
-    p.add_argument("input", help="foreground video: a file or a stream URL")
+    p.add_argument("input", help="foreground video: a file, a stream URL, or - for standard input")
     p.add_argument(
         "-o",
         "--output",
         required=True,
-        help="output: .mp4/.mov/.mkv/.webm, or a pattern like out/%%05d.png; "
-        "transparent into .webm is VP9 alpha, into .mov ProRes 4444",
+        help="output: .mp4/.mov/.mkv/.webm, raw .nut (RGB) or .y4m (yuv420p), a pattern like "
+        "out/%%05d.png, or - for standard output (with --format); transparent into .webm is "
+        "VP9 alpha, into .mov ProRes 4444, into .nut RGBA, into .y4m yuva444p",
+    )
+    p.add_argument(
+        "--format",
+        dest="output_format",
+        choices=tuple(RAW_FORMATS),
+        help="raw output format; needed for -o - and for a name without an extension",
     )
     p.add_argument(
         "--background",

@@ -60,7 +60,7 @@ class YuvSpec:
         return np.linalg.inv(m), off
 
 
-# Chroma and HSL denominators at or below this have no hue or saturation (shared with the shaders).
+# Chroma and HSL denominator below which hue and saturation are taken as 0.
 HSL_EPS = 1e-6
 
 
@@ -76,14 +76,14 @@ def rgb_to_hsl(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     mn = np.minimum(np.minimum(r, g), b)
     chroma = mx - mn
     lightness = (mx + mn) * f32(0.5)
-    has_hue = chroma > HSL_EPS
+    has_hue = chroma > f32(HSL_EPS)
     inv = f32(1.0) / np.where(has_hue, chroma, f32(1.0))
     h = np.where(mx == r, (g - b) * inv, np.where(mx == g, (b - r) * inv + 2, (r - g) * inv + 4))
     h = np.where(h < 0, h + 6, h) * f32(60.0)
     h *= has_hue
     denom = f32(1.0) - np.abs(f32(2.0) * lightness - f32(1.0))
     sat = np.minimum(chroma / np.maximum(denom, f32(HSL_EPS)), f32(1.0))
-    sat *= denom > HSL_EPS
+    sat *= denom > f32(HSL_EPS)
     return h, sat, lightness, chroma
 
 

@@ -23,6 +23,11 @@ F32 = np.float32
 # Narrowest soft ramp; anything narrower is a hard step (shared with common.glsl).
 MIN_RAMP = 1e-6
 
+# Composite: the floor of the alpha a straight colour is divided by, and the alpha below
+# which a transparent output pixel carries no colour.
+ALPHA_FLOOR = 1e-6
+ALPHA_VISIBLE = 1.0 / 512.0
+
 # Radius in pixels of the neighbourhood that decides whether a pixel is on an edge.
 EDGE_RADIUS = 2
 
@@ -409,7 +414,7 @@ HALO_MARGIN = 2
 
 def halo_rows(p: KeyerParams) -> int:
     """Rows of context a band of rows needs on each side for :func:`key_frame` on the band to
-    give exactly the rows it gives on the whole frame (CpuKeyer's strips).
+    give exactly the rows it gives on the whole frame (ReferenceKeyer's strips).
 
     The neighbourhood operations run one after the other, so their reaches add up: the
     luma guide (two box filters of guide_radius), the edge test (EDGE_RADIUS), the choke
@@ -518,11 +523,6 @@ def unmix_despill(
 
 # --- 8. composite -------------------------------------------------------------------
 
-# Un-premultiplying divides by max(alpha, MIN_ALPHA); below VISIBLE_ALPHA (half of 1/255)
-# a pixel shows no colour in straight RGBA output (shared with the shaders).
-MIN_ALPHA = 1e-6
-VISIBLE_ALPHA = 1.0 / 512.0
-
 
 def composite(fg: np.ndarray, alpha: np.ndarray, background: np.ndarray | None) -> np.ndarray:
     """Straight-alpha 'over': fg is premultiplied, background is RGB (or RGBA) or None.
@@ -534,8 +534,8 @@ def composite(fg: np.ndarray, alpha: np.ndarray, background: np.ndarray | None) 
     a3 = alpha[..., None]
     if background is None:
         out = np.empty(alpha.shape + (4,), F32)
-        np.divide(fg, np.maximum(a3, F32(MIN_ALPHA)), out=out[..., :3])
-        out[..., :3] *= a3 > F32(VISIBLE_ALPHA)
+        np.divide(fg, np.maximum(a3, F32(ALPHA_FLOOR)), out=out[..., :3])
+        out[..., :3] *= a3 > F32(ALPHA_VISIBLE)
         np.clip(out[..., :3], 0.0, 1.0, out=out[..., :3])
         out[..., 3] = alpha
         return out
@@ -546,7 +546,7 @@ def composite(fg: np.ndarray, alpha: np.ndarray, background: np.ndarray | None) 
         ba = bg[..., 3:4]
         out_a = a3 + (F32(1.0) - a3) * ba
         prem = fg + (F32(1.0) - a3) * bg[..., :3] * ba
-        np.divide(prem, np.maximum(out_a, F32(MIN_ALPHA)), out=out[..., :3])
+        np.divide(prem, np.maximum(out_a, F32(ALPHA_FLOOR)), out=out[..., :3])
         out[..., 3:4] = out_a
         return np.clip(out, 0.0, 1.0)
     out = np.subtract(F32(1.0), a3)
@@ -626,8 +626,9 @@ def cpu_workers() -> int:
 STRIP_PIXELS = 384 * 1024
 
 
-class CpuKeyer:
-    """The reference pipeline on numpy: frame in, composited uint8 image out.
+class ReferenceKeyer:
+    """The reference pipeline on numpy: frame in, composited uint8 image out (the oracle the
+    compiled CPU keyer, :class:`chromakey.kernels.CpuKeyer`, and the shaders are held to).
 
     ``strips`` (default: on when more than one CPU is usable) keys the frame in horizontal
     strips, each with :func:`halo_rows` rows of context either side, on ``workers`` threads
@@ -636,7 +637,7 @@ class CpuKeyer:
     strip (default: about STRIP_PIXELS pixels a strip).
     """
 
-    backend = "cpu"
+    backend = "reference"
 
     def __init__(
         self,

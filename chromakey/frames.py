@@ -63,3 +63,51 @@ class Frame:
         index: int = 0,
     ) -> Frame:
         return cls((y, u, v), "yuv", spec, time, index)
+
+
+@dataclass(frozen=True)
+class YuvImage:
+    """A composited picture as YUV planes, for sinks that store YUV: written as it is, with no
+    RGB round trip (a keyer that writes the planes spares the sink a conversion per frame).
+
+    uint8 planes, BT.709 limited range; ``u`` and ``v`` are 4:2:0, ceil(w/2)×ceil(h/2), sited
+    as H.264's default (left, centred between rows); ``a`` is straight alpha at full
+    resolution, or None for an opaque picture.
+    """
+
+    y: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    a: np.ndarray | None = None
+
+    SPEC = YuvSpec("bt709", False)
+
+    def __post_init__(self) -> None:
+        h, w = self.y.shape if self.y.ndim == 2 else (0, 0)
+        chroma = ((h + 1) // 2, (w + 1) // 2)
+        planes = {"y": (self.y, (h, w)), "u": (self.u, chroma), "v": (self.v, chroma)}
+        if self.a is not None:
+            planes["a"] = (self.a, (h, w))
+        for name, (plane, shape) in planes.items():
+            if plane.dtype != np.uint8 or plane.shape != shape or min(shape) < 1:
+                raise ValueError(
+                    f"YuvImage.{name}: expected a {shape[0]}×{shape[1]} uint8 plane "
+                    f"(4:2:0 chroma), got {plane.dtype} {plane.shape}"
+                )
+
+    @property
+    def width(self) -> int:
+        return int(self.y.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.y.shape[0])
+
+    @property
+    def pixel_format(self) -> str:
+        """FFmpeg's name for the layout: ``yuv420p``, or ``yuva420p`` with alpha."""
+        return "yuv420p" if self.a is None else "yuva420p"
+
+    @property
+    def planes(self) -> tuple[np.ndarray, ...]:
+        return (self.y, self.u, self.v) if self.a is None else (self.y, self.u, self.v, self.a)

@@ -20,7 +20,7 @@ FUSED_CLIP_RADIUS (the clip pass; above FUSED_SPILL_RADIUS also a row pass), a g
 FUSED_GUIDE_RADIUS (guide_rows / guide_cols, separable); guide_radius 0 drops guide and matte.
 Formats are the narrowest that keep parity with the reference (tests/test_gpu_parity.py): float32
 only for the guided filter's inputs and sums, whose variance and intercept cancel, and for the
-matte, which the straight-RGBA output compares with VISIBLE_ALPHA.
+matte, which the straight-RGBA output compares with ALPHA_VISIBLE.
 
 The screen map (calibration.ScreenMap, a few thousand blocks) goes up each frame as a small
 RGB32F texture; key and composite interpolate it with texelFetch and numpy's own weights.
@@ -94,8 +94,8 @@ def shader_defines() -> dict[str, int | float]:
         "HSL_EPS": HSL_EPS,
         "MIN_SCREEN_EXCESS": cpu.MIN_SCREEN_EXCESS,
         "EDGE_RADIUS": cpu.EDGE_RADIUS,
-        "MIN_ALPHA": cpu.MIN_ALPHA,
-        "VISIBLE_ALPHA": cpu.VISIBLE_ALPHA,
+        "ALPHA_FLOOR": cpu.ALPHA_FLOOR,
+        "ALPHA_VISIBLE": cpu.ALPHA_VISIBLE,
         "MAX_TAPS": MAX_FEATHER_TAPS,
     }
 
@@ -120,7 +120,7 @@ TARGETS: dict[str, str] = {
     "coef_w": "R32F",
     # The guided matte (before the edge test and clip), the refined matte and choke / feather /
     # spill-row scratch, all float32, not 16-bit: straight RGBA output keeps a pixel's colour only
-    # where alpha > VISIBLE_ALPHA, a step from black to full colour that 16-bit rounding of alpha
+    # where alpha > ALPHA_VISIBLE, a step from black to full colour that 16-bit rounding of alpha
     # (2⁻²⁰ near it) moves pixels across, and the clip ramp amplifies the matte's errors.
     "matte": "R32F",
     "alpha": "R32F",
@@ -409,7 +409,7 @@ class _PlaneTexture:
 class GpuKeyer:
     """The reference pipeline on the GPU: frame in, composited uint8 image (or texture) out.
 
-    Same API and results as :class:`chromakey.cpu.CpuKeyer` (within the parity suite's
+    Same API and results as :class:`chromakey.cpu.ReferenceKeyer` (within the parity suite's
     tolerance: at most 8/255 anywhere, 2/255 on all but 0.1 % of pixels). ``ctx``: None for a
     headless context of its own, ``"current"`` for the current one (a glfw window's), or a
     host's ``moderngl.Context``, which the keyer uses but never releases.
@@ -684,7 +684,7 @@ class GpuKeyer:
     ) -> np.ndarray:
         """uint8 H×W×3 over ``background`` ((3,) colour or H×W×3/4 image), or H×W×4 if None.
 
-        As CpuKeyer.render. The pixels are read straight into ``out`` if given (a C-contiguous
+        As ReferenceKeyer.render. The pixels are read straight into ``out`` if given (a C-contiguous
         uint8 array of the result's shape, reused by a caller that wants no allocation per
         frame); otherwise into a new array.
         """

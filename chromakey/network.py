@@ -518,7 +518,12 @@ class Pacer:
                 if self._last is not None and t < self._last - 0.5:
                     self._anchor = None  # a jump back in the timestamps
                     continue
-                ahead = (t - origin) - (time.perf_counter() - wall) - self.lead
+                # At most one frame ahead: a frame handed over earlier only waits in the queue,
+                # and that wait is latency (the consumer takes the frame when it is due).
+                lead = self.lead
+                if self._last is not None and t > self._last:
+                    lead = min(lead, t - self._last)
+                ahead = (t - origin) - (time.perf_counter() - wall) - lead
                 if ahead <= 0:
                     break  # due, or late (a decoder short of CPU): release it at once
                 if ahead > self.jump:
@@ -534,13 +539,14 @@ def pace(source: VideoSource, *, lead: float = 0.1, jump: float = 3.0) -> VideoS
     """Make a VideoSource's decode thread keep to real time, as a live stream arrives.
 
     A file decodes far faster than it plays; in drop mode its decoder would race ahead and
-    drop nearly everything. Paced, each frame is handed to the queue ``lead`` seconds
-    before it is due (by its timestamp, against the time the first frame was handed over),
-    so a consumer that is slower than real time loses the oldest frames (``dropped``)
-    instead of falling behind, and one that keeps up gets every frame; a decoder that lags
-    (short of CPU) releases its late frames at once, so the file keeps strict real time. A
-    jump in the timestamps (``jump`` seconds forwards, half a second back) re-anchors. Each frame's
-    ``decoded_at`` is set when it is released to the queue (after the pacing wait).
+    drop nearly everything. Paced, each frame is handed to the queue ``lead`` seconds, at most
+    one frame (its interval to the frame before), before it is due (by its timestamp, against
+    the time the first frame was handed over), so a consumer that is slower than real time
+    loses the oldest frames (``dropped``) instead of falling behind, and one that keeps up
+    gets every frame; a decoder that lags (short of CPU) releases its late frames at once, so
+    the file keeps strict real time. A jump in the timestamps (``jump`` seconds forwards, half
+    a second back) re-anchors. Each frame's ``decoded_at`` is set when it is released to the
+    queue (after the pacing wait).
 
     Wraps the source's queue-put (call it before the source starts) and sets
     ``source.pacer`` (a :class:`Pacer`), whose ``pause()``/``resume()``

@@ -15,13 +15,15 @@ import numpy as np
 
 from .backgrounds import Background, parse_background
 from .calibration import ScreenCalibrator
-from .cpu import CpuKeyer, cpu_workers
+from .cpu import cpu_workers
 from .errors import BackendUnavailableError, ParameterError
 from .frames import Frame
+from .kernels import CpuKeyer
 from .params import KeyerParams
 from .screenmap import ScreenMap
 from .sinks import PngSequenceSink, Sink, VideoFileSink, video_format
 from .sources import SourceInfo, VideoSource
+from .stdio import is_stdio
 
 
 class Keyer(Protocol):
@@ -32,6 +34,18 @@ class Keyer(Protocol):
         self, frame: Frame, screen: ScreenMap | np.ndarray, background: np.ndarray | None
     ) -> np.ndarray: ...
     def close(self) -> None: ...
+
+
+def auto_takes_cpu(ctx: Any) -> str | None:
+    """The renderer's name where ``auto`` takes the CPU path over this OpenGL context, else None.
+
+    A software rasteriser (llvmpipe) runs the passes on the CPU's own cores, slower than the CPU
+    path's threaded strips; on a single core the two are alike and the shaders stay.
+    """
+    from .gpu import software_renderer
+
+    renderer = software_renderer(ctx)
+    return renderer if renderer and cpu_workers() > 1 else None
 
 
 def make_keyer(
@@ -50,7 +64,7 @@ def make_keyer(
     if backend not in ("gpu", "auto"):
         raise ParameterError(f"backend {backend!r} is unknown; use auto, cpu or gpu")
     try:
-        from .gpu import GpuKeyer, software_renderer
+        from .gpu import GpuKeyer
 
         keyer = GpuKeyer(params)
     except BackendUnavailableError as exc:
@@ -58,8 +72,8 @@ def make_keyer(
             raise
         say(f"warning: {exc}; using the CPU path")
         return CpuKeyer(params)
-    renderer = software_renderer(keyer.ctx)
-    if backend == "auto" and renderer and cpu_workers() > 1:
+    renderer = auto_takes_cpu(keyer.ctx)
+    if backend == "auto" and renderer:
         keyer.close()
         say(
             f"note: OpenGL here is {renderer}, a software rasteriser on the CPU's own cores; "
@@ -268,19 +282,30 @@ class Pipeline:
             k += 1
 
 
-def output_kind(output: str | os.PathLike[str]) -> str:
-    """``png`` for a %d pattern, ``video`` for a known video extension."""
+def output_kind(output: str | os.PathLike[str], output_format: str | None = None) -> str:
+    """``png`` for a %d pattern, ``video`` for a known video extension, standard output or a
+    name given a ``--format``."""
     text = os.fspath(output)
     if "%" in text:
+        if output_format is not None:
+            raise ParameterError(
+                f"{text}: a numbered pattern is a PNG sequence; --format {output_format} "
+                "takes one file name or -"
+            )
         if not text.lower().endswith(".png"):
             raise ParameterError(f"{text}: a numbered sequence must be PNG, like out/%05d.png")
         return "png"
-    video_format(Path(text), False)  # raises on an unknown extension
+    video_format(Path(text), False, output_format)  # raises on an unknown type
     return "video"
 
 
-def open_sink(output: str | os.PathLike[str], source: VideoSource, transparent: bool) -> Sink:
-    if output_kind(output) == "png":
+def open_sink(
+    output: str | os.PathLike[str],
+    source: VideoSource,
+    transparent: bool,
+    output_format: str | None = None,
+) -> Sink:
+    if output_kind(output, output_format) == "png":
         return PngSequenceSink(output, alpha=transparent)
     info = source.info
     return VideoFileSink(
@@ -291,10 +316,14 @@ def open_sink(output: str | os.PathLike[str], source: VideoSource, transparent: 
         rate=info.rate,
         time_base=info.time_base,
         audio_stream=source.audio,
+        output_format=output_format,
     )
 
 
 def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """True when ``a`` and ``b`` are one file (``-`` is standard input or output: never)."""
+    if is_stdio(a) or is_stdio(b):
+        return False
     try:
         return Path(a).resolve() == Path(b).resolve()
     except OSError:
@@ -313,16 +342,20 @@ def render(
     progress: Callable[[int, int | None], Any] | None = None,
     warn: Callable[[str], Any] | None = None,
     keep_partial: bool = False,
+    output_format: str | None = None,
 ) -> RenderStats:
-    """Key ``input`` and write ``output`` (.mp4/.mov/.mkv/.webm or a %05d.png pattern).
+    """Key ``input`` and write ``output`` (.mp4/.mov/.mkv/.webm, raw .nut/.y4m or a %05d.png
+    pattern; ``-`` for standard output, input ``-`` for standard input).
 
     With no background, PNG output is transparent and video output is over white;
-    a transparent background into .webm or .mov writes VP9 alpha or ProRes 4444.
+    a transparent background into .webm or .mov writes VP9 alpha or ProRes 4444, into .nut
+    RGBA, into .y4m yuva444p. ``output_format`` (``nut`` or ``y4m``) is needed for standard
+    output and for a name without an extension.
     With ``keep_partial`` a Ctrl-C finishes the frames rendered so far into a playable
     file (``stats.interrupted``) instead of discarding them.
     """
     params = params or KeyerParams()
-    kind = output_kind(output)
+    kind = output_kind(output, output_format)
     if "%" not in os.fspath(output) and same_file(input, output):
         raise ParameterError(f"{output}: the output is the input; choose another output name")
     if background is None:
@@ -330,7 +363,7 @@ def render(
     bg = parse_background(background, fit=fit, play_style=play_style)
     source = VideoSource(input)
     try:
-        sink = open_sink(output, source, bg.transparent)
+        sink = open_sink(output, source, bg.transparent, output_format)
     except BaseException:
         source.close()
         raise

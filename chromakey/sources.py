@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import queue
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ import numpy as np
 from .color import YuvSpec
 from .errors import ChromakeyError, InputError, InputNotFoundError, ParameterError
 from .frames import Frame
+from .stdio import STDIN_URL, describe, is_stdio
 
 # Schemes a foreground may use: files and the streaming protocols an avatar service serves.
 STREAM_SCHEMES = ("http", "https", "rtmp", "rtmps", "rtsp", "rtsps", "srt", "udp", "tcp")
@@ -113,8 +115,15 @@ def _rotate(a: np.ndarray, av_frame: av.VideoFrame) -> np.ndarray:
 def check_location(
     location: str | os.PathLike[str], *, schemes: tuple[str, ...] = STREAM_SCHEMES
 ) -> str:
-    """A path that exists and is not empty, or a URL with an allowed scheme."""
+    """A path that exists and is not empty, a URL with an allowed scheme, or ``-`` (standard
+    input; no other FFmpeg protocol name)."""
     text = os.fspath(location)
+    if is_stdio(text):
+        if sys.stdin is not None and sys.stdin.isatty():
+            raise InputError(
+                "standard input is a terminal; pipe a video into it (… | chromakey render - …)"
+            )
+        return text
     if "://" in text:
         scheme = text.split("://", 1)[0].lower()
         if scheme not in schemes:
@@ -139,14 +148,18 @@ def check_location(
 
 
 def open_container(location: str, *, what: str = "input") -> av.container.InputContainer:
-    """av.open with network timeouts, every failure turned into a one-line InputError."""
+    """av.open with network timeouts, every failure turned into a one-line InputError.
+
+    ``-`` is standard input, read by FFmpeg itself (``pipe:0``). A pipe cannot seek: stream
+    formats (NUT, Matroska, MPEG-TS, Y4M) suit it; an MP4 wants its index first (faststart).
+    """
     options = dict(NETWORK_OPTIONS) if "://" in location else {}
     if location.lower().startswith("rtmp"):
         options.pop("timeout")  # FFmpeg's RTMP client reads 'timeout' as "listen for a peer"
+    url = STDIN_URL if is_stdio(location) else location
+    location = describe(location)
     try:
-        return av.open(
-            location, "r", options=options, timeout=(15.0, 15.0), metadata_errors="replace"
-        )
+        return av.open(url, "r", options=options, timeout=(15.0, 15.0), metadata_errors="replace")
     except FileNotFoundError as exc:
         raise InputNotFoundError(f"{location}: no such file; check the path") from exc
     except av.error.InvalidDataError as exc:
@@ -280,16 +293,17 @@ class VideoSource(QueuedItems):
         audio: bool = True,
     ) -> None:
         self.location = check_location(location)
+        self.name = describe(self.location)  # what messages call it: "standard input" for -
         self.container = open_container(self.location)
         if not self.container.streams.video:
             self.container.close()
-            raise InputError(f"{self.location}: has no video stream; give a video file")
+            raise InputError(f"{self.name}: has no video stream; give a video file")
         self.video = self.container.streams.video[0]
         ctx = self.video.codec_context
         if ctx is None:
             self.container.close()
             raise InputError(
-                f"{self.location}: its video codec is unknown or unsupported; "
+                f"{self.name}: its video codec is unknown or unsupported; "
                 "re-encode it (H.264, VP9, ProRes…) or check the file is not corrupt"
             )
         self.video.thread_type = "AUTO"
@@ -298,7 +312,7 @@ class VideoSource(QueuedItems):
         if ctx.width * ctx.height > MAX_PIXELS:
             self.container.close()
             raise InputError(
-                f"{self.location}: {ctx.width}×{ctx.height} is larger than the "
+                f"{self.name}: {ctx.width}×{ctx.height} is larger than the "
                 f"{MAX_PIXELS} pixel limit (8K); scale it down first"
             )
         self.audio = (
@@ -340,7 +354,7 @@ class VideoSource(QueuedItems):
                     if packet.dts is not None and not self._put(("audio", packet)):
                         return
                     continue
-                decoded = decode_video_packet(packet, self.location)
+                decoded = decode_video_packet(packet, self.name)
                 if decoded is None:
                     self.corrupt += 1
                     continue
@@ -351,7 +365,7 @@ class VideoSource(QueuedItems):
                         return
             if index == 0:
                 raise InputError(
-                    f"{self.location}: no video frame could be decoded; the file may be truncated or corrupt"
+                    f"{self.name}: no video frame could be decoded; the file may be truncated or corrupt"
                 )
             self._put(("end", None))
         except ChromakeyError as exc:
@@ -359,11 +373,11 @@ class VideoSource(QueuedItems):
         except av.error.FFmpegError as exc:
             if index == 0:
                 err: Exception = InputError(
-                    f"{self.location}: cannot decode the video ({exc.strerror}); the file may be truncated or corrupt"
+                    f"{self.name}: cannot decode the video ({exc.strerror}); the file may be truncated or corrupt"
                 )
             else:
                 err = InputError(
-                    f"{self.location}: decoding failed after {index} frames ({exc.strerror})"
+                    f"{self.name}: decoding failed after {index} frames ({exc.strerror})"
                 )
             self._put(("error", err))
         except Exception as exc:  # noqa: BLE001 - handed to the consumer's thread

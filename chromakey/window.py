@@ -67,6 +67,7 @@ KEYS: dict[str, tuple[str, float]] = {
 # Always printed (the ones the keys move), then any other field that is not the default.
 _SHOWN = ("hue_min", "hue_max", "sat_min", "feather", "choke", "guide_radius", "spill")
 
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``preview`` subcommand's arguments (the keyer options come from chromakey.cli)."""
     from .cli import _add_keyer_options
@@ -89,6 +90,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--queue-size", type=int, default=4, metavar="N", help="decoded frames buffered [4]"
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("auto", "cpu", "gpu"),
+        default="auto",
+        help="keyer: the GLSL passes (gpu), or the CPU keyer and one texture upload a frame "
+        "(cpu); auto takes cpu on a software rasteriser (llvmpipe) [auto]",
     )
     parser.add_argument(
         "--stall-timeout",
@@ -301,8 +309,15 @@ class Preview:
             raise
         try:
             ctx = create_context("current")
-            live = LiveCompositor(ctx, self.params, self.background)
+            live = LiveCompositor(
+                ctx,
+                self.params,
+                self.background,
+                backend=args.backend,
+                on_keyed=window.glfw.post_empty_event,  # wakes the loop: a frame is keyed
+            )
             live.attach(source, own=True)
+            self.say(f"backend: {self._backend_note(live, ctx)}")
             try:
                 return self._loop(window, ctx, live)
             finally:
@@ -310,6 +325,14 @@ class Preview:
         finally:
             source.close()
             window.close()
+
+    @staticmethod
+    def _backend_note(live: Any, ctx: Any) -> str:
+        renderer = ctx.info.get("GL_RENDERER", "unknown")
+        if live.backend == "gpu":
+            return f"gpu (GLSL passes on {renderer})"
+        how = "on a keying thread" if live.threaded else "in the render loop"
+        return f"cpu (the CPU keyer {how}, one texture upload a frame; OpenGL: {renderer})"
 
     def _loop(self, window: _Window, ctx: Any, live: Any) -> int:
         import glfw
@@ -360,7 +383,9 @@ class Preview:
                 if live.ended:
                     break
                 due = live.next_due()
-                wait = 0.005 if due is None else min(max(due, 0.0), 0.02)
+                # On the keying thread, on_keyed wakes the wait when the frame is ready.
+                idle = 0.05 if live.keying else 0.005
+                wait = idle if due is None else min(max(due, 0.0), 0.02)
                 if wait > 0:
                     glfw.wait_events_timeout(wait)
                 else:

@@ -34,8 +34,8 @@ out vec4 color_out;
 // Straight-alpha 'over': fg is premultiplied; bg is used as background_mode says.
 vec4 composite(vec3 fg, float alpha, vec4 bg) {
     if (background_mode == 0) {
-        vec3 c = fg / max(alpha, MIN_ALPHA);
-        c *= alpha > VISIBLE_ALPHA ? 1.0 : 0.0;
+        vec3 c = fg / max(alpha, ALPHA_FLOOR);
+        c *= alpha > ALPHA_VISIBLE ? 1.0 : 0.0;
         return vec4(clamp(c, 0.0, 1.0), alpha);
     }
     if (background_mode == 2) {
@@ -43,7 +43,7 @@ vec4 composite(vec3 fg, float alpha, vec4 bg) {
         float ba = bg.a;
         float out_a = alpha + (1.0 - alpha) * ba;
         vec3 prem = fg + (1.0 - alpha) * bg.rgb * ba;
-        return clamp(vec4(prem / max(out_a, MIN_ALPHA), out_a), 0.0, 1.0);
+        return clamp(vec4(prem / max(out_a, ALPHA_FLOOR), out_a), 0.0, 1.0);
     }
     return vec4(clamp(fg + (1.0 - alpha) * bg.rgb, 0.0, 1.0), 1.0);
 }

@@ -26,6 +26,7 @@ from chromakey.backgrounds import (
 )
 from chromakey.errors import InputError, InputNotFoundError, ParameterError
 from chromakey.frames import Frame
+from chromakey.kernels import CpuKeyer
 from chromakey.params import KeyerParams
 
 from media import (
@@ -578,7 +579,7 @@ def test_composite_over_a_fitted_image(media):
     out = cpu.to_uint8(cpu.composite(fg, alpha, bg))
     assert near(out[80, 5], RED) and near(out[80, 155], BLUE)  # the screen is replaced
     assert near(out[48, 70], SKIN, 3)  # the subject stays
-    keyer = cpu.CpuKeyer(KeyerParams())
+    keyer = CpuKeyer(KeyerParams())
     frame = Frame.from_rgb(figure_frame(0, 160, 96))
     rendered = keyer.render(frame, np.asarray(SCREEN, np.float32) / 255, bg)
     assert near(rendered[80, 5], RED) and near(rendered[48, 70], SKIN, 3)

@@ -48,8 +48,11 @@ def test_speed_harness_prints_its_tables(tmp_path):
     assert "| ours cpu → mp4 |" in out
     assert "Per-stage ms/frame" in out
     assert "| cpu |" in out  # the machine table
+    assert "| ours cpu → NUT stdout, whole process |" in out
     if HAS_FFMPEG:
         assert "| FFmpeg chromakey+overlay → raw |" in out
+        assert "| FFmpeg chromakey+overlay → NUT stdout, whole process |" in out
+        assert "FFmpeg keys 0x" in out
     else:
         assert "ffmpeg CLI not found" in out
 
@@ -65,63 +68,69 @@ def test_speed_harness_takes_a_recorded_stream(tmp_path):
     assert clip.name in out
     assert "| ours cpu → raw |" in out
     assert "→ mp4" not in out
+    if HAS_FFMPEG:  # the peer keys what an eyedropper reads on this clip's border
+        from chromakey.bench import border_key_color, ffmpeg_color
+
+        assert f"FFmpeg keys {ffmpeg_color(border_key_color(str(clip)))}" in out
 
 
-def test_quality_harness_prints_its_tables(tmp_path):
-    out = _run(
-        [
-            "benchmarks/quality.py",
-            "--sizes",
-            "160x96",
-            "--seeds",
-            "0",
-            "--seconds",
-            "0.5",
-            "--small-grid",
-            "--backends",
-            "cpu",
-            "--workdir",
-            str(tmp_path),
-            "--png-dir",
-            str(tmp_path / "png"),
-        ],
-        tmp_path,
-    )
-    for metric in ("SAD", "Grad", "edge PSNR dB", "dtSSD×100", "SAD hair"):
-        assert f"| {metric} |" in out
-    assert "Mean over 1 clips" in out
-    assert list((tmp_path / "png").glob("err_*.png"))
-    if HAS_FFMPEG:
-        assert "FFmpeg (tuned)" in out and "Targets (issue 6)" in out
+def _screen_frame(screen: tuple[int, int, int], i: int, w: int, h: int) -> np.ndarray:
+    """A skin block moving over a screen of colour ``screen`` (not the sample's), RGB uint8."""
+    from media import SKIN
+
+    img = np.empty((h, w, 3), np.uint8)
+    img[...] = screen
+    img[h // 4 : 3 * h // 4, w // 4 + i : w // 4 + i + w // 3] = SKIN
+    return img
 
 
-def test_quality_metrics_are_zero_for_the_truth():
-    from benchmarks import quality
-    from chromakey.sample import SampleSpec, render_truth
+def _bt709_clip(path: Path, screen: tuple[int, int, int], w: int, h: int, frames: int) -> Path:
+    """An HD H.264 clip encoded with BT.709 limited range and tagged so."""
+    from fractions import Fraction
 
-    spec = SampleSpec(96, 64, 30, 0.1, 0)
-    acc = quality.Acc()
-    prev = None
-    for i in range(2):
-        tf = render_truth(spec, i)
-        t = quality.truth_ctx(tf, prev, None)
-        quality.accumulate(acc, t, tf.alpha, tf.foreground)
-        prev = tf.alpha
-    r = acc.result()
-    assert r["SAD"] == 0 and r["Grad"] == 0 and r["dtSSD×100"] == 0
-    assert r["PSNR dB"] == float("inf")
+    import av
+
+    from chromakey.sample import bt709_frame, rgb_to_yuv420p
+
+    rate = Fraction(25)
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=rate)
+        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+        cc = s.codec_context
+        cc.colorspace = cc.color_range = cc.color_primaries = cc.color_trc = 1
+        for i in range(frames):
+            rgb = _screen_frame(screen, i, w, h).astype(np.float32) / 255
+            for p in s.encode(bt709_frame(rgb_to_yuv420p(rgb), i, rate)):
+                c.mux(p)
+        for p in s.encode(None):
+            c.mux(p)
+    return path
 
 
-def test_spill_floor_is_the_error_of_reading_the_screen_share():
-    from benchmarks import quality
-    from chromakey.sample import SampleSpec, render_truth
+@pytest.mark.parametrize("screen", [(40, 170, 70), (120, 150, 40)])
+@pytest.mark.parametrize("hd", [False, True])
+def test_ffmpeg_peer_keys_the_colour_sampled_from_the_border(tmp_path, screen, hd):
+    """An eyedropper on the border: the screen's colour through the stream's own matrix (an
+    untagged SD clip is BT.601, a tagged HD one BT.709), not the sample's constant."""
+    from fractions import Fraction
 
-    tf = render_truth(SampleSpec(320, 180, 30, 0.1, 0), 1)
-    partial = (tf.alpha > 1e-4) & (tf.alpha < quality.FLOOR_MAX_ALPHA)
-    share_reading = np.where(partial, tf.alpha * (1 - tf.spill), tf.alpha)
-    floor = quality.spill_floor_sad(tf)
-    assert floor > 0
-    assert floor == pytest.approx(float(np.abs(share_reading - tf.alpha).sum()) / 1000, rel=1e-4)
+    from chromakey.bench import FFMPEG_KEY, border_key_color, ffmpeg_color, ffmpeg_command
+
+    from media import write_clip
+
+    w, h = (1280, 720) if hd else (160, 96)
+    if hd:
+        clip = _bt709_clip(tmp_path / "screen.mp4", screen, w, h, 3)
+    else:  # PyAV's default conversion: BT.601 limited, untagged
+        make = lambda i, w, h: _screen_frame(screen, i, w, h)  # noqa: E731
+        clip = write_clip(tmp_path / "screen.mp4", width=w, height=h, frames=3, make=make)
+    rgb = border_key_color(str(clip))
+    assert np.abs(np.subtract(rgb, screen)).max() <= 2, rgb
+    key = ffmpeg_color(rgb)
+    cmd = ffmpeg_command("ffmpeg", str(clip), w, h, Fraction(25), "nut", "-", key=key)
+    graph = cmd[cmd.index("-filter_complex") + 1]
+    assert f"chromakey=color={key}:" in graph and FFMPEG_KEY not in graph
+    assert cmd[-3:] == ["nut", "-y", "-"] and "rgb24" in cmd
 
 
 @pytest.mark.parametrize("text,size", [("720p", (1280, 720)), ("160x96", (160, 96))])

@@ -1,4 +1,4 @@
-"""CpuKeyer's strips give exactly the whole-frame output, and the fast building blocks they use
+"""ReferenceKeyer's strips give exactly the whole-frame output, and the fast building blocks they use
 (decode_rows, screen_at's row bands, _window_reduce) equal their plain definitions."""
 
 from __future__ import annotations
@@ -83,8 +83,8 @@ def backgrounds(h: int, w: int, seed: int):
 
 
 def render_both(frame, screen, p, bg, *, workers, strip_rows):
-    whole = cpu.CpuKeyer(p, strips=False).render(frame, screen, bg)
-    keyer = cpu.CpuKeyer(p, strips=True, workers=workers, strip_rows=strip_rows)
+    whole = cpu.ReferenceKeyer(p, strips=False).render(frame, screen, bg)
+    keyer = cpu.ReferenceKeyer(p, strips=True, workers=workers, strip_rows=strip_rows)
     try:
         strips = keyer.render(frame, screen, bg)
     finally:
@@ -188,7 +188,7 @@ def test_halo_is_enough_without_its_margin(p, monkeypatch):
 
 
 def test_1080p_frame_is_split_across_the_workers():
-    k = cpu.CpuKeyer(KeyerParams(), strips=True, workers=2)
+    k = cpu.ReferenceKeyer(KeyerParams(), strips=True, workers=2)
     bands = k._bands(1920, 1080)
     assert len(bands) > 1 and len(bands) % 2 == 0
     assert bands[0][0] == 0 and bands[-1][1] == 1080

@@ -15,7 +15,7 @@ import pytest
 
 from chromakey import gpu
 from chromakey.color import YuvSpec
-from chromakey.cpu import CpuKeyer
+from chromakey.cpu import ReferenceKeyer
 from chromakey.errors import BackendUnavailableError, InputError, ParameterError
 from chromakey.frames import Frame
 from chromakey.gpu import GpuKeyer, create_context
@@ -100,7 +100,7 @@ def test_a_host_context_is_used_and_left_alone(gl_ctx):
     try:
         frame = Frame.from_rgb(np.full((4, 6, 3), (200, 40, 40), np.uint8))
         out = keyer.render(frame, SCREEN, None)
-        np.testing.assert_array_equal(out, CpuKeyer(KeyerParams()).render(frame, SCREEN, None))
+        np.testing.assert_array_equal(out, ReferenceKeyer(KeyerParams()).render(frame, SCREEN, None))
     finally:
         gl_ctx.disable(moderngl.BLEND)
     keyer.close()
@@ -130,7 +130,7 @@ def test_interleaved_chroma_views_are_copied_not_misread(gl_ctx):
     frame = Frame.from_yuv(y, uv[:, 0::2], uv[:, 1::2], YuvSpec())
     with GpuKeyer(KeyerParams(), ctx=gl_ctx) as keyer:
         out = keyer.render(frame, SCREEN, None)
-    expected = CpuKeyer(KeyerParams()).render(frame, SCREEN, None)
+    expected = ReferenceKeyer(KeyerParams()).render(frame, SCREEN, None)
     assert np.abs(out.astype(int) - expected).max() <= 1
 
 
@@ -189,8 +189,9 @@ def test_the_current_context_of_a_glfw_window(gl_ctx):
 
 def test_auto_takes_the_cpu_path_over_a_software_rasteriser(gl_ctx):
     """llvmpipe runs the passes on the CPU's own cores, where the threaded CPU path is faster."""
-    from chromakey.cpu import CpuKeyer, cpu_workers
+    from chromakey.cpu import cpu_workers
     from chromakey.gpu import software_renderer
+    from chromakey.kernels import CpuKeyer
     from chromakey.pipeline import make_keyer
 
     notes: list[str] = []

@@ -244,7 +244,7 @@ def gpu(gl_ctx):
 
 def both(gpu: GpuKeyer, p: KeyerParams, frame: Frame, screen, bg) -> tuple[np.ndarray, np.ndarray]:
     gpu.set_params(p)
-    return cpu.CpuKeyer(p).render(frame, screen, bg), gpu.render(frame, screen, bg)
+    return cpu.ReferenceKeyer(p).render(frame, screen, bg), gpu.render(frame, screen, bg)
 
 
 # --- tests ------------------------------------------------------------------------------------
@@ -361,7 +361,7 @@ def test_render_texture_and_out_buffer(gpu):
     got = gpu.render(frame, screen, None, out=out)
     assert got is out
     np.testing.assert_array_equal(from_tex, out)
-    assert_parity(cpu.CpuKeyer(p).render(frame, screen, None), out, "render_texture")
+    assert_parity(cpu.ReferenceKeyer(p).render(frame, screen, None), out, "render_texture")
     assert set(gpu.stats) >= {"upload", "passes", "readback"}
 
 
@@ -375,7 +375,7 @@ def test_read_only_background_is_reused_and_a_changed_one_is_not(gpu):
     first = gpu.render(frame, screen, bg)
     bg[...] = 1.0  # the same array, changed in place, must be uploaded again
     second = gpu.render(frame, screen, bg)
-    assert_parity(cpu.CpuKeyer(p).render(frame, screen, bg), second, "bg_in_place")
+    assert_parity(cpu.ReferenceKeyer(p).render(frame, screen, bg), second, "bg_in_place")
     assert not np.array_equal(first, second)
     bg.setflags(write=False)
     third = gpu.render(frame, screen, bg)
@@ -503,7 +503,7 @@ def test_decoded_h264_clip_matches_reference(gpu, tmp_path):
     p = KeyerParams(feather=1.0, choke=1)
     gpu.set_params(p)
     cal = ScreenCalibrator(p)
-    reference = cpu.CpuKeyer(p)
+    reference = cpu.ReferenceKeyer(p)
     n = 0
     for frame in decoded_frames(path):
         assert frame.planes[0].strides[0] > frame.width  # PyAV pads rows: the no-copy path
@@ -533,7 +533,7 @@ def test_built_in_sample_matches_reference(gpu, p):
     w, h = spec.width, spec.height
     gpu.set_params(p)
     cal = ScreenCalibrator(p)
-    reference = cpu.CpuKeyer(p)
+    reference = cpu.ReferenceKeyer(p)
     for index in (0, 12):
         yuv = rgb_to_yuv420p(render_truth(spec, index).observed)
         q = w * h // 4

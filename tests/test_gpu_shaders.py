@@ -176,7 +176,7 @@ def test_no_shader_spells_out_a_shared_constant():
     shader #defines one of those names itself."""
     defines = shader_defines()
     # Small integers (0, 1, 2 …) are arithmetic everywhere; the float constants are the ones
-    # that were copied by hand, and 512 is VISIBLE_ALPHA's denominator.
+    # that were copied by hand, and 512 is ALPHA_VISIBLE's denominator.
     shared = {float(v) for v in defines.values() if isinstance(v, float)}
     shared |= {float(v) for v in defines.values() if isinstance(v, int) and v > 4}
     shared |= {512.0}

@@ -9,10 +9,12 @@ from chromakey import cpu
 from chromakey.calibration import (
     ScreenCalibrator,
     ScreenMap,
+    catch_up_weight,
     cell_size,
     estimate_screen,
     estimate_screen_map,
     fill_unknown,
+    map_interval,
 )
 from chromakey.color import YuvSpec, rgb_to_hsl
 from chromakey.errors import ParameterError
@@ -259,6 +261,31 @@ def test_screen_map_smooths_over_time_and_override_is_constant():
     np.testing.assert_allclose(np.asarray(fixed), [0, 1, 0])  # stands in for a colour
 
 
+def test_a_large_frame_is_measured_every_few_frames_with_the_same_time_constant():
+    """At 720p the map is measured every few frames, each measurement weighted for the frames
+    it stands for: after n frames of a new screen the old map keeps (1 − adapt)ⁿ, as when
+    measured every frame."""
+    rgb, _, _ = uneven_scene(720, 1280)
+    p = KeyerParams()
+    a = p.screen_adapt
+    n = map_interval(a, 1280, 720)
+    assert n > 1 and map_interval(a, 640, 360) == 1  # small frames: every frame, as before
+    assert map_interval(0.5, 1280, 720) == 1  # an average that follows at once is not skipped
+    assert map_interval(0.01, 1280, 720) <= n + 1  # no more samples a frame than SAMPLES
+    cal = ScreenCalibrator(p)
+    first = cal.update(frame_of(rgb)).colors.copy()
+    darker = frame_of(rgb * np.float32(0.7))
+    target, _, glob = estimate_screen_map(darker, p)
+    glob0 = cal.screen.copy()
+    for k in range(1, 3 * n + 1):
+        screen = cal.update(darker)
+        keep = (1 - a) ** (k - k % n)  # the darker frames the map has taken in so far
+        np.testing.assert_allclose(screen.colors, target + keep * (first - target), atol=2e-5)
+        np.testing.assert_allclose(screen.mean, glob + keep * (glob0 - glob), atol=2e-5)
+    assert catch_up_weight(a, 1) == np.float32(a)
+    np.testing.assert_allclose(catch_up_weight(a, 4), 1 - (1 - a) ** 4, rtol=1e-6)
+
+
 def test_cell_size_grows_with_the_frame():
     assert cell_size(640, 360) == cell_size(1920, 1080) == 16
     assert cell_size(3840, 2160) == 32
@@ -350,7 +377,7 @@ def test_luma_guide_keeps_a_solid_subject_solid_to_its_edge():
     _, alpha = cpu.key_frame(rgb, SCREEN, KeyerParams())
     np.testing.assert_allclose(alpha[2:6, 2:6], 1.0, atol=1e-5)  # float32 rounding only
     np.testing.assert_allclose(alpha[0], 0.0, atol=1e-5)
-    out = cpu.CpuKeyer(KeyerParams()).render(Frame.from_rgb(to_8bit(rgb)), SCREEN, None)
+    out = cpu.ReferenceKeyer(KeyerParams()).render(Frame.from_rgb(to_8bit(rgb)), SCREEN, None)
     assert (out[2:6, 2:6, 3] == 255).all() and (out[0, :, 3] == 0).all()
 
 

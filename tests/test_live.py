@@ -12,7 +12,7 @@ import moderngl
 import numpy as np
 import pytest
 
-from chromakey.cpu import CpuKeyer
+from chromakey.cpu import ReferenceKeyer
 from chromakey.errors import ParameterError
 from chromakey.frames import Frame
 from chromakey.live import LiveCompositor
@@ -45,11 +45,20 @@ def _rss_mb() -> float:
     return 0.0
 
 
-def test_frames_are_shown_at_their_timestamps_not_at_a_fixed_rate(tmp_path, gl_ctx):
+@pytest.mark.parametrize("backend", ["cpu", "gpu"])
+def test_frames_are_shown_at_their_timestamps_not_at_a_fixed_rate(tmp_path, gl_ctx, backend):
     clip = write_vfr_clip(tmp_path / "vfr.mkv", VFR_MS)
     source = _decoded(VideoSource(clip, queue_size=len(VFR_MS) + 2, drop=False, audio=False))
     t0 = 1000.0
-    live = LiveCompositor(gl_ctx, KeyerParams(screen_color="#008000"), "#3366cc", clock=lambda: t0)
+    live = LiveCompositor(
+        gl_ctx,
+        KeyerParams(screen_color="#008000"),
+        "#3366cc",
+        clock=lambda: t0,
+        backend=backend,
+        threaded=False,  # keyed inside update: each step shows what is due at once
+    )
+    assert live.backend == backend
     live.attach(source, own=True)
     eps = 1e-6
     # (clock offset in ms, frame expected on show, whether it is a new one)
@@ -86,28 +95,36 @@ def test_frames_are_shown_at_their_timestamps_not_at_a_fixed_rate(tmp_path, gl_c
         blue = np.array([0x33, 0x66, 0xCC], np.float32) / 255
         frames = {f.index: f for _, f in VideoSource(clip)}
         for index, got in shown_textures.items():
-            want = CpuKeyer(live.params).render(frames[index], GREEN, blue)
+            want = ReferenceKeyer(live.params).render(frames[index], GREEN, blue)
             assert np.abs(got[..., :3].astype(int) - want).max() <= 2, index
         assert not np.array_equal(shown_textures[0], shown_textures[8])
     finally:
         live.close()
 
 
-def test_a_slow_render_drops_late_frames_and_memory_stays_bounded(tmp_path, gl_ctx):
+class _SlowGpu(LiveCompositor):
+    def _composite(self, frame: Frame) -> moderngl.Texture:
+        time.sleep(0.1)  # in the render loop, with the GLSL passes
+        return super()._composite(frame)
+
+
+class _SlowCpu(LiveCompositor):
+    def _key(self, frame: Frame, scene: float) -> np.ndarray:
+        time.sleep(0.1)  # on the keying thread
+        return super()._key(frame, scene)
+
+
+@pytest.mark.parametrize(("slow", "backend"), [(_SlowGpu, "gpu"), (_SlowCpu, "cpu")])
+def test_a_slow_render_drops_late_frames_and_memory_stays_bounded(tmp_path, gl_ctx, slow, backend):
     """Keying takes 100 ms, frames come every 40 ms: frames are dropped, never queued up."""
     clip = write_clip(tmp_path / "c.mp4", width=320, height=180, frames=75, fps=25)
-
-    class Slow(LiveCompositor):
-        def _composite(self, frame: Frame) -> moderngl.Texture:
-            time.sleep(0.1)
-            return super()._composite(frame)
-
     for drop in (False, True, "paced"):
         if drop == "paced":
             source = open_source(clip, queue_size=4)  # drop mode, paced to real time
         else:
             source = VideoSource(clip, queue_size=4, drop=drop, audio=False)
-        live = Slow(gl_ctx, KeyerParams(), "#ffffff")
+        live = slow(gl_ctx, KeyerParams(), "#ffffff", backend=backend)
+        assert live.threaded is (backend == "cpu")
         live.attach(source, own=True)
         rss0 = _rss_mb()
         deadline = time.perf_counter() + 20
@@ -136,7 +153,7 @@ def test_a_slow_render_drops_late_frames_and_memory_stays_bounded(tmp_path, gl_c
 def test_a_stall_keeps_the_last_frame_and_does_not_block(tmp_path, gl_ctx):
     """No new frame: update() returns the last texture at once; afterwards play resyncs."""
     clip = write_clip(tmp_path / "c.mp4", frames=20, fps=25)
-    live = LiveCompositor(gl_ctx, KeyerParams(), "#000000")
+    live = LiveCompositor(gl_ctx, KeyerParams(), "#000000", threaded=False)
     frames = [f for _, f in VideoSource(clip)]
     t = 50.0
     for f in frames[:5]:
@@ -163,7 +180,7 @@ def test_a_stall_keeps_the_last_frame_and_does_not_block(tmp_path, gl_ctx):
 
 def test_params_and_background_take_effect_on_the_next_frame(gl_ctx):
     img = figure_frame(0, 64, 48)
-    live = LiveCompositor(gl_ctx, KeyerParams(screen_color="#008000"), "#ff0000")
+    live = LiveCompositor(gl_ctx, KeyerParams(screen_color="#008000"), "#ff0000", threaded=False)
     try:
         tex = live.render(Frame.from_rgb(img, time=0.0))
         assert tuple(_pixels(tex)[2, 2, :3]) == (255, 0, 0)
@@ -210,7 +227,10 @@ def test_latency_is_stamped_when_a_frame_leaves_the_decoder(tmp_path, gl_ctx):
         live.attach(source, own=True)
         _decoded(source)
         time.sleep(0.2)  # the frames wait in the queue: that is latency too
-        live.update()
+        deadline = time.perf_counter() + 20
+        while not live.stats.shown and time.perf_counter() < deadline:
+            live.update()  # the first call hands the frame to the keying thread
+            time.sleep(0.002)
         assert live.stats.wait_ms[-1] >= 150
         assert live.stats.latency_ms[-1] >= live.stats.wait_ms[-1]
 
@@ -238,10 +258,15 @@ def test_a_paused_file_keeps_its_place(tmp_path, gl_ctx):
     clip = write_clip(tmp_path / "c.mp4", frames=50, fps=25)
     with LiveCompositor(gl_ctx) as live:
         live.attach(open_source(clip, queue_size=4), own=True)
-        while live.stats.shown < 5:
+        deadline = time.perf_counter() + 20
+        while live.stats.shown < 5 and time.perf_counter() < deadline:
             live.update()
             time.sleep(0.005)
         live.pause()
+        while live.keying and time.perf_counter() < deadline:
+            live.update()  # the frame already in the keyer was due: it is still shown
+            time.sleep(0.005)
+        assert live.stats.shown >= 5 and not live.keying
         held = live.current.index
         t0 = time.perf_counter()
         while time.perf_counter() - t0 < 0.6:  # 15 frames' worth of pause
@@ -250,7 +275,7 @@ def test_a_paused_file_keeps_its_place(tmp_path, gl_ctx):
             time.sleep(0.01)
         assert live.stats.dropped_by_source == 0
         live.resume()
-        while live.current.index == held:
+        while live.current.index == held and time.perf_counter() < deadline + 5:
             live.update()
             time.sleep(0.005)
         assert live.current.index <= held + 2  # on from where it stopped, not 15 frames on
@@ -258,7 +283,7 @@ def test_a_paused_file_keeps_its_place(tmp_path, gl_ctx):
 
 def test_a_jump_in_the_timestamps_re_anchors_the_clock(gl_ctx):
     img = figure_frame(0, 32, 24)
-    with LiveCompositor(gl_ctx) as live:
+    with LiveCompositor(gl_ctx, threaded=False) as live:
         for k, (stream_t, now) in enumerate([(0.0, 9.0), (1.0, 10.0), (0.0, 10.04)]):
             live.feed(Frame.from_rgb(img, time=stream_t, index=k))  # the third: a loop restart
             live.update(now=now + 1e-6)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from chromakey.backgrounds import parse_background
-from chromakey.cpu import CpuKeyer
+from chromakey.kernels import CpuKeyer
 from chromakey.params import KeyerParams
 from chromakey.pipeline import Pipeline
 from chromakey.sinks import CallbackSink

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chromakey.color import YuvSpec
-from chromakey.cpu import CpuKeyer
+from chromakey.cpu import ReferenceKeyer
 from chromakey.errors import ChromakeyError
 from chromakey.frames import Frame
 from chromakey.params import _RANGES, INTEGER_FIELDS, KeyerParams
@@ -88,7 +88,7 @@ def test_cpu_never_crashes_and_alpha_stays_in_range(params, frame, screen, bg):
     assert np.isfinite(alpha).all() and np.isfinite(fg).all()
     assert alpha.min() >= 0.0 and alpha.max() <= 1.0
     assert (fg >= 0).all() and (fg <= alpha[..., None] + 1e-6).all()
-    check_output(CpuKeyer(params).render(frame, screen, background_for(bg, frame)), frame, bg)
+    check_output(ReferenceKeyer(params).render(frame, screen, background_for(bg, frame)), frame, bg)
 
 
 @settings(
@@ -106,7 +106,7 @@ def test_gpu_never_crashes_and_matches_the_reference(gl_ctx, params, frame, scre
     finally:
         keyer.close()
     check_output(out, frame, bg)
-    ref = CpuKeyer(params).render(frame, screen, background_for(bg, frame))
+    ref = ReferenceKeyer(params).render(frame, screen, background_for(bg, frame))
     # The parity suite's tolerance; on frames this small (≤ 81 pixels) 0.1 % is no pixel at all.
     assert within_tolerance(ref, out), (
         f"GPU differs from the reference by up to {parity(ref, out)[0]}/255 (limit {TOL_MAX}); "

@@ -71,7 +71,7 @@ def test_transparent_png_sequence_is_straight_rgba(tmp_path):
 
 def test_numpy_callback_sink_gets_every_frame(tmp_path):
     from chromakey.backgrounds import parse_background
-    from chromakey.cpu import CpuKeyer
+    from chromakey.kernels import CpuKeyer
     from chromakey.params import KeyerParams
     from chromakey.pipeline import Pipeline
     from chromakey.sinks import CallbackSink

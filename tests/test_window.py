@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from chromakey import window
 from chromakey.live import LiveCompositor
@@ -31,16 +32,26 @@ def _run(args, display, timeout=120):
     )
 
 
-def test_the_preview_shows_the_keyed_frame_in_a_window(tmp_path, xvfb_display):
-    """The window's framebuffer, read back, is what `chromakey render` makes of that frame."""
+@pytest.mark.parametrize("backend", ["auto", "gpu"])
+def test_the_preview_shows_the_keyed_frame_in_a_window(tmp_path, xvfb_display, backend):
+    """The window's framebuffer, read back, is what `chromakey render` makes of that frame:
+    under Xvfb (llvmpipe) ``auto`` keys with the CPU keyer, ``gpu`` with the shaders."""
     clip = write_clip(tmp_path / "clip.mp4", width=160, height=96, frames=40, fps=25)
     shot = tmp_path / "shot.png"
     opts = ["--background", "#3366cc", "--screen-color", "#008000", "--choke", "1"]
     r = _run(
-        ["chromakey.window", str(clip), "--max-frames", "12", "--screenshot", str(shot), *opts],
+        ["chromakey.window", str(clip), "--max-frames", "12", "--screenshot", str(shot), *opts]
+        + ["--backend", backend],
         xvfb_display,
     )
     assert r.returncode == 0, r.stdout + r.stderr
+    # "backend: cpu (… OpenGL: llvmpipe (…))" or "backend: gpu (GLSL passes on llvmpipe (…))"
+    m = re.search(r"^backend: (cpu|gpu) \(.*(?:OpenGL: |passes on )(.*)\)$", r.stderr, re.M)
+    assert m, r.stderr
+    software = any(s in m.group(2).lower() for s in ("llvmpipe", "softpipe", "swrast"))
+    multicore = len(os.sched_getaffinity(0)) > 1
+    want = "cpu" if backend == "auto" and software and multicore else "gpu"
+    assert m.group(1) == want, r.stderr
     m = re.search(r"last frame index (\d+)", r.stderr)
     assert m, r.stderr
     index = int(m.group(1))
