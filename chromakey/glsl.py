@@ -11,13 +11,18 @@ announced with a ``#line`` directive whose line number carries the file's index
 (``index * LINE_STRIDE + line``): Mesa reports the source-string number of ``#line`` only for
 syntax errors, never for semantic ones, while the line number always comes through. A
 compile or link failure becomes a :class:`ShaderError` that names the original file and line.
+
+Constants that Python owns (chromakey.gpu.shader_defines: MIN_RAMP, EDGE_RADIUS …) reach the
+GLSL as ``#define`` lines injected right after ``#version``, before the first ``#line`` marker,
+so a value lives once (in Python) and every reported line number stays the file's own. A
+shader that ``#define``s one of them itself fails to compile (a macro redefinition).
 """
 
 from __future__ import annotations
 
 import importlib.resources
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -97,10 +102,48 @@ def default_root() -> Traversable:
     )
 
 
-class ShaderLibrary:
-    """Reads shader files from one directory and builds moderngl programs from them."""
+Defines = Mapping[str, int | float]
 
-    def __init__(self, root: str | Path | Traversable | None = None) -> None:
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def glsl_literal(value: int | float) -> str:
+    """A Python number as a GLSL literal: ints stay integers, floats keep a point or exponent.
+
+    repr gives the shortest text that reads back as the same double; the driver rounds it to
+    float32 as numpy's F32(value) does.
+    """
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    text = repr(float(value))
+    if not all(ch in "0123456789.e+-" for ch in text):
+        raise ShaderError(f"{value!r} is not a finite number and cannot be a GLSL constant")
+    return text if any(ch in text for ch in ".e") else text + ".0"
+
+
+def define_lines(defines: Defines) -> list[str]:
+    """``#define NAME value`` for each constant, in a stable order."""
+    lines = []
+    for name in sorted(defines):
+        if not _NAME.match(name):
+            raise ShaderError(f"{name!r} is not a valid GLSL macro name")
+        lines.append(f"#define {name} {glsl_literal(defines[name])}")
+    return lines
+
+
+class ShaderLibrary:
+    """Reads shader files from one directory and builds moderngl programs from them.
+
+    ``defines``: constants injected into every program this library builds (more can be
+    given per :meth:`program`).
+    """
+
+    def __init__(
+        self, root: str | Path | Traversable | None = None, defines: Defines | None = None
+    ) -> None:
+        self.defines: dict[str, int | float] = dict(defines or {})
         if root is None:
             self.root: Traversable = default_root()
         elif isinstance(root, str):
@@ -118,8 +161,14 @@ class ShaderLibrary:
             raise ShaderError(f"{origin}shader file {name!r} not found in {self.root}")
         return node.read_text(encoding="utf-8")
 
-    def source(self, name: str, first_index: int = 0) -> ShaderSource:
-        """The text of ``name`` with its includes expanded and ``#line`` markers added."""
+    def source(
+        self, name: str, first_index: int = 0, defines: Defines | None = None
+    ) -> ShaderSource:
+        """The text of ``name`` with its includes expanded and ``#line`` markers added.
+
+        ``defines`` go in after ``#version`` (added to the library's own).
+        """
+        injected = define_lines({**self.defines, **(defines or {})})
         files: list[str] = []
         seen: set[str] = set()
         out: list[str] = []
@@ -141,6 +190,7 @@ class ShaderLibrary:
                         out.extend(lines[: i + 1])
                         start = i + 1
                         break
+                out.extend(injected)  # before the first #line: numbering stays the file's
             out.append(mark(index, start + 1))
             for i in range(start, len(lines)):
                 line = lines[i]
@@ -159,12 +209,14 @@ class ShaderLibrary:
         expand(name, None, True)
         return ShaderSource(name, "\n".join(out) + "\n", tuple(files), first_index)
 
-    def program(self, ctx: Any, vertex: str, fragment: str) -> Any:
+    def program(
+        self, ctx: Any, vertex: str, fragment: str, defines: Defines | None = None
+    ) -> Any:
         """A linked moderngl program; a failure raises ShaderError naming file and line."""
         import moderngl
 
-        vs = self.source(vertex, 0)
-        fs = self.source(fragment, len(vs.files))
+        vs = self.source(vertex, 0, defines)
+        fs = self.source(fragment, len(vs.files), defines)
         try:
             return ctx.program(vertex_shader=vs.text, fragment_shader=fs.text)
         except moderngl.Error as exc:

@@ -1,19 +1,29 @@
 """The GPU keyer: the numpy reference's passes as GLSL fragment shaders, through moderngl.
 
 The frame stays on the GPU from upload to output. Y, U and V go up as three 8-bit integer
-textures (a PyAV plane with padded rows goes up without a copy), every pass reads the
-previous pass's texture, and only :meth:`GpuKeyer.render` reads back.
+textures (a PyAV plane with padded rows goes up without a copy), every pass reads earlier
+passes' textures, and only :meth:`GpuKeyer.render` reads back.
 
-    key           planes → RGB, membership, raw alpha (screen map: cpu.screen_at) → RGBA32F
-    edge_spread   rows: (max, min) of the raw alpha, radius EDGE_RADIUS → RG32F
-    clip          columns: max − min → edge_weight → clip_matte         → R32F
-    window_reduce choke (min or max over |choke|), rows then columns     → R32F  (if choke ≠ 0)
-    feather       Gaussian taps of cpu.gaussian_weights, rows, columns   → R32F  (if feather > 0)
-    window_reduce min of alpha over spill_radius, rows then columns     → R32F  (if spill > 0)
-    composite     spill_gate, unmix_despill (screen map again), composite → RGBA8
+The passes are data: :func:`pass_graph` lists them for a KeyerParams (program, render targets,
+inputs, specialising defines), the keyer draws exactly that list, and :func:`pass_table` /
+:func:`frame_bytes` report what it writes. At default settings there are four:
+
+    key        planes → luma + raw matte (RG32F), colour_gate (R8)       (screen map: cpu.screen_at)
+    guide      9×9 window sums → (a, b, w) → their row sums (RG32F + R32F)
+    matte      column sums → the guided matte (R32F)
+    composite  decode again; edge test, clip and the spill window's min over a 9×9 window of
+               the matte (refine.glsl); spill gate, unmix, despill, over → RGBA8
+
+Other settings add passes only for what they need: choke or feather (a clip pass writes the
+refined matte, then window_reduce rows + columns, Gaussian rows + columns), a spill_radius above
+FUSED_CLIP_RADIUS (the clip pass; above FUSED_SPILL_RADIUS also a row pass), a guide_radius above
+FUSED_GUIDE_RADIUS (guide_rows / guide_cols, separable); guide_radius 0 drops guide and matte.
+Formats are the narrowest that keep parity with the reference (tests/test_gpu_parity.py): float32
+only for the guided filter's inputs and sums, whose variance and intercept cancel, and for the
+matte, which the straight-RGBA output compares with ALPHA_VISIBLE.
 
 The screen map (calibration.ScreenMap, a few thousand blocks) goes up each frame as a small
-RGB32F texture; both passes interpolate it with texelFetch and numpy's own weights.
+RGB32F texture; key and composite interpolate it with texelFetch and numpy's own weights.
 
 Every pass is the same fullscreen triangle; the shaders address texels with gl_FragCoord and
 texelFetch, so texture row 0 is image row 0 (the top of the picture, as in numpy). A host that
@@ -25,53 +35,256 @@ All GL calls must come from the thread that owns the context.
 from __future__ import annotations
 
 import ctypes.util
+import functools
+import math
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import moderngl
 import numpy as np
 
 from . import cpu
+from .color import HSL_EPS
 from .errors import BackendUnavailableError, InputError, ParameterError
 from .frames import Frame
 from .glsl import ShaderError, ShaderLibrary
-from .params import KeyerParams
+from .params import _RANGES, KeyerParams
 from .screenmap import ScreenMap
 
-__all__ = ["GpuKeyer", "ShaderError", "create_context", "GL_REQUIRE"]
+__all__ = [
+    "GpuKeyer",
+    "GpuPass",
+    "ShaderError",
+    "create_context",
+    "frame_bytes",
+    "pass_graph",
+    "pass_table",
+    "shader_defines",
+    "GL_REQUIRE",
+]
 
 GL_REQUIRE = 330  # OpenGL 3.3 core: texelFetch, integer textures, float render targets
 
 _PACKAGES = "apt-get install -y --no-install-recommends libegl1 libgl1"
-_MAX_TAPS = 21  # feather.frag.glsl's MAX_TAPS: 2·ceil(max feather = 10) + 1
-_PASSES = (
-    "key",
-    "guide_rows",
-    "guide_cols",
-    "edge_spread",
-    "clip",
-    "window_reduce",
-    "feather",
-    "composite",
-)
 
-# Texture units of each pass's samplers (distinct within a program).
-_UNITS = {
-    "key": {"plane_y": 0, "plane_u": 1, "plane_v": 2, "plane_rgb": 3, "screen_map": 4},
-    "guide_rows": {"src": 0},
-    "guide_cols": {"sums_tex": 0, "key_tex": 1},
-    "edge_spread": {"matte_tex": 0},
-    "clip": {"matte_tex": 0, "spread_tex": 1},
-    "window_reduce": {"src": 0},
-    "feather": {"src": 0},
-    "composite": {
-        "key_tex": 0,
-        "alpha_tex": 1,
-        "near_tex": 2,
-        "background_image": 3,
-        "screen_map": 4,
-    },
+# Radii up to these run fused. FUSED_GUIDE_RADIUS: the guide's first box filter, coefficients
+# and the row half of the second in one pass (guide.frag.glsl, whose shared taps cost (2r + 1)³
+# additions); larger radii take four separable passes. FUSED_CLIP_RADIUS: a spill_radius the
+# composite takes together with the edge test and clip (refine.glsl: a window of
+# (2·(r + EDGE_RADIUS) + 1)² taps held in registers), when there is no choke or feather.
+# FUSED_SPILL_RADIUS: otherwise, a spill window the composite takes as one 2-D min ((2r + 1)²
+# taps); wider ones add a row pass.
+FUSED_GUIDE_RADIUS = 4
+FUSED_CLIP_RADIUS = 2
+FUSED_SPILL_RADIUS = 4
+
+# feather.frag.glsl's tap array: 2·ceil(the largest feather KeyerParams allows) + 1.
+MAX_FEATHER_TAPS = 2 * math.ceil(_RANGES["feather"][1]) + 1
+
+
+def shader_defines() -> dict[str, int | float]:
+    """Every constant the shaders share with Python, as the ``#define``s glsl.py injects.
+
+    Each value lives once, here or where the reference defines it; no shader spells one out.
+    """
+    return {
+        "MIN_RAMP": cpu.MIN_RAMP,
+        "HSL_EPS": HSL_EPS,
+        "MIN_SCREEN_EXCESS": cpu.MIN_SCREEN_EXCESS,
+        "EDGE_RADIUS": cpu.EDGE_RADIUS,
+        "ALPHA_FLOOR": cpu.ALPHA_FLOOR,
+        "ALPHA_VISIBLE": cpu.ALPHA_VISIBLE,
+        "MAX_TAPS": MAX_FEATHER_TAPS,
+    }
+
+
+# Render-target formats: name → (components, moderngl dtype); "f1" is 8-bit normalised.
+FORMATS: dict[str, tuple[int, str]] = {
+    "R8": (1, "f1"),
+    "R32F": (1, "f4"),
+    "RG32F": (2, "f4"),
+    "RGBA8": (4, "f1"),
+    "RGBA32F": (4, "f4"),
 }
+
+# Every render target a pass may write, in the narrowest format that keeps parity.
+TARGETS: dict[str, str] = {
+    "guide": "RG32F",  # luma, raw matte: the guide's variance sums E[I²] − E[I]² cancel
+    "gate": "R8",  # colour_gate: scales a despill that is at most alpha, so 1/510 stays < ½ step
+    "sums_ab": "RG32F",  # row sums of (a, b): b = mean − a·mean_luma cancels too
+    "sums_w": "R32F",  # row sums of w (up to 2r + 1); the clip ramp amplifies errors up to 100×
+    "stack": "RGBA32F",  # separable guide only: row sums of (I, p, I·p, I²), the variance sums
+    "coef_ab": "RG32F",  # separable guide only: (a, b), then their whole-window sums
+    "coef_w": "R32F",
+    # The guided matte (before the edge test and clip), the refined matte and choke / feather /
+    # spill-row scratch, all float32, not 16-bit: straight RGBA output keeps a pixel's colour only
+    # where alpha > ALPHA_VISIBLE, a step from black to full colour that 16-bit rounding of alpha
+    # (2⁻²⁰ near it) moves pixels across, and the clip ramp amplifies the matte's errors.
+    "matte": "R32F",
+    "alpha": "R32F",
+    "alpha_tmp": "R32F",
+    "out": "RGBA8",  # the composite: what render() reads back and render_texture() hands over
+}
+
+
+def format_bytes(fmt: str) -> int:
+    """Bytes one pixel of a target in ``fmt`` takes."""
+    comps, dtype = FORMATS[fmt]
+    return comps * int(dtype[1])
+
+
+@dataclass(frozen=True)
+class GpuPass:
+    """One fullscreen draw: ``program`` into ``outputs`` (several: one draw, MRT), reading
+    ``inputs`` ((sampler uniform, target) pairs) with ``uniforms`` set first.
+
+    ``defines`` specialise the program (radii as compile-time constants: loops unroll and
+    arrays stay in registers); each distinct set is compiled once, when first needed.
+    """
+
+    name: str
+    program: str
+    outputs: tuple[str, ...]
+    inputs: tuple[tuple[str, str], ...] = ()
+    uniforms: tuple[tuple[str, Any], ...] = ()
+    defines: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        return tuple(TARGETS[t] for t in self.outputs)
+
+    @property
+    def bytes_per_pixel(self) -> int:
+        """Bytes this pass writes to render targets per pixel."""
+        return sum(format_bytes(f) for f in self.formats)
+
+
+def _reduce_pair(what: str, radius: int, use_max: bool, src: str = "alpha") -> list[GpuPass]:
+    """A square min/max as window_reduce along rows into alpha_tmp, then columns into alpha."""
+    common = (("radius", radius), ("use_max", int(use_max)))
+    return [
+        GpuPass(f"{what} rows", "window_reduce", ("alpha_tmp",), (("src", src),),
+                (*common, ("direction", (1, 0)))),
+        GpuPass(f"{what} columns", "window_reduce", ("alpha",), (("src", "alpha_tmp"),),
+                (*common, ("direction", (0, 1)))),
+    ]  # fmt: skip
+
+
+@functools.lru_cache(maxsize=64)
+def pass_graph(p: KeyerParams) -> tuple[GpuPass, ...]:
+    """The passes GpuKeyer draws for ``p``, in order: 4 at default settings.
+
+    Pure data (no GL), so the pass table and bytes per frame come from the graph that runs.
+    """
+    passes = [GpuPass("key", "key", ("guide", "gate"))]
+    r = p.guide_radius
+    sums, box_rows = ("sums_ab", "sums_w"), r
+    if 0 < r <= FUSED_GUIDE_RADIUS:
+        passes.append(
+            GpuPass("guide", "guide", ("sums_ab", "sums_w"), (("guide_tex", "guide"),),
+                    defines=(("GUIDE_RADIUS", r),))
+        )  # fmt: skip
+    elif r > FUSED_GUIDE_RADIUS:
+        s0, s1 = (("stage", 0),), (("stage", 1),)
+        passes += [
+            GpuPass("guide rows", "guide_rows", ("stack",), (("src", "guide"),), s0),
+            GpuPass("guide columns", "guide_cols", ("coef_ab", "coef_w"), (("src", "stack"),), s0),
+            GpuPass("coefficient rows", "guide_rows", ("sums_ab", "sums_w"),
+                    (("src", "coef_ab"), ("src_w", "coef_w")), s1),
+            GpuPass("coefficient columns", "guide_cols", ("coef_ab", "coef_w"),
+                    (("src", "sums_ab"), ("src_w", "sums_w")), s1),
+        ]  # fmt: skip
+        sums, box_rows = ("coef_ab", "coef_w"), 0
+    # The matte before refinement: the guided matte, or the key pass's raw matte (channel 1).
+    matte, channel = "guide", 1
+    if r > 0:
+        passes.append(
+            GpuPass("matte", "matte", ("matte",),
+                    (("guide_tex", "guide"), ("ab_tex", sums[0]), ("w_tex", sums[1])),
+                    defines=(("BOX_ROWS", box_rows),))
+        )  # fmt: skip
+        matte, channel = "matte", 0
+    # The spill gate's near-screen test only matters when there is spill to remove.
+    s = p.spill_radius if p.spill > 0 else 0
+    gate = ("gate_tex", "gate")
+    if p.choke == 0 and p.feather == 0 and s <= FUSED_CLIP_RADIUS:
+        # Edge test, clip and the spill window's min in the composite, from the matte.
+        passes.append(
+            GpuPass("composite", "composite", ("out",), (("matte_tex", matte), gate),
+                    defines=(("FUSED_CLIP", 1), ("MATTE_CHANNEL", channel), ("NEAR_R", s)))
+        )  # fmt: skip
+        return tuple(passes)
+    passes.append(
+        GpuPass("clip", "clip", ("alpha",), (("matte_tex", matte),),
+                defines=(("MATTE_CHANNEL", channel),))
+    )  # fmt: skip
+    if p.choke != 0:
+        passes += _reduce_pair("choke", abs(p.choke), p.choke < 0)
+    if p.feather > 0:
+        weights = cpu.gaussian_weights(p.feather)
+        padded = np.zeros(MAX_FEATHER_TAPS, np.float32)
+        padded[: len(weights)] = weights
+        taps = (("taps", len(weights)), ("weights", padded.tobytes()))
+        passes += [
+            GpuPass("feather rows", "feather", ("alpha_tmp",), (("src", "alpha"),),
+                    (*taps, ("direction", (1, 0)))),
+            GpuPass("feather columns", "feather", ("alpha",), (("src", "alpha_tmp"),),
+                    (*taps, ("direction", (0, 1)))),
+        ]  # fmt: skip
+    near, near_radius = "alpha", (s, s)
+    if s > FUSED_SPILL_RADIUS:
+        passes.append(
+            GpuPass("near-screen rows", "window_reduce", ("alpha_tmp",), (("src", "alpha"),),
+                    (("radius", s), ("use_max", 0), ("direction", (1, 0))))
+        )  # fmt: skip
+        near, near_radius = "alpha_tmp", (0, s)
+    passes.append(
+        GpuPass("composite", "composite", ("out",),
+                (("alpha_tex", "alpha"), ("near_tex", near), gate),
+                defines=(("FUSED_CLIP", 0), ("NEAR_RX", near_radius[0]),
+                         ("NEAR_RY", near_radius[1])))
+    )  # fmt: skip
+    return tuple(passes)
+
+
+def frame_bytes(graph: Sequence[GpuPass], width: int = 1920, height: int = 1080) -> int:
+    """Bytes the passes write to render targets for one width × height frame."""
+    return sum(ps.bytes_per_pixel for ps in graph) * width * height
+
+
+def pass_table(graph: Sequence[GpuPass], width: int = 1920, height: int = 1080) -> str:
+    """The graph as a Markdown table (pass, program, targets, bytes per pixel), with totals."""
+    lines = [
+        "| # | pass | program | writes (format) | bytes/px |",
+        "|---:|---|---|---|---:|",
+    ]
+    for i, ps in enumerate(graph, 1):
+        writes = " + ".join(f"{t} ({f})" for t, f in zip(ps.outputs, ps.formats, strict=True))
+        lines.append(f"| {i} | {ps.name} | {ps.program} | {writes} | {ps.bytes_per_pixel} |")
+    per_px = sum(ps.bytes_per_pixel for ps in graph)
+    total = frame_bytes(graph, width, height)
+    lines.append(f"| | **{len(graph)} passes** | | | **{per_px}** |")
+    lines.append("")
+    lines.append(
+        f"Written to render targets per {width}×{height} frame: {per_px} B/px × {width * height} px"
+        f" = {total:,} B ({total / 1e6:.1f} MB)"
+    )
+    return "\n".join(lines)
+
+
+# Texture units: the frame's planes, the screen map and the background image stay bound for
+# the whole frame; each pass's inputs take the units from FIRST_INPUT_UNIT on.
+_FIXED_UNITS = {
+    "plane_y": 0,
+    "plane_u": 1,
+    "plane_v": 2,
+    "plane_rgb": 3,
+    "screen_map": 4,
+    "background_image": 5,
+}
+FIRST_INPUT_UNIT = 6
 
 
 def create_context(kind: str | moderngl.Context = "standalone") -> moderngl.Context:
@@ -196,14 +409,15 @@ class _PlaneTexture:
 class GpuKeyer:
     """The reference pipeline on the GPU: frame in, composited uint8 image (or texture) out.
 
-    Same API and results as :class:`chromakey.cpu.ReferenceKeyer` (within a float32 ulp or two,
-    which rounding to 8 bits almost always hides). ``ctx``: None for a headless context of
-    its own, ``"current"`` for the current one (a glfw window's), or a host's
-    ``moderngl.Context``, which the keyer uses but never releases.
+    Same API and results as :class:`chromakey.cpu.ReferenceKeyer` (within the parity suite's
+    tolerance: at most 8/255 anywhere, 2/255 on all but 0.1 % of pixels). ``ctx``: None for a
+    headless context of its own, ``"current"`` for the current one (a glfw window's), or a
+    host's ``moderngl.Context``, which the keyer uses but never releases.
 
     ``stats`` holds the last frame's seconds per stage (``upload``, ``passes``, ``readback``).
     GL calls are queued, so these are only the GPU's times when ``timing`` is true, which
-    adds a ``ctx.finish()`` after the upload and after the passes.
+    adds a ``ctx.finish()`` after the upload and after the passes. ``graph`` is the pass list
+    the last frame ran (:func:`pass_graph`).
     """
 
     backend = "gpu"
@@ -221,22 +435,28 @@ class GpuKeyer:
         self.params = params
         self.timing = timing
         self.stats: dict[str, float] = {"upload": 0.0, "passes": 0.0, "readback": 0.0}
+        self.graph: tuple[GpuPass, ...] = ()
         self._released = False
+        self._lib = shaders if shaders is not None else ShaderLibrary()
+        # Programs by (shader, specialising defines), built when a pass graph first needs one.
+        self._progs: dict[tuple[str, tuple[tuple[str, int], ...]], moderngl.Program] = {}
+        self._vaos: dict[tuple[str, tuple[tuple[str, int], ...]], moderngl.VertexArray] = {}
+        self._param_values: dict[str, Any] = {}
+        self._current: dict[str, moderngl.Program] = {}  # shader → the current graph's program
+        self._params_applied: KeyerParams | None = None
         try:
-            lib = shaders if shaders is not None else ShaderLibrary()
-            self._progs = {
-                n: lib.program(self.ctx, "fullscreen.vert.glsl", f"{n}.frag.glsl") for n in _PASSES
-            }
+            # The default graph's programs now, so that a shader that fails fails here; the
+            # specialisations other settings need follow on their first frame.
+            for ps in pass_graph(KeyerParams()):
+                self._program(ps)
+            if params != KeyerParams():
+                for ps in pass_graph(params):
+                    self._program(ps)
         except BaseException:
+            self._release_programs()
             if self._owns_ctx:
                 self.ctx.release()
             raise
-        self._vaos = {n: self.ctx.vertex_array(p, []) for n, p in self._progs.items()}
-        for n, units in _UNITS.items():
-            for name, unit in units.items():
-                _set(self._progs[n], name, unit)
-        _set(self._progs["edge_spread"], "edge_radius", cpu.EDGE_RADIUS)
-        _set(self._progs["clip"], "edge_radius", cpu.EDGE_RADIUS)
         # Integer planes for the key pass, normalised 8-bit or float for background images.
         self._planes = [_PlaneTexture(self.ctx, integer=True) for _ in range(4)]
         self._bg = _PlaneTexture(self.ctx, integer=False)
@@ -246,8 +466,31 @@ class GpuKeyer:
         self._dummy_f = self.ctx.texture((1, 1), 4, b"\0" * 4)
         self._size: tuple[int, int] | None = None
         self._tex: dict[str, moderngl.Texture] = {}
-        self._fbo: dict[str, moderngl.Framebuffer] = {}
-        self._params_applied: KeyerParams | None = None
+        self._fbo: dict[tuple[str, ...], moderngl.Framebuffer] = {}
+
+    def _program(self, ps: GpuPass) -> moderngl.Program:
+        """The program for a pass: its shader with shader_defines() and the pass's own defines."""
+        key = (ps.program, ps.defines)
+        prog = self._progs.get(key)
+        if prog is None:
+            defines = {**shader_defines(), **dict(ps.defines)}
+            prog = self._lib.program(
+                self.ctx, "fullscreen.vert.glsl", f"{ps.program}.frag.glsl", defines
+            )
+            self._progs[key] = prog
+            self._vaos[key] = self.ctx.vertex_array(prog, [])
+            for name, unit in _FIXED_UNITS.items():
+                _set(prog, name, unit)
+            for name, value in self._param_values.items():
+                _set(prog, name, value)
+        return prog
+
+    def _release_programs(self) -> None:
+        for obj in (*self._vaos.values(), *self._progs.values()):
+            obj.release()
+        self._vaos.clear()
+        self._progs.clear()
+        self._current.clear()
 
     # --- settings ------------------------------------------------------------------------
 
@@ -255,9 +498,13 @@ class GpuKeyer:
         self.params = params
 
     def _apply_params(self) -> None:
+        """The settings' uniforms on every program, and the pass graph they call for."""
         p = self.params
         if p is self._params_applied:
             return
+        self.graph = pass_graph(p)
+        self._current = {ps.program: self._program(ps) for ps in self.graph}
+        r = p.guide_radius
         values = {
             "hue_center": p.hue_center,
             "hue_width": p.hue_width,
@@ -269,11 +516,13 @@ class GpuKeyer:
             "clip_black": p.clip_black,
             "clip_white": p.clip_white,
             "edge_tolerance": p.edge_tolerance,
-            "guide_radius": p.guide_radius,
+            "guide_radius": r,
             "guide_eps": p.guide_eps,
+            "guide_norm": float(np.float32(1.0 / (2 * r + 1) ** 2)),  # cpu.guided_matte's F32
             "spill": p.spill,
             "key": cpu.key_channel(p),
         }
+        self._param_values = values
         for prog in self._progs.values():
             for name, value in values.items():
                 _set(prog, name, value)
@@ -282,18 +531,29 @@ class GpuKeyer:
     # --- targets ---------------------------------------------------------------------------
 
     def _ensure_targets(self, width: int, height: int) -> None:
-        if self._size == (width, height):
-            return
-        self._release_targets()
-        spec = {"key": (4, "f4"), "spread": (2, "f4"), "a0": (1, "f4"), "a1": (1, "f4")}
-        spec |= {"a2": (1, "f4"), "out": (4, "f1"), "sums": (4, "f4"), "coef": (4, "f4")}
-        for name, (comps, dtype) in spec.items():
-            tex = self.ctx.texture((width, height), comps, dtype=dtype)
+        if self._size != (width, height):
+            self._release_targets()
+            self._size = (width, height)
+        self._target("out")
+        self._framebuffer(("out",))
+
+    def _target(self, name: str) -> moderngl.Texture:
+        """The render target ``name`` at the current size, made the first time a pass needs it."""
+        tex = self._tex.get(name)
+        if tex is None:
+            comps, dtype = FORMATS[TARGETS[name]]
+            tex = self.ctx.texture(self._size, comps, dtype=dtype)  # type: ignore[arg-type]
             tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
             tex.repeat_x = tex.repeat_y = False
             self._tex[name] = tex
-            self._fbo[name] = self.ctx.framebuffer(color_attachments=[tex])
-        self._size = (width, height)
+        return tex
+
+    def _framebuffer(self, outputs: tuple[str, ...]) -> moderngl.Framebuffer:
+        fbo = self._fbo.get(outputs)
+        if fbo is None:
+            fbo = self.ctx.framebuffer(color_attachments=[self._target(t) for t in outputs])
+            self._fbo[outputs] = fbo
+        return fbo
 
     def _release_targets(self) -> None:
         for fbo in self._fbo.values():
@@ -307,10 +567,8 @@ class GpuKeyer:
     # --- stages ----------------------------------------------------------------------------
 
     def _upload_frame(self, frame: Frame) -> None:
-        prog = self._progs["key"]
-        luma_w = tuple(float(x) for x in cpu.luma_weights(frame))
-        for n in ("guide_rows", "guide_cols"):
-            _set(self._progs[n], "luma_w", luma_w)
+        key, comp = self._current["key"], self._current["composite"]
+        _set(key, "luma_w", tuple(float(x) for x in cpu.luma_weights(frame)))
         planes = frame.planes
         for pl in planes:
             if pl.dtype != np.uint8:
@@ -325,7 +583,8 @@ class GpuKeyer:
             self._planes[3].upload(rgb).use(3)
             for unit in (0, 1, 2):
                 self._dummy_u.use(unit)
-            _set(prog, "layout_rgb", 1)
+            for prog in (key, comp):
+                _set(prog, "layout_rgb", 1)
             return
         if frame.layout != "yuv" or frame.yuv is None or len(planes) != 3:
             raise InputError(
@@ -343,15 +602,16 @@ class GpuKeyer:
         self._dummy_u.use(3)
         m, off = frame.yuv.to_rgb()
         m32 = m.astype(np.float32)
-        _set(prog, "layout_rgb", 0)
-        _set(prog, "chroma_factors", (fx, fy))
-        _set(prog, "chroma_size", (u.shape[1], u.shape[0]))
-        _set(prog, "yuv_matrix", tuple(float(x) for x in m32.T.reshape(-1)))
-        _set(prog, "yuv_offset", tuple(float(x) for x in off))
+        for prog in (key, comp):  # both decode (decode.glsl)
+            _set(prog, "layout_rgb", 0)
+            _set(prog, "chroma_factors", (fx, fy))
+            _set(prog, "chroma_size", (u.shape[1], u.shape[0]))
+            _set(prog, "yuv_matrix", tuple(float(x) for x in m32.T.reshape(-1)))
+            _set(prog, "yuv_offset", tuple(float(x) for x in off))
 
     def _set_background(self, background: np.ndarray | None, width: int, height: int) -> int:
         """Upload or set the background; returns the number of output channels."""
-        prog = self._progs["composite"]
+        prog = self._current["composite"]
         if background is None:
             _set(prog, "background_mode", 0)
             _set(prog, "background_is_image", 0)
@@ -378,76 +638,26 @@ class GpuKeyer:
         _set(prog, "background_is_image", 1)
         return 3 if bg.shape[2] == 3 else 4
 
-    def _draw(self, name: str, target: str, textures: dict[int, moderngl.Texture]) -> None:
-        for unit, tex in textures.items():
-            tex.use(unit)
-        self._fbo[target].use()
-        self._vaos[name].render(moderngl.TRIANGLES, vertices=3)
-
-    def _reduce(self, src: str, tmp: str, dst: str, radius: int, use_max: bool) -> None:
-        prog = self._progs["window_reduce"]
-        _set(prog, "radius", radius)
-        _set(prog, "use_max", int(use_max))
-        _set(prog, "direction", (1, 0))
-        self._draw("window_reduce", tmp, {0: self._tex[src]})
-        _set(prog, "direction", (0, 1))
-        self._draw("window_reduce", dst, {0: self._tex[tmp]})
-
     def _run_passes(self, screen: ScreenMap | np.ndarray, bg_image: bool) -> None:
-        p = self.params
+        """Draw :func:`pass_graph`'s passes, each into its targets, reading earlier ones'."""
         screen_map = ScreenMap.of(screen)
-        map_tex = self._screen_map.upload(screen_map.colors)
+        self._screen_map.upload(screen_map.colors).use(_FIXED_UNITS["screen_map"])
         for n in ("key", "composite"):
-            _set(self._progs[n], "screen_cell", screen_map.cell)
-        t = self._tex
-        # 1: decode + key (plane textures already bound).
-        map_tex.use(4)
-        self._fbo["key"].use()
-        self._vaos["key"].render(moderngl.TRIANGLES, vertices=3)
-        # 2: the luma-guided matte (cpu.guided_matte): box sums, coefficients, their means.
-        matte, channel = "key", 3
-        if p.guide_radius > 0:
-            rows, cols = self._progs["guide_rows"], self._progs["guide_cols"]
-            _set(rows, "stage", 0)
-            self._draw("guide_rows", "sums", {0: t["key"]})
-            _set(cols, "stage", 0)
-            self._draw("guide_cols", "coef", {0: t["sums"]})
-            _set(rows, "stage", 1)
-            self._draw("guide_rows", "sums", {0: t["coef"]})
-            _set(cols, "stage", 1)
-            self._draw("guide_cols", "a1", {0: t["sums"], 1: t["key"]})
-            matte, channel = "a1", 0
-        for n in ("edge_spread", "clip"):
-            _set(self._progs[n], "matte_channel", channel)
-        # 3: edge spread, clip.
-        self._draw("edge_spread", "spread", {0: t[matte]})
-        self._draw("clip", "a0", {0: t[matte], 1: t["spread"]})
-        alpha = "a0"
-        # 4: choke, a square min (erode) or max (dilate) of radius |choke|.
-        if p.choke != 0:
-            self._reduce("a0", "a1", "a0", abs(p.choke), p.choke < 0)
-        # 5: feather.
-        if p.feather > 0:
-            weights = cpu.gaussian_weights(p.feather)
-            prog = self._progs["feather"]
-            padded = np.zeros(_MAX_TAPS, np.float32)
-            padded[: len(weights)] = weights
-            prog["weights"].write(padded.tobytes())
-            _set(prog, "taps", len(weights))
-            _set(prog, "direction", (1, 0))
-            self._draw("feather", "a1", {0: t["a0"]})
-            _set(prog, "direction", (0, 1))
-            self._draw("feather", "a0", {0: t["a1"]})
-        # 6: near-screen for the spill gate (unused when spill is 0).
-        near = alpha
-        if p.spill > 0 and p.spill_radius > 0:
-            self._reduce(alpha, "a1", "a2", p.spill_radius, False)
-            near = "a2"
-        # 7: unmix, despill, composite.
-        units = {0: t["key"], 1: t[alpha], 2: t[near]}
-        units[3] = self._bg.tex if bg_image and self._bg.tex is not None else self._dummy_f
-        units[4] = map_tex
-        self._draw("composite", "out", units)
+            _set(self._current[n], "screen_cell", screen_map.cell)
+        bg = self._bg.tex if bg_image and self._bg.tex is not None else self._dummy_f
+        bg.use(_FIXED_UNITS["background_image"])
+        for ps in self.graph:
+            prog = self._progs[(ps.program, ps.defines)]
+            for name, value in ps.uniforms:
+                if isinstance(value, bytes):
+                    prog[name].write(value)
+                else:
+                    _set(prog, name, value)
+            for i, (sampler, target) in enumerate(ps.inputs):
+                _set(prog, sampler, FIRST_INPUT_UNIT + i)
+                self._target(target).use(FIRST_INPUT_UNIT + i)
+            self._framebuffer(ps.outputs).use()
+            self._vaos[(ps.program, ps.defines)].render(moderngl.TRIANGLES, vertices=3)
 
     # --- API -------------------------------------------------------------------------------
 
@@ -462,7 +672,7 @@ class GpuKeyer:
         RGBA when ``background`` is None (or has alpha) and opaque (alpha 1) otherwise.
         """
         self._render(frame, screen, background)
-        return self._tex["out"]
+        return self._target("out")
 
     def render(
         self,
@@ -474,7 +684,7 @@ class GpuKeyer:
     ) -> np.ndarray:
         """uint8 H×W×3 over ``background`` ((3,) colour or H×W×3/4 image), or H×W×4 if None.
 
-        As CpuKeyer.render. The pixels are read straight into ``out`` if given (a C-contiguous
+        As ReferenceKeyer.render. The pixels are read straight into ``out`` if given (a C-contiguous
         uint8 array of the result's shape, reused by a caller that wants no allocation per
         frame); otherwise into a new array.
         """
@@ -486,7 +696,7 @@ class GpuKeyer:
             out = np.empty(shape, np.uint8)
         elif out.shape != shape or out.dtype != np.uint8 or not out.flags.c_contiguous:
             raise ParameterError(f"out must be a C-contiguous uint8 array of shape {shape}")
-        self._fbo["out"].read_into(out, components=comps, alignment=1)
+        self._framebuffer(("out",)).read_into(out, components=comps, alignment=1)
         self.stats["readback"] = time.perf_counter() - t0
         return out
 
@@ -499,7 +709,7 @@ class GpuKeyer:
         w, h = frame.width, frame.height
         self._ensure_targets(w, h)
         # No blending, depth test or culling from a host's state; its framebuffer comes back.
-        with self.ctx.scope(self._fbo["out"], enable_only=moderngl.NOTHING):
+        with self.ctx.scope(self._framebuffer(("out",)), enable_only=moderngl.NOTHING):
             self._apply_params()
             self._upload_frame(frame)
             comps = self._set_background(background, w, h)
@@ -523,7 +733,8 @@ class GpuKeyer:
         self._release_targets()
         for pl in (*self._planes, self._bg, self._screen_map):
             pl.release()
-        for obj in (*self._vaos.values(), *self._progs.values(), self._dummy_u, self._dummy_f):
+        self._release_programs()
+        for obj in (self._dummy_u, self._dummy_f):
             obj.release()
         if self._owns_ctx:
             self.ctx.release()

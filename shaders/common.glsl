@@ -1,12 +1,14 @@
 // The keyer's per-pixel functions. Each is the GLSL twin of the function of the same name in
 // chromakey/cpu.py (rgb_to_hsl: chromakey/color.py) and does the same float32 arithmetic in
-// the same order, so the two read side by side. Settings come from params.glsl.
+// the same order, so the two read side by side. Settings come from params.glsl; constants
+// (MIN_RAMP, HSL_EPS, MIN_SCREEN_EXCESS, EDGE_RADIUS …) are #defines that chromakey/gpu.py's
+// shader_defines() generates from the Python values, never literals copied here.
 
 #include "params.glsl"
 
 // GLSL smoothstep, and a hard step (x > e0) when the ramp has no width.
 float soft_step(float e0, float e1, float x) {
-    if (e1 - e0 < 1e-6) {  // MIN_RAMP in cpu.py: a narrower slope would overflow
+    if (e1 - e0 < MIN_RAMP) {  // a narrower slope would overflow
         return x > e0 ? 1.0 : 0.0;
     }
     float t = clamp((x - e0) * (1.0 / (e1 - e0)), 0.0, 1.0);
@@ -22,7 +24,7 @@ vec4 rgb_to_hsl(vec3 rgb) {
     float mn = min(min(r, g), b);
     float chroma = mx - mn;
     float lightness = (mx + mn) * 0.5;
-    bool has_hue = chroma > 1e-6;
+    bool has_hue = chroma > HSL_EPS;
     float inv = 1.0 / (has_hue ? chroma : 1.0);
     float h;
     if (mx == r) {
@@ -35,8 +37,8 @@ vec4 rgb_to_hsl(vec3 rgb) {
     h = (h < 0.0 ? h + 6.0 : h) * 60.0;
     h = has_hue ? h : 0.0;
     float denom = 1.0 - abs(2.0 * lightness - 1.0);
-    float sat = min(chroma / max(denom, 1e-6), 1.0);
-    sat = denom > 1e-6 ? sat : 0.0;
+    float sat = min(chroma / max(denom, HSL_EPS), 1.0);
+    sat = denom > HSL_EPS ? sat : 0.0;
     return vec4(h, sat, lightness, chroma);
 }
 
@@ -67,7 +69,7 @@ float key_excess(vec3 rgb, int k) {
 
 // The screen's own key excess, floored at cpu.MIN_SCREEN_EXCESS.
 float screen_excess(vec3 screen_, int k) {
-    return max(key_excess(screen_, k), 0.05);
+    return max(key_excess(screen_, k), MIN_SCREEN_EXCESS);
 }
 
 // 1 − (the share of the screen's colour the pixel holds), gated by membership.
@@ -106,7 +108,8 @@ vec3 screen_at(ivec2 p) {
 }
 
 // --- 5. the luma guide ----------------------------------------------------------------------
-// The guided filter's sums are added tap by tap in guide_rows / guide_cols, in cpu.box_sum's order.
+// The guided filter's sums are added tap by tap (guide.frag.glsl, or guide_rows / guide_cols
+// for radii above chromakey.gpu.FUSED_GUIDE_RADIUS), in cpu.box_sum's order.
 
 float luma(vec3 rgb) {
     return rgb.r * luma_w.x + rgb.g * luma_w.y + rgb.b * luma_w.z;
@@ -115,7 +118,7 @@ float luma(vec3 rgb) {
 // Window sums of (luma, matte, luma·matte, luma²) → (a, b, w) of matte ≈ a·luma + b;
 // w = var / (var + guide_eps): how much luma structure the window has.
 vec3 guide_coefficients(vec4 sums) {
-    vec4 m = sums * (1.0 / float((2 * guide_radius + 1) * (2 * guide_radius + 1)));
+    vec4 m = sums * guide_norm;
     float var = max(m.w - m.x * m.x, 0.0);
     float cov = m.z - m.x * m.y;
     float a = cov / max(var, guide_eps);
@@ -123,7 +126,9 @@ vec3 guide_coefficients(vec4 sums) {
 }
 
 // cpu.guided_matte's last step: the fit where the luma has structure, the raw matte elsewhere.
-float guided_matte(vec3 mean_coef, float guide, float raw) {
+// coef_sums: the window sums of (a, b, w), scaled here by guide_norm as numpy scales them.
+float guided_matte(vec3 coef_sums, float guide, float raw) {
+    vec3 mean_coef = coef_sums * guide_norm;
     float fitted = mean_coef.x * guide + mean_coef.y;
     return clamp(mean_coef.z * fitted + (1.0 - mean_coef.z) * raw, 0.0, 1.0);
 }
@@ -144,10 +149,16 @@ float clip_matte(float alpha, float edge) {
 // --- 7. unmix and despill -----------------------------------------------------------------
 
 // Where spill may be removed: screen hues, weak colours, and anything near the screen.
-// near_screen is cpu's _window_reduce(1 − alpha, spill_radius, max), i.e. 1 − (the window's min).
-float spill_gate(float hue_m, float sat, float near_screen) {
+// cpu.spill_gate in two halves: the key pass stores colour_gate (its membership terms), the
+// composite adds near_screen, cpu's _window_reduce(1 − alpha, spill_radius, max), i.e.
+// 1 − (the window's min of alpha). max is exact, so the split changes nothing.
+float colour_gate(float hue_m, float sat) {
     float weak = 1.0 - soft_step(sat_min, sat_min + sat_softness, sat);
-    return max(max(hue_m, weak), near_screen);
+    return max(hue_m, weak);
+}
+
+float spill_gate(float colour_gate_, float near_screen) {
+    return max(colour_gate_, near_screen);
 }
 
 // Premultiplied foreground: the screen's share removed, then its spill.

@@ -1,12 +1,28 @@
 #version 330 core
 // Last pass — cpu.spill_gate, cpu.unmix_despill and cpu.composite into an RGBA8 target:
 // straight-alpha "over" a colour or an image, or straight RGBA when there is no background.
+// RGB is decoded again from the planes (decode.glsl), the spill gate's membership half comes
+// from the key pass (gate_tex), and its near-screen half is the min of the refined matte over
+// the spill window. #defines chromakey/gpu.py sets per program choose where the matte comes
+// from:
+//   FUSED_CLIP 1: the edge test, clip and window min are taken here (refine.glsl) from the
+//                 guided matte (matte_tex, channel MATTE_CHANNEL), window radius NEAR_R;
+//   FUSED_CLIP 0: alpha_tex holds the refined matte (clip pass, then choke / feather) and the
+//                 min runs over near_tex, radius (NEAR_RX, NEAR_RY): (spill_radius,
+//                 spill_radius), or (0, spill_radius) after a window_reduce pass along rows.
+// With spill 0 the radius is 0: the gate is then unused.
 
 #include "common.glsl"
+#include "decode.glsl"
 
-uniform sampler2D key_tex;       // pass 1: RGB + raw alpha
+uniform sampler2D gate_tex;      // key pass: colour_gate
+#if FUSED_CLIP
+uniform sampler2D matte_tex;     // the guided matte (matte pass), or the key pass (radius 0)
+#include "refine.glsl"
+#else
 uniform sampler2D alpha_tex;     // the refined matte
-uniform sampler2D near_tex;      // min of the refined matte over spill_radius
+uniform sampler2D near_tex;      // the matte again, or its min along rows over spill_radius
+#endif
 
 uniform int background_mode;     // 0: none (straight RGBA out), 1: opaque RGB, 2: RGBA
 uniform int background_is_image; // 0: background_color, 1: background_image
@@ -18,8 +34,8 @@ out vec4 color_out;
 // Straight-alpha 'over': fg is premultiplied; bg is used as background_mode says.
 vec4 composite(vec3 fg, float alpha, vec4 bg) {
     if (background_mode == 0) {
-        vec3 c = fg / max(alpha, 1e-6);
-        c *= alpha > 1.0 / 512.0 ? 1.0 : 0.0;
+        vec3 c = fg / max(alpha, ALPHA_FLOOR);
+        c *= alpha > ALPHA_VISIBLE ? 1.0 : 0.0;
         return vec4(clamp(c, 0.0, 1.0), alpha);
     }
     if (background_mode == 2) {
@@ -27,18 +43,42 @@ vec4 composite(vec3 fg, float alpha, vec4 bg) {
         float ba = bg.a;
         float out_a = alpha + (1.0 - alpha) * ba;
         vec3 prem = fg + (1.0 - alpha) * bg.rgb * ba;
-        return clamp(vec4(prem / max(out_a, 1e-6), out_a), 0.0, 1.0);
+        return clamp(vec4(prem / max(out_a, ALPHA_FLOOR), out_a), 0.0, 1.0);
     }
     return vec4(clamp(fg + (1.0 - alpha) * bg.rgb, 0.0, 1.0), 1.0);
 }
 
+#if !FUSED_CLIP
+// The min of near_tex over the window; pixels outside the picture are skipped (a clamped
+// edge only repeats pixels inside it, which does not change a min).
+float window_min(ivec2 p) {
+    ivec2 last = textureSize(near_tex, 0) - 1;
+    float m = 1.0;               // every matte value is in [0, 1]
+    for (int j = -NEAR_RY; j <= NEAR_RY; j++) {
+        int y = p.y + j;
+        for (int i = -NEAR_RX; i <= NEAR_RX; i++) {
+            int x = p.x + i;
+            if (x >= 0 && x <= last.x && y >= 0 && y <= last.y) {
+                m = min(m, texelFetch(near_tex, ivec2(x, y), 0).r);
+            }
+        }
+    }
+    return m;
+}
+#endif
+
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
-    vec3 rgb = texelFetch(key_tex, p, 0).rgb;
+    vec3 rgb = decode_rgb(p);
+#if FUSED_CLIP
+    vec2 refined = refined_alpha(p);
+    float alpha = refined.x;
+    float near_min = refined.y;
+#else
     float alpha = texelFetch(alpha_tex, p, 0).r;
-    vec4 hslc = rgb_to_hsl(rgb);
-    float hue_m = hue_membership(hslc.x);
-    float gate = spill_gate(hue_m, hslc.y, 1.0 - texelFetch(near_tex, p, 0).r);
+    float near_min = window_min(p);
+#endif
+    float gate = spill_gate(texelFetch(gate_tex, p, 0).r, 1.0 - near_min);
     vec3 fg = unmix_despill(rgb, alpha, gate, screen_at(p), key);
     vec4 bg = background_is_image != 0 ? texelFetch(background_image, p, 0) : background_color;
     color_out = composite(fg, alpha, bg);

@@ -1,28 +1,33 @@
 #version 330 core
-// The guided filter's vertical box sums of guide_rows' output, edges clamped, then
-//   stage 0: cpu.guide_coefficients → (a, b, w);
-//   stage 1: their window means and cpu.guided_matte's blend → the guided matte.
+// The guided filter's vertical box sums of guide_rows' output, edges clamped (guide_radius
+// above FUSED_GUIDE_RADIUS only), then
+//   stage 0: cpu.guide_coefficients → (a, b) in out0, w in out1;
+//   stage 1: the whole-window sums of (a, b) and w, for matte.frag.glsl (BOX_ROWS 0).
 
 #include "common.glsl"
 
-uniform sampler2D sums_tex;      // guide_rows' output
-uniform sampler2D key_tex;       // key pass: RGB + raw alpha (stage 1)
+uniform sampler2D src;           // stage 0: guide_rows' stage 0 sums; stage 1: its (a, b) sums
+uniform sampler2D src_w;         // stage 1: guide_rows' w sums
 uniform int stage;
 
-out vec4 guide_out;
+layout(location = 0) out vec2 out0;
+layout(location = 1) out float out1;
+
+vec4 terms(ivec2 q) {
+    if (stage == 0) {
+        return texelFetch(src, q, 0);
+    }
+    return vec4(texelFetch(src, q, 0).rg, texelFetch(src_w, q, 0).r, 0.0);
+}
 
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
-    int last = textureSize(sums_tex, 0).y - 1;
-    vec4 acc = texelFetch(sums_tex, ivec2(p.x, clamp(p.y - guide_radius, 0, last)), 0);
+    int last = textureSize(src, 0).y - 1;
+    vec4 acc = terms(ivec2(p.x, clamp(p.y - guide_radius, 0, last)));
     for (int k = -guide_radius + 1; k <= guide_radius; k++) {
-        acc += texelFetch(sums_tex, ivec2(p.x, clamp(p.y + k, 0, last)), 0);
+        acc += terms(ivec2(p.x, clamp(p.y + k, 0, last)));
     }
-    if (stage == 0) {
-        guide_out = vec4(guide_coefficients(acc), 0.0);
-        return;
-    }
-    vec3 mean_coef = acc.xyz * (1.0 / float((2 * guide_radius + 1) * (2 * guide_radius + 1)));
-    vec4 key_px = texelFetch(key_tex, p, 0);
-    guide_out = vec4(guided_matte(mean_coef, luma(key_px.rgb), key_px.a));
+    vec3 result = stage == 0 ? guide_coefficients(acc) : acc.xyz;
+    out0 = result.xy;
+    out1 = result.z;
 }

@@ -1,23 +1,26 @@
 #version 330 core
 // The guided filter's horizontal box sums (cpu.guided_matte: box_sum along rows), edges
-// clamped, added tap by tap as numpy adds them.
-//   stage 0: of (luma, raw matte, luma·matte, luma²) from the key pass;
-//   stage 1: of the coefficients (a, b, w) from guide_cols' stage 0.
+// clamped, added tap by tap as numpy adds them. Only for guide_radius above
+// FUSED_GUIDE_RADIUS, where guide.frag.glsl's shared taps would cost more than these passes.
+//   stage 0: of (luma, raw matte, luma·matte, luma²) from the key pass → out0 (RGBA32F:
+//            variance sums);
+//   stage 1: of the coefficients (a, b) and w from guide_cols' stage 0 → out0, out1.
 
 #include "common.glsl"
 
-uniform sampler2D src;           // stage 0: key pass (RGB + raw alpha); stage 1: (a, b, w)
+uniform sampler2D src;           // stage 0: key pass (luma, raw matte); stage 1: (a, b)
+uniform sampler2D src_w;         // stage 1: w
 uniform int stage;
 
-out vec4 sums_out;
+layout(location = 0) out vec4 out0;
+layout(location = 1) out float out1;
 
 vec4 terms(ivec2 q) {
-    vec4 t = texelFetch(src, q, 0);
     if (stage != 0) {
-        return t;
+        return vec4(texelFetch(src, q, 0).rg, texelFetch(src_w, q, 0).r, 0.0);
     }
-    float i = luma(t.rgb);
-    return vec4(i, t.a, i * t.a, i * i);
+    vec2 g = texelFetch(src, q, 0).rg;
+    return vec4(g.x, g.y, g.x * g.y, g.x * g.x);
 }
 
 void main() {
@@ -27,5 +30,6 @@ void main() {
     for (int k = -guide_radius + 1; k <= guide_radius; k++) {
         acc += terms(ivec2(clamp(p.x + k, 0, last), p.y));
     }
-    sums_out = acc;
+    out0 = stage != 0 ? vec4(acc.xy, 0.0, 0.0) : acc;
+    out1 = acc.z;
 }

@@ -15,9 +15,10 @@ uniform float clip_white;
 uniform float edge_tolerance;
 uniform int guide_radius;
 uniform float guide_eps;
+uniform float guide_norm;      // F32(1 / (2·guide_radius + 1)²), as cpu.guided_matte scales sums
 uniform float spill;
 
 uniform int key;               // cpu.key_channel(p): 0 red, 1 green, 2 blue
-uniform vec3 luma_w;           // cpu.luma_weights(frame): (Kr, Kg, Kb) of the frame's matrix
+uniform vec3 luma_w;           // cpu.luma_weights(frame): (Kr, Kg, Kb) of the frame's matrix (key pass)
 uniform sampler2D screen_map;  // ScreenMap.colors: RGB32F, one texel per block (texel row 0 = block row 0)
 uniform int screen_cell;       // ScreenMap.cell: block size in pixels

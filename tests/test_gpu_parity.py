@@ -22,13 +22,10 @@ from chromakey import cpu
 from chromakey.calibration import ScreenCalibrator, ScreenMap, default_screen, estimate_screen
 from chromakey.color import YuvSpec
 from chromakey.frames import Frame
-from chromakey.gpu import GpuKeyer
+from chromakey.gpu import GpuKeyer, pass_graph
 from chromakey.params import KeyerParams
 
-# Tolerance, in 1/255 steps of the uint8 output, per channel.
-TOL_BULK = 2  # … on at least BULK_FRACTION of the pixels (all channels of a pixel within it)
-BULK_FRACTION = 0.999
-TOL_MAX = 8  # … on every pixel
+from parity import BULK_FRACTION, TOL_BULK, TOL_MAX, parity, within_tolerance
 
 N_RANDOM = 24
 LAYOUTS = ("yuv420", "yuv444", "rgb", "yuv422")
@@ -215,19 +212,12 @@ def write_png(path: Path, img: np.ndarray) -> None:
             c.mux(pkt)
 
 
-def parity(expected: np.ndarray, actual: np.ndarray) -> tuple[int, float, float]:
-    """(max difference, fraction of pixels within TOL_BULK, 99.9th percentile), in 1/255."""
-    diff = np.abs(expected.astype(np.int16) - actual.astype(np.int16))
-    per_pixel = diff.max(axis=-1)
-    return int(diff.max()), float((per_pixel <= TOL_BULK).mean()), float(np.percentile(diff, 99.9))
-
-
 def assert_parity(expected: np.ndarray, actual: np.ndarray, label: str) -> None:
     assert actual.shape == expected.shape, f"{label}: shape {actual.shape} != {expected.shape}"
     assert actual.dtype == np.uint8
-    worst, within, _ = parity(expected, actual)
-    if worst <= TOL_MAX and within >= BULK_FRACTION:
+    if within_tolerance(expected, actual):
         return
+    worst, within, _ = parity(expected, actual)
     out = Path(tempfile.mkdtemp(prefix="chromakey-gpu-parity-"))
     slug = "".join(ch if ch.isalnum() else "_" for ch in label)[:80]
     diff = np.abs(expected.astype(np.int16) - actual.astype(np.int16))
@@ -524,3 +514,62 @@ def test_decoded_h264_clip_matches_reference(gpu, tmp_path):
             )
         n += 1
     assert n == 10
+
+
+# --- the built-in sample ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "p",
+    [KeyerParams(), KeyerParams(choke=1, feather=2.0, spill_radius=9, guide_radius=6)],
+    ids=["defaults", "refined"],
+)
+def test_built_in_sample_matches_reference(gpu, p):
+    """The built-in avatar clip (hair strands, lime tie, teal badge, spill, uneven screen) as
+    the pipeline keys it: BT.709 yuv420p, a calibrated screen map, each kind of background."""
+    from chromakey.sample import SampleSpec, render_truth, rgb_to_yuv420p
+
+    spec = SampleSpec(width=320, height=180, seconds=1.0, seed=3)
+    w, h = spec.width, spec.height
+    gpu.set_params(p)
+    cal = ScreenCalibrator(p)
+    reference = cpu.ReferenceKeyer(p)
+    for index in (0, 12):
+        yuv = rgb_to_yuv420p(render_truth(spec, index).observed)
+        q = w * h // 4
+        chroma = yuv[h:].reshape(-1)
+        frame = Frame.from_yuv(
+            yuv[:h], chroma[:q].reshape(h // 2, w // 2), chroma[q:].reshape(h // 2, w // 2), YuvSpec()
+        )
+        screen = cal.update(frame)
+        for kind in BACKGROUNDS:
+            bg = make_background(kind, w, h, index)
+            expected, actual = reference.render(frame, screen, bg), gpu.render(frame, screen, bg)
+            assert_parity(expected, actual, f"sample_{index}_{kind}_{len(gpu.graph)}passes")
+
+
+# Settings that each take a different pass graph (chromakey.gpu.pass_graph): fused or
+# separable guide, the composite's fused clip or a clip pass, its spill window or a row pass.
+GRAPH_VARIANTS = [
+    KeyerParams(),
+    KeyerParams(guide_radius=0),
+    KeyerParams(guide_radius=1, spill_radius=1),
+    KeyerParams(guide_radius=5, spill_radius=0),
+    KeyerParams(spill_radius=3),
+    KeyerParams(spill_radius=4, guide_radius=0),
+    KeyerParams(spill_radius=5),
+    KeyerParams(spill=0.0, spill_radius=12),
+    KeyerParams(choke=1),
+    KeyerParams(feather=0.5, guide_radius=2),
+]
+
+
+@pytest.mark.parametrize("p", GRAPH_VARIANTS, ids=lambda p: f"{len(pass_graph(p))}passes")
+@pytest.mark.parametrize("bg_kind", ["none", "color"])
+def test_every_pass_graph_matches_reference(gpu, p, bg_kind):
+    w, h = 64, 49
+    rgb = synthetic_rgb(w, h, seed=21)
+    frame = to_frame(rgb, "yuv420", YuvSpec(), padded=True)
+    bg = make_background(bg_kind, w, h, 21)
+    expected, actual = both(gpu, p, frame, ScreenCalibrator(p).update(frame), bg)
+    assert_parity(expected, actual, f"graph_{len(gpu.graph)}_{bg_kind}")

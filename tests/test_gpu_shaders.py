@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
-from chromakey.glsl import LINE_STRIDE, ShaderError, ShaderLibrary, default_root, translate_log
-from chromakey.gpu import GpuKeyer
+from chromakey.glsl import (
+    LINE_STRIDE,
+    ShaderError,
+    ShaderLibrary,
+    default_root,
+    glsl_literal,
+    translate_log,
+)
+from chromakey.gpu import GpuKeyer, shader_defines
 from chromakey.params import KeyerParams
 
 VERT = "fullscreen.vert.glsl"
@@ -104,3 +112,78 @@ def test_other_drivers_log_formats_are_translated(shader_dir):
     text, locs = translate_log(f"{nvidia}\n{amd}\nsomething else", [src])
     assert [(Path(x.file).name, x.line) for x in locs] == [("lib.glsl", 3), ("lib.glsl", 3)]
     assert "something else" in text
+
+
+# --- constants: each lives once, in Python, and reaches the GLSL as a generated #define -------
+
+
+def test_defines_go_in_after_version_and_keep_line_numbers(shader_dir):
+    lib = ShaderLibrary(shader_dir, defines={"SCALE": 2.0})
+    src = lib.source("good.frag.glsl", defines={"TAPS": 21, "EPS": 1e-6})
+    head = src.text.splitlines()[:5]
+    assert head == [
+        "#version 330 core",
+        "#define EPS 1e-06",
+        "#define SCALE 2.0",
+        "#define TAPS 21",
+        "#line 2 0",
+    ]
+    # Only the top-level file gets them (an include sees them already).
+    assert src.text.count("#define") == 3
+
+
+def test_an_error_after_injected_defines_still_names_file_and_line(gl_ctx, shader_dir):
+    (shader_dir / "lib.glsl").write_text(LIB.replace("return x * 2.0;", "return x * TAPS_MISSING;"))
+    lib = ShaderLibrary(shader_dir, defines={"A": 1, "B": 0.5, "C": 3})
+    with pytest.raises(ShaderError) as info:
+        lib.program(gl_ctx, VERT, "good.frag.glsl", defines={"D": 4})
+    loc = info.value.locations[0]
+    assert (Path(loc.file).name, loc.line) == ("lib.glsl", 3), str(info.value)
+
+
+def test_a_shader_that_redefines_a_python_constant_fails_to_build(gl_ctx, shader_dir):
+    (shader_dir / "dup.frag.glsl").write_text(
+        GOOD_FRAG.replace('#include "lib.glsl"', '#include "lib.glsl"\n#define TAPS 7')
+    )
+    with pytest.raises(ShaderError, match=r"dup\.frag\.glsl"):
+        ShaderLibrary(shader_dir, defines={"TAPS": 21}).program(gl_ctx, VERT, "dup.frag.glsl")
+
+
+@pytest.mark.parametrize(
+    ("value", "text"), [(3, "3"), (2.0, "2.0"), (1e-6, "1e-06"), (1 / 512, "0.001953125"), (True, "1")]
+)
+def test_glsl_literals(value, text):
+    assert glsl_literal(value) == text
+
+
+def test_glsl_literal_refuses_what_glsl_cannot_spell():
+    with pytest.raises(ShaderError):
+        glsl_literal(float("inf"))
+
+
+_NUMBER = re.compile(r"(?<![\w.])(\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.])")
+
+
+def _literals(text: str) -> list[str]:
+    """The numeric literals of GLSL code, comments and #version lines left out."""
+    code = re.sub(r"//[^\n]*", "", text)
+    code = re.sub(r"^\s*#\s*version[^\n]*", "", code, flags=re.M)
+    return [m.group(0) for m in _NUMBER.finditer(code)]
+
+
+def test_no_shader_spells_out_a_shared_constant():
+    """Every value shader_defines() generates is absent from the GLSL as a literal, and no
+    shader #defines one of those names itself."""
+    defines = shader_defines()
+    # Small integers (0, 1, 2 …) are arithmetic everywhere; the float constants are the ones
+    # that were copied by hand, and 512 is ALPHA_VISIBLE's denominator.
+    shared = {float(v) for v in defines.values() if isinstance(v, float)}
+    shared |= {float(v) for v in defines.values() if isinstance(v, int) and v > 4}
+    shared |= {512.0}
+    root = Path(str(default_root()))
+    for path in sorted(root.glob("*.glsl")):
+        text = path.read_text()
+        for literal in _literals(text):
+            assert float(literal) not in shared, f"{path.name}: literal {literal} is a shared constant"
+        for name in defines:
+            assert not re.search(rf"#\s*define\s+{name}\b", text), f"{path.name} defines {name}"

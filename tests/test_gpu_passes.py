@@ -1,0 +1,126 @@
+"""The GPU pass graph: few passes and narrow targets at default settings, extra passes only
+for the settings that need them, and the keyer draws exactly the graph the table reports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chromakey import gpu
+from chromakey.calibration import default_screen
+from chromakey.frames import Frame
+from chromakey.gpu import TARGETS, GpuKeyer, frame_bytes, pass_graph, pass_table
+from chromakey.params import KeyerParams
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Targets allowed to be float32, each for a reason the TARGETS table gives (parity).
+FLOAT32_OK = {
+    "guide", "sums_ab", "sums_w", "stack", "coef_ab", "coef_w", "matte", "alpha", "alpha_tmp"
+}
+
+
+def test_default_settings_take_four_narrow_passes():
+    graph = pass_graph(KeyerParams())
+    assert [ps.program for ps in graph] == ["key", "guide", "matte", "composite"]
+    formats = [f for ps in graph for f in ps.formats]
+    assert "RGBA32F" not in formats
+    for ps in graph:
+        for target, fmt in zip(ps.outputs, ps.formats, strict=True):
+            assert not fmt.endswith("32F") or target in FLOAT32_OK, (target, fmt)
+    per_px = sum(ps.bytes_per_pixel for ps in graph)
+    assert per_px == 8 + 1 + 12 + 4 + 4  # key (RG32F + R8), guide (RG32F + R32F), matte, out
+    assert frame_bytes(graph, 1920, 1080) == per_px * 1920 * 1080
+
+
+@pytest.mark.parametrize(
+    ("change", "extra"),
+    [
+        # Choke and feather work on the refined matte, so it becomes a texture (clip, +1).
+        ({"choke": 2}, 1 + 2),
+        ({"choke": -1}, 1 + 2),
+        ({"feather": 1.5}, 1 + 2),
+        ({"spill_radius": gpu.FUSED_CLIP_RADIUS}, 0),
+        ({"spill_radius": 0}, 0),
+        ({"spill_radius": gpu.FUSED_SPILL_RADIUS}, 1),
+        ({"spill_radius": gpu.FUSED_SPILL_RADIUS + 1}, 1 + 1),
+        ({"spill": 0.0, "spill_radius": 30}, 0),  # no spill: no near-screen test at all
+        ({"guide_radius": gpu.FUSED_GUIDE_RADIUS}, 0),
+        ({"guide_radius": 1}, 0),
+        ({"guide_radius": gpu.FUSED_GUIDE_RADIUS + 1}, 3),
+        ({"guide_radius": 0}, -2),  # no guide, no matte pass: key and composite
+        ({"choke": 1, "feather": 3.0, "spill_radius": 20, "guide_radius": 16}, 1 + 2 + 2 + 1 + 3),
+    ],
+)
+def test_other_settings_add_passes_only_for_themselves(change, extra):
+    assert len(pass_graph(KeyerParams(**change))) == 4 + extra
+
+
+@pytest.mark.parametrize(
+    "p",
+    [
+        KeyerParams(),
+        KeyerParams(guide_radius=0, choke=-3),
+        KeyerParams(guide_radius=9, feather=2.0, spill_radius=12),
+        KeyerParams(choke=2, feather=10.0, spill=0.0),
+    ],
+)
+def test_every_input_is_written_before_it_is_read_and_never_by_its_reader(p):
+    written: set[str] = set()
+    for ps in pass_graph(p):
+        assert set(ps.outputs) <= set(TARGETS)
+        for _, target in ps.inputs:
+            assert target in written, f"{ps.name} reads {target} before any pass writes it"
+            assert target not in ps.outputs, f"{ps.name} reads and writes {target}"
+        written |= set(ps.outputs)
+    assert pass_graph(p)[-1].outputs == ("out",)
+
+
+class _CountingVao:
+    def __init__(self, key, vao, log):
+        self.key, self.vao, self.log = key, vao, log
+
+    def render(self, *args, **kwargs):
+        self.log.append(self.key)
+        self.vao.render(*args, **kwargs)
+
+    def release(self):
+        self.vao.release()
+
+
+@pytest.mark.parametrize("p", [KeyerParams(), KeyerParams(choke=1, guide_radius=7, spill_radius=9)])
+def test_the_keyer_draws_exactly_the_graph(gl_ctx, p):
+    img = np.zeros((12, 16, 3), np.uint8)
+    img[...] = (0, 128, 0)
+    img[3:9, 4:12] = (200, 150, 120)
+    with GpuKeyer(p, ctx=gl_ctx) as keyer:
+        keyer.render(Frame.from_rgb(img), default_screen(p), None)  # compiles what p needs
+        log: list = []
+        keyer._vaos = {k: _CountingVao(k, v, log) for k, v in keyer._vaos.items()}
+        keyer.render(Frame.from_rgb(img), default_screen(p), None)
+        assert log == [(ps.program, ps.defines) for ps in pass_graph(p)]
+        assert keyer.graph == pass_graph(p)
+
+
+def test_pass_table_names_passes_formats_and_bytes():
+    table = pass_table(pass_graph(KeyerParams()), 1920, 1080)
+    assert "| 1 | key | key | guide (RG32F) + gate (R8) | 9 |" in table
+    assert "**4 passes**" in table and "**29**" in table
+    assert f"= {29 * 1920 * 1080:,} B (60.1 MB)" in table
+
+
+def test_passes_script_prints_the_table():
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.passes", "--set", "choke=2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "4 passes" in proc.stdout and "7 passes" in proc.stdout
+    assert "choke rows" in proc.stdout
