@@ -328,14 +328,17 @@ class _TimedCpuKeyer:
         from .kernels import CpuKeyer
 
         self.inner = CpuKeyer(params)
+        self.pixel_formats = self.inner.pixel_formats
         self.totals = {"key": 0.0}
 
     def set_params(self, params: Any) -> None:
         self.inner.set_params(params)
 
-    def render(self, frame: Any, screen: Any, background: np.ndarray | None) -> np.ndarray:
+    def render(
+        self, frame: Any, screen: Any, background: np.ndarray | None, *, pixel_format: Any = None
+    ) -> Any:
         t0 = time.perf_counter()
-        out = self.inner.render(frame, screen, background)
+        out = self.inner.render(frame, screen, background, pixel_format=pixel_format)
         self.totals["key"] += time.perf_counter() - t0
         return out
 
@@ -352,13 +355,16 @@ class _TimedGpuKeyer:
         from .gpu import GpuKeyer
 
         self.inner = GpuKeyer(params, timing=True)
+        self.pixel_formats = self.inner.pixel_formats
         self.totals = {"upload": 0.0, "passes": 0.0, "readback": 0.0}
 
     def set_params(self, params: Any) -> None:
         self.inner.set_params(params)
 
-    def render(self, frame: Any, screen: Any, background: np.ndarray | None) -> np.ndarray:
-        out = self.inner.render(frame, screen, background)
+    def render(
+        self, frame: Any, screen: Any, background: np.ndarray | None, *, pixel_format: Any = None
+    ) -> np.ndarray:
+        out = self.inner.render(frame, screen, background, pixel_format=pixel_format)
         for k in self.totals:
             self.totals[k] += self.inner.stats.get(k, 0.0)
         return out

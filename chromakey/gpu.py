@@ -421,6 +421,8 @@ class GpuKeyer:
     """
 
     backend = "gpu"
+    # What render() hands a sink: always the uint8 image (the sink converts to YUV).
+    pixel_formats = frozenset({"rgb24", "rgba"})
 
     def __init__(
         self,
@@ -681,10 +683,12 @@ class GpuKeyer:
         background: np.ndarray | None,
         *,
         out: np.ndarray | None = None,
+        pixel_format: str | None = None,
     ) -> np.ndarray:
         """uint8 H×W×3 over ``background`` ((3,) colour or H×W×3/4 image), or H×W×4 if None.
 
-        As ReferenceKeyer.render. The pixels are read straight into ``out`` if given (a C-contiguous
+        As ReferenceKeyer.render; ``pixel_format`` is taken for the Keyer protocol, and the
+        result is always that uint8 image (pixel_formats). The pixels are read straight into ``out`` if given (a C-contiguous
         uint8 array of the result's shape, reused by a caller that wants no allocation per
         frame); otherwise into a new array.
         """

@@ -40,7 +40,7 @@ from numba import types as nt  # noqa: E402
 
 from . import cpu
 from .color import HSL_EPS, YuvSpec
-from .frames import Frame
+from .frames import Frame, YuvImage
 from .params import KeyerParams
 from .screenmap import ScreenMap
 
@@ -98,8 +98,9 @@ TOLERANCE = 2
     I_LAYOUT,
     I_FX,
     I_FY,
+    I_YUV,
     N_INTS,
-) = range(14)
+) = range(15)
 
 # What the background is (I_BG_KIND).
 BG_NONE, BG_COLOR, BG_RGB, BG_RGBA = 0, 1, 2, 3
@@ -674,7 +675,7 @@ def _emit(ints, cr, cg, cb, al, bg_color, bg_img, yy, x, out):
 @njit(nogil=True, cache=True, error_model="numpy")
 def _band(
     y, u, v, rgbp, across, mi0, mi1, mfy,
-    P, ints, dec, lw, fw, bg_color, bg_img, out, buf, line, tiles, y0, y1,
+    P, ints, dec, lw, fw, bg_color, bg_img, out, mat, yp, up, vp, ap, buf, line, tiles, y0, y1,
 ):  # fmt: skip
     """Output rows [y0, y1): decode and key rows [y0 − halo, y1 + halo), refine, composite."""
     h, w = out.shape[0], out.shape[1]
@@ -790,6 +791,51 @@ def _band(
                     P, ints, pr[x], pg[x], pb[x], al, max(gate0[x], nr), qr[x], qg[x], qb[x],
                     bg_color, bg_img, yy, x, out,
                 )  # fmt: skip
+    # 6. The sink's YUV planes, from the rows just written (still in cache).
+    if ints[I_YUV] != 0:
+        _rows_to_yuv(out, y0, y1, mat, yp, up, vp, ap)
+
+
+@njit(inline="always", nogil=True, cache=True, error_model="numpy")
+def _sited(ra, rb, xl, xm, xr, k):
+    """A 2×2 block's channel k, 0–1: rows averaged, columns weighted 1/4, 1/2, 1/4."""
+    top = F32(0.25) * F32(ra[xl, k]) + F32(0.5) * F32(ra[xm, k]) + F32(0.25) * F32(ra[xr, k])
+    bot = F32(0.25) * F32(rb[xl, k]) + F32(0.5) * F32(rb[xm, k]) + F32(0.25) * F32(rb[xr, k])
+    return F32(0.5) * (top + bot) * F32(1.0 / 255.0)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _rows_to_yuv(rgb, y0, y1, mat, yp, up, vp, ap):
+    """Rows [y0, y1) (y0 even) of the uint8 composite → BT.709 limited-range planes, as the
+    sinks store them: Y per pixel; U and V per 2×2 block, its two rows averaged and its columns
+    weighted 1/4, 1/2, 1/4 around the even column (H.264's left chroma siting, the one the
+    decoder here assumes), edges clamped; straight alpha copied when there is a plane for it."""
+    h, w = rgb.shape[0], rgb.shape[1]
+    s = F32(1.0 / 255.0)
+    for r in range(y0, y1):
+        row, yr = rgb[r], yp[r]
+        for x in range(w):
+            v_ = (
+                mat[0] * (F32(row[x, 0]) * s)
+                + mat[1] * (F32(row[x, 1]) * s)
+                + mat[2] * (F32(row[x, 2]) * s)
+            )
+            yr[x] = _u8(_clip01(v_ + mat[9]))
+        if ap.shape[0] == h:
+            ar = ap[r]
+            for x in range(w):
+                ar[x] = row[x, 3]
+    cw = up.shape[1]
+    for cr in range(y0 // 2, (y1 + 1) // 2):
+        ra, rb = rgb[2 * cr], rgb[min(2 * cr + 1, h - 1)]
+        ur, vr = up[cr], vp[cr]
+        for cx in range(cw):
+            xl, xm, xr = max(2 * cx - 1, 0), 2 * cx, min(2 * cx + 1, w - 1)
+            cr_ = _sited(ra, rb, xl, xm, xr, 0)
+            cg_ = _sited(ra, rb, xl, xm, xr, 1)
+            cb_ = _sited(ra, rb, xl, xm, xr, 2)
+            ur[cx] = _u8(_clip01(mat[3] * cr_ + mat[4] * cg_ + mat[5] * cb_ + mat[10]))
+            vr[cx] = _u8(_clip01(mat[6] * cr_ + mat[7] * cg_ + mat[8] * cb_ + mat[11]))
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
@@ -909,7 +955,8 @@ def _bound_tiles(P, ints, buf, n, states, stats):
 
 def _key_frame(
     y, u, v, rgbp, across, mi0, mi1, mfy,
-    P, ints, dec, lw, fw, bg_color, bg_img, out, scratch, lines, tiles, band_rows,
+    P, ints, dec, lw, fw, bg_color, bg_img, out, mat, yp, up, vp, ap,
+    scratch, lines, tiles, band_rows,
 ):  # fmt: skip
     """The whole frame: bands of ``band_rows`` rows, dealt round-robin to the scratch's workers.
 
@@ -926,7 +973,8 @@ def _key_frame(
             y0 = band * band_rows
             _band(
                 y, u, v, rgbp, across, mi0, mi1, mfy,
-                P, ints, dec, lw, fw, bg_color, bg_img, out, scratch[wi], lines[wi], tiles[wi],
+                P, ints, dec, lw, fw, bg_color, bg_img, out, mat, yp, up, vp, ap,
+                scratch[wi], lines[wi], tiles[wi],
                 y0, min(y0 + band_rows, h),
             )  # fmt: skip
 
@@ -1003,7 +1051,17 @@ def _decode_constants(frame: Frame) -> np.ndarray:
 
 
 _U8_2D = np.zeros((1, 1), np.uint8)
+_U8_2D_OUT = np.zeros((1, 1), np.uint8)  # "no plane" for the kernel's outputs
 _U8_3D = np.zeros((1, 1, 3), np.uint8)
+
+
+def _yuv_matrix() -> np.ndarray:
+    """YuvImage's RGB → YUV (0–1 units): the 3×3 matrix by rows, then the offsets."""
+    m, off = YuvImage.SPEC.from_rgb()
+    return np.concatenate([m.reshape(-1), off]).astype(F32)
+
+
+_TO_YUV = _yuv_matrix()
 _NO_COLOR = np.zeros(3, F32)
 
 
@@ -1023,6 +1081,7 @@ class CpuKeyer:
         self._workers = max(1, cpu.cpu_workers())
         self._scratch: np.ndarray | None = None
         self._tiles = np.zeros((1, 3, 4), np.int64)
+        self._rgb = np.zeros((0, 0, 3), np.uint8)
         self._lines = np.zeros((1, 5, 256), F32)
         kernel()
 
@@ -1030,10 +1089,23 @@ class CpuKeyer:
         self.params = params
         self._packed = pack_params(params)
 
+    # What render() can hand a sink as it stores it (Sink.pixel_format).
+    pixel_formats = frozenset({"rgb24", "rgba", "yuv420p", "yuva420p"})
+
     def render(
-        self, frame: Frame, screen: ScreenMap | np.ndarray, background: np.ndarray | None
-    ) -> np.ndarray:
-        """uint8 H×W×3 over ``background`` ((3,) colour or H×W×3/4 image), or H×W×4 if None."""
+        self,
+        frame: Frame,
+        screen: ScreenMap | np.ndarray,
+        background: np.ndarray | None,
+        *,
+        pixel_format: str | None = None,
+    ) -> np.ndarray | YuvImage:
+        """uint8 H×W×3 over ``background`` ((3,) colour or H×W×3/4 image), or H×W×4 if None.
+
+        ``pixel_format="yuv420p"`` (an opaque composite) or ``"yuva420p"`` (a transparent
+        one) returns the encoder's planes instead, made in the same pass (:func:`_rows_to_yuv`);
+        for any other combination the uint8 image.
+        """
         P, ints, fw = self._packed
         ints = ints.copy()
         h, w = frame.height, frame.width
@@ -1054,12 +1126,12 @@ class CpuKeyer:
         ints[I_BG_KIND] = kind
         if frame.layout == "rgb":
             ints[I_LAYOUT] = LAYOUT_RGB
-            yp = up = vp = _U8_2D
+            yplane = uplane = vplane = _U8_2D
             rgbp = frame.planes[0]
             lw = cpu.BT709_LUMA
         else:
             ints[I_LAYOUT] = LAYOUT_YUV
-            yp, up, vp = frame.planes
+            yplane, uplane, vplane = frame.planes
             rgbp = _U8_3D
             ints[I_FX], ints[I_FY] = frame.chroma_factors
             lw = cpu.luma_weights(frame)
@@ -1069,15 +1141,35 @@ class CpuKeyer:
         mi0, mi1, mfy = cpu.map_axis(h, smap.cell, rows)
         mj0, mj1, mfx = cpu.map_axis(w, smap.cell, cols)
         across = screen_across(smap.colors, mj0, mj1, mfx)
-        out = np.empty((h, w, channels), np.uint8)
+        yuv = (pixel_format == "yuv420p" and channels == 3) or (
+            pixel_format == "yuva420p" and kind == BG_NONE
+        )
+        if yuv:
+            ints[I_YUV] = 1
+            out = self._composite_scratch(h, w, channels)
+            ch = ((h + 1) // 2, (w + 1) // 2)
+            yp, up, vp = np.empty((h, w), np.uint8), np.empty(ch, np.uint8), np.empty(ch, np.uint8)
+            ap = np.empty((h, w), np.uint8) if channels == 4 else _U8_2D_OUT
+            planes = (yp, up, vp, ap)
+        else:
+            out = np.empty((h, w, channels), np.uint8)
+            planes = (_U8_2D_OUT,) * 4
         band_rows = self._band_rows(h)
         scratch, lines, tiles = self._buffers(h, w, band_rows + 2 * int(ints[I_HALO]))
         with _KERNEL_LOCK:  # numba's threads are one pool per process: one frame at a time
             kernel()(
-                yp, up, vp, rgbp, across, mi0, mi1, mfy, P, ints, dec, lw, fw, bg_color, bg_img,
-                out, scratch, lines, tiles, band_rows,
+                yplane, uplane, vplane, rgbp, across, mi0, mi1, mfy, P, ints, dec, lw, fw,
+                bg_color, bg_img, out, _TO_YUV, *planes, scratch, lines, tiles, band_rows,
             )  # fmt: skip
+        if yuv:
+            return YuvImage(planes[0], planes[1], planes[2], planes[3] if channels == 4 else None)
         return out
+
+    def _composite_scratch(self, h: int, w: int, channels: int) -> np.ndarray:
+        """The RGB(A) composite the YUV planes are made from, kept between frames."""
+        if self._rgb.shape != (h, w, channels):
+            self._rgb = np.empty((h, w, channels), np.uint8)
+        return self._rgb
 
     @property
     def tile_counts(self) -> dict[str, int]:
@@ -1087,9 +1179,11 @@ class CpuKeyer:
         return {"mixed": int(c[T_MIXED]), "screen": int(c[T_SCREEN]), "subject": int(c[T_SUBJECT])}
 
     def _band_rows(self, h: int) -> int:
-        """About BAND_ROWS rows a band, in a whole number of bands per worker (even load)."""
+        """About BAND_ROWS rows a band, in a whole number of bands per worker (even load); even,
+        so that a band holds whole rows of 4:2:0 chroma."""
         bands = max(1, round(h / BAND_ROWS / self._workers)) * self._workers
-        return max(1, -(-h // bands))
+        rows = max(1, -(-h // bands))
+        return rows + (rows % 2)
 
     def _buffers(self, h: int, w: int, rows: int) -> tuple[np.ndarray, ...]:
         """Per-worker scratch, kept between frames (faulting it in anew costs more than keying)."""
@@ -1119,6 +1213,8 @@ _SIGNATURE = nt.void(
     _readonly(nt.float32, 1), _readonly(nt.float32, 1), _readonly(nt.float32, 1),  # lw, fw, bg
     _readonly(nt.uint8, 3),  # background image
     nt.Array(nt.uint8, 3, "C"),  # out
+    _readonly(nt.float32, 1),  # RGB → YUV matrix and offsets
+    *(nt.Array(nt.uint8, 2, "C") for _ in range(4)),  # Y, U, V, A planes out
     nt.Array(nt.float32, 4, "C"), nt.Array(nt.float32, 3, "C"), nt.Array(nt.int64, 3, "C"),
     nt.int64,
 )  # fmt: skip

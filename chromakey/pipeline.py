@@ -17,7 +17,7 @@ from .backgrounds import Background, parse_background
 from .calibration import ScreenCalibrator
 from .cpu import cpu_workers
 from .errors import BackendUnavailableError, ParameterError
-from .frames import Frame
+from .frames import Frame, YuvImage
 from .kernels import CpuKeyer
 from .params import KeyerParams
 from .screenmap import ScreenMap
@@ -28,11 +28,19 @@ from .stdio import is_stdio
 
 class Keyer(Protocol):
     backend: str
+    # Layouts render() can return as a sink stores them (Sink.pixel_format); for any other
+    # it returns the uint8 RGB(A) image.
+    pixel_formats: frozenset[str]
 
     def set_params(self, params: KeyerParams) -> None: ...
     def render(
-        self, frame: Frame, screen: ScreenMap | np.ndarray, background: np.ndarray | None
-    ) -> np.ndarray: ...
+        self,
+        frame: Frame,
+        screen: ScreenMap | np.ndarray,
+        background: np.ndarray | None,
+        *,
+        pixel_format: str | None = None,
+    ) -> np.ndarray | YuvImage: ...
     def close(self) -> None: ...
 
 
@@ -164,6 +172,10 @@ class Pipeline:
         self.progress = progress
         self._pending = PendingChanges()
         self.stats = RenderStats(backend=keyer.backend)
+        # The sinks' one pixel layout, when the keyer can write it directly (YUV for encoders).
+        wanted = {sink.pixel_format for sink in self.sinks}
+        fmt = wanted.pop() if len(wanted) == 1 else None
+        self._pixel_format = fmt if fmt in keyer.pixel_formats else None
         self._bg_origin: float | None = 0.0  # scene time at which the background started
 
     def set_background(
@@ -187,7 +199,7 @@ class Pipeline:
         bg.bind(self.source.info.duration)
         self._bg_origin = None  # a swapped-in video starts from its beginning
 
-    def process(self, frame: Frame, scene_time: float) -> np.ndarray:
+    def process(self, frame: Frame, scene_time: float) -> np.ndarray | YuvImage:
         """One frame through calibration, keyer and the background at ``scene_time``."""
         st = self.stats.stages
         t0 = time.perf_counter()
@@ -197,7 +209,7 @@ class Pipeline:
             self._bg_origin = scene_time
         bg_time = max(scene_time - self._bg_origin, 0.0)
         bg = self.background.frame_at(bg_time, frame.width, frame.height)
-        image = self.keyer.render(frame, screen, bg)
+        image = self.keyer.render(frame, screen, bg, pixel_format=self._pixel_format)
         st["calibrate"] += t1 - t0
         st["key"] += time.perf_counter() - t1
         return image

@@ -165,3 +165,123 @@ def test_a_second_process_loads_the_compiled_kernel_instead_of_compiling(tmp_pat
 
     assert run() == (1, 0)  # a fresh cache: compiled once
     assert run() == (0, 1)  # then loaded
+
+
+def _pyav_yuv420p(rgb: np.ndarray) -> tuple[np.ndarray, ...]:
+    import av
+
+    h, w = rgb.shape[:2]
+    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
+        format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG"
+    )
+    sizes = ((h, w), ((h + 1) // 2, (w + 1) // 2), ((h + 1) // 2, (w + 1) // 2))
+    return tuple(
+        np.frombuffer(p, np.uint8).reshape(-1, p.line_size)[: s[0], : s[1]]
+        for p, s in zip(frame.planes, sizes, strict=True)
+    )
+
+
+def _numpy_yuv420p(rgb: np.ndarray) -> tuple[np.ndarray, ...]:
+    """YuvImage's planes by their definition: BT.709 limited; chroma left-sited (columns
+    1/4, 1/2, 1/4 around the even one, the block's two rows averaged), edges clamped."""
+    from chromakey.frames import YuvImage
+
+    m, off = YuvImage.SPEC.from_rgb()
+    f = rgb.astype(np.float64) / 255
+    h, w = f.shape[:2]
+    y = np.floor(255 * (f @ m[0] + off[0]) + 0.5)
+    rows = f[np.minimum(np.arange(0, 2 * ((h + 1) // 2)), h - 1)]
+    pair = 0.5 * (rows[0::2] + rows[1::2])
+    xm = np.arange(0, w, 2)
+    sited = (
+        0.25 * pair[:, np.maximum(xm - 1, 0)]
+        + 0.5 * pair[:, xm]
+        + 0.25 * pair[:, np.minimum(xm + 1, w - 1)]
+    )
+    u = np.floor(255 * (sited @ m[1] + off[1]) + 0.5)
+    v = np.floor(255 * (sited @ m[2] + off[2]) + 0.5)
+    return y, u, v
+
+
+@pytest.mark.parametrize("size", [(96, 160), (97, 131), (1, 1), (2, 3)])
+def test_yuv_planes_straight_from_the_kernel(size):
+    """The planes an encoder stores, written by the keyer: its own RGB result converted, to a
+    level of rounding; luma within one level of PyAV's conversion of that RGB, and chroma too
+    where the picture is flat (at edges FFmpeg's scaler filters chroma differently)."""
+    h, w = size
+    rgb = _screen_with(h, w)
+    rgb[h // 4 : h // 2, w // 3 :] = (0.8, 0.6, 0.5)  # a subject on a wide screen
+    frame, screen = yuv_frame(_u8(rgb, 7), (2, 2), 7), ScreenMap.constant(SCREEN)
+    keyer = CpuKeyer(KeyerParams())
+    for bg in backgrounds(h, w, 7)[1:2]:  # a colour: the keyed screen is flat
+        image = keyer.render(frame, screen, bg)
+        planes = keyer.render(frame, screen, bg, pixel_format="yuv420p")
+        assert planes.a is None and planes.pixel_format == "yuv420p"
+        for got, want in zip(planes.planes, _numpy_yuv420p(image), strict=True):
+            assert np.abs(got.astype(int) - want).max() <= 1
+        if min(h, w) < 16:  # too small to have flat 6×6 neighbourhoods
+            continue
+        py, pu, pv = _pyav_yuv420p(image)
+        assert np.abs(planes.y.astype(int) - py).max() <= 1
+        flat = np.ones(((h + 1) // 2, (w + 1) // 2), bool)
+        for dy in range(-2, 4):
+            for dx in range(-2, 4):
+                ys = np.clip(np.arange(0, h, 2)[:, None] + dy, 0, h - 1)
+                xs = np.clip(np.arange(0, w, 2)[None, :] + dx, 0, w - 1)
+                flat &= (image[ys, xs] == image[0::2, 0::2]).all(-1)
+        assert flat.any()
+        for got, want in ((planes.u, pu), (planes.v, pv)):
+            assert np.abs(got.astype(int) - want)[flat].max() <= 1
+
+
+def test_transparent_yuva_planes_carry_the_straight_alpha():
+    h, w = 64, 96
+    frame, screen = yuv_frame(scene(h, w, 8), (2, 2), 8), screen_map(h, w, 8)
+    keyer = CpuKeyer(KeyerParams())
+    rgba = keyer.render(frame, screen, None)
+    planes = keyer.render(frame, screen, None, pixel_format="yuva420p")
+    assert planes.pixel_format == "yuva420p"
+    np.testing.assert_array_equal(planes.a, rgba[..., 3])
+    for got, want in zip(planes.planes[:3], _numpy_yuv420p(rgba[..., :3]), strict=True):
+        assert np.abs(got.astype(int) - want).max() <= 1
+    # A layout the composite does not have falls back to the image.
+    assert isinstance(keyer.render(frame, screen, None, pixel_format="yuv420p"), np.ndarray)
+
+
+def test_an_mp4_render_takes_the_planes_from_the_keyer(tmp_path):
+    import av
+
+    from chromakey.backgrounds import parse_background
+    from chromakey.pipeline import Pipeline, open_sink
+    from chromakey.sources import VideoSource
+
+    from media import write_clip
+
+    clip = write_clip(tmp_path / "in.mp4", frames=6, width=160, height=96)
+    source = VideoSource(str(clip))
+    sink = open_sink(tmp_path / "out.mp4", source, False)
+    assert sink.pixel_format == "yuv420p"
+    keyer, p = CpuKeyer(KeyerParams()), KeyerParams()
+    seen: list = []
+    inner = keyer.render
+
+    class Recording:  # the keyer as the pipeline sees it, keeping what it returned
+        backend, pixel_formats = keyer.backend, keyer.pixel_formats
+
+        def render(self, *args, **kwargs):
+            seen.append(inner(*args, **kwargs))
+            return seen[-1]
+
+        def set_params(self, params):
+            keyer.set_params(params)
+
+        def close(self):
+            keyer.close()
+
+    Pipeline(source, Recording(), parse_background("#204080"), [sink], p).run()
+    assert seen and all(type(x).__name__ == "YuvImage" for x in seen)
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        decoded = [f.to_ndarray(format="yuv420p")[:96] for f in c.decode(video=0)]
+    assert len(decoded) == len(seen)
+    err = np.abs(decoded[2].astype(float) - seen[2].y).mean()
+    assert err < 2.0  # x264 at crf 18 over the very planes the keyer wrote
