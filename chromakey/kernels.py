@@ -698,7 +698,7 @@ def _band(
     for t in range(nt_):
         tiles[0, t] = T_MIXED
     if use_tiles:
-        _bound_tiles(P, ints, buf, n, tiles[0], tiles[2])
+        _bound_tiles(P, ints, buf, line, n, tiles[0], tiles[2])
     # 2. The guide, on the columns within the refinement's reach of each run of mixed tiles.
     done = 0  # columns before this one are computed
     t = 0
@@ -904,7 +904,7 @@ BOUND_SLACK = 1e-4
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _bound_tiles(P, ints, buf, n, states, stats):
+def _bound_tiles(P, ints, buf, line, n, states, stats):
     """Tiles whose guided matte is provably clearly screen or clearly subject, from the raw
     matte's and luma's ranges alone, so that neither guide nor refinement runs there.
 
@@ -921,17 +921,28 @@ def _bound_tiles(P, ints, buf, n, states, stats):
     rad = ints[I_GUIDE_R]
     rest = ints[I_EDGE_R] + abs(ints[I_CHOKE]) + ints[I_FEATHER_N] + ints[I_SPILL_R]
     inv_root = F32(1.0) / F32(np.sqrt(np.float64(P[P_GUIDE_EPS])))
-    # Per tile column over the band: min and max of the raw matte and of luma.
+    # Per column over the band (element-wise, so that it vectorises), then per tile: min and
+    # max of the raw matte and of luma.
+    cplo, cphi, cilo, cihi = line[0, :w], line[1, :w], line[2, :w], line[3, :w]
+    cplo[:] = F32(2.0)
+    cphi[:] = F32(-1.0)
+    cilo[:] = F32(2.0)
+    cihi[:] = F32(-1.0)
+    for i in range(n):
+        pr, ir = buf[B_RAW, i], buf[B_LUMA, i]
+        for x in range(w):
+            cplo[x] = min(cplo[x], pr[x])
+            cphi[x] = max(cphi[x], pr[x])
+            cilo[x] = min(cilo[x], ir[x])
+            cihi[x] = max(cihi[x], ir[x])
     for t in range(nt_):
         xa, xb = t * TILE, min((t + 1) * TILE, w)
         plo, phi, ilo, ihi = F32(2.0), F32(-1.0), F32(2.0), F32(-1.0)
-        for i in range(n):
-            pr, ir = buf[B_RAW, i, xa:xb], buf[B_LUMA, i, xa:xb]
-            for j in range(xb - xa):
-                plo = min(plo, pr[j])
-                phi = max(phi, pr[j])
-                ilo = min(ilo, ir[j])
-                ihi = max(ihi, ir[j])
+        for x in range(xa, xb):
+            plo = min(plo, cplo[x])
+            phi = max(phi, cphi[x])
+            ilo = min(ilo, cilo[x])
+            ihi = max(ihi, cihi[x])
         stats[4 * t] = np.int64(plo * F32(2**30))
         stats[4 * t + 1] = np.int64(phi * F32(2**30)) + 1
         stats[4 * t + 2] = np.int64(ilo * F32(2**30))
