@@ -99,6 +99,11 @@ def _percentile(values: deque[float], q: float) -> float | None:
     return float(np.percentile(np.fromiter(values, float), q)) if values else None
 
 
+# A first frame shown later than this after it was picked moves the stream's start to its
+# showing (seconds; below it the start stays, as a frame's jitter).
+FIRST_FRAME_SLACK = 0.02
+
+
 @dataclass
 class LiveStats:
     """Counts since the start and the last ``_WINDOW`` per-frame times (ms)."""
@@ -609,6 +614,12 @@ class LiveCompositor:
             self._key_s = seconds if self._key_s is None else 0.8 * self._key_s + 0.2 * seconds
             self.changed = True
             if job.new:
+                late = now - (self._anchor + job.frame.time) if self._anchor is not None else 0.0
+                if self.current is None and late > FIRST_FRAME_SLACK:
+                    # The stream starts when its first frame is on show, not when it was
+                    # picked: the first keying (scratch, a full calibration) is the slowest,
+                    # and would otherwise make the frames behind it late.
+                    self._anchor = now - job.frame.time
                 self._shown(job.frame, job.dequeued)
         if self._job is None:
             dirty = self._apply_pending()

@@ -144,6 +144,23 @@ def _let_key(live: _Gated) -> None:
         time.sleep(0.002)
 
 
+def test_a_slow_first_keying_starts_the_stream_when_it_is_shown(gl_ctx):
+    """The first frame keys slowest (scratch, a full calibration): the stream's clock starts
+    when it is on show, so the frames behind it are not late and none is dropped."""
+    p = KeyerParams(screen_color="#008000")
+    frames = [Frame.from_rgb(figure_frame(i, 64, 48), time=0.04 * i, index=i) for i in range(4)]
+    with _Gated(gl_ctx, p, "#3366cc", backend="cpu", clock=lambda: 0.0) as live:
+        for f in frames:
+            live.feed(f)
+        assert live.update(now=0.0) is None and live.keying
+        _let_key(live)
+        live.update(now=0.2)  # shown 200 ms after it was picked: frames 1-3 would be late
+        assert live.current.index == 0 and live.stats.dropped_late == 0
+        _let_key(live)
+        live.update(now=0.241)  # frame 1, due 40 ms after frame 0 was shown
+        assert live.current.index == 1 and live.stats.dropped_late == 0
+
+
 def test_the_render_loop_never_waits_for_the_keying_thread(gl_ctx):
     """update() returns while a frame is keyed; a frame is keyed up to one frame before it is
     due and held until then; frames that fall due while the keyer is busy stay in the feed
