@@ -655,6 +655,8 @@ def _emit(ints, cr, cg, cb, al, bg_color, bg_img, yy, x, out):
         out[yy, x, 3] = _u8(al)
         return
     one_a = F32(1.0) - al
+    if kind != BG_RGBA and out.shape[2] == 4:
+        out[yy, x, 3] = 255  # an opaque composite asked for as RGBA
     if kind == BG_COLOR:
         out[yy, x, 0] = _u8(_clip01(cr + one_a * bg_color[0]))
         out[yy, x, 1] = _u8(_clip01(cg + one_a * bg_color[1]))
@@ -865,14 +867,14 @@ def _screen_span(ints, bg_color, bg_img, lut, yy, xa, xb, out):
             o[x, 1] = 0
             o[x, 2] = 0
             o[x, 3] = 0
-    elif kind == BG_COLOR:
+    elif kind == BG_COLOR and o.shape[1] == 3:
         flat = o.reshape(-1)[3 * xa : 3 * xb]
         c0, c1, c2 = np.uint8(lut[0]), np.uint8(lut[1]), np.uint8(lut[2])
         for j in range(xb - xa):
             flat[3 * j] = c0
             flat[3 * j + 1] = c1
             flat[3 * j + 2] = c2
-    elif kind == BG_RGB:
+    elif kind == BG_RGB and o.shape[1] == 3:
         src = bg_img[yy]
         for x in range(xa, xb):
             o[x, 0] = np.uint8(lut[src[x, 0]])
@@ -1098,9 +1100,11 @@ def _prefill(out: np.ndarray, kind: int, bg_color: np.ndarray, bg_img: np.ndarra
         out.fill(0)
     elif kind == BG_COLOR:
         v = np.clip(F32(0.0) + F32(1.0) * bg_color.astype(F32), F32(0.0), F32(1.0))
-        out[0] = (v * F32(255.0) + F32(0.5)).astype(np.uint8)
+        px = np.full(out.shape[2], 255, np.uint8)
+        px[:3] = (v * F32(255.0) + F32(0.5)).astype(np.uint8)
+        out[0] = px
         out[1:] = out[0]  # row by row: contiguous copies
-    elif kind == BG_RGB and _IMAGE_BYTES_KEPT:
+    elif kind == BG_RGB and _IMAGE_BYTES_KEPT and out.shape[2] == 3:
         np.copyto(out, bg_img)
     else:
         return 0
@@ -1144,6 +1148,7 @@ class CpuKeyer:
     ) -> np.ndarray | YuvImage:
         """uint8 H×W×3 over ``background`` ((3,) colour or H×W×3/4 image), or H×W×4 if None.
 
+        ``pixel_format="rgba"`` makes an opaque composite H×W×4 too (alpha 255);
         ``pixel_format="yuv420p"`` (an opaque composite) or ``"yuva420p"`` (a transparent
         one) returns the encoder's planes instead, made in the same pass (:func:`_rows_to_yuv`);
         for any other combination the uint8 image.
@@ -1165,6 +1170,8 @@ class CpuKeyer:
                 kind = BG_RGBA if bg.shape[-1] == 4 else BG_RGB
                 channels = 4 if kind == BG_RGBA else 3
                 bg_img = bg
+        if pixel_format == "rgba" and channels == 3:
+            channels = 4  # opaque, with alpha 255: what an RGBA texture takes as it is
         ints[I_BG_KIND] = kind
         if frame.layout == "rgb":
             ints[I_LAYOUT] = LAYOUT_RGB
@@ -1214,6 +1221,12 @@ class CpuKeyer:
         if self._rgb.shape != (h, w, channels):
             self._rgb = np.empty((h, w, channels), np.uint8)
         return self._rgb
+
+    def warm(self, width: int, height: int) -> None:
+        """Key one blank frame of this size, so that the first real frame does not pay for
+        allocating and faulting in the scratch (a live view's first frame would be late)."""
+        blank = Frame.from_rgb(np.zeros((max(height, 1), max(width, 1), 3), np.uint8))
+        self.render(blank, np.array([0.0, 0.5, 0.0], F32), None)
 
     @property
     def tile_counts(self) -> dict[str, int]:

@@ -86,7 +86,7 @@ from .gpu import GpuKeyer, create_context
 from .kernels import CpuKeyer
 from .params import KeyerParams
 from .pipeline import PendingChanges, auto_takes_cpu
-from .sources import VideoSource
+from .sources import SourceInfo, VideoSource
 
 __all__ = ["BACKENDS", "FrameFeed", "LiveCompositor", "LiveStats"]
 
@@ -101,7 +101,7 @@ def _percentile(values: deque[float], q: float) -> float | None:
 
 # A first frame shown later than this after it was picked moves the stream's start to its
 # showing (seconds; below it the start stays, as a frame's jitter).
-FIRST_FRAME_SLACK = 0.02
+FIRST_FRAME_SLACK = 0.05
 
 
 @dataclass
@@ -336,6 +336,9 @@ class LiveCompositor:
             not isinstance(source, VideoSource) if stall_resync is None else stall_resync
         )
         self._bind_background(self.background)
+        info = getattr(source, "info", None)
+        if isinstance(self.keyer, CpuKeyer) and isinstance(info, SourceInfo):
+            self.keyer.warm(info.width, info.height)  # before the clock starts
         return self
 
     def feed(self, frame: Frame) -> None:
@@ -417,7 +420,7 @@ class LiveCompositor:
         the texture is RGBA8 as on the GPU path)."""
         screen = self.calibrator.update(frame)
         bg = self.background.frame_at(scene, frame.width, frame.height)
-        image = self.keyer.render(frame, screen, bg)
+        image = self.keyer.render(frame, screen, bg, pixel_format="rgba")
         if image.shape[2] == 4:
             return np.ascontiguousarray(image)
         rgba = self._rgba

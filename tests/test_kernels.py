@@ -285,3 +285,16 @@ def test_an_mp4_render_takes_the_planes_from_the_keyer(tmp_path):
     assert len(decoded) == len(seen)
     err = np.abs(decoded[2].astype(float) - seen[2].y).mean()
     assert err < 2.0  # x264 at crf 18 over the very planes the keyer wrote
+
+
+def test_an_opaque_composite_asked_for_as_rgba_has_alpha_255():
+    h, w = 50, 70
+    frame, screen = yuv_frame(scene(h, w, 9), (2, 2), 9), screen_map(h, w, 9)
+    for bg in backgrounds(h, w, 9)[1:3]:
+        for tiles in (True, False):
+            keyer = CpuKeyer(KeyerParams(), tiles=tiles)
+            rgb = keyer.render(frame, screen, bg)
+            rgba = keyer.render(frame, screen, bg, pixel_format="rgba")
+            assert rgba.shape == (h, w, 4)
+            np.testing.assert_array_equal(rgba[..., :3], rgb)
+            assert (rgba[..., 3] == 255).all()
