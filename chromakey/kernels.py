@@ -48,7 +48,7 @@ F32 = np.float32
 
 # Columns per tile of the work-skipping test, and rows per band of the thread split.
 TILE = 32
-BAND_ROWS = 256
+BAND_ROWS = 128
 # Mixed tiles at most this many tiles apart get the guide in one run (measured on the
 # sample at 1080p: 1 to 8 cost the same within noise; wider gaps guide the subject between).
 GUIDE_GAP = 2
