@@ -1115,14 +1115,18 @@ class CpuKeyer:
     """The CPU path: numba kernels on numba's threads; the same interface as GpuKeyer.
 
     ``tiles=False`` computes every stage on every pixel (the tests' proof that skipping
-    plain screen and plain subject changes nothing).
+    plain screen and plain subject changes nothing); ``band_rows`` sets the rows a band aims
+    at (the output does not depend on it, which the tests check too).
     """
 
     backend = "cpu"
 
-    def __init__(self, params: KeyerParams, *, tiles: bool = True) -> None:
+    def __init__(
+        self, params: KeyerParams, *, tiles: bool = True, band_rows: int = BAND_ROWS
+    ) -> None:
         self.params = params
         self.tiles = tiles
+        self.band_rows = max(2, int(band_rows))
         self._packed = pack_params(params)
         self._workers = max(1, cpu.cpu_workers())
         self._scratch: np.ndarray | None = None
@@ -1238,7 +1242,7 @@ class CpuKeyer:
     def _band_rows(self, h: int) -> int:
         """About BAND_ROWS rows a band, in a whole number of bands per worker (even load); even,
         so that a band holds whole rows of 4:2:0 chroma."""
-        bands = max(1, round(h / BAND_ROWS / self._workers)) * self._workers
+        bands = max(1, round(h / self.band_rows / self._workers)) * self._workers
         rows = max(1, -(-h // bands))
         return rows + (rows % 2)
 

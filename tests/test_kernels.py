@@ -298,3 +298,20 @@ def test_an_opaque_composite_asked_for_as_rgba_has_alpha_255():
             assert rgba.shape == (h, w, 4)
             np.testing.assert_array_equal(rgba[..., :3], rgb)
             assert (rgba[..., 3] == 255).all()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_band_split_changes_nothing(seed):
+    """Bands of any height (each with its rows of context) give the same bytes: a pixel's
+    sums do not depend on where a band starts."""
+    h, w = 75, 90
+    frame, screen = yuv_frame(scene(h, w, seed), (2, 2), seed), screen_map(h, w, seed)
+    p = KeyerParams(choke=seed, feather=1.5 * seed)
+    outs = [
+        CpuKeyer(p, band_rows=rows, tiles=tiles).render(frame, screen, bg)
+        for rows in (2, 8, 30, 128)
+        for tiles in (True, False)
+        for bg in backgrounds(h, w, seed)[:2]
+    ]
+    for a, b in zip(outs[2:], outs[:-2], strict=True):  # same background, other split
+        np.testing.assert_array_equal(a, b)
