@@ -1,0 +1,156 @@
+"""Constants and tiny helpers every compiled stage shares: tile and band sizes, the packed parameters' indices, buffer channels."""
+
+import numpy as np
+from numba import njit
+
+from .. import cpu
+from ..color import HSL_EPS
+
+F32 = np.float32
+
+
+# Columns per tile of the work-skipping test, and rows per band of the thread split.
+TILE = 32
+
+
+BAND_ROWS = 128
+
+
+# Mixed tiles at most this many tiles apart get the guide in one run (measured on the
+# sample at 1080p: 1 to 8 cost the same within noise; wider gaps guide the subject between).
+GUIDE_GAP = 2
+
+
+# The largest difference to the numpy reference, in 1/255 levels, anywhere in an image
+# (the sums' rounding differs: the kernels divide by the window size, the reference
+# multiplies by its reciprocal, so that a constant window stays exactly constant here).
+TOLERANCE = 2
+
+
+# Indices into the float32 parameter vector.
+(
+    P_HUE_CENTER,
+    P_HUE_HALF,
+    P_HUE_E0,
+    P_HUE_INV,
+    P_SAT_E0,
+    P_SAT_INV,
+    P_DARK_E0,
+    P_DARK_INV,
+    P_BRIGHT_E0,
+    P_BRIGHT_INV,
+    P_EDGE_E0,
+    P_EDGE_INV,
+    P_WEAK_E0,
+    P_WEAK_INV,
+    P_CLIP_BLACK,
+    P_CLIP_INV,
+    P_GUIDE_EPS,
+    P_SPILL,
+    P_SCREEN_LO,
+    P_SUBJECT_HI,
+    N_PARAMS,
+) = range(21)
+
+
+# Indices into the int64 parameter vector.
+(
+    I_KEY,
+    I_GUIDE_R,
+    I_CHOKE,
+    I_FEATHER_N,
+    I_SPILL_R,
+    I_EDGE_R,
+    I_HALO,
+    I_TILES,
+    I_BG_KIND,
+    I_CHANNELS,
+    I_LAYOUT,
+    I_FX,
+    I_FY,
+    I_YUV,
+    I_PREFILLED,
+    N_INTS,
+) = range(16)
+
+
+# What the background is (I_BG_KIND).
+BG_NONE, BG_COLOR, BG_RGB, BG_RGBA = 0, 1, 2, 3
+
+
+LAYOUT_YUV, LAYOUT_RGB = 0, 1
+
+
+# Per-tile states.
+T_MIXED, T_SCREEN, T_SUBJECT = 0, 1, 2
+
+
+# Band buffers (channels of the per-worker scratch).
+(
+    B_R,
+    B_G,
+    B_B,
+    B_SCR_R,
+    B_SCR_G,
+    B_SCR_B,
+    B_RAW,
+    B_LUMA,
+    B_GATE0,
+    B_S0,
+    B_S1,
+    B_S2,
+    B_S3,
+    B_T0,
+    B_T1,
+    B_T2,
+    B_T3,
+    B_GUIDED,
+    B_ALPHA,
+    B_TMP,
+    N_BUFFERS,
+) = range(21)
+
+
+_MIN_SCREEN_EXCESS = F32(cpu.MIN_SCREEN_EXCESS)
+
+
+_HUE_EPS = F32(HSL_EPS)
+
+
+_ALPHA_EPS = F32(cpu.ALPHA_FLOOR)
+
+
+_ALPHA_VISIBLE = F32(cpu.ALPHA_VISIBLE)
+
+
+# --- per-pixel maths (twins of cpu.py's) --------------------------------------------------
+
+
+@njit(inline="always", nogil=True, cache=True, error_model="numpy")
+def _soft_step(e0, inv, x):
+    """cpu.soft_step; ``inv`` < 0 marks a ramp too narrow to have width (a hard step)."""
+    if inv < 0:
+        return F32(1.0) if x > e0 else F32(0.0)
+    t = (x - e0) * inv
+    t = min(max(t, F32(0.0)), F32(1.0))
+    return t * t * (F32(3.0) - F32(2.0) * t)
+
+
+@njit(inline="always", nogil=True, cache=True, error_model="numpy")
+def _clip01(x):
+    return min(max(x, F32(0.0)), F32(1.0))
+
+
+# --- neighbourhood stages: direct window sums and extrema over [x0, x1) of rows [a, b) ----
+#
+# Loops run over slices from 0 so that numba can drop negative-index checks and vectorise.
+
+
+@njit(inline="always", nogil=True, cache=True, error_model="numpy")
+def _clamped(x, w):
+    return min(max(x, 0), w - 1)
+
+
+@njit(inline="always", nogil=True, cache=True, error_model="numpy")
+def _u8(v):
+    return np.uint8(v * F32(255.0) + F32(0.5))

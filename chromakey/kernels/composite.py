@@ -1,0 +1,162 @@
+"""Unmix, despill and composite one pixel, screen spans, and the encoders' YUV planes."""
+
+import numpy as np
+from numba import njit
+
+from .common import (
+    _ALPHA_EPS,
+    _ALPHA_VISIBLE,
+    BG_COLOR,
+    BG_NONE,
+    BG_RGB,
+    BG_RGBA,
+    F32,
+    I_BG_KIND,
+    I_KEY,
+    P_SPILL,
+    _clip01,
+    _u8,
+)
+
+
+@njit(inline="always", nogil=True, cache=True, error_model="numpy")
+def _composite_px(P, ints, fr, fg_, fb, al, gate, sr, sg, sb, bg_color, bg_img, yy, x, out):
+    """unmix_despill, composite and to_uint8 for one pixel."""
+    key = ints[I_KEY]
+    one_a = F32(1.0) - al
+    cr = min(max(fr - one_a * sr, F32(0.0)), al)
+    cg = min(max(fg_ - one_a * sg, F32(0.0)), al)
+    cb = min(max(fb - one_a * sb, F32(0.0)), al)
+    if key == 0:
+        sp = max(cr - max(cg, cb), F32(0.0))
+        cr = cr - P[P_SPILL] * gate * sp
+    elif key == 1:
+        sp = max(cg - max(cr, cb), F32(0.0))
+        cg = cg - P[P_SPILL] * gate * sp
+    else:
+        sp = max(cb - max(cr, cg), F32(0.0))
+        cb = cb - P[P_SPILL] * gate * sp
+    _emit(ints, cr, cg, cb, al, bg_color, bg_img, yy, x, out)
+
+
+@njit(inline="always", nogil=True, cache=True, error_model="numpy")
+def _emit(ints, cr, cg, cb, al, bg_color, bg_img, yy, x, out):
+    """cpu.composite for one pixel of premultiplied colour (cr, cg, cb) and alpha ``al``."""
+    kind = ints[I_BG_KIND]
+    s = F32(1.0 / 255.0)
+    if kind == BG_NONE:
+        if al > _ALPHA_VISIBLE:
+            d = max(al, _ALPHA_EPS)
+            out[yy, x, 0] = _u8(_clip01(cr / d))
+            out[yy, x, 1] = _u8(_clip01(cg / d))
+            out[yy, x, 2] = _u8(_clip01(cb / d))
+        else:
+            out[yy, x, 0] = 0
+            out[yy, x, 1] = 0
+            out[yy, x, 2] = 0
+        out[yy, x, 3] = _u8(al)
+        return
+    one_a = F32(1.0) - al
+    if kind != BG_RGBA and out.shape[2] == 4:
+        out[yy, x, 3] = 255  # an opaque composite asked for as RGBA
+    if kind == BG_COLOR:
+        out[yy, x, 0] = _u8(_clip01(cr + one_a * bg_color[0]))
+        out[yy, x, 1] = _u8(_clip01(cg + one_a * bg_color[1]))
+        out[yy, x, 2] = _u8(_clip01(cb + one_a * bg_color[2]))
+    elif kind == BG_RGB:
+        out[yy, x, 0] = _u8(_clip01(cr + one_a * (F32(bg_img[yy, x, 0]) * s)))
+        out[yy, x, 1] = _u8(_clip01(cg + one_a * (F32(bg_img[yy, x, 1]) * s)))
+        out[yy, x, 2] = _u8(_clip01(cb + one_a * (F32(bg_img[yy, x, 2]) * s)))
+    else:
+        ba = F32(bg_img[yy, x, 3]) * s
+        oa = al + one_a * ba
+        d = max(oa, _ALPHA_EPS)
+        out[yy, x, 0] = _u8(_clip01((cr + one_a * (F32(bg_img[yy, x, 0]) * s) * ba) / d))
+        out[yy, x, 1] = _u8(_clip01((cg + one_a * (F32(bg_img[yy, x, 1]) * s) * ba) / d))
+        out[yy, x, 2] = _u8(_clip01((cb + one_a * (F32(bg_img[yy, x, 2]) * s) * ba) / d))
+        out[yy, x, 3] = _u8(_clip01(oa))
+
+
+@njit(inline="always", nogil=True, cache=True, error_model="numpy")
+def _sited(ra, rb, xl, xm, xr, k):
+    """A 2×2 block's channel k, 0–1: rows averaged, columns weighted 1/4, 1/2, 1/4."""
+    top = F32(0.25) * F32(ra[xl, k]) + F32(0.5) * F32(ra[xm, k]) + F32(0.25) * F32(ra[xr, k])
+    bot = F32(0.25) * F32(rb[xl, k]) + F32(0.5) * F32(rb[xm, k]) + F32(0.25) * F32(rb[xr, k])
+    return F32(0.5) * (top + bot) * F32(1.0 / 255.0)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _rows_to_yuv(rgb, y0, y1, mat, yp, up, vp, ap):
+    """Rows [y0, y1) (y0 even) of the uint8 composite → BT.709 limited-range planes, as the
+    sinks store them: Y per pixel; U and V per 2×2 block, its two rows averaged and its columns
+    weighted 1/4, 1/2, 1/4 around the even column (H.264's left chroma siting, the one the
+    decoder here assumes), edges clamped; straight alpha copied when there is a plane for it."""
+    h, w = rgb.shape[0], rgb.shape[1]
+    s = F32(1.0 / 255.0)
+    for r in range(y0, y1):
+        row, yr = rgb[r], yp[r]
+        for x in range(w):
+            v_ = (
+                mat[0] * (F32(row[x, 0]) * s)
+                + mat[1] * (F32(row[x, 1]) * s)
+                + mat[2] * (F32(row[x, 2]) * s)
+            )
+            yr[x] = _u8(_clip01(v_ + mat[9]))
+        if ap.shape[0] == h:
+            ar = ap[r]
+            for x in range(w):
+                ar[x] = row[x, 3]
+    cw = up.shape[1]
+    for cr in range(y0 // 2, (y1 + 1) // 2):
+        ra, rb = rgb[2 * cr], rgb[min(2 * cr + 1, h - 1)]
+        ur, vr = up[cr], vp[cr]
+        for cx in range(cw):
+            xl, xm, xr = max(2 * cx - 1, 0), 2 * cx, min(2 * cx + 1, w - 1)
+            cr_ = _sited(ra, rb, xl, xm, xr, 0)
+            cg_ = _sited(ra, rb, xl, xm, xr, 1)
+            cb_ = _sited(ra, rb, xl, xm, xr, 2)
+            ur[cx] = _u8(_clip01(mat[3] * cr_ + mat[4] * cg_ + mat[5] * cb_ + mat[10]))
+            vr[cx] = _u8(_clip01(mat[6] * cr_ + mat[7] * cg_ + mat[8] * cb_ + mat[11]))
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _screen_lut(ints, bg_color, lut):
+    """What _emit writes for a pixel of alpha 0, per background byte (an image) or per
+    channel (a colour): screen tiles then copy it."""
+    kind = ints[I_BG_KIND]
+    if kind == BG_RGB:
+        s = F32(1.0 / 255.0)
+        for c in range(256):
+            lut[c] = F32(_u8(_clip01(F32(0.0) + F32(1.0) * (F32(c) * s))))
+    elif kind == BG_COLOR:
+        for c in range(3):
+            lut[c] = F32(_u8(_clip01(F32(0.0) + F32(1.0) * bg_color[c])))
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _screen_span(ints, bg_color, bg_img, lut, yy, xa, xb, out):
+    """Pixels [xa, xb) of row yy where alpha is 0: the background as _emit gives it."""
+    kind = ints[I_BG_KIND]
+    o = out[yy]
+    if kind == BG_NONE:
+        for x in range(xa, xb):
+            o[x, 0] = 0
+            o[x, 1] = 0
+            o[x, 2] = 0
+            o[x, 3] = 0
+    elif kind == BG_COLOR and o.shape[1] == 3:
+        flat = o.reshape(-1)[3 * xa : 3 * xb]
+        c0, c1, c2 = np.uint8(lut[0]), np.uint8(lut[1]), np.uint8(lut[2])
+        for j in range(xb - xa):
+            flat[3 * j] = c0
+            flat[3 * j + 1] = c1
+            flat[3 * j + 2] = c2
+    elif kind == BG_RGB and o.shape[1] == 3:
+        src = bg_img[yy]
+        for x in range(xa, xb):
+            o[x, 0] = np.uint8(lut[src[x, 0]])
+            o[x, 1] = np.uint8(lut[src[x, 1]])
+            o[x, 2] = np.uint8(lut[src[x, 2]])
+    else:
+        for x in range(xa, xb):
+            _emit(ints, F32(0.0), F32(0.0), F32(0.0), F32(0.0), bg_color, bg_img, yy, x, out)

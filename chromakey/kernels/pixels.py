@@ -1,0 +1,200 @@
+"""Per-pixel work, one row at a time: decode of the planes, the screen map, membership, raw alpha, luma."""
+
+import numpy as np
+from numba import njit
+
+from .common import (
+    _HUE_EPS,
+    _MIN_SCREEN_EXCESS,
+    B_B,
+    B_G,
+    B_GATE0,
+    B_LUMA,
+    B_R,
+    B_RAW,
+    B_SCR_B,
+    B_SCR_G,
+    B_SCR_R,
+    F32,
+    I_FX,
+    I_FY,
+    I_KEY,
+    I_LAYOUT,
+    LAYOUT_RGB,
+    P_BRIGHT_E0,
+    P_BRIGHT_INV,
+    P_DARK_E0,
+    P_DARK_INV,
+    P_HUE_CENTER,
+    P_HUE_E0,
+    P_HUE_HALF,
+    P_HUE_INV,
+    P_SAT_E0,
+    P_SAT_INV,
+    P_WEAK_E0,
+    P_WEAK_INV,
+    _clip01,
+    _soft_step,
+)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _upsample_row(c, out, fx):
+    """cpu.upsample_chroma along a row: column 2j = c[j], 2j+1 = (c[j] + c[j+1]) / 2, clamped."""
+    w = out.shape[0]
+    cw = c.shape[0]
+    if fx == 1:
+        m = min(w, cw)
+        for x in range(m):
+            out[x] = c[x]
+        for x in range(m, w):
+            out[x] = c[cw - 1]
+        return
+    we, wo = (w + 1) // 2, w // 2
+    me = min(we, cw)
+    for j in range(me):
+        out[2 * j] = c[j]
+    for j in range(me, we):
+        out[2 * j] = c[cw - 1]
+    m = max(min(wo, cw - 1), 0)
+    for j in range(m):
+        out[2 * j + 1] = (c[j] + c[j + 1]) * F32(0.5)
+    for j in range(m, wo):
+        out[2 * j + 1] = (c[min(j, cw - 1)] + c[cw - 1]) * F32(0.5)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _decode_rows(y, u, v, rgbp, ints, dec, a, b, buf, line, base):
+    """Rows [a, b) of the frame → buf[B_R..B_B][a − base : b − base] (cpu.decode_rgb's values)."""
+    w = buf.shape[2]
+    s = dec[2]
+    if ints[I_LAYOUT] == LAYOUT_RGB:
+        for r in range(a, b):
+            i = r - base
+            pr, pg, pb = buf[B_R, i], buf[B_G, i], buf[B_B, i]
+            src = rgbp[r]
+            for x in range(w):
+                pr[x] = F32(src[x, 0]) * s
+                pg[x] = F32(src[x, 1]) * s
+                pb[x] = F32(src[x, 2]) * s
+        return
+    fx, fy = ints[I_FX], ints[I_FY]
+    ys, yoff, off1, off2 = dec[0], dec[1], dec[3], dec[4]
+    m02, m11, m12, m21 = dec[5], dec[6], dec[7], dec[8]
+    ch = u.shape[0]
+    cw = u.shape[1]
+    cu, cv = line[0, :cw], line[1, :cw]
+    uu, vv = line[2, :w], line[3, :w]
+    for r in range(a, b):
+        i = r - base
+        # Vertical chroma interpolation (cpu.upsample_chroma): rows 2k = .75 c[k] + .25 c[k−1],
+        # 2k+1 = .75 c[k] + .25 c[k+1], indices clamped.
+        if fy == 2:
+            k = min(r // 2, ch - 1)
+            k2 = max(k - 1, 0) if r % 2 == 0 else min(r // 2 + 1, ch - 1)
+            u0, u1, v0, v1 = u[k], u[k2], v[k], v[k2]
+            for j in range(cw):
+                cu[j] = F32(0.75) * F32(u0[j]) + F32(0.25) * F32(u1[j])
+                cv[j] = F32(0.75) * F32(v0[j]) + F32(0.25) * F32(v1[j])
+        else:
+            u0, v0 = u[min(r, ch - 1)], v[min(r, ch - 1)]
+            for j in range(cw):
+                cu[j] = F32(u0[j])
+                cv[j] = F32(v0[j])
+        _upsample_row(cu, uu, fx)
+        _upsample_row(cv, vv, fx)
+        pr, pg, pb = buf[B_R, i], buf[B_G, i], buf[B_B, i]
+        yr = y[r]
+        for x in range(w):
+            yy = F32(yr[x]) * ys - yoff
+            cu_ = uu[x] * s - off1
+            cv_ = vv[x] * s - off2
+            pr[x] = _clip01(yy + cv_ * m02)
+            pg[x] = _clip01((yy + cu_ * m11) + cv_ * m12)
+            pb[x] = _clip01(yy + cu_ * m21)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def screen_across(colors, mj0, mj1, mfx):
+    """cpu.screen_at's first step: each block row interpolated along x → (3, block rows, W)."""
+    rows = colors.shape[0]
+    w = mj0.shape[0]
+    out = np.empty((3, rows, w), np.float32)
+    for c in range(3):
+        for i in range(rows):
+            o = out[c, i]
+            for x in range(w):
+                lo = colors[i, mj0[x], c]
+                o[x] = lo + mfx[x] * (colors[i, mj1[x], c] - lo)
+    return out
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _screen_rows(across, mi0, mi1, mfy, a, b, buf, base):
+    """cpu.screen_at for rows [a, b) → buf[B_SCR_*] rows from a − base: top + fy·(bottom − top)."""
+    w = buf.shape[2]
+    for r in range(a, b):
+        i = r - base
+        f = mfy[r]
+        for c in range(3):
+            top, bot, o = across[c, mi0[r]], across[c, mi1[r]], buf[B_SCR_R + c, i]
+            for x in range(w):
+                o[x] = top[x] + f * (bot[x] - top[x])
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _key_pixels(P, ints, lw, i0, i1, buf):
+    """Rows [i0, i1) of the band: membership, raw alpha, luma and the spill gate's own part."""
+    w = buf.shape[2]
+    key = ints[I_KEY]
+    hc, hh = P[P_HUE_CENTER], P[P_HUE_HALF]
+    he, hi_ = P[P_HUE_E0], P[P_HUE_INV]
+    se, si = P[P_SAT_E0], P[P_SAT_INV]
+    de, di = P[P_DARK_E0], P[P_DARK_INV]
+    be, bi = P[P_BRIGHT_E0], P[P_BRIGHT_INV]
+    we, wi = P[P_WEAK_E0], P[P_WEAK_INV]
+    l0, l1, l2 = lw[0], lw[1], lw[2]
+    for i in range(i0, i1):
+        pr, pg, pb = buf[B_R, i], buf[B_G, i], buf[B_B, i]
+        qr, qg, qb = buf[B_SCR_R, i], buf[B_SCR_G, i], buf[B_SCR_B, i]
+        raw, lum, gate = buf[B_RAW, i], buf[B_LUMA, i], buf[B_GATE0, i]
+        for x in range(w):
+            r, g, b = pr[x], pg[x], pb[x]
+            mx = max(max(r, g), b)
+            mn = min(min(r, g), b)
+            chroma = mx - mn
+            light = (mx + mn) * F32(0.5)
+            # rgb_to_hsl, branch-free so that the loop vectorises
+            has_hue = chroma > _HUE_EPS
+            inv = F32(1.0) / (chroma if has_hue else F32(1.0))
+            hr = (g - b) * inv
+            hg = (b - r) * inv + F32(2.0)
+            hb = (r - g) * inv + F32(4.0)
+            h = hr if mx == r else (hg if mx == g else hb)
+            h = h + F32(6.0) if h < 0 else h
+            h = h * F32(60.0) if has_hue else F32(0.0)
+            denom = F32(1.0) - abs(F32(2.0) * light - F32(1.0))
+            sat = min(chroma / max(denom, _HUE_EPS), F32(1.0))
+            sat = sat if denom > _HUE_EPS else F32(0.0)
+            # hue_membership, screen_membership
+            d = abs(h - hc)
+            d = min(d, F32(360.0) - d)
+            outside = max(d - hh, F32(0.0))
+            hue_m = F32(1.0) - _soft_step(he, hi_, outside)
+            m = hue_m * _soft_step(se, si, sat)
+            m = m * _soft_step(de, di, chroma)
+            m = m * (F32(1.0) - _soft_step(be, bi, light))
+            # key_excess, screen_excess, raw_alpha
+            kc = r if key == 0 else (g if key == 1 else b)
+            o1 = g if key == 0 else r
+            o2 = g if key == 2 else b
+            ex = kc - max(o1, o2)
+            sr, sg, sb = qr[x], qg[x], qb[x]
+            sk = sr if key == 0 else (sg if key == 1 else sb)
+            s1 = sg if key == 0 else sr
+            s2 = sg if key == 2 else sb
+            sx = max(sk - max(s1, s2), _MIN_SCREEN_EXCESS)
+            share = _clip01(ex * (F32(1.0) / sx))
+            raw[x] = F32(1.0) - m * share
+            lum[x] = r * l0 + g * l1 + b * l2
+            gate[x] = max(hue_m, F32(1.0) - _soft_step(we, wi, sat))
