@@ -70,8 +70,9 @@ TOLERANCE = 2
     I_FY,
     I_YUV,
     I_PREFILLED,
+    I_REST,
     N_INTS,
-) = range(16)
+) = range(17)
 
 
 # What the background is (I_BG_KIND).

@@ -35,12 +35,10 @@ from .common import (
     B_TMP,
     F32,
     GUIDE_GAP,
-    I_CHOKE,
-    I_EDGE_R,
-    I_FEATHER_N,
     I_GUIDE_R,
     I_HALO,
     I_PREFILLED,
+    I_REST,
     I_SPILL_R,
     I_TILES,
     I_YUV,
@@ -77,7 +75,7 @@ def _band(
     use_tiles = ints[I_TILES] != 0
     nt_ = (w + TILE - 1) // TILE
     sr_ = ints[I_SPILL_R]
-    rest = ints[I_EDGE_R] + abs(ints[I_CHOKE]) + ints[I_FEATHER_N] + sr_
+    rest = ints[I_REST]
     ga, gb = max(o0 - rest, 0), min(o1 + rest, n)  # rows of guided matte that are read
     # 1. Classify tiles from bounds on the guided matte (see _bound_tiles).
     for t in range(nt_):

@@ -16,11 +16,8 @@ from .common import (
     B_T2,
     B_T3,
     F32,
-    I_CHOKE,
-    I_EDGE_R,
-    I_FEATHER_N,
     I_GUIDE_R,
-    I_SPILL_R,
+    I_REST,
     P_GUIDE_EPS,
     P_SCREEN_LO,
     P_SUBJECT_HI,
@@ -111,7 +108,7 @@ def _bound_tiles(P, ints, buf, line, n, states, stats):
     w = buf.shape[2]
     nt_ = (w + TILE - 1) // TILE
     rad = ints[I_GUIDE_R]
-    rest = ints[I_EDGE_R] + abs(ints[I_CHOKE]) + ints[I_FEATHER_N] + ints[I_SPILL_R]
+    rest = ints[I_REST]
     inv_root = F32(1.0) / F32(np.sqrt(np.float64(P[P_GUIDE_EPS])))
     # Per column over the band (element-wise, so that it vectorises), then per tile: min and
     # max of the raw matte and of luma.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .. import cpu
@@ -29,6 +27,7 @@ from .common import (
     I_KEY,
     I_LAYOUT,
     I_PREFILLED,
+    I_REST,
     I_SPILL_R,
     I_TILES,
     I_YUV,
@@ -104,6 +103,7 @@ def pack_params(p: KeyerParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ints[I_SPILL_R] = p.spill_radius
     ints[I_EDGE_R] = cpu.EDGE_RADIUS
     ints[I_HALO] = halo(p)
+    ints[I_REST] = ints[I_HALO] - 2 * p.guide_radius  # what the refinement and spill gate reach
     return f.astype(F32), ints, taps.astype(F32)
 
 
@@ -118,9 +118,9 @@ def _subject_floor(p: KeyerParams, e0: float, black: float, inv: float) -> float
 
 
 def halo(p: KeyerParams) -> int:
-    """Rows of context a band needs: the reach of every neighbourhood stage, added up."""
-    feather = math.ceil(p.feather) if p.feather > 0 else 0
-    return 2 * p.guide_radius + cpu.EDGE_RADIUS + abs(p.choke) + feather + p.spill_radius
+    """Rows of context a band needs: the reach of every neighbourhood stage, added up (the
+    reference's sum, cpu.halo_rows, without its safety rows: here every reach is exact)."""
+    return cpu.halo_rows(p) - cpu.HALO_MARGIN
 
 
 def _decode_constants(frame: Frame) -> np.ndarray:
