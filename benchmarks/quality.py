@@ -47,9 +47,9 @@ from benchmarks.truth import Clip, make_clips  # noqa: E402
 from chromakey import sample  # noqa: E402
 from chromakey.bench import FFMPEG_KEY, machine_info, machine_table, parse_size  # noqa: E402
 from chromakey.calibration import ScreenCalibrator  # noqa: E402
+from chromakey.io.sources import VideoSource  # noqa: E402
+from chromakey.keying.select import make_keyer  # noqa: E402
 from chromakey.params import KeyerParams  # noqa: E402
-from chromakey.pipeline import make_keyer  # noqa: E402
-from chromakey.sources import VideoSource  # noqa: E402
 
 F32 = np.float32
 TEST_COLOR = (1.0, 0.0, 1.0)

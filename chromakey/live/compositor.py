@@ -1,212 +1,32 @@
-"""Real-time compositing for a render loop: the embedding API.
-
-:class:`LiveCompositor` keys frames into a texture of the host's OpenGL context and decides,
-by the frames' timestamps against a clock, which frame to show now. All its GL calls happen
-in the thread that calls :meth:`~LiveCompositor.update` or :meth:`~LiveCompositor.render`
-(the thread that owns the context); decoding runs on the source's own thread, and the render
-loop never waits for it.
-
-    import moderngl
-    from chromakey.live import LiveCompositor
-    from chromakey.network import open_source
-
-    ctx = moderngl.create_context()                 # the host's context (or "standalone")
-    live = LiveCompositor(ctx, background="transparent")
-    live.attach(open_source("https://example.com/avatar.m3u8"))   # or a file path
-    while host_is_running():                        # the host's render loop, ~60 Hz
-        tex = live.update()                         # never blocks; None until a first frame
-        if tex is not None:
-            draw_quad(tex)                          # RGBA8, row 0 = top: flip v
-    live.close()
-
-A host that decodes by itself calls ``render(frame)`` (key this frame now) or, from any
-thread, ``feed(frame)`` and then ``update()`` in its render loop.
-
-Backends (``backend``): ``gpu`` keys with the GLSL passes (:class:`chromakey.gpu.GpuKeyer`)
-straight into the texture. ``cpu`` keys with :class:`chromakey.kernels.CpuKeyer` and uploads the
-composite as one RGBA8 texture. ``auto`` (the default) takes ``cpu`` where the context is a
-software rasteriser (Mesa's llvmpipe, as ``chromakey render --backend auto`` decides:
-:func:`chromakey.pipeline.auto_takes_cpu`), whose passes would run on the same cores and
-slower, and ``gpu`` otherwise. On the CPU path a frame is keyed on a worker thread
-(``threaded``, the default; the keyer releases the GIL), so that ``update`` returns at once
-and the host keeps presenting while the next frame is keyed; a later ``update`` uploads the
-result (the only GL call of the CPU path). The pacer then starts keying a frame up to one
-frame before it is due — by the keying time measured so far, never more than the frame's
-own interval — and holds a result that is ready early until its time. One frame at a time is
-in the keyer; frames that fall due meanwhile are dropped and counted when the next is
-chosen, never queued. ``threaded=False`` keys on the calling thread, inside ``update``, as
-the GPU path does: every call then shows what is due at once (deterministic, for tests and
-hosts that drive ``update(now=…)`` themselves).
-
-Pacing (``update``): the first frame is shown at once and fixes the mapping of stream time
-to the clock; after that a frame is due at ``anchor + frame.time``, so a variable frame
-rate plays as timed. Of several frames due at one update only the newest is keyed, the
-others are dropped and counted (``stats.dropped_late``); a frame not yet due stays where
-it is (one frame is held, the rest wait in the source's bounded queue). When nothing new
-arrived (a stall), ``update`` returns the last texture at once. After a stall of a live
-source — found empty for more than ``resync_after`` seconds — a frame that is more than
-that late re-anchors the clock to itself ("play on from here"); so does a jump in the
-timestamps, a frame more than ``max_ahead`` seconds early or ``resync_after`` seconds
-before the previous one (``stats.resyncs``). A local file keeps strict real time, and a
-decoder that merely lags behind the clock never re-anchors it: its frames are shown late,
-and the older of those due together are dropped.
-
-Latency (``stats``): a frame's ``decoded_at`` stamp is ``time.perf_counter()`` when it
-left the decoder. :class:`chromakey.network.ReconnectingSource` stamps its frames in its
-decode thread; for a :class:`chromakey.sources.VideoSource`, :meth:`attach` wraps the
-source's queue-put so that frames are stamped as they leave the decoder, before they wait
-in the queue (a file paced to real time by :func:`chromakey.network.pace` is stamped when
-its pacer releases the frame); frames given to ``feed`` are stamped when fed, frames
-without a stamp when they are dequeued. ``latency_ms`` runs from that stamp to the composited texture being
-complete on the GPU (``ctx.finish()``; ``sync=False`` skips it and the measurement then
-stops when the commands are queued); ``wait_ms`` is its part spent queued, ``render_ms``
-the keying (calibration, upload, passes; on the worker thread: calibration and keying there,
-plus the upload here).
-"""
+"""The live compositor: frames keyed into a texture of the host's OpenGL context, shown by
+their timestamps against a clock (the package docstring has the whole story)."""
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import moderngl
 import numpy as np
 
-from .backgrounds import Background, parse_background
-from .calibration import ScreenCalibrator
-from .errors import ParameterError
-from .frames import Frame
-from .gpu import GpuKeyer, create_context
-from .kernels import CpuKeyer
-from .params import KeyerParams
-from .pipeline import PendingChanges, auto_takes_cpu
-from .sources import SourceInfo, VideoSource
-
-__all__ = ["BACKENDS", "FrameFeed", "LiveCompositor", "LiveStats"]
-
-BACKENDS = ("auto", "cpu", "gpu")
-
-_WINDOW = 600  # per-frame samples kept for medians and percentiles
-
-
-def _percentile(values: deque[float], q: float) -> float | None:
-    return float(np.percentile(np.fromiter(values, float), q)) if values else None
-
+from ..backgrounds import Background, parse_background
+from ..compositor import Compositor
+from ..core.errors import ParameterError
+from ..core.frames import Frame
+from ..gpu import GpuKeyer, create_context
+from ..io.sources import Source, SourceInfo, VideoSource
+from ..kernels import CpuKeyer
+from ..keying.select import BACKENDS, Keyer, auto_takes_cpu
+from ..params import KeyerParams
+from .feed import FrameFeed
+from .stats import LiveStats
+from .upload import TextureUpload
 
 # A first frame shown later than this after it was picked moves the stream's start to its
 # showing (seconds; below it the start stays, as a frame's jitter).
 FIRST_FRAME_SLACK = 0.05
-
-
-@dataclass
-class LiveStats:
-    """Counts since the start and the last ``_WINDOW`` per-frame times (ms)."""
-
-    shown: int = 0  # new frames keyed and shown
-    rendered: int = 0  # keyings, including re-renders of a held frame after a change
-    dropped_late: int = 0  # due together with a newer frame: skipped
-    dropped_by_source: int = 0  # dropped by the source's queue (drop mode)
-    resyncs: int = 0  # clock re-anchored after a stall or a timestamp jump
-    latency_ms: deque[float] = field(default_factory=lambda: deque(maxlen=_WINDOW))
-    wait_ms: deque[float] = field(default_factory=lambda: deque(maxlen=_WINDOW))
-    render_ms: deque[float] = field(default_factory=lambda: deque(maxlen=_WINDOW))
-    _shown_at: deque[float] = field(default_factory=lambda: deque(maxlen=240), repr=False)
-
-    @property
-    def dropped(self) -> int:
-        return self.dropped_late + self.dropped_by_source
-
-    def fps(self, now: float | None = None, span: float = 2.0) -> float:
-        """Frames shown per second of wall time over the last ``span`` seconds."""
-        now = time.perf_counter() if now is None else now
-        recent = [t for t in self._shown_at if now - t <= span]
-        if len(recent) < 2:
-            return 0.0
-        return (len(recent) - 1) / max(recent[-1] - recent[0], 1e-9)
-
-    def median(self, name: str) -> float | None:
-        return _percentile(getattr(self, name), 50)
-
-    def percentile(self, name: str, q: float) -> float | None:
-        return _percentile(getattr(self, name), q)
-
-    def summary(self) -> str:
-        def ms(name: str) -> str:
-            v = self.median(name)
-            return "–" if v is None else f"{v:.0f}"
-
-        lat95 = self.percentile("latency_ms", 95)
-        return (
-            f"{self.fps():.1f} fps, {self.shown} shown, dropped {self.dropped_late} late + "
-            f"{self.dropped_by_source} by source, decode→texture {ms('latency_ms')} ms "
-            f"(p95 {'–' if lat95 is None else f'{lat95:.0f}'}), render {ms('render_ms')} ms"
-        )
-
-
-class FrameFeed:
-    """A bounded, thread-safe hand-over for a host that decodes by itself (``feed``).
-
-    Has the ``get(timeout)``/``dropped`` side of a VideoSource; when full, the oldest frame
-    is dropped and counted.
-    """
-
-    def __init__(self, size: int = 4) -> None:
-        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=max(1, size))
-        self._lock = threading.Lock()
-        self.dropped = 0
-
-    def put(self, frame: Frame) -> None:
-        if getattr(frame, "decoded_at", None) is None:
-            frame.decoded_at = time.perf_counter()  # type: ignore[attr-defined]
-        with self._lock:
-            while True:
-                try:
-                    self._queue.put_nowait(("video", frame))
-                    return
-                except queue.Full:
-                    try:
-                        self._queue.get_nowait()
-                        self.dropped += 1
-                    except queue.Empty:
-                        pass
-
-    def end(self) -> None:
-        with self._lock:
-            try:
-                self._queue.put_nowait(("end", None))
-            except queue.Full:
-                self._queue.get_nowait()
-                self._queue.put_nowait(("end", None))
-
-    def get(self, timeout: float | None = None) -> tuple[str, Any] | None:
-        try:
-            return self._queue.get(timeout=timeout) if timeout != 0 else self._queue.get_nowait()
-        except queue.Empty:
-            return None
-
-    def close(self) -> None:
-        pass
-
-
-def _stamp_at_decode(source: Any) -> None:
-    """Wrap a VideoSource's queue-put so each frame gets ``decoded_at`` as it leaves the decoder."""
-    put = getattr(source, "_put", None)
-    if put is None or getattr(put, "_chromakey_stamps", False):
-        return
-
-    def stamped(item: tuple[str, Any]) -> bool:
-        if item[0] == "video" and getattr(item[1], "decoded_at", None) is None:
-            item[1].decoded_at = time.perf_counter()
-        return put(item)
-
-    stamped._chromakey_stamps = True  # type: ignore[attr-defined]
-    source._put = stamped
 
 
 class _Job(NamedTuple):
@@ -237,7 +57,9 @@ class LiveCompositor:
     injected (``update(now=…)`` also takes the time directly). ``backend``: ``auto``, ``cpu``
     or ``gpu`` (module docstring); ``threaded``: the CPU path keys on a worker thread;
     ``on_keyed``: called on that thread when a composite is ready for ``update`` (e.g.
-    ``glfw.post_empty_event``, to wake a loop that waits for events).
+    ``glfw.post_empty_event``, to wake a loop that waits for events). ``keyer``: a keyer of
+    the host's own (configured, instrumented); its ``backend`` decides the path, and a ``gpu``
+    one must render into ``ctx``; it is closed with the compositor.
 
     The texture is RGBA8, row 0 the top of the picture, on either path. Raises
     BackendUnavailableError (naming what to install) where no OpenGL 3.3 context can be had:
@@ -257,27 +79,29 @@ class LiveCompositor:
         backend: str = "auto",
         threaded: bool = True,
         on_keyed: Callable[[], Any] | None = None,
+        keyer: Keyer | None = None,
     ) -> None:
         if backend not in BACKENDS:
             raise ParameterError(f"backend {backend!r} is unknown; use {', '.join(BACKENDS)}")
-        self.params = params if params is not None else KeyerParams()
-        self.background = parse_background(background)
+        params = params if params is not None else KeyerParams()
+        first_background = parse_background(background)
         self._owns_ctx = not isinstance(ctx, moderngl.Context)
         made: moderngl.Context | None = None
         try:
             self.ctx = made = create_context(ctx)
-            self.backend = _choose_backend(backend, self.ctx)
-            self.keyer: GpuKeyer | CpuKeyer = (
-                GpuKeyer(self.params, self.ctx) if self.backend == "gpu" else CpuKeyer(self.params)
-            )
+            if keyer is not None:
+                self.backend = keyer.backend  # "gpu": it renders into this context's textures
+            else:
+                self.backend = _choose_backend(backend, self.ctx)
+                keyer = GpuKeyer(params, self.ctx) if self.backend == "gpu" else CpuKeyer(params)
         except BaseException:
             if made is not None and self._owns_ctx:
                 made.release()
-            self.background.close()
+            first_background.close()
             raise
+        self.compositor = Compositor(keyer, first_background, params)
         self.threaded = bool(threaded) and self.backend == "cpu"
         self.on_keyed = on_keyed
-        self.calibrator = ScreenCalibrator(self.params)
         self.clock = clock
         self.sync = sync
         self.resync_after = float(resync_after)
@@ -296,10 +120,8 @@ class LiveCompositor:
         self._first_time: float | None = None  # stream time of the first frame (scene 0)
         self._texture: moderngl.Texture | None = None
         self._paused = False
-        self._pending = PendingChanges()
-        # The CPU path: its upload texture, the RGBA staging buffer, the keying thread.
-        self._upload: moderngl.Texture | None = None
-        self._rgba: np.ndarray | None = None
+        # The CPU path: the composite's upload, the keying thread.
+        self._upload = TextureUpload(self.ctx, sync)
         self._worker: ThreadPoolExecutor | None = None
         self._job: _Job | None = None  # on the keying thread, or keyed and held until due
         self._key_s: float | None = None  # keying time, smoothed: how far ahead to start
@@ -307,12 +129,24 @@ class LiveCompositor:
         self._last_taken: float | None = None  # stream time of the last frame taken
         self._bind_background(self.background)
 
+    @property
+    def keyer(self) -> Keyer:
+        return self.compositor.keyer
+
+    @property
+    def background(self) -> Background:
+        return self.compositor.background
+
+    @property
+    def params(self) -> KeyerParams:
+        return self.compositor.params
+
     # --- inputs -----------------------------------------------------------------------------
 
     def attach(
         self, source: Any, *, own: bool = False, stall_resync: bool | None = None
     ) -> LiveCompositor:
-        """Read frames from ``source``: best one of :func:`chromakey.network.open_source`
+        """Read frames from ``source``: best one of :func:`chromakey.io.sources.open_source`
         (a ReconnectingSource for a URL; a file's VideoSource in drop mode, paced to real
         time), or any VideoSource (with ``drop=False`` its decoder waits on the queue and
         this loop paces it) or object with ``get(timeout)``. With ``own``, :meth:`close`
@@ -322,7 +156,6 @@ class LiveCompositor:
         self._drain(count=False)  # a frame of the old source in the keyer is not shown
         if self.source is not None and self._own_source and self.source is not source:
             self.source.close()
-        _stamp_at_decode(source)
         self.source = source
         self._own_source = own
         self._feed = source if isinstance(source, FrameFeed) else None
@@ -353,30 +186,28 @@ class LiveCompositor:
 
     def set_background(self, spec: str | dict | Background) -> None:
         """Swap the background (validated now, any thread); it shows from the next frame."""
-        self._pending.put("background", parse_background(spec))
+        self.compositor.set_background(parse_background(spec))
 
     def set_params(self, params: KeyerParams) -> None:
         """New keyer settings (any thread) from the next frame on."""
         if not isinstance(params, KeyerParams):
             raise ParameterError(f"params must be a KeyerParams, got {type(params).__name__}")
-        self._pending.put("params", params)
+        self.compositor.set_params(params)
 
     def pause(self) -> None:
-        """Stop taking frames. A file paced by :func:`chromakey.network.pace` holds its
-        place (its pacer pauses too); a live source goes on and drops what is not taken."""
+        """Stop taking frames. A file paced to real time holds its place (its pacer pauses
+        too); a live source goes on and drops what is not taken."""
         self._paused = True
-        pacer = getattr(self.source, "pacer", None)
-        if pacer is not None:
-            pacer.pause()
+        if isinstance(self.source, Source):
+            self.source.pause()
 
     def resume(self) -> None:
         """Continue from the next frame, re-anchoring the clock to it."""
         self._paused = False
         self._anchor = None
         self._empty_since = None
-        pacer = getattr(self.source, "pacer", None)
-        if pacer is not None:
-            pacer.resume()
+        if isinstance(self.source, Source):
+            self.source.resume()
 
     @property
     def paused(self) -> bool:
@@ -400,13 +231,11 @@ class LiveCompositor:
     # --- the GL thread ----------------------------------------------------------------------
 
     def _bind_background(self, bg: Background) -> None:
-        bind = getattr(bg, "bind", None)
-        if bind is not None:
-            info = getattr(self.source, "info", None)
-            bind(getattr(info, "duration", None))
+        info = self.source.info if isinstance(self.source, Source) else None
+        bg.bind(None if info is None else info.duration)
 
     def _apply_pending(self) -> bool:
-        return self._pending.apply(self, self._bind_background)
+        return self.compositor.apply_pending(self._bind_background)
 
     def _scene_time(self, frame: Frame) -> float:
         """Seconds since the first frame: where a video background is."""
@@ -415,19 +244,9 @@ class LiveCompositor:
         return max(0.0, frame.time - self._first_time)
 
     def _key(self, frame: Frame, scene: float) -> np.ndarray:
-        """The CPU path's keying (any one thread, no GL): calibrate, key and composite one
-        frame into the RGBA staging buffer (opaque composites get alpha 255 there, so that
-        the texture is RGBA8 as on the GPU path)."""
-        screen = self.calibrator.update(frame)
-        bg = self.background.frame_at(scene, frame.width, frame.height)
-        image = self.keyer.render(frame, screen, bg, pixel_format="rgba")
-        if image.shape[2] == 4:
-            return np.ascontiguousarray(image)
-        rgba = self._rgba
-        if rgba is None or rgba.shape[:2] != image.shape[:2]:
-            rgba = self._rgba = np.full((*image.shape[:2], 4), 255, np.uint8)
-        rgba[..., :3] = image
-        return rgba
+        """The CPU path's keying (any one thread, no GL): the frame step into RGBA (opaque
+        composites get alpha 255, so that the texture is RGBA8 as on the GPU path)."""
+        return self._upload.rgba(self.compositor.step(frame, scene, pixel_format="rgba"))
 
     def _timed_key(self, frame: Frame, scene: float) -> tuple[np.ndarray, float]:
         """:meth:`_key` on the keying thread, with its seconds."""
@@ -435,33 +254,16 @@ class LiveCompositor:
         rgba = self._key(frame, scene)
         return rgba, time.perf_counter() - t0
 
-    def _upload_rgba(self, rgba: np.ndarray) -> moderngl.Texture:
-        """One texture upload: the CPU path's only GL call."""
-        h, w = rgba.shape[:2]
-        tex = self._upload
-        if tex is None or tex.size != (w, h):
-            if tex is not None:
-                tex.release()
-            tex = self._upload = self.ctx.texture((w, h), 4, dtype="f1", alignment=1)
-            tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
-            tex.repeat_x = tex.repeat_y = False
-        tex.write(rgba, alignment=1)
-        if self.sync:
-            self.ctx.finish()
-        return tex
-
     def _composite(self, frame: Frame) -> moderngl.Texture:
         """Calibrate, key and composite one frame into the texture, on this thread."""
         t0 = time.perf_counter()
         scene = self._scene_time(frame)
         if self.backend == "gpu":
-            screen = self.calibrator.update(frame)
-            bg = self.background.frame_at(scene, frame.width, frame.height)
-            tex = self.keyer.render_texture(frame, screen, bg)  # type: ignore[union-attr]
+            tex = self.compositor.step_texture(frame, scene)
             if self.sync:
                 self.ctx.finish()
         else:
-            tex = self._upload_rgba(self._key(frame, scene))
+            tex = self._upload.texture(self._key(frame, scene))
         self.stats.render_ms.append(1000.0 * (time.perf_counter() - t0))
         self.stats.rendered += 1
         self._texture = tex
@@ -470,12 +272,10 @@ class LiveCompositor:
     def _shown(self, frame: Frame, dequeued: float) -> None:
         """Count ``frame`` as on show now, its texture complete."""
         done = time.perf_counter()
-        decoded = getattr(frame, "decoded_at", None)
-        decoded = dequeued if decoded is None else decoded
+        decoded = dequeued if frame.decoded_at is None else frame.decoded_at
         self.stats.latency_ms.append(1000.0 * (done - decoded))
         self.stats.wait_ms.append(1000.0 * max(0.0, dequeued - decoded))
-        self.stats.shown += 1
-        self.stats._shown_at.append(done)
+        self.stats.count_shown(done)
         self.current = frame
         self.changed = True
 
@@ -511,9 +311,8 @@ class LiveCompositor:
         return None
 
     def _count_source_drops(self) -> None:
-        dropped = getattr(self.source, "dropped", None)
-        if dropped is not None:
-            self.stats.dropped_by_source = int(dropped)
+        if self.source is not None:
+            self.stats.dropped_by_source = int(self.source.dropped)
 
     def _lead(self) -> float:
         """How long before a frame is due its keying starts: the keying time measured so far,
@@ -611,7 +410,7 @@ class LiveCompositor:
             self._job = None
             rgba, seconds = job.future.result()  # re-raises the keyer's error here
             t0 = time.perf_counter()
-            self._texture = self._upload_rgba(rgba)
+            self._texture = self._upload.texture(rgba)
             self.stats.render_ms.append(1000.0 * (seconds + time.perf_counter() - t0))
             self.stats.rendered += 1
             self._key_s = seconds if self._key_s is None else 0.8 * self._key_s + 0.2 * seconds
@@ -675,9 +474,7 @@ class LiveCompositor:
         self._next = None
         self.current = None
         self.keyer.close()
-        if self._upload is not None:
-            self._upload.release()
-            self._upload = None
+        self._upload.release()
         self._texture = None
         if self._owns_ctx:
             self.ctx.release()

@@ -1,0 +1,23 @@
+"""Foreground sources: a file or pipe (``file``), a network stream that re-opens itself
+(``network``), real-time pacing for files (``pacing``), and what they share (``base``,
+``decode``)."""
+
+from .base import Item, Source, SourceInfo
+from .file import VideoSource, open_container
+from .network import NetworkStatus, ReconnectingSource, stream_options
+from .opening import open_source
+from .pacing import FrameGate, Pacer
+
+__all__ = [
+    "FrameGate",
+    "Item",
+    "NetworkStatus",
+    "Pacer",
+    "ReconnectingSource",
+    "Source",
+    "SourceInfo",
+    "VideoSource",
+    "open_container",
+    "open_source",
+    "stream_options",
+]
