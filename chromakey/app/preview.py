@@ -32,6 +32,7 @@ import numpy as np
 from ..core.errors import ChromakeyError, InputError, OutputError, ParameterError
 from ..core.sizes import parse_size
 from ..io.sinks.png import write_png
+from ..io.sources.network import ReconnectingSource
 from .options import (
     BACKEND_CHOICES,
     EXIT_INTERRUPTED,
@@ -313,12 +314,11 @@ class Preview:
             f"{'–' if lat is None else f'{lat:.0f}'} ms | render "
             f"{'–' if ren is None else f'{ren:.0f}'} ms"
         )
-        state = getattr(live.source, "state", None)
-        if state is not None:
-            text += f" | net {state}"
-            gap = getattr(live.source, "last_gap", None)
-            if gap is not None:
-                text += f" (last gap {gap:.1f} s, {live.source.reconnects} reconnects)"
+        if isinstance(live.source, ReconnectingSource):
+            net = live.source.status()
+            text += f" | net {net.state}"
+            if net.last_gap is not None:
+                text += f" (last gap {net.last_gap:.1f} s, {net.reconnects} reconnects)"
         if live.paused:
             text += " | paused"
         return text

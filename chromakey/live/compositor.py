@@ -16,7 +16,7 @@ from ..compositor import Compositor
 from ..core.errors import ParameterError
 from ..core.frames import Frame
 from ..gpu import GpuKeyer, create_context
-from ..io.sources import Source, SourceInfo, VideoSource
+from ..io.sources import Source, VideoSource
 from ..kernels import CpuKeyer
 from ..keying.select import BACKENDS, Keyer, auto_takes_cpu
 from ..params import KeyerParams
@@ -107,7 +107,7 @@ class LiveCompositor:
         self.resync_after = float(resync_after)
         self.max_ahead = float(max_ahead)
         self.stats = LiveStats()
-        self.source: Any = None
+        self.source: Source | FrameFeed | None = None
         self._source_ended = False
         self.changed = False  # whether the last update/render produced a new texture
         self.current: Frame | None = None  # the frame on show
@@ -144,12 +144,12 @@ class LiveCompositor:
     # --- inputs -----------------------------------------------------------------------------
 
     def attach(
-        self, source: Any, *, own: bool = False, stall_resync: bool | None = None
+        self, source: Source | FrameFeed, *, own: bool = False, stall_resync: bool | None = None
     ) -> LiveCompositor:
         """Read frames from ``source``: best one of :func:`chromakey.io.sources.open_source`
         (a ReconnectingSource for a URL; a file's VideoSource in drop mode, paced to real
         time), or any VideoSource (with ``drop=False`` its decoder waits on the queue and
-        this loop paces it) or object with ``get(timeout)``. With ``own``, :meth:`close`
+        this loop paces it), any other Source, or a FrameFeed. With ``own``, :meth:`close`
         closes it too. ``stall_resync`` (default: True for anything but a local file's
         VideoSource) re-anchors the clock after a stall; a file keeps strict real time, a
         decoder starved of CPU shows up as dropped frames, not as slow motion."""
@@ -169,9 +169,8 @@ class LiveCompositor:
             not isinstance(source, VideoSource) if stall_resync is None else stall_resync
         )
         self._bind_background(self.background)
-        info = getattr(source, "info", None)
-        if isinstance(self.keyer, CpuKeyer) and isinstance(info, SourceInfo):
-            self.keyer.warm(info.width, info.height)  # before the clock starts
+        if isinstance(self.keyer, CpuKeyer) and isinstance(source, Source):
+            self.keyer.warm(source.info.width, source.info.height)  # before the clock starts
         return self
 
     def feed(self, frame: Frame) -> None:

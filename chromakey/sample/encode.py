@@ -16,7 +16,8 @@ import numpy as np
 
 from ..color import YuvSpec
 from ..core.errors import OutputError, ParameterError
-from ..io.sinks.partial import create_partial
+from ..io.media import output_error
+from ..io.sinks.partial import create_partial, publish
 from .scene import F32, SampleSpec
 from .truth import render_truth
 
@@ -225,11 +226,11 @@ def write_sample(
             container.mux(vs.encode(None))
             if astream is not None:
                 container.mux(astream.encode(None))
-        os.replace(tmp, path)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
         if isinstance(exc, OSError) and not isinstance(exc, OutputError):
-            raise OutputError(f"cannot write {str(path)!r}: {exc}") from exc
+            raise output_error(exc, str(path), path=path) from exc
         raise
+    publish(tmp, path)
     return path
