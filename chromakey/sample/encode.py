@@ -16,6 +16,7 @@ import numpy as np
 
 from ..color import YuvSpec
 from ..core.errors import OutputError, ParameterError
+from ..core.queues import bounded_put
 from ..io.media import output_error
 from ..io.sinks.partial import create_partial, publish
 from .scene import F32, SampleSpec
@@ -102,14 +103,8 @@ def _prefetched(make: Callable[[int], object], count: int, depth: int = 2) -> It
     q: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
-    def put(entry) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(entry, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+    def put(entry: tuple[object, BaseException | None]) -> bool:
+        return bounded_put(q, entry, stop)[0]
 
     def run() -> None:
         try:
