@@ -252,6 +252,10 @@ class Acc:
     bg_n: int = 0
     eat_hit: int = 0
     eat_n: int = 0
+    sure_bg_hit: int = 0
+    sure_bg_n: int = 0
+    sure_eat_hit: int = 0
+    sure_eat_n: int = 0
     se_all: float = 0.0
     n_all: int = 0
     se_band: float = 0.0
@@ -274,6 +278,8 @@ class Acc:
             "Grad": float(np.mean(self.grad)),
             "bg visible %": 100 * self.bg_hit / max(self.bg_n, 1),
             "eaten %": 100 * self.eat_hit / max(self.eat_n, 1),
+            "screen left %": 100 * self.sure_bg_hit / max(self.sure_bg_n, 1),
+            "subject lost %": 100 * self.sure_eat_hit / max(self.sure_eat_n, 1),
             "PSNR dB": psnr(self.se_all, self.n_all),
             "edge PSNR dB": psnr(self.se_band, self.n_band),
             "dtSSD×100": 100 * float(np.mean(self.dt)) if self.dt else float("nan"),
@@ -340,6 +346,12 @@ def accumulate(acc: Acc, t: TruthCtx, a: np.ndarray, rgb: np.ndarray) -> None:
     acc.bg_n += int(t.zero.sum())
     acc.eat_hit += int((a[t.one] < 0.9).sum())
     acc.eat_n += int(t.one.sum())
+    # Surely screen / surely subject: truth 0 / 1 and more than BAND_RADIUS px from a partial pixel.
+    sure_bg, sure_fg = t.regions["background"], t.regions["interior"]
+    acc.sure_bg_hit += int((a[sure_bg] > 0.1).sum())
+    acc.sure_bg_n += int(sure_bg.sum())
+    acc.sure_eat_hit += int((a[sure_fg] < 0.9).sum())
+    acc.sure_eat_n += int(sure_fg.sum())
     c = np.asarray(TEST_COLOR, F32)
     comp = rgb * a[..., None] + (1 - a[..., None]) * c
     se = ((comp - t.comp) ** 2).sum(axis=-1)
@@ -456,8 +468,14 @@ def evaluate(
 
 # --- tables -----------------------------------------------------------------------------------
 
-MAIN = ("SAD", "MSE×1e3", "Grad", "bg visible %", "eaten %", "PSNR dB", "edge PSNR dB", "dtSSD×100")
-LOWER_BETTER = {"SAD", "MSE×1e3", "Grad", "bg visible %", "eaten %", "dtSSD×100"}
+MAIN = (
+    "SAD", "MSE×1e3", "Grad", "bg visible %", "eaten %", "screen left %", "subject lost %",
+    "PSNR dB", "edge PSNR dB", "dtSSD×100",
+)  # fmt: skip
+LOWER_BETTER = {
+    "SAD", "MSE×1e3", "Grad", "bg visible %", "eaten %", "screen left %", "subject lost %",
+    "dtSSD×100",
+}  # fmt: skip
 
 
 def _cmp(ours: float, peer: float, metric: str) -> str:
@@ -595,10 +613,10 @@ def run(args: argparse.Namespace) -> int:
 def per_clip_table(rows: list, backends: list[str]) -> str:
     """One line per clip and backend: the issue-12 targets' metrics, FFmpeg's SAD beside."""
     head = (
-        "| clip | backend | SAD | FFmpeg SAD | ratio | bg visible % | eaten % | edge PSNR dB "
-        "| dtSSD×100 | worst decile bias |"
+        "| clip | backend | SAD | FFmpeg SAD | ratio | bg visible % | eaten % | screen left % "
+        "| subject lost % | edge PSNR dB | dtSSD×100 | worst decile bias |"
     )
-    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for clip, keyed in rows:
         f = keyed.get("FFmpeg (tuned)")
         for b in backends:
@@ -610,7 +628,8 @@ def per_clip_table(rows: list, backends: list[str]) -> str:
             ratio = f"{o['SAD'] / f['SAD']:.2f}×" if f and f["SAD"] > 0 else "—"
             lines.append(
                 f"| {clip.name} | {b} | {o['SAD']:.3f} | {fs} | {ratio} | {o['bg visible %']:.3f} "
-                f"| {o['eaten %']:.3f} | {o['edge PSNR dB']:.2f} | {o['dtSSD×100']:.2f} | {worst:+.3f} |"
+                f"| {o['eaten %']:.3f} | {o['screen left %']:.3f} | {o['subject lost %']:.3f} "
+                f"| {o['edge PSNR dB']:.2f} | {o['dtSSD×100']:.2f} | {worst:+.3f} |"
             )
     return "\n".join(lines)
 
