@@ -11,9 +11,9 @@ from pathlib import Path
 
 import av
 
-from ..core.errors import InputError
+from ..core.errors import ChromakeyError, InputError
 from ..io.locations import check_file, scheme
-from ..io.media import reading
+from ..io.media import input_error, reading
 from .download import DOWNLOAD_TIMEOUT, MAX_DOWNLOAD_BYTES, download
 from .fit import has_alpha
 
@@ -193,18 +193,26 @@ class Media:
             f"{self.location}: no picture could be decoded; the file may be truncated or corrupt"
         )
 
-    def decode_error(self, exc: av.error.FFmpegError) -> InputError:
+    def decode_error(self, exc: av.error.FFmpegError) -> ChromakeyError:
+        """What a failed decode means here: a picture over the limit (the header says so,
+        or the decoder's max_pixels check refused it), else a damaged file."""
         sniffed = sniff_size(self.path)
         if sniffed and sniffed[0] * sniffed[1] > self.max_pixels:
             return self.too_large(*sniffed)
         if isinstance(exc, av.error.ArgumentError):  # what the decoder's max_pixels check raises
-            return InputError(
-                f"{self.location}: cannot decode the picture ({exc.strerror}); it is larger "
-                f"than the {self.max_pixels}-pixel limit for a background, or corrupt"
+            return input_error(
+                exc,
+                self.location,
+                doing="decode the picture",
+                hint=f"it is larger than the {self.max_pixels}-pixel limit for a background, "
+                "or corrupt",
             )
-        return InputError(
-            f"{self.location}: not an image or video that FFmpeg can decode, or truncated or "
-            f"corrupt ({exc.strerror}); check that it opens"
+        return input_error(
+            exc,
+            self.location,
+            doing="decode the picture",
+            corrupt="not an image or video that FFmpeg can decode, or truncated or corrupt",
+            hint="check that it opens",
         )
 
     def remove(self) -> None:
