@@ -208,7 +208,7 @@ def test_params_and_background_take_effect_on_the_next_frame(gl_ctx):
         assert tuple(_pixels(tex)[2, 2, :3]) == (0, 0, 255)
         # Paused, a change re-keys the frame on show.
         live.pause()
-        live.set_params(live.params.replace(hue_min=10.0, hue_max=20.0))  # green is no screen
+        live.set_params(live.params.replace(hue_min=10.0, hue_max=20.0, auto_hue=False))  # no screen
         tex = live.update(now=5.0)
         assert live.changed
         assert tuple(_pixels(tex)[2, 2, :3]) == SCREEN

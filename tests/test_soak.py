@@ -1,13 +1,8 @@
 """A shortened soak: memory holds steady frame over frame through the whole pipeline."""
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-
-from soak import soak  # noqa: E402
+from benchmarks.soak import soak
 
 
 @pytest.mark.soak

@@ -21,6 +21,7 @@ from ..kernels import CpuKeyer
 from ..keying.select import BACKENDS, Keyer, auto_takes_cpu
 from ..params import KeyerParams
 from .feed import FrameFeed
+from .schedule import Schedule
 from .stats import LiveStats
 from .upload import TextureUpload
 
@@ -104,19 +105,13 @@ class LiveCompositor:
         self.on_keyed = on_keyed
         self.clock = clock
         self.sync = sync
-        self.resync_after = float(resync_after)
-        self.max_ahead = float(max_ahead)
         self.stats = LiveStats()
+        self.schedule = Schedule(self.stats, float(resync_after), float(max_ahead))
         self.source: Source | FrameFeed | None = None
-        self._source_ended = False
         self.changed = False  # whether the last update/render produced a new texture
         self.current: Frame | None = None  # the frame on show
         self._own_source = False
         self._feed: FrameFeed | None = None
-        self._next: tuple[Frame, float] | None = None  # held: not yet due
-        self._anchor: float | None = None  # clock time of stream time 0
-        self._empty_since: float | None = None  # clock time the source was first found empty
-        self._stall_resync = True
         self._first_time: float | None = None  # stream time of the first frame (scene 0)
         self._texture: moderngl.Texture | None = None
         self._paused = False
@@ -125,8 +120,6 @@ class LiveCompositor:
         self._worker: ThreadPoolExecutor | None = None
         self._job: _Job | None = None  # on the keying thread, or keyed and held until due
         self._key_s: float | None = None  # keying time, smoothed: how far ahead to start
-        self._interval: float | None = None  # the last interval between frames' timestamps
-        self._last_taken: float | None = None  # stream time of the last frame taken
         self._bind_background(self.background)
 
     @property
@@ -159,14 +152,8 @@ class LiveCompositor:
         self.source = source
         self._own_source = own
         self._feed = source if isinstance(source, FrameFeed) else None
-        self._next = None
-        self._anchor = None
-        self._empty_since = None
-        self._last_taken = None
-        self._interval = None
-        self._source_ended = False
-        self._stall_resync = (
-            not isinstance(source, VideoSource) if stall_resync is None else stall_resync
+        self.schedule.reset(
+            source, not isinstance(source, VideoSource) if stall_resync is None else stall_resync
         )
         self._bind_background(self.background)
         if isinstance(self.keyer, CpuKeyer) and isinstance(source, Source):
@@ -203,8 +190,7 @@ class LiveCompositor:
     def resume(self) -> None:
         """Continue from the next frame, re-anchoring the clock to it."""
         self._paused = False
-        self._anchor = None
-        self._empty_since = None
+        self.schedule.restart()
         if isinstance(self.source, Source):
             self.source.resume()
 
@@ -215,7 +201,7 @@ class LiveCompositor:
     @property
     def ended(self) -> bool:
         """The source has ended and every frame taken from it has been shown (or dropped)."""
-        return self._source_ended and self._job is None
+        return self.schedule.ended and self._job is None
 
     @property
     def keying(self) -> bool:
@@ -290,25 +276,6 @@ class LiveCompositor:
         self.changed = False
         return self._show(frame, time.perf_counter())
 
-    def _take(self) -> tuple[Frame, float] | None:
-        """The next video frame from the source without waiting, or None."""
-        while self.source is not None and not self._source_ended:
-            item = self.source.get(timeout=0)
-            if item is None:
-                return None
-            kind, payload = item
-            if kind == "video":
-                if self._last_taken is not None and 0 < payload.time - self._last_taken < 1.0:
-                    self._interval = payload.time - self._last_taken
-                self._last_taken = payload.time
-                return payload, time.perf_counter()
-            if kind == "end":
-                self._source_ended = True
-            elif kind == "error":
-                self._source_ended = True
-                raise payload
-        return None
-
     def _count_source_drops(self) -> None:
         if self.source is not None:
             self.stats.dropped_by_source = int(self.source.dropped)
@@ -316,9 +283,10 @@ class LiveCompositor:
     def _lead(self) -> float:
         """How long before a frame is due its keying starts: the keying time measured so far,
         at most one frame (the last interval between timestamps); 0 on the calling thread."""
-        if not self.threaded or self._key_s is None or self._interval is None:
+        interval = self.schedule.interval
+        if not self.threaded or self._key_s is None or interval is None:
             return 0.0
-        return min(self._key_s, self._interval)
+        return min(self._key_s, interval)
 
     def next_due(self, now: float | None = None) -> float | None:
         """Seconds until :meth:`update` has a frame to key or show (≤ 0: now); None if it
@@ -326,54 +294,10 @@ class LiveCompositor:
         now = self.clock() if now is None else now
         if self._job is not None:
             return self._job.show_at - now if self._job.future.done() else None
-        if self._next is None or self._anchor is None:
+        held, anchor = self.schedule.held, self.schedule.anchor
+        if held is None or anchor is None:
             return None
-        return self._anchor + self._next[0].time - self._lead() - now
-
-    def _pick(self, now: float, ahead: bool) -> tuple[Frame, float] | None:
-        """The newest frame due by now (``ahead``: by now plus the lead, :meth:`_lead`, as
-        measured for that frame), or None. Frames due with it are dropped and counted; the
-        clock re-anchors after a stall or a jump in the timestamps."""
-        chosen: tuple[Frame, float] | None = None
-        while not self._paused:
-            if self._next is None:
-                self._next = self._take()
-                if self._next is None:
-                    if self._empty_since is None:
-                        self._empty_since = now
-                    break
-                frame = self._next[0]
-                if self._empty_since is not None:
-                    # Asked and found nothing since then: the source stalled (a loop busy
-                    # rendering does not ask, so a slow render is no stall). A frame late by
-                    # more than the stall re-anchors the clock, before the frames queued
-                    # behind it are judged: play on from here.
-                    starved, self._empty_since = now - self._empty_since, None
-                    if (
-                        self._anchor is not None
-                        and self._stall_resync
-                        and starved > self.resync_after
-                        and now - (self._anchor + frame.time) > self.resync_after
-                    ):
-                        self._anchor = now - frame.time
-                        self.stats.resyncs += 1
-            frame = self._next[0]
-            last = chosen[0] if chosen is not None else self.current
-            if last is not None and frame.time < last.time - self.resync_after:
-                self._anchor = None  # a jump back in the timestamps (a loop, a restart)
-                self.stats.resyncs += 1
-            if self._anchor is None:
-                self._anchor = now - frame.time
-            due = self._anchor + frame.time
-            if due > now + (self._lead() if ahead else 0.0):
-                if due - now <= self.max_ahead:
-                    break  # not yet: hold it
-                self._anchor = now - frame.time  # a jump forwards in the timestamps
-                self.stats.resyncs += 1
-            if chosen is not None:
-                self.stats.dropped_late += 1
-            chosen, self._next = self._next, None
-        return chosen
+        return anchor + held[0].time - self._lead() - now
 
     def update(self, now: float | None = None) -> moderngl.Texture | None:
         """Show the frame due at ``now`` (default: the clock); never waits for decoding, nor,
@@ -389,7 +313,7 @@ class LiveCompositor:
             return self._update_threaded(now)
         dirty = self._apply_pending()
         self._count_source_drops()
-        chosen = self._pick(now, False)
+        chosen = self.schedule.pick(now, None, self.current, self._paused)
         if chosen is not None:
             tex = self._show(*chosen)
             self._count_source_drops()
@@ -415,21 +339,23 @@ class LiveCompositor:
             self._key_s = seconds if self._key_s is None else 0.8 * self._key_s + 0.2 * seconds
             self.changed = True
             if job.new:
-                late = now - (self._anchor + job.frame.time) if self._anchor is not None else 0.0
+                anchor = self.schedule.anchor
+                late = now - (anchor + job.frame.time) if anchor is not None else 0.0
                 if self.current is None and late > FIRST_FRAME_SLACK:
                     # The stream starts when its first frame is on show, not when it was
                     # picked: the first keying (scratch, a full calibration) is the slowest,
                     # and would otherwise make the frames behind it late.
-                    self._anchor = now - job.frame.time
+                    self.schedule.anchor = now - job.frame.time
                 self._shown(job.frame, job.dequeued)
         if self._job is None:
             dirty = self._apply_pending()
             self._count_source_drops()
-            chosen = self._pick(now, True)
+            chosen = self.schedule.pick(now, self._lead, self.current, self._paused)
             if chosen is not None:
                 frame, dequeued = chosen
-                assert self._anchor is not None
-                self._submit(frame, dequeued, max(now, self._anchor + frame.time), True)
+                anchor = self.schedule.anchor
+                assert anchor is not None
+                self._submit(frame, dequeued, max(now, anchor + frame.time), True)
             elif dirty and self.current is not None:
                 # A change while nothing new arrives (paused, stalled): re-key the held frame.
                 self._submit(self.current, now, now, False)
@@ -470,7 +396,7 @@ class LiveCompositor:
         if self._own_source and self.source is not None:
             self.source.close()
         self.source = None
-        self._next = None
+        self.schedule.reset(None, True)
         self.current = None
         self.keyer.close()
         self._upload.release()
