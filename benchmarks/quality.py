@@ -375,7 +375,7 @@ def accumulate(acc: Acc, t: TruthCtx, a: np.ndarray, rgb: np.ndarray) -> None:
 
 def _lit_screen(spec: sample.SampleSpec) -> np.ndarray | None:
     """The unshadowed screen light (sample's private helper), to find the cast shadow."""
-    fn = getattr(sample, "_screen", None)
+    fn = getattr(sample, "lit_screen", None)
     try:
         return None if fn is None else np.asarray(fn(spec.width, spec.height, spec.seed))
     except Exception:  # noqa: BLE001 - the shadow row is optional
