@@ -49,6 +49,14 @@ def auto_takes_cpu(ctx: Any) -> str | None:
     return renderer if renderer and cpu_workers() > 1 else None
 
 
+def backend_for_context(backend: str, ctx: Any) -> str:
+    """``auto`` resolved for a host's OpenGL context: ``cpu`` on a software rasteriser (as
+    ``make_keyer`` decides), else ``gpu``; ``cpu`` and ``gpu`` as they are."""
+    if backend == "auto":
+        return "cpu" if auto_takes_cpu(ctx) else "gpu"
+    return backend
+
+
 def make_keyer(
     backend: str, params: KeyerParams, *, warn: Callable[[str], Any] | None = None
 ) -> Keyer:

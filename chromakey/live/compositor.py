@@ -18,7 +18,7 @@ from ..core.frames import Frame
 from ..gpu import GpuKeyer, create_context
 from ..io.sources import Source, VideoSource
 from ..kernels import CpuKeyer
-from ..keying.select import BACKENDS, Keyer, auto_takes_cpu
+from ..keying.select import BACKENDS, Keyer, backend_for_context
 from ..params import KeyerParams
 from .feed import FrameFeed
 from .schedule import Schedule
@@ -38,13 +38,6 @@ class _Job(NamedTuple):
     show_at: float  # clock time at which it is due
     new: bool  # a new frame (counted as shown), not a re-keying of the one on show
     future: Future[tuple[np.ndarray, float]]
-
-
-def _choose_backend(backend: str, ctx: moderngl.Context) -> str:
-    """``auto`` resolved for this context: ``cpu`` on a software rasteriser, else ``gpu``."""
-    if backend == "auto":
-        return "cpu" if auto_takes_cpu(ctx) else "gpu"
-    return backend
 
 
 class LiveCompositor:
@@ -93,7 +86,7 @@ class LiveCompositor:
             if keyer is not None:
                 self.backend = keyer.backend  # "gpu": it renders into this context's textures
             else:
-                self.backend = _choose_backend(backend, self.ctx)
+                self.backend = backend_for_context(backend, self.ctx)
                 keyer = GpuKeyer(params, self.ctx) if self.backend == "gpu" else CpuKeyer(params)
         except BaseException:
             if made is not None and self._owns_ctx:
