@@ -38,7 +38,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chromakey.color import hsl_to_rgb  # noqa: E402
+from chromakey.core.color import hsl_to_rgb  # noqa: E402
 from chromakey.sample import TruthFrame, bt709_frame, rgb_to_yuv420p  # noqa: E402
 
 F32 = np.float32

@@ -1,5 +1,5 @@
 """The GPU keyer's pass table: passes, render-target formats, bytes written per pixel and per
-frame, computed from chromakey.gpu.pass_graph (the graph GpuKeyer draws), so it cannot drift.
+frame, computed from chromakey.keying.gpu.pass_graph (the graph GpuKeyer draws), so it cannot drift.
 
     python -m benchmarks.passes                   # default settings, 1080p
     python -m benchmarks.passes --set choke=2 --set feather=1.5 --size 1280x720
@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from chromakey.gpu import pass_graph, pass_table
-from chromakey.params import INTEGER_FIELDS, KeyerParams
+from chromakey.core.params import INTEGER_FIELDS, KeyerParams
+from chromakey.keying.gpu import pass_graph, pass_table
 
 
 def _setting(text: str) -> tuple[str, int | float]:

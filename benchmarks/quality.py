@@ -48,11 +48,11 @@ from benchmarks.footage import make_clips as make_footage  # noqa: E402
 from benchmarks.truth import Clip, make_clips  # noqa: E402
 from chromakey import sample  # noqa: E402
 from chromakey.bench import FFMPEG_KEY, machine_info, machine_table, parse_size  # noqa: E402
-from chromakey.calibration import ScreenCalibrator  # noqa: E402
-from chromakey.cpu import decode_rgb  # noqa: E402
+from chromakey.core.params import KeyerParams  # noqa: E402
 from chromakey.io.sources import VideoSource  # noqa: E402
+from chromakey.keying.calibration import ScreenCalibrator  # noqa: E402
+from chromakey.keying.reference import decode_rgb  # noqa: E402
 from chromakey.keying.select import make_keyer  # noqa: E402
-from chromakey.params import KeyerParams  # noqa: E402
 
 F32 = np.float32
 TEST_COLOR = (1.0, 0.0, 1.0)

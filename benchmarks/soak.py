@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 from chromakey.backgrounds import parse_background
+from chromakey.core.params import KeyerParams
 from chromakey.io.sinks import CallbackSink
 from chromakey.io.sources import VideoSource
 from chromakey.keying.select import make_keyer
-from chromakey.params import KeyerParams
 from chromakey.pipeline import Pipeline
 from chromakey.sample import SampleSpec, write_sample
 

@@ -9,7 +9,7 @@ from .core.errors import (
     ParameterError,
     StreamError,
 )
-from .params import KeyerParams
+from .core.params import KeyerParams
 
 __version__ = "0.1.0"
 

@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 
 from .backgrounds import Background, Layer, keyer_input
-from .calibration import ScreenCalibrator
 from .core.frames import Frame, YuvImage
+from .core.params import KeyerParams
+from .core.screenmap import ScreenMap
+from .keying.calibration import ScreenCalibrator
 from .keying.select import Keyer
-from .params import KeyerParams
-from .screenmap import ScreenMap
 
 
 class PendingChanges:

@@ -16,11 +16,11 @@ from .backgrounds import Background, parse_background
 from .compositor import Compositor
 from .core.errors import ParameterError
 from .core.frames import Frame, YuvImage, frame_interval
+from .core.params import KeyerParams
 from .io.sinks import Sink, open_sink, output_kind, same_file
 from .io.sinks.partial import Warn
 from .io.sources import Source, SourceInfo, VideoSource
 from .keying.select import Keyer, make_keyer
-from .params import KeyerParams
 
 
 @dataclass

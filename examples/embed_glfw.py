@@ -157,8 +157,8 @@ def run_window(args: argparse.Namespace, clip: str) -> int:
 
 
 def run_headless(args: argparse.Namespace, clip: str) -> int:
-    from chromakey.gpu import create_context
     from chromakey.io.sinks import write_png
+    from chromakey.keying.gpu import create_context
 
     ctx = create_context("standalone")  # EGL; llvmpipe without a GPU
     w, h = args.size

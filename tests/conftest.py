@@ -21,7 +21,7 @@ def gl_ctx():
     Mesa and must run them.
     """
     from chromakey.core.errors import BackendUnavailableError
-    from chromakey.gpu import create_context
+    from chromakey.keying.gpu import create_context
 
     try:
         ctx = create_context("standalone")

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chromakey import cpu
 from chromakey.backgrounds import (
     MAX_BACKGROUND_PIXELS,
     ColorBackground,
@@ -24,8 +23,9 @@ from chromakey.backgrounds import (
 )
 from chromakey.core.errors import InputError, InputNotFoundError, ParameterError
 from chromakey.core.frames import Frame
-from chromakey.kernels import CpuKeyer
-from chromakey.params import KeyerParams
+from chromakey.core.params import KeyerParams
+from chromakey.keying import reference as cpu
+from chromakey.keying.kernels import CpuKeyer
 
 from bgmedia import BLUE, GREEN, RED, WHITE, make_media, near, pixels_at
 from media import (

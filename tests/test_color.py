@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from chromakey import cpu
-from chromakey.color import YuvSpec, format_color, parse_color, rgb_to_hsl
+from chromakey.core.color import YuvSpec, format_color, parse_color, rgb_to_hsl
 from chromakey.core.errors import ParameterError
 from chromakey.core.frames import Frame
+from chromakey.keying import reference as cpu
 
 # (matrix, full range, Y, U, V) → RGB 0–255, from the standards' equations.
 KNOWN = [

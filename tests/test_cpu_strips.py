@@ -8,11 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chromakey import cpu
-from chromakey.color import YuvSpec
+from chromakey.core.color import YuvSpec
 from chromakey.core.frames import Frame
-from chromakey.params import KeyerParams
-from chromakey.screenmap import ScreenMap
+from chromakey.core.params import KeyerParams
+from chromakey.core.screenmap import ScreenMap
+from chromakey.keying import reference as cpu
 
 SCREEN = np.array([0.05, 0.55, 0.08], np.float32)
 

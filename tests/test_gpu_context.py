@@ -13,13 +13,13 @@ import moderngl
 import numpy as np
 import pytest
 
-from chromakey import gpu
-from chromakey.color import YuvSpec
+from chromakey.core.color import YuvSpec
 from chromakey.core.errors import BackendUnavailableError, InputError, ParameterError
 from chromakey.core.frames import Frame
-from chromakey.cpu import ReferenceKeyer
-from chromakey.gpu import GpuKeyer, create_context
-from chromakey.params import KeyerParams
+from chromakey.core.params import KeyerParams
+from chromakey.keying import gpu
+from chromakey.keying.gpu import GpuKeyer, create_context
+from chromakey.keying.reference import ReferenceKeyer
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREEN = np.array([0.0, 0.5, 0.0], np.float32)
@@ -39,9 +39,9 @@ def run_without_egl(code: str) -> subprocess.CompletedProcess:
 
 def test_no_egl_gives_a_one_line_error_naming_the_packages():
     r = run_without_egl(
-        "from chromakey.gpu import create_context, GpuKeyer\n"
+        "from chromakey.keying.gpu import create_context, GpuKeyer\n"
         "from chromakey.core.errors import BackendUnavailableError\n"
-        "from chromakey.params import KeyerParams\n"
+        "from chromakey.core.params import KeyerParams\n"
         "for attempt in (lambda: create_context('standalone'), lambda: GpuKeyer(KeyerParams())):\n"
         "    try:\n"
         "        attempt()\n"
@@ -151,8 +151,8 @@ WINDOW_SCRIPT = textwrap.dedent(
     """
     import glfw, numpy as np
     from chromakey.core.frames import Frame
-    from chromakey.gpu import GpuKeyer
-    from chromakey.params import KeyerParams
+    from chromakey.keying.gpu import GpuKeyer
+    from chromakey.core.params import KeyerParams
     assert glfw.init()
     glfw.window_hint(glfw.VISIBLE, glfw.FALSE)
     glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, 3)
@@ -189,9 +189,9 @@ def test_the_current_context_of_a_glfw_window(gl_ctx):
 
 def test_auto_takes_the_cpu_path_over_a_software_rasteriser(gl_ctx):
     """llvmpipe runs the passes on the CPU's own cores, where the threaded CPU path is faster."""
-    from chromakey.cpu import cpu_workers
-    from chromakey.gpu import software_renderer
-    from chromakey.kernels import CpuKeyer
+    from chromakey.keying.gpu import software_renderer
+    from chromakey.keying.kernels import CpuKeyer
+    from chromakey.keying.reference import cpu_workers
     from chromakey.keying.select import make_keyer
 
     notes: list[str] = []

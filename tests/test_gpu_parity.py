@@ -18,12 +18,17 @@ import av
 import numpy as np
 import pytest
 
-from chromakey import cpu
-from chromakey.calibration import ScreenCalibrator, ScreenMap, default_screen, estimate_screen
-from chromakey.color import YuvSpec
+from chromakey.core.color import YuvSpec
 from chromakey.core.frames import Frame
-from chromakey.gpu import GpuKeyer, pass_graph
-from chromakey.params import KeyerParams
+from chromakey.core.params import KeyerParams
+from chromakey.keying import reference as cpu
+from chromakey.keying.calibration import (
+    ScreenCalibrator,
+    ScreenMap,
+    default_screen,
+    estimate_screen,
+)
+from chromakey.keying.gpu import GpuKeyer, pass_graph
 
 from parity import BULK_FRACTION, TOL_BULK, TOL_MAX, parity, within_tolerance
 

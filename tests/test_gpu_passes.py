@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chromakey import gpu
-from chromakey.calibration import default_screen
 from chromakey.core.frames import Frame
-from chromakey.gpu import TARGETS, GpuKeyer, frame_bytes, pass_graph, pass_table
-from chromakey.params import KeyerParams
+from chromakey.core.params import KeyerParams
+from chromakey.keying import gpu
+from chromakey.keying.calibration import default_screen
+from chromakey.keying.gpu import TARGETS, GpuKeyer, frame_bytes, pass_graph, pass_table
 
 ROOT = Path(__file__).resolve().parent.parent
 

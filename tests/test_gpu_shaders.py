@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from chromakey.glsl import (
+from chromakey.core.params import KeyerParams
+from chromakey.keying.gpu import GpuKeyer, shader_defines
+from chromakey.keying.gpu.glsl import (
     LINE_STRIDE,
     ShaderError,
     ShaderLibrary,
@@ -16,8 +18,6 @@ from chromakey.glsl import (
     glsl_literal,
     translate_log,
 )
-from chromakey.gpu import GpuKeyer, shader_defines
-from chromakey.params import KeyerParams
 
 VERT = "fullscreen.vert.glsl"
 

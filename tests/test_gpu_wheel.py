@@ -24,10 +24,10 @@ SCRIPT = textwrap.dedent(
     import pathlib
     import numpy as np
     import chromakey
-    from chromakey import glsl
+    from chromakey.keying.gpu import glsl
     from chromakey.core.frames import Frame
-    from chromakey.gpu import GpuKeyer
-    from chromakey.params import KeyerParams
+    from chromakey.keying.gpu import GpuKeyer
+    from chromakey.core.params import KeyerParams
 
     here = pathlib.Path(chromakey.__file__).resolve().parent
     assert "site-packages" in str(here), here

@@ -14,11 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_cpu_strips import params, scene, screen_map, yuv_frame
 
-from chromakey import cpu, kernels
 from chromakey.core.frames import Frame
-from chromakey.kernels import CpuKeyer
-from chromakey.params import KeyerParams
-from chromakey.screenmap import ScreenMap
+from chromakey.core.params import KeyerParams
+from chromakey.core.screenmap import ScreenMap
+from chromakey.keying import kernels
+from chromakey.keying import reference as cpu
+from chromakey.keying.kernels import CpuKeyer
 
 SCREEN = np.array([0.05, 0.55, 0.08], np.float32)
 
@@ -110,7 +111,7 @@ def test_a_one_pixel_strand_crossing_tiles():
 
 def test_tiles_skip_plain_screen_and_subject_on_a_realistic_frame():
     """The sample avatar at 720p: most tiles need no neighbourhood work (not a timing)."""
-    from chromakey.calibration import ScreenCalibrator
+    from chromakey.keying.calibration import ScreenCalibrator
     from chromakey.sample import SampleSpec, render_truth
 
     spec = SampleSpec(1280, 720, 30.0, 1.0, 0)
@@ -141,9 +142,9 @@ def test_a_non_contiguous_plane_and_a_read_only_background_use_the_one_compiled_
 COMPILE_PROBE = textwrap.dedent(
     """
     import numpy as np
-    from chromakey import kernels
+    from chromakey.keying import kernels
     from chromakey.core.frames import Frame
-    from chromakey.params import KeyerParams
+    from chromakey.core.params import KeyerParams
     keyer = kernels.CpuKeyer(KeyerParams())
     keyer.render(Frame.from_rgb(np.zeros((8, 8, 3), np.uint8)), np.array([0, .5, 0], np.float32), None)
     stats = kernels.kernel().stats

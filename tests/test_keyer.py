@@ -5,8 +5,12 @@ import colorsys
 import numpy as np
 import pytest
 
-from chromakey import cpu
-from chromakey.calibration import (
+from chromakey.core.color import YuvSpec, rgb_to_hsl
+from chromakey.core.errors import ParameterError
+from chromakey.core.frames import Frame
+from chromakey.core.params import KeyerParams
+from chromakey.keying import reference as cpu
+from chromakey.keying.calibration import (
     ScreenCalibrator,
     ScreenMap,
     catch_up_weight,
@@ -16,10 +20,6 @@ from chromakey.calibration import (
     fill_unknown,
     map_interval,
 )
-from chromakey.color import YuvSpec, rgb_to_hsl
-from chromakey.core.errors import ParameterError
-from chromakey.core.frames import Frame
-from chromakey.params import KeyerParams
 
 SCREEN = np.array([0.02, 0.5, 0.04], np.float32)
 HAIR = np.array([0.04, 0.035, 0.03], np.float32)

@@ -15,12 +15,12 @@ import pytest
 
 from chromakey.core.errors import ParameterError
 from chromakey.core.frames import Frame
-from chromakey.cpu import ReferenceKeyer
-from chromakey.gpu import GpuKeyer
+from chromakey.core.params import KeyerParams
 from chromakey.io.sources import VideoSource, open_source
-from chromakey.kernels import CpuKeyer
+from chromakey.keying.gpu import GpuKeyer
+from chromakey.keying.kernels import CpuKeyer
+from chromakey.keying.reference import ReferenceKeyer
 from chromakey.live import LiveCompositor
-from chromakey.params import KeyerParams
 
 from media import SCREEN, SKIN, figure_frame, write_clip, write_vfr_clip
 

@@ -18,16 +18,16 @@ import numpy as np
 import pytest
 
 from chromakey.backgrounds import keyer_input
-from chromakey.calibration import ScreenCalibrator
 from chromakey.core.errors import ParameterError
 from chromakey.core.frames import Frame
-from chromakey.cpu import cpu_workers
-from chromakey.gpu import GpuKeyer, software_renderer
+from chromakey.core.params import KeyerParams
 from chromakey.io.sinks import write_png
 from chromakey.io.sources import VideoSource
-from chromakey.kernels import CpuKeyer
+from chromakey.keying.calibration import ScreenCalibrator
+from chromakey.keying.gpu import GpuKeyer, software_renderer
+from chromakey.keying.kernels import CpuKeyer
+from chromakey.keying.reference import cpu_workers
 from chromakey.live import LiveCompositor
-from chromakey.params import KeyerParams
 
 from media import figure_frame, write_clip
 

@@ -14,7 +14,7 @@ SCRIPT = textwrap.dedent(
     from chromakey.{module} import {keyer} as Keyer
     from chromakey.core.frames import Frame
     from chromakey.core.memory import keep_freed_memory
-    from chromakey.params import KeyerParams
+    from chromakey.core.params import KeyerParams
 
     if {keep}:
         assert keep_freed_memory()

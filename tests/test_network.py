@@ -15,10 +15,10 @@ import time
 import pytest
 
 from chromakey.core.errors import InputError, ParameterError, StreamError
+from chromakey.core.params import KeyerParams
 from chromakey.io.locations import is_network
 from chromakey.io.sources import ReconnectingSource, VideoSource, open_source, stream_options
 from chromakey.live import LiveCompositor
-from chromakey.params import KeyerParams
 
 from media import items_until_end, write_clip, write_hls
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from chromakey.backgrounds import parse_background
+from chromakey.core.params import KeyerParams
 from chromakey.io.sinks import CallbackSink
 from chromakey.io.sources import VideoSource
-from chromakey.kernels import CpuKeyer
-from chromakey.params import KeyerParams
+from chromakey.keying.kernels import CpuKeyer
 from chromakey.pipeline import Pipeline
 
 from media import read_png, write_clip

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chromakey.color import YuvSpec
+from chromakey.core.color import YuvSpec
 from chromakey.core.errors import ChromakeyError
 from chromakey.core.frames import Frame
-from chromakey.cpu import ReferenceKeyer
-from chromakey.params import _RANGES, INTEGER_FIELDS, SCREEN_FAMILIES, KeyerParams
+from chromakey.core.params import _RANGES, INTEGER_FIELDS, SCREEN_FAMILIES, KeyerParams
+from chromakey.keying.reference import ReferenceKeyer
 
 from media import write_clip
 from parity import TOL_BULK, TOL_MAX, parity, within_tolerance
@@ -83,7 +83,7 @@ def check_output(out, frame, kind):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(params=keyer_params(), frame=small_frames(), screen=SCREENS, bg=BACKGROUNDS)
 def test_cpu_never_crashes_and_alpha_stays_in_range(params, frame, screen, bg):
-    from chromakey import cpu
+    from chromakey.keying import reference as cpu
 
     rgb = cpu.decode_rgb(frame)
     fg, alpha = cpu.key_frame(rgb, screen, params)
@@ -100,7 +100,7 @@ def test_cpu_never_crashes_and_alpha_stays_in_range(params, frame, screen, bg):
 )
 @given(params=keyer_params(), frame=small_frames(), screen=SCREENS, bg=BACKGROUNDS)
 def test_gpu_never_crashes_and_matches_the_reference(gl_ctx, params, frame, screen, bg):
-    from chromakey.gpu import GpuKeyer
+    from chromakey.keying.gpu import GpuKeyer
 
     keyer = GpuKeyer(params, gl_ctx)
     try:

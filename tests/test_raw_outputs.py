@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 
 from chromakey.backgrounds import parse_background
-from chromakey.color import YuvSpec
+from chromakey.core.color import YuvSpec
 from chromakey.core.frames import YuvImage
+from chromakey.core.params import KeyerParams
 from chromakey.io.sinks import CallbackSink, PngSequenceSink, VideoFileSink, open_sink
 from chromakey.io.sources import VideoSource
-from chromakey.kernels import CpuKeyer
-from chromakey.params import KeyerParams
+from chromakey.keying.kernels import CpuKeyer
 from chromakey.pipeline import Pipeline
 
 from media import SKIN, write_clip

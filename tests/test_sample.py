@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from chromakey import sample
-from chromakey.color import YuvSpec, rgb_to_hsl
+from chromakey.core.color import YuvSpec, rgb_to_hsl
 from chromakey.core.errors import OutputError, ParameterError
 from chromakey.core.frames import Frame
-from chromakey.cpu import decode_rgb
+from chromakey.keying.reference import decode_rgb
 from chromakey.sample import SampleSpec, TruthFrame, render_truth, truth_frames, write_sample
 
 SMALL = SampleSpec(width=320, height=180, fps=30.0, seconds=1.0, seed=0)

@@ -13,16 +13,16 @@ import pytest
 from benchmarks.footage import SCREENS, FootageSpec, encode, render_truth
 from benchmarks.footage import make_clips as make_footage
 from benchmarks.quality import dilate, evaluate, ours_frames
-from chromakey import cpu
 from chromakey.app.options import add_keyer_options, keyer_params
-from chromakey.calibration import PALE, ScreenCalibrator, measure_window, sample_rgb
-from chromakey.color import hsl_to_rgb, rgb_to_hsl
+from chromakey.core.color import hsl_to_rgb, rgb_to_hsl
 from chromakey.core.errors import ParameterError
 from chromakey.core.frames import Frame
+from chromakey.core.params import KeyerParams
+from chromakey.core.screenmap import keyed_params
 from chromakey.io.sources import VideoSource
-from chromakey.kernels import CpuKeyer
-from chromakey.params import KeyerParams
-from chromakey.screenmap import keyed_params
+from chromakey.keying import reference as cpu
+from chromakey.keying.calibration import PALE, ScreenCalibrator, measure_window, sample_rgb
+from chromakey.keying.kernels import CpuKeyer
 
 FRAMES = 3
 

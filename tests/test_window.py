@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from chromakey.app import preview, tuning
+from chromakey.core.params import KeyerParams
 from chromakey.live import LiveCompositor
-from chromakey.params import KeyerParams
 
 from media import read_png, write_clip
 

@@ -8,7 +8,7 @@ import dataclasses
 from typing import NoReturn
 
 from ..core.errors import ParameterError
-from ..params import INTEGER_FIELDS, SCREEN_FAMILIES, KeyerParams
+from ..core.params import INTEGER_FIELDS, SCREEN_FAMILIES, KeyerParams
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): a bug of ours, not the user's input

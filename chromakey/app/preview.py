@@ -141,9 +141,9 @@ class Preview:
         return 2 if self.transparent[self.bg_index] else 0
 
     def run(self) -> int:
-        from ..gpu import create_context
         from ..io.locations import check_location
         from ..io.sources import open_source
+        from ..keying.gpu import create_context
         from ..live import LiveCompositor
 
         args = self.args
@@ -189,7 +189,7 @@ class Preview:
         import glfw
         import moderngl
 
-        from ..glsl import ShaderLibrary
+        from ..keying.gpu.glsl import ShaderLibrary
 
         prog = ShaderLibrary().program(ctx, "present.vert.glsl", "present.frag.glsl")
         prog["picture"].value = 0

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import shlex
 
-from ..color import format_color
+from ..core.color import format_color
 from ..core.errors import ParameterError
-from ..params import _RANGES, INTEGER_FIELDS, KeyerParams
+from ..core.params import _RANGES, INTEGER_FIELDS, KeyerParams
 
 # key name → (field, step). Steps are added; the result is clamped to the field's range.
 KEYS: dict[str, tuple[str, float]] = {

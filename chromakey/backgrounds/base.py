@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..color import format_color
+from ..core.color import format_color
 
 
 @dataclass(frozen=True, eq=False)

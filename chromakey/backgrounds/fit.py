@@ -9,7 +9,7 @@ from typing import Any
 import av
 import numpy as np
 
-from ..color import YuvSpec, parse_color
+from ..core.color import YuvSpec, parse_color
 from ..core.errors import ParameterError
 from ..io.sources.decode import quarter_turns
 

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..color import CSS_COLORS, parse_color
+from ..core.color import CSS_COLORS, parse_color
 from ..core.errors import InputNotFoundError, ParameterError
 from ..io.locations import DOWNLOAD_SCHEMES, check_url, scheme
 from .base import Background, ColorBackground, TransparentBackground

@@ -23,7 +23,7 @@ class TimedCpuKeyer:
     backend = "cpu"
 
     def __init__(self, params: Any) -> None:
-        from ..kernels import CpuKeyer
+        from ..keying.kernels import CpuKeyer
 
         self.inner = CpuKeyer(params)
         self.pixel_formats = self.inner.pixel_formats
@@ -50,7 +50,7 @@ class TimedGpuKeyer:
     backend = "gpu"
 
     def __init__(self, params: Any) -> None:
-        from ..gpu import GpuKeyer
+        from ..keying.gpu import GpuKeyer
 
         self.inner = GpuKeyer(params, timing=True)
         self.pixel_formats = self.inner.pixel_formats
@@ -87,9 +87,9 @@ def _child_decode(path: str) -> dict[str, Any]:
 
 def _child_ours(path: str, backend: str, output: str | None) -> dict[str, Any]:
     from ..backgrounds import ColorBackground
+    from ..core.params import KeyerParams
     from ..io.sinks import CallbackSink, open_sink
     from ..io.sources import VideoSource
-    from ..params import KeyerParams
     from ..pipeline import Pipeline
 
     params = KeyerParams()

@@ -33,7 +33,7 @@ def _ffmpeg_version(exe: str | None) -> str:
 
 def _gl_renderer() -> str:
     try:
-        from ..gpu import create_context
+        from ..keying.gpu import create_context
 
         ctx = create_context("standalone")
     except Exception as exc:  # noqa: BLE001 - reported, not raised

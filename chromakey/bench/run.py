@@ -141,7 +141,7 @@ def _run_whole(
 
 def ours_pipe_command(path: str, backend: str) -> list[str]:
     """``chromakey render IN -o - --format nut`` over the bench's colour, as a user runs it."""
-    from ..color import format_color
+    from ..core.color import format_color
 
     cmd = [sys.executable, "-m", "chromakey", "render", path, "-o", "-", "--format", PIPE]
     return cmd + ["--backend", backend, "-b", format_color(BACKGROUND)]

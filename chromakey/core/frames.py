@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..color import YuvSpec
+from .color import YuvSpec
 
 # The frame rate assumed where a stream states none (FFmpeg's own default for raw video).
 DEFAULT_RATE = 30

@@ -1,2 +1,3 @@
-"""The keyer: which backend keys a frame (``select``). The keyers themselves (the numpy
-reference, the compiled CPU kernels, the GLSL passes, calibration) join this folder."""
+"""The keyer: ``calibration`` measures the screen, ``reference`` (numpy, the oracle),
+``kernels`` (the compiled CPU keyer) and ``gpu`` (the GLSL passes) key a frame, and
+``select`` picks which backend does."""

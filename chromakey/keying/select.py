@@ -11,10 +11,10 @@ import numpy as np
 
 from ..core.errors import BackendUnavailableError, ParameterError
 from ..core.frames import Frame, YuvImage
-from ..cpu import cpu_workers
-from ..kernels import CpuKeyer
-from ..params import KeyerParams
-from ..screenmap import ScreenMap
+from ..core.params import KeyerParams
+from ..core.screenmap import ScreenMap
+from .kernels import CpuKeyer
+from .reference import cpu_workers
 
 BACKENDS = ("auto", "cpu", "gpu")
 
@@ -43,7 +43,7 @@ def auto_takes_cpu(ctx: Any) -> str | None:
     A software rasteriser (llvmpipe) runs the passes on the CPU's own cores, slower than the CPU
     path's threaded strips; on a single core the two are alike and the shaders stay.
     """
-    from ..gpu import software_renderer
+    from .gpu import software_renderer
 
     renderer = software_renderer(ctx)
     return renderer if renderer and cpu_workers() > 1 else None
@@ -73,7 +73,7 @@ def make_keyer(
     if backend not in ("gpu", "auto"):
         raise ParameterError(f"backend {backend!r} is unknown; use auto, cpu or gpu")
     try:
-        from ..gpu import GpuKeyer
+        from .gpu import GpuKeyer
 
         keyer = GpuKeyer(params)
     except BackendUnavailableError as exc:

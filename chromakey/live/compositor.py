@@ -15,11 +15,11 @@ from ..backgrounds import Background, parse_background
 from ..compositor import Compositor
 from ..core.errors import ParameterError
 from ..core.frames import Frame
-from ..gpu import GpuKeyer, create_context
+from ..core.params import KeyerParams
 from ..io.sources import Source, VideoSource
-from ..kernels import CpuKeyer
+from ..keying.gpu import GpuKeyer, create_context
+from ..keying.kernels import CpuKeyer
 from ..keying.select import BACKENDS, Keyer, backend_for_context
-from ..params import KeyerParams
 from .feed import FrameFeed
 from .schedule import Schedule
 from .stats import LiveStats

@@ -14,7 +14,7 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from ..color import YuvSpec
+from ..core.color import YuvSpec
 from ..core.errors import OutputError, ParameterError
 from ..core.queues import bounded_put
 from ..io.media import output_error

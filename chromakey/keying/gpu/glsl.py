@@ -28,7 +28,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from .core.errors import ChromakeyError
+from ...core.errors import ChromakeyError
 
 SHADER_PACKAGE = "chromakey.shaders"
 LINE_STRIDE = 100_000  # line numbers of file k are k·LINE_STRIDE + its own line numbers
@@ -93,7 +93,7 @@ def default_root() -> Traversable:
             return root
     except (ModuleNotFoundError, TypeError, FileNotFoundError):
         pass
-    checkout = Path(__file__).resolve().parent.parent / "shaders"
+    checkout = Path(__file__).resolve().parents[3] / "shaders"
     if checkout.joinpath("common.glsl").is_file():
         return checkout
     raise ShaderError(

@@ -45,13 +45,13 @@ from typing import Any
 import moderngl
 import numpy as np
 
-from . import cpu
-from .color import HSL_EPS
-from .core.errors import BackendUnavailableError, InputError, ParameterError
-from .core.frames import Frame
+from ...core.color import HSL_EPS
+from ...core.errors import BackendUnavailableError, InputError, ParameterError
+from ...core.frames import Frame
+from ...core.params import _RANGES, KeyerParams
+from ...core.screenmap import ScreenMap, keyed_params
+from .. import reference as cpu
 from .glsl import ShaderError, ShaderLibrary
-from .params import _RANGES, KeyerParams
-from .screenmap import ScreenMap, keyed_params
 
 __all__ = [
     "GpuKeyer",

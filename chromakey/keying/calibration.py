@@ -22,11 +22,11 @@ import math
 
 import numpy as np
 
-from . import cpu
-from .color import rgb_to_hsl
-from .core.frames import Frame
-from .params import SCREEN_FAMILIES, KeyerParams
-from .screenmap import ScreenMap, ScreenWindow
+from ..core.color import rgb_to_hsl
+from ..core.frames import Frame
+from ..core.params import SCREEN_FAMILIES, KeyerParams
+from ..core.screenmap import ScreenMap, ScreenWindow
+from . import reference as cpu
 
 __all__ = [
     "ScreenCalibrator",

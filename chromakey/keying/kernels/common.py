@@ -3,8 +3,8 @@
 import numpy as np
 from numba import njit
 
-from .. import cpu
-from ..color import HSL_EPS
+from ...core.color import HSL_EPS
+from .. import reference as cpu
 
 F32 = np.float32
 

@@ -13,10 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .color import LUMA_COEFFICIENTS, YuvSpec, rgb_to_hsl
-from .core.frames import Frame
-from .params import KeyerParams
-from .screenmap import ScreenMap, keyed_params
+from ...core.color import LUMA_COEFFICIENTS, YuvSpec, rgb_to_hsl
+from ...core.frames import Frame
+from ...core.params import KeyerParams
+from ...core.screenmap import ScreenMap, keyed_params
 
 F32 = np.float32
 

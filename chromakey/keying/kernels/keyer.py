@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import cpu
-from ..color import YuvSpec
-from ..core.frames import Frame, YuvImage
-from ..params import KeyerParams
-from ..screenmap import ScreenMap, keyed_params
+from ...core.color import YuvSpec
+from ...core.frames import Frame, YuvImage
+from ...core.params import KeyerParams
+from ...core.screenmap import ScreenMap, keyed_params
+from .. import reference as cpu
 from .common import (
     BAND_ROWS,
     BG_COLOR,
