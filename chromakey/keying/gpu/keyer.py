@@ -1,0 +1,363 @@
+"""GpuKeyer: draws the pass graph over a frame's planes and reads back only for a sink."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import moderngl
+import numpy as np
+
+from ...core.errors import InputError, ParameterError
+from ...core.frames import Frame
+from ...core.params import KeyerParams
+from ...core.screenmap import ScreenMap, keyed_params
+from .. import reference as cpu
+from .context import create_context
+from .glsl import ShaderLibrary
+from .passes import FORMATS, TARGETS, GpuPass, pass_graph, shader_defines
+from .uploads import _FIXED_UNITS, FIRST_INPUT_UNIT, _PlaneTexture, _set
+
+
+class GpuKeyer:
+    """The reference pipeline on the GPU: frame in, composited uint8 image (or texture) out.
+
+    Same API and results as :class:`chromakey.cpu.ReferenceKeyer` (within the parity suite's
+    tolerance: at most 8/255 anywhere, 2/255 on all but 0.1 % of pixels). ``ctx``: None for a
+    headless context of its own, ``"current"`` for the current one (a glfw window's), or a
+    host's ``moderngl.Context``, which the keyer uses but never releases.
+
+    ``stats`` holds the last frame's seconds per stage (``upload``, ``passes``, ``readback``).
+    GL calls are queued, so these are only the GPU's times when ``timing`` is true, which
+    adds a ``ctx.finish()`` after the upload and after the passes. ``graph`` is the pass list
+    the last frame ran (:func:`pass_graph`).
+    """
+
+    backend = "gpu"
+    # What render() hands a sink: always the uint8 image (the sink converts to YUV).
+    pixel_formats = frozenset({"rgb24", "rgba"})
+
+    def __init__(
+        self,
+        params: KeyerParams,
+        ctx: moderngl.Context | str | None = None,
+        *,
+        timing: bool = False,
+        shaders: ShaderLibrary | None = None,
+    ) -> None:
+        self._owns_ctx = not isinstance(ctx, moderngl.Context)
+        self.ctx = create_context(ctx if ctx is not None else "standalone")
+        self.params = params
+        self.timing = timing
+        self.stats: dict[str, float] = {"upload": 0.0, "passes": 0.0, "readback": 0.0}
+        self.graph: tuple[GpuPass, ...] = ()
+        self._released = False
+        self._lib = shaders if shaders is not None else ShaderLibrary()
+        # Programs by (shader, specialising defines), built when a pass graph first needs one.
+        self._progs: dict[tuple[str, tuple[tuple[str, int], ...]], moderngl.Program] = {}
+        self._vaos: dict[tuple[str, tuple[tuple[str, int], ...]], moderngl.VertexArray] = {}
+        self._param_values: dict[str, Any] = {}
+        self._current: dict[str, moderngl.Program] = {}  # shader → the current graph's program
+        self._params_applied: KeyerParams | None = None
+        try:
+            # The default graph's programs now, so that a shader that fails fails here; the
+            # specialisations other settings need follow on their first frame.
+            for ps in pass_graph(KeyerParams()):
+                self._program(ps)
+            if params != KeyerParams():
+                for ps in pass_graph(params):
+                    self._program(ps)
+        except BaseException:
+            self._release_programs()
+            if self._owns_ctx:
+                self.ctx.release()
+            raise
+        # Integer planes for the key pass, normalised 8-bit or float for background images.
+        self._planes = [_PlaneTexture(self.ctx, integer=True) for _ in range(4)]
+        self._bg = _PlaneTexture(self.ctx, integer=False)
+        self._screen_map = _PlaneTexture(self.ctx, integer=False)  # RGB32F, one texel per block
+        self._bg_source: np.ndarray | None = None
+        self._dummy_u = self.ctx.texture((1, 1), 1, b"\0", dtype="u1")
+        self._dummy_f = self.ctx.texture((1, 1), 4, b"\0" * 4)
+        self._size: tuple[int, int] | None = None
+        self._tex: dict[str, moderngl.Texture] = {}
+        self._fbo: dict[tuple[str, ...], moderngl.Framebuffer] = {}
+
+    def _program(self, ps: GpuPass) -> moderngl.Program:
+        """The program for a pass: its shader with shader_defines() and the pass's own defines."""
+        key = (ps.program, ps.defines)
+        prog = self._progs.get(key)
+        if prog is None:
+            defines = {**shader_defines(), **dict(ps.defines)}
+            prog = self._lib.program(
+                self.ctx, "fullscreen.vert.glsl", f"{ps.program}.frag.glsl", defines
+            )
+            self._progs[key] = prog
+            self._vaos[key] = self.ctx.vertex_array(prog, [])
+            for name, unit in _FIXED_UNITS.items():
+                _set(prog, name, unit)
+            for name, value in self._param_values.items():
+                _set(prog, name, value)
+        return prog
+
+    def _release_programs(self) -> None:
+        for obj in (*self._vaos.values(), *self._progs.values()):
+            obj.release()
+        self._vaos.clear()
+        self._progs.clear()
+        self._current.clear()
+
+    # --- settings ------------------------------------------------------------------------
+
+    def set_params(self, params: KeyerParams) -> None:
+        self.params = params
+
+    def _apply_params(self, p: KeyerParams) -> None:
+        """The settings' uniforms on every program, and the pass graph they call for."""
+        if p is self._params_applied:
+            return
+        self.graph = pass_graph(p)
+        self._current = {ps.program: self._program(ps) for ps in self.graph}
+        r = p.guide_radius
+        values = {
+            "hue_center": p.hue_center,
+            "hue_width": p.hue_width,
+            "hue_softness": p.hue_softness,
+            "sat_min": p.sat_min,
+            "sat_softness": p.sat_softness,
+            "sat_max": p.sat_max,
+            "dark_guard": p.dark_guard,
+            "bright_guard": p.bright_guard,
+            "clip_black": p.clip_black,
+            "clip_white": p.clip_white,
+            "edge_tolerance": p.edge_tolerance,
+            "guide_radius": r,
+            "guide_eps": p.guide_eps,
+            "guide_norm": float(np.float32(1.0 / (2 * r + 1) ** 2)),  # cpu.guided_matte's F32
+            "spill": p.spill,
+            "key": cpu.key_channel(p),
+        }
+        self._param_values = values
+        for prog in self._progs.values():
+            for name, value in values.items():
+                _set(prog, name, value)
+        self._params_applied = p
+
+    # --- targets ---------------------------------------------------------------------------
+
+    def _ensure_targets(self, width: int, height: int) -> None:
+        if self._size != (width, height):
+            self._release_targets()
+            self._size = (width, height)
+        self._target("out")
+        self._framebuffer(("out",))
+
+    def _target(self, name: str) -> moderngl.Texture:
+        """The render target ``name`` at the current size, made the first time a pass needs it."""
+        tex = self._tex.get(name)
+        if tex is None:
+            comps, dtype = FORMATS[TARGETS[name]]
+            tex = self.ctx.texture(self._size, comps, dtype=dtype)  # type: ignore[arg-type]
+            tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
+            tex.repeat_x = tex.repeat_y = False
+            self._tex[name] = tex
+        return tex
+
+    def _framebuffer(self, outputs: tuple[str, ...]) -> moderngl.Framebuffer:
+        fbo = self._fbo.get(outputs)
+        if fbo is None:
+            fbo = self.ctx.framebuffer(color_attachments=[self._target(t) for t in outputs])
+            self._fbo[outputs] = fbo
+        return fbo
+
+    def _release_targets(self) -> None:
+        for fbo in self._fbo.values():
+            fbo.release()
+        for tex in self._tex.values():
+            tex.release()
+        self._fbo.clear()
+        self._tex.clear()
+        self._size = None
+
+    # --- stages ----------------------------------------------------------------------------
+
+    def _upload_frame(self, frame: Frame) -> None:
+        key, comp = self._current["key"], self._current["composite"]
+        _set(key, "luma_w", tuple(float(x) for x in cpu.luma_weights(frame)))
+        planes = frame.planes
+        for pl in planes:
+            if pl.dtype != np.uint8:
+                raise InputError(
+                    f"the GPU keyer takes 8-bit planes, got {pl.dtype}; convert the frame "
+                    "(chromakey.sources shifts deeper formats to 8 bits)"
+                )
+        if frame.layout == "rgb":
+            rgb = planes[0]
+            if rgb.ndim != 3 or rgb.shape[2] != 3:
+                raise InputError(f"an rgb frame needs one H×W×3 plane, got shape {rgb.shape}")
+            self._planes[3].upload(rgb).use(3)
+            for unit in (0, 1, 2):
+                self._dummy_u.use(unit)
+            for prog in (key, comp):
+                _set(prog, "layout_rgb", 1)
+            return
+        if frame.layout != "yuv" or frame.yuv is None or len(planes) != 3:
+            raise InputError(
+                f"frame layout {frame.layout!r} is not 'yuv' (with a YuvSpec) or 'rgb'"
+            )
+        y, u, v = planes
+        if u.shape != v.shape:
+            raise InputError(f"U and V planes differ in size: {u.shape} and {v.shape}")
+        fx, fy = frame.chroma_factors
+        h, w = y.shape
+        if u.shape[1] != (w + fx - 1) // fx or u.shape[0] != (h + fy - 1) // fy:
+            raise InputError(f"chroma planes of {u.shape[::-1]} do not fit a {w}×{h} frame")
+        for i, plane in enumerate((y, u, v)):
+            self._planes[i].upload(plane).use(i)
+        self._dummy_u.use(3)
+        m, off = frame.yuv.to_rgb()
+        m32 = m.astype(np.float32)
+        for prog in (key, comp):  # both decode (decode.glsl)
+            _set(prog, "layout_rgb", 0)
+            _set(prog, "chroma_factors", (fx, fy))
+            _set(prog, "chroma_size", (u.shape[1], u.shape[0]))
+            _set(prog, "yuv_matrix", tuple(float(x) for x in m32.T.reshape(-1)))
+            _set(prog, "yuv_offset", tuple(float(x) for x in off))
+
+    def _set_background(self, background: np.ndarray | None, width: int, height: int) -> int:
+        """Upload or set the background; returns the number of output channels."""
+        prog = self._current["composite"]
+        if background is None:
+            _set(prog, "background_mode", 0)
+            _set(prog, "background_is_image", 0)
+            return 4
+        bg = np.asarray(background)
+        if bg.ndim == 1 and bg.shape[0] in (3, 4):
+            color = bg.astype(np.float32) / np.float32(255.0) if bg.dtype == np.uint8 else bg
+            rgba = [float(c) for c in color] + ([1.0] if bg.shape[0] == 3 else [])
+            _set(prog, "background_mode", 1 if bg.shape[0] == 3 else 2)
+            _set(prog, "background_is_image", 0)
+            _set(prog, "background_color", tuple(rgba))
+            return 3 if bg.shape[0] == 3 else 4
+        if bg.ndim != 3 or bg.shape[2] not in (3, 4) or bg.shape[:2] != (height, width):
+            raise ParameterError(
+                f"background must be None, a colour of 3 numbers, or an image of the frame's size "
+                f"{height}×{width}×3 (or ×4), got shape {bg.shape}"
+            )
+        # A read-only array that is the same object as last time is the same picture.
+        same = bg is self._bg_source and not bg.flags.writeable and self._bg.tex is not None
+        if not same:
+            self._bg.upload(bg)
+            self._bg_source = bg
+        _set(prog, "background_mode", 1 if bg.shape[2] == 3 else 2)
+        _set(prog, "background_is_image", 1)
+        return 3 if bg.shape[2] == 3 else 4
+
+    def _run_passes(self, screen: ScreenMap | np.ndarray, bg_image: bool) -> None:
+        """Draw :func:`pass_graph`'s passes, each into its targets, reading earlier ones'."""
+        screen_map = ScreenMap.of(screen)
+        self._screen_map.upload(screen_map.colors).use(_FIXED_UNITS["screen_map"])
+        for n in ("key", "composite"):
+            _set(self._current[n], "screen_cell", screen_map.cell)
+        bg = self._bg.tex if bg_image and self._bg.tex is not None else self._dummy_f
+        bg.use(_FIXED_UNITS["background_image"])
+        for ps in self.graph:
+            prog = self._progs[(ps.program, ps.defines)]
+            for name, value in ps.uniforms:
+                if isinstance(value, bytes):
+                    prog[name].write(value)
+                else:
+                    _set(prog, name, value)
+            for i, (sampler, target) in enumerate(ps.inputs):
+                _set(prog, sampler, FIRST_INPUT_UNIT + i)
+                self._target(target).use(FIRST_INPUT_UNIT + i)
+            self._framebuffer(ps.outputs).use()
+            self._vaos[(ps.program, ps.defines)].render(moderngl.TRIANGLES, vertices=3)
+
+    # --- API -------------------------------------------------------------------------------
+
+    def render_texture(
+        self, frame: Frame, screen: ScreenMap | np.ndarray, background: np.ndarray | None
+    ) -> moderngl.Texture:
+        """Key and composite ``frame``; the RGBA8 result stays on the GPU.
+
+        ``screen`` is a :class:`ScreenMap` (the calibrator's) or one (3,) screen colour.
+
+        The texture is the keyer's own and is overwritten by the next call; it is straight
+        RGBA when ``background`` is None (or has alpha) and opaque (alpha 1) otherwise.
+        """
+        self._render(frame, screen, background)
+        return self._target("out")
+
+    def render(
+        self,
+        frame: Frame,
+        screen: ScreenMap | np.ndarray,
+        background: np.ndarray | None,
+        *,
+        out: np.ndarray | None = None,
+        pixel_format: str | None = None,
+    ) -> np.ndarray:
+        """uint8 H×W×3 over ``background`` ((3,) colour or H×W×3/4 image), or H×W×4 if None.
+
+        As ReferenceKeyer.render; ``pixel_format`` is taken for the Keyer protocol, and the
+        result is always that uint8 image (pixel_formats). The pixels are read straight into ``out`` if given (a C-contiguous
+        uint8 array of the result's shape, reused by a caller that wants no allocation per
+        frame); otherwise into a new array.
+        """
+        comps = self._render(frame, screen, background)
+        t0 = time.perf_counter()
+        w, h = self._size  # type: ignore[misc]
+        shape = (h, w, comps)
+        if out is None:
+            out = np.empty(shape, np.uint8)
+        elif out.shape != shape or out.dtype != np.uint8 or not out.flags.c_contiguous:
+            raise ParameterError(f"out must be a C-contiguous uint8 array of shape {shape}")
+        self._framebuffer(("out",)).read_into(out, components=comps, alignment=1)
+        self.stats["readback"] = time.perf_counter() - t0
+        return out
+
+    def _render(
+        self, frame: Frame, screen: ScreenMap | np.ndarray, background: np.ndarray | None
+    ) -> int:
+        if self._released:
+            raise RuntimeError("this GpuKeyer is closed")
+        t0 = time.perf_counter()
+        w, h = frame.width, frame.height
+        self._ensure_targets(w, h)
+        # No blending, depth test or culling from a host's state; its framebuffer comes back.
+        with self.ctx.scope(self._framebuffer(("out",)), enable_only=moderngl.NOTHING):
+            self._apply_params(keyed_params(self.params, screen))
+            self._upload_frame(frame)
+            comps = self._set_background(background, w, h)
+            if self.timing:
+                self.ctx.finish()
+            t1 = time.perf_counter()
+            self._run_passes(screen, background is not None and np.ndim(background) == 3)
+            if self.timing:
+                self.ctx.finish()
+            t2 = time.perf_counter()
+        self.stats["upload"] = t1 - t0
+        self.stats["passes"] = t2 - t1
+        self.stats["readback"] = 0.0
+        return comps
+
+    def close(self) -> None:
+        """Release the keyer's GL objects (and its context, if it made it). Idempotent."""
+        if self._released:
+            return
+        self._released = True
+        self._release_targets()
+        for pl in (*self._planes, self._bg, self._screen_map):
+            pl.release()
+        self._release_programs()
+        for obj in (self._dummy_u, self._dummy_f):
+            obj.release()
+        if self._owns_ctx:
+            self.ctx.release()
+
+    def __enter__(self) -> GpuKeyer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,226 @@
+"""The passes as data: which programs a KeyerParams draws, into which targets and formats,
+with which defines, and the bytes they write."""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ...core.color import HSL_EPS
+from ...core.params import _RANGES, KeyerParams
+from .. import reference as cpu
+
+# Radii up to these run fused. FUSED_GUIDE_RADIUS: the guide's first box filter, coefficients
+# and the row half of the second in one pass (guide.frag.glsl, whose shared taps cost (2r + 1)³
+# additions); larger radii take four separable passes. FUSED_CLIP_RADIUS: a spill_radius the
+# composite takes together with the edge test and clip (refine.glsl: a window of
+# (2·(r + EDGE_RADIUS) + 1)² taps held in registers), when there is no choke or feather.
+# FUSED_SPILL_RADIUS: otherwise, a spill window the composite takes as one 2-D min ((2r + 1)²
+# taps); wider ones add a row pass.
+FUSED_GUIDE_RADIUS = 4
+FUSED_CLIP_RADIUS = 2
+FUSED_SPILL_RADIUS = 4
+
+# feather.frag.glsl's tap array: 2·ceil(the largest feather KeyerParams allows) + 1.
+MAX_FEATHER_TAPS = 2 * math.ceil(_RANGES["feather"][1]) + 1
+
+
+def shader_defines() -> dict[str, int | float]:
+    """Every constant the shaders share with Python, as the ``#define``s glsl.py injects.
+
+    Each value lives once, here or where the reference defines it; no shader spells one out.
+    """
+    return {
+        "MIN_RAMP": cpu.MIN_RAMP,
+        "HSL_EPS": HSL_EPS,
+        "MIN_SCREEN_EXCESS": cpu.MIN_SCREEN_EXCESS,
+        "GUIDE_MATTE_EPS": cpu.GUIDE_MATTE_EPS,
+        "GUIDE_FIT_LO": cpu.GUIDE_FIT_RAMP[0],
+        "GUIDE_FIT_HI": cpu.GUIDE_FIT_RAMP[1],
+        "EDGE_RADIUS": cpu.EDGE_RADIUS,
+        "ALPHA_FLOOR": cpu.ALPHA_FLOOR,
+        "ALPHA_VISIBLE": cpu.ALPHA_VISIBLE,
+        "MAX_TAPS": MAX_FEATHER_TAPS,
+    }
+
+
+# Render-target formats: name → (components, moderngl dtype); "f1" is 8-bit normalised.
+FORMATS: dict[str, tuple[int, str]] = {
+    "R8": (1, "f1"),
+    "R32F": (1, "f4"),
+    "RG32F": (2, "f4"),
+    "RGBA8": (4, "f1"),
+    "RGBA32F": (4, "f4"),
+}
+
+# Every render target a pass may write, in the narrowest format that keeps parity.
+TARGETS: dict[str, str] = {
+    "guide": "RG32F",  # luma, raw matte: the guide's variance sums E[I²] − E[I]² cancel
+    "gate": "R8",  # colour_gate: scales a despill that is at most alpha, so 1/510 stays < ½ step
+    "sums_ab": "RG32F",  # row sums of (a, b): b = mean − a·mean_luma cancels too
+    "sums_w": "R32F",  # row sums of w (up to 2r + 1); the clip ramp amplifies errors up to 100×
+    "stack": "RGBA32F",  # separable guide only: row sums of (I, p, I·p, I²), the variance sums
+    "stack_pp": "R32F",  # separable guide only: row sums of p², the matte's variance sums
+    "coef_ab": "RG32F",  # separable guide only: (a, b), then their whole-window sums
+    "coef_w": "R32F",
+    # The guided matte (before the edge test and clip), the refined matte and choke / feather /
+    # spill-row scratch, all float32, not 16-bit: straight RGBA output keeps a pixel's colour only
+    # where alpha > ALPHA_VISIBLE, a step from black to full colour that 16-bit rounding of alpha
+    # (2⁻²⁰ near it) moves pixels across, and the clip ramp amplifies the matte's errors.
+    "matte": "R32F",
+    "alpha": "R32F",
+    "alpha_tmp": "R32F",
+    "out": "RGBA8",  # the composite: what render() reads back and render_texture() hands over
+}
+
+
+def format_bytes(fmt: str) -> int:
+    """Bytes one pixel of a target in ``fmt`` takes."""
+    comps, dtype = FORMATS[fmt]
+    return comps * int(dtype[1])
+
+
+@dataclass(frozen=True)
+class GpuPass:
+    """One fullscreen draw: ``program`` into ``outputs`` (several: one draw, MRT), reading
+    ``inputs`` ((sampler uniform, target) pairs) with ``uniforms`` set first.
+
+    ``defines`` specialise the program (radii as compile-time constants: loops unroll and
+    arrays stay in registers); each distinct set is compiled once, when first needed.
+    """
+
+    name: str
+    program: str
+    outputs: tuple[str, ...]
+    inputs: tuple[tuple[str, str], ...] = ()
+    uniforms: tuple[tuple[str, Any], ...] = ()
+    defines: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        return tuple(TARGETS[t] for t in self.outputs)
+
+    @property
+    def bytes_per_pixel(self) -> int:
+        """Bytes this pass writes to render targets per pixel."""
+        return sum(format_bytes(f) for f in self.formats)
+
+
+def _reduce_pair(what: str, radius: int, use_max: bool, src: str = "alpha") -> list[GpuPass]:
+    """A square min/max as window_reduce along rows into alpha_tmp, then columns into alpha."""
+    common = (("radius", radius), ("use_max", int(use_max)))
+    return [
+        GpuPass(f"{what} rows", "window_reduce", ("alpha_tmp",), (("src", src),),
+                (*common, ("direction", (1, 0)))),
+        GpuPass(f"{what} columns", "window_reduce", ("alpha",), (("src", "alpha_tmp"),),
+                (*common, ("direction", (0, 1)))),
+    ]  # fmt: skip
+
+
+@functools.lru_cache(maxsize=64)
+def pass_graph(p: KeyerParams) -> tuple[GpuPass, ...]:
+    """The passes GpuKeyer draws for ``p``, in order: 4 at default settings.
+
+    Pure data (no GL), so the pass table and bytes per frame come from the graph that runs.
+    """
+    passes = [GpuPass("key", "key", ("guide", "gate"))]
+    r = p.guide_radius
+    sums, box_rows = ("sums_ab", "sums_w"), r
+    if 0 < r <= FUSED_GUIDE_RADIUS:
+        passes.append(
+            GpuPass("guide", "guide", ("sums_ab", "sums_w"), (("guide_tex", "guide"),),
+                    defines=(("GUIDE_RADIUS", r),))
+        )  # fmt: skip
+    elif r > FUSED_GUIDE_RADIUS:
+        s0, s1 = (("stage", 0),), (("stage", 1),)
+        passes += [
+            GpuPass("guide rows", "guide_rows", ("stack", "stack_pp"), (("src", "guide"),), s0),
+            GpuPass("guide columns", "guide_cols", ("coef_ab", "coef_w"),
+                    (("src", "stack"), ("src_w", "stack_pp")), s0),
+            GpuPass("coefficient rows", "guide_rows", ("sums_ab", "sums_w"),
+                    (("src", "coef_ab"), ("src_w", "coef_w")), s1),
+            GpuPass("coefficient columns", "guide_cols", ("coef_ab", "coef_w"),
+                    (("src", "sums_ab"), ("src_w", "sums_w")), s1),
+        ]  # fmt: skip
+        sums, box_rows = ("coef_ab", "coef_w"), 0
+    # The matte before refinement: the guided matte, or the key pass's raw matte (channel 1).
+    matte, channel = "guide", 1
+    if r > 0:
+        passes.append(
+            GpuPass("matte", "matte", ("matte",),
+                    (("guide_tex", "guide"), ("ab_tex", sums[0]), ("w_tex", sums[1])),
+                    defines=(("BOX_ROWS", box_rows),))
+        )  # fmt: skip
+        matte, channel = "matte", 0
+    # The spill gate's near-screen test only matters when there is spill to remove.
+    s = p.spill_radius if p.spill > 0 else 0
+    gate = ("gate_tex", "gate")
+    if p.choke == 0 and p.feather == 0 and s <= FUSED_CLIP_RADIUS:
+        # Edge test, clip and the spill window's min in the composite, from the matte.
+        passes.append(
+            GpuPass("composite", "composite", ("out",), (("matte_tex", matte), gate),
+                    defines=(("FUSED_CLIP", 1), ("MATTE_CHANNEL", channel), ("NEAR_R", s)))
+        )  # fmt: skip
+        return tuple(passes)
+    passes.append(
+        GpuPass("clip", "clip", ("alpha",), (("matte_tex", matte),),
+                defines=(("MATTE_CHANNEL", channel),))
+    )  # fmt: skip
+    if p.choke != 0:
+        passes += _reduce_pair("choke", abs(p.choke), p.choke < 0)
+    if p.feather > 0:
+        weights = cpu.gaussian_weights(p.feather)
+        padded = np.zeros(MAX_FEATHER_TAPS, np.float32)
+        padded[: len(weights)] = weights
+        taps = (("taps", len(weights)), ("weights", padded.tobytes()))
+        passes += [
+            GpuPass("feather rows", "feather", ("alpha_tmp",), (("src", "alpha"),),
+                    (*taps, ("direction", (1, 0)))),
+            GpuPass("feather columns", "feather", ("alpha",), (("src", "alpha_tmp"),),
+                    (*taps, ("direction", (0, 1)))),
+        ]  # fmt: skip
+    near, near_radius = "alpha", (s, s)
+    if s > FUSED_SPILL_RADIUS:
+        passes.append(
+            GpuPass("near-screen rows", "window_reduce", ("alpha_tmp",), (("src", "alpha"),),
+                    (("radius", s), ("use_max", 0), ("direction", (1, 0))))
+        )  # fmt: skip
+        near, near_radius = "alpha_tmp", (0, s)
+    passes.append(
+        GpuPass("composite", "composite", ("out",),
+                (("alpha_tex", "alpha"), ("near_tex", near), gate),
+                defines=(("FUSED_CLIP", 0), ("NEAR_RX", near_radius[0]),
+                         ("NEAR_RY", near_radius[1])))
+    )  # fmt: skip
+    return tuple(passes)
+
+
+def frame_bytes(graph: Sequence[GpuPass], width: int = 1920, height: int = 1080) -> int:
+    """Bytes the passes write to render targets for one width × height frame."""
+    return sum(ps.bytes_per_pixel for ps in graph) * width * height
+
+
+def pass_table(graph: Sequence[GpuPass], width: int = 1920, height: int = 1080) -> str:
+    """The graph as a Markdown table (pass, program, targets, bytes per pixel), with totals."""
+    lines = [
+        "| # | pass | program | writes (format) | bytes/px |",
+        "|---:|---|---|---|---:|",
+    ]
+    for i, ps in enumerate(graph, 1):
+        writes = " + ".join(f"{t} ({f})" for t, f in zip(ps.outputs, ps.formats, strict=True))
+        lines.append(f"| {i} | {ps.name} | {ps.program} | {writes} | {ps.bytes_per_pixel} |")
+    per_px = sum(ps.bytes_per_pixel for ps in graph)
+    total = frame_bytes(graph, width, height)
+    lines.append(f"| | **{len(graph)} passes** | | | **{per_px}** |")
+    lines.append("")
+    lines.append(
+        f"Written to render targets per {width}×{height} frame: {per_px} B/px × {width * height} px"
+        f" = {total:,} B ({total / 1e6:.1f} MB)"
+    )
+    return "\n".join(lines)
+

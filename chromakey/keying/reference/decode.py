@@ -1,0 +1,117 @@
+"""1. Decode: a frame's planes → float32 RGB, with the frame's own matrix and range."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...core.color import YuvSpec
+from ...core.frames import Frame
+from .common import F32
+
+# --- 1. decode ------------------------------------------------------------------
+
+
+def upsample_chroma(c: np.ndarray, fx: int, fy: int, width: int, height: int) -> np.ndarray:
+    """Bilinear chroma upsampling, H.264 siting: co-sited horizontally, centred vertically.
+
+    These are the weights a GPU's linear filter gives when the chroma texture
+    is sampled at (x/2 + 0.5, (y + 0.5)/2) in texel units with edges clamped:
+    row 2k = 0.75·c[k] + 0.25·c[k−1], row 2k+1 = 0.75·c[k] + 0.25·c[k+1], column 2j = c[j],
+    column 2j+1 = 0.5·(c[j] + c[j+1]), indices clamped to the plane.
+    """
+    c = c.astype(F32)
+    if fy == 2:
+        ne, no = (height + 1) // 2, height // 2  # even and odd output rows
+        if c.shape[0] < ne:  # too few chroma rows (one row broadcasts): repeat the last
+            c = c[np.minimum(np.arange(ne), c.shape[0] - 1)]
+        ch = c.shape[0]
+        up = np.empty((height, c.shape[1]), F32)
+        near = F32(0.75) * c[:ne]
+        far = F32(0.25) * c[: min(ne + 1, ch)]
+        even, odd = up[0::2], up[1::2]
+        np.add(near[:1], far[:1], out=even[:1])  # row 0: its previous row is itself
+        np.add(near[1:ne], far[: ne - 1], out=even[1:])
+        m = min(no, ch - 1)  # odd rows whose next chroma row exists
+        np.add(near[:m], far[1 : m + 1], out=odd[:m])
+        np.add(near[m:no], far[ch - 1 : ch], out=odd[m:])  # the last row: next is itself
+        c = up
+    if fx == 2:
+        we, wo = (width + 1) // 2, width // 2  # even and odd output columns
+        if c.shape[1] < we:
+            c = c[:, np.minimum(np.arange(we), c.shape[1] - 1)]
+        cw = c.shape[1]
+        up = np.empty((c.shape[0], width), F32)
+        up[:, 0::2] = c[:, :we]
+        odd = up[:, 1::2]
+        m = min(wo, cw - 1)
+        np.add(c[:, :m], c[:, 1 : m + 1], out=odd[:, :m])
+        np.add(c[:, m:wo], c[:, cw - 1 : cw], out=odd[:, m:])
+        np.multiply(odd, F32(0.5), out=odd)
+        c = up
+    return c
+
+
+def decode_rgb(frame: Frame) -> np.ndarray:
+    """Frame → H×W×3 float32 RGB, with the frame's own matrix and range."""
+    if frame.layout == "rgb":
+        return _rgb_to_float(frame.planes[0])
+    fx, fy = frame.chroma_factors
+    return _decode_yuv(*frame.planes, fx, fy, frame.yuv)
+
+
+def decode_rows(frame: Frame, y0: int, y1: int) -> np.ndarray:
+    """Rows [y0, y1) of :func:`decode_rgb` (bit for bit), decoding only those rows (+2 of margin)."""
+    if frame.layout == "rgb":
+        return _rgb_to_float(frame.planes[0][y0:y1])
+    fx, fy = frame.chroma_factors
+    y, u, v = frame.planes
+    if fy == 1:
+        return _decode_yuv(y[y0:y1], u[y0:y1], v[y0:y1], fx, fy, frame.yuv)
+    # Vertical chroma interpolation reads the chroma rows either side; the rows next to the
+    # cut would see a clamped edge instead, so decode 2 more rows each side (from an even
+    # row, so output rows keep their chroma phase) and drop them.
+    a = max(0, y0 - 2) & ~1
+    b = min(frame.height, y1 + 2)
+    rows = _decode_yuv(y[a:b], u[a // 2 : (b + 1) // 2], v[a // 2 : (b + 1) // 2], fx, fy, frame.yuv)
+    return rows[y0 - a : y1 - a]
+
+
+def _rgb_to_float(plane: np.ndarray) -> np.ndarray:
+    out = plane.astype(F32)
+    np.multiply(out, F32(1.0 / 255.0), out=out)
+    return out
+
+
+def _decode_yuv(
+    y: np.ndarray, u: np.ndarray, v: np.ndarray, fx: int, fy: int, spec: YuvSpec
+) -> np.ndarray:
+    """Planes (chroma subsampled by fx, fy) → H×W×3 float32 RGB, clipped to 0–1."""
+    h, w = y.shape
+    m, off = spec.to_rgb()
+    m = m.astype(F32)
+    s = F32(1.0 / 255.0)
+    yy = y.astype(F32)
+    np.multiply(yy, s * m[0, 0], out=yy)
+    np.subtract(yy, F32(m[0, 0] * off[0]), out=yy)
+    uu = upsample_chroma(u, fx, fy, w, h)
+    np.multiply(uu, s, out=uu)
+    np.subtract(uu, F32(off[1]), out=uu)
+    vv = upsample_chroma(v, fx, fy, w, h)
+    np.multiply(vv, s, out=vv)
+    np.subtract(vv, F32(off[2]), out=vv)
+    rgb = np.empty((h, w, 3), F32)
+    t = np.empty((h, w), F32)
+    # r = yy + m02·vv; g = (yy + m11·uu) + m12·vv; b = yy + m21·uu — each clipped to 0–1.
+    np.multiply(vv, m[0, 2], out=t)
+    np.add(yy, t, out=t)
+    np.clip(t, 0.0, 1.0, out=rgb[..., 0])
+    np.multiply(uu, m[1, 1], out=t)
+    np.add(yy, t, out=t)
+    np.multiply(vv, m[1, 2], out=vv)
+    np.add(t, vv, out=t)
+    np.clip(t, 0.0, 1.0, out=rgb[..., 1])
+    np.multiply(uu, m[2, 1], out=uu)
+    np.add(yy, uu, out=uu)
+    np.clip(uu, 0.0, 1.0, out=rgb[..., 2])
+    return rgb
+

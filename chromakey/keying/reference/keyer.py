@@ -1,0 +1,157 @@
+"""The whole reference: ``key_frame`` and :class:`ReferenceKeyer` (strips on threads)."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from ...core.color import rgb_to_hsl
+from ...core.frames import Frame
+from ...core.params import KeyerParams
+from ...core.screenmap import ScreenMap, keyed_params
+from .decode import decode_rgb, decode_rows
+from .guide import BT709_LUMA, guided_matte, luma, luma_weights
+from .membership import (
+    hue_membership,
+    key_channel,
+    key_excess,
+    raw_alpha,
+    screen_excess,
+    screen_membership,
+)
+from .refine import halo_rows, refine_matte
+from .screen import screen_colors, screen_rows
+from .unmix import composite, spill_gate, to_uint8, unmix_despill
+
+# --- the whole reference ---------------------------------------------------------------
+
+
+def key_frame(
+    rgb: np.ndarray,
+    screen: ScreenMap | np.ndarray,
+    p: KeyerParams,
+    luma_w: np.ndarray = BT709_LUMA,
+) -> tuple[np.ndarray, np.ndarray]:
+    """RGB → (premultiplied foreground, alpha) for a screen map or one (3,) screen colour.
+
+    ``luma_w``: the frame's :func:`luma_weights` (the guide of :func:`guided_matte`).
+    """
+    hue, sat, light, chroma = rgb_to_hsl(rgb)
+    hue_m = hue_membership(hue, p)
+    member = screen_membership(hue_m, sat, light, chroma, p)
+    key = key_channel(p)
+    screen = screen_colors(screen, rgb.shape[0], rgb.shape[1])
+    raw = raw_alpha(key_excess(rgb, key), member, screen_excess(screen, key))
+    alpha = refine_matte(guided_matte(raw, luma(rgb, luma_w), p), p)
+    fg = unmix_despill(rgb, alpha, spill_gate(hue_m, sat, alpha, p), screen, key, p)
+    return fg, alpha
+
+
+def cpu_workers() -> int:
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+# Pixels per strip: small enough that a strip's float32 temporaries stay in the CPU caches.
+STRIP_PIXELS = 384 * 1024
+
+
+class ReferenceKeyer:
+    """The reference pipeline on numpy: frame in, composited uint8 image out (the oracle the
+    compiled CPU keyer, :class:`chromakey.kernels.CpuKeyer`, and the shaders are held to).
+
+    ``strips`` (default: on when more than one CPU is usable) keys the frame in horizontal
+    strips, each with :func:`halo_rows` rows of context either side, on ``workers`` threads
+    (numpy releases the GIL): the same uint8 output as the whole frame at once, faster, as a
+    strip's temporaries stay in cache and both cores work. ``strip_rows`` fixes the rows per
+    strip (default: about STRIP_PIXELS pixels a strip).
+    """
+
+    backend = "reference"
+
+    def __init__(
+        self,
+        params: KeyerParams,
+        *,
+        strips: bool | None = None,
+        workers: int | None = None,
+        strip_rows: int | None = None,
+    ) -> None:
+        self.params = params
+        cpus = cpu_workers()
+        self.strips = cpus > 1 if strips is None else bool(strips)
+        self.workers = max(1, min(cpus, 4) if workers is None else int(workers))
+        self.strip_rows = strip_rows
+        self._pool: ThreadPoolExecutor | None = None
+
+    def set_params(self, params: KeyerParams) -> None:
+        self.params = params
+
+    def render(
+        self, frame: Frame, screen: ScreenMap | np.ndarray, background: np.ndarray | None
+    ) -> np.ndarray:
+        """uint8 H×W×3 over ``background`` ((3,) colour or H×W×3/4 image), or H×W×4 if None.
+
+        ``screen``: a :class:`ScreenMap` (from the calibrator) or one (3,) screen colour.
+        """
+        p = keyed_params(self.params, screen)
+        bands = self._bands(frame.width, frame.height) if self.strips else []
+        if len(bands) <= 1:
+            fg, alpha = key_frame(decode_rgb(frame), screen, p, luma_weights(frame))
+            return to_uint8(composite(fg, alpha, background))
+        bg = None if background is None else np.asarray(background)
+        channels = 4 if bg is None or bg.shape[-1] == 4 else 3
+        out = np.empty((frame.height, frame.width, channels), np.uint8)
+        halo = halo_rows(p)
+
+        def band(rows: tuple[int, int]) -> None:
+            self._render_band(frame, screen, bg, p, halo, rows[0], rows[1], out)
+
+        if self.workers == 1:
+            for rows in bands:
+                band(rows)
+        else:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="cpu-keyer")
+            for _ in self._pool.map(band, bands):  # re-raises a strip's exception here
+                pass
+        return out
+
+    def _bands(self, width: int, height: int) -> list[tuple[int, int]]:
+        """[y0, y1) of each strip: equal heights, at least one strip per worker if there are rows."""
+        rows = self.strip_rows or max(16, STRIP_PIXELS // max(width, 1))
+        n = max(-(-height // max(rows, 1)), 1)
+        if self.strip_rows is None and self.workers > 1 and height >= 16 * self.workers:
+            n = -(-n // self.workers) * self.workers  # a multiple of the workers: even load
+        rows = -(-height // n)
+        return [(y, min(y + rows, height)) for y in range(0, height, rows)]
+
+    @staticmethod
+    def _render_band(
+        frame: Frame,
+        screen: ScreenMap | np.ndarray,
+        background: np.ndarray | None,
+        p: KeyerParams,
+        halo: int,
+        y0: int,
+        y1: int,
+        out: np.ndarray,
+    ) -> None:
+        """Rows [y0, y1) of the frame into ``out``: keyed with ``halo`` rows of context."""
+        h, w = frame.height, frame.width
+        h0, h1 = max(0, y0 - halo), min(h, y1 + halo)
+        rgb = decode_rows(frame, h0, h1)
+        fg, alpha = key_frame(rgb, screen_rows(screen, h, w, h0, h1), p, luma_weights(frame))
+        a, b = y0 - h0, y1 - h0
+        bg = background[y0:y1] if background is not None and background.ndim == 3 else background
+        to_uint8(composite(fg[a:b], alpha[a:b], bg), out=out[y0:y1])
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None

@@ -1,0 +1,84 @@
+"""6. Refinement of the matte: edge test, clip, choke, feather; the rows of context they reach."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...core.params import KeyerParams
+from .common import EDGE_RADIUS, F32, soft_step
+from .windows import _pad_edge, _shifted, _window_reduce
+
+# Rows of context beyond what key_frame's neighbourhood operations reach, for safety.
+HALO_MARGIN = 2
+
+
+def halo_rows(p: KeyerParams) -> int:
+    """Rows of context a band of rows needs on each side for :func:`key_frame` on the band to
+    give exactly the rows it gives on the whole frame (ReferenceKeyer's strips).
+
+    The neighbourhood operations run one after the other, so their reaches add up: the
+    luma guide (two box filters of guide_radius), the edge test (EDGE_RADIUS), the choke
+    (|choke|), the feather (ceil(feather) taps) and the spill gate's max filter (spill_radius). Every operation of that kind added to key_frame
+    must be counted here; tests/test_cpu_strips.py checks the sum against the whole frame.
+    """
+    feather = math.ceil(p.feather) if p.feather > 0 else 0
+    guide = 2 * p.guide_radius
+    return guide + EDGE_RADIUS + abs(p.choke) + feather + p.spill_radius + HALO_MARGIN
+
+
+def gaussian_weights(radius: float) -> np.ndarray:
+    """Feather taps: a Gaussian of sigma radius/2 over ±ceil(radius), normalised."""
+    n = int(np.ceil(radius))
+    sigma = max(radius / 2.0, 1e-3)
+    x = np.arange(-n, n + 1, dtype=np.float64)
+    w = np.exp(-(x * x) / (2.0 * sigma * sigma))
+    return (w / w.sum()).astype(F32)
+
+
+def _blur(a: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    n = len(weights) // 2
+    if n == 0:
+        return a
+    for axis in (1, 0):
+        size = a.shape[axis]
+        padded = _pad_edge(a, n, axis)
+        out = np.zeros_like(a)
+        for k, w in enumerate(weights):
+            out += w * _shifted(padded, axis, k, size)
+        a = np.clip(out, 0.0, 1.0, out=out)  # weights sum to 1 only within rounding
+    return a
+
+
+def edge_weight(alpha: np.ndarray, p: KeyerParams) -> np.ndarray:
+    """1 where the matte varies within EDGE_RADIUS (hair, outlines), 0 on flat regions."""
+    spread = _window_reduce(alpha, EDGE_RADIUS, np.maximum) - _window_reduce(
+        alpha, EDGE_RADIUS, np.minimum
+    )
+    return soft_step(0.5 * p.edge_tolerance, p.edge_tolerance, spread)
+
+
+def clip_matte(alpha: np.ndarray, edge: np.ndarray, p: KeyerParams) -> np.ndarray:
+    """Clip black/white away from edges only, so shadows go and hair stays fractional."""
+    clipped = np.clip((alpha - F32(p.clip_black)) * F32(1.0 / (p.clip_white - p.clip_black)), 0, 1)
+    return clipped + edge * (alpha - clipped)
+
+
+def choke_matte(alpha: np.ndarray, p: KeyerParams) -> np.ndarray:
+    """Erode (choke > 0) or dilate (choke < 0) by a square of radius |choke|."""
+    if p.choke > 0:
+        return _window_reduce(alpha, p.choke, np.minimum)
+    if p.choke < 0:
+        return _window_reduce(alpha, -p.choke, np.maximum)
+    return alpha
+
+
+def feather_matte(alpha: np.ndarray, p: KeyerParams) -> np.ndarray:
+    return _blur(alpha, gaussian_weights(p.feather)) if p.feather > 0 else alpha
+
+
+def refine_matte(raw: np.ndarray, p: KeyerParams) -> np.ndarray:
+    alpha = clip_matte(raw, edge_weight(raw, p), p)
+    return feather_matte(choke_matte(alpha, p), p)
+
