@@ -24,6 +24,7 @@ from chromakey.backgrounds import (
 from chromakey.core.errors import InputError, InputNotFoundError, ParameterError
 from chromakey.core.frames import Frame
 from chromakey.core.params import KeyerParams
+from chromakey.core.screenmap import ScreenMap
 from chromakey.keying import reference as cpu
 from chromakey.keying.kernels import CpuKeyer
 
@@ -393,7 +394,7 @@ def test_other_schemes_are_refused(url):
 
 def _keyed(width: int = 160, height: int = 96) -> tuple[np.ndarray, np.ndarray]:
     rgb = figure_frame(0, width, height).astype(np.float32) / 255
-    return cpu.key_frame(rgb, np.asarray(SCREEN, np.float32) / 255, KeyerParams())
+    return cpu.key_pixels(rgb, np.asarray(SCREEN, np.float32) / 255, KeyerParams())
 
 
 def test_composite_over_a_fitted_image(media):
@@ -404,7 +405,7 @@ def test_composite_over_a_fitted_image(media):
     assert near(out[48, 70], SKIN, 3)  # the subject stays
     keyer = CpuKeyer(KeyerParams())
     frame = Frame.from_rgb(figure_frame(0, 160, 96))
-    rendered = keyer.render(frame, np.asarray(SCREEN, np.float32) / 255, bg)
+    rendered = keyer.render(frame, ScreenMap.constant(np.asarray(SCREEN, np.float32) / 255), bg)
     assert near(rendered[80, 5], RED) and near(rendered[48, 70], SKIN, 3)
 
 

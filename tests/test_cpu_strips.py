@@ -115,7 +115,7 @@ def test_strips_equal_the_whole_frame(p, h, w, strip_rows, workers, layout, seed
         frame = Frame.from_rgb(rgb)
     else:
         frame = yuv_frame(rgb, {"420": (2, 2), "422": (2, 1), "444": (1, 1)}[layout], seed)
-    screen = screen_map(h, w, seed) if seed % 3 else SCREEN
+    screen = screen_map(h, w, seed) if seed % 3 else ScreenMap.constant(SCREEN)
     for bg in backgrounds(h, w, seed):
         whole, strips = render_both(frame, screen, p, bg, workers=workers, strip_rows=strip_rows)
         assert_same(whole, strips, f"{layout} {h}×{w} rows {strip_rows} {p}")
@@ -129,7 +129,7 @@ def test_one_and_two_row_frames(h, strip_rows):
             rgb = scene(h, w, h * 31 + w)
             for frame in (Frame.from_rgb(rgb), yuv_frame(rgb, (2, 2), w)):
                 for bg in backgrounds(h, w, w):
-                    whole, strips = render_both(frame, SCREEN, p, bg, workers=2, strip_rows=strip_rows)
+                    whole, strips = render_both(frame, ScreenMap.constant(SCREEN), p, bg, workers=2, strip_rows=strip_rows)
                     assert_same(whole, strips, f"{h}×{w} rows {strip_rows} {p}")
 
 
@@ -178,7 +178,7 @@ def test_halo_is_enough_without_its_margin(p, monkeypatch):
         for y0 in range(0, h, rows):
             y1 = min(y0 + rows, h)
             h0, h1 = max(0, y0 - halo), min(h, y1 + halo)
-            band_fg, band_alpha = cpu.key_frame(
+            band_fg, band_alpha = cpu.key_pixels(
                 cpu.decode_rows(frame, h0, h1), cpu.screen_rows(screen, h, w, h0, h1), p
             )
             np.testing.assert_array_equal(band_alpha[y0 - h0 : y1 - h0], alpha[y0:y1])

@@ -17,12 +17,13 @@ from chromakey.core.color import YuvSpec
 from chromakey.core.errors import BackendUnavailableError, InputError, ParameterError
 from chromakey.core.frames import Frame
 from chromakey.core.params import KeyerParams
+from chromakey.core.screenmap import ScreenMap
 from chromakey.keying import gpu
 from chromakey.keying.gpu import GpuKeyer, create_context
 from chromakey.keying.reference import ReferenceKeyer
 
 ROOT = Path(__file__).resolve().parent.parent
-SCREEN = np.array([0.0, 0.5, 0.0], np.float32)
+SCREEN = ScreenMap.constant((0.0, 0.5, 0.0))
 
 
 NO_EGL = {"__EGL_VENDOR_LIBRARY_FILENAMES": "/nonexistent/egl_vendor.json"}  # libglvnd finds no EGL
@@ -153,6 +154,7 @@ WINDOW_SCRIPT = textwrap.dedent(
     from chromakey.core.frames import Frame
     from chromakey.keying.gpu import GpuKeyer
     from chromakey.core.params import KeyerParams
+    from chromakey.core.screenmap import ScreenMap
     assert glfw.init()
     glfw.window_hint(glfw.VISIBLE, glfw.FALSE)
     glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, 3)
@@ -164,7 +166,7 @@ WINDOW_SCRIPT = textwrap.dedent(
     glfw.make_context_current(win)
     keyer = GpuKeyer(KeyerParams(), ctx="current")
     img = np.zeros((8, 8, 3), np.uint8); img[...] = (0, 128, 0); img[2:6, 2:6] = (200, 150, 120)
-    tex = keyer.render_texture(Frame.from_rgb(img), np.array([0, .5, 0], np.float32), None)
+    tex = keyer.render_texture(Frame.from_rgb(img), ScreenMap.constant((0, .5, 0)), None)
     a = np.frombuffer(tex.read(), np.uint8).reshape(8, 8, 4)[..., 3]
     assert a[0, 0] == 0 and a[4, 4] == 255, a
     keyer.close()

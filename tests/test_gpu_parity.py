@@ -131,7 +131,7 @@ def make_background(kind: str, width: int, height: int, seed: int) -> np.ndarray
     if kind == "none":
         return None
     if kind == "color":
-        return rng.uniform(0, 1, 3).astype(np.float32)
+        return ScreenMap.constant(rng.uniform(0, 1, 3).astype(np.float32))
     yy, xx = np.mgrid[0:height, 0:width]
     if kind == "image_rgb":
         img = np.stack([xx / width, yy / height, 0.5 + 0 * xx], -1).astype(np.float32)
@@ -187,15 +187,15 @@ def random_map(rng: np.random.Generator, width: int, height: int) -> ScreenMap:
 
 def pick_screen(
     rng: np.random.Generator, rgb: np.ndarray, p: KeyerParams, frame: Frame
-) -> np.ndarray | ScreenMap:
+) -> ScreenMap:
     choice = rng.integers(0, 5)
     if choice == 0:
-        return default_screen(p)
+        return ScreenMap.constant(default_screen(p))
     if choice == 1:
         est = estimate_screen(rgb.astype(np.float32) / 255.0, p)
-        return est if est is not None else default_screen(p)
+        return ScreenMap.constant(est if est is not None else default_screen(p))
     if choice == 2:
-        return rng.uniform(0, 1, 3).astype(np.float32)
+        return ScreenMap.constant(rng.uniform(0, 1, 3).astype(np.float32))
     if choice == 3:
         return random_map(rng, frame.width, frame.height)
     return ScreenCalibrator(p).update(frame)  # the calibrated map, as the pipeline makes it
@@ -283,7 +283,7 @@ def test_defaults_every_layout_and_background(gpu, layout, bg_kind):
     frame = to_frame(rgb, layout, YuvSpec("bt709", False), padded=layout == "yuv420")
     p = KeyerParams(feather=1.0, choke=1)
     bg = make_background(bg_kind, w, h, 7)
-    expected, actual = both(gpu, p, frame, default_screen(p), bg)
+    expected, actual = both(gpu, p, frame, ScreenMap.constant(default_screen(p)), bg)
     assert_parity(expected, actual, f"defaults_{layout}_{bg_kind}")
 
 
@@ -321,12 +321,12 @@ def test_uneven_screen_calibrated_map_matches_reference(gpu):
         expected, actual = both(gpu, p, frame, screen, bg)
         assert_parity(expected, actual, "uneven_map")
     # The map reaches the shaders: the same frame against its mean colour keys differently.
-    _, flat = both(gpu, p, frame, screen.mean, None)
+    _, flat = both(gpu, p, frame, ScreenMap.constant(screen.mean), None)
     assert not np.array_equal(flat, actual)
     # A constant map is exactly its colour, on the GPU too.
     c = screen.mean
     const = ScreenMap(np.tile(c, (3, 4, 1)), 7, c)
-    np.testing.assert_array_equal(gpu.render(frame, const, None), gpu.render(frame, c, None))
+    np.testing.assert_array_equal(gpu.render(frame, const, None), gpu.render(frame, ScreenMap.constant(c), None))
 
 
 def test_one_by_one_and_uint8_colour(gpu):
@@ -338,7 +338,7 @@ def test_one_by_one_and_uint8_colour(gpu):
     )
     p = KeyerParams()
     for bg in (None, np.array([255, 0, 128], np.uint8), np.array([0.2, 0.3, 0.4, 0.5])):
-        expected, actual = both(gpu, p, frame, default_screen(p), bg)
+        expected, actual = both(gpu, p, frame, ScreenMap.constant(default_screen(p)), bg)
         assert_parity(expected, actual, "1x1")
 
 
@@ -349,7 +349,7 @@ def test_size_changes_between_frames(gpu):
         rgb = synthetic_rgb(w, h, seed=w)
         frame = to_frame(rgb, "yuv420", YuvSpec())
         bg = make_background("image_rgb", w, h, 0)
-        expected, actual = both(gpu, p, frame, default_screen(p), bg)
+        expected, actual = both(gpu, p, frame, ScreenMap.constant(default_screen(p)), bg)
         assert_parity(expected, actual, f"resize_{w}x{h}")
 
 
@@ -358,7 +358,7 @@ def test_render_texture_and_out_buffer(gpu):
     frame = to_frame(synthetic_rgb(w, h, 3), "yuv420", YuvSpec())
     p = KeyerParams()
     gpu.set_params(p)
-    screen = default_screen(p)
+    screen = ScreenMap.constant(default_screen(p))
     tex = gpu.render_texture(frame, screen, None)
     assert tex.size == (w, h) and tex.components == 4 and tex.dtype == "f1"
     from_tex = np.frombuffer(tex.read(), np.uint8).reshape(h, w, 4)
@@ -375,7 +375,7 @@ def test_read_only_background_is_reused_and_a_changed_one_is_not(gpu):
     frame = to_frame(synthetic_rgb(w, h, 5), "rgb", YuvSpec())
     p = KeyerParams()
     gpu.set_params(p)
-    screen = default_screen(p)
+    screen = ScreenMap.constant(default_screen(p))
     bg = np.zeros((h, w, 3), np.float32)
     first = gpu.render(frame, screen, bg)
     bg[...] = 1.0  # the same array, changed in place, must be uploaded again
@@ -440,7 +440,7 @@ def test_every_field_is_covered():
 def test_changing_a_field_changes_the_gpu_output(gpu, name):
     w, h = 96, 64
     frame = to_frame(synthetic_rgb(w, h, seed=11), "yuv420", YuvSpec())
-    screen = default_screen(BASE)
+    screen = ScreenMap.constant(default_screen(BASE))
     bg = np.array([0.9, 0.2, 0.6], np.float32)
     changed = BASE.replace(**{name: CHANGES[name]})
     base_cpu, base_gpu = both(gpu, BASE, frame, screen, bg)
@@ -466,7 +466,7 @@ def test_changing_the_yuv_matrix_changes_the_gpu_output(gpu):
     for spec in (YuvSpec("bt709", False), YuvSpec("bt601", True)):
         frame = to_frame(rgb, "yuv420", YuvSpec("bt709", False))
         frame.yuv = spec  # same numbers, read with another matrix and range
-        expected, actual = both(gpu, p, frame, default_screen(p), None)
+        expected, actual = both(gpu, p, frame, ScreenMap.constant(default_screen(p)), None)
         assert_parity(expected, actual, f"matrix_{spec.matrix}")
         outs.append(actual)
     assert not np.array_equal(*outs)

@@ -12,6 +12,7 @@ import pytest
 
 from chromakey.core.frames import Frame
 from chromakey.core.params import KeyerParams
+from chromakey.core.screenmap import ScreenMap
 from chromakey.keying import gpu
 from chromakey.keying.calibration import default_screen
 from chromakey.keying.gpu import TARGETS, GpuKeyer, frame_bytes, pass_graph, pass_table
@@ -98,10 +99,10 @@ def test_the_keyer_draws_exactly_the_graph(gl_ctx, p):
     img[...] = (0, 128, 0)
     img[3:9, 4:12] = (200, 150, 120)
     with GpuKeyer(p, ctx=gl_ctx) as keyer:
-        keyer.render(Frame.from_rgb(img), default_screen(p), None)  # compiles what p needs
+        keyer.render(Frame.from_rgb(img), ScreenMap.constant(default_screen(p)), None)  # compiles what p needs
         log: list = []
         keyer._vaos = {k: _CountingVao(k, v, log) for k, v in keyer._vaos.items()}
-        keyer.render(Frame.from_rgb(img), default_screen(p), None)
+        keyer.render(Frame.from_rgb(img), ScreenMap.constant(default_screen(p)), None)
         assert log == [(ps.program, ps.defines) for ps in pass_graph(p)]
         assert keyer.graph == pass_graph(p)
 

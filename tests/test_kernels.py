@@ -145,8 +145,9 @@ COMPILE_PROBE = textwrap.dedent(
     from chromakey.keying import kernels
     from chromakey.core.frames import Frame
     from chromakey.core.params import KeyerParams
+    from chromakey.core.screenmap import ScreenMap
     keyer = kernels.CpuKeyer(KeyerParams())
-    keyer.render(Frame.from_rgb(np.zeros((8, 8, 3), np.uint8)), np.array([0, .5, 0], np.float32), None)
+    keyer.render(Frame.from_rgb(np.zeros((8, 8, 3), np.uint8)), ScreenMap.constant((0, .5, 0)), None)
     stats = kernels.kernel().stats
     print(sum(stats.cache_misses.values()), sum(stats.cache_hits.values()))
     """

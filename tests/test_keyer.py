@@ -54,7 +54,7 @@ def scene():
 @pytest.fixture(scope="module")
 def keyed():
     rgb, truth = scene()
-    fg, alpha = cpu.key_frame(rgb, SCREEN, KeyerParams())
+    fg, alpha = cpu.key_pixels(rgb, SCREEN, KeyerParams())
     return rgb, truth, fg, alpha
 
 
@@ -98,16 +98,16 @@ def test_spill_on_edge_pixels_is_removed():
     rgb = np.tile(SCREEN, (20, 40, 1))
     rgb[:, 20:] = np.clip(spilled, 0, 1)
     p = KeyerParams()
-    fg, alpha = cpu.key_frame(rgb, SCREEN, p)
+    fg, alpha = cpu.key_pixels(rgb, SCREEN, p)
     edge = 20 + p.spill_radius - 1  # inside the subject, within spill_radius of the screen
     assert alpha[10, edge] == 1
     out = fg[10, edge]
     assert out[1] <= max(out[0], out[2]) + 1e-6
-    fg0, _ = cpu.key_frame(rgb, SCREEN, p.replace(spill=0.0))
+    fg0, _ = cpu.key_pixels(rgb, SCREEN, p.replace(spill=0.0))
     assert fg0[10, edge, 1] == pytest.approx(spilled[1], abs=1e-5)
     # Beyond spill_radius a saturated colour is the subject's own: untouched.
     assert fg[10, 36, 1] == pytest.approx(spilled[1], abs=1e-5)
-    wide, _ = cpu.key_frame(rgb, SCREEN, p.replace(spill_radius=12))
+    wide, _ = cpu.key_pixels(rgb, SCREEN, p.replace(spill_radius=12))
     assert wide[10, 30, 1] <= max(wide[10, 30, 0], wide[10, 30, 2]) + 1e-6
 
 
@@ -115,13 +115,13 @@ def test_near_black_noise_never_keys():
     rng = np.random.default_rng(3)
     rgb = np.clip(HAIR + rng.normal(0, 0.012, (64, 64, 3)), 0, 1).astype(np.float32)
     rgb[:, :, 1] += 0.015  # a slight green cast from the screen in the dark
-    _, alpha = cpu.key_frame(rgb, SCREEN, KeyerParams())
+    _, alpha = cpu.key_pixels(rgb, SCREEN, KeyerParams())
     assert alpha.min() > 0.97
 
 
 def test_composite_over_colour_and_transparent():
     rgb, _ = scene()
-    fg, alpha = cpu.key_frame(rgb, SCREEN, KeyerParams())
+    fg, alpha = cpu.key_pixels(rgb, SCREEN, KeyerParams())
     over = cpu.composite(fg, alpha, np.array([1.0, 0.0, 0.0], np.float32))
     np.testing.assert_allclose(over[130, 20], [1, 0, 0])
     np.testing.assert_allclose(over[25, 175], SKIN, atol=1e-6)
@@ -133,10 +133,10 @@ def test_composite_over_colour_and_transparent():
 
 def test_choke_and_feather_change_the_matte():
     rgb, _ = scene()
-    base = cpu.key_frame(rgb, SCREEN, KeyerParams())[1]
-    choked = cpu.key_frame(rgb, SCREEN, KeyerParams(choke=2))[1]
-    grown = cpu.key_frame(rgb, SCREEN, KeyerParams(choke=-2))[1]
-    feathered = cpu.key_frame(rgb, SCREEN, KeyerParams(feather=3.0))[1]
+    base = cpu.key_pixels(rgb, SCREEN, KeyerParams())[1]
+    choked = cpu.key_pixels(rgb, SCREEN, KeyerParams(choke=2))[1]
+    grown = cpu.key_pixels(rgb, SCREEN, KeyerParams(choke=-2))[1]
+    feathered = cpu.key_pixels(rgb, SCREEN, KeyerParams(feather=3.0))[1]
     assert choked.sum() < base.sum() < grown.sum()
     assert choked[10:40, 160:190].sum() == pytest.approx(26 * 26)
     assert np.count_nonzero((feathered > 0) & (feathered < 1)) > np.count_nonzero((base > 0) & (base < 1))
@@ -146,7 +146,7 @@ def test_hue_window_wraps_through_zero():
     red = np.tile(np.array([0.8, 0.05, 0.1], np.float32), (8, 8, 1))
     p = KeyerParams(hue_min=340, hue_max=20)
     assert cpu.key_channel(p) == 0
-    _, alpha = cpu.key_frame(red, np.array([0.8, 0.05, 0.1], np.float32), p)
+    _, alpha = cpu.key_pixels(red, np.array([0.8, 0.05, 0.1], np.float32), p)
     assert alpha.max() == 0
     h, *_ = rgb_to_hsl(red)
     assert cpu.hue_membership(h, p).min() == 1
@@ -206,7 +206,7 @@ def test_uneven_screen_keys_everywhere_and_strands_stay_half():
         hair = fg[35:65, x0:x1:4] / alpha[35:65, x0:x1:4, None]
         np.testing.assert_allclose(hair, np.broadcast_to(HAIR, hair.shape), atol=0.03)
     # One global colour cannot do both sides: strands on the dark side read as too solid.
-    _, flat = cpu.key_frame(rgb8, screen.mean, p)
+    _, flat = cpu.key_pixels(rgb8, screen.mean, p)
     dark_map = abs(float(alpha[35:65, 24:60:4].mean()) - 0.5)
     dark_flat = abs(float(flat[35:65, 24:60:4].mean()) - 0.5)
     assert dark_flat > 0.08 and dark_flat > 4 * dark_map
@@ -304,7 +304,7 @@ def test_screen_at_is_bilinear_between_block_centres():
     # A constant map, and a plain colour, key exactly as the colour does.
     rgb, _ = scene()
     const = ScreenMap(np.tile(SCREEN, (3, 5, 1)), 50, SCREEN)
-    a = cpu.key_frame(rgb, SCREEN, KeyerParams())
+    a = cpu.key_pixels(rgb, SCREEN, KeyerParams())
     b = cpu.key_frame(rgb, const, KeyerParams())
     np.testing.assert_array_equal(a[1], b[1])
     np.testing.assert_array_equal(a[0], b[0])
@@ -353,7 +353,7 @@ def test_luma_guide_sharpens_strands_that_4_2_0_chroma_smears():
     frame = yuv420_frame(rgb)
 
     def alpha(p: KeyerParams) -> np.ndarray:
-        return cpu.key_frame(cpu.decode_rgb(frame), SCREEN, p, cpu.luma_weights(frame))[1]
+        return cpu.key_pixels(cpu.decode_rgb(frame), SCREEN, p, cpu.luma_weights(frame))[1]
 
     guided, plain = alpha(KeyerParams()), alpha(KeyerParams(guide_radius=0))
     rows = slice(12, 36)
@@ -374,10 +374,10 @@ def test_luma_guide_keeps_a_solid_subject_solid_to_its_edge():
     """The guide's fit is unshrunk: a two-colour window is fitted exactly, so no edge goes grey."""
     rgb = np.tile(SCREEN, (8, 8, 1))
     rgb[2:6, 2:6] = SKIN
-    _, alpha = cpu.key_frame(rgb, SCREEN, KeyerParams())
+    _, alpha = cpu.key_pixels(rgb, SCREEN, KeyerParams())
     np.testing.assert_allclose(alpha[2:6, 2:6], 1.0, atol=1e-5)  # float32 rounding only
     np.testing.assert_allclose(alpha[0], 0.0, atol=1e-5)
-    out = cpu.ReferenceKeyer(KeyerParams()).render(Frame.from_rgb(to_8bit(rgb)), SCREEN, None)
+    out = cpu.ReferenceKeyer(KeyerParams()).render(Frame.from_rgb(to_8bit(rgb)), ScreenMap.constant(SCREEN), None)
     assert (out[2:6, 2:6, 3] == 255).all() and (out[0, :, 3] == 0).all()
 
 

@@ -16,6 +16,7 @@ import pytest
 from chromakey.core.errors import ParameterError
 from chromakey.core.frames import Frame
 from chromakey.core.params import KeyerParams
+from chromakey.core.screenmap import ScreenMap
 from chromakey.io.sources import VideoSource, open_source
 from chromakey.keying.gpu import GpuKeyer
 from chromakey.keying.kernels import CpuKeyer
@@ -96,7 +97,7 @@ def test_frames_are_shown_at_their_timestamps_not_at_a_fixed_rate(tmp_path, gl_c
         blue = np.array([0x33, 0x66, 0xCC], np.float32) / 255
         frames = {f.index: f for _, f in VideoSource(clip)}
         for index, got in shown_textures.items():
-            want = ReferenceKeyer(live.params).render(frames[index], GREEN, blue)
+            want = ReferenceKeyer(live.params).render(frames[index], ScreenMap.constant(GREEN), blue)
             assert np.abs(got[..., :3].astype(int) - want).max() <= 2, index
         assert not np.array_equal(shown_textures[0], shown_textures[8])
     finally:

@@ -15,6 +15,7 @@ SCRIPT = textwrap.dedent(
     from chromakey.core.frames import Frame
     from chromakey.core.memory import keep_freed_memory
     from chromakey.core.params import KeyerParams
+    from chromakey.core.screenmap import ScreenMap
 
     if {keep}:
         assert keep_freed_memory()
@@ -24,7 +25,7 @@ SCRIPT = textwrap.dedent(
     rgb[300:900, 600:1300] = rng.integers(0, 256, (600, 700, 3), dtype=np.uint8)
     frame = Frame.from_rgb(rgb)
     keyer = Keyer(KeyerParams())
-    screen = np.array([0.0, 0.5, 0.0], np.float32)
+    screen = ScreenMap.constant((0.0, 0.5, 0.0))
     for _ in range(2):
         keyer.render(frame, screen, None)
     start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -36,7 +37,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def page_faults(keep: bool, module: str = "cpu", keyer: str = "ReferenceKeyer") -> int:
+def page_faults(keep: bool, module: str = "keying.reference", keyer: str = "ReferenceKeyer") -> int:
     code = SCRIPT.format(keep=keep, module=module, keyer=keyer)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return int(out.stdout.split()[-1])
@@ -50,7 +51,7 @@ def test_the_numpy_path_stops_faulting_its_buffers_in_every_frame():
 def test_the_compiled_keyer_does_not_fault_its_buffers_in_every_frame():
     # Three 1080p RGBA frames are 6000 pages; a keyer that faulted its output or scratch
     # in anew every frame would show thousands.
-    assert page_faults(False, "kernels", "CpuKeyer") < 300
+    assert page_faults(False, "keying.kernels", "CpuKeyer") < 300
 
 
 def test_the_setting_is_accepted_here():

@@ -15,6 +15,7 @@ from chromakey.core.color import YuvSpec
 from chromakey.core.errors import ChromakeyError
 from chromakey.core.frames import Frame
 from chromakey.core.params import _RANGES, INTEGER_FIELDS, SCREEN_FAMILIES, KeyerParams
+from chromakey.core.screenmap import ScreenMap
 from chromakey.keying.reference import ReferenceKeyer
 
 from media import write_clip
@@ -61,7 +62,7 @@ def small_frames(draw):
 
 
 SCREENS = st.tuples(st.floats(0, 1), st.floats(0, 1), st.floats(0, 1)).map(
-    lambda t: np.array(t, np.float32)
+    lambda t: ScreenMap.constant(np.array(t, np.float32))
 )
 BACKGROUNDS = st.sampled_from([None, "colour", "image"])
 

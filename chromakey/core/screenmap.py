@@ -1,7 +1,7 @@
 """The screen map: a screen colour per block of the frame, and the global colour.
 
-Made by :mod:`chromakey.calibration`, read by both keyers (:func:`chromakey.cpu.screen_at`
-and its GLSL twin), which is why it lives in a module of its own.
+Made by :mod:`chromakey.keying.calibration`, read by every keyer
+(:func:`chromakey.keying.reference.screen_at` and its GLSL twin), which is why it lives in core.
 """
 
 from __future__ import annotations
@@ -50,10 +50,9 @@ def _applied(p: KeyerParams, w: ScreenWindow) -> KeyerParams:
     return p.replace(**changes) if changes else p
 
 
-def keyed_params(p: KeyerParams, screen: ScreenMap | np.ndarray) -> KeyerParams:
+def keyed_params(p: KeyerParams, screen: ScreenMap) -> KeyerParams:
     """The settings a keyer keys ``screen``'s frame with: ``p`` and the measured window."""
-    window = screen.window if isinstance(screen, ScreenMap) else None
-    return p if window is None else window.apply(p)
+    return p if screen.window is None else screen.window.apply(p)
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,9 +61,8 @@ class ScreenMap:
 
     Block (i, j) is centred on pixel coordinates ((j + 0.5)·cell, (i + 0.5)·cell); the keyers
     interpolate bilinearly between block centres and clamp at the edges
-    (:func:`chromakey.cpu.screen_at`). ``mean`` is the global screen colour, for code that
-    needs one colour; ``np.asarray(screen_map)`` gives it too, so a ScreenMap can stand in
-    wherever a (3,) colour was used.
+    (:func:`chromakey.keying.reference.screen_at`). ``mean`` is the global screen colour, for
+    code that needs one colour; a map is never read as that colour implicitly (it is no array).
     """
 
     colors: np.ndarray
@@ -93,11 +91,6 @@ class ScreenMap:
         c = np.asarray(color, F32).reshape(3)
         return cls(c.reshape(1, 1, 3), cell, c, window)
 
-    @classmethod
-    def of(cls, screen: ScreenMap | np.ndarray | tuple[float, float, float]) -> ScreenMap:
-        """A map as it is, or a (3,) colour as a constant map."""
-        return screen if isinstance(screen, ScreenMap) else cls.constant(screen)
-
     @property
     def shape(self) -> tuple[int, int]:
         """(rows, cols) of the grid."""
@@ -106,6 +99,3 @@ class ScreenMap:
     @property
     def is_constant(self) -> bool:
         return self.colors.shape[:2] == (1, 1)
-
-    def __array__(self, dtype=None, copy=None) -> np.ndarray:  # noqa: ANN001
-        return self.mean if dtype is None else self.mean.astype(dtype)

@@ -253,9 +253,9 @@ class GpuKeyer:
         _set(prog, "background_is_image", 1)
         return 3 if bg.shape[2] == 3 else 4
 
-    def _run_passes(self, screen: ScreenMap | np.ndarray, bg_image: bool) -> None:
+    def _run_passes(self, screen: ScreenMap, bg_image: bool) -> None:
         """Draw :func:`pass_graph`'s passes, each into its targets, reading earlier ones'."""
-        screen_map = ScreenMap.of(screen)
+        screen_map = screen
         self._screen_map.upload(screen_map.colors).use(_FIXED_UNITS["screen_map"])
         for n in ("key", "composite"):
             _set(self._current[n], "screen_cell", screen_map.cell)
@@ -277,11 +277,11 @@ class GpuKeyer:
     # --- API -------------------------------------------------------------------------------
 
     def render_texture(
-        self, frame: Frame, screen: ScreenMap | np.ndarray, background: np.ndarray | None
+        self, frame: Frame, screen: ScreenMap, background: np.ndarray | None
     ) -> moderngl.Texture:
         """Key and composite ``frame``; the RGBA8 result stays on the GPU.
 
-        ``screen`` is a :class:`ScreenMap` (the calibrator's) or one (3,) screen colour.
+        ``screen`` is the calibrator's :class:`ScreenMap` (``ScreenMap.constant`` for one colour).
 
         The texture is the keyer's own and is overwritten by the next call; it is straight
         RGBA when ``background`` is None (or has alpha) and opaque (alpha 1) otherwise.
@@ -292,7 +292,7 @@ class GpuKeyer:
     def render(
         self,
         frame: Frame,
-        screen: ScreenMap | np.ndarray,
+        screen: ScreenMap,
         background: np.ndarray | None,
         *,
         out: np.ndarray | None = None,
@@ -318,7 +318,7 @@ class GpuKeyer:
         return out
 
     def _render(
-        self, frame: Frame, screen: ScreenMap | np.ndarray, background: np.ndarray | None
+        self, frame: Frame, screen: ScreenMap, background: np.ndarray | None
     ) -> int:
         if self._released:
             raise RuntimeError("this GpuKeyer is closed")

@@ -239,7 +239,7 @@ class CpuKeyer:
     def render(
         self,
         frame: Frame,
-        screen: ScreenMap | np.ndarray,
+        screen: ScreenMap,
         background: np.ndarray | None,
         *,
         pixel_format: str | None = None,
@@ -283,7 +283,7 @@ class CpuKeyer:
             ints[I_FX], ints[I_FY] = frame.chroma_factors
             lw = cpu.luma_weights(frame)
         dec = _decode_constants(frame)
-        smap = ScreenMap.of(screen)
+        smap = screen
         rows, cols = smap.shape
         mi0, mi1, mfy = cpu.map_axis(h, smap.cell, rows)
         mj0, mj1, mfx = cpu.map_axis(w, smap.cell, cols)
@@ -324,7 +324,7 @@ class CpuKeyer:
         """Key one blank frame of this size, so that the first real frame does not pay for
         allocating and faulting in the scratch (a live view's first frame would be late)."""
         blank = Frame.from_rgb(np.zeros((max(height, 1), max(width, 1), 3), np.uint8))
-        self.render(blank, np.array([0.0, 0.5, 0.0], F32), None)
+        self.render(blank, ScreenMap.constant((0.0, 0.5, 0.0)), None)
 
     @property
     def tile_counts(self) -> dict[str, int]:

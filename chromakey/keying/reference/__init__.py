@@ -23,7 +23,7 @@ from .guide import (
     luma,
     luma_weights,
 )
-from .keyer import STRIP_PIXELS, ReferenceKeyer, cpu_workers, key_frame
+from .keyer import STRIP_PIXELS, ReferenceKeyer, cpu_workers, key_frame, key_pixels
 from .membership import (
     MIN_SCREEN_EXCESS,
     hue_membership,
@@ -79,6 +79,7 @@ __all__ = [
     "key_channel",
     "key_excess",
     "key_frame",
+    "key_pixels",
     "luma",
     "luma_weights",
     "map_axis",

@@ -1,4 +1,4 @@
-"""The whole reference: ``key_frame`` and :class:`ReferenceKeyer` (strips on threads)."""
+"""The whole reference: ``key_frame`` (``key_pixels``) and :class:`ReferenceKeyer` (strips on threads)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from ...core.color import rgb_to_hsl
 from ...core.frames import Frame
 from ...core.params import KeyerParams
 from ...core.screenmap import ScreenMap, keyed_params
+from .common import F32
 from .decode import decode_rgb, decode_rows
 from .guide import BT709_LUMA, guided_matte, luma, luma_weights
 from .membership import (
@@ -30,19 +31,33 @@ from .unmix import composite, spill_gate, to_uint8, unmix_despill
 
 def key_frame(
     rgb: np.ndarray,
-    screen: ScreenMap | np.ndarray,
+    screen: ScreenMap,
     p: KeyerParams,
     luma_w: np.ndarray = BT709_LUMA,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """RGB → (premultiplied foreground, alpha) for a screen map or one (3,) screen colour.
+    """RGB → (premultiplied foreground, alpha), keyed against a screen map
+    (``ScreenMap.constant(colour)`` for one colour).
 
     ``luma_w``: the frame's :func:`luma_weights` (the guide of :func:`guided_matte`).
+    """
+    return key_pixels(rgb, screen_colors(screen, rgb.shape[0], rgb.shape[1]), p, luma_w)
+
+
+def key_pixels(
+    rgb: np.ndarray,
+    colors: np.ndarray,
+    p: KeyerParams,
+    luma_w: np.ndarray = BT709_LUMA,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`key_frame` with the screen's colours already given for these pixels: H×W×3, or
+    one (3,) colour that numpy broadcasts. Apart from key_frame because a strip of rows keys
+    against its rows of the whole frame's map (:func:`screen_rows`), not a map of its own.
     """
     hue, sat, light, chroma = rgb_to_hsl(rgb)
     hue_m = hue_membership(hue, p)
     member = screen_membership(hue_m, sat, light, chroma, p)
     key = key_channel(p)
-    screen = screen_colors(screen, rgb.shape[0], rgb.shape[1])
+    screen = np.asarray(colors, F32)
     raw = raw_alpha(key_excess(rgb, key), member, screen_excess(screen, key))
     alpha = refine_matte(guided_matte(raw, luma(rgb, luma_w), p), p)
     fg = unmix_despill(rgb, alpha, spill_gate(hue_m, sat, alpha, p), screen, key, p)
@@ -93,11 +108,11 @@ class ReferenceKeyer:
         self.params = params
 
     def render(
-        self, frame: Frame, screen: ScreenMap | np.ndarray, background: np.ndarray | None
+        self, frame: Frame, screen: ScreenMap, background: np.ndarray | None
     ) -> np.ndarray:
         """uint8 H×W×3 over ``background`` ((3,) colour or H×W×3/4 image), or H×W×4 if None.
 
-        ``screen``: a :class:`ScreenMap` (from the calibrator) or one (3,) screen colour.
+        ``screen``: the calibrator's :class:`ScreenMap` (``ScreenMap.constant`` for one colour).
         """
         p = keyed_params(self.params, screen)
         bands = self._bands(frame.width, frame.height) if self.strips else []
@@ -134,7 +149,7 @@ class ReferenceKeyer:
     @staticmethod
     def _render_band(
         frame: Frame,
-        screen: ScreenMap | np.ndarray,
+        screen: ScreenMap,
         background: np.ndarray | None,
         p: KeyerParams,
         halo: int,
@@ -146,7 +161,7 @@ class ReferenceKeyer:
         h, w = frame.height, frame.width
         h0, h1 = max(0, y0 - halo), min(h, y1 + halo)
         rgb = decode_rows(frame, h0, h1)
-        fg, alpha = key_frame(rgb, screen_rows(screen, h, w, h0, h1), p, luma_weights(frame))
+        fg, alpha = key_pixels(rgb, screen_rows(screen, h, w, h0, h1), p, luma_weights(frame))
         a, b = y0 - h0, y1 - h0
         bg = background[y0:y1] if background is not None and background.ndim == 3 else background
         to_uint8(composite(fg[a:b], alpha[a:b], bg), out=out[y0:y1])

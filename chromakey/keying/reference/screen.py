@@ -58,23 +58,17 @@ def screen_at(
         np.add(top, rows, out=rows)
     return out
 
-def screen_colors(screen: ScreenMap | np.ndarray, height: int, width: int) -> np.ndarray:
-    """The screen colour per pixel (H×W×3), or one (3,) colour when it is the same everywhere.
 
-    An H×W×3 array is taken as the colours per pixel already (a band from :func:`screen_rows`).
-    """
-    if isinstance(screen, ScreenMap):
-        if screen.is_constant:
-            return screen.colors[0, 0]
-        return screen_at(screen, height, width)
-    screen = np.asarray(screen, F32)
-    return screen if screen.ndim == 3 else screen.reshape(3)
+def screen_colors(screen: ScreenMap, height: int, width: int) -> np.ndarray:
+    """The screen colour per pixel (H×W×3), or one (3,) colour when it is the same everywhere
+    (numpy broadcasts it over the pixels, so a constant map costs no H×W×3 array)."""
+    if screen.is_constant:
+        return screen.colors[0, 0]
+    return screen_at(screen, height, width)
 
 
-def screen_rows(
-    screen: ScreenMap | np.ndarray, height: int, width: int, y0: int, y1: int
-) -> np.ndarray:
+def screen_rows(screen: ScreenMap, height: int, width: int, y0: int, y1: int) -> np.ndarray:
     """Rows [y0, y1) of :func:`screen_colors` for an H×W frame, or its one (3,) colour."""
-    if isinstance(screen, ScreenMap) and not screen.is_constant:
+    if not screen.is_constant:
         return screen_at(screen, height, width, y0, y1)
-    return screen_colors(screen, height, width)
+    return screen.colors[0, 0]
