@@ -1,5 +1,5 @@
 """ReferenceKeyer's strips give exactly the whole-frame output, and the fast building blocks they use
-(decode_rows, screen_at's row bands, _window_reduce) equal their plain definitions."""
+(decode_rows, screen_at's row bands, window_reduce) equal their plain definitions."""
 
 from __future__ import annotations
 
@@ -189,7 +189,7 @@ def test_halo_is_enough_without_its_margin(p, monkeypatch):
 
 def test_1080p_frame_is_split_across_the_workers():
     k = cpu.ReferenceKeyer(KeyerParams(), strips=True, workers=2)
-    bands = k._bands(1920, 1080)
+    bands = k.bands(1920, 1080)
     assert len(bands) > 1 and len(bands) % 2 == 0
     assert bands[0][0] == 0 and bands[-1][1] == 1080
     assert all(a[1] == b[0] for a, b in zip(bands[:-1], bands[1:], strict=True))
@@ -218,7 +218,7 @@ def test_screen_at_rows_are_rows_of_the_whole_map():
 
 
 def naive_window(a: np.ndarray, radius: int, op) -> np.ndarray:
-    """Every tap of the square, edges clamped: the definition _window_reduce must match."""
+    """Every tap of the square, edges clamped: the definition window_reduce must match."""
     h, w = a.shape
     out = a.copy()
     for dy in range(-radius, radius + 1):
@@ -236,4 +236,4 @@ def test_window_reduce_is_the_clamped_square(radius, op):
     for h, w in [(1, 1), (1, 9), (6, 1), (13, 29), (40, 3)]:
         a = rng.random((h, w), dtype=np.float32)
         a[rng.random((h, w)) < 0.3] = 0
-        np.testing.assert_array_equal(cpu._window_reduce(a, radius, op), naive_window(a, radius, op))
+        np.testing.assert_array_equal(cpu.window_reduce(a, radius, op), naive_window(a, radius, op))

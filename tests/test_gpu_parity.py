@@ -131,7 +131,7 @@ def make_background(kind: str, width: int, height: int, seed: int) -> np.ndarray
     if kind == "none":
         return None
     if kind == "color":
-        return ScreenMap.constant(rng.uniform(0, 1, 3).astype(np.float32))
+        return rng.uniform(0, 1, 3).astype(np.float32)
     yy, xx = np.mgrid[0:height, 0:width]
     if kind == "image_rgb":
         img = np.stack([xx / width, yy / height, 0.5 + 0 * xx], -1).astype(np.float32)
@@ -453,8 +453,8 @@ def test_changing_a_field_changes_the_gpu_output(gpu, name):
 def test_changing_the_screen_colour_changes_the_gpu_output(gpu):
     w, h = 96, 64
     frame = to_frame(synthetic_rgb(w, h, seed=11), "yuv420", YuvSpec())
-    a_cpu, a_gpu = both(gpu, BASE, frame, np.array([0.0, 0.5, 0.0], np.float32), None)
-    b_cpu, b_gpu = both(gpu, BASE, frame, np.array([0.2, 0.7, 0.25], np.float32), None)
+    a_cpu, a_gpu = both(gpu, BASE, frame, ScreenMap.constant((0.0, 0.5, 0.0)), None)
+    b_cpu, b_gpu = both(gpu, BASE, frame, ScreenMap.constant((0.2, 0.7, 0.25)), None)
     assert not np.array_equal(a_gpu, b_gpu)
     assert_parity(b_cpu, b_gpu, "screen_colour")
 
@@ -557,7 +557,7 @@ def test_built_in_sample_matches_reference(gpu, p):
             assert_parity(expected, actual, f"sample_{index}_{kind}_{len(gpu.graph)}passes")
 
 
-# Settings that each take a different pass graph (chromakey.gpu.pass_graph): fused or
+# Settings that each take a different pass graph (chromakey.keying.gpu.pass_graph): fused or
 # separable guide, the composite's fused clip or a clip pass, its spill window or a row pass.
 GRAPH_VARIANTS = [
     KeyerParams(),

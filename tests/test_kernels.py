@@ -122,7 +122,7 @@ def test_tiles_skip_plain_screen_and_subject_on_a_realistic_frame():
     keyer.render(frame, ScreenCalibrator(p).update(frame), None)
     counts = keyer.tile_counts
     total = sum(counts.values())
-    assert total == -(-1280 // kernels.TILE) * len(range(0, 720, keyer._band_rows(720)))
+    assert total == -(-1280 // kernels.TILE) * len(range(0, 720, keyer.rows_per_band(720)))
     assert counts["screen"] > 0.4 * total and counts["subject"] > 0 and counts["mixed"] > 0
 
 

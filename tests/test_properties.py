@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from chromakey.core.color import YuvSpec
 from chromakey.core.errors import ChromakeyError
 from chromakey.core.frames import Frame
-from chromakey.core.params import _RANGES, INTEGER_FIELDS, SCREEN_FAMILIES, KeyerParams
+from chromakey.core.params import INTEGER_FIELDS, RANGES, SCREEN_FAMILIES, KeyerParams
 from chromakey.core.screenmap import ScreenMap
 from chromakey.keying.reference import ReferenceKeyer
 
@@ -30,7 +30,7 @@ def keyer_params(draw):
     for f in dataclasses.fields(KeyerParams):
         if f.name in ("screen_color", "screen", "auto_hue", "auto_sat"):
             continue
-        lo, hi = _RANGES[f.name]
+        lo, hi = RANGES[f.name]
         if f.name in INTEGRAL:
             values[f.name] = draw(st.integers(int(lo), int(hi)))
         else:

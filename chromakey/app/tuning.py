@@ -7,7 +7,7 @@ import shlex
 
 from ..core.color import format_color
 from ..core.errors import ParameterError
-from ..core.params import _RANGES, INTEGER_FIELDS, KeyerParams
+from ..core.params import INTEGER_FIELDS, RANGES, KeyerParams
 
 # key name → (field, step). Steps are added; the result is clamped to the field's range.
 KEYS: dict[str, tuple[str, float]] = {
@@ -56,7 +56,7 @@ def shell_quote(text: str) -> str:
 def step_param(params: KeyerParams, name: str, delta: float) -> KeyerParams:
     """``params`` with ``name`` moved by ``delta``, clamped into its range; unchanged if the
     result is refused (e.g. hue_min reaching hue_max)."""
-    lo, hi = _RANGES[name]
+    lo, hi = RANGES[name]
     value = getattr(params, name) + delta
     value = min(max(value, lo), hi)
     value = int(round(value)) if name in INTEGER_FIELDS else round(float(value), 4)

@@ -8,7 +8,9 @@ and another on the GPU.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
+from types import MappingProxyType
 from typing import Any
 
 from .color import parse_color
@@ -20,8 +22,8 @@ MIN_CLIP_GAP = 0.01
 # Fields that take whole numbers (pixels); the rest are floats.
 INTEGER_FIELDS = frozenset({"choke", "spill_radius", "guide_radius"})
 
-# (low, high) allowed per numeric field, inclusive.
-_RANGES: dict[str, tuple[float, float]] = {
+# (low, high) allowed per numeric field, inclusive (read-only: the tuner and the tests read it).
+RANGES: Mapping[str, tuple[float, float]] = MappingProxyType({
     "hue_min": (0.0, 360.0),
     "hue_max": (0.0, 360.0),
     "hue_softness": (0.0, 90.0),
@@ -40,7 +42,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "spill": (0.0, 1.0),
     "spill_radius": (0, 32),
     "screen_adapt": (0.0, 1.0),
-}
+})
 
 _HELP: dict[str, str] = {
     "hue_min": "lower edge of the screen's hue window, degrees",
@@ -124,7 +126,7 @@ class KeyerParams:
             if f.name in _OTHER_FIELDS:
                 continue
             value = getattr(self, f.name)
-            lo, hi = _RANGES[f.name]
+            lo, hi = RANGES[f.name]
             integral = f.name in INTEGER_FIELDS
             ok_type = isinstance(value, int) if integral else isinstance(value, (int, float))
             if isinstance(value, bool) or not ok_type:

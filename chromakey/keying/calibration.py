@@ -5,7 +5,7 @@ service and the encoder all move it, and a real screen is rarely evenly lit.
 The calibrator estimates a low-resolution *screen map*: one colour per block of
 ``cell`` × ``cell`` pixels (blocks inside the subject filled in from their
 neighbours), plus the global colour. Both keyers upsample the map bilinearly
-with the same rule (:func:`chromakey.cpu.screen_at`), so the CPU and the GPU
+with the same rule (:func:`chromakey.keying.reference.screen_at`), so the CPU and the GPU
 key against the same colour at every pixel of the same frame.
 
 Measuring the map costs a few milliseconds a frame at 720p and more at 1080p, while the

@@ -22,8 +22,8 @@ loop never waits for it.
 A host that decodes by itself calls ``render(frame)`` (key this frame now) or, from any
 thread, ``feed(frame)`` and then ``update()`` in its render loop.
 
-Backends (``backend``): ``gpu`` keys with the GLSL passes (:class:`chromakey.gpu.GpuKeyer`)
-straight into the texture. ``cpu`` keys with :class:`chromakey.kernels.CpuKeyer` and uploads the
+Backends (``backend``): ``gpu`` keys with the GLSL passes (:class:`chromakey.keying.gpu.GpuKeyer`)
+straight into the texture. ``cpu`` keys with :class:`chromakey.keying.kernels.CpuKeyer` and uploads the
 composite as one RGBA8 texture. ``auto`` (the default) takes ``cpu`` where the context is a
 software rasteriser (Mesa's llvmpipe, as ``chromakey render --backend auto`` decides:
 :func:`chromakey.keying.select.auto_takes_cpu`), whose passes would run on the same cores and

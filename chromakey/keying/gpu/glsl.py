@@ -12,7 +12,7 @@ announced with a ``#line`` directive whose line number carries the file's index
 syntax errors, never for semantic ones, while the line number always comes through. A
 compile or link failure becomes a :class:`ShaderError` that names the original file and line.
 
-Constants that Python owns (chromakey.gpu.shader_defines: MIN_RAMP, EDGE_RADIUS …) reach the
+Constants that Python owns (chromakey.keying.gpu.shader_defines: MIN_RAMP, EDGE_RADIUS …) reach the
 GLSL as ``#define`` lines injected right after ``#version``, before the first ``#line`` marker,
 so a value lives once (in Python) and every reported line number stays the file's own. A
 shader that ``#define``s one of them itself fails to compile (a macro redefinition).

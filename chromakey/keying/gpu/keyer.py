@@ -22,7 +22,7 @@ from .uploads import _FIXED_UNITS, FIRST_INPUT_UNIT, _PlaneTexture, _set
 class GpuKeyer:
     """The reference pipeline on the GPU: frame in, composited uint8 image (or texture) out.
 
-    Same API and results as :class:`chromakey.cpu.ReferenceKeyer` (within the parity suite's
+    Same API and results as :class:`chromakey.keying.reference.ReferenceKeyer` (within the parity suite's
     tolerance: at most 8/255 anywhere, 2/255 on all but 0.1 % of pixels). ``ctx``: None for a
     headless context of its own, ``"current"`` for the current one (a glfw window's), or a
     host's ``moderngl.Context``, which the keyer uses but never releases.
@@ -51,6 +51,9 @@ class GpuKeyer:
         self.timing = timing
         self.stats: dict[str, float] = {"upload": 0.0, "passes": 0.0, "readback": 0.0}
         self.graph: tuple[GpuPass, ...] = ()
+        # (program, defines) of each pass the last frame drew, in order: what the graph was
+        # drawn as, for a host or test that checks the draws against pass_graph.
+        self.drawn: tuple[tuple[str, tuple[tuple[str, int], ...]], ...] = ()
         self._released = False
         self._lib = shaders if shaders is not None else ShaderLibrary()
         # Programs by (shader, specialising defines), built when a pass graph first needs one.
@@ -189,7 +192,7 @@ class GpuKeyer:
             if pl.dtype != np.uint8:
                 raise InputError(
                     f"the GPU keyer takes 8-bit planes, got {pl.dtype}; convert the frame "
-                    "(chromakey.sources shifts deeper formats to 8 bits)"
+                    "(chromakey.io.sources shifts deeper formats to 8 bits)"
                 )
         if frame.layout == "rgb":
             rgb = planes[0]
@@ -261,6 +264,7 @@ class GpuKeyer:
             _set(self._current[n], "screen_cell", screen_map.cell)
         bg = self._bg.tex if bg_image and self._bg.tex is not None else self._dummy_f
         bg.use(_FIXED_UNITS["background_image"])
+        drawn = []
         for ps in self.graph:
             prog = self._progs[(ps.program, ps.defines)]
             for name, value in ps.uniforms:
@@ -273,6 +277,8 @@ class GpuKeyer:
                 self._target(target).use(FIRST_INPUT_UNIT + i)
             self._framebuffer(ps.outputs).use()
             self._vaos[(ps.program, ps.defines)].render(moderngl.TRIANGLES, vertices=3)
+            drawn.append((ps.program, ps.defines))
+        self.drawn = tuple(drawn)
 
     # --- API -------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ...core.color import HSL_EPS
-from ...core.params import _RANGES, KeyerParams
+from ...core.params import RANGES, KeyerParams
 from .. import reference as cpu
 
 # Radii up to these run fused. FUSED_GUIDE_RADIUS: the guide's first box filter, coefficients
@@ -27,7 +27,7 @@ FUSED_CLIP_RADIUS = 2
 FUSED_SPILL_RADIUS = 4
 
 # feather.frag.glsl's tap array: 2·ceil(the largest feather KeyerParams allows) + 1.
-MAX_FEATHER_TAPS = 2 * math.ceil(_RANGES["feather"][1]) + 1
+MAX_FEATHER_TAPS = 2 * math.ceil(RANGES["feather"][1]) + 1
 
 
 def shader_defines() -> dict[str, int | float]:

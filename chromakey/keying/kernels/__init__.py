@@ -1,9 +1,9 @@
-"""The compiled CPU keyer: the numpy reference's maths (``cpu.py``) fused into few passes.
+"""The compiled CPU keyer: the numpy reference's maths (``keying.reference``) fused into few passes.
 
 Why: the reference makes about 180 numpy calls and 250 plane-sized float32 writes a frame.
 Here a frame is keyed in bands of rows, each band with the rows of context its neighbourhood
 stages reach, every stage of a band working in buffers that stay in the CPU's caches, the
-bands on numba's threads. Each stage reads like its twin in ``cpu.py`` and takes its
+bands on numba's threads. Each stage reads like its twin in ``keying.reference`` and takes its
 constants from there; tests/test_kernels.py holds the two within TOLERANCE over random
 parameters, sizes, screens and backgrounds.
 

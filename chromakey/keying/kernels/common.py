@@ -131,7 +131,7 @@ _ALPHA_EPS = F32(cpu.ALPHA_FLOOR)
 _ALPHA_VISIBLE = F32(cpu.ALPHA_VISIBLE)
 
 
-# --- per-pixel maths (twins of cpu.py's) --------------------------------------------------
+# --- per-pixel maths (twins of the reference's) -------------------------------------------
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")

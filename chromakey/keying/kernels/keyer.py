@@ -301,7 +301,7 @@ class CpuKeyer:
         else:
             out = np.empty((h, w, channels), np.uint8)
             planes = (_U8_2D_OUT,) * 4
-        band_rows = self._band_rows(h)
+        band_rows = self.rows_per_band(h)
         scratch, lines, tiles = self._buffers(h, w, band_rows + 2 * int(ints[I_HALO]))
         if self.tiles:  # screen tiles then only skip: a streaming copy beats per-pixel stores
             ints[I_PREFILLED] = _prefill(out, kind, bg_color, bg_img)
@@ -333,7 +333,7 @@ class CpuKeyer:
         c = self._tiles[:, 1, :3].sum(axis=0) if self._tiles.shape[2] >= 3 else np.zeros(3, int)
         return {"mixed": int(c[T_MIXED]), "screen": int(c[T_SCREEN]), "subject": int(c[T_SUBJECT])}
 
-    def _band_rows(self, h: int) -> int:
+    def rows_per_band(self, h: int) -> int:
         """About BAND_ROWS rows a band, in a whole number of bands per worker (even load); even,
         so that a band holds whole rows of 4:2:0 chroma."""
         bands = max(1, round(h / self.band_rows / self._workers)) * self._workers

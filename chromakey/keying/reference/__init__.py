@@ -12,7 +12,7 @@ namespace (the compiled keyer and the GPU keyer take their constants from it).
 """
 
 from .common import ALPHA_FLOOR, ALPHA_VISIBLE, EDGE_RADIUS, F32, MIN_RAMP, soft_step
-from .decode import _decode_yuv, decode_rgb, decode_rows, upsample_chroma
+from .decode import decode_rgb, decode_rows, upsample_chroma
 from .guide import (
     BT709_LUMA,
     GUIDE_FIT_RAMP,
@@ -45,7 +45,7 @@ from .refine import (
 )
 from .screen import map_axis, screen_at, screen_colors, screen_rows
 from .unmix import composite, spill_gate, to_uint8, unmix_despill
-from .windows import _window_reduce
+from .windows import window_reduce
 
 __all__ = [
     "ALPHA_FLOOR",
@@ -60,8 +60,7 @@ __all__ = [
     "MIN_SCREEN_EXCESS",
     "ReferenceKeyer",
     "STRIP_PIXELS",
-    "_decode_yuv",
-    "_window_reduce",
+    "window_reduce",
     "box_sum",
     "choke_matte",
     "clip_matte",

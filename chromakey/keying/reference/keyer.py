@@ -78,7 +78,7 @@ STRIP_PIXELS = 384 * 1024
 
 class ReferenceKeyer:
     """The reference pipeline on numpy: frame in, composited uint8 image out (the oracle the
-    compiled CPU keyer, :class:`chromakey.kernels.CpuKeyer`, and the shaders are held to).
+    compiled CPU keyer, :class:`chromakey.keying.kernels.CpuKeyer`, and the shaders are held to).
 
     ``strips`` (default: on when more than one CPU is usable) keys the frame in horizontal
     strips, each with :func:`halo_rows` rows of context either side, on ``workers`` threads
@@ -115,7 +115,7 @@ class ReferenceKeyer:
         ``screen``: the calibrator's :class:`ScreenMap` (``ScreenMap.constant`` for one colour).
         """
         p = keyed_params(self.params, screen)
-        bands = self._bands(frame.width, frame.height) if self.strips else []
+        bands = self.bands(frame.width, frame.height) if self.strips else []
         if len(bands) <= 1:
             fg, alpha = key_frame(decode_rgb(frame), screen, p, luma_weights(frame))
             return to_uint8(composite(fg, alpha, background))
@@ -137,7 +137,7 @@ class ReferenceKeyer:
                 pass
         return out
 
-    def _bands(self, width: int, height: int) -> list[tuple[int, int]]:
+    def bands(self, width: int, height: int) -> list[tuple[int, int]]:
         """[y0, y1) of each strip: equal heights, at least one strip per worker if there are rows."""
         rows = self.strip_rows or max(16, STRIP_PIXELS // max(width, 1))
         n = max(-(-height // max(rows, 1)), 1)

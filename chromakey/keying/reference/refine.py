@@ -8,7 +8,7 @@ import numpy as np
 
 from ...core.params import KeyerParams
 from .common import EDGE_RADIUS, F32, soft_step
-from .windows import _pad_edge, _shifted, _window_reduce
+from .windows import _pad_edge, _shifted, window_reduce
 
 # Rows of context beyond what key_frame's neighbourhood operations reach, for safety.
 HALO_MARGIN = 2
@@ -53,7 +53,7 @@ def _blur(a: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 def edge_weight(alpha: np.ndarray, p: KeyerParams) -> np.ndarray:
     """1 where the matte varies within EDGE_RADIUS (hair, outlines), 0 on flat regions."""
-    spread = _window_reduce(alpha, EDGE_RADIUS, np.maximum) - _window_reduce(
+    spread = window_reduce(alpha, EDGE_RADIUS, np.maximum) - window_reduce(
         alpha, EDGE_RADIUS, np.minimum
     )
     return soft_step(0.5 * p.edge_tolerance, p.edge_tolerance, spread)
@@ -68,9 +68,9 @@ def clip_matte(alpha: np.ndarray, edge: np.ndarray, p: KeyerParams) -> np.ndarra
 def choke_matte(alpha: np.ndarray, p: KeyerParams) -> np.ndarray:
     """Erode (choke > 0) or dilate (choke < 0) by a square of radius |choke|."""
     if p.choke > 0:
-        return _window_reduce(alpha, p.choke, np.minimum)
+        return window_reduce(alpha, p.choke, np.minimum)
     if p.choke < 0:
-        return _window_reduce(alpha, -p.choke, np.maximum)
+        return window_reduce(alpha, -p.choke, np.maximum)
     return alpha
 
 

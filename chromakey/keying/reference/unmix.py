@@ -7,7 +7,7 @@ import numpy as np
 from ...core.params import KeyerParams
 from .common import ALPHA_FLOOR, ALPHA_VISIBLE, F32, soft_step
 from .membership import key_excess
-from .windows import _window_reduce
+from .windows import window_reduce
 
 # --- 7. unmix and despill -------------------------------------------------------------
 
@@ -21,7 +21,7 @@ def spill_gate(
     strongly saturated off-window colour away from the edges (a lime tie, a
     teal badge) is the object's own and keeps its green.
     """
-    near_screen = _window_reduce(F32(1.0) - alpha, p.spill_radius, np.maximum)
+    near_screen = window_reduce(F32(1.0) - alpha, p.spill_radius, np.maximum)
     weak = F32(1.0) - soft_step(p.sat_min, p.sat_min + p.sat_softness, sat)
     return np.maximum(np.maximum(hue_m, weak), near_screen)
 

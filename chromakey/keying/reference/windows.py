@@ -21,7 +21,7 @@ def _pad_edge(a: np.ndarray, radius: int, axis: int) -> np.ndarray:
     return np.pad(a, pad, mode="edge")
 
 
-def _window_reduce(a: np.ndarray, radius: int, op: np.ufunc) -> np.ndarray:
+def window_reduce(a: np.ndarray, radius: int, op: np.ufunc) -> np.ndarray:
     """Square min/max filter with edges clamped, as two 1-D passes (exact for a square).
 
     Each pass pads by ``radius`` edge copies and reduces the window of 2·radius + 1 by
