@@ -8,7 +8,8 @@ one line ``report MESSAGE`` on standard output: how the test follows the browser
 and publishes the canvas (and a 440 Hz tone with ``audio``) to a WHIP endpoint, with
 every candidate gathered first (no trickle). It reports the POST's status and exposed
 Location, the connection state and the frames encoded so far. With ``leave_after`` it ends
-its session by DELETE after that many frames, as a polite publisher does. A 24-bit frame
+its session by DELETE after that many frames, as a polite publisher does, and with
+``rounds`` publishes again a second later, that many times in all. A 24-bit frame
 counter is drawn in the top row as black and white blocks (``BARCODE_*``), so that the
 benchmark can tell which frame it got and when it was captured.
 """
@@ -60,6 +61,12 @@ async function main() {
     osc.connect(dst); osc.start(); await ac.resume();
     stream.addTrack(dst.stream.getAudioTracks()[0]);
   }
+  for (let round = 0; round < CFG.rounds; round++) {
+    if (round) await new Promise((r) => setTimeout(r, 1000));
+    await publish(stream, round);
+  }
+}
+async function publish(stream, round) {
   const pc = new RTCPeerConnection({iceServers: []});
   for (const t of stream.getTracks()) {
     const tr = pc.addTransceiver(t, {direction: 'sendonly'});
@@ -78,28 +85,31 @@ async function main() {
   if (CFG.token) headers['Authorization'] = 'Bearer ' + CFG.token;
   const resp = await fetch(CFG.whip, {method: 'POST', headers, body: pc.localDescription.sdp});
   const location = resp.headers.get('Location');
-  report('post ' + resp.status + ' location=' + location);
+  report('post ' + resp.status + ' location=' + location + ' round=' + round);
   if (resp.status !== 201) return;
   pc.onconnectionstatechange = () => report('state ' + pc.connectionState);
   await pc.setRemoteDescription({type: 'answer', sdp: await resp.text()});
   const session = new URL(location, CFG.whip).href;
-  let left = false;
-  setInterval(async () => {
-    if (left) return;
-    const stats = await pc.getStats();
-    stats.forEach((s) => {
-      if (s.type === 'outbound-rtp' && s.kind === 'video') {
-        report('sent ' + s.framesEncoded + ' ' + s.frameWidth + 'x' + s.frameHeight);
-        if (CFG.leave_after && s.framesEncoded >= CFG.leave_after && !left) {
+  await new Promise((finished) => {
+    let left = false;
+    const timer = setInterval(async () => {
+      if (left) return;
+      const stats = await pc.getStats();
+      stats.forEach((s) => {
+        if (s.type !== 'outbound-rtp' || s.kind !== 'video' || left) return;
+        report('sent ' + s.framesEncoded + ' ' + s.frameWidth + 'x' + s.frameHeight + ' round=' + round);
+        if (CFG.leave_after && s.framesEncoded >= CFG.leave_after) {
           left = true;
+          clearInterval(timer);
           fetch(session, {method: 'DELETE', headers}).then((r) => {
-            report('deleted ' + r.status);
+            report('deleted ' + r.status + ' round=' + round);
             pc.close();
+            finished();
           });
         }
-      }
-    });
-  }, 250);
+      });
+    }, 250);
+  });
 }
 main().catch((e) => report('error ' + e));
 </script></body></html>
@@ -114,6 +124,7 @@ def publisher_html(
     audio: bool = False,
     token: str | None = None,
     leave_after: int | None = None,
+    rounds: int = 1,
     stamps: bool = False,
 ) -> str:
     config = {
@@ -123,6 +134,7 @@ def publisher_html(
         "audio": audio,
         "token": token,
         "leave_after": leave_after,
+        "rounds": rounds,
         "bits": BARCODE_BITS,
         "cell": BARCODE_CELL,
         "stamps": stamps,
