@@ -57,3 +57,21 @@ def decode(path: Path) -> tuple[list[np.ndarray], np.ndarray | None, int]:
 def dominant_hz(samples: np.ndarray, rate: int) -> float:
     spectrum = np.abs(np.fft.rfft(samples * np.hanning(samples.size)))
     return float(np.fft.rfftfreq(samples.size, 1 / rate)[int(np.argmax(spectrum[1:])) + 1])
+
+
+def background_share(rgb: np.ndarray, background, tol: float = 40.0) -> float:  # noqa: ANN001
+    """The fraction of pixels that show the background colour."""
+    diff = np.abs(rgb.astype(np.int16) - np.asarray(background, np.int16)).max(axis=2)
+    return float((diff <= tol).mean())
+
+
+def check_like_reference(frames: list[np.ndarray], reference: list[np.ndarray], background) -> None:  # noqa: ANN001
+    """Frames received over WebRTC keyed as the same clip keyed from its file: the corners
+    show the background, and as much of the picture does (within 5 points)."""
+    want = float(np.median([background_share(f, background) for f in reference]))
+    for rgb in (frames[len(frames) // 2], frames[-1]):
+        h, w, _ = rgb.shape
+        for y, x in ((2, 2), (2, w - 3), (h // 2, 2), (h // 2, w - 3)):
+            assert near(rgb[y, x], background), f"({x}, {y}) is {rgb[y, x]}"
+        got = background_share(rgb, background)
+        assert abs(got - want) < 0.05, f"{got:.1%} background, the file keys to {want:.1%}"
