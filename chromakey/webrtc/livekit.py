@@ -54,9 +54,10 @@ def require_livekit() -> Any:
     return rtc
 
 
-def i420_planes(frame: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """An ``rtc.VideoFrame``'s Y, U, V planes as H×W uint8 views (converted to I420 first
-    if the SDK gave another layout)."""
+def i420_planes(frame: Any) -> tuple[Any, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(owner, (Y, U, V)): an ``rtc.VideoFrame``'s planes as H×W uint8 views, converted to
+    I420 first if the SDK gave another layout. The views point into ``owner``'s buffer (the
+    frame, or its I420 conversion), which must live as long as they do."""
     rtc = require_livekit()
     if frame.type != rtc.VideoBufferType.I420:
         frame = frame.convert(rtc.VideoBufferType.I420)
@@ -65,7 +66,7 @@ def i420_planes(frame: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     y = np.frombuffer(frame.get_plane(0), np.uint8)[: w * h].reshape(h, w)
     u = np.frombuffer(frame.get_plane(1), np.uint8)[: cw * ch].reshape(ch, cw)
     v = np.frombuffer(frame.get_plane(2), np.uint8)[: cw * ch].reshape(ch, cw)
-    return y, u, v
+    return frame, (y, u, v)
 
 
 def check_token(token: str | None, now: float | None = None) -> dict[str, Any]:
@@ -200,9 +201,8 @@ class LiveKitSource(LiveTrackSource):
 
     async def _pump_video(self, stream: Any) -> None:
         async for event in stream:
-            frame = event.frame
-            y, u, v = i420_planes(frame)
-            self.planes(y, u, v, event.timestamp_us / 1e6, keepalive=frame)
+            owner, (y, u, v) = i420_planes(event.frame)
+            self.planes(y, u, v, event.timestamp_us / 1e6, keepalive=owner)
 
     async def _pump_audio(self, stream: Any) -> None:
         samples = 0
