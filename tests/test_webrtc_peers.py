@@ -73,7 +73,7 @@ def test_ffmpeg_whip_default_certificate_is_refused_and_endpoint_stays_up(netns,
     proc, log, _ = _render(netns, f"whip://{netns.a}:{port}/live", tmp_path / "no.mp4")
     log.wait_for(lambda line: "listening on" in line, 60)
     pub = netns.python("tests/webrtc_ffmpeg_whip.py", str(clip[0]), f"http://{netns.a}:{port}/live",
-                       "2", "--gnutls-cert", stdout=-1, stderr=-1)
+                       "--seconds", "2", "--gnutls-cert", stdout=-1, stderr=-1)
     _, pub_err = pub.communicate(timeout=120)
     assert pub.returncode != 0
     assert "DTLS session failed" in pub_err or "fatal alert" in pub_err, pub_err[-2000:]

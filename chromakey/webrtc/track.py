@@ -9,7 +9,8 @@ side from its own thread:
   :class:`chromakey.frames.Frame` as they are (:func:`chromakey.sources.to_frame`: I420
   views, no RGB round trip), stamped ``decoded_at`` as it arrives. Its time comes from the
   RTP timestamp (90 kHz, unwrapped across the 32-bit wrap), from 0 at the first frame; a
-  new session (the next publisher, a re-opened pull) continues one frame after the last;
+  new session (the next publisher, a re-opened pull) continues one frame after the last,
+  and ``frame.session`` counts the sessions from 1;
 - ``planes(y, u, v, time)`` — the same for sources that hand I420 planes (LiveKit);
 - ``sound(av_frame)`` — decoded audio, resampled to 48 kHz stereo s16 and laid on the
   video's clock: audio before the first video frame is cut, a gap is filled with silence,
@@ -272,6 +273,7 @@ class LiveTrackSource(QueuedItems):
         frame.time = t
         frame.index = self._index
         frame.decoded_at = time.perf_counter()  # type: ignore[attr-defined]
+        frame.session = self.sessions  # type: ignore[attr-defined]  # which publisher/pull
         self._index += 1
         self._last_time = t
         self._last_media = now
