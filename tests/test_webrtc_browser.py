@@ -51,7 +51,7 @@ def test_chromium_publishes_render_finishes_keyed_mp4_with_audio(netns, tmp_path
     assert re.match(r"report post 201 location=/live/\S+", post), post
     reports.wait_for(lambda line: _sent(line) >= 90, 120)
     browser.send_signal(signal.SIGKILL)  # the browser goes away without a word
-    assert render.wait(timeout=120) == 0, log.text()
+    assert log.wait(120) == 0, log.text()
     assert any("left" in line for line in log.lines), log.text()
     wrote = report.wait_for(lambda line: line.startswith("wrote"), 5)
     assert out.exists() and not list(tmp_path.glob(".keyed.mp4*")), wrote
@@ -86,7 +86,7 @@ def test_chromium_preview_shows_keyed_avatar_and_takes_the_next_publisher(
     log.wait_for(lambda line: "listening on" in line, 60)
     netns.popen(chromium_command(exe, tmp_path / "profile", page), stdout=-3, stderr=-3)
     reports.wait_for(lambda line: line.startswith("report deleted 200 round=0"), 120)
-    assert preview.wait(timeout=180) == 0, log.text()
+    assert log.wait(180) == 0, log.text()
     text = "\n".join(log.lines)
     assert "left (it sent DELETE)" in text and "waiting for the next publisher" in text
     assert text.count("connected (offers") == 2, text

@@ -53,7 +53,7 @@ def test_ffmpeg_whip_publisher_with_audio_renders_keyed_mp4(netns, tmp_path, cli
                        stdout=-1, stderr=-1)
     pub_out, pub_err = pub.communicate(timeout=120)
     assert pub.returncode == 0, pub_err[-3000:]
-    assert proc.wait(timeout=60) == 0, log.text()
+    assert log.wait(60) == 0, log.text()
     assert "left (it sent DELETE)" in log.text()  # the muxer ends its session politely
     frames, audio, rate = decode(out)
     assert len(frames) >= 90, report.text()
@@ -98,7 +98,7 @@ def test_whep_pull_renders_keyed_mp4_with_audio_and_deletes_its_session(netns, t
     server, served = _whep_server(netns, port, clip[0])
     out = tmp_path / "whep.mp4"
     proc, log, report = _render(netns, f"whep://{netns.a}:{port}/whep", out)
-    assert proc.wait(timeout=120) == 0, log.text()
+    assert log.wait(120) == 0, log.text()
     session = served.wait_for(lambda line: line.startswith("session "), 5).split()[1]
     served.wait_for(lambda line: line == f"deleted {session}", 10)
     frames, audio, rate = decode(out)
@@ -119,7 +119,7 @@ def test_whep_pull_reopens_after_the_server_goes_away(netns, tmp_path, clip):
     log.wait_for(lambda line: "re-opening in" in line, 30)
     server, served = _whep_server(netns, port, clip[0])
     served.wait_for(lambda line: line.startswith("session "), 60)
-    assert proc.wait(timeout=120) == 0, log.text()
+    assert log.wait(120) == 0, log.text()
     frames, _, _ = decode(out)
     assert len(frames) >= 60 + 120, report.text()  # both sessions' frames, one after the other
     check_like_reference(frames, clip[1], BLUE)

@@ -116,6 +116,13 @@ class Lines:
                     raise AssertionError(f"timed out after {timeout} s:\n" + self.text())
                 self._cond.wait(left)
 
+    def wait(self, timeout: float) -> int:
+        """The process's exit status; AssertionError with its last lines if it runs longer."""
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"still running after {timeout} s:\n{self.text()}") from None
+
     def text(self) -> str:
         with self._cond:
             return "\n".join(self.lines[-60:])

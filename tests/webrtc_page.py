@@ -9,7 +9,8 @@ and publishes the canvas (and a 440 Hz tone with ``audio``) to a WHIP endpoint, 
 every candidate gathered first (no trickle). It reports the POST's status and exposed
 Location, the connection state and the frames encoded so far. With ``leave_after`` it ends
 its session by DELETE after that many frames, as a polite publisher does, and with
-``rounds`` publishes again a second later, that many times in all. A 24-bit frame
+``rounds`` publishes again a second later, that many times in all (the last round
+publishes until the browser goes away). A 24-bit frame
 counter is drawn in the top row as black and white blocks (``BARCODE_*``), so that the
 benchmark can tell which frame it got and when it was captured.
 """
@@ -98,7 +99,7 @@ async function publish(stream, round) {
       stats.forEach((s) => {
         if (s.type !== 'outbound-rtp' || s.kind !== 'video' || left) return;
         report('sent ' + s.framesEncoded + ' ' + s.frameWidth + 'x' + s.frameHeight + ' round=' + round);
-        if (CFG.leave_after && s.framesEncoded >= CFG.leave_after) {
+        if (CFG.leave_after && round < CFG.rounds - 1 && s.framesEncoded >= CFG.leave_after) {
           left = true;
           clearInterval(timer);
           fetch(session, {method: 'DELETE', headers}).then((r) => {
