@@ -331,6 +331,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+    finally:
+        if "livekit.rtc" in sys.modules:  # a LiveKit room was opened: see release_sdk
+            from .webrtc.livekit import release_sdk
+
+            release_sdk()
 
 
 if __name__ == "__main__":
