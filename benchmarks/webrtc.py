@@ -106,8 +106,8 @@ def measure(kind: str, ns_a: str, ns_b: str, size: tuple[int, int], seconds: flo
     """Inside the namespace: one publisher's run; the numbers as a dict."""
     import tempfile
 
+    from chromakey.io.sources import open_source
     from chromakey.live import LiveCompositor
-    from chromakey.network import open_source
 
     events: list[tuple[float, str]] = []
     source = open_source(f"whip://{ns_a}:{PORT}/live", queue_size=4,

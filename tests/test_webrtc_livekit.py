@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pytest
 
-from chromakey.errors import InputError, ParameterError, StreamError
+from chromakey.core.errors import InputError, ParameterError, StreamError
 
 from webrtc_net import ROOT, require_livekit
 

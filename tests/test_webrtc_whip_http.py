@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from chromakey.errors import ParameterError, StreamError
+from chromakey.core.errors import ParameterError, StreamError
 
 from webrtc_net import require_aiortc
 

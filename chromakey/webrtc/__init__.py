@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..errors import ParameterError
+from ..core.errors import ParameterError
 from .urls import (
     WEBRTC_SCHEMES,
     LiveKitLocation,

@@ -16,7 +16,7 @@ from collections.abc import Coroutine, Sequence
 from concurrent.futures import Future
 from typing import Any
 
-from ..errors import BackendUnavailableError, ParameterError
+from ..core.errors import BackendUnavailableError, ParameterError
 
 __all__ = [
     "ACCEPTED_VIDEO",

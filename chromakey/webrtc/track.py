@@ -38,10 +38,11 @@ import av
 import numpy as np
 
 from ..color import YuvSpec
-from ..errors import InputError
-from ..frames import Frame
-from ..network import NetworkStatus
-from ..sources import MAX_PIXELS, QueuedItems, SourceInfo, to_frame
+from ..core.errors import InputError
+from ..core.frames import Frame
+from ..io.sources.base import QueuedItems, SourceInfo
+from ..io.sources.decode import MAX_PIXELS, to_frame
+from ..io.sources.streams import NetworkStatus
 
 __all__ = ["AUDIO_RATE", "DropOldestFrames", "LiveTrackSource", "pcm_stream"]
 
@@ -147,6 +148,7 @@ class LiveTrackSource(QueuedItems):
         self.drop = drop  # always True in effect: a live peer cannot be made to wait
         self._queue: DropOldestFrames = DropOldestFrames(queue_size)
         self._stop = threading.Event()
+        self._thread: threading.Thread | None = None  # QueuedItems.running and join read it
         self._ready = threading.Event()
         self._pcm, self.audio = pcm_stream() if audio else (None, None)
         self._resampler = av.AudioResampler(format="s16", layout="stereo", rate=AUDIO_RATE)
@@ -272,7 +274,7 @@ class LiveTrackSource(QueuedItems):
             t = self._last_time + 1e-3  # reordered or repeated stamp: keep order strict
         frame.time = t
         frame.index = self._index
-        frame.decoded_at = time.perf_counter()  # type: ignore[attr-defined]
+        frame.decoded_at = time.perf_counter()
         frame.session = self.sessions  # type: ignore[attr-defined]  # which publisher/pull
         self._index += 1
         self._last_time = t

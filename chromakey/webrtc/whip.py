@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ParameterError, StreamError
+from ..core.errors import ParameterError, StreamError
 from .peer import LoopThread, OfferError, check_offer, new_peer, require_aiortc
 from .track import LiveTrackSource
 from .urls import WhipLocation, parse_location
