@@ -226,6 +226,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_keyer_options(p)
     p.set_defaults(run=_cmd_render)
 
+    from .batch import command as batch_command
+
+    p = sub.add_parser(
+        "batch", help="key many recordings: a manifest, a folder or a glob, on a local pool or Ray"
+    )
+    batch_command.add_arguments(p)
+    _add_keyer_options(p)
+    p.set_defaults(run=batch_command.main)
+
     from . import window
 
     p = sub.add_parser(
