@@ -23,8 +23,8 @@ __all__ = [
 ]
 
 _WHERE = {
-    "InvalidJobsError": "run",
-    "run": "run",
+    "InvalidJobsError": "driver",
+    "run": "driver",
     "Job": "jobs",
     "ManifestError": "jobs",
     "JobResult": "results",

@@ -102,11 +102,10 @@ def check_job(job: Job, backgrounds: _Backgrounds) -> None:
         raise bad(exc, "output") from exc
 
 
-def check_jobs(jobs: Sequence[Job | ManifestError]) -> tuple[list[Job], list[ManifestError]]:
-    """The valid jobs and the errors, in manifest order; a collision is the later job's error."""
+def check_jobs(jobs: Sequence[Job | ManifestError]) -> list[Job | ManifestError]:
+    """Each job as it is, or its error, in manifest order; a collision is the later job's error."""
     backgrounds = _Backgrounds()
-    valid: list[Job] = []
-    errors: list[ManifestError] = []
+    checked: list[Job | ManifestError] = []
     outputs: dict[Path, Job] = {}
     inputs: dict[Path, Job] = {}
     for job in jobs:
@@ -117,7 +116,7 @@ def check_jobs(jobs: Sequence[Job | ManifestError]) -> tuple[list[Job], list[Man
                 inputs.setdefault(Path(bg).resolve(), job)
     for job in jobs:
         if isinstance(job, ManifestError):
-            errors.append(job)
+            checked.append(job)
             continue
         try:
             check_job(job, backgrounds)
@@ -138,8 +137,12 @@ def check_jobs(jobs: Sequence[Job | ManifestError]) -> tuple[list[Job], list[Man
                     field="output",
                 )
         except ManifestError as exc:
-            errors.append(exc)
+            checked.append(exc)
             continue
         outputs[key] = job
-        valid.append(job)
-    return valid, errors
+        checked.append(job)
+    return checked
+
+
+def split(checked: Sequence[Job | ManifestError]) -> tuple[list[Job], list[ManifestError]]:
+    return [j for j in checked if isinstance(j, Job)], [e for e in checked if isinstance(e, ManifestError)]

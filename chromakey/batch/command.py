@@ -92,9 +92,9 @@ def _usage(message: str) -> ChromakeyError:
 
 
 def main(args: argparse.Namespace) -> int:
-    from .checks import check_jobs
+    from .checks import check_jobs, split
+    from .driver import InvalidJobsError, run
     from .progress import BatchProgress, summary_table, totals
-    from .run import InvalidJobsError, run
 
     executor = _executor(args)
     outdir = args.output_dir
@@ -109,7 +109,7 @@ def main(args: argparse.Namespace) -> int:
         name=args.name,
     )
     given = load(args.jobs, defaults)
-    valid, errors = check_jobs(given)
+    valid, errors = split(check_jobs(given))
     for err in errors:
         label = "skipped invalid job" if args.skip_invalid else "error"
         print(f"chromakey: {label}: {err}", file=sys.stderr)

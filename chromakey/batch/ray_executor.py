@@ -84,7 +84,8 @@ class RayExecutor:
             except (ConnectionError, ValueError, RuntimeError) as exc:
                 raise BackendUnavailableError(
                     f"--ray {self.address}: cannot join that Ray cluster ({' '.join(str(exc).split())[:200]}); "
-                    "check the address (host:6379 or ray://host:10001) and that the cluster is up"
+                    "check the address (host:6379 or ray://host:10001), that the cluster is up, and "
+                    "for a cluster with token authentication RAY_AUTH_MODE=token and its token"
                 ) from exc
             return True
         try:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import ParameterError
-from .checks import check_jobs
+from .checks import check_jobs, split
 from .events import Events
 from .jobs import Defaults, Job, ManifestError, from_mapping
 from .results import JobResult, ResultsFile
@@ -108,13 +108,12 @@ def run(
     """
     if backend not in ("auto", "cpu", "gpu"):
         raise ParameterError(f"backend {backend!r} is unknown; use auto, cpu or gpu")
-    given = as_jobs(jobs)
-    valid, errors = check_jobs(given)
+    order = check_jobs(as_jobs(jobs))
+    valid, errors = split(order)
     if errors and not skip_invalid:
         raise InvalidJobsError(errors)
     runner = make_executor(executor)
     book = ResultsFile(results) if results is not None else None
-    order: list[Job | ManifestError] = given
     out: list[JobResult | None] = [None] * len(order)
     positions = {id(j): k for k, j in enumerate(order)}
     for err in errors:
