@@ -24,7 +24,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from chromakey.bench import encode_clip, parse_size, realistic_bitrate, size_name  # noqa: E402
-from chromakey.sample import SampleSpec  # noqa: E402
+from chromakey.sample import SampleSpec, TruthFrame, render_truth  # noqa: E402
 
 QUALITY_CRF = 23
 PRESET = "veryfast"
@@ -40,7 +40,10 @@ class Clip:
 
     @property
     def name(self) -> str:
-        return f"{size_name(self.spec.width, self.spec.height)} seed {self.spec.seed}"
+        return f"sample {size_name(self.spec.width, self.spec.height)} seed {self.spec.seed}"
+
+    def truth(self, i: int) -> TruthFrame:
+        return render_truth(self.spec, i)
 
 
 def make_clip(

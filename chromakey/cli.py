@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 
 from .errors import ChromakeyError, ParameterError
 from .memory import keep_freed_memory
-from .params import INTEGER_FIELDS, KeyerParams
+from .params import INTEGER_FIELDS, SCREEN_FAMILIES, KeyerParams
 from .sinks import RAW_FORMATS
 from .stdio import describe, is_stdio
 
@@ -35,9 +35,19 @@ def _add_keyer_options(p: argparse.ArgumentParser) -> None:
             g.add_argument(
                 flag,
                 metavar="#RRGGBB",
-                help="screen colour to key; default: measured from the frames",
+                help="screen colour to key (its hue and saturation set the window); "
+                "default: measured from the frames",
             )
             continue
+        if f.name == "screen":
+            g.add_argument(
+                flag,
+                choices=sorted(SCREEN_FAMILIES),
+                help=f"{KeyerParams.help(f.name)}; the window is then measured within it [green]",
+            )
+            continue
+        if f.name in ("auto_hue", "auto_sat"):
+            continue  # set by giving the window's own options (keyer_params)
         kind = int if f.name in INTEGER_FIELDS else float
         g.add_argument(
             flag, type=kind, metavar="N", help=f"{KeyerParams.help(f.name)} [{f.default}]"
@@ -50,6 +60,11 @@ def keyer_params(args: argparse.Namespace) -> KeyerParams:
         for f in dataclasses.fields(KeyerParams)
         if getattr(args, f.name, None) is not None
     }
+    # A window the user gives is kept as given: calibration no longer moves it.
+    if "hue_min" in given or "hue_max" in given:
+        given["auto_hue"] = False
+    if "sat_min" in given or "sat_max" in given:
+        given["auto_sat"] = False
     return KeyerParams(**given)
 
 

@@ -87,6 +87,26 @@ def rgb_to_hsl(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     return h, sat, lightness, chroma
 
 
+def hsl_to_rgb(hue: np.ndarray, sat: np.ndarray, light: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`rgb_to_hsl` (hue in degrees): screens are described in HSL."""
+    f32 = np.float32
+    h = np.asarray(hue, f32) % f32(360.0)
+    s, lt = np.asarray(sat, f32), np.asarray(light, f32)
+    chroma = (f32(1.0) - np.abs(f32(2.0) * lt - f32(1.0))) * s
+    x = chroma * (f32(1.0) - np.abs((h / f32(60.0)) % f32(2.0) - f32(1.0)))
+    m = lt - chroma * f32(0.5)
+    sector = (h // f32(60.0)).astype(np.int64) % 6
+    z = np.zeros_like(chroma)
+    table = [(chroma, x, z), (x, chroma, z), (z, chroma, x), (z, x, chroma), (x, z, chroma), (chroma, z, x)]
+    out = np.zeros(np.broadcast(h, s, lt).shape + (3,), f32)
+    for k, (r, g, b) in enumerate(table):
+        sel = sector == k
+        out[..., 0] = np.where(sel, r, out[..., 0])
+        out[..., 1] = np.where(sel, g, out[..., 1])
+        out[..., 2] = np.where(sel, b, out[..., 2])
+    return out + m[..., None]
+
+
 # CSS Color Module Level 4 named colours.
 CSS_COLORS: dict[str, str] = dict(
     item.split(":")

@@ -16,7 +16,7 @@ import numpy as np
 from .color import LUMA_COEFFICIENTS, YuvSpec, rgb_to_hsl
 from .frames import Frame
 from .params import KeyerParams
-from .screenmap import ScreenMap
+from .screenmap import ScreenMap, keyed_params
 
 F32 = np.float32
 
@@ -179,6 +179,7 @@ def screen_membership(
     m = hue_m * soft_step(p.sat_min - p.sat_softness, p.sat_min, sat)
     m *= soft_step(0.5 * p.dark_guard, p.dark_guard, chroma)
     m *= F32(1.0) - soft_step(p.bright_guard, 1.0, light)
+    m *= F32(1.0) - soft_step(p.sat_max, p.sat_max + p.sat_softness, sat)  # 1 when sat_max is 1
     return m
 
 
@@ -664,7 +665,7 @@ class ReferenceKeyer:
 
         ``screen``: a :class:`ScreenMap` (from the calibrator) or one (3,) screen colour.
         """
-        p = self.params
+        p = keyed_params(self.params, screen)
         bands = self._bands(frame.width, frame.height) if self.strips else []
         if len(bands) <= 1:
             fg, alpha = key_frame(decode_rgb(frame), screen, p, luma_weights(frame))

@@ -51,7 +51,7 @@ from .errors import BackendUnavailableError, InputError, ParameterError
 from .frames import Frame
 from .glsl import ShaderError, ShaderLibrary
 from .params import _RANGES, KeyerParams
-from .screenmap import ScreenMap
+from .screenmap import ScreenMap, keyed_params
 
 __all__ = [
     "GpuKeyer",
@@ -499,9 +499,8 @@ class GpuKeyer:
     def set_params(self, params: KeyerParams) -> None:
         self.params = params
 
-    def _apply_params(self) -> None:
+    def _apply_params(self, p: KeyerParams) -> None:
         """The settings' uniforms on every program, and the pass graph they call for."""
-        p = self.params
         if p is self._params_applied:
             return
         self.graph = pass_graph(p)
@@ -513,6 +512,7 @@ class GpuKeyer:
             "hue_softness": p.hue_softness,
             "sat_min": p.sat_min,
             "sat_softness": p.sat_softness,
+            "sat_max": p.sat_max,
             "dark_guard": p.dark_guard,
             "bright_guard": p.bright_guard,
             "clip_black": p.clip_black,
@@ -714,7 +714,7 @@ class GpuKeyer:
         self._ensure_targets(w, h)
         # No blending, depth test or culling from a host's state; its framebuffer comes back.
         with self.ctx.scope(self._framebuffer(("out",)), enable_only=moderngl.NOTHING):
-            self._apply_params()
+            self._apply_params(keyed_params(self.params, screen))
             self._upload_frame(frame)
             comps = self._set_background(background, w, h)
             if self.timing:

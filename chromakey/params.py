@@ -27,6 +27,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "hue_softness": (0.0, 90.0),
     "sat_min": (0.0, 1.0),
     "sat_softness": (0.0, 1.0),
+    "sat_max": (0.0, 1.0),
     "dark_guard": (0.0, 0.5),
     "bright_guard": (0.5, 1.0),
     "clip_black": (0.0, 1.0),
@@ -46,7 +47,9 @@ _HELP: dict[str, str] = {
     "hue_max": "upper edge of the screen's hue window, degrees (below hue_min wraps through 0)",
     "hue_softness": "width of the soft ramp outside the hue window, degrees",
     "sat_min": "HSL saturation above which a pixel can be screen",
-    "sat_softness": "width of the soft ramp below sat_min",
+    "sat_softness": "width of the soft ramp below sat_min (and above sat_max)",
+    "sat_max": "HSL saturation above which a pixel is too vivid to be this screen (1 = off); "
+    "set from the measured screen when it is a pale one, so a saturated lime tie stays",
     "dark_guard": "chroma (max−min of RGB) below which a pixel is never screen: keeps black hair",
     "bright_guard": "lightness above which a pixel stops counting as screen: keeps highlights",
     "clip_black": "matte values below this become 0 away from edges (keys shadows on the screen)",
@@ -61,7 +64,19 @@ _HELP: dict[str, str] = {
     "spill": "strength of green spill removal, 0 off, 1 full",
     "spill_radius": "pixels from the screen within which any colour may carry spill",
     "screen_adapt": "per-frame weight of a new screen colour estimate (0 freezes the first)",
+    "screen": "the screen's family: green (any green, from yellowish to bluish) or blue",
+    "auto_hue": "centre the hue window on the measured screen (off when you give --hue-min/--hue-max)",
+    "auto_sat": "lower sat_min (and set sat_max) for a pale measured screen (off when you give --sat-min)",
 }
+
+# The screen families: the hues a screen of that family can have (where calibration looks
+# for it), and the nominal hue window used until one is measured.
+SCREEN_FAMILIES: dict[str, dict[str, tuple[float, float]]] = {
+    "green": {"search": (60.0, 175.0), "window": (100.0, 140.0)},
+    "blue": {"search": (180.0, 270.0), "window": (205.0, 245.0)},
+}
+# Fields that are not numbers in a range.
+_OTHER_FIELDS = frozenset({"screen_color", "screen", "auto_hue", "auto_sat"})
 
 
 @dataclass(frozen=True)
@@ -73,6 +88,7 @@ class KeyerParams:
     hue_softness: float = 15.0
     sat_min: float = 0.40
     sat_softness: float = 0.15
+    sat_max: float = 1.0
     dark_guard: float = 0.10
     bright_guard: float = 0.95
     clip_black: float = 0.50
@@ -86,10 +102,26 @@ class KeyerParams:
     spill_radius: int = 2
     screen_adapt: float = 0.1
     screen_color: tuple[float, float, float] | None = field(default=None)
+    screen: str = "green"
+    auto_hue: bool = True
+    auto_sat: bool = True
 
     def __post_init__(self) -> None:
+        if self.screen not in SCREEN_FAMILIES:
+            raise ParameterError(
+                f"screen={self.screen!r} is not a screen family: use one of {', '.join(SCREEN_FAMILIES)}"
+            )
+        for name in ("auto_hue", "auto_sat"):
+            if not isinstance(getattr(self, name), bool):
+                raise ParameterError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        green = SCREEN_FAMILIES["green"]["window"]
+        if self.screen != "green" and (self.hue_min, self.hue_max) == green:
+            # The green window is the dataclass default: another family brings its own.
+            lo, hi = SCREEN_FAMILIES[self.screen]["window"]
+            object.__setattr__(self, "hue_min", lo)
+            object.__setattr__(self, "hue_max", hi)
         for f in fields(self):
-            if f.name == "screen_color":
+            if f.name in _OTHER_FIELDS:
                 continue
             value = getattr(self, f.name)
             lo, hi = _RANGES[f.name]
@@ -109,6 +141,11 @@ class KeyerParams:
             raise ParameterError(
                 f"clip_black={self.clip_black:g} must be below clip_white={self.clip_white:g} "
                 f"by at least {MIN_CLIP_GAP:g}"
+            )
+        if self.sat_max < self.sat_min:
+            raise ParameterError(
+                f"sat_max={self.sat_max:g} is below sat_min={self.sat_min:g}: nothing could be "
+                "screen; raise sat_max or lower sat_min"
             )
         if self.hue_min == self.hue_max:
             raise ParameterError("hue_min and hue_max are equal: give the hue window a width")
@@ -145,5 +182,3 @@ class KeyerParams:
     def help(name: str) -> str:
         return _HELP.get(name, "")
 
-
-DEFAULT_PARAMS = KeyerParams()

@@ -7,10 +7,53 @@ and its GLSL twin), which is why it lives in a module of its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
+from .params import KeyerParams
+
 F32 = np.float32
+
+
+@dataclass(frozen=True)
+class ScreenWindow:
+    """Which colours count as this screen, measured from the frames (calibration).
+
+    The keyers key with the user's settings and these in place of the nominal window: a
+    studio green at 146° or a pale yellowish muslin is then keyed like #008000 is.
+    """
+
+    hue_center: float
+    hue_width: float
+    sat_min: float
+    sat_max: float
+    dark_guard: float
+
+    def apply(self, p: KeyerParams) -> KeyerParams:
+        """``p`` with the measured window, where ``p`` lets calibration set it."""
+        return _applied(p, self)
+
+
+@lru_cache(maxsize=16)
+def _applied(p: KeyerParams, w: ScreenWindow) -> KeyerParams:
+    # Cached: the same window gives the very same KeyerParams object, which keyers that
+    # re-upload their settings only on a new object (the GPU's uniforms) rely on.
+    changes: dict[str, float] = {}
+    if p.auto_hue:
+        changes["hue_min"] = (w.hue_center - 0.5 * w.hue_width) % 360.0
+        changes["hue_max"] = (w.hue_center + 0.5 * w.hue_width) % 360.0
+    if p.auto_sat:
+        changes["sat_min"] = min(p.sat_min, w.sat_min)
+        changes["sat_max"] = max(min(p.sat_max, w.sat_max), changes["sat_min"])
+        changes["dark_guard"] = min(p.dark_guard, w.dark_guard)
+    return p.replace(**changes) if changes else p
+
+
+def keyed_params(p: KeyerParams, screen: ScreenMap | np.ndarray) -> KeyerParams:
+    """The settings a keyer keys ``screen``'s frame with: ``p`` and the measured window."""
+    window = screen.window if isinstance(screen, ScreenMap) else None
+    return p if window is None else window.apply(p)
 
 
 @dataclass(frozen=True, eq=False)
@@ -27,6 +70,7 @@ class ScreenMap:
     colors: np.ndarray
     cell: int
     mean: np.ndarray
+    window: ScreenWindow | None = None
 
     def __post_init__(self) -> None:
         colors = np.ascontiguousarray(np.asarray(self.colors, F32))
@@ -39,10 +83,15 @@ class ScreenMap:
         object.__setattr__(self, "mean", np.asarray(self.mean, F32).reshape(3))
 
     @classmethod
-    def constant(cls, color: np.ndarray | tuple[float, float, float], cell: int = 1) -> ScreenMap:
+    def constant(
+        cls,
+        color: np.ndarray | tuple[float, float, float],
+        cell: int = 1,
+        window: ScreenWindow | None = None,
+    ) -> ScreenMap:
         """One colour everywhere: a 1×1 map."""
         c = np.asarray(color, F32).reshape(3)
-        return cls(c.reshape(1, 1, 3), cell, c)
+        return cls(c.reshape(1, 1, 3), cell, c, window)
 
     @classmethod
     def of(cls, screen: ScreenMap | np.ndarray | tuple[float, float, float]) -> ScreenMap:

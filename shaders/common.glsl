@@ -57,6 +57,7 @@ float screen_membership(float hue_m, float sat, float light, float chroma) {
     float m = hue_m * soft_step(sat_min - sat_softness, sat_min, sat);
     m *= soft_step(0.5 * dark_guard, dark_guard, chroma);
     m *= 1.0 - soft_step(bright_guard, 1.0, light);
+    m *= 1.0 - soft_step(sat_max, sat_max + sat_softness, sat);  // 1 when sat_max is 1
     return m;
 }
 

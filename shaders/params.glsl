@@ -8,6 +8,7 @@ uniform float hue_width;       // KeyerParams.hue_width (degrees)
 uniform float hue_softness;
 uniform float sat_min;
 uniform float sat_softness;
+uniform float sat_max;
 uniform float dark_guard;
 uniform float bright_guard;
 uniform float clip_black;

@@ -416,8 +416,12 @@ CHANGES = {
     "feather": 4.0,
     "spill": 1.0,
     "spill_radius": 10,
+    "sat_max": 0.7,
 }
 NOT_KEYER_FIELDS = {
+    "screen": "the family calibration searches; it sets the nominal hue window (hue_min/max)",
+    "auto_hue": "whether calibration may move the window; reaches the keyer as hue_min/max",
+    "auto_sat": "whether calibration may move sat_min/sat_max; reaches the keyer as those",
     "screen_adapt": "calibration's smoothing; the keyer takes the screen map as an argument",
     "screen_color": "calibration's override; reaches the keyer as the screen argument",
 }

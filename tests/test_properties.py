@@ -15,7 +15,7 @@ from chromakey.color import YuvSpec
 from chromakey.cpu import ReferenceKeyer
 from chromakey.errors import ChromakeyError
 from chromakey.frames import Frame
-from chromakey.params import _RANGES, INTEGER_FIELDS, KeyerParams
+from chromakey.params import _RANGES, INTEGER_FIELDS, SCREEN_FAMILIES, KeyerParams
 
 from media import write_clip
 from parity import TOL_BULK, TOL_MAX, parity, within_tolerance
@@ -27,7 +27,7 @@ INTEGRAL = INTEGER_FIELDS
 def keyer_params(draw):
     values = {}
     for f in dataclasses.fields(KeyerParams):
-        if f.name == "screen_color":
+        if f.name in ("screen_color", "screen", "auto_hue", "auto_sat"):
             continue
         lo, hi = _RANGES[f.name]
         if f.name in INTEGRAL:
@@ -38,6 +38,8 @@ def keyer_params(draw):
         values["clip_black"], values["clip_white"] = 0.2, 0.8
     if values["hue_min"] == values["hue_max"]:
         values["hue_max"] = (values["hue_min"] + 40) % 360
+    values["sat_max"] = max(values["sat_max"], values["sat_min"])
+    values["screen"] = draw(st.sampled_from(sorted(SCREEN_FAMILIES)))
     if draw(st.booleans()):
         values["screen_color"] = tuple(draw(st.floats(0, 1)) for _ in range(3))
     return KeyerParams(**values)

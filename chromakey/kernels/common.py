@@ -49,8 +49,10 @@ TOLERANCE = 2
     P_SPILL,
     P_SCREEN_LO,
     P_SUBJECT_HI,
+    P_VIVID_E0,
+    P_VIVID_INV,
     N_PARAMS,
-) = range(21)
+) = range(23)
 
 
 # Indices into the int64 parameter vector.

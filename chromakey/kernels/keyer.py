@@ -8,7 +8,7 @@ from .. import cpu
 from ..color import YuvSpec
 from ..frames import Frame, YuvImage
 from ..params import KeyerParams
-from ..screenmap import ScreenMap
+from ..screenmap import ScreenMap, keyed_params
 from .common import (
     BAND_ROWS,
     BG_COLOR,
@@ -54,6 +54,8 @@ from .common import (
     P_SCREEN_LO,
     P_SPILL,
     P_SUBJECT_HI,
+    P_VIVID_E0,
+    P_VIVID_INV,
     P_WEAK_E0,
     P_WEAK_INV,
     T_MIXED,
@@ -83,6 +85,7 @@ def pack_params(p: KeyerParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     f[P_SAT_E0], f[P_SAT_INV] = _ramp(p.sat_min - p.sat_softness, p.sat_min)
     f[P_DARK_E0], f[P_DARK_INV] = _ramp(0.5 * p.dark_guard, p.dark_guard)
     f[P_BRIGHT_E0], f[P_BRIGHT_INV] = _ramp(p.bright_guard, 1.0)
+    f[P_VIVID_E0], f[P_VIVID_INV] = _ramp(p.sat_max, p.sat_max + p.sat_softness)
     f[P_EDGE_E0], f[P_EDGE_INV] = _ramp(0.5 * p.edge_tolerance, p.edge_tolerance)
     f[P_WEAK_E0], f[P_WEAK_INV] = _ramp(p.sat_min, p.sat_min + p.sat_softness)
     f[P_CLIP_BLACK] = F32(p.clip_black)
@@ -205,6 +208,7 @@ class CpuKeyer:
         self.tiles = tiles
         self.band_rows = max(2, int(band_rows))
         self._packed = pack_params(params)
+        self._packed_for = params
         self._workers = max(1, cpu.cpu_workers())
         self._scratch: np.ndarray | None = None
         self._tiles = np.zeros((1, 3, 4), np.int64)
@@ -215,6 +219,14 @@ class CpuKeyer:
     def set_params(self, params: KeyerParams) -> None:
         self.params = params
         self._packed = pack_params(params)
+        self._packed_for = params
+
+    def _pack(self, p: KeyerParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The packed settings for ``p`` (the user's, or with a measured window): repacked
+        only when they change."""
+        if p is not self._packed_for:
+            self._packed, self._packed_for = pack_params(p), p
+        return self._packed
 
     # What render() can hand a sink as it stores it (Sink.pixel_format).
     pixel_formats = frozenset({"rgb24", "rgba", "yuv420p", "yuva420p"})
@@ -234,7 +246,7 @@ class CpuKeyer:
         one) returns the encoder's planes instead, made in the same pass (:func:`_rows_to_yuv`);
         for any other combination the uint8 image.
         """
-        P, ints, fw = self._packed
+        P, ints, fw = self._pack(keyed_params(self.params, screen))
         ints = ints.copy()
         h, w = frame.height, frame.width
         ints[I_TILES] = 1 if self.tiles else 0

@@ -31,6 +31,8 @@ from .common import (
     P_HUE_INV,
     P_SAT_E0,
     P_SAT_INV,
+    P_VIVID_E0,
+    P_VIVID_INV,
     P_WEAK_E0,
     P_WEAK_INV,
     _clip01,
@@ -152,6 +154,7 @@ def _key_pixels(P, ints, lw, i0, i1, buf):
     se, si = P[P_SAT_E0], P[P_SAT_INV]
     de, di = P[P_DARK_E0], P[P_DARK_INV]
     be, bi = P[P_BRIGHT_E0], P[P_BRIGHT_INV]
+    ve, vi = P[P_VIVID_E0], P[P_VIVID_INV]
     we, wi = P[P_WEAK_E0], P[P_WEAK_INV]
     l0, l1, l2 = lw[0], lw[1], lw[2]
     for i in range(i0, i1):
@@ -184,6 +187,7 @@ def _key_pixels(P, ints, lw, i0, i1, buf):
             m = hue_m * _soft_step(se, si, sat)
             m = m * _soft_step(de, di, chroma)
             m = m * (F32(1.0) - _soft_step(be, bi, light))
+            m = m * (F32(1.0) - _soft_step(ve, vi, sat))
             # key_excess, screen_excess, raw_alpha
             kc = r if key == 0 else (g if key == 1 else b)
             o1 = g if key == 0 else r

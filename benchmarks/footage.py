@@ -1,0 +1,389 @@
+"""Ground truth from real foregrounds: RGBA cutouts composited on the screens users have.
+
+The built-in sample is ours, and defaults tuned on it could fail on anything else. These
+clips start from photographs of people and an animal cut out with their real alpha
+(benchmarks/media/, see SOURCES.md there: rembg's example outputs, MIT), plus synthetic
+strands of known sub-pixel coverage, and composite them, exactly and with known truth,
+on four screens:
+
+- ``avatar``: flat #008000, as an AI avatar service renders (a digital composite);
+- ``studio``: a studio green at hue 146°, HSL saturation 0.53 (near chroma-key #00B140);
+- ``muslin``: a dim, yellowish green muslin at hue 90°, saturation 0.25;
+- ``blue``: a blue screen at hue 222° (keyed with ``screen="blue"``, as a user says it).
+
+Each screen comes ``clean`` (evenly lit, no spill, no sensor noise: a digital composite) or
+``camera`` (uneven light with a hue drift, screen light spilled onto the subject near its
+edges, sensor noise). Every clip then goes through libx264 4:2:0 like the quality clips
+(crf 23), so the keyer sees what a real stream gives it.
+
+The subject drifts by a fraction of a pixel a frame, resampled premultiplied: the truth of
+every frame is exact, and a static matte cannot hide behind a static scene.
+
+    python -m benchmarks.footage --out /tmp/chromakey-footage     # encode the clips
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from chromakey.color import hsl_to_rgb  # noqa: E402
+from chromakey.sample import TruthFrame, bt709_frame, rgb_to_yuv420p  # noqa: E402
+
+F32 = np.float32
+MEDIA = Path(__file__).resolve().parent / "media"
+CUTOUTS = ("girl-1", "girl-2", "girl-3", "animal-1")
+CRF = 23
+
+# rembg's model never gives exactly 0 or 1: its interior sits at 245–254 and its background
+# at 0–2 of 255. Those are the model's noise, not coverage; they are snapped to 0 and 1.
+SNAP_LOW, SNAP_HIGH = 3 / 255, 245 / 255
+
+
+@dataclass(frozen=True)
+class Screen:
+    """A backdrop in HSL; ``params`` is what a user tells the keyer about it (nothing for green)."""
+
+    name: str
+    hue: float
+    sat: float
+    light: float
+    params: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def rgb(self) -> np.ndarray:
+        return hsl_to_rgb(F32(self.hue), F32(self.sat), F32(self.light))
+
+
+SCREENS = {
+    "avatar": Screen("avatar", 120.0, 1.0, 0.25),  # exactly #008000
+    "studio": Screen("studio", 146.0, 0.53, 0.40),
+    "muslin": Screen("muslin", 90.0, 0.25, 0.36),
+    "blue": Screen("blue", 222.0, 0.72, 0.40, (("screen", "blue"),)),
+}
+
+
+@dataclass(frozen=True)
+class FootageSpec:
+    """One clip: a foreground (a cutout's name, or ``strands``) on a screen, clean or camera."""
+
+    foreground: str
+    screen: str
+    camera: bool
+    width: int = 1280
+    height: int = 720
+    frames: int = 24
+    fps: int = 30
+    seed: int = 0
+    # The screen moved off its nominal colour: degrees of hue, and a factor on its lightness.
+    hue_shift: float = 0.0
+    light_scale: float = 1.0
+
+    @property
+    def name(self) -> str:
+        moved = f", hue {self.hue_shift:+g}°, light ×{self.light_scale:g}" if self.moved else ""
+        return f"{self.foreground} on {self.screen} ({'camera' if self.camera else 'clean'}{moved})"
+
+    @property
+    def moved(self) -> bool:
+        return self.hue_shift != 0.0 or self.light_scale != 1.0
+
+    @property
+    def frame_count(self) -> int:
+        return self.frames
+
+    @property
+    def rate(self) -> Fraction:
+        return Fraction(self.fps)
+
+
+# --- the foreground ---------------------------------------------------------------------------
+
+
+def read_rgba(path: Path) -> np.ndarray:
+    import av
+
+    with av.open(str(path)) as c:
+        frame = next(c.decode(video=0))
+        return frame.to_ndarray(format="rgba").astype(F32) * F32(1 / 255)
+
+
+def _resize_axis(a: np.ndarray, n: int, axis: int) -> np.ndarray:
+    """Linear resampling of ``a`` to ``n`` samples along ``axis`` (pixel centres aligned);
+    area-averaged first when shrinking, so strands are not aliased away."""
+    m = a.shape[axis]
+    if n < m:  # box prefilter of the shrink factor
+        k = m / n
+        r = max(int(round(k)) - 1, 0)
+        if r:
+            c = np.cumsum(np.pad(a, [(r, r) if i == axis else (0, 0) for i in range(a.ndim)],
+                                 mode="edge"), axis=axis, dtype=np.float64)
+            c = np.insert(c, 0, 0.0, axis=axis)
+            hi = np.take(c, np.arange(2 * r + 1, 2 * r + 1 + m), axis=axis)
+            lo = np.take(c, np.arange(0, m), axis=axis)
+            a = ((hi - lo) / (2 * r + 1)).astype(F32)
+    x = (np.arange(n) + 0.5) * (m / n) - 0.5
+    x0 = np.clip(np.floor(x).astype(int), 0, m - 1)
+    x1 = np.clip(x0 + 1, 0, m - 1)
+    f = np.clip(x - x0, 0.0, 1.0).astype(F32)
+    shape = [1] * a.ndim
+    shape[axis] = n
+    f = f.reshape(shape)
+    return np.take(a, x0, axis=axis) * (1 - f) + np.take(a, x1, axis=axis) * f
+
+
+@lru_cache(maxsize=4)
+def cutout(name: str, width: int, height: int) -> np.ndarray:
+    """The cutout as premultiplied RGBA, scaled to 92% of the frame's height (read-only)."""
+    rgba = read_rgba(MEDIA / f"rembg-{name}.png")
+    a = rgba[..., 3]
+    a = np.where(a < SNAP_LOW, 0.0, np.where(a > SNAP_HIGH, 1.0, a)).astype(F32)
+    prem = np.concatenate([rgba[..., :3] * a[..., None], a[..., None]], axis=-1)
+    h, w = a.shape
+    scale = min(0.92 * height / h, 0.9 * width / w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    out = _resize_axis(_resize_axis(prem, nh, 0), nw, 1)
+    out = np.clip(out, 0.0, 1.0)
+    out[..., :3] = np.minimum(out[..., :3], out[..., 3:4])
+    out.flags.writeable = False
+    return out
+
+
+def _place(layer: np.ndarray, width: int, height: int, x: float, y: float) -> np.ndarray:
+    """``layer`` (premultiplied) with its top-left at (x, y) in a W×H frame, bilinearly."""
+    ix, iy = math.floor(x), math.floor(y)
+    fx, fy = F32(x - ix), F32(y - iy)
+    h, w = layer.shape[:2]
+    big = np.zeros((h + 1, w + 1, 4), F32)
+    big[1:, 1:] = layer
+    # Sampling at fractional offsets: each output pixel mixes the 2×2 source pixels around it.
+    shifted = (
+        (1 - fx) * (1 - fy) * big[1:, 1:]
+        + fx * (1 - fy) * big[1:, :-1]
+        + (1 - fx) * fy * big[:-1, 1:]
+        + fx * fy * big[:-1, :-1]
+    )
+    out = np.zeros((height, width, 4), F32)
+    x0, y0 = max(ix, 0), max(iy, 0)
+    x1, y1 = min(ix + w, width), min(iy + h, height)
+    if x1 > x0 and y1 > y0:
+        out[y0:y1, x0:x1] = shifted[y0 - iy : y1 - iy, x0 - ix : x1 - ix]
+    return out
+
+
+# --- synthetic strands and holes -----------------------------------------------------------------
+
+STRAND_WIDTHS = (0.3, 1.6)  # pixels
+STRAND_SS = 4  # supersampling per axis for the strands' coverage
+
+
+@lru_cache(maxsize=2)
+def strands(width: int, height: int, seed: int) -> np.ndarray:
+    """A dark head-and-shoulders with strands at random angles and widths, and enclosed
+    screen holes of 4–14 px radius in a solid band: premultiplied RGBA, read-only."""
+    rng = np.random.default_rng([seed, 7])
+    ss = STRAND_SS
+    ys = ((np.arange(height * ss) + 0.5) / ss)[:, None].astype(F32)
+    xs = ((np.arange(width * ss) + 0.5) / ss)[None, :].astype(F32)
+    cx, cy, r = 0.5 * width, 0.42 * height, 0.2 * height
+    inside = ((xs - cx) ** 2 + (ys - cy) ** 2) < r * r
+    # A solid band below the head with holes in it (between an arm and the body).
+    band = (ys > 0.68 * height) & (ys < 0.9 * height) & (np.abs(xs - cx) < 0.3 * width)
+    for _ in range(6):
+        hx = rng.uniform(cx - 0.25 * width, cx + 0.25 * width)
+        hy = rng.uniform(0.72 * height, 0.86 * height)
+        hr = rng.uniform(4.0, 14.0)
+        band &= ((xs - hx) ** 2 + (ys - hy) ** 2) >= hr * hr
+    cover = (inside | band).astype(F32)
+    color = np.zeros(cover.shape + (3,), F32)
+    color[:] = (0.05, 0.04, 0.035)  # near-black hair
+    color[band] = (0.80, 0.62, 0.50)  # skin-toned arm
+    for k in range(90):
+        ang = rng.uniform(-math.pi, 0.0) if k < 70 else rng.uniform(0.0, math.pi * 0.15)
+        w = rng.uniform(*STRAND_WIDTHS)
+        length = rng.uniform(0.25, 0.7) * r
+        x0, y0 = cx + r * 0.96 * math.cos(ang), cy + r * 0.96 * math.sin(ang)
+        dx, dy = math.cos(ang + rng.uniform(-0.3, 0.3)), math.sin(ang + rng.uniform(-0.3, 0.3))
+        # distance of each sample to the segment (x0, y0) + t·(dx, dy), t in [0, length]
+        lo_x, hi_x = int(max(0, (min(x0, x0 + dx * length) - 2) * ss)), int(
+            min(width * ss, (max(x0, x0 + dx * length) + 2) * ss)
+        )
+        lo_y, hi_y = int(max(0, (min(y0, y0 + dy * length) - 2) * ss)), int(
+            min(height * ss, (max(y0, y0 + dy * length) + 2) * ss)
+        )
+        if hi_x <= lo_x or hi_y <= lo_y:
+            continue
+        px, py = xs[:, lo_x:hi_x] - x0, ys[lo_y:hi_y] - y0
+        t = np.clip(px * dx + py * dy, 0.0, length)
+        d = np.hypot(px - t * dx, py - t * dy)
+        hit = d < 0.5 * w
+        sub = cover[lo_y:hi_y, lo_x:hi_x]
+        col = color[lo_y:hi_y, lo_x:hi_x]
+        tone = (0.05, 0.04, 0.035) if k % 3 else (0.55, 0.42, 0.25)  # dark and blond strands
+        col[hit & (sub < 1)] = tone
+        sub[hit] = 1.0
+    # Box-average the supersamples: coverage and premultiplied colour.
+    prem = np.concatenate([color * cover[..., None], cover[..., None]], axis=-1)
+    out = prem.reshape(height, ss, width, ss, 4).mean(axis=(1, 3)).astype(F32)
+    out.flags.writeable = False
+    return out
+
+
+# --- the screen, spill and noise -----------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def screen_image(spec: FootageSpec) -> np.ndarray:
+    """The lit screen, H×W×3 (read-only): flat when clean, unevenly lit with a hue drift on camera."""
+    s = SCREENS[spec.screen]
+    s = Screen(s.name, s.hue + spec.hue_shift, s.sat, s.light * spec.light_scale, s.params)
+    h, w = spec.height, spec.width
+    if not spec.camera:
+        out = np.broadcast_to(s.rgb, (h, w, 3)).astype(F32)
+    else:
+        rng = np.random.default_rng([spec.seed, 11])
+        xn = ((np.arange(w) + 0.5) / w * 2 - 1)[None, :]
+        yn = ((np.arange(h) + 0.5) / h * 2 - 1)[:, None]
+        ph = rng.uniform(0, 2 * math.pi, 3)
+        light = 1.0 + 0.10 * xn * rng.choice([-1, 1]) + 0.05 * yn - 0.10 * (xn * xn + yn * yn)
+        light += 0.04 * np.sin(3.1 * xn + ph[0]) * np.cos(2.3 * yn + ph[1])
+        hue = s.hue + 4.0 * np.sin(2.0 * xn - 1.5 * yn + ph[2])
+        out = hsl_to_rgb(hue.astype(F32), F32(s.sat), (s.light * light).astype(F32))
+    out = np.clip(out, 0.0, 1.0).astype(F32)
+    out.flags.writeable = False
+    return out
+
+
+SPILL = 0.18  # share of the screen light the subject reflects at its very edge (camera only)
+SPILL_REACH = 6  # pixels: the spill fades over this distance into the subject
+NOISE = 2.0 / 255  # sensor noise, per channel (camera only)
+
+
+def _box(a: np.ndarray, r: int) -> np.ndarray:
+    c = np.cumsum(np.pad(a, r, mode="edge"), axis=0, dtype=np.float64)
+    c = np.vstack([np.zeros((1, c.shape[1])), c])
+    a = (c[2 * r + 1 :] - c[: -2 * r - 1]) / (2 * r + 1)
+    c = np.cumsum(a, axis=1)
+    c = np.hstack([np.zeros((c.shape[0], 1)), c])
+    return ((c[:, 2 * r + 1 :] - c[:, : -2 * r - 1]) / (2 * r + 1)).astype(F32)
+
+
+def render_truth(spec: FootageSpec, i: int) -> TruthFrame:
+    """Frame ``i``: observed = α·(F + k·S) + (1 − α)·S (+ noise), with its exact truth."""
+    w, h = spec.width, spec.height
+    if spec.foreground == "strands":
+        layer = strands(w, h, spec.seed)
+        x, y = 0.35 * i, 0.0
+        prem = _place(layer, w, h, x, y)
+    else:
+        layer = cutout(spec.foreground, w, h)
+        lh, lw = layer.shape[:2]
+        # A slow sub-pixel drift and bob: 0.37 px/frame sideways, ±1.5 px vertically; the
+        # cutout's bottom (where the photograph ended) stays below the frame.
+        x = 0.5 * (w - lw) + 0.37 * i - 0.37 * spec.frames / 2
+        y = h - lh + 3.0 + 1.5 * math.sin(2 * math.pi * i / max(spec.frames, 1))
+        prem = _place(layer, w, h, x, y)
+    alpha = np.clip(prem[..., 3], 0.0, 1.0)
+    fg = np.where(alpha[..., None] > 1e-6, prem[..., :3] / np.maximum(alpha, 1e-6)[..., None], 0)
+    fg = np.clip(fg, 0.0, 1.0).astype(F32)
+    screen = screen_image(spec)
+    spill = np.zeros_like(alpha)
+    if spec.camera:
+        # Screen light reaches the subject where the screen is near: (1 − local coverage).
+        spill = (F32(SPILL) * (1 - _box(alpha, SPILL_REACH)) * (alpha > 0)).astype(F32)
+    a3 = alpha[..., None]
+    observed = a3 * (fg + spill[..., None] * screen) + (1 - a3) * screen
+    if spec.camera:
+        rng = np.random.default_rng([spec.seed, 13, i])
+        observed = observed + rng.standard_normal(observed.shape, dtype=F32) * F32(NOISE)
+    observed = np.clip(observed, 0.0, 1.0).astype(F32)
+    return TruthFrame(i, i / spec.fps, observed, alpha.astype(F32), fg * (a3 > 0), spill)
+
+
+# --- the clips ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FootageClip:
+    path: Path
+    spec: FootageSpec
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def truth(self, i: int) -> TruthFrame:
+        return render_truth(self.spec, i)
+
+
+def encode(path: Path, spec: FootageSpec) -> Path:
+    """The observed frames → H.264 yuv420p (BT.709 limited, crf CRF), under a temporary name."""
+    import av
+
+    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
+    with av.open(str(tmp), "w", format="mp4") as container:
+        vs = container.add_stream("libx264", rate=spec.rate)
+        vs.width, vs.height, vs.pix_fmt = spec.width, spec.height, "yuv420p"
+        cc = vs.codec_context
+        cc.time_base = 1 / spec.rate
+        cc.colorspace = cc.color_range = cc.color_primaries = cc.color_trc = 1
+        cc.options = {"preset": "veryfast", "crf": str(CRF)}
+        for i in range(spec.frames):
+            yuv = rgb_to_yuv420p(render_truth(spec, i).observed)
+            container.mux(vs.encode(bt709_frame(yuv, i, spec.rate)))
+        container.mux(vs.encode(None))
+    os.replace(tmp, path)
+    return path
+
+
+def all_specs(frames: int = 24, width: int = 1280, height: int = 720) -> list[FootageSpec]:
+    """Every screen, clean and on camera; the cutouts take turns, and strands go on each screen."""
+    specs = []
+    k = 0
+    for screen in SCREENS:
+        for camera in (False, True):
+            specs.append(FootageSpec(CUTOUTS[k % len(CUTOUTS)], screen, camera, width, height, frames))
+            k += 1
+        specs.append(FootageSpec("strands", screen, False, width, height, frames))
+    return specs
+
+
+def make_clips(folder: str | Path, specs: list[FootageSpec]) -> list[FootageClip]:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    clips = []
+    for s in specs:
+        kind = "camera" if s.camera else "clean"
+        moved = f"_h{s.hue_shift:+g}_l{s.light_scale:g}" if s.moved else ""
+        path = folder / (
+            f"footage_{s.foreground}_{s.screen}_{kind}{moved}_{s.width}x{s.height}_{s.frames}f.mp4"
+        )
+        if not path.exists():
+            encode(path, s)
+        clips.append(FootageClip(path, s))
+    return clips
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--out", default="/tmp/chromakey-footage")
+    p.add_argument("--frames", type=int, default=24)
+    a = p.parse_args(argv)
+    for c in make_clips(a.out, all_specs(a.frames)):
+        print(f"{c.name}: {c.path} ({c.path.stat().st_size / 1e6:.2f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
