@@ -16,7 +16,7 @@ from ..params import KeyerParams
 from ..pipeline import output_kind
 from ..sinks import video_format
 from ..sources import check_location
-from .jobs import Job, ManifestError, _is_url
+from .jobs import Job, ManifestError, _is_url, keyer_params
 
 _PARAM_FIELDS = frozenset(f.name for f in dataclasses.fields(KeyerParams))
 
@@ -79,7 +79,7 @@ def check_job(job: Job, backgrounds: _Backgrounds) -> None:
     if unknown:
         raise bad(f"unknown keyer setting; use {', '.join(sorted(_PARAM_FIELDS))}", f"params.{unknown[0]}")
     try:
-        KeyerParams(**dict(job.params))
+        keyer_params(job.params)
     except ChromakeyError as exc:
         raise bad(exc, "params") from exc
     for name, check in (("fit", check_fit), ("play_style", check_play_style)):

@@ -77,6 +77,16 @@ class Job:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def keyer_params(params: Mapping[str, Any]) -> Any:
+    """A job's KeyerParams, read as the CLI reads its keyer options (so that, as there, a hue
+    or saturation window given is kept as given), from the fields a line or option gave."""
+    from argparse import Namespace
+
+    from ..cli import keyer_params as from_options
+
+    return from_options(Namespace(**dict(params)))
+
+
 @dataclass(frozen=True)
 class Defaults:
     """What every job takes unless its manifest line says otherwise (the CLI's options)."""

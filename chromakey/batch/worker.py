@@ -61,8 +61,8 @@ def execute(
 ) -> JobResult:
     """Render ``job``; a failure is returned as a ``failed`` result, a Ctrl-C (KeyboardInterrupt,
     which is how Ray cancels a task too) as ``cancelled``, with no partial output either way."""
-    from ..params import KeyerParams
     from ..pipeline import render
+    from .jobs import keyer_params
 
     if threads is not None:
         limit_threads(threads)
@@ -84,7 +84,7 @@ def execute(
             background=job.background,
             fit=job.fit,
             play_style=job.play_style,
-            params=KeyerParams(**dict(job.params)),
+            params=keyer_params(job.params),
             backend=backend,
             progress=progress,
             warn=lambda message: None,  # the backend taken is in the result
