@@ -228,6 +228,21 @@ def test_progress_bar_and_summary_on_a_terminal_only(clips, tmp_path):
     assert r.returncode == 0 and r.stderr == "", r.stderr  # not a terminal: no bar, no table
 
 
+def test_a_script_without_the_main_guard_gets_a_clear_error(clips, tmp_path):
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from chromakey.batch import run\n"
+        f"run([{{'input': {str(clips['good'][0])!r}, 'output': {str(tmp_path / 'o.mp4')!r}}}], backend='cpu')\n"
+    )
+    r = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert r.returncode != 0
+    assert "if __name__ == '__main__':" in r.stderr.strip().splitlines()[-1], r.stderr[-800:]
+    assert not (tmp_path / "o.mp4").exists()
+
+
 def test_pool_plan_fills_the_cores():
     from chromakey.batch.local import plan
 

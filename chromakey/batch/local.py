@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
-from ..errors import ParameterError
+from ..errors import BackendUnavailableError, ParameterError
 from .events import Events
 from .jobs import Job
 from .results import JobResult
@@ -82,8 +82,11 @@ class SerialExecutor:
 
 
 class LocalExecutor:
-    """A process pool (spawned processes: no fork of a threaded driver). Each worker keeps to
-    its own slice of the cores (``pin``) with its keyer threads set to match.
+    """A process pool (spawned processes: no fork of a threaded driver; a script that calls
+    ``run`` needs the ``if __name__ == "__main__":`` guard), each worker's keyer threads set
+    so that workers × threads ≈ the cores. ``pin`` keeps each worker to its own slice of the
+    cores: off by default, as on a machine shared with other work it measured slower
+    (benchmarks/RESULTS.md), the scheduler no longer free to move a worker to an idle core.
 
     Ctrl-C: jobs not started are dropped, running ones are interrupted in their workers, whose
     sinks remove their partial files; then KeyboardInterrupt goes on to the caller.
@@ -91,7 +94,7 @@ class LocalExecutor:
 
     name = "local"
 
-    def __init__(self, workers: int | None = None, threads: int | None = None, pin: bool = True) -> None:
+    def __init__(self, workers: int | None = None, threads: int | None = None, pin: bool = False) -> None:
         self.workers = workers
         self.threads = threads
         self.pin = pin
@@ -131,10 +134,11 @@ class LocalExecutor:
             while futures:
                 self._drain(messages, events, pids, running)
                 done, _ = cf.wait(futures, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+                self._drain(messages, events, pids, running)
                 for f in done:
                     index = futures.pop(f)
                     running.discard(index)
-                    result = self._result(f, jobs[index], index, tries, again)
+                    result = self._result(f, jobs[index], index, tries, again, bool(pids))
                     if result is not None:
                         events.finished(index, result)
         except KeyboardInterrupt:
@@ -147,11 +151,16 @@ class LocalExecutor:
 
     @staticmethod
     def _result(
-        f: cf.Future, job: Job, index: int, tries: dict[int, int], again: list[int]
+        f: cf.Future, job: Job, index: int, tries: dict[int, int], again: list[int], started: bool
     ) -> JobResult | None:
         try:
             return f.result()
         except BrokenProcessPool:
+            if not started:
+                raise BackendUnavailableError(
+                    "the batch's worker processes could not start; a script that calls "
+                    "chromakey.batch.run needs its code under if __name__ == '__main__':"
+                ) from None
             tries[index] += 1
             if tries[index] <= POOL_RETRIES:
                 again.append(index)
