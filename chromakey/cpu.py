@@ -301,22 +301,37 @@ def box_sum(a: np.ndarray, radius: int, axis: int) -> np.ndarray:
     return out
 
 
+# The matte variance below which a window's matte counts as flat in the guide's fit test.
+GUIDE_MATTE_EPS = 1e-4
+# The squared correlation of luma and matte over which the guide's fit comes to be trusted:
+# a strand smeared by 4:2:0 chroma still correlates at 0.5 or so; a window of hair, skin and
+# screen, where no line fits, at under 0.1.
+GUIDE_FIT_RAMP = (0.1, 0.45)
+
+
 def guide_coefficients(sums: np.ndarray, radius: int, p: KeyerParams) -> np.ndarray:
-    """Window sums of (luma, matte, luma·matte, luma²) → (a, b, w) of matte ≈ a·luma + b.
+    """Window sums of (luma, matte, luma·matte, luma², matte²) → (a, b, w) of matte ≈ a·luma + b.
 
     The slope is cov / var, unshrunk, so a window of two colours is fitted exactly and a solid
     subject next to the screen stays 1; guide_eps only floors the variance it divides by.
-    w = var / (var + guide_eps) is how much luma structure the window has, 0 to 1.
+    w, 0 to 1, is how far the fit is trusted: how much luma structure the window has,
+    var / (var + guide_eps), times a ramp (GUIDE_FIT_RAMP) on how much of the matte's variance
+    luma explains, the squared correlation ρ² = cov² / (var·var_matte). Where dark hair,
+    bright skin and the screen share a window no line in luma fits the matte; the fit would
+    put a ring of wrong alpha around the subject, so there the raw matte stays.
     """
     m = sums * F32(1.0 / (2 * radius + 1) ** 2)
     mean_i, mean_p = m[..., 0], m[..., 1]
     var = np.maximum(m[..., 3] - mean_i * mean_i, 0.0)
+    var_p = np.maximum(m[..., 4] - mean_p * mean_p, 0.0)
     cov = m[..., 2] - mean_i * mean_p
     eps = F32(p.guide_eps)
     out = np.empty(sums.shape[:-1] + (3,), F32)
-    out[..., 0] = cov / np.maximum(var, eps)
+    var_f = np.maximum(var, eps)
+    out[..., 0] = cov / var_f
     out[..., 1] = mean_p - out[..., 0] * mean_i
-    out[..., 2] = var / (var + eps)
+    rho2 = np.minimum(cov * cov / (var_f * np.maximum(var_p, F32(GUIDE_MATTE_EPS))), F32(1.0))
+    out[..., 2] = var / (var + eps) * soft_step(*GUIDE_FIT_RAMP, rho2)
     return out
 
 
@@ -325,7 +340,7 @@ def guided_matte(raw: np.ndarray, guide: np.ndarray, p: KeyerParams) -> np.ndarr
     r = p.guide_radius
     if r == 0:
         return raw
-    stack = np.stack([guide, raw, guide * raw, guide * guide], axis=-1)
+    stack = np.stack([guide, raw, guide * raw, guide * guide, raw * raw], axis=-1)
     coef = guide_coefficients(box_sum(box_sum(stack, r, 1), r, 0), r, p)
     m = box_sum(box_sum(coef, r, 1), r, 0) * F32(1.0 / (2 * r + 1) ** 2)
     fitted = m[..., 0] * guide + m[..., 1]

@@ -93,6 +93,9 @@ def shader_defines() -> dict[str, int | float]:
         "MIN_RAMP": cpu.MIN_RAMP,
         "HSL_EPS": HSL_EPS,
         "MIN_SCREEN_EXCESS": cpu.MIN_SCREEN_EXCESS,
+        "GUIDE_MATTE_EPS": cpu.GUIDE_MATTE_EPS,
+        "GUIDE_FIT_LO": cpu.GUIDE_FIT_RAMP[0],
+        "GUIDE_FIT_HI": cpu.GUIDE_FIT_RAMP[1],
         "EDGE_RADIUS": cpu.EDGE_RADIUS,
         "ALPHA_FLOOR": cpu.ALPHA_FLOOR,
         "ALPHA_VISIBLE": cpu.ALPHA_VISIBLE,
@@ -116,6 +119,7 @@ TARGETS: dict[str, str] = {
     "sums_ab": "RG32F",  # row sums of (a, b): b = mean − a·mean_luma cancels too
     "sums_w": "R32F",  # row sums of w (up to 2r + 1); the clip ramp amplifies errors up to 100×
     "stack": "RGBA32F",  # separable guide only: row sums of (I, p, I·p, I²), the variance sums
+    "stack_pp": "R32F",  # separable guide only: row sums of p², the matte's variance sums
     "coef_ab": "RG32F",  # separable guide only: (a, b), then their whole-window sums
     "coef_w": "R32F",
     # The guided matte (before the edge test and clip), the refined matte and choke / feather /
@@ -189,8 +193,9 @@ def pass_graph(p: KeyerParams) -> tuple[GpuPass, ...]:
     elif r > FUSED_GUIDE_RADIUS:
         s0, s1 = (("stage", 0),), (("stage", 1),)
         passes += [
-            GpuPass("guide rows", "guide_rows", ("stack",), (("src", "guide"),), s0),
-            GpuPass("guide columns", "guide_cols", ("coef_ab", "coef_w"), (("src", "stack"),), s0),
+            GpuPass("guide rows", "guide_rows", ("stack", "stack_pp"), (("src", "guide"),), s0),
+            GpuPass("guide columns", "guide_cols", ("coef_ab", "coef_w"),
+                    (("src", "stack"), ("src_w", "stack_pp")), s0),
             GpuPass("coefficient rows", "guide_rows", ("sums_ab", "sums_w"),
                     (("src", "coef_ab"), ("src_w", "coef_w")), s1),
             GpuPass("coefficient columns", "guide_cols", ("coef_ab", "coef_w"),

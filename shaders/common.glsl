@@ -118,12 +118,17 @@ float luma(vec3 rgb) {
 
 // Window sums of (luma, matte, luma·matte, luma²) → (a, b, w) of matte ≈ a·luma + b;
 // w = var / (var + guide_eps): how much luma structure the window has.
-vec3 guide_coefficients(vec4 sums) {
+// sums: (luma, matte, luma·matte, luma²); sum_pp: matte².
+vec3 guide_coefficients(vec4 sums, float sum_pp) {
     vec4 m = sums * guide_norm;
+    float m_pp = sum_pp * guide_norm;
     float var = max(m.w - m.x * m.x, 0.0);
+    float var_p = max(m_pp - m.y * m.y, 0.0);
     float cov = m.z - m.x * m.y;
-    float a = cov / max(var, guide_eps);
-    return vec3(a, m.y - a * m.x, var / (var + guide_eps));
+    float var_f = max(var, guide_eps);
+    float a = cov / var_f;
+    float rho2 = min(cov * cov / (var_f * max(var_p, GUIDE_MATTE_EPS)), 1.0);
+    return vec3(a, m.y - a * m.x, var / (var + guide_eps) * soft_step(GUIDE_FIT_LO, GUIDE_FIT_HI, rho2));
 }
 
 // cpu.guided_matte's last step: the fit where the luma has structure, the raw matte elsewhere.

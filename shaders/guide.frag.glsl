@@ -25,29 +25,37 @@ void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
     ivec2 last = textureSize(guide_tex, 0) - 1;
     vec4 window[2 * R + 1];      // window[d]: the sums for coefficient column p.x − R + d
+    float window_pp[2 * R + 1];  // … and of matte²
     for (int d = 0; d <= 2 * R; d++) {
         window[d] = vec4(0.0);
+        window_pp[d] = 0.0;
     }
     for (int m = -R; m <= R; m++) {
         int y = clamp(p.y + m, 0, last.y);
         vec4 row[4 * R + 1];     // row[j]: the terms at column p.x − 2R + j (clamped)
+        float row_pp[4 * R + 1];
         for (int j = 0; j <= 4 * R; j++) {
             vec2 g = texelFetch(guide_tex, ivec2(clamp(p.x - 2 * R + j, 0, last.x), y), 0).rg;
             row[j] = vec4(g.x, g.y, g.x * g.y, g.x * g.x);
+            row_pp[j] = g.y * g.y;
         }
         for (int d = 0; d <= 2 * R; d++) {
             vec4 h = vec4(0.0);  // 0 + t is t exactly: numpy's sum starts from the first tap
+            float h_pp = 0.0;
             for (int i = 0; i <= 2 * R; i++) {
                 h += row[d + i];
+                h_pp += row_pp[d + i];
             }
             window[d] += h;
+            window_pp[d] += h_pp;
         }
     }
     // Column p.x + k, clamped, is coefficient column d = clamp(p.x + k) − p.x + R; the columns
     // a clamped window repeats are the edge's own, which window[] computed for d in range.
     vec3 acc = vec3(0.0);
     for (int k = -R; k <= R; k++) {
-        acc += guide_coefficients(window[clamp(p.x + k, 0, last.x) - p.x + R]);
+        int d = clamp(p.x + k, 0, last.x) - p.x + R;
+        acc += guide_coefficients(window[d], window_pp[d]);
     }
     ab_sums = acc.xy;
     w_sums = acc.z;

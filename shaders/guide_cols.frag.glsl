@@ -7,7 +7,7 @@
 #include "common.glsl"
 
 uniform sampler2D src;           // stage 0: guide_rows' stage 0 sums; stage 1: its (a, b) sums
-uniform sampler2D src_w;         // stage 1: guide_rows' w sums
+uniform sampler2D src_w;         // stage 0: guide_rows' matte² sums; stage 1: its w sums
 uniform int stage;
 
 layout(location = 0) out vec2 out0;
@@ -27,7 +27,14 @@ void main() {
     for (int k = -guide_radius + 1; k <= guide_radius; k++) {
         acc += terms(ivec2(p.x, clamp(p.y + k, 0, last)));
     }
-    vec3 result = stage == 0 ? guide_coefficients(acc) : acc.xyz;
+    vec3 result = acc.xyz;
+    if (stage == 0) {
+        float pp = texelFetch(src_w, ivec2(p.x, clamp(p.y - guide_radius, 0, last)), 0).r;
+        for (int k = -guide_radius + 1; k <= guide_radius; k++) {
+            pp += texelFetch(src_w, ivec2(p.x, clamp(p.y + k, 0, last)), 0).r;
+        }
+        result = guide_coefficients(acc, pp);
+    }
     out0 = result.xy;
     out1 = result.z;
 }

@@ -3,7 +3,7 @@
 // clamped, added tap by tap as numpy adds them. Only for guide_radius above
 // FUSED_GUIDE_RADIUS, where guide.frag.glsl's shared taps would cost more than these passes.
 //   stage 0: of (luma, raw matte, luma·matte, luma²) from the key pass → out0 (RGBA32F:
-//            variance sums);
+//            variance sums), and of matte² → out1;
 //   stage 1: of the coefficients (a, b) and w from guide_cols' stage 0 → out0, out1.
 
 #include "common.glsl"
@@ -31,5 +31,15 @@ void main() {
         acc += terms(ivec2(clamp(p.x + k, 0, last), p.y));
     }
     out0 = stage != 0 ? vec4(acc.xy, 0.0, 0.0) : acc;
-    out1 = acc.z;
+    if (stage != 0) {
+        out1 = acc.z;
+    } else {  // matte², summed in the same order
+        int y = p.y;
+        float pp = 0.0;
+        for (int k = -guide_radius; k <= guide_radius; k++) {
+            float m = texelFetch(src, ivec2(clamp(p.x + k, 0, last), y), 0).g;
+            pp += m * m;
+        }
+        out1 = pp;
+    }
 }

@@ -51,8 +51,11 @@ TOLERANCE = 2
     P_SUBJECT_HI,
     P_VIVID_E0,
     P_VIVID_INV,
+    P_MATTE_EPS,
+    P_FIT_E0,
+    P_FIT_INV,
     N_PARAMS,
-) = range(23)
+) = range(26)
 
 
 # Indices into the int64 parameter vector.
@@ -110,8 +113,10 @@ T_MIXED, T_SCREEN, T_SUBJECT = 0, 1, 2
     B_GUIDED,
     B_ALPHA,
     B_TMP,
+    B_S4,
+    B_T4,
     N_BUFFERS,
-) = range(21)
+) = range(23)
 
 
 _MIN_SCREEN_EXCESS = F32(cpu.MIN_SCREEN_EXCESS)

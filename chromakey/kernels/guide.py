@@ -11,20 +11,26 @@ from .common import (
     B_S1,
     B_S2,
     B_S3,
+    B_S4,
     B_T0,
     B_T1,
     B_T2,
     B_T3,
+    B_T4,
     F32,
     I_GUIDE_R,
     I_REST,
+    P_FIT_E0,
+    P_FIT_INV,
     P_GUIDE_EPS,
+    P_MATTE_EPS,
     P_SCREEN_LO,
     P_SUBJECT_HI,
     T_SCREEN,
     T_SUBJECT,
     TILE,
     _clip01,
+    _soft_step,
 )
 from .windows import _hsum, _vsum
 
@@ -45,33 +51,41 @@ def _guide(P, ints, buf, n, y0, y1, xa, xb):
     m = sb - sa
     for i in range(ra, rb):
         g_, p_ = buf[B_LUMA, i, sa:sb], buf[B_RAW, i, sa:sb]
-        t0, t1 = buf[B_T0, i, sa:sb], buf[B_T1, i, sa:sb]
+        t0, t1, t4 = buf[B_T0, i, sa:sb], buf[B_T1, i, sa:sb], buf[B_T4, i, sa:sb]
         for j in range(m):
             t0[j] = g_[j] * p_[j]
             t1[j] = g_[j] * g_[j]
+            t4[j] = p_[j] * p_[j]
     _hsum(buf, B_LUMA, B_S0, rad, ra, rb, ca, cb)
     _hsum(buf, B_RAW, B_S1, rad, ra, rb, ca, cb)
     _hsum(buf, B_T0, B_S2, rad, ra, rb, ca, cb)
     _hsum(buf, B_T1, B_S3, rad, ra, rb, ca, cb)
+    _hsum(buf, B_T4, B_S4, rad, ra, rb, ca, cb)
     _vsum(buf, B_S0, B_T0, rad, qa, qb, ca, cb, n)
     _vsum(buf, B_S1, B_T1, rad, qa, qb, ca, cb, n)
     _vsum(buf, B_S2, B_T2, rad, qa, qb, ca, cb, n)
     _vsum(buf, B_S3, B_T3, rad, qa, qb, ca, cb, n)
+    _vsum(buf, B_S4, B_T4, rad, qa, qb, ca, cb, n)
     nw = F32((2 * rad + 1) * (2 * rad + 1))
     eps = P[P_GUIDE_EPS]
+    meps = P[P_MATTE_EPS]
+    fe, fi = P[P_FIT_E0], P[P_FIT_INV]
     m = cb - ca
     for i in range(qa, qb):
         t0, t1 = buf[B_T0, i, ca:cb], buf[B_T1, i, ca:cb]
-        t2, t3 = buf[B_T2, i, ca:cb], buf[B_T3, i, ca:cb]
+        t2, t3, t4 = buf[B_T2, i, ca:cb], buf[B_T3, i, ca:cb], buf[B_T4, i, ca:cb]
         for j in range(m):
             mi = t0[j] / nw
             mp = t1[j] / nw
             var = max(t3[j] / nw - mi * mi, F32(0.0))
+            var_p = max(t4[j] / nw - mp * mp, F32(0.0))
             cov = t2[j] / nw - mi * mp
-            sl = cov / max(var, eps)
+            var_f = max(var, eps)
+            sl = cov / var_f
             t0[j] = sl
             t1[j] = mp - sl * mi
-            t2[j] = var / (var + eps)
+            rho2 = min(cov * cov / (var_f * max(var_p, meps)), F32(1.0))
+            t2[j] = var / (var + eps) * _soft_step(fe, fi, rho2)
     _hsum(buf, B_T0, B_S0, rad, qa, qb, xa, xb)
     _hsum(buf, B_T1, B_S1, rad, qa, qb, xa, xb)
     _hsum(buf, B_T2, B_S2, rad, qa, qb, xa, xb)

@@ -44,11 +44,14 @@ from .common import (
     P_DARK_INV,
     P_EDGE_E0,
     P_EDGE_INV,
+    P_FIT_E0,
+    P_FIT_INV,
     P_GUIDE_EPS,
     P_HUE_CENTER,
     P_HUE_E0,
     P_HUE_HALF,
     P_HUE_INV,
+    P_MATTE_EPS,
     P_SAT_E0,
     P_SAT_INV,
     P_SCREEN_LO,
@@ -91,6 +94,8 @@ def pack_params(p: KeyerParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     f[P_CLIP_BLACK] = F32(p.clip_black)
     f[P_CLIP_INV] = F32(1.0 / (p.clip_white - p.clip_black))
     f[P_GUIDE_EPS] = F32(p.guide_eps)
+    f[P_MATTE_EPS] = F32(cpu.GUIDE_MATTE_EPS)
+    f[P_FIT_E0], f[P_FIT_INV] = _ramp(*cpu.GUIDE_FIT_RAMP)
     f[P_SPILL] = F32(p.spill)
     # A guided matte at most SCREEN_LO through the refinement's reach refines to exactly 0:
     # the edge test sees a spread ≤ edge_tolerance/2 (weight 0) and clip_black clips it.
