@@ -26,9 +26,9 @@ def checker(h: int, w: int, size: int = 16) -> np.ndarray:
 def main(argv: list[str] | None = None) -> int:
     from chromakey.calibration import ScreenCalibrator
     from chromakey.cpu import decode_rgb
+    from chromakey.io.sources import VideoSource
+    from chromakey.keying.select import make_keyer
     from chromakey.params import KeyerParams
-    from chromakey.pipeline import make_keyer
-    from chromakey.sources import VideoSource
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("input", help="a clip (benchmarks.footage writes them)")

@@ -50,9 +50,9 @@ from chromakey import sample  # noqa: E402
 from chromakey.bench import FFMPEG_KEY, machine_info, machine_table, parse_size  # noqa: E402
 from chromakey.calibration import ScreenCalibrator  # noqa: E402
 from chromakey.cpu import decode_rgb  # noqa: E402
+from chromakey.io.sources import VideoSource  # noqa: E402
+from chromakey.keying.select import make_keyer  # noqa: E402
 from chromakey.params import KeyerParams  # noqa: E402
-from chromakey.pipeline import make_keyer  # noqa: E402
-from chromakey.sources import VideoSource  # noqa: E402
 
 F32 = np.float32
 TEST_COLOR = (1.0, 0.0, 1.0)
@@ -375,7 +375,7 @@ def accumulate(acc: Acc, t: TruthCtx, a: np.ndarray, rgb: np.ndarray) -> None:
 
 def _lit_screen(spec: sample.SampleSpec) -> np.ndarray | None:
     """The unshadowed screen light (sample's private helper), to find the cast shadow."""
-    fn = getattr(sample, "_screen", None)
+    fn = getattr(sample, "lit_screen", None)
     try:
         return None if fn is None else np.asarray(fn(spec.width, spec.height, spec.seed))
     except Exception:  # noqa: BLE001 - the shadow row is optional

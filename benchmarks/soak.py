@@ -13,11 +13,12 @@ import time
 from pathlib import Path
 
 from chromakey.backgrounds import parse_background
+from chromakey.io.sinks import CallbackSink
+from chromakey.io.sources import VideoSource
+from chromakey.keying.select import make_keyer
 from chromakey.params import KeyerParams
-from chromakey.pipeline import Pipeline, make_keyer
+from chromakey.pipeline import Pipeline
 from chromakey.sample import SampleSpec, write_sample
-from chromakey.sinks import CallbackSink
-from chromakey.sources import VideoSource
 
 
 def rss_mib() -> float:

@@ -1,6 +1,6 @@
 """Real-time chroma keying for green-screen avatar streams: PyAV in, GLSL or numpy keyer out."""
 
-from .errors import (
+from .core.errors import (
     BackendUnavailableError,
     ChromakeyError,
     InputError,

@@ -24,7 +24,7 @@ import numpy as np
 
 from . import cpu
 from .color import rgb_to_hsl
-from .frames import Frame
+from .core.frames import Frame
 from .params import SCREEN_FAMILIES, KeyerParams
 from .screenmap import ScreenMap, ScreenWindow
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ParameterError
+from .core.errors import ParameterError
 
 # Luma coefficients (Kr, Kb) per matrix.
 LUMA_COEFFICIENTS: dict[str, tuple[float, float]] = {

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from .color import LUMA_COEFFICIENTS, YuvSpec, rgb_to_hsl
-from .frames import Frame
+from .core.frames import Frame
 from .params import KeyerParams
 from .screenmap import ScreenMap, keyed_params
 

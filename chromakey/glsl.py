@@ -28,7 +28,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from .errors import ChromakeyError
+from .core.errors import ChromakeyError
 
 SHADER_PACKAGE = "chromakey.shaders"
 LINE_STRIDE = 100_000  # line numbers of file k are k·LINE_STRIDE + its own line numbers

@@ -47,8 +47,8 @@ import numpy as np
 
 from . import cpu
 from .color import HSL_EPS
-from .errors import BackendUnavailableError, InputError, ParameterError
-from .frames import Frame
+from .core.errors import BackendUnavailableError, InputError, ParameterError
+from .core.frames import Frame
 from .glsl import ShaderError, ShaderLibrary
 from .params import _RANGES, KeyerParams
 from .screenmap import ScreenMap, keyed_params

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from .color import parse_color
-from .errors import ParameterError
+from .core.errors import ParameterError
 
 # The clip range is divided by; a narrower one would be a step that float32 cannot express.
 MIN_CLIP_GAP = 0.01

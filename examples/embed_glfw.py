@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if (ROOT / "chromakey" / "__init__.py").exists():
     sys.path.insert(0, str(ROOT))  # run from a checkout: use its chromakey
 
+from chromakey.io.sources import open_source  # noqa: E402
 from chromakey.live import LiveCompositor  # noqa: E402
-from chromakey.network import open_source  # noqa: E402
 
 SCENE_VERT = """
 #version 330 core
@@ -158,7 +158,7 @@ def run_window(args: argparse.Namespace, clip: str) -> int:
 
 def run_headless(args: argparse.Namespace, clip: str) -> int:
     from chromakey.gpu import create_context
-    from chromakey.window import write_png
+    from chromakey.io.sinks import write_png
 
     ctx = create_context("standalone")  # EGL; llvmpipe without a GPU
     w, h = args.size

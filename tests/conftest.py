@@ -20,7 +20,7 @@ def gl_ctx():
     Without one the GPU tests skip, except under CI (env CI set), where they fail: CI installs
     Mesa and must run them.
     """
-    from chromakey.errors import BackendUnavailableError
+    from chromakey.core.errors import BackendUnavailableError
     from chromakey.gpu import create_context
 
     try:
@@ -36,6 +36,14 @@ def gl_ctx():
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "slow: takes seconds (builds a wheel, a venv); still runs by default"
+    )
+    config.addinivalue_line(
+        "markers", "soak: runs for a minute or more; not in the default run (pytest -m soak)"
+    )
+    config.addinivalue_line(
+        "markers",
+        "timed: asserts on wall-clock time; not in the default run (pytest -m timed), so that "
+        "a loaded machine cannot fail the unit suite",
     )
 
 

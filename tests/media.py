@@ -239,3 +239,25 @@ def rotate_mp4(path: str | Path, name: str = "rotated.mp4") -> Path:
     out = path.with_name(name)
     out.write_bytes(bytes(data))
     return out
+
+
+def items_until_end(source, seconds: float = 120.0) -> list[tuple[str, object]]:
+    """Every item of a source until its end, within ``seconds``: a source that hangs fails
+    the test instead of hanging it. Error items are raised, as iterating the source would."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    items = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"the source gave no end within {seconds:g} s")
+        item = source.get(timeout=min(left, 1.0))
+        if item is None:
+            continue
+        kind, payload = item
+        if kind == "end":
+            return items
+        if kind == "error":
+            raise payload
+        items.append(item)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import http.server
 import json
-import math
 import struct
 import threading
 import time
@@ -24,81 +22,24 @@ from chromakey.backgrounds import (
     VideoBackground,
     parse_background,
 )
-from chromakey.errors import InputError, InputNotFoundError, ParameterError
-from chromakey.frames import Frame
+from chromakey.core.errors import InputError, InputNotFoundError, ParameterError
+from chromakey.core.frames import Frame
 from chromakey.kernels import CpuKeyer
 from chromakey.params import KeyerParams
 
+from bgmedia import BLUE, GREEN, RED, WHITE, make_media, near, pixels_at
 from media import (
-    FRAME_COLORS,
     SCREEN,
     SKIN,
-    colour_frame,
     colour_index,
     figure_frame,
-    rotate_mp4,
-    write_clip,
     write_image,
 )
-
-RED, BLUE, WHITE, GREEN = (255, 0, 0), (0, 0, 255), (255, 255, 255), (0, 255, 0)
-
-
-def near(px, rgb, tol=6) -> bool:
-    return bool(np.all(np.abs(np.asarray(px[:3], int) - np.asarray(rgb, int)) <= tol))
-
-
-# --- media, made once per module --------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def media(tmp_path_factory) -> dict[str, Path]:
-    d = tmp_path_factory.mktemp("bg")
-    # 40×30: left half red, right half blue, a white band over the top 6 rows.
-    split = np.zeros((30, 40, 3), np.uint8)
-    split[:, :20], split[:, 20:] = RED, BLUE
-    split[:6] = WHITE
-    # RGBA: left half transparent black, right half opaque red; 4 columns of half-alpha blue.
-    rgba = np.zeros((30, 40, 4), np.uint8)
-    rgba[:, 20:] = (255, 0, 0, 255)
-    rgba[:, 30:34] = (0, 0, 255, 128)
-    opaque_rgba = np.dstack([split, np.full((30, 40), 255, np.uint8)])
-    out = {
-        "split": write_image(d / "split.png", split),
-        "rgba": write_image(d / "rgba.png", rgba),
-        "opaque_rgba": write_image(d / "opaque.png", opaque_rgba),
-        "jpeg": write_image(d / "split.jpg", split, codec="mjpeg"),
-        # Frame i is solid FRAME_COLORS[i]: 10 fps, 1 s — the shown frame names the time.
-        "clip": write_clip(
-            d / "n10.mp4", width=64, height=48, frames=10, fps=10, make=colour_frame
-        ),
-        # The same in MPEG-TS (a stream start_time of 1.4 s) and WebM (no stream duration).
-        "ts": write_clip(
-            d / "n10.ts",
-            width=64,
-            height=48,
-            frames=10,
-            fps=10,
-            make=colour_frame,
-            container_format="mpegts",
-        ),
-        "webm": write_clip(
-            d / "n10.webm",
-            width=64,
-            height=48,
-            frames=10,
-            fps=10,
-            make=colour_frame,
-            codec="libvpx-vp9",
-        ),
-        # 12 fps, 15 frames (1.25 s): another rate, longer than a 1 s foreground.
-        "clip12": write_clip(
-            d / "n12.mkv", width=48, height=64, frames=15, fps=12, make=colour_frame
-        ),
-    }
-    (d / "garbage.png").write_bytes(b"this is not an image at all" * 10)
-    (d / "empty.png").write_bytes(b"")
-    return out
+    return make_media(tmp_path_factory.mktemp("bg"))
 
 
 # --- colours ----------------------------------------------------------------------------------
@@ -111,7 +52,7 @@ def media(tmp_path_factory) -> dict[str, Path]:
 def test_colour_specs(spec, rgb):
     bg = parse_background(spec)
     assert isinstance(bg, ColorBackground)
-    px = bg.frame_at(0.0, 8, 8)
+    px = pixels_at(bg, 0.0, 8, 8)
     assert px.shape == (3,) and px.dtype == np.float32
     np.testing.assert_allclose(px * 255, rgb, atol=0.01)
     assert bg.duration is None
@@ -121,7 +62,7 @@ def test_colour_specs(spec, rgb):
 def test_transparent_and_passthrough():
     bg = parse_background(" Transparent ")
     assert isinstance(bg, TransparentBackground) and bg.transparent
-    assert bg.frame_at(1.0, 4, 4) is None
+    assert pixels_at(bg, 1.0, 4, 4) is None
     assert parse_background(bg) is bg
 
 
@@ -136,47 +77,49 @@ def test_bad_colour_is_parameter_error(spec):
 
 def test_image_cover_crops_the_centre(media):
     bg = ImageBackground(media["split"], fit="cover")
-    img = bg.frame_at(0.0, 80, 20)  # 4:1 from 4:3: scale 2, keep the middle 10 source rows
+    img = pixels_at(bg, 0.0, 80, 20)  # 4:1 from 4:3: scale 2, keep the middle 10 source rows
     assert img.shape == (20, 80, 3) and img.dtype == np.uint8
     assert near(img[0, 5], RED) and near(img[19, 5], RED)  # the white top band is cropped away
     assert near(img[10, 75], BLUE)
-    tall = bg.frame_at(0.0, 20, 80)  # 1:4: keep the middle 8 columns, the red/blue split centred
+    tall = pixels_at(bg, 0.0, 20, 80)  # 1:4: keep the middle 8 columns, the red/blue split centred
     assert near(tall[40, 1], RED) and near(tall[40, 18], BLUE)
     assert near(tall[2, 1], WHITE)
 
 
 def test_image_contain_letterboxes(media):
     bg = ImageBackground(media["split"], fit="contain", letterbox="#00ff00")
-    img = bg.frame_at(0.0, 80, 20)  # scaled to 27×20, centred: 26 px bars left and right
+    img = pixels_at(bg, 0.0, 80, 20)  # scaled to 27×20, centred: 26 px bars left and right
     assert img.shape == (20, 80, 3)
     for x in (0, 20, 25, 54, 79):
         assert near(img[10, x], GREEN, 0), x
     assert near(img[12, 30], RED) and near(img[12, 50], BLUE)
     assert near(img[1, 39], WHITE, 30)
-    tall = ImageBackground(media["split"], fit="contain").frame_at(0.0, 40, 60)  # bars above/below
+    tall = pixels_at(
+        ImageBackground(media["split"], fit="contain"), 0.0, 40, 60
+    )  # bars above/below
     assert near(tall[0, 20], (0, 0, 0), 0) and near(tall[59, 20], (0, 0, 0), 0)
     assert near(tall[30, 5], RED) and near(tall[30, 35], BLUE)
 
 
 def test_image_stretch_keeps_everything(media):
-    img = ImageBackground(media["split"], fit="stretch").frame_at(0.0, 80, 20)
+    img = pixels_at(ImageBackground(media["split"], fit="stretch"), 0.0, 80, 20)
     assert near(img[1, 5], WHITE) and near(img[1, 75], WHITE)  # the top band, squeezed
     assert near(img[15, 5], RED) and near(img[15, 75], BLUE)
 
 
 def test_image_fit_is_cached_and_read_only(media):
     bg = ImageBackground(media["split"])
-    a = bg.frame_at(0.0, 64, 36)
-    assert bg.frame_at(5.0, 64, 36) is a
+    a = pixels_at(bg, 0.0, 64, 36)
+    assert pixels_at(bg, 5.0, 64, 36) is a
     assert not a.flags.writeable
-    b = bg.frame_at(0.0, 32, 18)
-    assert b.shape == (18, 32, 3) and bg.frame_at(0.0, 64, 36) is a
+    b = pixels_at(bg, 0.0, 32, 18)
+    assert b.shape == (18, 32, 3) and pixels_at(bg, 0.0, 64, 36) is a
     assert bg.size == (40, 30) and bg.duration is None
 
 
 def test_rgba_png_keeps_its_alpha(media):
     bg = ImageBackground(media["rgba"], fit="stretch")
-    img = bg.frame_at(0.0, 80, 60)
+    img = pixels_at(bg, 0.0, 80, 60)
     assert img.shape == (60, 80, 4)
     assert img[30, 10, 3] == 0 and img[30, 70, 3] == 255 and near(img[30, 70], RED, 0)
     assert abs(int(img[30, 63, 3]) - 128) <= 3 and near(img[30, 63], BLUE, 3)  # half-alpha blue
@@ -186,12 +129,12 @@ def test_rgba_png_keeps_its_alpha(media):
     assert partial.any() and (edge[partial, 0] > 200).all()
     # An RGBA file that is fully opaque composites as RGB.
     opaque = ImageBackground(media["opaque_rgba"])
-    assert opaque.frame_at(0.0, 40, 30).shape == (30, 40, 3) and not opaque.has_alpha
+    assert pixels_at(opaque, 0.0, 40, 30).shape == (30, 40, 3) and not opaque.has_alpha
     assert bg.has_alpha and not bg.transparent
 
 
 def test_jpeg_image(media):
-    img = ImageBackground(media["jpeg"], fit="stretch").frame_at(0.0, 40, 30)
+    img = pixels_at(ImageBackground(media["jpeg"], fit="stretch"), 0.0, 40, 30)
     assert near(img[15, 5], RED, 12) and near(img[15, 35], BLUE, 12) and near(img[2, 20], WHITE, 12)
 
 
@@ -260,126 +203,6 @@ def test_bad_fit_or_play_style(media, kwargs, allowed):
         parse_background(str(media["clip"]), **kwargs)
     with pytest.raises(ParameterError, match=allowed):
         parse_background("#ffffff", **kwargs)
-
-
-# --- videos -----------------------------------------------------------------------------------
-
-FG_RATE = 25
-
-
-def expected_frame(style: str, t: float, bg_rate: float, bg_frames: int, scene: float) -> int:
-    d = bg_frames / bg_rate
-    if style == "loop":
-        tb = t - math.floor(t / d + 1e-9) * d
-    elif style == "fit_to_scene":
-        tb = t * d / scene
-    else:
-        tb = t
-    return min(math.floor(tb * bg_rate + 1e-6), bg_frames - 1)
-
-
-@pytest.mark.parametrize("style", ["loop", "freeze", "fit_to_scene", "full_video"])
-def test_play_styles_shorter_background(media, style):
-    """A 10 fps 1 s background under a 25 fps 2.5 s foreground."""
-    bg = VideoBackground(media["clip"], play_style=style)
-    assert bg.duration == pytest.approx(1.0)
-    bg.bind(2.5)
-    times = [i / FG_RATE for i in range(round(2.5 * FG_RATE))]
-    shown = [colour_index(bg.frame_at(t, 32, 24)) for t in times]
-    assert shown == [expected_frame(style, t, 10, 10, 2.5) for t in times]
-    if style == "loop":
-        assert shown[25] == 0 and shown[24] == 9 and shown[50] == 0
-    else:
-        assert shown[-1] == 9
-    bg.close()
-
-
-@pytest.mark.parametrize("style", ["loop", "freeze", "fit_to_scene", "full_video"])
-def test_play_styles_longer_background_other_rate(media, style):
-    """A 12 fps 1.25 s background under a 25 fps 1 s foreground."""
-    bg = VideoBackground(media["clip12"], play_style=style, fit="contain")
-    assert bg.duration == pytest.approx(1.25)
-    bg.bind(1.0)
-    times = [i / FG_RATE for i in range(FG_RATE)]
-    shown = []
-    for t in times:
-        img = bg.frame_at(t, 64, 64)
-        assert img.shape == (64, 64, 3)
-        shown.append(colour_index(img))
-    assert shown == [expected_frame(style, t, 12, 15, 1.0) for t in times]
-    if style == "fit_to_scene":
-        assert shown[-1] == 14  # the whole background within the foreground
-    else:
-        assert shown[-1] == 11
-    bg.close()
-
-
-@pytest.mark.parametrize("key", ["ts", "webm"])
-def test_stream_start_time_and_missing_duration(media, key):
-    bg = VideoBackground(media[key])
-    assert bg.duration == pytest.approx(1.0, abs=0.01)
-    shown = [colour_index(bg.frame_at(i / 10, 16, 16)) for i in range(25)]
-    assert shown == [i % 10 for i in range(25)]
-    bg.close()
-
-
-def test_fit_to_scene_without_a_known_duration_loops(media):
-    bg = VideoBackground(media["clip"], play_style="fit_to_scene")
-    bg.bind(None)  # a live foreground
-    assert [colour_index(bg.frame_at(t, 16, 16)) for t in (0.0, 0.55, 1.05, 2.35)] == [0, 5, 0, 3]
-    bg.close()
-
-
-def test_video_jumps_backwards_resizes_and_starts_late(media):
-    bg = VideoBackground(media["clip"])
-    assert colour_index(bg.frame_at(0.35, 16, 16)) == 3
-    assert colour_index(bg.frame_at(0.1, 16, 16)) == 1  # back in time: decoded again from there
-    img = bg.frame_at(0.72, 40, 10)
-    assert img.shape == (10, 40, 3) and colour_index(img) == 7
-    bg.close()
-    late = VideoBackground(media["clip"])  # swapped in mid-stream: the first ask is at 123.45 s
-    assert colour_index(late.frame_at(123.45, 16, 16)) == 4
-    assert colour_index(late.frame_at(123.91, 16, 16)) == 9
-    assert colour_index(late.frame_at(124.0, 16, 16)) == 0
-    late.close()
-
-
-def test_video_close_joins_its_thread(media):
-    bg = VideoBackground(media["clip"])
-    bg.frame_at(0.0, 16, 16)
-    thread = bg._decoder.thread
-    assert thread.is_alive() or thread.ident is not None
-    bg.close()
-    assert not thread.is_alive()
-    bg.close()  # twice is fine
-
-
-def test_unclosed_video_background_ends_its_thread(media):
-    bg = VideoBackground(media["clip"])  # loop: the decoder would fill its queue and wait forever
-    bg.frame_at(0.0, 16, 16)
-    thread = bg._decoder.thread
-    del bg
-    gc.collect()
-    thread.join(timeout=3.0)
-    assert not thread.is_alive()
-
-
-def test_rotated_video_is_fitted_upright(media):
-    # A quarter turn, as a phone's display matrix asks: 64×48 is shown as 48×64.
-    bg = VideoBackground(rotate_mp4(media["clip"]), fit="contain", letterbox="#ffffff")
-    img = bg.frame_at(0.0, 96, 64)  # 48×64 fits as is: 24 px bars left and right
-    assert img.shape == (64, 96, 3)
-    assert near(img[32, 20], WHITE, 0) and near(img[32, 75], WHITE, 0)
-    assert near(img[32, 30], FRAME_COLORS[0], 3) and near(img[32, 65], FRAME_COLORS[0], 3)
-    bg.close()
-
-
-def test_video_frames_are_fitted(media):
-    bg = VideoBackground(media["clip"], fit="contain", letterbox="#ffffff")
-    img = bg.frame_at(0.0, 96, 48)  # 64×48 into 96×48: 16 px white bars
-    assert near(img[24, 2], WHITE, 0) and near(img[24, 93], WHITE, 0)
-    assert colour_index(img) == 0
-    bg.close()
 
 
 # --- HeyGen JSON ------------------------------------------------------------------------------
@@ -516,7 +339,7 @@ def test_image_url_is_fetched_and_fitted(server):
     for path in ("/bg.png", "/noext"):
         bg = parse_background(server + path, fit="cover")
         assert isinstance(bg, ImageBackground)
-        img = bg.frame_at(0.0, 80, 20)
+        img = pixels_at(bg, 0.0, 80, 20)
         assert near(img[10, 5], RED) and near(img[10, 75], BLUE)
     bg = parse_background(json.dumps({"type": "image", "url": server + "/bg.png"}))
     assert isinstance(bg, ImageBackground)
@@ -525,9 +348,9 @@ def test_image_url_is_fetched_and_fitted(server):
 def test_video_url_downloads_to_a_temp_file_removed_on_close(server):
     bg = parse_background(server + "/bg.mp4", play_style="freeze")
     assert isinstance(bg, VideoBackground)
-    temp = bg._media.temp
+    temp = bg.downloaded
     assert temp is not None and temp.exists()
-    assert colour_index(bg.frame_at(0.55, 16, 16)) == 5
+    assert colour_index(pixels_at(bg, 0.55, 16, 16)) == 5
     bg.close()
     assert not temp.exists()
 
@@ -575,7 +398,7 @@ def _keyed(width: int = 160, height: int = 96) -> tuple[np.ndarray, np.ndarray]:
 
 def test_composite_over_a_fitted_image(media):
     fg, alpha = _keyed()
-    bg = ImageBackground(media["split"]).frame_at(0.0, 160, 96)
+    bg = pixels_at(ImageBackground(media["split"]), 0.0, 160, 96)
     out = cpu.to_uint8(cpu.composite(fg, alpha, bg))
     assert near(out[80, 5], RED) and near(out[80, 155], BLUE)  # the screen is replaced
     assert near(out[48, 70], SKIN, 3)  # the subject stays
@@ -588,7 +411,7 @@ def test_composite_over_a_fitted_image(media):
 def test_composite_over_a_video_frame(media):
     fg, alpha = _keyed()
     bg = VideoBackground(media["clip"], play_style="freeze")
-    out = cpu.to_uint8(cpu.composite(fg, alpha, bg.frame_at(0.31, 160, 96)))
+    out = cpu.to_uint8(cpu.composite(fg, alpha, pixels_at(bg, 0.31, 160, 96)))
     assert colour_index(out[70:, :20]) == 3  # frame 3 behind the keyed-out screen
     assert near(out[48, 70], SKIN, 3)
     bg.close()
@@ -596,7 +419,7 @@ def test_composite_over_a_video_frame(media):
 
 def test_composite_over_an_image_with_alpha(media):
     fg, alpha = _keyed()
-    bg = ImageBackground(media["rgba"], fit="stretch").frame_at(0.0, 160, 96)
+    bg = pixels_at(ImageBackground(media["rgba"], fit="stretch"), 0.0, 160, 96)
     out = cpu.composite(fg, alpha, bg)
     assert out.shape == (96, 160, 4)
     assert out[80, 5, 3] < 0.01  # screen over transparent background: transparent

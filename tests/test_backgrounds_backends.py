@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from chromakey.backgrounds import parse_background
+from chromakey.io.sinks import CallbackSink
+from chromakey.io.sources import VideoSource
+from chromakey.keying.select import make_keyer
 from chromakey.params import KeyerParams
-from chromakey.pipeline import Pipeline, make_keyer, render
-from chromakey.sinks import CallbackSink
-from chromakey.sources import VideoSource
+from chromakey.pipeline import Pipeline, render
 
 from media import FRAME_COLORS, colour_frame, colour_index, read_png, write_clip, write_image
 

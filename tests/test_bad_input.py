@@ -1,7 +1,9 @@
 """Bad input: one clear line on stderr, a non-zero exit status, and no output file left."""
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -170,3 +172,25 @@ def test_keep_partial_finishes_a_playable_file_on_ctrl_c(tmp_path):
         n = sum(1 for _ in c.decode(video=0))
     assert 0 < n < 400
     assert not list(tmp_path.glob(".out.partial-*"))
+
+
+@pytest.mark.parametrize(
+    ("args", "see"),
+    [
+        (["render", "in.mp4", "-o", "out.mp4", "--bogus"], "see 'chromakey render --help'"),
+        (["--bogus"], "see 'chromakey --help'"),
+        (["sample", "-o", "x.mp4", "--fps", "fast"], "see 'chromakey sample --help'"),
+    ],
+)
+def test_an_unknown_option_points_at_the_right_help(tmp_path, args, see):
+    r = subprocess.run(
+        [sys.executable, "-m", "chromakey", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert r.returncode == 2, r.stderr
+    assert see in r.stderr and "chromakey chromakey" not in r.stderr, r.stderr
+    assert list(tmp_path.iterdir()) == []

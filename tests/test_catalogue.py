@@ -10,7 +10,7 @@ import av
 import numpy as np
 import pytest
 
-from chromakey.errors import InputError, InputNotFoundError, OutputError, ParameterError
+from chromakey.core.errors import InputError, InputNotFoundError, OutputError, ParameterError
 from chromakey.pipeline import render
 
 from media import figure_frame, read_png, rotate_mp4, write_clip

@@ -5,8 +5,8 @@ import pytest
 
 from chromakey import cpu
 from chromakey.color import YuvSpec, format_color, parse_color, rgb_to_hsl
-from chromakey.errors import ParameterError
-from chromakey.frames import Frame
+from chromakey.core.errors import ParameterError
+from chromakey.core.frames import Frame
 
 # (matrix, full range, Y, U, V) → RGB 0–255, from the standards' equations.
 KNOWN = [

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from chromakey import cpu
 from chromakey.color import YuvSpec
-from chromakey.frames import Frame
+from chromakey.core.frames import Frame
 from chromakey.params import KeyerParams
 from chromakey.screenmap import ScreenMap
 

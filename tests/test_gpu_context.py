@@ -15,9 +15,9 @@ import pytest
 
 from chromakey import gpu
 from chromakey.color import YuvSpec
+from chromakey.core.errors import BackendUnavailableError, InputError, ParameterError
+from chromakey.core.frames import Frame
 from chromakey.cpu import ReferenceKeyer
-from chromakey.errors import BackendUnavailableError, InputError, ParameterError
-from chromakey.frames import Frame
 from chromakey.gpu import GpuKeyer, create_context
 from chromakey.params import KeyerParams
 
@@ -40,7 +40,7 @@ def run_without_egl(code: str) -> subprocess.CompletedProcess:
 def test_no_egl_gives_a_one_line_error_naming_the_packages():
     r = run_without_egl(
         "from chromakey.gpu import create_context, GpuKeyer\n"
-        "from chromakey.errors import BackendUnavailableError\n"
+        "from chromakey.core.errors import BackendUnavailableError\n"
         "from chromakey.params import KeyerParams\n"
         "for attempt in (lambda: create_context('standalone'), lambda: GpuKeyer(KeyerParams())):\n"
         "    try:\n"
@@ -135,7 +135,7 @@ def test_interleaved_chroma_views_are_copied_not_misread(gl_ctx):
 
 
 def test_pipeline_makes_a_gpu_keyer():
-    from chromakey.pipeline import make_keyer
+    from chromakey.keying.select import make_keyer
 
     try:
         keyer = make_keyer("gpu", KeyerParams())
@@ -150,7 +150,7 @@ def test_pipeline_makes_a_gpu_keyer():
 WINDOW_SCRIPT = textwrap.dedent(
     """
     import glfw, numpy as np
-    from chromakey.frames import Frame
+    from chromakey.core.frames import Frame
     from chromakey.gpu import GpuKeyer
     from chromakey.params import KeyerParams
     assert glfw.init()
@@ -192,7 +192,7 @@ def test_auto_takes_the_cpu_path_over_a_software_rasteriser(gl_ctx):
     from chromakey.cpu import cpu_workers
     from chromakey.gpu import software_renderer
     from chromakey.kernels import CpuKeyer
-    from chromakey.pipeline import make_keyer
+    from chromakey.keying.select import make_keyer
 
     notes: list[str] = []
     keyer = make_keyer("auto", KeyerParams(), warn=notes.append)

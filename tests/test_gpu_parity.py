@@ -21,7 +21,7 @@ import pytest
 from chromakey import cpu
 from chromakey.calibration import ScreenCalibrator, ScreenMap, default_screen, estimate_screen
 from chromakey.color import YuvSpec
-from chromakey.frames import Frame
+from chromakey.core.frames import Frame
 from chromakey.gpu import GpuKeyer, pass_graph
 from chromakey.params import KeyerParams
 

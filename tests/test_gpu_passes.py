@@ -12,7 +12,7 @@ import pytest
 
 from chromakey import gpu
 from chromakey.calibration import default_screen
-from chromakey.frames import Frame
+from chromakey.core.frames import Frame
 from chromakey.gpu import TARGETS, GpuKeyer, frame_bytes, pass_graph, pass_table
 from chromakey.params import KeyerParams
 

@@ -25,7 +25,7 @@ SCRIPT = textwrap.dedent(
     import numpy as np
     import chromakey
     from chromakey import glsl
-    from chromakey.frames import Frame
+    from chromakey.core.frames import Frame
     from chromakey.gpu import GpuKeyer
     from chromakey.params import KeyerParams
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from test_cpu_strips import params, scene, screen_map, yuv_frame
 
 from chromakey import cpu, kernels
-from chromakey.frames import Frame
+from chromakey.core.frames import Frame
 from chromakey.kernels import CpuKeyer
 from chromakey.params import KeyerParams
 from chromakey.screenmap import ScreenMap
@@ -142,7 +142,7 @@ COMPILE_PROBE = textwrap.dedent(
     """
     import numpy as np
     from chromakey import kernels
-    from chromakey.frames import Frame
+    from chromakey.core.frames import Frame
     from chromakey.params import KeyerParams
     keyer = kernels.CpuKeyer(KeyerParams())
     keyer.render(Frame.from_rgb(np.zeros((8, 8, 3), np.uint8)), np.array([0, .5, 0], np.float32), None)
@@ -184,7 +184,7 @@ def _pyav_yuv420p(rgb: np.ndarray) -> tuple[np.ndarray, ...]:
 def _numpy_yuv420p(rgb: np.ndarray) -> tuple[np.ndarray, ...]:
     """YuvImage's planes by their definition: BT.709 limited; chroma left-sited (columns
     1/4, 1/2, 1/4 around the even one, the block's two rows averaged), edges clamped."""
-    from chromakey.frames import YuvImage
+    from chromakey.core.frames import YuvImage
 
     m, off = YuvImage.SPEC.from_rgb()
     f = rgb.astype(np.float64) / 255
@@ -252,14 +252,15 @@ def test_an_mp4_render_takes_the_planes_from_the_keyer(tmp_path):
     import av
 
     from chromakey.backgrounds import parse_background
-    from chromakey.pipeline import Pipeline, open_sink
-    from chromakey.sources import VideoSource
+    from chromakey.io.sinks import open_sink
+    from chromakey.io.sources import VideoSource
+    from chromakey.pipeline import Pipeline
 
     from media import write_clip
 
     clip = write_clip(tmp_path / "in.mp4", frames=6, width=160, height=96)
     source = VideoSource(str(clip))
-    sink = open_sink(tmp_path / "out.mp4", source, False)
+    sink = open_sink(tmp_path / "out.mp4", source.info, False)
     assert sink.pixel_format == "yuv420p"
     keyer, p = CpuKeyer(KeyerParams()), KeyerParams()
     seen: list = []

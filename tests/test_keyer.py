@@ -17,8 +17,8 @@ from chromakey.calibration import (
     map_interval,
 )
 from chromakey.color import YuvSpec, rgb_to_hsl
-from chromakey.errors import ParameterError
-from chromakey.frames import Frame
+from chromakey.core.errors import ParameterError
+from chromakey.core.frames import Frame
 from chromakey.params import KeyerParams
 
 SCREEN = np.array([0.02, 0.5, 0.04], np.float32)

@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import moderngl
 import numpy as np
 import pytest
 
+from chromakey.core.errors import ParameterError
+from chromakey.core.frames import Frame
 from chromakey.cpu import ReferenceKeyer
-from chromakey.errors import ParameterError
-from chromakey.frames import Frame
+from chromakey.gpu import GpuKeyer
+from chromakey.io.sources import VideoSource, open_source
+from chromakey.kernels import CpuKeyer
 from chromakey.live import LiveCompositor
-from chromakey.network import open_source
 from chromakey.params import KeyerParams
-from chromakey.sources import VideoSource
 
 from media import SCREEN, SKIN, figure_frame, write_clip, write_vfr_clip
 
@@ -33,8 +35,7 @@ def _pixels(tex: moderngl.Texture) -> np.ndarray:
 def _decoded(source: VideoSource) -> VideoSource:
     """Let a file source decode everything into its (large enough) queue first."""
     source.start()
-    source._thread.join(timeout=20)
-    assert not source._thread.is_alive()
+    assert source.join(timeout=20), "the decoder did not finish within 20 s"
     return source
 
 
@@ -102,20 +103,36 @@ def test_frames_are_shown_at_their_timestamps_not_at_a_fixed_rate(tmp_path, gl_c
         live.close()
 
 
-class _SlowGpu(LiveCompositor):
-    def _composite(self, frame: Frame) -> moderngl.Texture:
-        time.sleep(0.1)  # in the render loop, with the GLSL passes
-        return super()._composite(frame)
+class _Slow:
+    """A keyer that takes 100 ms more a frame: in the render loop with the GLSL passes, on
+    the keying thread with the CPU keyer."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.backend = inner.backend
+        self.pixel_formats = inner.pixel_formats
+
+    def set_params(self, params: KeyerParams) -> None:
+        self.inner.set_params(params)
+
+    def render(self, *args: Any, **kw: Any) -> np.ndarray:
+        time.sleep(0.1)
+        return self.inner.render(*args, **kw)
+
+    def render_texture(self, *args: Any, **kw: Any) -> moderngl.Texture:
+        time.sleep(0.1)
+        return self.inner.render_texture(*args, **kw)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
-class _SlowCpu(LiveCompositor):
-    def _key(self, frame: Frame, scene: float) -> np.ndarray:
-        time.sleep(0.1)  # on the keying thread
-        return super()._key(frame, scene)
+def slow_keyer(backend: str, gl_ctx: Any) -> _Slow:
+    return _Slow(GpuKeyer(KeyerParams(), gl_ctx) if backend == "gpu" else CpuKeyer(KeyerParams()))
 
 
-@pytest.mark.parametrize(("slow", "backend"), [(_SlowGpu, "gpu"), (_SlowCpu, "cpu")])
-def test_a_slow_render_drops_late_frames_and_memory_stays_bounded(tmp_path, gl_ctx, slow, backend):
+@pytest.mark.parametrize("backend", ["gpu", "cpu"])
+def test_a_slow_render_drops_late_frames_and_memory_stays_bounded(tmp_path, gl_ctx, backend):
     """Keying takes 100 ms, frames come every 40 ms: frames are dropped, never queued up."""
     clip = write_clip(tmp_path / "c.mp4", width=320, height=180, frames=75, fps=25)
     for drop in (False, True, "paced"):
@@ -123,7 +140,7 @@ def test_a_slow_render_drops_late_frames_and_memory_stays_bounded(tmp_path, gl_c
             source = open_source(clip, queue_size=4)  # drop mode, paced to real time
         else:
             source = VideoSource(clip, queue_size=4, drop=drop, audio=False)
-        live = slow(gl_ctx, KeyerParams(), "#ffffff", backend=backend)
+        live = LiveCompositor(gl_ctx, KeyerParams(), "#ffffff", keyer=slow_keyer(backend, gl_ctx))
         assert live.threaded is (backend == "cpu")
         live.attach(source, own=True)
         rss0 = _rss_mb()
@@ -132,7 +149,7 @@ def test_a_slow_render_drops_late_frames_and_memory_stays_bounded(tmp_path, gl_c
         try:
             while not live.ended and time.perf_counter() < deadline:
                 live.update()
-                sizes.append(source._queue.qsize())
+                sizes.append(source.queued)
                 time.sleep(0.002)
             st = live.stats
             assert live.ended
@@ -191,7 +208,7 @@ def test_params_and_background_take_effect_on_the_next_frame(gl_ctx):
         assert tuple(_pixels(tex)[2, 2, :3]) == (0, 0, 255)
         # Paused, a change re-keys the frame on show.
         live.pause()
-        live.set_params(live.params.replace(hue_min=10.0, hue_max=20.0))  # green is no screen
+        live.set_params(live.params.replace(hue_min=10.0, hue_max=20.0, auto_hue=False))  # no screen
         tex = live.update(now=5.0)
         assert live.changed
         assert tuple(_pixels(tex)[2, 2, :3]) == SCREEN
@@ -244,7 +261,7 @@ def test_no_opengl_is_a_clear_error():
     env = {**os.environ, "__EGL_VENDOR_LIBRARY_FILENAMES": "/nonexistent/egl_vendor.json"}
     code = (
         "from chromakey.live import LiveCompositor\n"
-        "from chromakey.errors import BackendUnavailableError\n"
+        "from chromakey.core.errors import BackendUnavailableError\n"
         "try:\n    LiveCompositor('standalone')\n"
         "except BackendUnavailableError as exc:\n    print('refused:', exc)\n"
     )

@@ -17,21 +17,27 @@ import moderngl
 import numpy as np
 import pytest
 
+from chromakey.backgrounds import keyer_input
 from chromakey.calibration import ScreenCalibrator
+from chromakey.core.errors import ParameterError
+from chromakey.core.frames import Frame
 from chromakey.cpu import cpu_workers
-from chromakey.errors import ParameterError
-from chromakey.frames import Frame
 from chromakey.gpu import GpuKeyer, software_renderer
+from chromakey.io.sinks import write_png
+from chromakey.io.sources import VideoSource
 from chromakey.kernels import CpuKeyer
 from chromakey.live import LiveCompositor
 from chromakey.params import KeyerParams
-from chromakey.sources import VideoSource
-from chromakey.window import write_png
 
 from media import figure_frame, write_clip
 
 BLUE = np.array([0x33, 0x66, 0xCC], np.float32) / 255
 DEADLINE = 20.0  # seconds any wait below may take before the test fails
+
+
+def pixels_at(bg, time, width, height):
+    """A background's layer at ``time`` as the keyers take it: None, a colour or an image."""
+    return keyer_input(bg.frame_at(time, width, height))
 
 
 def _pixels(tex: moderngl.Texture) -> np.ndarray:
@@ -65,7 +71,7 @@ def test_auto_keys_with_the_cpu_keyer_on_a_software_rasteriser(tmp_path, softwar
             tex = live.render(frame)
             got = _pixels(tex)
             assert (tex.width, tex.height, tex.components, tex.dtype) == (160, 96, 4, "f1")
-            bg = live.background.frame_at(0.0, 160, 96)
+            bg = pixels_at(live.background, 0.0, 160, 96)
             want = CpuKeyer(p).render(frame, ScreenCalibrator(p).update(frame), bg)
             assert want.shape[2] == (4 if spec == "transparent" else 3)
             if want.shape[2] == 3:
@@ -118,26 +124,39 @@ def test_backend_gpu_still_runs_the_shaders(tmp_path, gl_ctx):
         LiveCompositor(gl_ctx, p, backend="vulkan")
 
 
-class _Gated(LiveCompositor):
-    """Each keying waits for a permit from the test, then takes at least 50 ms: longer than
-    the 40 ms between frames, so the lead is exactly one frame."""
+class _Gated:
+    """A CpuKeyer whose each keying waits for a permit from the test, then takes at least
+    50 ms: longer than the 40 ms between frames, so the lead is exactly one frame."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    backend = "cpu"
+
+    def __init__(self, params: KeyerParams) -> None:
+        self.inner = CpuKeyer(params)
+        self.pixel_formats = self.inner.pixel_formats
         self.permits = threading.Semaphore(0)
         self.keyings = 0
 
-    def _key(self, frame: Frame, scene: float) -> np.ndarray:
+    def set_params(self, params: KeyerParams) -> None:
+        self.inner.set_params(params)
+
+    def render(self, frame: Frame, screen: Any, background: Any, **kw: Any) -> np.ndarray:
         t0 = time.perf_counter()
         assert self.permits.acquire(timeout=DEADLINE)
         time.sleep(max(0.0, 0.05 - (time.perf_counter() - t0)))
         self.keyings += 1
-        return super()._key(frame, scene)
+        return self.inner.render(frame, screen, background, **kw)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
-def _let_key(live: _Gated) -> None:
+def gated(gl_ctx: Any, p: KeyerParams, background: str, **kw: Any) -> LiveCompositor:
+    return LiveCompositor(gl_ctx, p, background, keyer=_Gated(p), **kw)
+
+
+def _let_key(live: LiveCompositor) -> None:
     """Release one keying and wait until it is done (next_due says how long until its time)."""
-    live.permits.release()
+    live.keyer.permits.release()
     deadline = time.perf_counter() + DEADLINE
     while live.next_due(0.0) is None:
         assert time.perf_counter() < deadline, "the keying thread did not finish"
@@ -149,7 +168,7 @@ def test_a_slow_first_keying_starts_the_stream_when_it_is_shown(gl_ctx):
     when it is on show, so the frames behind it are not late and none is dropped."""
     p = KeyerParams(screen_color="#008000")
     frames = [Frame.from_rgb(figure_frame(i, 64, 48), time=0.04 * i, index=i) for i in range(4)]
-    with _Gated(gl_ctx, p, "#3366cc", backend="cpu", clock=lambda: 0.0) as live:
+    with gated(gl_ctx, p, "#3366cc", backend="cpu", clock=lambda: 0.0) as live:
         for f in frames:
             live.feed(f)
         assert live.update(now=0.0) is None and live.keying
@@ -167,21 +186,21 @@ def test_the_render_loop_never_waits_for_the_keying_thread(gl_ctx):
     and are dropped, counted, when it is free — only the newest is keyed."""
     p = KeyerParams(screen_color="#008000")
     frames = [Frame.from_rgb(figure_frame(i, 64, 48), time=0.04 * i, index=i) for i in range(8)]
-    with _Gated(gl_ctx, p, "#3366cc", backend="cpu", clock=lambda: 0.0) as live:
+    with gated(gl_ctx, p, "#3366cc", backend="cpu", clock=lambda: 0.0) as live:
         for f in frames[:4]:
             live.feed(f)
         feed = live.source
         assert live.update(now=0.0) is None and live.keying  # frame 0 is on the keying thread
         for k in range(20):  # the loop goes on; the keyer waits for its permit
             assert live.update(now=0.001 * k) is None and not live.changed
-        assert feed._queue.qsize() == 2  # frame 1 is held by the pacer, 2 and 3 in the feed
+        assert feed.queued == 2  # frame 1 is held by the pacer, 2 and 3 in the feed
         _let_key(live)
         tex = live.update(now=0.001)
         assert live.changed and live.current.index == 0 and live.keying
         want = CpuKeyer(p).render(frames[0], np.array([0, 128, 0], np.float32) / 255, BLUE)
         np.testing.assert_array_equal(_pixels(tex)[..., :3], want)
         # Frame 1 (due at 40 ms) went to the keyer at 1 ms: the lead is one frame, not two.
-        assert live.keyings == 1 and feed._queue.qsize() == 1
+        assert live.keyer.keyings == 1 and feed.queued == 1
         _let_key(live)
         assert live.next_due(now=0.02) == pytest.approx(0.02)
         live.update(now=0.02)
@@ -191,11 +210,11 @@ def test_the_render_loop_never_waits_for_the_keying_thread(gl_ctx):
         for f in frames[4:]:
             live.feed(f)
         live.update(now=0.23)  # frames 3…6 are due, but the keyer is busy with frame 2
-        assert not live.changed and feed._queue.qsize() == 4 and feed.dropped == 0
+        assert not live.changed and feed.queued == 4 and feed.dropped == 0
         _let_key(live)
         live.update(now=0.23)
         assert live.current.index == 2  # late, shown when keyed; 3, 4, 5 are dropped for 6
-        assert live.stats.dropped_late == 3 and live.keyings == 3 and live.keying
+        assert live.stats.dropped_late == 3 and live.keyer.keyings == 3 and live.keying
         _let_key(live)
         tex = live.update(now=0.25)
         assert live.current.index == 6
@@ -218,11 +237,11 @@ def test_the_render_loop_never_waits_for_the_keying_thread(gl_ctx):
 
 
 def test_a_keyer_error_reaches_the_render_loop(gl_ctx):
-    class Broken(LiveCompositor):
-        def _key(self, frame: Frame, scene: float) -> np.ndarray:
+    class Broken(_Gated):
+        def render(self, *args: Any, **kw: Any) -> np.ndarray:
             raise RuntimeError("keyer broke")
 
-    with Broken(gl_ctx, backend="cpu") as live:
+    with LiveCompositor(gl_ctx, backend="cpu", keyer=Broken(KeyerParams())) as live:
         live.feed(Frame.from_rgb(figure_frame(0, 32, 24)))
         deadline = time.perf_counter() + DEADLINE
         with pytest.raises(RuntimeError, match="keyer broke"):
@@ -235,7 +254,7 @@ def test_a_file_is_handed_over_at_most_one_frame_early(tmp_path):
     """open_source paces a file to real time with a lead of at most one frame, so a frame
     does not wait in the queue longer than that (the wait is latency). Load can only make the
     releases later, never earlier, so the bound holds on a busy machine too."""
-    from chromakey.network import open_source
+    from chromakey.io.sources import open_source
 
     clip = write_clip(tmp_path / "c.mp4", frames=15, fps=25)
     source = open_source(clip, queue_size=32)

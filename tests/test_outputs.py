@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from chromakey.backgrounds import parse_background
+from chromakey.io.sinks import CallbackSink
+from chromakey.io.sources import VideoSource
 from chromakey.kernels import CpuKeyer
 from chromakey.params import KeyerParams
 from chromakey.pipeline import Pipeline
-from chromakey.sinks import CallbackSink
-from chromakey.sources import VideoSource
 
 from media import read_png, write_clip
 
@@ -120,7 +120,7 @@ def test_live_background_and_parameter_swap_mid_render(tmp_path):
 
 
 def test_a_crashing_sink_leaves_no_file_behind(tmp_path):
-    from chromakey.sinks import VideoFileSink
+    from chromakey.io.sinks import VideoFileSink
 
     clip = write_clip(tmp_path / "in.mp4", frames=12)
     out = tmp_path / "out.mp4"

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chromakey.color import YuvSpec
+from chromakey.core.errors import ChromakeyError
+from chromakey.core.frames import Frame
 from chromakey.cpu import ReferenceKeyer
-from chromakey.errors import ChromakeyError
-from chromakey.frames import Frame
 from chromakey.params import _RANGES, INTEGER_FIELDS, SCREEN_FAMILIES, KeyerParams
 
 from media import write_clip

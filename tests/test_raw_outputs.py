@@ -15,12 +15,12 @@ import pytest
 
 from chromakey.backgrounds import parse_background
 from chromakey.color import YuvSpec
-from chromakey.frames import YuvImage
+from chromakey.core.frames import YuvImage
+from chromakey.io.sinks import CallbackSink, PngSequenceSink, VideoFileSink, open_sink
+from chromakey.io.sources import VideoSource
 from chromakey.kernels import CpuKeyer
 from chromakey.params import KeyerParams
-from chromakey.pipeline import Pipeline, open_sink
-from chromakey.sinks import CallbackSink, PngSequenceSink, VideoFileSink
-from chromakey.sources import VideoSource
+from chromakey.pipeline import Pipeline
 
 from media import SKIN, write_clip
 
@@ -98,7 +98,7 @@ def keyed(clip, tmp_path_factory):
         source = VideoSource(clip)
         bg = parse_background("transparent" if transparent else BG)
         images: list[np.ndarray] = []
-        sink = open_sink(path, source, bg.transparent)
+        sink = open_sink(path, source.info, bg.transparent, audio_stream=source.audio)
         params = KeyerParams()
         grab = CallbackSink(lambda im, t, keep=images: keep.append(im.copy()), alpha=transparent)
         Pipeline(source, CpuKeyer(params), bg, [grab, sink], params).run()
@@ -255,8 +255,8 @@ def test_a_reader_that_goes_away_ends_in_one_line_and_a_nonzero_status(tmp_path)
 
 def test_only_the_name_dash_opens_standard_input():
     """``-`` is standard input; FFmpeg's own ``pipe:``/``fd:`` protocol names stay refused."""
-    from chromakey.errors import ParameterError
-    from chromakey.sources import check_location
+    from chromakey.core.errors import ParameterError
+    from chromakey.io.locations import check_location
 
     with open("/dev/null") as devnull:  # not a terminal, as a pipe is not
         old, sys.stdin = sys.stdin, devnull

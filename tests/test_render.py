@@ -71,11 +71,11 @@ def test_transparent_png_sequence_is_straight_rgba(tmp_path):
 
 def test_numpy_callback_sink_gets_every_frame(tmp_path):
     from chromakey.backgrounds import parse_background
+    from chromakey.io.sinks import CallbackSink
+    from chromakey.io.sources import VideoSource
     from chromakey.kernels import CpuKeyer
     from chromakey.params import KeyerParams
     from chromakey.pipeline import Pipeline
-    from chromakey.sinks import CallbackSink
-    from chromakey.sources import VideoSource
 
     clip = write_clip(tmp_path / "in.mp4", frames=6)
     got = []

@@ -10,9 +10,9 @@ import pytest
 
 from chromakey import sample
 from chromakey.color import YuvSpec, rgb_to_hsl
+from chromakey.core.errors import OutputError, ParameterError
+from chromakey.core.frames import Frame
 from chromakey.cpu import decode_rgb
-from chromakey.errors import OutputError, ParameterError
-from chromakey.frames import Frame
 from chromakey.sample import SampleSpec, TruthFrame, render_truth, truth_frames, write_sample
 
 SMALL = SampleSpec(width=320, height=180, fps=30.0, seconds=1.0, seed=0)
@@ -99,11 +99,10 @@ def test_truth_is_deterministic_and_seeded():
     assert not np.array_equal(a.alpha, c.alpha)  # the hair strands and the pose move with the seed
 
 
-def test_banded_rendering_matches_single_thread(monkeypatch):
+def test_banded_rendering_matches_single_thread():
     spec = SampleSpec(1280, 720, seconds=1.0, seed=3)
-    banded = render_truth(spec, 11)
-    monkeypatch.setattr(sample, "_THREAD_MIN_PIXELS", 10**9)
-    single = render_truth(spec, 11)
+    banded = render_truth(spec, 11, threads=True)
+    single = render_truth(spec, 11, threads=False)
     for name in ("observed", "alpha", "foreground", "spill"):
         assert np.array_equal(getattr(banded, name), getattr(single, name)), name
 
@@ -132,9 +131,9 @@ def test_spill_truth_explains_the_observed_pixels():
     assert f.spill.shape == f.alpha.shape and f.spill.dtype == np.float32
     assert (f.spill[f.alpha == 0] == 0).all()
     assert 0 < f.spill.max() <= sample.SPILL_STRENGTH + 1e-6
-    noise, negate = sample._noise(spec, 4)
+    noise, negate = sample.frame_noise(spec, 4)
     clean = f.observed - (-noise if negate else noise)
-    lit = sample._screen(spec.width, spec.height, spec.seed)
+    lit = sample.lit_screen(spec.width, spec.height, spec.seed)
     a = f.alpha[..., None]
     # Away from the cast shadow (where the screen behind is the lit one) and the 0/1 clipping.
     solid = (f.alpha == 1.0) & (clean.min(axis=-1) > 0.01) & (clean.max(axis=-1) < 0.99)

@@ -14,15 +14,15 @@ from benchmarks.footage import SCREENS, FootageSpec, encode, render_truth
 from benchmarks.footage import make_clips as make_footage
 from benchmarks.quality import dilate, evaluate, ours_frames
 from chromakey import cpu
+from chromakey.app.options import add_keyer_options, keyer_params
 from chromakey.calibration import PALE, ScreenCalibrator, measure_window, sample_rgb
-from chromakey.cli import _add_keyer_options, keyer_params
 from chromakey.color import hsl_to_rgb, rgb_to_hsl
-from chromakey.errors import ParameterError
-from chromakey.frames import Frame
+from chromakey.core.errors import ParameterError
+from chromakey.core.frames import Frame
+from chromakey.io.sources import VideoSource
 from chromakey.kernels import CpuKeyer
 from chromakey.params import KeyerParams
 from chromakey.screenmap import keyed_params
-from chromakey.sources import VideoSource
 
 FRAMES = 3
 
@@ -162,7 +162,7 @@ def test_a_blue_screen_is_keyed_when_the_user_says_so():
 
 def parse(*argv: str) -> KeyerParams:
     p = argparse.ArgumentParser()
-    _add_keyer_options(p)
+    add_keyer_options(p)
     return keyer_params(p.parse_args(list(argv)))
 
 

@@ -1,13 +1,11 @@
 """A shortened soak: memory holds steady frame over frame through the whole pipeline."""
 
-import sys
-from pathlib import Path
+import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-
-from soak import soak  # noqa: E402
+from benchmarks.soak import soak
 
 
+@pytest.mark.soak
 def test_memory_holds_steady_over_a_minute_of_rendering():
     result = soak(60, backend="cpu", size=(320, 180), report=lambda m: None)
     assert result["frames"] > 300

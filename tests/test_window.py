@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chromakey import window
+from chromakey.app import preview, tuning
 from chromakey.live import LiveCompositor
 from chromakey.params import KeyerParams
 
@@ -40,7 +40,7 @@ def test_the_preview_shows_the_keyed_frame_in_a_window(tmp_path, xvfb_display, b
     shot = tmp_path / "shot.png"
     opts = ["--background", "#3366cc", "--screen-color", "#008000", "--choke", "1"]
     r = _run(
-        ["chromakey.window", str(clip), "--max-frames", "12", "--screenshot", str(shot), *opts]
+        ["chromakey.app.preview", str(clip), "--max-frames", "12", "--screenshot", str(shot), *opts]
         + ["--backend", backend],
         xvfb_display,
     )
@@ -76,7 +76,7 @@ def test_the_preview_shows_the_keyed_frame_in_a_window(tmp_path, xvfb_display, b
 
 def test_without_a_display_it_says_how_to_get_one(tmp_path):
     clip = write_clip(tmp_path / "clip.mp4", frames=3)
-    r = _run(["chromakey.window", str(clip), "--max-frames", "1"], None, timeout=60)
+    r = _run(["chromakey.app.preview", str(clip), "--max-frames", "1"], None, timeout=60)
     assert r.returncode == 6, r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1
@@ -85,15 +85,15 @@ def test_without_a_display_it_says_how_to_get_one(tmp_path):
 
 def test_bad_arguments_are_refused_before_a_window_opens(tmp_path):
     clip = write_clip(tmp_path / "clip.mp4", frames=3)
-    r = _run(["chromakey.window", str(clip), "--background", "#zz0000"], None, timeout=60)
+    r = _run(["chromakey.app.preview", str(clip), "--background", "#zz0000"], None, timeout=60)
     assert r.returncode == 2 and "zz0000" in r.stderr
-    r = _run(["chromakey.window", str(tmp_path / "none.mp4")], None, timeout=60)
+    r = _run(["chromakey.app.preview", str(tmp_path / "none.mp4")], None, timeout=60)
     assert r.returncode == 3
 
 
 def _args(clip, *extra):
     parser = argparse.ArgumentParser()
-    window.add_arguments(parser)
+    preview.add_arguments(parser)
     return parser.parse_args([str(clip), *extra])
 
 
@@ -108,14 +108,14 @@ def test_keys_tune_the_keyer_and_print_render_options(tmp_path, gl_ctx):
     import glfw
 
     clip = write_clip(tmp_path / "clip.mp4", frames=3)
-    preview = window.Preview(_args(clip, "-b", "#112233", "-b", "transparent"))
-    preview.out = io.StringIO()
-    live = LiveCompositor(gl_ctx, preview.params, preview.background)
+    shown = preview.Preview(_args(clip, "-b", "#112233", "-b", "transparent"))
+    shown.out = io.StringIO()
+    live = LiveCompositor(gl_ctx, shown.params, shown.background)
     try:
         keys = [glfw.KEY_RIGHT_BRACKET, glfw.KEY_APOSTROPHE, glfw.KEY_S, glfw.KEY_F, glfw.KEY_C]
         keys += [glfw.KEY_H, glfw.KEY_P, glfw.KEY_B]
-        assert preview._keys(_FakeWindow(keys), live)
-        p = preview.params
+        assert shown.handle_keys(_FakeWindow(keys), live)
+        p = shown.params
         assert (p.hue_min, p.hue_max, p.sat_min, p.feather, p.choke, p.spill) == (
             102,
             142,
@@ -125,29 +125,29 @@ def test_keys_tune_the_keyer_and_print_render_options(tmp_path, gl_ctx):
             1.0,  # spill is at its maximum already
         )
         assert p.guide_radius == KeyerParams().guide_radius - 1
-        assert preview.background == "transparent" and preview._mode() == 2
-        text = preview.out.getvalue()
+        assert shown.background == "transparent" and shown.view_mode == 2
+        text = shown.out.getvalue()
         assert "--hue-min 102 --hue-max 142 --sat-min 0.42 --feather 0.5 --choke 1" in text
         assert f"--guide-radius {p.guide_radius}" in text
         assert "spill stays at 1 (limit)" in text
         assert "--background transparent" in text.splitlines()[-1]
-        preview._keys(_FakeWindow([glfw.KEY_M]), live)
-        assert preview._mode() == 1  # the matte, as grey
-        preview._keys(_FakeWindow([glfw.KEY_SPACE]), live)
+        shown.handle_keys(_FakeWindow([glfw.KEY_M]), live)
+        assert shown.view_mode == 1  # the matte, as grey
+        shown.handle_keys(_FakeWindow([glfw.KEY_SPACE]), live)
         assert live.paused
         assert live.params == KeyerParams()  # pending: applied on the GL thread's next update
         live.update(now=0.0)
-        assert live.params == preview.params
+        assert live.params == shown.params
     finally:
         live.close()
 
 
 def test_render_options_and_steps():
     p = KeyerParams(screen_color="#00ff00", clip_black=0.4)
-    text = window.render_options(p, "#ff0000")
+    text = tuning.render_options(p, "#ff0000")
     assert text.startswith("--background '#ff0000' --hue-min 100 --hue-max 140")
     assert "--clip-black 0.4" in text and "--screen-color #00ff00" in text.replace("'", "")
-    assert window.step_param(KeyerParams(), "choke", -1).choke == -1
-    assert window.step_param(KeyerParams(choke=-10), "choke", -1).choke == -10  # clamped
+    assert tuning.step_param(KeyerParams(), "choke", -1).choke == -1
+    assert tuning.step_param(KeyerParams(choke=-10), "choke", -1).choke == -10  # clamped
     tight = KeyerParams(hue_min=100, hue_max=102)
-    assert window.step_param(tight, "hue_min", 2) == tight  # would close the window: refused
+    assert tuning.step_param(tight, "hue_min", 2) == tight  # would close the window: refused

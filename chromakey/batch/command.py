@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import ChromakeyError
+from ..core.errors import ChromakeyError
 from ..params import KeyerParams
 from .jobs import DEFAULT_NAME, Defaults, load
 
@@ -86,7 +86,7 @@ def _executor(args: argparse.Namespace) -> Any:
 
 
 def _usage(message: str) -> ChromakeyError:
-    from ..errors import ParameterError
+    from ..core.errors import ParameterError
 
     return ParameterError(message)
 

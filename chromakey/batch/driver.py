@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..errors import ParameterError
+from ..core.errors import ParameterError
 from .checks import check_jobs, split
 from .events import Events
 from .jobs import Defaults, Job, ManifestError, from_mapping

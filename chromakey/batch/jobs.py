@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputNotFoundError, ParameterError
+from ..core.errors import InputNotFoundError, ParameterError
 
 # The fields a manifest line may give; anything else is a typo worth stopping for.
 FIELDS = ("input", "output", "background", "params", "fit", "play_style")
@@ -82,7 +82,7 @@ def keyer_params(params: Mapping[str, Any]) -> Any:
     or saturation window given is kept as given), from the fields a line or option gave."""
     from argparse import Namespace
 
-    from ..cli import keyer_params as from_options
+    from ..app.options import keyer_params as from_options
 
     return from_options(Namespace(**dict(params)))
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
-from ..errors import BackendUnavailableError, ParameterError
+from ..core.errors import BackendUnavailableError, ParameterError
 from .events import Events
 from .jobs import Job
 from .results import JobResult

@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import BackendUnavailableError, ParameterError
+from ..core.errors import BackendUnavailableError, ParameterError
 from .events import Events
 from .jobs import Job
 from .results import JobResult

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from ..errors import OutputError
+from ..core.errors import OutputError
 from .jobs import Job
 
 # What a job ended as. ``skipped``: done by an earlier run; ``invalid``: failed its checks

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import ChromakeyError
+from ..core.errors import ChromakeyError
 from .jobs import Job
 from .results import JobResult
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import cpu
 from ..color import YuvSpec
-from ..frames import Frame, YuvImage
+from ..core.frames import Frame, YuvImage
 from ..params import KeyerParams
 from ..screenmap import ScreenMap, keyed_params
 from .common import (

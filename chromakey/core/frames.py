@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from .color import YuvSpec
+from ..color import YuvSpec
+
+# The frame rate assumed where a stream states none (FFmpeg's own default for raw video).
+DEFAULT_RATE = 30
+
+
+def frame_interval(rate: Fraction | float | None) -> float:
+    """Seconds between frames at ``rate``, or at DEFAULT_RATE where the stream gives none."""
+    return 1.0 / float(rate) if rate else 1.0 / DEFAULT_RATE
 
 
 @dataclass
@@ -17,6 +26,9 @@ class Frame:
     ``layout`` is ``"yuv"`` (planes Y, U, V as uint8; chroma at full, half-width
     or half-size resolution) or ``"rgb"`` (one H×W×3 uint8 plane). Planes may
     be views into the decoder's buffers; ``keepalive`` holds what owns them.
+    ``decoded_at`` is ``time.perf_counter()`` when the frame left its decoder (None until a
+    source or feed stamps it): declared here so that latency is measured from a field every
+    frame has, not from an attribute some sources add.
     """
 
     planes: tuple[np.ndarray, ...]
@@ -25,6 +37,7 @@ class Frame:
     time: float
     index: int = 0
     keepalive: Any = field(default=None, repr=False)
+    decoded_at: float | None = field(default=None, compare=False)
 
     @property
     def width(self) -> int:

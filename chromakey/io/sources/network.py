@@ -1,6 +1,6 @@
 """Network foregrounds that survive stalls and dropped connections.
 
-:class:`ReconnectingSource` has the interface of :class:`chromakey.sources.VideoSource`
+:class:`ReconnectingSource` is a :class:`chromakey.io.sources.base.Source`
 (iterate it, or ``get(timeout)``; ``info``, ``dropped``, ``corrupt``, ``close``) for
 ``http(s)`` (HLS ``.m3u8`` included), ``rtmp(s)``, ``rtsp(s)``, ``srt``, ``udp`` and
 ``tcp`` URLs. Its decode thread
@@ -13,7 +13,7 @@
 - treats ``stall_timeout`` seconds without a packet (PyAV's read timeout interrupts the
   blocked read), a read error, or the premature end of a stream as a lost connection;
 - re-opens with exponential backoff, ``backoff`` = (0.5 s doubling up to 8 s) by default,
-  and gives up with :class:`chromakey.errors.StreamError` (delivered in the frame order, as
+  and gives up with :class:`chromakey.core.errors.StreamError` (delivered in the frame order, as
   VideoSource delivers errors) after ``give_up`` = 60 s without a frame (re-opens that
   bring no frame do not count as success);
 - resumes a stream with a known duration (VOD, e.g. an HLS playlist with ``ENDLIST``) where
@@ -23,8 +23,8 @@
 - keeps frame times monotonic across re-opens: a session whose timestamps would go
   backwards (an RTMP stream restarting at 0) is shifted to one frame after the last frame
   delivered; one that continues forwards keeps its own clock;
-- stamps each frame with ``frame.decoded_at`` (``time.perf_counter()`` when the frame left
-  the decoder), from which :class:`chromakey.live.LiveCompositor` measures latency.
+- stamps each frame's ``decoded_at`` (``time.perf_counter()`` when the frame left the
+  decoder), from which :class:`chromakey.live.LiveCompositor` measures latency.
 
 Status for a user interface: ``state`` ("connecting", "playing", "stalled" — no packet for
 ``stall_after`` s —, "reconnecting", "ended", "failed"), ``reconnects`` (successful
@@ -33,120 +33,30 @@ loss and the first one after the last re-open) and ``last_error``;
 :meth:`ReconnectingSource.status` returns them together.
 
 Audio is not passed through (a re-opened session's audio stream is a different stream).
-Local files are not network sources: :func:`open_source` hands them to VideoSource, paced
-to real time by :func:`pace`.
+Local files are not network sources: :func:`chromakey.io.sources.open_source` hands them to
+a VideoSource paced to real time (:class:`chromakey.io.sources.pacing.Pacer`).
 """
 
 from __future__ import annotations
 
-import os
-import queue
-import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import av
 
-from .errors import ChromakeyError, InputError, ParameterError, StreamError
-from .sources import (
-    MAX_PIXELS,
-    QueuedItems,
-    SourceInfo,
-    VideoSource,
-    bounded_put,
-    check_location,
-    decode_video_packet,
-    source_info,
-    to_frame,
-)
+from ...core.errors import ChromakeyError, InputError, ParameterError, StreamError
+from ...core.frames import frame_interval
+from ..locations import STREAM_SCHEMES, check_location, is_network
+from ..media import av_message
+from .base import Item, QueuedItems, SourceInfo, source_info
+from .decode import MAX_PIXELS, decode_video_packet, to_frame
+from .streams import NetworkStatus, stream_options
 
-__all__ = [
-    "NETWORK_SCHEMES",
-    "NetworkStatus",
-    "ReconnectingSource",
-    "is_network",
-    "open_source",
-    "pace",
-    "Pacer",
-    "stream_options",
-]
-
-NETWORK_SCHEMES = ("http", "https", "rtmp", "rtmps", "rtsp", "rtsps", "srt", "udp", "tcp")
-
-# Demuxer options for live pictures: no input buffering, low-delay decoding, a small probe.
-LOW_LATENCY = {
-    "fflags": "nobuffer",
-    "flags": "low_delay",
-    "probesize": "500000",  # bytes
-    "analyzeduration": "1000000",  # µs
-}
-
-
-def is_network(location: str | os.PathLike[str]) -> bool:
-    """True for a URL whose scheme is one of NETWORK_SCHEMES."""
-    text = os.fspath(location)
-    return "://" in text and text.split("://", 1)[0].lower() in NETWORK_SCHEMES
-
-
-def stream_options(
-    url: str, *, io_timeout: float = 5.0, low_latency: bool = True
-) -> dict[str, str]:
-    """FFmpeg options for opening ``url``: timeouts (µs), reconnects, low latency."""
-    scheme = url.split("://", 1)[0].lower()
-    us = str(int(io_timeout * 1_000_000))
-    opts = dict(LOW_LATENCY) if low_latency else {}
-    opts["rw_timeout"] = us  # any protocol's read/write
-    if scheme in ("http", "https"):
-        # nobuffer drops the packets read while probing: over HTTP (HLS, a progressive file,
-        # possibly on demand) that is the start of the video, so it is kept.
-        opts.pop("fflags", None)
-        opts |= {
-            "timeout": us,  # the socket's, µs
-            "reconnect": "1",
-            "reconnect_streamed": "1",
-            "reconnect_on_network_error": "1",
-            "reconnect_delay_max": "2",  # s; our own backoff takes over beyond a stall
-        }
-    elif scheme in ("rtsp", "rtsps"):
-        opts |= {"timeout": us, "rtsp_transport": "tcp"}
-    elif scheme in ("srt", "udp", "tcp"):
-        opts["timeout"] = us
-        if scheme == "udp":
-            opts |= {"overrun_nonfatal": "1", "fifo_size": "50000"}
-    # rtmp(s): "timeout" would put FFmpeg's RTMP client into listen mode; rw_timeout only.
-    return opts
-
-
-@dataclass(frozen=True)
-class NetworkStatus:
-    """A snapshot of a network source's health."""
-
-    state: str
-    reconnects: int
-    attempts: int
-    last_gap: float | None
-    last_error: str | None
-    since_packet: float | None
-
-    def summary(self) -> str:
-        text = self.state
-        if self.reconnects:
-            text += f", {self.reconnects} reconnects"
-        if self.last_gap is not None:
-            text += f", last gap {self.last_gap:.1f} s"
-        return text
+__all__ = ["ReconnectingSource"]
 
 
 class _Lost(Exception):
     """The connection is gone; re-open."""
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, av.error.ExitError):
-        return "no data within the timeout"
-    msg = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return str(msg).splitlines()[0]
 
 
 class ReconnectingSource(QueuedItems):
@@ -175,11 +85,12 @@ class ReconnectingSource(QueuedItems):
         realtime: bool | str = "auto",
         options: dict[str, str] | None = None,
     ) -> None:
-        self.location = check_location(location, schemes=NETWORK_SCHEMES)
+        super().__init__(queue_size, drop)
+        self.location = check_location(location, schemes=STREAM_SCHEMES)
         if not is_network(self.location):
             raise ParameterError(
                 f"{self.location}: not a network URL; open local files with VideoSource "
-                "(or chromakey.network.open_source)"
+                "(or chromakey.io.sources.open_source)"
             )
         for name, value in (
             ("stall_timeout", stall_timeout),
@@ -198,17 +109,11 @@ class ReconnectingSource(QueuedItems):
         self.realtime = realtime
         self.options = stream_options(self.location, io_timeout=self.stall_timeout)
         self.options |= options or {}
-        self.drop = drop
         self.audio = None  # not passed through across re-opens
-        self.dropped = 0
-        self.corrupt = 0
         self.reconnects = 0
         self.attempts = 0
         self.last_gap: float | None = None
         self.last_error: str | None = None
-        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=max(1, queue_size))
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._reconnecting = False
         self._final: str | None = None
         self._waiting_on_consumer = False
@@ -235,9 +140,11 @@ class ReconnectingSource(QueuedItems):
                 timeout=(self.open_timeout, self.stall_timeout),
             )
         except (av.error.HTTPClientError, av.error.InvalidDataError) as exc:
-            raise InputError(f"{self.location}: cannot play the stream ({_describe(exc)})") from exc
+            raise InputError(
+                f"{self.location}: cannot play the stream ({av_message(exc)})"
+            ) from exc
         except (av.error.FFmpegError, OSError, EOFError) as exc:
-            raise _Lost(_describe(exc)) from exc
+            raise _Lost(av_message(exc)) from exc
         try:
             if not container.streams.video:
                 raise InputError(f"{self.location}: the stream has no video")
@@ -329,19 +236,20 @@ class ReconnectingSource(QueuedItems):
 
     # --- the decode thread -----------------------------------------------------------------
 
+    def _thread_name(self) -> str:
+        return "chromakey-net"
+
     def start(self) -> ReconnectingSource:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="chromakey-net", daemon=True)
-            self._thread.start()
+        super().start()
         return self
 
-    def _put(self, item: tuple[str, Any]) -> bool:
+    def _put(self, item: Item) -> bool:
         """Queue an item; False when stopping. In drop mode the oldest video frame goes."""
         self._waiting_on_consumer = True
         try:
-            queued, dropped = bounded_put(self._queue, item, self._stop, self.drop)
-            self.dropped += dropped
-            return queued
+            if item[0] == "video":
+                item[1].decoded_at = time.perf_counter()
+            return super()._put(item)
         finally:
             self._waiting_on_consumer = False
 
@@ -379,7 +287,7 @@ class ReconnectingSource(QueuedItems):
         """Deliver one session's frames: "end", "lost" or "stop"."""
         video = container.streams.video[0]
         info = source_info(container, video, has_audio=False)
-        step = 1.0 / float(info.rate) if info.rate else 1.0 / 30.0
+        step = frame_interval(info.rate)
         vod = info.duration is not None
         pace = vod if self.realtime == "auto" else bool(self.realtime)
         resume = self._last_raw if (vod and self._last_raw is not None) else None
@@ -415,7 +323,6 @@ class ReconnectingSource(QueuedItems):
                     frame = to_frame(av_frame, self._index, raw)
                     frame.time = raw + self._offset
                     frame.index = self._index
-                    frame.decoded_at = time.perf_counter()  # type: ignore[attr-defined]
                     self._index += 1
                     self._last_out, self._last_raw = frame.time, raw
                     self._last_frame_wall = time.monotonic()
@@ -426,7 +333,7 @@ class ReconnectingSource(QueuedItems):
         except (av.error.FFmpegError, OSError, EOFError) as exc:
             if self._stop.is_set():
                 return "stop"
-            self.last_error = _describe(exc)
+            self.last_error = av_message(exc)
             return "lost"
         if self._stop.is_set():
             return "stop"
@@ -473,111 +380,3 @@ class ReconnectingSource(QueuedItems):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class Pacer:
-    """Holds a VideoSource's decode thread to real time; see :func:`pace`."""
-
-    def __init__(self, source: VideoSource, lead: float, jump: float) -> None:
-        self.source = source
-        self.lead = lead
-        self.jump = jump
-        self._anchor: tuple[float, float] | None = None  # (wall, stream time) of the origin
-        self._running = threading.Event()
-        self._running.set()
-        self._paused_at: float | None = None
-        self._last: float | None = None  # the last frame's time
-        self._put = source._put
-
-    def pause(self) -> None:
-        """Hold the next frames in the decode thread (a paused file keeps its place)."""
-        if self._paused_at is None:
-            self._paused_at = time.perf_counter()
-            self._running.clear()
-
-    def resume(self) -> None:
-        if self._paused_at is not None:
-            if self._anchor is not None:
-                held = time.perf_counter() - self._paused_at
-                self._anchor = (self._anchor[0] + held, self._anchor[1])
-            self._paused_at = None
-            self._running.set()
-
-    def put(self, item: tuple[str, Any]) -> bool:
-        stop = self.source._stop
-        if item[0] == "video":
-            t = item[1].time
-            while not stop.is_set():
-                if not self._running.is_set():
-                    self._running.wait(0.05)
-                    continue
-                if self._anchor is None:
-                    self._anchor = (time.perf_counter(), t)
-                    break
-                wall, origin = self._anchor
-                if self._last is not None and t < self._last - 0.5:
-                    self._anchor = None  # a jump back in the timestamps
-                    continue
-                # At most one frame ahead: a frame handed over earlier only waits in the queue,
-                # and that wait is latency (the consumer takes the frame when it is due).
-                lead = self.lead
-                if self._last is not None and t > self._last:
-                    lead = min(lead, t - self._last)
-                ahead = (t - origin) - (time.perf_counter() - wall) - lead
-                if ahead <= 0:
-                    break  # due, or late (a decoder short of CPU): release it at once
-                if ahead > self.jump:
-                    self._anchor = None  # a jump forwards in the timestamps
-                    continue
-                stop.wait(min(ahead, 0.05))
-            self._last = t
-            item[1].decoded_at = time.perf_counter()
-        return self._put(item)
-
-
-def pace(source: VideoSource, *, lead: float = 0.1, jump: float = 3.0) -> VideoSource:
-    """Make a VideoSource's decode thread keep to real time, as a live stream arrives.
-
-    A file decodes far faster than it plays; in drop mode its decoder would race ahead and
-    drop nearly everything. Paced, each frame is handed to the queue ``lead`` seconds, at most
-    one frame (its interval to the frame before), before it is due (by its timestamp, against
-    the time the first frame was handed over), so a consumer that is slower than real time
-    loses the oldest frames (``dropped``) instead of falling behind, and one that keeps up
-    gets every frame; a decoder that lags (short of CPU) releases its late frames at once, so
-    the file keeps strict real time. A jump in the timestamps (``jump`` seconds forwards, half
-    a second back) re-anchors. Each frame's ``decoded_at`` is set when it is released to the
-    queue (after the pacing wait).
-
-    Wraps the source's queue-put (call it before the source starts) and sets
-    ``source.pacer`` (a :class:`Pacer`), whose ``pause()``/``resume()``
-    :class:`chromakey.live.LiveCompositor` calls so that a paused file keeps its place.
-    """
-    pacer = Pacer(source, lead, jump)
-    source._put = pacer.put  # type: ignore[method-assign]
-    source.pacer = pacer  # type: ignore[attr-defined]
-    return source
-
-
-def open_source(
-    location: str | os.PathLike[str],
-    *,
-    queue_size: int = 8,
-    drop: bool = True,
-    **network: Any,
-) -> VideoSource | ReconnectingSource:
-    """A source for live display, in drop mode unless ``drop=False``.
-
-    A network URL → :class:`ReconnectingSource`; a local file → a VideoSource without audio,
-    paced to real time by :func:`pace`, so that it plays as a live stream would arrive. (With
-    ``drop=False`` a file is not paced: its decoder waits on the bounded queue and the
-    consumer paces it.)
-    """
-    text = os.fspath(location)
-    if is_network(text):
-        return ReconnectingSource(text, queue_size=queue_size, drop=drop, **network)
-    if network:
-        raise ParameterError(
-            f"{', '.join(sorted(network))}: network options do not apply to the file {text}"
-        )
-    source = VideoSource(text, queue_size=queue_size, drop=drop, audio=False)
-    return pace(source) if drop else source

@@ -21,57 +21,37 @@ BackendUnavailableError, suggesting ``xvfb-run -a chromakey preview …`` or ``c
 from __future__ import annotations
 
 import argparse
-import os
-import shlex
 import sys
 import time
 from collections.abc import Sequence
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .errors import (
-    BackendUnavailableError,
-    ChromakeyError,
-    InputError,
-    OutputError,
-    ParameterError,
+from ..core.errors import ChromakeyError, InputError, OutputError, ParameterError
+from ..core.sizes import parse_size
+from ..io.sinks.png import write_png
+from ..io.sources.network import ReconnectingSource
+from .options import (
+    BACKEND_CHOICES,
+    EXIT_INTERRUPTED,
+    Parser,
+    add_keyer_options,
+    keyer_params,
 )
-from .params import KeyerParams
+from .tuning import KEYS, render_options, shell_quote, step_param
+from .window import Window, require_display
 
-__all__ = ["KEYS", "add_arguments", "main", "render_options"]
+__all__ = ["add_arguments", "main"]
 
 DEFAULT_BACKGROUNDS = ("#1e90ff", "#ffffff", "#202020", "#ff00ff", "transparent")
 MAX_DEFAULT_SIZE = (1280, 720)  # the window fits the picture in this unless --size says
 STATUS_EVERY = 1.0  # seconds between console status lines
 
-# key name → (field, step). Steps are added; the result is clamped to the field's range.
-KEYS: dict[str, tuple[str, float]] = {
-    "LEFT_BRACKET": ("hue_min", -2.0),
-    "RIGHT_BRACKET": ("hue_min", +2.0),
-    "SEMICOLON": ("hue_max", -2.0),
-    "APOSTROPHE": ("hue_max", +2.0),
-    "S": ("sat_min", +0.02),
-    "X": ("sat_min", -0.02),
-    "F": ("feather", +0.5),
-    "V": ("feather", -0.5),
-    "C": ("choke", +1),
-    "D": ("choke", -1),
-    "G": ("guide_radius", +1),
-    "H": ("guide_radius", -1),
-    "P": ("spill", +0.05),
-    "O": ("spill", -0.05),
-}
-# Always printed (the ones the keys move), then any other field that is not the default.
-_SHOWN = ("hue_min", "hue_max", "sat_min", "feather", "choke", "guide_radius", "spill")
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``preview`` subcommand's arguments (the keyer options come from chromakey.cli)."""
-    from .cli import _add_keyer_options
-
+    """The ``preview`` subcommand's arguments (the keyer options are the CLI's, from options)."""
     parser.add_argument("input", help="foreground video: a file or a stream URL (HLS, RTMP, …)")
     parser.add_argument(
         "--background",
@@ -93,7 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--backend",
-        choices=("auto", "cpu", "gpu"),
+        choices=BACKEND_CHOICES,
         default="auto",
         help="keyer: the GLSL passes (gpu), or the CPU keyer and one texture upload a frame "
         "(cpu); auto takes cpu on a software rasteriser (llvmpipe) [auto]",
@@ -105,57 +85,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="network streams: seconds without data before re-opening [5]",
     )
-    _add_keyer_options(parser)
-
-
-def render_options(params: KeyerParams, background: str | None) -> str:
-    """The settings as ``chromakey render`` options, to copy into a command."""
-    defaults = KeyerParams()
-    parts = []
-    if background is not None:
-        parts.append(f"--background {_quote(background)}")
-    for name in (*_SHOWN, *(n for n in params.as_dict() if n not in _SHOWN)):
-        value = getattr(params, name)
-        if name not in _SHOWN and value == getattr(defaults, name):
-            continue
-        if value is None:
-            continue
-        if name == "screen_color":
-            from .color import format_color
-
-            value = format_color(value)
-        text = f"{value:g}" if isinstance(value, float) else str(value)
-        parts.append(f"--{name.replace('_', '-')} {text}")
-    return " ".join(parts)
-
-
-def _quote(text: str) -> str:
-    return shlex.quote(text)  # '#' would start a shell comment
-
-
-def step_param(params: KeyerParams, name: str, delta: float) -> KeyerParams:
-    """``params`` with ``name`` moved by ``delta``, clamped into its range; unchanged if the
-    result is refused (e.g. hue_min reaching hue_max)."""
-    from .params import _RANGES, INTEGER_FIELDS
-
-    lo, hi = _RANGES[name]
-    value = getattr(params, name) + delta
-    value = min(max(value, lo), hi)
-    value = int(round(value)) if name in INTEGER_FIELDS else round(float(value), 4)
-    try:
-        return params.replace(**{name: value})
-    except ParameterError:
-        return params
+    add_keyer_options(parser)
 
 
 def _window_size(arg: str | None, width: int, height: int) -> tuple[int, int]:
     if arg:
-        from .cli import _parse_size
-
-        w, h = _parse_size(arg)
-        if w < 1 or h < 1:
-            raise ParameterError(f"--size {arg}: give a positive width and height")
-        return w, h
+        return parse_size(arg, option="--size")
     scale = min(1.0, MAX_DEFAULT_SIZE[0] / width, MAX_DEFAULT_SIZE[1] / height)
     return max(1, round(width * scale)), max(1, round(height * scale))
 
@@ -166,96 +101,10 @@ def _letterbox(fw: int, fh: int, w: int, h: int) -> tuple[int, int, int, int]:
     return (fw - vw) // 2, (fh - vh) // 2, vw, vh
 
 
-def write_png(path: str | os.PathLike[str], rgb: np.ndarray) -> Path:
-    """An RGB uint8 image to a PNG through PyAV, written under a temporary name first."""
-    import av
-
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise OutputError(f"{path}: the folder {path.parent} does not exist; create it first")
-    codec = av.CodecContext.create("png", "w")
-    codec.width, codec.height, codec.pix_fmt = rgb.shape[1], rgb.shape[0], "rgb24"
-    codec.time_base = Fraction(1, 1000)
-    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        with open(tmp, "wb") as fh:
-            for packet in [*codec.encode(frame), *codec.encode(None)]:
-                fh.write(bytes(packet))
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"{path}: cannot write the screenshot ({exc})") from exc
-    return path
-
-
-def _no_display(why: str) -> BackendUnavailableError:
-    return BackendUnavailableError(
-        f"no display for the preview window ({why}); run it under a virtual display with "
-        "'xvfb-run -a chromakey preview …', or write a file with 'chromakey render'"
-    )
-
-
-def _require_display() -> None:
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        raise _no_display("DISPLAY and WAYLAND_DISPLAY are not set")
-
-
-class _Window:
-    """A glfw window with an OpenGL 3.3 core context current on this thread."""
-
-    def __init__(self, width: int, height: int, title: str) -> None:
-        _require_display()
-        import glfw
-
-        self.glfw = glfw
-        errors: list[str] = []
-        glfw.set_error_callback(lambda code, msg: errors.append(_text(msg)))
-        if not glfw.init():
-            raise _no_display(f"glfw cannot start: {errors[-1] if errors else 'unknown error'}")
-        glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, 3)
-        glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 3)
-        glfw.window_hint(glfw.OPENGL_PROFILE, glfw.OPENGL_CORE_PROFILE)
-        glfw.window_hint(glfw.OPENGL_FORWARD_COMPAT, True)
-        glfw.window_hint(glfw.DOUBLEBUFFER, True)
-        self.handle = glfw.create_window(width, height, title, None, None)
-        if not self.handle:
-            glfw.terminate()
-            raise BackendUnavailableError(
-                "cannot open an OpenGL 3.3 window "
-                f"({errors[-1] if errors else 'unknown error'}); install Mesa (Debian/Ubuntu: "
-                "apt-get install -y libgl1 libegl1) or write a file with 'chromakey render'"
-            )
-        glfw.make_context_current(self.handle)
-        glfw.swap_interval(0)  # frames are paced by their timestamps, not by the display
-        self.keys: list[tuple[int, int]] = []
-        self.exposed = False  # resized or uncovered: draw again
-        glfw.set_key_callback(self.handle, self._on_key)
-        glfw.set_window_refresh_callback(self.handle, self._on_expose)
-        glfw.set_framebuffer_size_callback(self.handle, lambda *a: self._on_expose())
-
-    def _on_expose(self, *args: Any) -> None:
-        self.exposed = True
-
-    def _on_key(self, win: Any, key: int, scancode: int, action: int, mods: int) -> None:
-        if action in (self.glfw.PRESS, self.glfw.REPEAT):
-            self.keys.append((key, mods))
-
-    def close(self) -> None:
-        self.glfw.destroy_window(self.handle)
-        self.glfw.terminate()
-
-
-def _text(msg: Any) -> str:
-    return msg.decode(errors="replace") if isinstance(msg, bytes) else str(msg)
-
-
 class Preview:
     """The preview's state and loop; :func:`main` runs it."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        from .cli import keyer_params
-
         self.args = args
         self.params = keyer_params(args)
         self.backgrounds = list(args.background or DEFAULT_BACKGROUNDS)
@@ -263,7 +112,7 @@ class Preview:
             raise ParameterError(f"--max-frames {args.max_frames}: give a number of frames ≥ 1")
         if args.queue_size < 1:
             raise ParameterError(f"--queue-size {args.queue_size}: give a number ≥ 1")
-        from .backgrounds import parse_background
+        from ..backgrounds import parse_background
 
         self.transparent = []  # refuse a bad spec before opening anything
         for spec in self.backgrounds:
@@ -284,26 +133,28 @@ class Preview:
     def background(self) -> str:
         return self.backgrounds[self.bg_index]
 
-    def _mode(self) -> int:
+    @property
+    def view_mode(self) -> int:
+        """What the window draws: 0 the composite, 1 the matte as grey, 2 over a checkerboard."""
         if self.matte:
             return 1
         return 2 if self.transparent[self.bg_index] else 0
 
     def run(self) -> int:
-        from .gpu import create_context
-        from .live import LiveCompositor
-        from .network import open_source
-        from .sources import check_location
+        from ..gpu import create_context
+        from ..io.locations import check_location
+        from ..io.sources import open_source
+        from ..live import LiveCompositor
 
         args = self.args
         check_location(args.input)  # a missing file is that, with or without a display
-        _require_display()  # before a network source spends seconds connecting
+        require_display()  # before a network source spends seconds connecting
         net = {"stall_timeout": args.stall_timeout} if "://" in args.input else {}
         source = open_source(args.input, queue_size=args.queue_size, **net)
         try:
             info = source.info
             width, height = _window_size(args.size, info.width, info.height)
-            window = _Window(width, height, f"chromakey preview — {Path(args.input).name}")
+            window = Window(width, height, f"chromakey preview — {Path(args.input).name}")
         except BaseException:
             source.close()
             raise
@@ -334,11 +185,11 @@ class Preview:
         how = "on a keying thread" if live.threaded else "in the render loop"
         return f"cpu (the CPU keyer {how}, one texture upload a frame; OpenGL: {renderer})"
 
-    def _loop(self, window: _Window, ctx: Any, live: Any) -> int:
+    def _loop(self, window: Window, ctx: Any, live: Any) -> int:
         import glfw
         import moderngl
 
-        from .glsl import ShaderLibrary
+        from ..glsl import ShaderLibrary
 
         prog = ShaderLibrary().program(ctx, "present.vert.glsl", "present.frag.glsl")
         prog["picture"].value = 0
@@ -354,7 +205,7 @@ class Preview:
             ctx.clear(0.08, 0.08, 0.08)
             vp = _letterbox(fw, fh, tex.width, tex.height)
             ctx.viewport = vp
-            prog["mode"].value = self._mode()
+            prog["mode"].value = self.view_mode
             tex.use(0)
             sampler.use(0)
             vao.render(moderngl.TRIANGLES, vertices=3)
@@ -370,7 +221,7 @@ class Preview:
         redraw = False
         try:
             while not glfw.window_should_close(window.handle):
-                if self._keys(window, live):
+                if self.handle_keys(window, live):
                     redraw = True
                 tex = live.update()
                 if tex is not None and (live.changed or redraw):
@@ -408,7 +259,8 @@ class Preview:
             prog.release()
         return 0
 
-    def _keys(self, window: _Window, live: Any) -> bool:
+    def handle_keys(self, window: Window, live: Any) -> bool:
+        """Apply the keys pressed since the last call; True when the picture must be redrawn."""
         import glfw
 
         changed = False
@@ -448,7 +300,7 @@ class Preview:
 
     def _print_settings(self) -> None:
         self.say(
-            f"chromakey render {_quote(self.args.input)} -o keyed.mp4 "
+            f"chromakey render {shell_quote(self.args.input)} -o keyed.mp4 "
             f"{render_options(self.params, self.background)}"
         )
 
@@ -462,17 +314,16 @@ class Preview:
             f"{'–' if lat is None else f'{lat:.0f}'} ms | render "
             f"{'–' if ren is None else f'{ren:.0f}'} ms"
         )
-        state = getattr(live.source, "state", None)
-        if state is not None:
-            text += f" | net {state}"
-            gap = getattr(live.source, "last_gap", None)
-            if gap is not None:
-                text += f" (last gap {gap:.1f} s, {live.source.reconnects} reconnects)"
+        if isinstance(live.source, ReconnectingSource):
+            net = live.source.status()
+            text += f" | net {net.state}"
+            if net.last_gap is not None:
+                text += f" (last gap {net.last_gap:.1f} s, {net.reconnects} reconnects)"
         if live.paused:
             text += " | paused"
         return text
 
-    def _status(self, window: _Window, live: Any, start: float) -> None:
+    def _status(self, window: Window, live: Any, start: float) -> None:
         now = time.perf_counter()
         if now - self.last_status < STATUS_EVERY:
             return
@@ -507,10 +358,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _standalone(argv: Sequence[str] | None = None) -> int:
-    """``python -m chromakey.window …``, with the CLI's errors and exit statuses."""
-    from . import cli
-
-    parser = cli._Parser(prog="chromakey preview", description=__doc__.split("\n")[0])
+    """``python -m chromakey.app.preview …``, with the CLI's errors and exit statuses."""
+    parser = Parser(prog="chromakey preview", description=__doc__.split("\n")[0])
     add_arguments(parser)
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -519,7 +368,7 @@ def _standalone(argv: Sequence[str] | None = None) -> int:
         print(f"chromakey: error: {exc}", file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt:
-        return cli.EXIT_INTERRUPTED
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 FFmpeg reads and writes them as its ``pipe:`` protocol, straight on the file descriptors
 (no Python call per packet). Only the name ``-`` is taken: the URL policy that refuses
-FFmpeg's other protocols (sources.check_location) stays as it is.
+FFmpeg's other protocols (io.locations) stays as it is.
 """
 
 from __future__ import annotations

@@ -1,79 +1,32 @@
-"""The command line: ``chromakey sample | render | demo``. Errors are one line and an exit status."""
+"""The command line: ``chromakey sample | render | preview | bench | demo``. Errors are one
+line and an exit status; a traceback only with ``--debug``."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import signal
 import sys
 import time
 import traceback
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any
 
-from .errors import ChromakeyError, ParameterError
-from .memory import keep_freed_memory
-from .params import INTEGER_FIELDS, SCREEN_FAMILIES, KeyerParams
-from .sinks import RAW_FORMATS
-from .stdio import describe, is_stdio
-
-EXIT_INTERRUPTED = 130
-EXIT_INTERNAL = 70
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise ParameterError(f"{message} (see 'chromakey {self.prog.split()[-1]} --help')")
-
-
-def _add_keyer_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("keyer", "how the screen is found and removed (defaults in brackets)")
-    for f in dataclasses.fields(KeyerParams):
-        flag = "--" + f.name.replace("_", "-")
-        if f.name == "screen_color":
-            g.add_argument(
-                flag,
-                metavar="#RRGGBB",
-                help="screen colour to key (its hue and saturation set the window); "
-                "default: measured from the frames",
-            )
-            continue
-        if f.name == "screen":
-            g.add_argument(
-                flag,
-                choices=sorted(SCREEN_FAMILIES),
-                help=f"{KeyerParams.help(f.name)}; the window is then measured within it [green]",
-            )
-            continue
-        if f.name in ("auto_hue", "auto_sat"):
-            continue  # set by giving the window's own options (keyer_params)
-        kind = int if f.name in INTEGER_FIELDS else float
-        g.add_argument(
-            flag, type=kind, metavar="N", help=f"{KeyerParams.help(f.name)} [{f.default}]"
-        )
-
-
-def keyer_params(args: argparse.Namespace) -> KeyerParams:
-    given = {
-        f.name: getattr(args, f.name)
-        for f in dataclasses.fields(KeyerParams)
-        if getattr(args, f.name, None) is not None
-    }
-    # A window the user gives is kept as given: calibration no longer moves it.
-    if "hue_min" in given or "hue_max" in given:
-        given["auto_hue"] = False
-    if "sat_min" in given or "sat_max" in given:
-        given["auto_sat"] = False
-    return KeyerParams(**given)
-
-
-def _parse_size(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError as exc:
-        raise ParameterError(f"--size {text!r}: use WIDTHxHEIGHT, like 1280x720") from exc
-    return w, h
+from ..backgrounds import FITS, PLAY_STYLES
+from ..core.errors import ChromakeyError, ParameterError
+from ..core.memory import keep_freed_memory
+from ..core.sizes import parse_size
+from ..io.sinks.formats import RAW_FORMATS
+from ..io.stdio import describe, is_stdio
+from . import preview
+from .options import (
+    BACKEND_CHOICES,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    Parser,
+    add_keyer_options,
+    keyer_params,
+)
 
 
 class Progress:
@@ -110,9 +63,9 @@ class Progress:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from .sample import SampleSpec, write_sample
+    from ..sample import SampleSpec, write_sample
 
-    w, h = _parse_size(args.size)
+    w, h = parse_size(args.size, option="--size")
     spec = SampleSpec(width=w, height=h, fps=args.fps, seconds=args.seconds, seed=args.seed)
     bar = Progress("sample")
     try:
@@ -124,7 +77,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
-    from .pipeline import render
+    from ..pipeline import render
 
     params = keyer_params(args)
     bar = Progress("render")
@@ -153,8 +106,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .pipeline import render
-    from .sample import SampleSpec, write_sample
+    from ..pipeline import render
+    from ..sample import SampleSpec, write_sample
 
     os.makedirs(args.output_dir, exist_ok=True)
     sample = os.path.join(args.output_dir, "sample.mp4")
@@ -178,17 +131,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import main as bench_main
+    from ..bench import main as bench_main
 
     return bench_main(args.bench_args)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="chromakey", description="Real-time chroma keying for green-screen avatar streams."
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     p = sub.add_parser("sample", help="write the built-in synthetic green-screen avatar clip")
     p.add_argument("-o", "--output", required=True, help="output file (.mp4, .mkv, .mov)")
@@ -223,40 +176,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--fit",
-        choices=("cover", "contain", "stretch"),
+        choices=FITS,
         help="how an image or video background fills the frame [cover]",
     )
     p.add_argument(
         "--play-style",
-        choices=("loop", "freeze", "fit_to_scene", "full_video"),
+        choices=PLAY_STYLES,
         help="how a video background's timing meets the foreground's [loop]",
     )
-    p.add_argument("--backend", choices=("auto", "cpu", "gpu"), default="auto", help="[auto]")
+    p.add_argument("--backend", choices=BACKEND_CHOICES, default="auto", help="[auto]")
     p.add_argument(
         "--keep-partial",
         action="store_true",
         help="on Ctrl-C/SIGTERM, finish the frames rendered so far into a playable file "
         "(default: leave no output)",
     )
-    _add_keyer_options(p)
+    add_keyer_options(p)
     p.set_defaults(run=_cmd_render)
 
-    from .batch import command as batch_command
+    from ..batch import command as batch_command
 
     p = sub.add_parser(
         "batch", help="key many recordings: a manifest, a folder or a glob, on a local pool or Ray"
     )
     batch_command.add_arguments(p)
-    _add_keyer_options(p)
+    add_keyer_options(p)
     p.set_defaults(run=batch_command.main)
-
-    from . import window
 
     p = sub.add_parser(
         "preview", help="play the keyed stream in a window in real time; tune it with the keyboard"
     )
-    window.add_arguments(p)
-    p.set_defaults(run=window.main)
+    preview.add_arguments(p)
+    p.set_defaults(run=preview.main)
 
     p = sub.add_parser(
         "bench",
@@ -273,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output-dir", default="chromakey-demo", help="folder for sample.mp4 and keyed.mp4"
     )
     p.add_argument("--background", "-b", default="#1e90ff", help="[#1e90ff]")
-    p.add_argument("--backend", choices=("auto", "cpu", "gpu"), default="auto", help="[auto]")
+    p.add_argument("--backend", choices=BACKEND_CHOICES, default="auto", help="[auto]")
     p.add_argument("--seconds", type=float, default=5.0, help="duration of the sample [5]")
     p.set_defaults(run=_cmd_demo)
     return parser
@@ -294,10 +245,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         rest = [a for a in argv if a != "--debug"]
         if rest[:1] == ["bench"]:  # its options are chromakey.bench's own
-            from .bench import main as bench_main
+            from ..bench import main as bench_main
 
             return bench_main(rest[1:])
-        args = build_parser().parse_args(argv)
+        args, unknown = build_parser().parse_known_args(argv)
+        if unknown:
+            raise ParameterError(
+                f"unrecognized arguments: {' '.join(unknown)} "
+                f"(see 'chromakey {args.command} --help')"
+            )
         return int(args.run(args))
     except ChromakeyError as exc:
         if debug:

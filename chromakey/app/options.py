@@ -1,0 +1,65 @@
+"""What the command line and the preview window share: the parser that turns argparse's
+complaints into our one-line errors, the keyer options, the exit statuses."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import NoReturn
+
+from ..core.errors import ParameterError
+from ..params import INTEGER_FIELDS, SCREEN_FAMILIES, KeyerParams
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
+EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): a bug of ours, not the user's input
+BACKEND_CHOICES = ("auto", "cpu", "gpu")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors raised as ParameterError (one line, exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ParameterError(f"{message} (see '{self.prog} --help')")
+
+
+def add_keyer_options(p: argparse.ArgumentParser) -> None:
+    """One option per KeyerParams field, ``--hue-min`` for ``hue_min``, with its help text."""
+    g = p.add_argument_group("keyer", "how the screen is found and removed (defaults in brackets)")
+    for f in dataclasses.fields(KeyerParams):
+        flag = "--" + f.name.replace("_", "-")
+        if f.name == "screen_color":
+            g.add_argument(
+                flag,
+                metavar="#RRGGBB",
+                help="screen colour to key (its hue and saturation set the window); "
+                "default: measured from the frames",
+            )
+            continue
+        if f.name == "screen":
+            g.add_argument(
+                flag,
+                choices=sorted(SCREEN_FAMILIES),
+                help=f"{KeyerParams.help(f.name)}; the window is then measured within it [green]",
+            )
+            continue
+        if f.name in ("auto_hue", "auto_sat"):
+            continue  # set by giving the window's own options (keyer_params)
+        kind = int if f.name in INTEGER_FIELDS else float
+        g.add_argument(
+            flag, type=kind, metavar="N", help=f"{KeyerParams.help(f.name)} [{f.default}]"
+        )
+
+
+def keyer_params(args: argparse.Namespace) -> KeyerParams:
+    """The KeyerParams the given options ask for; defaults for the rest."""
+    given = {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(KeyerParams)
+        if getattr(args, f.name, None) is not None
+    }
+    # A window the user gives is kept as given: calibration no longer moves it.
+    if "hue_min" in given or "hue_max" in given:
+        given["auto_hue"] = False
+    if "sat_min" in given or "sat_max" in given:
+        given["auto_sat"] = False
+    return KeyerParams(**given)

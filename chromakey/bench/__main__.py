@@ -1,0 +1,7 @@
+"""``python -m chromakey.bench``: the harness, and the entry its child processes run."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

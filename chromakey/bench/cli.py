@@ -1,0 +1,145 @@
+"""``chromakey bench``: its options and the report it prints."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..core.sizes import parse_size, size_name
+from .child import _child
+from .clips import sample_clip
+from .machine import ffmpeg_path, machine_info, machine_table
+from .run import run_bench
+from .settings import FFMPEG_BLEND, FFMPEG_SIMILARITY, KEY_BORDER, KEY_FRAMES
+from .tables import speed_tables
+
+# --- command line ---------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="chromakey bench",
+        description="Frames per second of our render against PyAV decode-only and the FFmpeg CLI "
+        "(chromakey + overlay), interleaved in one run; medians of several rounds.",
+    )
+    p.add_argument(
+        "input", nargs="?", help="a recorded stream to measure; default: generated sample clips"
+    )
+    p.add_argument("--seconds", type=float, default=3.0, help="length of generated clips [3]")
+    p.add_argument("--rounds", type=int, default=3, help="round-robin rounds [3]")
+    p.add_argument(
+        "--sizes",
+        default="720p,1080p",
+        help="generated clip sizes: 360p, 720p, 1080p or WxH [720p,1080p]",
+    )
+    p.add_argument("--backends", default="cpu,gpu", help="our backends to time: cpu, gpu [cpu,gpu]")
+    p.add_argument("--no-mp4", action="store_true", help="skip the MP4 (encode) contenders")
+    p.add_argument(
+        "--no-pipe",
+        action="store_true",
+        help="skip the whole-process NUT-to-stdout contenders (chromakey render -o - vs ffmpeg)",
+    )
+    p.add_argument("--workdir", help="folder for generated clips and outputs [a temp folder]")
+    p.add_argument("--json", help="also write every run's numbers to this JSON file")
+    p.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.child is not None:
+        return _child(args.child)
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    for b in backends:
+        if b not in ("cpu", "gpu"):
+            print(f"error: --backends: unknown backend {b!r}; use cpu and/or gpu", file=sys.stderr)
+            return 2
+    if args.rounds < 1 or args.seconds <= 0:
+        print("error: --rounds must be ≥ 1 and --seconds > 0", file=sys.stderr)
+        return 2
+    info = machine_info(gl="gpu" in backends)
+    if "gpu" in backends and info["gl"].startswith("none"):
+        print(f"note: no OpenGL context ({info['gl']}); the gpu rows are skipped", file=sys.stderr)
+        backends = [b for b in backends if b != "gpu"]
+    ffmpeg = ffmpeg_path()
+    notes = []
+    if not ffmpeg:
+        notes.append(
+            "ffmpeg CLI not found on PATH: the FFmpeg rows are skipped "
+            "(Debian/Ubuntu: apt-get install ffmpeg)"
+        )
+    tmp = None
+    if args.workdir:
+        workdir = Path(args.workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="chromakey-bench-")
+        workdir = Path(tmp.name)
+    try:
+        if args.input:
+            if not Path(args.input).exists() and "://" not in args.input:
+                print(f"error: {args.input}: no such file", file=sys.stderr)
+                return 2
+            inputs = [(Path(args.input).name, args.input)]
+        else:
+            inputs = []
+            for s in args.sizes.split(","):
+                try:
+                    w, h = parse_size(s)
+                except ValueError as exc:
+                    print(f"error: --sizes: {exc}", file=sys.stderr)
+                    return 2
+                print(
+                    f"generating {size_name(w, h)} sample clip ({args.seconds:g} s)…",
+                    file=sys.stderr,
+                )
+                inputs.append((size_name(w, h), str(sample_clip(workdir, w, h, args.seconds))))
+        result = run_bench(
+            inputs,
+            backends,
+            args.rounds,
+            ffmpeg=ffmpeg,
+            workdir=workdir,
+            mp4=not args.no_mp4,
+            pipe=not args.no_pipe,
+        )
+        print("## Speed\n")
+        print(machine_table(info))
+        for n in notes:
+            print(f"\nNote: {n}")
+        print(
+            "\nContenders run one at a time, each in its own process, round-robin; fps = frames / "
+            "wall time of the run (our pipeline's RenderStats.elapsed, PyAV's decode loop, "
+            "FFmpeg's -benchmark rtime; process start-up excluded), except the 'NUT stdout, "
+            "whole process' rows: `chromakey render IN -o - --format nut > /dev/null` and "
+            "FFmpeg writing rgb24 NUT to its stdout, timed from process start to exit. Peak "
+            "RSS = VmHWM of the contender's own process (/proc; sampled every 20 ms for "
+            "FFmpeg and the whole commands). FFmpeg: chromakey=KEY"
+            + f":{FFMPEG_SIMILARITY}:{FFMPEG_BLEND} + overlay on a colour source, KEY the "
+            f"median of the input's outer {KEY_BORDER}-px border over its first {KEY_FRAMES} "
+            "frames (an eyedropper's pick, decoded with the stream's matrix); raw = rgb24 "
+            "(the bytes our raw path hands over), mp4 = libx264 veryfast crf 18 yuv420p, as ours."
+        )
+        print(speed_tables(result, inputs))
+        if args.json:
+            payload = {
+                "machine": info,
+                "inputs": inputs,
+                "ffmpeg_keys": result["keys"],
+                "runs": {
+                    f"{k[0]} | {k[1]}": [r.__dict__ for r in v] for k, v in result["runs"].items()
+                },
+            }
+            Path(args.json).write_text(json.dumps(payload, indent=1))
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,21 @@
+"""Composited frames handed to a Python function: the numpy end of the pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .base import Sink
+
+
+class CallbackSink(Sink):
+    """Hands each composited frame to a Python function: ``fn(image, time)``."""
+
+    def __init__(self, fn: Callable[[np.ndarray, float], Any], *, alpha: bool = False) -> None:
+        self.fn = fn
+        self.pixel_format = "rgba" if alpha else "rgb24"
+
+    def write(self, image: np.ndarray, time: float) -> None:
+        self.fn(image, time)

@@ -1,0 +1,92 @@
+"""Which keyer renders: the GLSL passes where there is a GPU, the compiled CPU kernels where
+there is none or where OpenGL is a software rasteriser on the same cores."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..core.errors import BackendUnavailableError, ParameterError
+from ..core.frames import Frame, YuvImage
+from ..cpu import cpu_workers
+from ..kernels import CpuKeyer
+from ..params import KeyerParams
+from ..screenmap import ScreenMap
+
+BACKENDS = ("auto", "cpu", "gpu")
+
+
+class Keyer(Protocol):
+    backend: str
+    # Layouts render() can return as a sink stores them (Sink.pixel_format); for any other
+    # it returns the uint8 RGB(A) image.
+    pixel_formats: frozenset[str]
+
+    def set_params(self, params: KeyerParams) -> None: ...
+    def render(
+        self,
+        frame: Frame,
+        screen: ScreenMap | np.ndarray,
+        background: np.ndarray | None,
+        *,
+        pixel_format: str | None = None,
+    ) -> np.ndarray | YuvImage: ...
+    def close(self) -> None: ...
+
+
+def auto_takes_cpu(ctx: Any) -> str | None:
+    """The renderer's name where ``auto`` takes the CPU path over this OpenGL context, else None.
+
+    A software rasteriser (llvmpipe) runs the passes on the CPU's own cores, slower than the CPU
+    path's threaded strips; on a single core the two are alike and the shaders stay.
+    """
+    from ..gpu import software_renderer
+
+    renderer = software_renderer(ctx)
+    return renderer if renderer and cpu_workers() > 1 else None
+
+
+def backend_for_context(backend: str, ctx: Any) -> str:
+    """``auto`` resolved for a host's OpenGL context: ``cpu`` on a software rasteriser (as
+    ``make_keyer`` decides), else ``gpu``; ``cpu`` and ``gpu`` as they are."""
+    if backend == "auto":
+        return "cpu" if auto_takes_cpu(ctx) else "gpu"
+    return backend
+
+
+def make_keyer(
+    backend: str, params: KeyerParams, *, warn: Callable[[str], Any] | None = None
+) -> Keyer:
+    """``cpu``, ``gpu`` (fails if no OpenGL), or ``auto``.
+
+    ``auto`` takes a hardware GPU if there is one. Without one it takes the CPU path: with a
+    warning if there is no OpenGL at all, with a note if OpenGL is a software rasteriser
+    (Mesa's llvmpipe), whose passes run on the same cores as numpy and are slower there than
+    the CPU path's threaded strips (benchmarks/RESULTS.md).
+    """
+    say = warn or (lambda m: print(m, file=sys.stderr))
+    if backend == "cpu":
+        return CpuKeyer(params)
+    if backend not in ("gpu", "auto"):
+        raise ParameterError(f"backend {backend!r} is unknown; use auto, cpu or gpu")
+    try:
+        from ..gpu import GpuKeyer
+
+        keyer = GpuKeyer(params)
+    except BackendUnavailableError as exc:
+        if backend == "gpu":
+            raise
+        say(f"warning: {exc}; using the CPU path")
+        return CpuKeyer(params)
+    renderer = auto_takes_cpu(keyer.ctx)
+    if backend == "auto" and renderer:
+        keyer.close()
+        say(
+            f"note: OpenGL here is {renderer}, a software rasteriser on the CPU's own cores; "
+            "using the CPU path, which is faster there (--backend gpu to use it anyway)"
+        )
+        return CpuKeyer(params)
+    return keyer

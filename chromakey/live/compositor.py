@@ -1,0 +1,406 @@
+"""The live compositor: frames keyed into a texture of the host's OpenGL context, shown by
+their timestamps against a clock (the package docstring has the whole story)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, NamedTuple
+
+import moderngl
+import numpy as np
+
+from ..backgrounds import Background, parse_background
+from ..compositor import Compositor
+from ..core.errors import ParameterError
+from ..core.frames import Frame
+from ..gpu import GpuKeyer, create_context
+from ..io.sources import Source, VideoSource
+from ..kernels import CpuKeyer
+from ..keying.select import BACKENDS, Keyer, backend_for_context
+from ..params import KeyerParams
+from .feed import FrameFeed
+from .schedule import Schedule
+from .stats import LiveStats
+from .upload import TextureUpload
+
+# A first frame shown later than this after it was picked moves the stream's start to its
+# showing (seconds; below it the start stays, as a frame's jitter).
+FIRST_FRAME_SLACK = 0.05
+
+
+class _Job(NamedTuple):
+    """A frame handed to the keying thread (or keyed there already)."""
+
+    frame: Frame
+    dequeued: float  # when it left the source's queue
+    show_at: float  # clock time at which it is due
+    new: bool  # a new frame (counted as shown), not a re-keying of the one on show
+    future: Future[tuple[np.ndarray, float]]
+
+
+class LiveCompositor:
+    """Keys frames into a texture of a host's context, paced by their timestamps.
+
+    ``ctx``: a host's ``moderngl.Context`` (used, never released), ``"current"`` (the
+    context current on this thread, e.g. a glfw window's) or ``"standalone"`` (headless
+    EGL, released by :meth:`close`). ``background``: any spec of
+    :func:`chromakey.backgrounds.parse_background`; ``"transparent"`` gives straight RGBA
+    for a host to blend over its own scene. ``clock``: seconds, ``time.perf_counter`` unless
+    injected (``update(now=…)`` also takes the time directly). ``backend``: ``auto``, ``cpu``
+    or ``gpu`` (module docstring); ``threaded``: the CPU path keys on a worker thread;
+    ``on_keyed``: called on that thread when a composite is ready for ``update`` (e.g.
+    ``glfw.post_empty_event``, to wake a loop that waits for events). ``keyer``: a keyer of
+    the host's own (configured, instrumented); its ``backend`` decides the path, and a ``gpu``
+    one must render into ``ctx``; it is closed with the compositor.
+
+    The texture is RGBA8, row 0 the top of the picture, on either path. Raises
+    BackendUnavailableError (naming what to install) where no OpenGL 3.3 context can be had:
+    the texture needs one; ``chromakey.pipeline`` has the paths without OpenGL.
+    """
+
+    def __init__(
+        self,
+        ctx: moderngl.Context | str = "standalone",
+        params: KeyerParams | None = None,
+        background: str | dict | Background = "transparent",
+        *,
+        clock: Callable[[], float] = time.perf_counter,
+        sync: bool = True,
+        resync_after: float = 0.5,
+        max_ahead: float = 3.0,
+        backend: str = "auto",
+        threaded: bool = True,
+        on_keyed: Callable[[], Any] | None = None,
+        keyer: Keyer | None = None,
+    ) -> None:
+        if backend not in BACKENDS:
+            raise ParameterError(f"backend {backend!r} is unknown; use {', '.join(BACKENDS)}")
+        params = params if params is not None else KeyerParams()
+        first_background = parse_background(background)
+        self._owns_ctx = not isinstance(ctx, moderngl.Context)
+        made: moderngl.Context | None = None
+        try:
+            self.ctx = made = create_context(ctx)
+            if keyer is not None:
+                self.backend = keyer.backend  # "gpu": it renders into this context's textures
+            else:
+                self.backend = backend_for_context(backend, self.ctx)
+                keyer = GpuKeyer(params, self.ctx) if self.backend == "gpu" else CpuKeyer(params)
+        except BaseException:
+            if made is not None and self._owns_ctx:
+                made.release()
+            first_background.close()
+            raise
+        self.compositor = Compositor(keyer, first_background, params)
+        self.threaded = bool(threaded) and self.backend == "cpu"
+        self.on_keyed = on_keyed
+        self.clock = clock
+        self.sync = sync
+        self.stats = LiveStats()
+        self.schedule = Schedule(self.stats, float(resync_after), float(max_ahead))
+        self.source: Source | FrameFeed | None = None
+        self.changed = False  # whether the last update/render produced a new texture
+        self.current: Frame | None = None  # the frame on show
+        self._own_source = False
+        self._feed: FrameFeed | None = None
+        self._first_time: float | None = None  # stream time of the first frame (scene 0)
+        self._texture: moderngl.Texture | None = None
+        self._paused = False
+        # The CPU path: the composite's upload, the keying thread.
+        self._upload = TextureUpload(self.ctx, sync)
+        self._worker: ThreadPoolExecutor | None = None
+        self._job: _Job | None = None  # on the keying thread, or keyed and held until due
+        self._key_s: float | None = None  # keying time, smoothed: how far ahead to start
+        self._bind_background(self.background)
+
+    @property
+    def keyer(self) -> Keyer:
+        return self.compositor.keyer
+
+    @property
+    def background(self) -> Background:
+        return self.compositor.background
+
+    @property
+    def params(self) -> KeyerParams:
+        return self.compositor.params
+
+    # --- inputs -----------------------------------------------------------------------------
+
+    def attach(
+        self, source: Source | FrameFeed, *, own: bool = False, stall_resync: bool | None = None
+    ) -> LiveCompositor:
+        """Read frames from ``source``: best one of :func:`chromakey.io.sources.open_source`
+        (a ReconnectingSource for a URL; a file's VideoSource in drop mode, paced to real
+        time), or any VideoSource (with ``drop=False`` its decoder waits on the queue and
+        this loop paces it), any other Source, or a FrameFeed. With ``own``, :meth:`close`
+        closes it too. ``stall_resync`` (default: True for anything but a local file's
+        VideoSource) re-anchors the clock after a stall; a file keeps strict real time, a
+        decoder starved of CPU shows up as dropped frames, not as slow motion."""
+        self._drain(count=False)  # a frame of the old source in the keyer is not shown
+        if self.source is not None and self._own_source and self.source is not source:
+            self.source.close()
+        self.source = source
+        self._own_source = own
+        self._feed = source if isinstance(source, FrameFeed) else None
+        self.schedule.reset(
+            source, not isinstance(source, VideoSource) if stall_resync is None else stall_resync
+        )
+        self._bind_background(self.background)
+        if isinstance(self.keyer, CpuKeyer) and isinstance(source, Source):
+            self.keyer.warm(source.info.width, source.info.height)  # before the clock starts
+        return self
+
+    def feed(self, frame: Frame) -> None:
+        """Hand over a frame for a later :meth:`update` (any thread; no GL). The feed holds
+        four frames; when the render loop falls behind the oldest is dropped and counted."""
+        if self._feed is None:
+            if self.source is not None:
+                raise ParameterError("feed() cannot be mixed with an attached source")
+            self.attach(FrameFeed())
+        assert self._feed is not None
+        self._feed.put(frame)
+
+    def set_background(self, spec: str | dict | Background) -> None:
+        """Swap the background (validated now, any thread); it shows from the next frame."""
+        self.compositor.set_background(parse_background(spec))
+
+    def set_params(self, params: KeyerParams) -> None:
+        """New keyer settings (any thread) from the next frame on."""
+        if not isinstance(params, KeyerParams):
+            raise ParameterError(f"params must be a KeyerParams, got {type(params).__name__}")
+        self.compositor.set_params(params)
+
+    def pause(self) -> None:
+        """Stop taking frames. A file paced to real time holds its place (its pacer pauses
+        too); a live source goes on and drops what is not taken."""
+        self._paused = True
+        if isinstance(self.source, Source):
+            self.source.pause()
+
+    def resume(self) -> None:
+        """Continue from the next frame, re-anchoring the clock to it."""
+        self._paused = False
+        self.schedule.restart()
+        if isinstance(self.source, Source):
+            self.source.resume()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def ended(self) -> bool:
+        """The source has ended and every frame taken from it has been shown (or dropped)."""
+        return self.schedule.ended and self._job is None
+
+    @property
+    def keying(self) -> bool:
+        """A frame is on the keying thread or keyed and waiting for its time (CPU path)."""
+        return self._job is not None
+
+    @property
+    def texture(self) -> moderngl.Texture | None:
+        """The last composited texture (the keyer's; overwritten by the next keying)."""
+        return self._texture
+
+    # --- the GL thread ----------------------------------------------------------------------
+
+    def _bind_background(self, bg: Background) -> None:
+        info = self.source.info if isinstance(self.source, Source) else None
+        bg.bind(None if info is None else info.duration)
+
+    def _apply_pending(self) -> bool:
+        return self.compositor.apply_pending(self._bind_background)
+
+    def _scene_time(self, frame: Frame) -> float:
+        """Seconds since the first frame: where a video background is."""
+        if self._first_time is None:
+            self._first_time = frame.time
+        return max(0.0, frame.time - self._first_time)
+
+    def _key(self, frame: Frame, scene: float) -> np.ndarray:
+        """The CPU path's keying (any one thread, no GL): the frame step into RGBA (opaque
+        composites get alpha 255, so that the texture is RGBA8 as on the GPU path)."""
+        return self._upload.rgba(self.compositor.step(frame, scene, pixel_format="rgba"))
+
+    def _timed_key(self, frame: Frame, scene: float) -> tuple[np.ndarray, float]:
+        """:meth:`_key` on the keying thread, with its seconds."""
+        t0 = time.perf_counter()
+        rgba = self._key(frame, scene)
+        return rgba, time.perf_counter() - t0
+
+    def _composite(self, frame: Frame) -> moderngl.Texture:
+        """Calibrate, key and composite one frame into the texture, on this thread."""
+        t0 = time.perf_counter()
+        scene = self._scene_time(frame)
+        if self.backend == "gpu":
+            tex = self.compositor.step_texture(frame, scene)
+            if self.sync:
+                self.ctx.finish()
+        else:
+            tex = self._upload.texture(self._key(frame, scene))
+        self.stats.render_ms.append(1000.0 * (time.perf_counter() - t0))
+        self.stats.rendered += 1
+        self._texture = tex
+        return tex
+
+    def _shown(self, frame: Frame, dequeued: float) -> None:
+        """Count ``frame`` as on show now, its texture complete."""
+        done = time.perf_counter()
+        decoded = dequeued if frame.decoded_at is None else frame.decoded_at
+        self.stats.latency_ms.append(1000.0 * (done - decoded))
+        self.stats.wait_ms.append(1000.0 * max(0.0, dequeued - decoded))
+        self.stats.count_shown(done)
+        self.current = frame
+        self.changed = True
+
+    def _show(self, frame: Frame, dequeued: float) -> moderngl.Texture:
+        tex = self._composite(frame)
+        self._shown(frame, dequeued)
+        return tex
+
+    def render(self, frame: Frame) -> moderngl.Texture:
+        """Key ``frame`` now, on this thread (a host that decodes and paces by itself)."""
+        self._drain(count=True)
+        self._apply_pending()
+        self.changed = False
+        return self._show(frame, time.perf_counter())
+
+    def _count_source_drops(self) -> None:
+        if self.source is not None:
+            self.stats.dropped_by_source = int(self.source.dropped)
+
+    def _lead(self) -> float:
+        """How long before a frame is due its keying starts: the keying time measured so far,
+        at most one frame (the last interval between timestamps); 0 on the calling thread."""
+        interval = self.schedule.interval
+        if not self.threaded or self._key_s is None or interval is None:
+            return 0.0
+        return min(self._key_s, interval)
+
+    def next_due(self, now: float | None = None) -> float | None:
+        """Seconds until :meth:`update` has a frame to key or show (≤ 0: now); None if it
+        waits on the source (nothing held) or on the keying thread (``on_keyed`` says when)."""
+        now = self.clock() if now is None else now
+        if self._job is not None:
+            return self._job.show_at - now if self._job.future.done() else None
+        held, anchor = self.schedule.held, self.schedule.anchor
+        if held is None or anchor is None:
+            return None
+        return anchor + held[0].time - self._lead() - now
+
+    def update(self, now: float | None = None) -> moderngl.Texture | None:
+        """Show the frame due at ``now`` (default: the clock); never waits for decoding, nor,
+        on the threaded CPU path, for the keyer.
+
+        Returns the texture on show — a new one (``changed`` is True) or, when no new frame
+        is due, the last one again — or None before the first frame. Raises the source's
+        error (e.g. StreamError once a network source gives up) or the keyer's.
+        """
+        now = self.clock() if now is None else now
+        self.changed = False
+        if self.threaded:
+            return self._update_threaded(now)
+        dirty = self._apply_pending()
+        self._count_source_drops()
+        chosen = self.schedule.pick(now, None, self.current, self._paused)
+        if chosen is not None:
+            tex = self._show(*chosen)
+            self._count_source_drops()
+            return tex
+        self._count_source_drops()
+        if dirty and self.current is not None:
+            # A change while nothing new arrives (paused, stalled): show it on the held frame.
+            self._composite(self.current)
+            self.changed = True
+        return self._texture
+
+    def _update_threaded(self, now: float) -> moderngl.Texture | None:
+        """The CPU path with a keying thread: upload a finished frame once it is due, then
+        hand the keyer the next (changes to the settings wait until it is idle)."""
+        job = self._job
+        if job is not None and job.future.done() and job.show_at <= now:
+            self._job = None
+            rgba, seconds = job.future.result()  # re-raises the keyer's error here
+            t0 = time.perf_counter()
+            self._texture = self._upload.texture(rgba)
+            self.stats.render_ms.append(1000.0 * (seconds + time.perf_counter() - t0))
+            self.stats.rendered += 1
+            self._key_s = seconds if self._key_s is None else 0.8 * self._key_s + 0.2 * seconds
+            self.changed = True
+            if job.new:
+                anchor = self.schedule.anchor
+                late = now - (anchor + job.frame.time) if anchor is not None else 0.0
+                if self.current is None and late > FIRST_FRAME_SLACK:
+                    # The stream starts when its first frame is on show, not when it was
+                    # picked: the first keying (scratch, a full calibration) is the slowest,
+                    # and would otherwise make the frames behind it late.
+                    self.schedule.anchor = now - job.frame.time
+                self._shown(job.frame, job.dequeued)
+        if self._job is None:
+            dirty = self._apply_pending()
+            self._count_source_drops()
+            chosen = self.schedule.pick(now, self._lead, self.current, self._paused)
+            if chosen is not None:
+                frame, dequeued = chosen
+                anchor = self.schedule.anchor
+                assert anchor is not None
+                self._submit(frame, dequeued, max(now, anchor + frame.time), True)
+            elif dirty and self.current is not None:
+                # A change while nothing new arrives (paused, stalled): re-key the held frame.
+                self._submit(self.current, now, now, False)
+        self._count_source_drops()
+        return self._texture
+
+    def _submit(self, frame: Frame, dequeued: float, show_at: float, new: bool) -> None:
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(1, thread_name_prefix="chromakey-live")
+        future = self._worker.submit(self._timed_key, frame, self._scene_time(frame))
+        on_keyed = self.on_keyed
+        if on_keyed is not None:
+            # Once the future is done, so that the loop it wakes finds the frame ready.
+            future.add_done_callback(lambda _: on_keyed())
+        self._job = _Job(frame, dequeued, show_at, new, future)
+
+    def _drain(self, *, count: bool) -> None:
+        """Wait for the keying thread and drop its frame (``count``: as dropped late)."""
+        job, self._job = self._job, None
+        if job is None:
+            return
+        try:
+            job.future.result()
+        except Exception:  # noqa: BLE001 - a frame that will not be shown: its error neither
+            pass
+        if count and job.new:
+            self.stats.dropped_late += 1
+
+    # --- end ----------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the GL objects (the context too if standalone), the background, and the
+        source if attached with ``own``. Call from the GL thread."""
+        self._drain(count=False)
+        if self._worker is not None:
+            self._worker.shutdown(wait=True)
+            self._worker = None
+        if self._own_source and self.source is not None:
+            self.source.close()
+        self.source = None
+        self.schedule.reset(None, True)
+        self.current = None
+        self.keyer.close()
+        self._upload.release()
+        self._texture = None
+        if self._owns_ctx:
+            self.ctx.release()
+            self._owns_ctx = False
+        self.background.close()
+
+    def __enter__(self) -> LiveCompositor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
