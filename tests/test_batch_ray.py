@@ -143,7 +143,7 @@ def test_ray_missing_is_a_one_line_install_hint(tmp_path):
     manifest = write_manifest(tmp_path / "jobs.jsonl", [json.dumps({"input": str(clip), "output": "o.mp4"})])
     code = (
         "import sys; sys.modules['ray'] = None\n"
-        "from chromakey.cli import main\n"
+        "from chromakey.app.cli import main\n"
         f"sys.exit(main(['batch', {str(manifest)!r}, '--ray']))\n"
     )
     r = subprocess.run(
