@@ -220,6 +220,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_keyer_options(p)
     p.set_defaults(run=_cmd_render)
 
+    from ..batch import command as batch_command
+
+    p = sub.add_parser(
+        "batch", help="key many recordings: a manifest, a folder or a glob, on a local pool or Ray"
+    )
+    batch_command.add_arguments(p)
+    add_keyer_options(p)
+    p.set_defaults(run=batch_command.main)
+
     p = sub.add_parser(
         "preview", help="play the keyed stream in a window in real time; tune it with the keyboard"
     )
