@@ -196,6 +196,22 @@ class Pipeline:
             k += 1
 
 
+def open_input(
+    input: str | os.PathLike[str], options: dict[str, Any] | None = None
+) -> VideoSource:
+    """The foreground of a render: a file or stream (VideoSource), or a WebRTC location,
+    live (frames that the keyer cannot keep up with are dropped and counted)."""
+    from .webrtc.urls import is_webrtc
+
+    if is_webrtc(input):
+        from .webrtc import open_webrtc
+
+        return open_webrtc(os.fspath(input), once=True, queue_size=30, **(options or {}))
+    if options:
+        raise ParameterError(f"{', '.join(options)}: these options are for WebRTC inputs only")
+    return VideoSource(input)
+
+
 def render(
     input: str | os.PathLike[str],
     output: str | os.PathLike[str],
@@ -209,6 +225,7 @@ def render(
     warn: Warn | None = None,
     keep_partial: bool = False,
     output_format: str | None = None,
+    source_options: dict[str, Any] | None = None,
 ) -> RenderStats:
     """Key ``input`` and write ``output`` (.mp4/.mov/.mkv/.webm, raw .nut/.y4m or a %05d.png
     pattern; ``-`` for standard output, input ``-`` for standard input).
@@ -217,6 +234,8 @@ def render(
     a transparent background into .webm or .mov writes VP9 alpha or ProRes 4444, into .nut
     RGBA, into .y4m yuva444p. ``output_format`` (``nut`` or ``y4m``) is needed for standard
     output and for a name without an extension.
+    ``source_options`` go to a WebRTC input (:func:`chromakey.webrtc.open_webrtc`: tokens,
+    ICE servers); its stream ends, and the file is finished, when its publisher leaves.
     With ``keep_partial`` a Ctrl-C finishes the frames rendered so far into a playable
     file (``stats.interrupted``) instead of discarding them.
     """
@@ -227,7 +246,7 @@ def render(
     if background is None:
         background = "transparent" if kind == "png" else "#ffffff"
     bg = parse_background(background, fit=fit, play_style=play_style)
-    source = VideoSource(input)
+    source = open_input(input, source_options)
     # The keyer before the sink: a backend that is missing, or kernels still loading, leave
     # no partial file behind.
     try:

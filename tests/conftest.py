@@ -99,3 +99,16 @@ def xvfb_display():
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+# --- network namespaces (the WebRTC tests, issue 13) -------------------------------------------
+
+
+@pytest.fixture
+def netns():
+    """A private network namespace with a veth pair (tests/webrtc_net.py); removed after."""
+    from webrtc_net import Netns
+
+    ns = Netns()
+    yield ns
+    ns.close()

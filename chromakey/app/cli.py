@@ -93,6 +93,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
             progress=bar,
             keep_partial=args.keep_partial,
             output_format=args.output_format,
+            source_options=_webrtc_options(args),
         )
     finally:
         bar.finish()
@@ -103,6 +104,17 @@ def _cmd_render(args: argparse.Namespace) -> int:
     # Standard output carries the video: the report goes to stderr then.
     print(f"wrote {name}: {stats.summary()}", file=sys.stderr if is_stdio(args.output) else None)
     return 0
+
+
+def _webrtc_options(args: argparse.Namespace) -> dict[str, Any]:
+    from ..webrtc import is_webrtc, options_from
+
+    opts = options_from(args)
+    if args.stall_timeout is not None:
+        if not is_webrtc(args.input):
+            raise ParameterError(f"--stall-timeout: applies to WebRTC inputs, not {args.input}")
+        opts["stall_timeout"] = args.stall_timeout
+    return opts
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -152,7 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_sample)
 
     p = sub.add_parser("render", help="key a video and write the composite")
-    p.add_argument("input", help="foreground video: a file, a stream URL, or - for standard input")
+    p.add_argument(
+        "input",
+        help="foreground video: a file, a stream URL, - for standard input, or WebRTC: "
+        "whip://HOST:PORT/PATH (serve), whep(s)://… (pull), livekit+wss://HOST (--token)",
+    )
     p.add_argument(
         "-o",
         "--output",
@@ -191,8 +207,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="on Ctrl-C/SIGTERM, finish the frames rendered so far into a playable file "
         "(default: leave no output)",
     )
+    from .. import webrtc
+
+    webrtc.add_arguments(p)
+    p.add_argument(
+        "--stall-timeout",
+        type=float,
+        metavar="S",
+        help="WebRTC: seconds without media after which the publisher counts as gone and "
+        "the file is finished [5]",
+    )
     add_keyer_options(p)
     p.set_defaults(run=_cmd_render)
+
+    from ..batch import command as batch_command
+
+    p = sub.add_parser(
+        "batch", help="key many recordings: a manifest, a folder or a glob, on a local pool or Ray"
+    )
+    batch_command.add_arguments(p)
+    add_keyer_options(p)
+    p.set_defaults(run=batch_command.main)
 
     p = sub.add_parser(
         "preview", help="play the keyed stream in a window in real time; tune it with the keyboard"
@@ -262,6 +297,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+    finally:
+        if "livekit.rtc" in sys.modules:  # a LiveKit room was opened: see release_sdk
+            from ..webrtc.livekit import release_sdk
+
+            release_sdk()
 
 
 if __name__ == "__main__":

@@ -52,7 +52,11 @@ STATUS_EVERY = 1.0  # seconds between console status lines
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``preview`` subcommand's arguments (the keyer options are the CLI's, from options)."""
-    parser.add_argument("input", help="foreground video: a file or a stream URL (HLS, RTMP, …)")
+    parser.add_argument(
+        "input",
+        help="foreground video: a file, a stream URL (HLS, RTMP, …), or WebRTC: "
+        "whip://HOST:PORT/PATH (serve; waits for publishers), whep(s)://…, livekit+wss://HOST",
+    )
     parser.add_argument(
         "--background",
         "-b",
@@ -85,6 +89,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="network streams: seconds without data before re-opening [5]",
     )
+    from ..webrtc import add_arguments as add_webrtc_arguments
+
+    add_webrtc_arguments(parser)
     add_keyer_options(parser)
 
 
@@ -147,9 +154,15 @@ class Preview:
         from ..live import LiveCompositor
 
         args = self.args
-        check_location(args.input)  # a missing file is that, with or without a display
+        from ..webrtc import is_webrtc, options_from, parse_location
+
+        if is_webrtc(args.input):
+            parse_location(args.input)  # a bad location is that, with or without a display
+        else:
+            check_location(args.input)  # a missing file is that, with or without a display
+        webrtc = options_from(args)
         require_display()  # before a network source spends seconds connecting
-        net = {"stall_timeout": args.stall_timeout} if "://" in args.input else {}
+        net = {"stall_timeout": args.stall_timeout, **webrtc} if "://" in args.input else {}
         source = open_source(args.input, queue_size=args.queue_size, **net)
         try:
             info = source.info

@@ -22,12 +22,20 @@ def open_source(
 ) -> VideoSource | ReconnectingSource:
     """A source for live display, in drop mode unless ``drop=False``.
 
-    A network URL → :class:`ReconnectingSource`; a local file → a VideoSource without audio,
-    paced to real time by a :class:`Pacer`, so that it plays as a live stream would arrive.
-    (With ``drop=False`` a file is not paced: its decoder waits on the bounded queue and the
-    consumer paces it.)
+    A network URL → :class:`ReconnectingSource`; a WebRTC location (whip://, whep(s)://,
+    livekit+ws(s)://) → :func:`chromakey.webrtc.open_webrtc` (``network`` then holds its
+    options: tokens, ICE servers, ``stall_timeout``); a local file → a VideoSource without
+    audio, paced to real time by a :class:`Pacer`, so that it plays as a live stream would
+    arrive. (With ``drop=False`` a file is not paced: its decoder waits on the bounded queue
+    and the consumer paces it.)
     """
     text = os.fspath(location)
+    from ...webrtc.urls import is_webrtc
+
+    if is_webrtc(text):  # whip:// whep(s):// livekit+ws(s)://: chromakey.webrtc
+        from ...webrtc import open_webrtc
+
+        return open_webrtc(text, once=False, queue_size=queue_size, audio=False, **network)
     if is_network(text):
         return ReconnectingSource(text, queue_size=queue_size, drop=drop, **network)
     if network:

@@ -1,0 +1,148 @@
+"""Every job checked before any work starts, by the same parsers ``render`` uses: the input's
+location, the output's type, the background spec, the keyer settings, and outputs that would
+overwrite another job's output or any input."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..backgrounds import check_fit, check_play_style, parse_background
+from ..core.errors import ChromakeyError
+from ..io.locations import check_location
+from ..io.sinks.formats import video_format
+from ..io.sinks.opening import output_kind
+from ..params import KeyerParams
+from .jobs import Job, ManifestError, _is_url, keyer_params
+
+_PARAM_FIELDS = frozenset(f.name for f in dataclasses.fields(KeyerParams))
+
+
+def _remote(spec: Any) -> bool:
+    """A background that lives behind a URL is fetched by the worker that renders the job."""
+    if isinstance(spec, dict):
+        loc = spec.get("url", spec.get("path"))
+        return isinstance(loc, str) and _is_url(loc.strip())
+    return isinstance(spec, str) and _is_url(spec.strip())
+
+
+class _Backgrounds:
+    """Opens each distinct local background once (a course of 300 lessons over one brand image
+    opens it once) and says whether it is transparent."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, bool | ChromakeyError] = {}
+
+    def transparent(self, job: Job) -> bool:
+        spec = job.background
+        if spec is None or _remote(spec):
+            return False
+        key = repr((spec if isinstance(spec, str) else sorted(spec.items()), job.fit, job.play_style))
+        if key not in self._seen:
+            try:
+                bg = parse_background(spec, fit=job.fit, play_style=job.play_style)
+            except ChromakeyError as exc:
+                self._seen[key] = exc
+            else:
+                self._seen[key] = bool(bg.transparent)
+                bg.close()
+        got = self._seen[key]
+        if isinstance(got, ChromakeyError):
+            raise got
+        return got
+
+
+def _output_key(output: str) -> Path:
+    """What two outputs would share: the file, or a PNG sequence's folder."""
+    p = Path(output)
+    return (p.parent if "%" in p.name else p).resolve()
+
+
+def check_job(job: Job, backgrounds: _Backgrounds) -> None:
+    """Raise ManifestError for the first thing wrong with ``job`` (its line and field)."""
+
+    def bad(exc: Exception | str, name: str) -> ManifestError:
+        return ManifestError(str(exc), source=job.source, line=job.line, field=name)
+
+    if job.input == "-":
+        raise bad("standard input cannot feed a batch; give a file path or URL", "input")
+    try:
+        check_location(job.input)
+    except ChromakeyError as exc:
+        raise bad(exc, "input") from exc
+    if job.output == "-" or _is_url(job.output):
+        raise bad(f"{job.output}: a batch writes files; give a path", "output")
+    unknown = [k for k in job.params if k not in _PARAM_FIELDS]
+    if unknown:
+        raise bad(f"unknown keyer setting; use {', '.join(sorted(_PARAM_FIELDS))}", f"params.{unknown[0]}")
+    try:
+        keyer_params(job.params)
+    except ChromakeyError as exc:
+        raise bad(exc, "params") from exc
+    for name, check in (("fit", check_fit), ("play_style", check_play_style)):
+        value = getattr(job, name)
+        if value is not None:
+            try:
+                check(value)
+            except ChromakeyError as exc:
+                raise bad(exc, name) from exc
+    try:
+        transparent = backgrounds.transparent(job)
+    except ChromakeyError as exc:
+        raise bad(exc, "background") from exc
+    if job.background is None and "%" in Path(job.output).name:
+        transparent = True  # render's default for PNG output
+    try:
+        if output_kind(job.output) == "video":
+            video_format(Path(job.output), transparent)
+    except ChromakeyError as exc:
+        raise bad(exc, "output") from exc
+
+
+def check_jobs(jobs: Sequence[Job | ManifestError]) -> list[Job | ManifestError]:
+    """Each job as it is, or its error, in manifest order; a collision is the later job's error."""
+    backgrounds = _Backgrounds()
+    checked: list[Job | ManifestError] = []
+    outputs: dict[Path, Job] = {}
+    inputs: dict[Path, Job] = {}
+    for job in jobs:
+        if isinstance(job, Job) and not _is_url(job.input):
+            inputs.setdefault(Path(job.input).resolve(), job)
+            bg = job.background
+            if isinstance(bg, str) and os.path.isfile(bg):
+                inputs.setdefault(Path(bg).resolve(), job)
+    for job in jobs:
+        if isinstance(job, ManifestError):
+            checked.append(job)
+            continue
+        try:
+            check_job(job, backgrounds)
+            key = _output_key(job.output)
+            if key in outputs:
+                raise ManifestError(
+                    f"{job.output}: also the output of {outputs[key].where}; give each job its own output",
+                    source=job.source,
+                    line=job.line,
+                    field="output",
+                )
+            if key in inputs or Path(job.output).resolve() in inputs:
+                other = inputs.get(key) or inputs[Path(job.output).resolve()]
+                raise ManifestError(
+                    f"{job.output}: would overwrite an input of {other.where}; choose another output",
+                    source=job.source,
+                    line=job.line,
+                    field="output",
+                )
+        except ManifestError as exc:
+            checked.append(exc)
+            continue
+        outputs[key] = job
+        checked.append(job)
+    return checked
+
+
+def split(checked: Sequence[Job | ManifestError]) -> tuple[list[Job], list[ManifestError]]:
+    return [j for j in checked if isinstance(j, Job)], [e for e in checked if isinstance(e, ManifestError)]

@@ -1,0 +1,113 @@
+"""aiortc plumbing shared by the WHIP endpoint and the WHEP client.
+
+aiortc is asyncio; the keyer is not. Each WebRTC source runs one event loop on its own
+thread (:class:`LoopThread`) and hands frames to the consumer through the bounded queue of
+:class:`chromakey.webrtc.track.LiveTrackSource`.
+
+ICE servers are empty unless the user gives some: aiortc would otherwise ask Google's STUN
+server (``RTCIceGatherer.getDefaultIceServers``), and nothing but the peers may be contacted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine, Sequence
+from concurrent.futures import Future
+from typing import Any
+
+from ..core.errors import BackendUnavailableError, ParameterError
+
+__all__ = [
+    "ACCEPTED_VIDEO",
+    "LoopThread",
+    "OfferError",
+    "check_offer",
+    "new_peer",
+    "require_aiortc",
+]
+
+ACCEPTED_VIDEO = ("VP8", "H264")  # what the keyer takes from a publisher (aiortc decodes both)
+
+
+class OfferError(ParameterError):
+    """An SDP offer that cannot be answered (malformed, no video, no common codec)."""
+
+
+def require_aiortc() -> None:
+    """aiortc importable, or a one-line error saying how to install it."""
+    try:
+        import aiortc  # noqa: F401
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            f"WebRTC needs aiortc ({exc}); install it with: pip install 'chromakey[webrtc]'"
+        ) from exc
+
+
+class LoopThread:
+    """An asyncio event loop on a daemon thread; coroutines are submitted from any thread."""
+
+    def __init__(self, name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+        # Whatever is left (a pump blocked in recv) is cancelled before the loop closes.
+        pending = [t for t in asyncio.all_tasks(self.loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        self.loop.close()
+
+    def submit(self, coro: Coroutine[Any, Any, Any]) -> Future:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float | None = None) -> Any:
+        """Run ``coro`` on the loop and wait for its result (exceptions are re-raised here)."""
+        return self.submit(coro).result(timeout)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self.loop.is_running():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout)
+
+
+def new_peer(ice_servers: Sequence[str] = ()) -> Any:
+    """An RTCPeerConnection whose ICE servers are exactly ``ice_servers`` (none by default)."""
+    from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
+
+    config = RTCConfiguration(iceServers=[RTCIceServer(urls=url) for url in ice_servers])
+    return RTCPeerConnection(configuration=config)
+
+
+def check_offer(text: str) -> Any:
+    """The parsed offer (aiortc's SessionDescription), or OfferError saying what is wrong.
+
+    Checked before a peer is made for it: it must parse, carry a video section and offer VP8
+    or H.264 there.
+    """
+    from aiortc.sdp import SessionDescription
+
+    if not text.strip().startswith("v=0"):
+        raise OfferError("the body is not an SDP offer (it must start with 'v=0')")
+    try:
+        parsed = SessionDescription.parse(text)
+    except Exception as exc:  # noqa: BLE001 - aiortc's parser raises whatever it meets
+        raise OfferError(f"the SDP offer does not parse ({type(exc).__name__}: {exc})") from None
+    video = [m for m in parsed.media if m.kind == "video"]
+    if not video:
+        raise OfferError("the offer has no video section; publish a video track")
+    names = {codec.mimeType.split("/")[-1].upper() for m in video for codec in m.rtp.codecs}
+    if not names & set(ACCEPTED_VIDEO):
+        raise OfferError(
+            f"the offer's video codecs ({', '.join(sorted(names)) or 'none'}) are not "
+            f"accepted; publish {' or '.join(ACCEPTED_VIDEO)}"
+        )
+    for m in parsed.media:
+        if m.ice.usernameFragment is None or m.dtls is None or not m.dtls.fingerprints:
+            raise OfferError("the offer lacks ICE credentials or a DTLS fingerprint")
+    return parsed

@@ -1,0 +1,99 @@
+"""The WebRTC locations a user gives, parsed and checked without importing a WebRTC stack.
+
+- ``whip://HOST:PORT/PATH`` — serve a WHIP endpoint (RFC 9725) at ``http://HOST:PORT/PATH``;
+  an empty host is loopback (``whip://:8889/live``), the port defaults to 8889;
+- ``whep://HOST:PORT/PATH`` (plain http: loopback, tests) and ``wheps://…`` (https) — pull
+  from a WHEP server;
+- ``livekit+wss://HOST`` (``livekit+ws://`` for a local server) — join a LiveKit room; the
+  access token travels apart from the URL (``--token``), never inside it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from ..core.errors import ParameterError
+
+__all__ = [
+    "WEBRTC_SCHEMES",
+    "LiveKitLocation",
+    "WhepLocation",
+    "WhipLocation",
+    "is_webrtc",
+    "parse_location",
+]
+
+WEBRTC_SCHEMES = ("whip", "whep", "wheps", "livekit+ws", "livekit+wss")
+DEFAULT_WHIP_PORT = 8889
+
+
+def is_webrtc(location: str | os.PathLike[str]) -> bool:
+    text = os.fspath(location)
+    return "://" in text and text.split("://", 1)[0].lower() in WEBRTC_SCHEMES
+
+
+@dataclass(frozen=True)
+class WhipLocation:
+    host: str
+    port: int
+    path: str
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{self.path}"
+
+    @property
+    def loopback(self) -> bool:
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return self.host == "localhost"
+
+
+@dataclass(frozen=True)
+class WhepLocation:
+    url: str  # http(s)://…
+
+
+@dataclass(frozen=True)
+class LiveKitLocation:
+    url: str  # ws(s)://…
+
+
+def _port(text: str, parts: object) -> int | None:
+    try:
+        return parts.port  # type: ignore[attr-defined]
+    except ValueError:
+        raise ParameterError(f"{text!r}: the port is not a number from 1 to 65535") from None
+
+
+def parse_location(text: str) -> WhipLocation | WhepLocation | LiveKitLocation:
+    """A checked WebRTC location; ParameterError says what is wrong with one that is not."""
+    scheme = text.split("://", 1)[0].lower() if "://" in text else ""
+    if scheme not in WEBRTC_SCHEMES:
+        raise ParameterError(
+            f"{text!r}: not a WebRTC location; use {', '.join(s + '://' for s in WEBRTC_SCHEMES)}"
+        )
+    parts = urlsplit(text)
+    port = _port(text, parts)
+    if parts.username or parts.password:
+        raise ParameterError(
+            f"{text!r}: credentials do not belong in the URL; pass the token with --token "
+            "(or --whip-token for a WHIP endpoint)"
+        )
+    if parts.query or parts.fragment:
+        raise ParameterError(f"{text!r}: a WebRTC location takes no query or fragment")
+    host = parts.hostname or ""
+    if scheme == "whip":
+        path = parts.path or "/"
+        return WhipLocation(host or "127.0.0.1", port or DEFAULT_WHIP_PORT, path)
+    if not host:
+        raise ParameterError(f"{text!r}: give the server's host, like {scheme}://HOST:PORT/PATH")
+    rest = text.split("://", 1)[1]
+    if scheme in ("whep", "wheps"):
+        return WhepLocation(("https" if scheme == "wheps" else "http") + "://" + rest)
+    return LiveKitLocation(scheme.split("+", 1)[1] + "://" + rest)

@@ -1,0 +1,319 @@
+"""WHIP ingest (RFC 9725): any WebRTC publisher pushes its stream to us.
+
+``chromakey render whip://127.0.0.1:8889/live -o out.mp4`` (or ``preview``) serves an endpoint
+at ``http://127.0.0.1:8889/live``; a publisher (OBS 30+, a browser, FFmpeg's ``whip`` muxer)
+POSTs its SDP offer there and gets the answer with ``201 Created`` and the session's URL in
+``Location``; DELETE on that URL ends the session. aiortc is the peer: it decodes VP8 or
+H.264 into PyAV frames, which :class:`chromakey.webrtc.track.LiveTrackSource` queues for the
+keyer as they are.
+
+Policy:
+- it listens only where told (an empty host is loopback) and takes one publisher at a time:
+  a second gets 409 until the first leaves;
+- ``token`` (``--whip-token``) is checked as WHIP says: ``Authorization: Bearer TOKEN``, else
+  401 with ``WWW-Authenticate: Bearer``;
+- the offer is at most 64 KiB (413 above), ``application/sdp`` (415 otherwise), and must
+  parse with a video section in VP8 or H.264 (400 otherwise); every refusal is one log line;
+- browsers on other origins may publish: OPTIONS answers the CORS preflight, and ``Location``
+  is exposed to scripts;
+- no trickle ICE (aiortc gathers every candidate before it answers): PATCH gets 405;
+- a publisher leaves by DELETE, by closing its connection, or by sending no media for
+  ``stall_timeout`` seconds (one that never sends any is let go after ``connect_timeout``).
+  With ``once`` (``render``) the first publisher that sent frames ends the stream when it
+  leaves, so the file is finished; otherwise (``preview``) the endpoint waits for the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import secrets
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.errors import ParameterError, StreamError
+from .peer import LoopThread, OfferError, check_offer, new_peer, require_aiortc
+from .track import LiveTrackSource
+from .urls import WhipLocation, parse_location
+
+__all__ = ["MAX_SDP", "WhipSource"]
+
+MAX_SDP = 64 * 1024  # bytes of an offer
+_CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "Location, ETag, Link, Accept-Post",
+}
+_PREFLIGHT = {
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match",
+    "Access-Control-Max-Age": "600",
+    "Accept-Post": "application/sdp",
+}
+
+
+def _stderr(line: str) -> None:
+    print(f"chromakey: {line}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class _Session:
+    id: str
+    pc: Any
+    peer: str
+    started: float = field(default_factory=time.monotonic)
+    frames_before: int = 0  # the source's frame count when the session began
+    tracks: set[str] = field(default_factory=set)
+    tasks: list[asyncio.Task] = field(default_factory=list)
+
+
+class WhipSource(LiveTrackSource):
+    """A WHIP endpoint whose first publisher's video (and audio) is the foreground."""
+
+    def __init__(
+        self,
+        location: str,
+        *,
+        once: bool = False,
+        queue_size: int = 8,
+        audio: bool = True,
+        token: str | None = None,
+        stall_timeout: float = 5.0,
+        connect_timeout: float = 15.0,
+        ice_servers: Sequence[str] = (),
+        log: Callable[[str], Any] | None = None,
+    ) -> None:
+        require_aiortc()
+        where = parse_location(location)
+        if not isinstance(where, WhipLocation):
+            raise ParameterError(f"{location!r}: a WHIP endpoint is whip://HOST:PORT/PATH")
+        if token is not None and not token.strip():
+            raise ParameterError("--whip-token is empty; give a token or leave the option out")
+        for name, value in (("stall_timeout", stall_timeout), ("connect_timeout", connect_timeout)):
+            if not value > 0:
+                raise ParameterError(f"{name} must be a positive number of seconds, got {value!r}")
+        super().__init__(location, queue_size=queue_size, audio=audio)
+        self.endpoint = where
+        self.once = once
+        self.token = token
+        self.stall_timeout = float(stall_timeout)
+        self.connect_timeout = float(connect_timeout)
+        self.ice_servers = tuple(ice_servers)
+        self.log = log or _stderr
+        self.refused: dict[int, int] = {}  # HTTP status → count, for tests and the status line
+        self._session: _Session | None = None
+        self._runner: Any = None
+        self._loop = LoopThread("chromakey-whip")
+        try:
+            self._loop.run(self._serve(), timeout=10.0)
+        except OSError as exc:
+            self._loop.stop()
+            raise StreamError(
+                f"{where.url}: cannot listen there ({exc.strerror or exc}); choose another "
+                "port or free this one"
+            ) from None
+        note = "" if token is None else " (bearer token required)"
+        self.log(f"whip: listening on {where.url} for one publisher{note}")
+        if not where.loopback and token is None:
+            self.log(f"whip: note: {where.host} is reachable from the network; set --whip-token")
+
+    # --- HTTP ------------------------------------------------------------------------------------
+
+    async def _serve(self) -> None:
+        from aiohttp import web
+
+        app = web.Application(client_max_size=MAX_SDP)
+        path = self.endpoint.path
+        app.router.add_route("*", path, self._on_endpoint)
+        app.router.add_route("*", path.rstrip("/") + "/{session}", self._on_session)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.endpoint.host, self.endpoint.port).start()
+        self._watchdog = asyncio.ensure_future(self._watch())
+
+    def _reply(self, request: Any, status: int, text: str = "", **headers: str) -> Any:
+        from aiohttp import web
+
+        if status >= 400:
+            self.refused[status] = self.refused.get(status, 0) + 1
+            self.log(f"whip: {status} to {request.remote} ({request.method}): {text}")
+        hdrs = dict(_CORS) | {k.replace("_", "-"): v for k, v in headers.items()}
+        return web.Response(status=status, text=text or None, headers=hdrs)
+
+    def _preflight(self, methods: str) -> Any:
+        from aiohttp import web
+
+        hdrs = _CORS | _PREFLIGHT | {"Access-Control-Allow-Methods": methods, "Allow": methods}
+        return web.Response(status=204, headers=hdrs)
+
+    def _denied(self, request: Any) -> Any | None:
+        if self.token is None:
+            return None
+        given = request.headers.get("Authorization", "")
+        scheme, _, value = given.partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(
+            value.strip().encode(), self.token.encode()
+        ):
+            return None
+        why = "no bearer token" if not given else "a wrong bearer token"
+        return self._reply(
+            request,
+            401,
+            f"{why}; send Authorization: Bearer TOKEN",
+            WWW_Authenticate='Bearer realm="chromakey whip"',
+        )
+
+    async def _on_endpoint(self, request: Any) -> Any:
+        from aiohttp import web
+
+        if request.method == "OPTIONS":
+            return self._preflight("OPTIONS, POST")
+        if request.method != "POST":
+            return self._reply(request, 405, "publish with POST", Allow="OPTIONS, POST")
+        denied = self._denied(request)
+        if denied is not None:
+            return denied
+        if request.content_type != "application/sdp":
+            return self._reply(request, 415, "the offer must be sent as application/sdp")
+        if (request.content_length or 0) > MAX_SDP:
+            return self._reply(request, 413, f"the offer is larger than {MAX_SDP} bytes")
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return self._reply(request, 413, f"the offer is larger than {MAX_SDP} bytes")
+        if self._session is not None:
+            return self._reply(
+                request, 409, "another publisher is live here; try again when it has left"
+            )
+        try:
+            offer = check_offer(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            return self._reply(request, 400, "malformed offer: the SDP is not UTF-8 text")
+        except OfferError as exc:
+            return self._reply(request, 400, f"malformed offer: {exc}")
+        return await self._answer(request, body.decode("utf-8"), offer)
+
+    async def _answer(self, request: Any, sdp: str, offer: Any) -> Any:
+        from aiortc import RTCSessionDescription
+
+        session = _Session(secrets.token_urlsafe(12), new_peer(self.ice_servers), request.remote)
+        self._session = session  # reserved before the first await: a racing POST gets 409
+        pc = session.pc
+        pc.on("track", lambda track: self._on_track(session, track))
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if pc.connectionState in ("failed", "closed"):
+                await self._end(session, f"the connection {pc.connectionState}")
+
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            await pc.setLocalDescription(await pc.createAnswer())
+        except Exception as exc:  # noqa: BLE001 - aiortc refuses offers with many types
+            self._session = None
+            await pc.close()
+            return self._reply(request, 400, f"malformed offer: cannot answer it ({exc})")
+        codecs = sorted({c.mimeType for m in offer.media for c in m.rtp.codecs})
+        self.begin(f"publisher {request.remote}")
+        session.frames_before = self.frames
+        self.log(f"whip: publisher {request.remote} connected (offers {', '.join(codecs[:6])})")
+        location = f"{self.endpoint.path.rstrip('/')}/{session.id}"
+        return self._reply(
+            request,
+            201,
+            pc.localDescription.sdp,
+            Content_Type="application/sdp",
+            Location=location,
+            ETag=f'"{session.id}"',
+        )
+
+    async def _on_session(self, request: Any) -> Any:
+        methods = "OPTIONS, DELETE"
+        if request.method == "OPTIONS":
+            return self._preflight(methods)
+        denied = self._denied(request)
+        if denied is not None:
+            return denied
+        session = self._session
+        if session is None or request.match_info["session"] != session.id:
+            return self._reply(request, 404, "no such WHIP session")
+        if request.method == "DELETE":
+            await self._end(session, "it sent DELETE")
+            return self._reply(request, 200)
+        # PATCH is trickle ICE or an ICE restart; aiortc answers with every candidate.
+        return self._reply(request, 405, "trickle ICE is not supported", Allow=methods)
+
+    # --- media -------------------------------------------------------------------------------------
+
+    def _on_track(self, session: _Session, track: Any) -> None:
+        if track.kind in session.tracks or (track.kind == "audio" and self.audio is None):
+            return  # one video and one audio track per publisher
+        session.tracks.add(track.kind)
+        session.tasks.append(asyncio.ensure_future(self._pump(session, track)))
+
+    async def _pump(self, session: _Session, track: Any) -> None:
+        from aiortc.mediastreams import MediaStreamError
+
+        while self._session is session:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                break
+            if self._session is not session:
+                break
+            if track.kind == "video":
+                self.video(frame)
+            else:
+                self.sound(frame)
+        if track.kind == "video":
+            await self._end(session, "its video track ended")
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(0.25)
+            session = self._session
+            if session is None:
+                continue
+            now = time.monotonic()
+            if self._last_media is None:
+                if now - session.started > self.connect_timeout:
+                    await self._end(session, f"no media within {self.connect_timeout:g} s")
+            elif now - self._last_media > self.stall_timeout:
+                await self._end(session, f"no media for {self.stall_timeout:g} s")
+
+    async def _end(self, session: _Session, reason: str) -> None:
+        if self._session is not session:
+            return
+        self._session = None
+        frames = self.frames - session.frames_before
+        self.leave(reason)
+        self.log(f"whip: publisher {session.peer} left ({reason}) after {frames} frames")
+        current = asyncio.current_task()
+        for task in session.tasks:
+            if task is not current:
+                task.cancel()
+        await session.pc.close()
+        if self.once and frames:
+            self.finish()
+        elif not self._stop.is_set():
+            self.log("whip: waiting for the next publisher")
+
+    # --- the end ------------------------------------------------------------------------------
+
+    async def _shutdown(self) -> None:
+        self._watchdog.cancel()
+        if self._session is not None:
+            await self._end(self._session, "chromakey stopped")
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def close(self) -> None:
+        if self._stop.is_set():
+            return
+        super().close()
+        try:
+            self._loop.run(self._shutdown(), timeout=10.0)
+        except Exception:  # noqa: BLE001 - closing: the loop stops regardless
+            pass
+        self._loop.stop()
