@@ -12,10 +12,10 @@ from typing import Any
 
 from ..backgrounds import check_fit, check_play_style, parse_background
 from ..core.errors import ChromakeyError
+from ..core.params import KeyerParams
 from ..io.locations import check_location
 from ..io.sinks.formats import video_format
 from ..io.sinks.opening import output_kind
-from ..params import KeyerParams
 from .jobs import Job, ManifestError, _is_url, keyer_params
 
 _PARAM_FIELDS = frozenset(f.name for f in dataclasses.fields(KeyerParams))

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import ChromakeyError
-from ..params import KeyerParams
+from ..core.params import KeyerParams
 from .jobs import DEFAULT_NAME, Defaults, load
 
 EXIT_JOBS_FAILED = 1

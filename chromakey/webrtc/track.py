@@ -37,7 +37,7 @@ from typing import Any
 import av
 import numpy as np
 
-from ..color import YuvSpec
+from ..core.color import YuvSpec
 from ..core.errors import InputError
 from ..core.frames import Frame
 from ..io.sources.base import QueuedItems, SourceInfo
