@@ -201,10 +201,10 @@ def open_input(
 ) -> VideoSource:
     """The foreground of a render: a file or stream (VideoSource), or a WebRTC location,
     live (frames that the keyer cannot keep up with are dropped and counted)."""
-    from .webrtc.urls import is_webrtc
+    from .io.sources.webrtc.urls import is_webrtc
 
     if is_webrtc(input):
-        from .webrtc import open_webrtc
+        from .io.sources.webrtc import open_webrtc
 
         return open_webrtc(os.fspath(input), once=True, queue_size=30, **(options or {}))
     if options:
@@ -234,7 +234,7 @@ def render(
     a transparent background into .webm or .mov writes VP9 alpha or ProRes 4444, into .nut
     RGBA, into .y4m yuva444p. ``output_format`` (``nut`` or ``y4m``) is needed for standard
     output and for a name without an extension.
-    ``source_options`` go to a WebRTC input (:func:`chromakey.webrtc.open_webrtc`: tokens,
+    ``source_options`` go to a WebRTC input (:func:`chromakey.io.sources.webrtc.open_webrtc`: tokens,
     ICE servers); its stream ends, and the file is finished, when its publisher leaves.
     With ``keep_partial`` a Ctrl-C finishes the frames rendered so far into a playable
     file (``stats.interrupted``) instead of discarding them.

@@ -35,7 +35,7 @@ def test_sdk_rgba_frame_becomes_i420_planes(size):
     require_livekit()
     from livekit import rtc
 
-    from chromakey.webrtc.livekit import i420_planes
+    from chromakey.io.sources.webrtc.livekit import i420_planes
 
     w, h = size
     rgba = np.zeros((h, w, 4), np.uint8)
@@ -52,8 +52,8 @@ def test_sdk_i420_frame_planes_are_views_of_the_frame_not_copies():
     require_livekit()
     from livekit import rtc
 
-    from chromakey.webrtc.livekit import i420_planes
-    from chromakey.webrtc.track import LiveTrackSource
+    from chromakey.io.sources.webrtc.livekit import i420_planes
+    from chromakey.io.sources.webrtc.track import LiveTrackSource
 
     w, h = 6, 4
     rng = np.random.default_rng(1)
@@ -87,7 +87,7 @@ def test_sdk_i420_frame_planes_are_views_of_the_frame_not_copies():
     ],
 )
 def test_bad_tokens_are_one_line_parameter_errors(token, message):
-    from chromakey.webrtc.livekit import LiveKitSource
+    from chromakey.io.sources.webrtc.livekit import LiveKitSource
 
     with pytest.raises(ParameterError, match=message) as info:
         LiveKitSource("livekit+ws://127.0.0.1:1", token=token)
@@ -137,7 +137,7 @@ def _refused_port() -> int:
 )
 def test_connection_errors_are_one_line_typed_errors(mode, error, message):
     require_livekit()
-    from chromakey.webrtc.livekit import LiveKitSource
+    from chromakey.io.sources.webrtc.livekit import LiveKitSource
 
     server = None
     if mode == "refused":

@@ -56,7 +56,7 @@ SDP = {"Content-Type": "application/sdp"}
 @pytest.fixture
 def endpoint():
     require_aiortc()
-    from chromakey.webrtc.whip import WhipSource
+    from chromakey.io.sources.webrtc.whip import WhipSource
 
     made = []
 
@@ -183,7 +183,7 @@ def test_wrong_content_type_is_415(endpoint):
 
 def test_default_bind_is_loopback_only():
     require_aiortc()
-    from chromakey.webrtc.whip import WhipSource
+    from chromakey.io.sources.webrtc.whip import WhipSource
 
     port = _port()
     lines: list[str] = []
@@ -203,7 +203,7 @@ def test_default_bind_is_loopback_only():
 
 def test_port_in_use_is_one_line_stream_error():
     require_aiortc()
-    from chromakey.webrtc.whip import WhipSource
+    from chromakey.io.sources.webrtc.whip import WhipSource
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -224,7 +224,7 @@ def test_port_in_use_is_one_line_stream_error():
     ],
 )
 def test_bad_locations_are_parameter_errors(location, message):
-    from chromakey.webrtc import parse_location
+    from chromakey.io.sources.webrtc import parse_location
 
     with pytest.raises(ParameterError, match=message):
         parse_location(location)

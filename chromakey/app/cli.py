@@ -107,7 +107,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 
 def _webrtc_options(args: argparse.Namespace) -> dict[str, Any]:
-    from ..webrtc import is_webrtc, options_from
+    from ..io.sources.webrtc import is_webrtc, options_from
 
     opts = options_from(args)
     if args.stall_timeout is not None:
@@ -207,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="on Ctrl-C/SIGTERM, finish the frames rendered so far into a playable file "
         "(default: leave no output)",
     )
-    from .. import webrtc
+    from ..io.sources import webrtc
 
     webrtc.add_arguments(p)
     p.add_argument(
@@ -299,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
     finally:
         if "livekit.rtc" in sys.modules:  # a LiveKit room was opened: see release_sdk
-            from ..webrtc.livekit import release_sdk
+            from ..io.sources.webrtc.livekit import release_sdk
 
             release_sdk()
 

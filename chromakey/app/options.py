@@ -57,9 +57,4 @@ def keyer_params(args: argparse.Namespace) -> KeyerParams:
         for f in dataclasses.fields(KeyerParams)
         if getattr(args, f.name, None) is not None
     }
-    # A window the user gives is kept as given: calibration no longer moves it.
-    if "hue_min" in given or "hue_max" in given:
-        given["auto_hue"] = False
-    if "sat_min" in given or "sat_max" in given:
-        given["auto_sat"] = False
-    return KeyerParams(**given)
+    return KeyerParams.given(given)

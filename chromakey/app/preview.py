@@ -89,7 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="network streams: seconds without data before re-opening [5]",
     )
-    from ..webrtc import add_arguments as add_webrtc_arguments
+    from ..io.sources.webrtc import add_arguments as add_webrtc_arguments
 
     add_webrtc_arguments(parser)
     add_keyer_options(parser)
@@ -154,7 +154,7 @@ class Preview:
         from ..live import LiveCompositor
 
         args = self.args
-        from ..webrtc import is_webrtc, options_from, parse_location
+        from ..io.sources.webrtc import is_webrtc, options_from, parse_location
 
         if is_webrtc(args.input):
             parse_location(args.input)  # a bad location is that, with or without a display

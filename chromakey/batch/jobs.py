@@ -10,11 +10,12 @@ import os
 import re
 import string
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import InputNotFoundError, ParameterError
+from ..core.params import KeyerParams
 
 # The fields a manifest line may give; anything else is a typo worth stopping for.
 FIELDS = ("input", "output", "background", "params", "fit", "play_style")
@@ -77,14 +78,11 @@ class Job:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def keyer_params(params: Mapping[str, Any]) -> Any:
-    """A job's KeyerParams, read as the CLI reads its keyer options (so that, as there, a hue
-    or saturation window given is kept as given), from the fields a line or option gave."""
-    from argparse import Namespace
-
-    from ..app.options import keyer_params as from_options
-
-    return from_options(Namespace(**dict(params)))
+def keyer_params(params: Mapping[str, Any]) -> KeyerParams:
+    """A job's KeyerParams from the fields a line or option gave, as the CLI reads its own
+    (a hue or saturation window given is kept as given)."""
+    names = {f.name for f in fields(KeyerParams)}
+    return KeyerParams.given({k: v for k, v in params.items() if k in names and v is not None})
 
 
 @dataclass(frozen=True)

@@ -174,6 +174,17 @@ class KeyerParams:
     def hue_width(self) -> float:
         return (self.hue_max - self.hue_min) % 360.0
 
+    @classmethod
+    def given(cls, fields_given: dict[str, Any]) -> KeyerParams:
+        """The settings a user gave (CLI options, a manifest line), defaults for the rest: a
+        hue or saturation window given is kept as given, so calibration no longer moves it."""
+        given = dict(fields_given)
+        if "hue_min" in given or "hue_max" in given:
+            given.setdefault("auto_hue", False)
+        if "sat_min" in given or "sat_max" in given:
+            given.setdefault("auto_sat", False)
+        return cls(**given)
+
     def replace(self, **changes: Any) -> KeyerParams:
         return replace(self, **changes)
 

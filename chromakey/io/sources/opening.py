@@ -23,17 +23,17 @@ def open_source(
     """A source for live display, in drop mode unless ``drop=False``.
 
     A network URL → :class:`ReconnectingSource`; a WebRTC location (whip://, whep(s)://,
-    livekit+ws(s)://) → :func:`chromakey.webrtc.open_webrtc` (``network`` then holds its
+    livekit+ws(s)://) → :func:`chromakey.io.sources.webrtc.open_webrtc` (``network`` then holds its
     options: tokens, ICE servers, ``stall_timeout``); a local file → a VideoSource without
     audio, paced to real time by a :class:`Pacer`, so that it plays as a live stream would
     arrive. (With ``drop=False`` a file is not paced: its decoder waits on the bounded queue
     and the consumer paces it.)
     """
     text = os.fspath(location)
-    from ...webrtc.urls import is_webrtc
+    from .webrtc.urls import is_webrtc
 
-    if is_webrtc(text):  # whip:// whep(s):// livekit+ws(s)://: chromakey.webrtc
-        from ...webrtc import open_webrtc
+    if is_webrtc(text):  # whip:// whep(s):// livekit+ws(s)://: chromakey.io.sources.webrtc
+        from .webrtc import open_webrtc
 
         return open_webrtc(text, once=False, queue_size=queue_size, audio=False, **network)
     if is_network(text):

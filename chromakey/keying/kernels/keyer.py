@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from ...core.color import YuvSpec
@@ -214,7 +215,9 @@ class CpuKeyer:
         self.band_rows = max(2, int(band_rows))
         self._packed = pack_params(params)
         self._packed_for = params
-        self._workers = max(1, cpu.cpu_workers())
+        # As many bands at once as numba has threads (a batch worker runs with fewer than
+        # the machine's CPUs), and no more than the CPUs this process may use.
+        self._workers = max(1, min(cpu.cpu_workers(), numba.get_num_threads()))
         self._scratch: np.ndarray | None = None
         self._tiles = np.zeros((1, 3, 4), np.int64)
         self._rgb = np.zeros((0, 0, 3), np.uint8)

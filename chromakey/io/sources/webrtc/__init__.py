@@ -1,7 +1,7 @@
 """WebRTC foregrounds: WHIP ingest, WHEP pull, LiveKit rooms (HeyGen LiveAvatar and others).
 
 :func:`open_webrtc` opens a location of :data:`WEBRTC_SCHEMES` (see
-:mod:`chromakey.webrtc.urls`) as a live source with the interface of the network sources.
+:mod:`chromakey.io.sources.webrtc.urls`) as a live source with the interface of the network sources.
 Nothing here imports aiortc or the LiveKit SDK until a source is opened, so the rest of
 chromakey runs without them.
 """
@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..core.errors import ParameterError
+from ....core.errors import ParameterError
 from .urls import (
     WEBRTC_SCHEMES,
     LiveKitLocation,

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ..core.errors import ParameterError
+from ....core.errors import ParameterError
 
 __all__ = [
     "WEBRTC_SCHEMES",

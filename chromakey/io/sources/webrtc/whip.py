@@ -4,7 +4,7 @@
 at ``http://127.0.0.1:8889/live``; a publisher (OBS 30+, a browser, FFmpeg's ``whip`` muxer)
 POSTs its SDP offer there and gets the answer with ``201 Created`` and the session's URL in
 ``Location``; DELETE on that URL ends the session. aiortc is the peer: it decodes VP8 or
-H.264 into PyAV frames, which :class:`chromakey.webrtc.track.LiveTrackSource` queues for the
+H.264 into PyAV frames, which :class:`chromakey.io.sources.webrtc.track.LiveTrackSource` queues for the
 keyer as they are.
 
 Policy:
@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.errors import ParameterError, StreamError
+from ....core.errors import ParameterError, StreamError
 from .peer import LoopThread, OfferError, check_offer, new_peer, require_aiortc
 from .track import LiveTrackSource
 from .urls import WhipLocation, parse_location

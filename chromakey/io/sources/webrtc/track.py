@@ -37,12 +37,12 @@ from typing import Any
 import av
 import numpy as np
 
-from ..core.color import YuvSpec
-from ..core.errors import InputError
-from ..core.frames import Frame
-from ..io.sources.base import QueuedItems, SourceInfo
-from ..io.sources.decode import MAX_PIXELS, to_frame
-from ..io.sources.streams import NetworkStatus
+from ....core.color import YuvSpec
+from ....core.errors import InputError
+from ....core.frames import Frame
+from ..base import QueuedItems, SourceInfo
+from ..decode import MAX_PIXELS, to_frame
+from ..streams import NetworkStatus
 
 __all__ = ["AUDIO_RATE", "DropOldestFrames", "LiveTrackSource", "pcm_stream"]
 

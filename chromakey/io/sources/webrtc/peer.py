@@ -2,7 +2,7 @@
 
 aiortc is asyncio; the keyer is not. Each WebRTC source runs one event loop on its own
 thread (:class:`LoopThread`) and hands frames to the consumer through the bounded queue of
-:class:`chromakey.webrtc.track.LiveTrackSource`.
+:class:`chromakey.io.sources.webrtc.track.LiveTrackSource`.
 
 ICE servers are empty unless the user gives some: aiortc would otherwise ask Google's STUN
 server (``RTCIceGatherer.getDefaultIceServers``), and nothing but the peers may be contacted.
@@ -16,7 +16,7 @@ from collections.abc import Coroutine, Sequence
 from concurrent.futures import Future
 from typing import Any
 
-from ..core.errors import BackendUnavailableError, ParameterError
+from ....core.errors import BackendUnavailableError, ParameterError
 
 __all__ = [
     "ACCEPTED_VIDEO",

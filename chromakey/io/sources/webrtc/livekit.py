@@ -29,7 +29,7 @@ from typing import Any
 import av
 import numpy as np
 
-from ..core.errors import BackendUnavailableError, InputError, ParameterError, StreamError
+from ....core.errors import BackendUnavailableError, InputError, ParameterError, StreamError
 from .peer import LoopThread
 from .track import AUDIO_RATE, LiveTrackSource
 from .urls import LiveKitLocation, parse_location

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urljoin
 
-from ..core.errors import InputError, ParameterError, StreamError
+from ....core.errors import InputError, ParameterError, StreamError
 from .peer import LoopThread, new_peer, require_aiortc
 from .track import LiveTrackSource
 from .urls import WhepLocation, parse_location
