@@ -12,7 +12,8 @@ import pytest
 
 from benchmarks.footage import SCREENS, FootageSpec, encode, render_truth
 from benchmarks.footage import make_clips as make_footage
-from benchmarks.quality import dilate, evaluate, ours_frames
+from benchmarks.metrics import dilate
+from benchmarks.quality import evaluate, ours_frames
 from chromakey.app.options import add_keyer_options, keyer_params
 from chromakey.core.color import hsl_to_rgb, rgb_to_hsl
 from chromakey.core.errors import ParameterError
