@@ -224,15 +224,7 @@ class ReconnectingSource(QueuedItems):
         return "playing"
 
     def status(self) -> NetworkStatus:
-        last = self._last_packet
-        return NetworkStatus(
-            state=self.state,
-            reconnects=self.reconnects,
-            attempts=self.attempts,
-            last_gap=self.last_gap,
-            last_error=self.last_error,
-            since_packet=None if last is None else time.monotonic() - last,
-        )
+        return NetworkStatus.of(self, self._last_packet)
 
     # --- the decode thread -----------------------------------------------------------------
 

@@ -3,7 +3,9 @@ reconnects, low latency) and the status a user interface shows."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from typing import Any
 
 # Demuxer options for live pictures: no input buffering, low-delay decoding, a small probe.
 LOW_LATENCY = {
@@ -53,6 +55,19 @@ class NetworkStatus:
     last_gap: float | None
     last_error: str | None
     since_packet: float | None
+
+    @classmethod
+    def of(cls, source: Any, last_packet: float | None) -> NetworkStatus:
+        """The status of a live source (its state, reconnects, attempts, last gap and error),
+        ``last_packet`` its last media's time.monotonic()."""
+        return cls(
+            state=source.state,
+            reconnects=source.reconnects,
+            attempts=source.attempts,
+            last_gap=source.last_gap,
+            last_error=source.last_error,
+            since_packet=None if last_packet is None else time.monotonic() - last_packet,
+        )
 
     def summary(self) -> str:
         text = self.state

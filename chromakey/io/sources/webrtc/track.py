@@ -197,15 +197,7 @@ class LiveTrackSource(QueuedItems):
         return "waiting"
 
     def status(self) -> NetworkStatus:
-        last = self._last_media
-        return NetworkStatus(
-            state=self.state,
-            reconnects=self.reconnects,
-            attempts=self.attempts,
-            last_gap=self.last_gap,
-            last_error=self.last_error,
-            since_packet=None if last is None else time.monotonic() - last,
-        )
+        return NetworkStatus.of(self, self._last_media)
 
     @property
     def info(self) -> SourceInfo:
