@@ -12,7 +12,17 @@ namespace (the compiled keyer and the GPU keyer take their constants from it).
 """
 
 from .common import ALPHA_FLOOR, ALPHA_VISIBLE, EDGE_RADIUS, F32, MIN_RAMP, soft_step
-from .decode import decode_rgb, decode_rows, upsample_chroma
+from .decode import (
+    CHROMA_GUIDE_EPS,
+    CHROMA_GUIDE_RADIUS,
+    CHROMA_GUIDE_ROWS,
+    chroma_luma,
+    chroma_slopes,
+    decode_rgb,
+    decode_rows,
+    guided_chroma,
+    upsample_chroma,
+)
 from .guide import (
     BT709_LUMA,
     GUIDE_FIT_RAMP,
@@ -50,6 +60,9 @@ from .windows import window_reduce
 __all__ = [
     "ALPHA_FLOOR",
     "ALPHA_VISIBLE",
+    "CHROMA_GUIDE_EPS",
+    "CHROMA_GUIDE_RADIUS",
+    "CHROMA_GUIDE_ROWS",
     "BT709_LUMA",
     "EDGE_RADIUS",
     "F32",
@@ -62,6 +75,8 @@ __all__ = [
     "STRIP_PIXELS",
     "window_reduce",
     "box_sum",
+    "chroma_luma",
+    "chroma_slopes",
     "choke_matte",
     "clip_matte",
     "composite",
@@ -72,6 +87,7 @@ __all__ = [
     "feather_matte",
     "gaussian_weights",
     "guide_coefficients",
+    "guided_chroma",
     "guided_matte",
     "halo_rows",
     "hue_membership",

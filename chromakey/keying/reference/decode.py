@@ -7,8 +7,27 @@ import numpy as np
 from ...core.color import YuvSpec
 from ...core.frames import Frame
 from .common import F32
+from .windows import box_sum
 
 # --- 1. decode ------------------------------------------------------------------
+#
+# A 4:2:0 stream carries one chroma sample per 2×2 pixels; only luma has full resolution.
+# Over a few chroma samples a subject's edge against the screen is a mix of two colours, and
+# in a mix of two colours every channel is one linear function of luma. So chroma is
+# upsampled guided by luma (He, Sun and Tang's guided filter, as detail transfer): on the
+# chroma grid, each window's slope of chroma against the luma the encoder averaged; at each
+# pixel, the bilinear chroma plus that slope times luma's detail below the chroma grid.
+# Where luma is flat the slope is 0 and the result is the bilinear chroma; across a strand
+# or a hard edge the chroma edge comes back at luma's place and sharpness.
+
+# Chroma samples either side of the window the slope is fitted over (3×3 samples: 6×6 px).
+CHROMA_GUIDE_RADIUS = 1
+# Luma variance (0–1 units) below which a window's luma counts as flat: two code values,
+# what compression noise moves it by.
+CHROMA_GUIDE_EPS = (2.0 / 255.0) ** 2
+# Luma rows either side of a band that the chroma guide reads (decode_rows's margin):
+# the bilinear step's chroma row, the window's CHROMA_GUIDE_RADIUS rows, each two luma rows.
+CHROMA_GUIDE_ROWS = 2 * (CHROMA_GUIDE_RADIUS + 2)
 
 
 def upsample_chroma(c: np.ndarray, fx: int, fy: int, width: int, height: int) -> np.ndarray:
@@ -51,6 +70,60 @@ def upsample_chroma(c: np.ndarray, fx: int, fy: int, width: int, height: int) ->
     return c
 
 
+def chroma_luma(y: np.ndarray, fx: int, fy: int, cw: int, ch: int) -> np.ndarray:
+    """Luma on the chroma grid (cw × ch), filtered as an encoder filters chroma for H.264's
+    siting: the mean of each row pair, then [1, 2, 1]/4 across columns 2j − 1, 2j, 2j + 1,
+    edges clamped."""
+    h, w = y.shape
+    if fy == 2:
+        rows = np.minimum(2 * np.arange(ch), h - 1)
+        y = F32(0.5) * (y[rows] + y[np.minimum(rows + 1, h - 1)])
+    else:
+        y = y[np.minimum(np.arange(ch), h - 1)]
+    if fx == 2:
+        cols = 2 * np.arange(cw)
+        mid = y[:, np.minimum(cols, w - 1)]
+        left = y[:, np.clip(cols - 1, 0, w - 1)]
+        right = y[:, np.minimum(cols + 1, w - 1)]
+        y = F32(0.25) * (left + right) + F32(0.5) * mid
+    else:
+        y = y[:, np.minimum(np.arange(cw), w - 1)]
+    return np.ascontiguousarray(y, F32)
+
+
+def chroma_slopes(yc: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Per chroma sample, the slope of chroma ``c`` against luma ``yc`` over its window:
+    cov / (var + CHROMA_GUIDE_EPS), edges clamped."""
+    r = CHROMA_GUIDE_RADIUS
+    n = F32(1.0 / (2 * r + 1) ** 2)
+
+    def mean(a: np.ndarray) -> np.ndarray:
+        return box_sum(box_sum(a, r, 1), r, 0) * n
+
+    m_y, m_c = mean(yc), mean(c)
+    var = np.maximum(mean(yc * yc) - m_y * m_y, 0.0)
+    return (mean(yc * c) - m_y * m_c) / (var + F32(CHROMA_GUIDE_EPS))
+
+
+def guided_chroma(
+    y: np.ndarray, u: np.ndarray, v: np.ndarray, fx: int, fy: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Full-resolution chroma from subsampled planes, guided by luma (all float 0–1 code
+    values, before the matrix): bilinear chroma + slope × (luma − bilinear chroma-grid luma).
+    """
+    h, w = y.shape
+    if fx == 1 and fy == 1:
+        return u, v
+    ch, cw = u.shape
+    yc = chroma_luma(y, fx, fy, cw, ch)
+    detail = y - upsample_chroma(yc, fx, fy, w, h)
+    out = []
+    for c in (u, v):
+        slope = upsample_chroma(chroma_slopes(yc, c), fx, fy, w, h)
+        out.append(upsample_chroma(c, fx, fy, w, h) + slope * detail)
+    return out[0], out[1]
+
+
 def decode_rgb(frame: Frame) -> np.ndarray:
     """Frame → H×W×3 float32 RGB, with the frame's own matrix and range."""
     if frame.layout == "rgb":
@@ -67,11 +140,12 @@ def decode_rows(frame: Frame, y0: int, y1: int) -> np.ndarray:
     y, u, v = frame.planes
     if fy == 1:
         return _decode_yuv(y[y0:y1], u[y0:y1], v[y0:y1], fx, fy, frame.yuv)
-    # Vertical chroma interpolation reads the chroma rows either side; the rows next to the
-    # cut would see a clamped edge instead, so decode 2 more rows each side (from an even
-    # row, so output rows keep their chroma phase) and drop them.
-    a = max(0, y0 - 2) & ~1
-    b = min(frame.height, y1 + 2)
+    # Vertical chroma interpolation and the chroma guide's window read chroma rows either
+    # side; the rows next to the cut would see a clamped edge instead, so decode
+    # CHROMA_GUIDE_ROWS more rows each side (from an even row, so output rows keep their
+    # chroma phase) and drop them.
+    a = max(0, y0 - CHROMA_GUIDE_ROWS) & ~1
+    b = min(frame.height, y1 + CHROMA_GUIDE_ROWS)
     rows = _decode_yuv(y[a:b], u[a // 2 : (b + 1) // 2], v[a // 2 : (b + 1) // 2], fx, fy, frame.yuv)
     return rows[y0 - a : y1 - a]
 
@@ -91,14 +165,12 @@ def _decode_yuv(
     m = m.astype(F32)
     s = F32(1.0 / 255.0)
     yy = y.astype(F32)
-    np.multiply(yy, s * m[0, 0], out=yy)
+    np.multiply(yy, s, out=yy)
+    uu, vv = guided_chroma(yy, u.astype(F32) * s, v.astype(F32) * s, fx, fy)
+    np.multiply(yy, m[0, 0], out=yy)
     np.subtract(yy, F32(m[0, 0] * off[0]), out=yy)
-    uu = upsample_chroma(u, fx, fy, w, h)
-    np.multiply(uu, s, out=uu)
-    np.subtract(uu, F32(off[1]), out=uu)
-    vv = upsample_chroma(v, fx, fy, w, h)
-    np.multiply(vv, s, out=vv)
-    np.subtract(vv, F32(off[2]), out=vv)
+    uu = np.subtract(uu, F32(off[1]))
+    vv = np.subtract(vv, F32(off[2]))
     rgb = np.empty((h, w, 3), F32)
     t = np.empty((h, w), F32)
     # r = yy + m02·vv; g = (yy + m11·uu) + m12·vv; b = yy + m21·uu — each clipped to 0–1.

@@ -8,7 +8,7 @@ from ...core.color import LUMA_COEFFICIENTS
 from ...core.frames import Frame
 from ...core.params import KeyerParams
 from .common import F32, soft_step
-from .windows import _pad_edge, _shifted
+from .windows import box_sum
 
 # --- 5. the luma guide -----------------------------------------------------------------
 #
@@ -32,16 +32,6 @@ BT709_LUMA = np.array([0.2126, 0.7152, 0.0722], F32)
 def luma(rgb: np.ndarray, weights: np.ndarray) -> np.ndarray:
     w = np.asarray(weights, F32)
     return rgb[..., 0] * w[0] + rgb[..., 1] * w[1] + rgb[..., 2] * w[2]
-
-
-def box_sum(a: np.ndarray, radius: int, axis: int) -> np.ndarray:
-    """Sum of 2·radius + 1 values along ``axis``, edges clamped, added in the shaders' order."""
-    n = a.shape[axis]
-    padded = _pad_edge(a, radius, axis)
-    out = _shifted(padded, axis, 0, n).copy()
-    for k in range(1, 2 * radius + 1):
-        out += _shifted(padded, axis, k, n)
-    return out
 
 
 # The matte variance below which a window's matte counts as flat in the guide's fit test.

@@ -83,3 +83,12 @@ def _window_reduce_1d(a: np.ndarray, radius: int, op: np.ufunc, axis: int) -> np
     op(_shifted(cur, axis, 0, n), _shifted(cur, axis, size - span, n), out=out)
     return out
 
+
+def box_sum(a: np.ndarray, radius: int, axis: int) -> np.ndarray:
+    """Sum of 2·radius + 1 values along ``axis``, edges clamped, added in the shaders' order."""
+    n = a.shape[axis]
+    padded = _pad_edge(a, radius, axis)
+    out = _shifted(padded, axis, 0, n).copy()
+    for k in range(1, 2 * radius + 1):
+        out += _shifted(padded, axis, k, n)
+    return out
