@@ -118,6 +118,17 @@ T_MIXED, T_SCREEN, T_SUBJECT = 0, 1, 2
     N_BUFFERS,
 ) = range(23)
 
+# Rows of the per-worker line scratch: decode's chroma rows (0–3, 5–10), the background LUT (4).
+N_LINES = 11
+
+# The chroma guide's buffers (kernels.chroma), on the band's chroma rows: free until the
+# luma guide runs, as every row is decoded before it. Its luma and slopes, read by the decode;
+# the horizontal window sums of its six products.
+B_CY, B_CSU, B_CSV = B_T2, B_T3, B_T4
+B_H0, B_H1, B_H2, B_H3, B_H4, B_H5 = B_S0, B_S1, B_S2, B_S3, B_T0, B_T1
+_CHROMA_R = cpu.CHROMA_GUIDE_RADIUS
+_CHROMA_EPS = F32(cpu.CHROMA_GUIDE_EPS)
+
 
 _MIN_SCREEN_EXCESS = F32(cpu.MIN_SCREEN_EXCESS)
 

@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit, prange
 from numba import types as nt
 
+from .chroma import _chroma_guide, chroma_span
 from .common import (
     B_ALPHA,
     B_B,
@@ -35,13 +36,17 @@ from .common import (
     B_TMP,
     F32,
     GUIDE_GAP,
+    I_FX,
+    I_FY,
     I_GUIDE_R,
     I_HALO,
+    I_LAYOUT,
     I_PREFILLED,
     I_REST,
     I_SPILL_R,
     I_TILES,
     I_YUV,
+    LAYOUT_RGB,
     P_SCREEN_LO,
     P_SUBJECT_HI,
     T_MIXED,
@@ -67,8 +72,12 @@ def _band(
     a, b = max(y0 - halo, 0), min(y1 + halo, h)
     n = b - a
     o0, o1 = y0 - a, y1 - a  # the output rows within the band
+    ja = 0
+    if ints[I_LAYOUT] != LAYOUT_RGB and (ints[I_FX] == 2 or ints[I_FY] == 2):
+        _chroma_guide(y, u, v, ints, a, b, buf, line)
+        ja = chroma_span(ints, u.shape[0], a, b)[2]
     for r in range(a, b):  # row by row, so that each row is keyed while in cache
-        _decode_rows(y, u, v, rgbp, ints, dec, r, r + 1, buf, line, a)
+        _decode_rows(y, u, v, rgbp, ints, dec, r, r + 1, buf, line, a, ja)
         _screen_rows(across, mi0, mi1, mfy, r, r + 1, buf, a)
         _key_pixels(P, ints, lw, r - a, r - a + 1, buf)
     rad = ints[I_GUIDE_R]

@@ -36,6 +36,7 @@ from .common import (
     LAYOUT_YUV,
     N_BUFFERS,
     N_INTS,
+    N_LINES,
     N_PARAMS,
     P_BRIGHT_E0,
     P_BRIGHT_INV,
@@ -133,13 +134,13 @@ def halo(p: KeyerParams) -> int:
 
 
 def _decode_constants(frame: Frame) -> np.ndarray:
-    """cpu._decode_yuv's float32 constants: (ys, y offset, 1/255, u off, v off, m02, m11, m12, m21)."""
+    """cpu._decode_yuv's float32 constants: (m00, y offset, 1/255, u off, v off, m02, m11, m12, m21)."""
     spec = frame.yuv if frame.yuv is not None else YuvSpec()
     m, off = spec.to_rgb()
     m = m.astype(F32)
     s = F32(1.0 / 255.0)
     return np.array(
-        [s * m[0, 0], F32(m[0, 0] * off[0]), s, F32(off[1]), F32(off[2]),
+        [m[0, 0], F32(m[0, 0] * off[0]), s, F32(off[1]), F32(off[2]),
          m[0, 2], m[1, 1], m[1, 2], m[2, 1]],
         F32,
     )  # fmt: skip
@@ -221,7 +222,7 @@ class CpuKeyer:
         self._scratch: np.ndarray | None = None
         self._tiles = np.zeros((1, 3, 4), np.int64)
         self._rgb = np.zeros((0, 0, 3), np.uint8)
-        self._lines = np.zeros((1, 5, 256), F32)
+        self._lines = np.zeros((1, N_LINES, 256), F32)
         kernel()
 
     def set_params(self, params: KeyerParams) -> None:
@@ -345,12 +346,13 @@ class CpuKeyer:
 
     def _buffers(self, h: int, w: int, rows: int) -> tuple[np.ndarray, ...]:
         """Per-worker scratch, kept between frames (faulting it in anew costs more than keying)."""
-        rows = min(rows, h)
+        # At least the chroma guide's rows: half a band's rows and its window (chroma.chroma_span).
+        rows = max(min(rows, h), 8) + 2
         s = self._scratch
         if s is None or s.shape[2] < rows or s.shape[3] != w:
             k = self._workers
             self._scratch = np.zeros((k, N_BUFFERS, rows, w), F32)
-            self._lines = np.zeros((k, 5, max(w + 1, 256)), F32)
+            self._lines = np.zeros((k, N_LINES, max(w + 1, 256)), F32)
             self._tiles = np.zeros((k, 3, 4 * ((w + TILE - 1) // TILE)), np.int64)
         return self._scratch, self._lines, self._tiles
 

@@ -7,6 +7,9 @@ from .common import (
     _HUE_EPS,
     _MIN_SCREEN_EXCESS,
     B_B,
+    B_CSU,
+    B_CSV,
+    B_CY,
     B_G,
     B_GATE0,
     B_LUMA,
@@ -65,9 +68,21 @@ def _upsample_row(c, out, fx):
         out[2 * j + 1] = (c[min(j, cw - 1)] + c[cw - 1]) * F32(0.5)
 
 
+@njit(inline="always", nogil=True, cache=True, error_model="numpy")
+def _vstep(c, k, k2, s, out):
+    """cpu.upsample_chroma's vertical step: 0.75·c[k] + 0.25·c[k2], each value times s."""
+    c0, c1 = c[k], c[k2]
+    for j in range(out.shape[0]):
+        out[j] = F32(0.75) * (F32(c0[j]) * s) + F32(0.25) * (F32(c1[j]) * s)
+
+
 @njit(nogil=True, cache=True, error_model="numpy")
-def _decode_rows(y, u, v, rgbp, ints, dec, a, b, buf, line, base):
-    """Rows [a, b) of the frame → buf[B_R..B_B][a − base : b − base] (cpu.decode_rgb's values)."""
+def _decode_rows(y, u, v, rgbp, ints, dec, a, b, buf, line, base, ja):
+    """Rows [a, b) of the frame → buf[B_R..B_B][a − base : b − base] (cpu.decode_rgb's values).
+
+    Subsampled chroma is guided by luma: buf[B_CY], buf[B_CSU], buf[B_CSV] hold the chroma
+    guide's luma and slopes from chroma row ja (chroma._chroma_guide, run on the band first).
+    """
     w = buf.shape[2]
     s = dec[2]
     if ints[I_LAYOUT] == LAYOUT_RGB:
@@ -81,12 +96,14 @@ def _decode_rows(y, u, v, rgbp, ints, dec, a, b, buf, line, base):
                 pb[x] = F32(src[x, 2]) * s
         return
     fx, fy = ints[I_FX], ints[I_FY]
-    ys, yoff, off1, off2 = dec[0], dec[1], dec[3], dec[4]
+    guided = fx == 2 or fy == 2
+    m00, yoff, off1, off2 = dec[0], dec[1], dec[3], dec[4]
     m02, m11, m12, m21 = dec[5], dec[6], dec[7], dec[8]
     ch = u.shape[0]
     cw = u.shape[1]
-    cu, cv = line[0, :cw], line[1, :cw]
-    uu, vv = line[2, :w], line[3, :w]
+    cu, cv, csu, csv, cy = line[0, :cw], line[1, :cw], line[5, :cw], line[6, :cw], line[7, :cw]
+    uu, vv, usu, usv, ucy = line[2, :w], line[3, :w], line[8, :w], line[9, :w], line[10, :w]
+    one = F32(1.0)
     for r in range(a, b):
         i = r - base
         # Vertical chroma interpolation (cpu.upsample_chroma): rows 2k = .75 c[k] + .25 c[k−1],
@@ -94,23 +111,31 @@ def _decode_rows(y, u, v, rgbp, ints, dec, a, b, buf, line, base):
         if fy == 2:
             k = min(r // 2, ch - 1)
             k2 = max(k - 1, 0) if r % 2 == 0 else min(r // 2 + 1, ch - 1)
-            u0, u1, v0, v1 = u[k], u[k2], v[k], v[k2]
-            for j in range(cw):
-                cu[j] = F32(0.75) * F32(u0[j]) + F32(0.25) * F32(u1[j])
-                cv[j] = F32(0.75) * F32(v0[j]) + F32(0.25) * F32(v1[j])
         else:
-            u0, v0 = u[min(r, ch - 1)], v[min(r, ch - 1)]
-            for j in range(cw):
-                cu[j] = F32(u0[j])
-                cv[j] = F32(v0[j])
+            k = k2 = min(r, ch - 1)
+        _vstep(u, k, k2, s, cu)
+        _vstep(v, k, k2, s, cv)
         _upsample_row(cu, uu, fx)
         _upsample_row(cv, vv, fx)
+        if guided:
+            _vstep(buf[B_CSU], k - ja, k2 - ja, one, csu)
+            _vstep(buf[B_CSV], k - ja, k2 - ja, one, csv)
+            _vstep(buf[B_CY], k - ja, k2 - ja, one, cy)
+            _upsample_row(csu, usu, fx)
+            _upsample_row(csv, usv, fx)
+            _upsample_row(cy, ucy, fx)
         pr, pg, pb = buf[B_R, i], buf[B_G, i], buf[B_B, i]
         yr = y[r]
         for x in range(w):
-            yy = F32(yr[x]) * ys - yoff
-            cu_ = uu[x] * s - off1
-            cv_ = vv[x] * s - off2
+            yn = F32(yr[x]) * s
+            un, vn = uu[x], vv[x]
+            if guided:  # cpu.guided_chroma: + slope × luma's detail below the chroma grid
+                d = yn - ucy[x]
+                un = un + usu[x] * d
+                vn = vn + usv[x] * d
+            yy = yn * m00 - yoff
+            cu_ = un - off1
+            cv_ = vn - off2
             pr[x] = _clip01(yy + cv_ * m02)
             pg[x] = _clip01((yy + cu_ * m11) + cv_ * m12)
             pb[x] = _clip01(yy + cu_ * m21)

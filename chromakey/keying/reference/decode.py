@@ -138,7 +138,7 @@ def decode_rows(frame: Frame, y0: int, y1: int) -> np.ndarray:
         return _rgb_to_float(frame.planes[0][y0:y1])
     fx, fy = frame.chroma_factors
     y, u, v = frame.planes
-    if fy == 1:
+    if fx == 1 and fy == 1:
         return _decode_yuv(y[y0:y1], u[y0:y1], v[y0:y1], fx, fy, frame.yuv)
     # Vertical chroma interpolation and the chroma guide's window read chroma rows either
     # side; the rows next to the cut would see a clamped edge instead, so decode
@@ -146,7 +146,8 @@ def decode_rows(frame: Frame, y0: int, y1: int) -> np.ndarray:
     # chroma phase) and drop them.
     a = max(0, y0 - CHROMA_GUIDE_ROWS) & ~1
     b = min(frame.height, y1 + CHROMA_GUIDE_ROWS)
-    rows = _decode_yuv(y[a:b], u[a // 2 : (b + 1) // 2], v[a // 2 : (b + 1) // 2], fx, fy, frame.yuv)
+    ca, cb = (a // 2, (b + 1) // 2) if fy == 2 else (a, b)
+    rows = _decode_yuv(y[a:b], u[ca:cb], v[ca:cb], fx, fy, frame.yuv)
     return rows[y0 - a : y1 - a]
 
 
