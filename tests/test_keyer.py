@@ -405,8 +405,7 @@ def test_luma_guide_leaves_a_subject_as_bright_as_the_screen_alone():
     grey = np.full(3, float(cpu.luma(screen, cpu.BT709_LUMA)), np.float32)
     rgb = np.tile(screen, (24, 24, 1))
     rgb[:, 12:] = grey
-    raw = cpu.raw_alpha(
-        cpu.key_excess(rgb, 1), np.ones((24, 24), np.float32), cpu.screen_excess(screen, 1)
-    )
+    share = cpu.screen_share(cpu.key_excess(rgb, 1), cpu.screen_excess(screen, 1))
+    raw = cpu.raw_alpha(share, np.ones((24, 24), np.float32))
     guided = cpu.guided_matte(raw, cpu.luma(rgb, cpu.BT709_LUMA), KeyerParams())
     np.testing.assert_allclose(guided, raw, atol=1e-4)

@@ -54,8 +54,14 @@ TOLERANCE = 2
     P_MATTE_EPS,
     P_FIT_E0,
     P_FIT_INV,
+    P_REACH_E0,
+    P_REACH_INV,
+    P_MIX_E0,
+    P_MIX_INV,
+    P_GAMUT_E0,
+    P_GAMUT_INV,
     N_PARAMS,
-) = range(26)
+) = range(32)
 
 
 # Indices into the int64 parameter vector.
@@ -76,8 +82,9 @@ TOLERANCE = 2
     I_YUV,
     I_PREFILLED,
     I_REST,
+    I_REACH,
     N_INTS,
-) = range(17)
+) = range(18)
 
 
 # What the background is (I_BG_KIND).
@@ -126,6 +133,9 @@ N_LINES = 11
 # the horizontal window sums of its six products.
 B_CY, B_CSU, B_CSV = B_T2, B_T3, B_T4
 B_H0, B_H1, B_H2, B_H3, B_H4, B_H5 = B_S0, B_S1, B_S2, B_S3, B_T0, B_T1
+# Membership's reach (pixels.reach_rows), on the band's rows while they are keyed: membership,
+# share of the screen's colour, surely-screen seed, and the seed's max over rows then columns.
+B_MEM, B_SHARE, B_SEED, B_NEAR_H, B_NEAR = B_S0, B_S1, B_S2, B_S3, B_T0
 _CHROMA_R = cpu.CHROMA_GUIDE_RADIUS
 _CHROMA_EPS = F32(cpu.CHROMA_GUIDE_EPS)
 

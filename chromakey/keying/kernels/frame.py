@@ -42,6 +42,7 @@ from .common import (
     I_HALO,
     I_LAYOUT,
     I_PREFILLED,
+    I_REACH,
     I_REST,
     I_SPILL_R,
     I_TILES,
@@ -56,7 +57,7 @@ from .common import (
 )
 from .composite import _composite_px, _rows_to_yuv, _screen_lut, _screen_span
 from .guide import _bound_tiles, _guide
-from .pixels import _decode_rows, _key_pixels, _screen_rows, screen_across
+from .pixels import _decode_rows, _key_pixels, _screen_rows, reach_rows, screen_across
 from .refine import _refine, _refined_one
 from .windows import _hreduce, _vreduce
 
@@ -80,6 +81,8 @@ def _band(
         _decode_rows(y, u, v, rgbp, ints, dec, r, r + 1, buf, line, a, ja)
         _screen_rows(across, mi0, mi1, mfy, r, r + 1, buf, a)
         _key_pixels(P, ints, lw, r - a, r - a + 1, buf)
+    if ints[I_REACH] > 0:
+        reach_rows(P, ints, buf, n)
     rad = ints[I_GUIDE_R]
     use_tiles = ints[I_TILES] != 0
     nt_ = (w + TILE - 1) // TILE

@@ -28,6 +28,7 @@ from .common import (
     I_KEY,
     I_LAYOUT,
     I_PREFILLED,
+    I_REACH,
     I_REST,
     I_SPILL_R,
     I_TILES,
@@ -48,12 +49,18 @@ from .common import (
     P_EDGE_INV,
     P_FIT_E0,
     P_FIT_INV,
+    P_GAMUT_E0,
+    P_GAMUT_INV,
     P_GUIDE_EPS,
     P_HUE_CENTER,
     P_HUE_E0,
     P_HUE_HALF,
     P_HUE_INV,
     P_MATTE_EPS,
+    P_MIX_E0,
+    P_MIX_INV,
+    P_REACH_E0,
+    P_REACH_INV,
     P_SAT_E0,
     P_SAT_INV,
     P_SCREEN_LO,
@@ -98,6 +105,9 @@ def pack_params(p: KeyerParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     f[P_GUIDE_EPS] = F32(p.guide_eps)
     f[P_MATTE_EPS] = F32(cpu.GUIDE_MATTE_EPS)
     f[P_FIT_E0], f[P_FIT_INV] = _ramp(*cpu.GUIDE_FIT_RAMP)
+    f[P_REACH_E0], f[P_REACH_INV] = _ramp(*cpu.REACH_SHARE)
+    f[P_MIX_E0], f[P_MIX_INV] = _ramp(*cpu.REACH_MIX)
+    f[P_GAMUT_E0], f[P_GAMUT_INV] = _ramp(*cpu.REACH_GAMUT)
     f[P_SPILL] = F32(p.spill)
     # A guided matte at most SCREEN_LO through the refinement's reach refines to exactly 0:
     # the edge test sees a spread ≤ edge_tolerance/2 (weight 0) and clip_black clips it.
@@ -113,7 +123,9 @@ def pack_params(p: KeyerParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ints[I_SPILL_R] = p.spill_radius
     ints[I_EDGE_R] = cpu.EDGE_RADIUS
     ints[I_HALO] = halo(p)
-    ints[I_REST] = ints[I_HALO] - 2 * p.guide_radius  # what the refinement and spill gate reach
+    ints[I_REACH] = cpu.member_reach(p)
+    # What the refinement and spill gate reach.
+    ints[I_REST] = ints[I_HALO] - 2 * p.guide_radius - ints[I_REACH]
     return f.astype(F32), ints, taps.astype(F32)
 
 

@@ -13,25 +13,37 @@ from .common import (
     B_G,
     B_GATE0,
     B_LUMA,
+    B_MEM,
+    B_NEAR,
+    B_NEAR_H,
     B_R,
     B_RAW,
     B_SCR_B,
     B_SCR_G,
     B_SCR_R,
+    B_SEED,
+    B_SHARE,
     F32,
     I_FX,
     I_FY,
     I_KEY,
     I_LAYOUT,
+    I_REACH,
     LAYOUT_RGB,
     P_BRIGHT_E0,
     P_BRIGHT_INV,
     P_DARK_E0,
     P_DARK_INV,
+    P_GAMUT_E0,
+    P_GAMUT_INV,
     P_HUE_CENTER,
     P_HUE_E0,
     P_HUE_HALF,
     P_HUE_INV,
+    P_MIX_E0,
+    P_MIX_INV,
+    P_REACH_E0,
+    P_REACH_INV,
     P_SAT_E0,
     P_SAT_INV,
     P_VIVID_E0,
@@ -41,6 +53,7 @@ from .common import (
     _clip01,
     _soft_step,
 )
+from .windows import _hreduce, _vreduce
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
@@ -171,7 +184,8 @@ def _screen_rows(across, mi0, mi1, mfy, a, b, buf, base):
 
 @njit(nogil=True, cache=True, error_model="numpy")
 def _key_pixels(P, ints, lw, i0, i1, buf):
-    """Rows [i0, i1) of the band: membership, raw alpha, luma and the spill gate's own part."""
+    """Rows [i0, i1) of the band: membership, raw alpha, luma and the spill gate's own part
+    (and membership and share kept for :func:`reach_rows`)."""
     w = buf.shape[2]
     key = ints[I_KEY]
     hc, hh = P[P_HUE_CENTER], P[P_HUE_HALF]
@@ -186,6 +200,7 @@ def _key_pixels(P, ints, lw, i0, i1, buf):
         pr, pg, pb = buf[B_R, i], buf[B_G, i], buf[B_B, i]
         qr, qg, qb = buf[B_SCR_R, i], buf[B_SCR_G, i], buf[B_SCR_B, i]
         raw, lum, gate = buf[B_RAW, i], buf[B_LUMA, i], buf[B_GATE0, i]
+        mem, shr = buf[B_MEM, i], buf[B_SHARE, i]
         for x in range(w):
             r, g, b = pr[x], pg[x], pb[x]
             mx = max(max(r, g), b)
@@ -225,5 +240,36 @@ def _key_pixels(P, ints, lw, i0, i1, buf):
             sx = max(sk - max(s1, s2), _MIN_SCREEN_EXCESS)
             share = _clip01(ex * (F32(1.0) / sx))
             raw[x] = F32(1.0) - m * share
+            mem[x] = m
+            shr[x] = share
             lum[x] = r * l0 + g * l1 + b * l2
             gate[x] = max(hue_m, F32(1.0) - _soft_step(we, wi, sat))
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def reach_rows(P, ints, buf, n):
+    """cpu.reach_membership on the band's n rows, after _key_pixels: the raw alpha again, with
+    membership raised within I_REACH pixels of surely-screen pixels where the pixel can be a
+    mix with the screen."""
+    r = ints[I_REACH]
+    w = buf.shape[2]
+    e0, inv = P[P_REACH_E0], P[P_REACH_INV]
+    me, mi = P[P_MIX_E0], P[P_MIX_INV]
+    ge, gi = P[P_GAMUT_E0], P[P_GAMUT_INV]
+    for i in range(n):
+        m, s, seed = buf[B_MEM, i], buf[B_SHARE, i], buf[B_SEED, i]
+        for x in range(w):
+            seed[x] = m[x] * _soft_step(e0, inv, s[x])
+    _hreduce(buf, B_SEED, B_NEAR_H, r, 0, n, 0, w, True)
+    _vreduce(buf, B_NEAR_H, B_NEAR, r, 0, n, 0, w, n, True)
+    for i in range(n):
+        m, s, near, raw = buf[B_MEM, i], buf[B_SHARE, i], buf[B_NEAR, i], buf[B_RAW, i]
+        pr, pg, pb = buf[B_R, i], buf[B_G, i], buf[B_B, i]
+        qr, qg, qb = buf[B_SCR_R, i], buf[B_SCR_G, i], buf[B_SCR_B, i]
+        for x in range(w):
+            sh = s[x]
+            # The implied foreground × (1 − share): its brightest channel over 1 − share.
+            rest = max(max(pr[x] - sh * qr[x], pg[x] - sh * qg[x]), pb[x] - sh * qb[x])
+            over = rest - (F32(1.0) - sh)
+            can_mix = _soft_step(me, mi, sh) * (F32(1.0) - _soft_step(ge, gi, over))
+            raw[x] = F32(1.0) - max(m[x], near[x] * can_mix) * sh

@@ -19,8 +19,10 @@ from .membership import (
     key_channel,
     key_excess,
     raw_alpha,
+    reach_membership,
     screen_excess,
     screen_membership,
+    screen_share,
 )
 from .refine import halo_rows, refine_matte
 from .screen import screen_colors, screen_rows
@@ -58,7 +60,8 @@ def key_pixels(
     member = screen_membership(hue_m, sat, light, chroma, p)
     key = key_channel(p)
     screen = np.asarray(colors, F32)
-    raw = raw_alpha(key_excess(rgb, key), member, screen_excess(screen, key))
+    share = screen_share(key_excess(rgb, key), screen_excess(screen, key))
+    raw = raw_alpha(share, reach_membership(member, share, rgb, screen, p))
     alpha = refine_matte(guided_matte(raw, luma(rgb, luma_w), p), p)
     fg = unmix_despill(rgb, alpha, spill_gate(hue_m, sat, alpha, p), screen, key, p)
     return fg, alpha

@@ -1,4 +1,4 @@
-"""2–3. Screen membership in HSL and the fractional alpha it gates."""
+"""2–3. Screen membership in HSL, its reach beside the screen, and the fractional alpha it gates."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 
 from ...core.params import KeyerParams
 from .common import F32, soft_step
+from .windows import window_reduce
 
 # --- 2. screen membership -------------------------------------------------------
 
@@ -27,6 +28,55 @@ def screen_membership(
     m *= F32(1.0) - soft_step(p.bright_guard, 1.0, light)
     m *= F32(1.0) - soft_step(p.sat_max, p.sat_max + p.sat_softness, sat)  # 1 when sat_max is 1
     return m
+
+
+# --- 2b. membership's reach ---------------------------------------------------------
+#
+# A pixel half subject, half screen has a hue between the two: skin and #008000 mix to about
+# 90°, outside the window, so membership alone reads such a pixel as opaque and the key leaves
+# a ring of screen colour around the subject. Next to surely-screen pixels such a colour is
+# likely a mix with the screen, so within MEMBER_REACH pixels of them a pixel counts as screen-
+# coloured (its share of the screen's colour still decides its alpha) if it can be one: its
+# share is more than spill gives (REACH_MIX), and the foreground that share implies,
+# (C − share·S) / (1 − share), is a colour (no channel over 1, REACH_GAMUT). A subject colour of
+# its own keeps its membership: a lime tie beside #008000 would imply a foreground brighter
+# than white. A pale screen's mixes cannot be told from the subject's own pale colours: the
+# reach applies only where the window has no saturation ceiling (sat_max = 1, a vivid screen).
+
+# Pixels from surely-screen pixels within which membership may be raised.
+MEMBER_REACH = 2
+# The share of the screen's colour over which a member pixel is surely screen (soft ramp).
+REACH_SHARE = (0.5, 0.9)
+# The share under which a pixel beside the screen is the subject lit by it (spill), not a mix
+# with it: it keeps its own membership (soft ramp).
+REACH_MIX = (0.15, 0.3)
+# How far over 1 (times 1 − share) the implied foreground's brightest channel may go before
+# the pixel cannot be a mix with the screen (soft ramp): compression noise and 4:2:0 chroma.
+REACH_GAMUT = (0.0, 0.1)
+
+
+def member_reach(p: KeyerParams) -> int:
+    """MEMBER_REACH for a vivid screen's window, 0 for a pale one's (sat_max < 1)."""
+    return MEMBER_REACH if p.sat_max >= 1.0 else 0
+
+
+def reach_membership(
+    membership: np.ndarray,
+    share: np.ndarray,
+    rgb: np.ndarray,
+    screen: np.ndarray,
+    p: KeyerParams,
+) -> np.ndarray:
+    """Membership raised within member_reach(p) pixels of surely-screen pixels, for the pixels
+    there that can be a mix with the screen (``screen``: (3,) or per pixel, as rgb)."""
+    r = member_reach(p)
+    if r == 0:
+        return membership
+    near = window_reduce(membership * soft_step(*REACH_SHARE, share), r, np.maximum)
+    rest = rgb - share[..., None] * screen  # the implied foreground × (1 − share)
+    over = np.max(rest, axis=-1) - (F32(1.0) - share)
+    can_mix = soft_step(*REACH_MIX, share) * (F32(1.0) - soft_step(*REACH_GAMUT, over))
+    return np.maximum(membership, near * can_mix)
 
 
 # --- 3. fractional alpha --------------------------------------------------------
@@ -53,10 +103,11 @@ def screen_excess(screen: np.ndarray, key: int) -> np.ndarray:
     return np.maximum(key_excess(screen, key), F32(MIN_SCREEN_EXCESS))
 
 
-def raw_alpha(
-    excess: np.ndarray, membership: np.ndarray, screen_excess: np.ndarray | float
-) -> np.ndarray:
-    """1 − (the share of the screen's colour the pixel holds), gated by membership."""
-    share = np.clip(excess * (F32(1.0) / np.asarray(screen_excess, F32)), 0.0, 1.0)
-    return F32(1.0) - membership * share
+def screen_share(excess: np.ndarray, screen_excess: np.ndarray | float) -> np.ndarray:
+    """The share of the screen's colour a pixel holds, by its key excess: 0–1."""
+    return np.clip(excess * (F32(1.0) / np.asarray(screen_excess, F32)), 0.0, 1.0)
 
+
+def raw_alpha(share: np.ndarray, membership: np.ndarray) -> np.ndarray:
+    """1 − (the share of the screen's colour the pixel holds), gated by membership."""
+    return F32(1.0) - membership * share

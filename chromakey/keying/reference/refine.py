@@ -8,6 +8,7 @@ import numpy as np
 
 from ...core.params import KeyerParams
 from .common import EDGE_RADIUS, F32, soft_step
+from .membership import member_reach
 from .windows import _pad_edge, _shifted, window_reduce
 
 # Rows of context beyond what key_frame's neighbourhood operations reach, for safety.
@@ -20,12 +21,14 @@ def halo_rows(p: KeyerParams) -> int:
 
     The neighbourhood operations run one after the other, so their reaches add up: the
     luma guide (two box filters of guide_radius), the edge test (EDGE_RADIUS), the choke
-    (|choke|), the feather (ceil(feather) taps) and the spill gate's max filter (spill_radius). Every operation of that kind added to key_frame
+    (|choke|), the feather (ceil(feather) taps), the spill gate's max filter (spill_radius)
+    and membership's reach (member_reach). Every operation of that kind added to key_frame
     must be counted here; tests/test_cpu_strips.py checks the sum against the whole frame.
     """
     feather = math.ceil(p.feather) if p.feather > 0 else 0
     guide = 2 * p.guide_radius
-    return guide + EDGE_RADIUS + abs(p.choke) + feather + p.spill_radius + HALO_MARGIN
+    reach = member_reach(p)
+    return guide + EDGE_RADIUS + abs(p.choke) + feather + p.spill_radius + reach + HALO_MARGIN
 
 
 def gaussian_weights(radius: float) -> np.ndarray:
