@@ -1,8 +1,9 @@
 """The GPU keyer's pass table: passes, render-target formats, bytes written per pixel and per
 frame, computed from chromakey.keying.gpu.pass_graph (the graph GpuKeyer draws), so it cannot drift.
 
-    python -m benchmarks.passes                   # default settings, 1080p
+    python -m benchmarks.passes                   # default settings, 1080p, 4:2:0
     python -m benchmarks.passes --set choke=2 --set feather=1.5 --size 1280x720
+    python -m benchmarks.passes --chroma 444      # no chroma guide pass (4:4:4 or RGB frames)
 
 Needs no OpenGL context.
 """
@@ -14,6 +15,9 @@ import dataclasses
 
 from chromakey.core.params import INTEGER_FIELDS, KeyerParams
 from chromakey.keying.gpu import pass_graph, pass_table
+
+# The frame's chroma subsampling → Frame.chroma_factors (4:2:0 is what H.264 sources give).
+CHROMA = {"420": (2, 2), "422": (2, 1), "444": (1, 1)}
 
 
 def _setting(text: str) -> tuple[str, int | float]:
@@ -31,15 +35,20 @@ def main(argv: list[str] | None = None) -> None:
         "--set", action="append", type=_setting, default=[], metavar="NAME=VALUE",
         help="a non-default setting, after the default table (repeatable)",
     )  # fmt: skip
+    ap.add_argument(
+        "--chroma", choices=sorted(CHROMA), default="420",
+        help="the frames' chroma subsampling [420]; 444 also stands for RGB frames",
+    )  # fmt: skip
     args = ap.parse_args(argv)
     width, height = (int(x) for x in args.size.lower().split("x"))
-    print("### Default settings\n")
-    print(pass_table(pass_graph(KeyerParams()), width, height))
+    chroma = CHROMA[args.chroma]
+    print(f"### Default settings, {args.chroma} frames\n")
+    print(pass_table(pass_graph(KeyerParams(), chroma), width, height))
     if args.set:
         changes = dict(args.set)
         label = ", ".join(f"{k}={v}" for k, v in changes.items())
         print(f"\n### {label}\n")
-        print(pass_table(pass_graph(KeyerParams(**changes)), width, height))
+        print(pass_table(pass_graph(KeyerParams(**changes), chroma), width, height))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from chromakey.core.color import YuvSpec
 from chromakey.core.frames import Frame
 from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap
@@ -21,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Targets allowed to be float32, each for a reason the TARGETS table gives (parity).
 FLOAT32_OK = {
-    "guide", "sums_ab", "sums_w", "stack", "coef_ab", "coef_w", "matte", "alpha", "alpha_tmp"
+    "guide", "sums_ab", "sums_w", "stack", "coef_ab", "coef_w", "matte", "alpha", "alpha_tmp",
+    "chroma_guide",
 }
 
 
@@ -36,6 +38,23 @@ def test_default_settings_take_four_narrow_passes():
     per_px = sum(ps.bytes_per_pixel for ps in graph)
     assert per_px == 8 + 1 + 12 + 4 + 4  # key (RG32F + R8), guide (RG32F + R32F), matte, out
     assert frame_bytes(graph, 1920, 1080) == per_px * 1920 * 1080
+
+
+@pytest.mark.parametrize("chroma", [(2, 2), (2, 1)])
+def test_subsampled_frames_take_the_chroma_guide_first_on_the_chroma_grid(chroma):
+    p = KeyerParams(choke=1)
+    plain, graph = pass_graph(p), pass_graph(p, chroma)
+    assert pass_graph(p, (1, 1)) == plain and "chroma_guide" not in [ps.program for ps in plain]
+    first = graph[0]
+    assert (first.program, first.outputs, first.grid) == ("chroma_guide", ("chroma_guide",), chroma)
+    assert graph[1:] == plain
+    assert "chroma_guide" in gpu.CHROMA_GRID
+    # Its RGBA32F texel per chroma sample, over the chroma grid of an odd-sized frame.
+    fx, fy = chroma
+    assert first.fragments(33, 17) == -(-33 // fx) * -(-17 // fy)
+    assert frame_bytes(graph, 33, 17) == frame_bytes(plain, 33, 17) + 16 * first.fragments(33, 17)
+    table = pass_table(graph, 1920, 1080)
+    assert f"| 1 | chroma guide | chroma_guide | chroma_guide (RGBA32F) at 1/{fx}×1/{fy} |" in table
 
 
 @pytest.mark.parametrize(
@@ -82,22 +101,30 @@ def test_every_input_is_written_before_it_is_read_and_never_by_its_reader(p):
 
 
 @pytest.mark.parametrize("p", [KeyerParams(), KeyerParams(choke=1, guide_radius=7, spill_radius=9)])
-def test_the_keyer_draws_exactly_the_graph(gl_ctx, p):
+@pytest.mark.parametrize("layout", ["rgb", "yuv420"])
+def test_the_keyer_draws_exactly_the_graph(gl_ctx, p, layout):
     img = np.zeros((12, 16, 3), np.uint8)
     img[...] = (0, 128, 0)
     img[3:9, 4:12] = (200, 150, 120)
+    if layout == "rgb":
+        frame = Frame.from_rgb(img)
+    else:
+        y = img[..., 1].copy()
+        frame = Frame.from_yuv(y, y[::2, ::2].copy(), y[::2, ::2].copy(), YuvSpec())
     with GpuKeyer(p, ctx=gl_ctx) as keyer:
-        keyer.render(Frame.from_rgb(img), ScreenMap.constant(default_screen(p)), None)  # compiles what p needs
-        keyer.render(Frame.from_rgb(img), ScreenMap.constant(default_screen(p)), None)
-        assert keyer.drawn == tuple((ps.program, ps.defines) for ps in pass_graph(p))
-        assert keyer.graph == pass_graph(p)
+        keyer.render(frame, ScreenMap.constant(default_screen(p)), None)  # compiles what p needs
+        keyer.render(frame, ScreenMap.constant(default_screen(p)), None)
+        graph = pass_graph(p, frame.chroma_factors)
+        assert keyer.drawn == tuple((ps.program, ps.defines) for ps in graph)
+        assert keyer.graph == graph
+        assert (graph[0].program == "chroma_guide") == (layout == "yuv420")
 
 
 def test_pass_table_names_passes_formats_and_bytes():
     table = pass_table(pass_graph(KeyerParams()), 1920, 1080)
     assert "| 1 | key | key | guide (RG32F) + gate (R8) | 9 |" in table
     assert "**4 passes**" in table and "**29**" in table
-    assert f"= {29 * 1920 * 1080:,} B (60.1 MB)" in table
+    assert f"(29 B per picture pixel) = {29 * 1920 * 1080:,} B (60.1 MB)" in table
 
 
 def test_passes_script_prints_the_table():
@@ -109,5 +136,13 @@ def test_passes_script_prints_the_table():
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "4 passes" in proc.stdout and "7 passes" in proc.stdout
+    # 4:2:0 frames by default: the chroma guide pass first, 4 B per picture pixel.
+    assert "5 passes" in proc.stdout and "8 passes" in proc.stdout
     assert "choke rows" in proc.stdout
+    assert "| 1 | chroma guide | chroma_guide | chroma_guide (RGBA32F) at 1/2×1/2 | 4 |" in proc.stdout
+    plain = subprocess.run(
+        [sys.executable, "-m", "benchmarks.passes", "--chroma", "444"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert plain.returncode == 0, plain.stderr
+    assert "4 passes" in plain.stdout and "chroma guide" not in plain.stdout

@@ -8,15 +8,15 @@ from typing import Any
 import moderngl
 import numpy as np
 
-from ...core.errors import InputError, ParameterError
+from ...core.errors import ParameterError
 from ...core.frames import Frame
 from ...core.params import KeyerParams
 from ...core.screenmap import ScreenMap, keyed_params
 from .. import reference as cpu
 from .context import create_context
 from .glsl import ShaderLibrary
-from .passes import FORMATS, TARGETS, GpuPass, pass_graph, shader_defines
-from .uploads import _FIXED_UNITS, FIRST_INPUT_UNIT, _PlaneTexture, _set
+from .passes import CHROMA_GRID, FORMATS, TARGETS, GpuPass, pass_graph, shader_defines
+from .uploads import _FIXED_UNITS, FIRST_INPUT_UNIT, _PlaneTexture, _set, checked_chroma
 
 
 class GpuKeyer:
@@ -63,12 +63,13 @@ class GpuKeyer:
         self._current: dict[str, moderngl.Program] = {}  # shader → the current graph's program
         self._params_applied: KeyerParams | None = None
         try:
-            # The default graph's programs now, so that a shader that fails fails here; the
+            # The default graph's programs now (a 4:2:0 frame's, which has every program a
+            # 4:4:4 or RGB frame's has), so that a shader that fails fails here; the
             # specialisations other settings need follow on their first frame.
-            for ps in pass_graph(KeyerParams()):
+            for ps in pass_graph(KeyerParams(), (2, 2)):
                 self._program(ps)
             if params != KeyerParams():
-                for ps in pass_graph(params):
+                for ps in pass_graph(params, (2, 2)):
                     self._program(ps)
         except BaseException:
             self._release_programs()
@@ -83,6 +84,7 @@ class GpuKeyer:
         self._dummy_u = self.ctx.texture((1, 1), 1, b"\0", dtype="u1")
         self._dummy_f = self.ctx.texture((1, 1), 4, b"\0" * 4)
         self._size: tuple[int, int] | None = None
+        self._chroma_size = (1, 1)  # the last frame's U and V planes (CHROMA_GRID targets)
         self._tex: dict[str, moderngl.Texture] = {}
         self._fbo: dict[tuple[str, ...], moderngl.Framebuffer] = {}
 
@@ -115,12 +117,15 @@ class GpuKeyer:
     def set_params(self, params: KeyerParams) -> None:
         self.params = params
 
-    def _apply_params(self, p: KeyerParams) -> None:
-        """The settings' uniforms on every program, and the pass graph they call for."""
+    def _apply_params(self, p: KeyerParams, chroma: tuple[int, int]) -> None:
+        """The settings' uniforms on every program, and the pass graph they and the frame's
+        chroma subsampling call for."""
+        graph = pass_graph(p, chroma)
+        if graph is not self.graph:
+            self.graph = graph
+            self._current = {ps.program: self._program(ps) for ps in graph}
         if p is self._params_applied:
             return
-        self.graph = pass_graph(p)
-        self._current = {ps.program: self._program(ps) for ps in self.graph}
         r = p.guide_radius
         values = {
             "hue_center": p.hue_center,
@@ -156,20 +161,28 @@ class GpuKeyer:
         self._framebuffer(("out",))
 
     def _target(self, name: str) -> moderngl.Texture:
-        """The render target ``name`` at the current size, made the first time a pass needs it."""
+        """The render target ``name`` at the current size (the chroma planes' for CHROMA_GRID),
+        made the first time a pass needs it at that size."""
+        size = self._chroma_size if name in CHROMA_GRID else self._size
         tex = self._tex.get(name)
+        if tex is not None and tex.size != size:  # same picture, other chroma subsampling
+            for outputs in [o for o in self._fbo if name in o]:
+                self._fbo.pop(outputs).release()
+            tex.release()
+            tex = None
         if tex is None:
             comps, dtype = FORMATS[TARGETS[name]]
-            tex = self.ctx.texture(self._size, comps, dtype=dtype)  # type: ignore[arg-type]
+            tex = self.ctx.texture(size, comps, dtype=dtype)  # type: ignore[arg-type]
             tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
             tex.repeat_x = tex.repeat_y = False
             self._tex[name] = tex
         return tex
 
     def _framebuffer(self, outputs: tuple[str, ...]) -> moderngl.Framebuffer:
+        targets = [self._target(t) for t in outputs]  # first: drops one of an old size
         fbo = self._fbo.get(outputs)
         if fbo is None:
-            fbo = self.ctx.framebuffer(color_attachments=[self._target(t) for t in outputs])
+            fbo = self.ctx.framebuffer(color_attachments=targets)
             self._fbo[outputs] = fbo
         return fbo
 
@@ -185,44 +198,29 @@ class GpuKeyer:
     # --- stages ----------------------------------------------------------------------------
 
     def _upload_frame(self, frame: Frame) -> None:
-        key, comp = self._current["key"], self._current["composite"]
-        _set(key, "luma_w", tuple(float(x) for x in cpu.luma_weights(frame)))
+        """The planes onto their units, and the frame's uniforms on every program of the graph
+        (all that decode: chroma guide, key, composite; a program drops the ones it ignores)."""
+        progs = self._current.values()
+        _set(self._current["key"], "luma_w", tuple(float(x) for x in cpu.luma_weights(frame)))
         planes = frame.planes
-        for pl in planes:
-            if pl.dtype != np.uint8:
-                raise InputError(
-                    f"the GPU keyer takes 8-bit planes, got {pl.dtype}; convert the frame "
-                    "(chromakey.io.sources shifts deeper formats to 8 bits)"
-                )
+        for prog in progs:
+            _set(prog, "picture_size", (frame.width, frame.height))
         if frame.layout == "rgb":
-            rgb = planes[0]
-            if rgb.ndim != 3 or rgb.shape[2] != 3:
-                raise InputError(f"an rgb frame needs one H×W×3 plane, got shape {rgb.shape}")
-            self._planes[3].upload(rgb).use(3)
+            self._planes[3].upload(planes[0]).use(3)
             for unit in (0, 1, 2):
                 self._dummy_u.use(unit)
-            for prog in (key, comp):
+            for prog in progs:
                 _set(prog, "layout_rgb", 1)
             return
-        if frame.layout != "yuv" or frame.yuv is None or len(planes) != 3:
-            raise InputError(
-                f"frame layout {frame.layout!r} is not 'yuv' (with a YuvSpec) or 'rgb'"
-            )
         y, u, v = planes
-        if u.shape != v.shape:
-            raise InputError(f"U and V planes differ in size: {u.shape} and {v.shape}")
-        fx, fy = frame.chroma_factors
-        h, w = y.shape
-        if u.shape[1] != (w + fx - 1) // fx or u.shape[0] != (h + fy - 1) // fy:
-            raise InputError(f"chroma planes of {u.shape[::-1]} do not fit a {w}×{h} frame")
         for i, plane in enumerate((y, u, v)):
             self._planes[i].upload(plane).use(i)
         self._dummy_u.use(3)
-        m, off = frame.yuv.to_rgb()
+        m, off = frame.yuv.to_rgb()  # type: ignore[union-attr]  # checked_chroma: a YuvSpec
         m32 = m.astype(np.float32)
-        for prog in (key, comp):  # both decode (decode.glsl)
+        for prog in progs:
             _set(prog, "layout_rgb", 0)
-            _set(prog, "chroma_factors", (fx, fy))
+            _set(prog, "chroma_factors", frame.chroma_factors)
             _set(prog, "chroma_size", (u.shape[1], u.shape[0]))
             _set(prog, "yuv_matrix", tuple(float(x) for x in m32.T.reshape(-1)))
             _set(prog, "yuv_offset", tuple(float(x) for x in off))
@@ -264,6 +262,8 @@ class GpuKeyer:
             _set(self._current[n], "screen_cell", screen_map.cell)
         bg = self._bg.tex if bg_image and self._bg.tex is not None else self._dummy_f
         bg.use(_FIXED_UNITS["background_image"])
+        guide_unit = _FIXED_UNITS["chroma_guide"]
+        self._dummy_f.use(guide_unit)  # 4:4:4 and RGB frames: decode.glsl never reads it
         drawn = []
         for ps in self.graph:
             prog = self._progs[(ps.program, ps.defines)]
@@ -278,6 +278,8 @@ class GpuKeyer:
             self._framebuffer(ps.outputs).use()
             self._vaos[(ps.program, ps.defines)].render(moderngl.TRIANGLES, vertices=3)
             drawn.append((ps.program, ps.defines))
+            if "chroma_guide" in ps.outputs:  # bound once written, for every pass that decodes
+                self._target("chroma_guide").use(guide_unit)
         self.drawn = tuple(drawn)
 
     # --- API -------------------------------------------------------------------------------
@@ -329,11 +331,13 @@ class GpuKeyer:
         if self._released:
             raise RuntimeError("this GpuKeyer is closed")
         t0 = time.perf_counter()
+        chroma = checked_chroma(frame)
         w, h = frame.width, frame.height
         self._ensure_targets(w, h)
+        self._chroma_size = (-(-w // chroma[0]), -(-h // chroma[1]))
         # No blending, depth test or culling from a host's state; its framebuffer comes back.
         with self.ctx.scope(self._framebuffer(("out",)), enable_only=moderngl.NOTHING):
-            self._apply_params(keyed_params(self.params, screen))
+            self._apply_params(keyed_params(self.params, screen), chroma)
             self._upload_frame(frame)
             comps = self._set_background(background, w, h)
             if self.timing:

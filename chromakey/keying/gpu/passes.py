@@ -46,6 +46,8 @@ def shader_defines() -> dict[str, int | float]:
         "ALPHA_FLOOR": cpu.ALPHA_FLOOR,
         "ALPHA_VISIBLE": cpu.ALPHA_VISIBLE,
         "MAX_TAPS": MAX_FEATHER_TAPS,
+        "CHROMA_GUIDE_RADIUS": cpu.CHROMA_GUIDE_RADIUS,
+        "CHROMA_GUIDE_EPS": cpu.CHROMA_GUIDE_EPS,
     }
 
 
@@ -60,6 +62,10 @@ FORMATS: dict[str, tuple[int, str]] = {
 
 # Every render target a pass may write, in the narrowest format that keeps parity.
 TARGETS: dict[str, str] = {
+    # On the chroma grid (CHROMA_GRID): the slopes of U and V against luma and the chroma-grid
+    # luma, float32: a slope (up to 1/(4·√CHROMA_GUIDE_EPS), about 32) multiplies luma minus
+    # the blended chroma-grid luma, so 16-bit rounding of either would show by several steps.
+    "chroma_guide": "RGBA32F",
     "guide": "RG32F",  # luma, raw matte: the guide's variance sums E[I²] − E[I]² cancel
     "gate": "R8",  # colour_gate: scales a despill that is at most alpha, so 1/510 stays < ½ step
     "sums_ab": "RG32F",  # row sums of (a, b): b = mean − a·mean_luma cancels too
@@ -79,6 +85,11 @@ TARGETS: dict[str, str] = {
 }
 
 
+# Targets the size of the frame's chroma planes (GpuPass.grid of the pass that writes them);
+# every other target is the size of the picture.
+CHROMA_GRID = frozenset({"chroma_guide"})
+
+
 def format_bytes(fmt: str) -> int:
     """Bytes one pixel of a target in ``fmt`` takes."""
     comps, dtype = FORMATS[fmt]
@@ -92,6 +103,8 @@ class GpuPass:
 
     ``defines`` specialise the program (radii as compile-time constants: loops unroll and
     arrays stay in registers); each distinct set is compiled once, when first needed.
+    ``grid``: the subsampling of the pass's targets, (1, 1) for the picture, the frame's chroma
+    factors for a pass on the chroma grid (CHROMA_GRID).
     """
 
     name: str
@@ -100,6 +113,7 @@ class GpuPass:
     inputs: tuple[tuple[str, str], ...] = ()
     uniforms: tuple[tuple[str, Any], ...] = ()
     defines: tuple[tuple[str, int], ...] = ()
+    grid: tuple[int, int] = (1, 1)
 
     @property
     def formats(self) -> tuple[str, ...]:
@@ -107,8 +121,12 @@ class GpuPass:
 
     @property
     def bytes_per_pixel(self) -> int:
-        """Bytes this pass writes to render targets per pixel."""
+        """Bytes this pass writes to render targets per fragment (per texel of its grid)."""
         return sum(format_bytes(f) for f in self.formats)
+
+    def fragments(self, width: int, height: int) -> int:
+        """Fragments the pass draws for a width × height frame: its grid's texels."""
+        return -(-width // self.grid[0]) * -(-height // self.grid[1])
 
 
 def _reduce_pair(what: str, radius: int, use_max: bool, src: str = "alpha") -> list[GpuPass]:
@@ -123,12 +141,18 @@ def _reduce_pair(what: str, radius: int, use_max: bool, src: str = "alpha") -> l
 
 
 @functools.lru_cache(maxsize=64)
-def pass_graph(p: KeyerParams) -> tuple[GpuPass, ...]:
-    """The passes GpuKeyer draws for ``p``, in order: 4 at default settings.
+def pass_graph(p: KeyerParams, chroma: tuple[int, int] = (1, 1)) -> tuple[GpuPass, ...]:
+    """The passes GpuKeyer draws for ``p``, in order: 4 at default settings, and first the
+    chroma guide pass when the frame's chroma is subsampled (``chroma``: Frame.chroma_factors,
+    (1, 1) for 4:4:4 and RGB frames).
 
     Pure data (no GL), so the pass table and bytes per frame come from the graph that runs.
     """
-    passes = [GpuPass("key", "key", ("guide", "gate"))]
+    passes = []
+    if chroma != (1, 1):
+        # Read by every pass that decodes (key, composite) through decode.glsl.
+        passes.append(GpuPass("chroma guide", "chroma_guide", ("chroma_guide",), grid=chroma))
+    passes.append(GpuPass("key", "key", ("guide", "gate")))
     r = p.guide_radius
     sums, box_rows = ("sums_ab", "sums_w"), r
     if 0 < r <= FUSED_GUIDE_RADIUS:
@@ -202,24 +226,29 @@ def pass_graph(p: KeyerParams) -> tuple[GpuPass, ...]:
 
 def frame_bytes(graph: Sequence[GpuPass], width: int = 1920, height: int = 1080) -> int:
     """Bytes the passes write to render targets for one width × height frame."""
-    return sum(ps.bytes_per_pixel for ps in graph) * width * height
+    return sum(ps.bytes_per_pixel * ps.fragments(width, height) for ps in graph)
 
 
 def pass_table(graph: Sequence[GpuPass], width: int = 1920, height: int = 1080) -> str:
-    """The graph as a Markdown table (pass, program, targets, bytes per pixel), with totals."""
+    """The graph as a Markdown table (pass, program, targets, bytes per picture pixel: a pass
+    on the chroma grid writes its texel's bytes over fx·fy pixels), with totals."""
     lines = [
         "| # | pass | program | writes (format) | bytes/px |",
         "|---:|---|---|---|---:|",
     ]
+    per_px = 0.0
     for i, ps in enumerate(graph, 1):
         writes = " + ".join(f"{t} ({f})" for t, f in zip(ps.outputs, ps.formats, strict=True))
-        lines.append(f"| {i} | {ps.name} | {ps.program} | {writes} | {ps.bytes_per_pixel} |")
-    per_px = sum(ps.bytes_per_pixel for ps in graph)
+        if ps.grid != (1, 1):
+            writes += f" at 1/{ps.grid[0]}×1/{ps.grid[1]}"
+        px = ps.bytes_per_pixel / (ps.grid[0] * ps.grid[1])
+        per_px += px
+        lines.append(f"| {i} | {ps.name} | {ps.program} | {writes} | {px:g} |")
     total = frame_bytes(graph, width, height)
-    lines.append(f"| | **{len(graph)} passes** | | | **{per_px}** |")
+    lines.append(f"| | **{len(graph)} passes** | | | **{per_px:g}** |")
     lines.append("")
     lines.append(
-        f"Written to render targets per {width}×{height} frame: {per_px} B/px × {width * height} px"
+        f"Written to render targets per {width}×{height} frame ({per_px:g} B per picture pixel)"
         f" = {total:,} B ({total / 1e6:.1f} MB)"
     )
     return "\n".join(lines)

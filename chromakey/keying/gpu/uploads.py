@@ -7,8 +7,12 @@ from typing import Any
 import moderngl
 import numpy as np
 
-# Texture units: the frame's planes, the screen map and the background image stay bound for
-# the whole frame; each pass's inputs take the units from FIRST_INPUT_UNIT on.
+from ...core.errors import InputError
+from ...core.frames import Frame
+
+# Texture units: the frame's planes, the screen map, the background image and the chroma guide
+# (what every pass that decodes reads, decode.glsl) stay bound for the whole frame; each pass's
+# inputs take the units from FIRST_INPUT_UNIT on.
 _FIXED_UNITS = {
     "plane_y": 0,
     "plane_u": 1,
@@ -16,8 +20,38 @@ _FIXED_UNITS = {
     "plane_rgb": 3,
     "screen_map": 4,
     "background_image": 5,
+    "chroma_guide": 6,
 }
-FIRST_INPUT_UNIT = 6
+FIRST_INPUT_UNIT = 7
+
+
+def checked_chroma(frame: Frame) -> tuple[int, int]:
+    """The frame's chroma factors ((1, 1) for RGB), once its planes are ones the GPU takes:
+    8-bit, one H×W×3 RGB plane or Y, U, V with chroma planes that fit the picture."""
+    planes = frame.planes
+    for pl in planes:
+        if pl.dtype != np.uint8:
+            raise InputError(
+                f"the GPU keyer takes 8-bit planes, got {pl.dtype}; convert the frame "
+                "(chromakey.io.sources shifts deeper formats to 8 bits)"
+            )
+    if frame.layout == "rgb":
+        rgb = planes[0]
+        if rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise InputError(f"an rgb frame needs one H×W×3 plane, got shape {rgb.shape}")
+        return (1, 1)
+    if frame.layout != "yuv" or frame.yuv is None or len(planes) != 3:
+        raise InputError(f"frame layout {frame.layout!r} is not 'yuv' (with a YuvSpec) or 'rgb'")
+    y, u, v = planes
+    if u.shape != v.shape:
+        raise InputError(f"U and V planes differ in size: {u.shape} and {v.shape}")
+    fx, fy = frame.chroma_factors
+    h, w = y.shape
+    if u.shape[1] != (w + fx - 1) // fx or u.shape[0] != (h + fy - 1) // fy:
+        raise InputError(f"chroma planes of {u.shape[::-1]} do not fit a {w}×{h} frame")
+    return fx, fy
+
+
 def _set(prog: moderngl.Program, name: str, value: Any) -> None:
     """Set a uniform if the compiler kept it (a pass that does not read one drops it)."""
     u = prog.get(name, None)

@@ -1,0 +1,91 @@
+#version 330 core
+// Pass 0, subsampled YUV frames only, drawn on the chroma grid (one fragment per U/V sample):
+// cpu.chroma_luma and cpu.chroma_slopes. Writes guide_out (RGBA32F) = (slope_u, slope_v, yc, 0):
+// the slope of each chroma channel against luma over the (2·CHROMA_GUIDE_RADIUS + 1)² window
+// of chroma samples around this one, and this sample's chroma-grid luma yc. decode.glsl blends
+// them bilinearly (float32: the slope multiplies luma's detail, and yc is subtracted from luma).
+//
+// The window's yc are computed here from the luma plane, a window row at a time: neighbouring
+// chroma samples share a luma column, so a row of 2·CHROMA_GUIDE_RADIUS + 1 samples reads
+// 4·CHROMA_GUIDE_RADIUS + 3 column pairs. The sums are row sums first, then the sum of the rows,
+// in cpu.box_sum's order.
+
+#include "planes.glsl"
+
+#define WINDOW (2 * CHROMA_GUIDE_RADIUS + 1)
+
+layout(location = 0) out vec4 guide_out;
+
+// cpu.chroma_luma's first step at luma column x for chroma row i: the mean of luma rows 2i and
+// 2i + 1 with vertical subsampling (row i itself without), edges clamped.
+float column_mean(int x, int i) {
+    int last = picture_size.y - 1;
+    if (chroma_factors.y != 2) {
+        return luma_code(ivec2(x, min(i, last)));
+    }
+    int y0 = min(2 * i, last);
+    return 0.5 * (luma_code(ivec2(x, y0)) + luma_code(ivec2(x, min(y0 + 1, last))));
+}
+
+// yc (cpu.chroma_luma) of the window's samples on chroma row i: columns c.x − R … c.x + R,
+// each [1, 2, 1]/4 over luma columns 2j − 1, 2j, 2j + 1 with horizontal subsampling; a sample
+// past the plane's edge is the edge sample, as cpu.box_sum clamps.
+void row_luma(int cx, int i, out float yc[WINDOW]) {
+    int last = picture_size.x - 1;
+    int first = cx - CHROMA_GUIDE_RADIUS;
+    if (chroma_factors.x != 2) {
+        for (int k = 0; k < WINDOW; k++) {
+            yc[k] = column_mean(min(clamp(first + k, 0, chroma_size.x - 1), last), i);
+        }
+        return;
+    }
+    float col[2 * WINDOW + 1];   // luma columns 2·first − 1 … 2·(first + 2R) + 1, clamped
+    for (int k = 0; k < 2 * WINDOW + 1; k++) {
+        col[k] = column_mean(clamp(2 * first - 1 + k, 0, last), i);
+    }
+    for (int k = 0; k < WINDOW; k++) {
+        yc[k] = 0.25 * (col[2 * k] + col[2 * k + 2]) + 0.5 * col[2 * k + 1];
+    }
+    for (int k = CHROMA_GUIDE_RADIUS - 1; k >= 0; k--) {
+        yc[k] = first + k < 0 ? yc[k + 1] : yc[k];
+    }
+    for (int k = CHROMA_GUIDE_RADIUS + 1; k < WINDOW; k++) {
+        yc[k] = first + k > chroma_size.x - 1 ? yc[k - 1] : yc[k];
+    }
+}
+
+void main() {
+    ivec2 c = ivec2(gl_FragCoord.xy);
+    ivec2 last = chroma_size - 1;
+    // Window sums of yc, u, v, yc², yc·u, yc·v.
+    float s_y = 0.0, s_yy = 0.0;
+    vec2 s_c = vec2(0.0), s_yc = vec2(0.0);
+    float own = 0.0;
+    for (int di = -CHROMA_GUIDE_RADIUS; di <= CHROMA_GUIDE_RADIUS; di++) {
+        int i = clamp(c.y + di, 0, last.y);
+        float yc[WINDOW];
+        row_luma(c.x, i, yc);
+        if (di == 0) {
+            own = yc[CHROMA_GUIDE_RADIUS];
+        }
+        float r_y = 0.0, r_yy = 0.0;
+        vec2 r_c = vec2(0.0), r_yc = vec2(0.0);
+        for (int k = 0; k < WINDOW; k++) {
+            vec2 uv = chroma_code(ivec2(clamp(c.x - CHROMA_GUIDE_RADIUS + k, 0, last.x), i));
+            r_y += yc[k];
+            r_c += uv;
+            r_yy += yc[k] * yc[k];
+            r_yc += yc[k] * uv;
+        }
+        s_y += r_y;
+        s_c += r_c;
+        s_yy += r_yy;
+        s_yc += r_yc;
+    }
+    float n = 1.0 / float(WINDOW * WINDOW);
+    float m_y = s_y * n;
+    vec2 m_c = s_c * n;
+    float var = max(s_yy * n - m_y * m_y, 0.0);
+    vec2 slope = (s_yc * n - m_y * m_c) / (var + CHROMA_GUIDE_EPS);
+    guide_out = vec4(slope, own, 0.0);
+}
