@@ -191,3 +191,62 @@ def test_bad_window_settings_say_what_to_do():
 def test_hsl_to_rgb_inverts_rgb_to_hsl():
     rgb = np.random.default_rng(1).random((500, 3)).astype(np.float32)
     np.testing.assert_allclose(hsl_to_rgb(*rgb_to_hsl(rgb)[:3]), rgb, atol=1e-5)
+
+
+def soft_disc_frame(color, screen=(0.0, 0.5, 0.0), size=(64, 96), r=20.0) -> tuple[Frame, np.ndarray]:
+    """A disc of ``color`` over the screen, its edge pixels at their exact coverage (8×8
+    supersampled), as a digital composite (an avatar render) has them."""
+    h, w = size
+    yy, xx = np.mgrid[0:h * 8, 0:w * 8]
+    inside = ((yy + 0.5) / 8 - h / 2) ** 2 + ((xx + 0.5) / 8 - w / 2) ** 2 < r * r
+    cover = inside.reshape(h, 8, w, 8).mean(axis=(1, 3)).astype(np.float32)
+    img = cover[..., None] * np.asarray(color, np.float32) + (1 - cover[..., None]) * np.asarray(
+        screen, np.float32
+    )
+    return Frame.from_rgb((img * 255).round().astype(np.uint8)), cover
+
+
+def test_reach_counts_a_mix_beside_the_screen_as_screen_coloured():
+    """Beside surely-screen pixels: a skin/#008000 mix (hue ~92°, past the window) gets
+    membership 1; lime (a foreground brighter than white if it were a mix) and spilled skin
+    (less of the screen's colour than a mix) keep their own."""
+    p = KeyerParams()
+    screen = np.array([0.0, 0.5, 0.0], np.float32)
+    skin = np.array([0.85, 0.65, 0.55], np.float32)
+    colors = [screen, 0.48 * skin + 0.52 * screen, np.array([0.6, 0.9, 0.1], np.float32),
+              skin + np.array([0.0, 0.25, 0.0], np.float32)]  # fmt: skip
+    rgb = np.stack([np.tile(c, (5, 1)) for c in colors], axis=1).astype(np.float32)  # 5×4 px
+    hue, sat, light, chroma = rgb_to_hsl(rgb)
+    member = cpu.screen_membership(cpu.hue_membership(hue, p), sat, light, chroma, p)
+    share = cpu.screen_share(cpu.key_excess(rgb, 1), cpu.screen_excess(screen, 1))
+    raised = cpu.reach_membership(member, share, rgb, screen, p)
+    assert member[2, 1] < 0.5 and raised[2, 1] == pytest.approx(1.0)  # the mix
+    assert raised[2, 2] == member[2, 2] and raised[2, 3] == member[2, 3]  # lime, spilled skin
+    off = KeyerParams(auto_hue=False, auto_sat=False, sat_max=0.999)  # a pale screen's window
+    np.testing.assert_array_equal(cpu.reach_membership(member, share, rgb, screen, off), member)
+
+
+@pytest.mark.parametrize("backend", ["reference", "cpu"])
+def test_mixed_edge_pixels_read_closer_to_their_coverage(backend):
+    """A digital composite's anti-aliased skin edge over #008000: the reach brings its alpha
+    closer to the exact coverage than the same key without it."""
+    f, cover = soft_disc_frame((0.85, 0.65, 0.55))
+    edge = (cover > 0.05) & (cover < 0.95)
+
+    def edge_error(p: KeyerParams) -> float:
+        a = key([f] * 2, p, backend)[-1]
+        return float(np.abs(a - cover)[edge].mean())
+
+    p = KeyerParams(auto_hue=False, auto_sat=False)
+    off = KeyerParams(auto_hue=False, auto_sat=False, sat_max=0.999)
+    assert cpu.member_reach(p) == cpu.MEMBER_REACH and cpu.member_reach(off) == 0
+    with_reach, without = edge_error(p), edge_error(off)
+    assert with_reach < 0.9 * without, (with_reach, without)
+
+
+@pytest.mark.parametrize("backend", ["reference", "cpu"])
+def test_a_lime_edge_beside_the_screen_is_not_taken_for_a_mix(backend):
+    """Lime beside #008000 would imply a foreground brighter than white: it keeps its alpha."""
+    f, cover = soft_disc_frame((0.60, 0.90, 0.10))
+    a = key([f] * 2, KeyerParams(), backend)[-1]
+    assert a[cover >= 1].min() > 0.95
