@@ -34,8 +34,9 @@ def chroma_span(ints, ch, a, b):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _chroma_luma_row(y, fx, fy, k, out):
-    """cpu.chroma_luma's row k: the mean of luma rows 2k and 2k + 1, [1, 2, 1]/4 across."""
+def _chroma_luma_row(y, fx, fy, k, tmp, out):
+    """cpu.chroma_luma's row k: the mean of luma rows 2k and 2k + 1, [1, 2, 1]/4 across
+    (``tmp``: a scratch line of the luma's width)."""
     h, w = y.shape
     cw = out.shape[0]
     s = F32(1.0 / 255.0)
@@ -45,43 +46,90 @@ def _chroma_luma_row(y, fx, fy, k, out):
     else:
         r0 = r1 = min(k, h - 1)
     y0, y1 = y[r0], y[r1]
-    for j in range(cw):
-        if fx == 2:
-            c = 2 * j
-            xl, xm, xr = min(max(c - 1, 0), w - 1), min(c, w - 1), min(c + 1, w - 1)
-            if fy == 2:
-                left = F32(0.5) * (F32(y0[xl]) * s + F32(y1[xl]) * s)
-                mid = F32(0.5) * (F32(y0[xm]) * s + F32(y1[xm]) * s)
-                right = F32(0.5) * (F32(y0[xr]) * s + F32(y1[xr]) * s)
-            else:
-                left, mid, right = F32(y0[xl]) * s, F32(y0[xm]) * s, F32(y0[xr]) * s
-            out[j] = F32(0.25) * (left + right) + F32(0.5) * mid
-        else:
-            xm = min(j, w - 1)
-            if fy == 2:
-                out[j] = F32(0.5) * (F32(y0[xm]) * s + F32(y1[xm]) * s)
-            else:
-                out[j] = F32(y0[xm]) * s
-
-
-@njit(nogil=True, cache=True, error_model="numpy")
-def _hsum(src, dst, cw):
-    """cpu.box_sum along a row: the 2·_CHROMA_R + 1 values around each, edges clamped, added
-    left to right as box_sum adds them."""
-    for j in range(cw):
-        acc = src[max(j - _CHROMA_R, 0)]
-        for t in range(1, 2 * _CHROMA_R + 1):
-            acc += src[min(max(j - _CHROMA_R + t, 0), cw - 1)]
-        dst[j] = acc
+    t = tmp[:w]
+    if fy == 2:
+        for x in range(w):
+            t[x] = F32(0.5) * (F32(y0[x]) * s + F32(y1[x]) * s)
+    else:
+        for x in range(w):
+            t[x] = F32(y0[x]) * s
+    if fx != 2:
+        for j in range(cw):
+            out[j] = t[min(j, w - 1)]
+        return
+    # Interior columns 2j − 1 … 2j + 1 inside the row; the first and any past the edge clamped.
+    m = max(min(cw, (w - 1) // 2), 1)
+    out[0] = F32(0.25) * (t[0] + t[min(1, w - 1)]) + F32(0.5) * t[0]
+    for j in range(1, m):
+        out[j] = F32(0.25) * (t[2 * j - 1] + t[2 * j + 1]) + F32(0.5) * t[2 * j]
+    for j in range(m, cw):
+        c = 2 * j
+        xl, xm, xr = min(max(c - 1, 0), w - 1), min(c, w - 1), min(c + 1, w - 1)
+        out[j] = F32(0.25) * (t[xl] + t[xr]) + F32(0.5) * t[xm]
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
-def _vmean(hs, k, ja, ch, j, n):
-    """cpu.box_sum down the column of horizontal sums ``hs`` at chroma row k, times n."""
-    acc = hs[max(k - _CHROMA_R, 0) - ja, j]
+def _pair_sums(a, c, j, cw):
+    """The window sums of c and a·c at column j, edges clamped, in box_sum's order."""
+    q = min(max(j - _CHROMA_R, 0), cw - 1)
+    t1, t2 = c[q], a[q] * c[q]
     for t in range(1, 2 * _CHROMA_R + 1):
-        acc += hs[min(max(k - _CHROMA_R + t, 0), ch - 1) - ja, j]
-    return acc * n
+        q = min(max(j - _CHROMA_R + t, 0), cw - 1)
+        t1 += c[q]
+        t2 += a[q] * c[q]
+    return t1, t2
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _hsums(a, c, sc, sac, cw):
+    """cpu.box_sum along a row of c and of a·c: 2·_CHROMA_R + 1 taps, edges clamped, added
+    left to right; the interior without clamps, so that it vectorises."""
+    lo, hi = min(_CHROMA_R, cw), max(cw - _CHROMA_R, min(_CHROMA_R, cw))
+    m = hi - lo
+    d, e = sc[lo:hi], sac[lo:hi]
+    c0, a0 = c[0:m], a[0:m]
+    for x in range(m):
+        d[x] = c0[x]
+    for x in range(m):
+        e[x] = a0[x] * c0[x]
+    for t in range(1, 2 * _CHROMA_R + 1):
+        ct, at = c[t : t + m], a[t : t + m]
+        for x in range(m):
+            d[x] += ct[x]
+        for x in range(m):
+            e[x] += at[x] * ct[x]
+    for j in range(0, lo):
+        sc[j], sac[j] = _pair_sums(a, c, j, cw)
+    for j in range(hi, cw):
+        sc[j], sac[j] = _pair_sums(a, c, j, cw)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _vsum(buf, plane, k, ja, ch, out):
+    """cpu.box_sum down the horizontal sums in buf[plane] at chroma row k."""
+    cw = out.shape[0]
+    r0 = buf[plane, max(k - _CHROMA_R, 0) - ja]
+    for x in range(cw):
+        out[x] = r0[x]
+    for t in range(1, 2 * _CHROMA_R + 1):
+        rt = buf[plane, min(max(k - _CHROMA_R + t, 0), ch - 1) - ja]
+        for x in range(cw):
+            out[x] += rt[x]
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _inv_var(sy, syy, n, out):
+    """1 / (var + eps) of the window's luma, from its sums (n: 1 / the window's size)."""
+    for j in range(out.shape[0]):
+        my = sy[j] * n
+        out[j] = F32(1.0) / (max(syy[j] * n - my * my, F32(0.0)) + _CHROMA_EPS)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _slopes(sy, sc, syc, inv, n, out):
+    """cov · 1 / (var + eps), from the window's sums."""
+    for j in range(out.shape[0]):
+        out[j] = (syc[j] * n - (sy[j] * n) * (sc[j] * n)) * inv[j]
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
@@ -98,37 +146,27 @@ def _chroma_guide(y, u, v, ints, a, b, buf, line):
     for k in range(ja, jb):
         i = k - ja
         yc = buf[B_CY, i, :cw]
-        _chroma_luma_row(y, fx, fy, k, yc)
+        _chroma_luma_row(y, fx, fy, k, line[2], yc)
         u0, v0 = u[k], v[k]
         for j in range(cw):
             tu[j] = F32(u0[j]) * s
+        for j in range(cw):
             tv[j] = F32(v0[j]) * s
-        _hsum(yc, buf[B_H0, i], cw)
-        _hsum(tu, buf[B_H1, i], cw)
-        _hsum(tv, buf[B_H2, i], cw)
-        t = line[2, :cw]
-        for j in range(cw):
-            t[j] = yc[j] * yc[j]
-        _hsum(t, buf[B_H3, i], cw)
-        for j in range(cw):
-            t[j] = yc[j] * tu[j]
-        _hsum(t, buf[B_H4, i], cw)
-        for j in range(cw):
-            t[j] = yc[j] * tv[j]
-        _hsum(t, buf[B_H5, i], cw)
+        _hsums(yc, yc, buf[B_H0, i], buf[B_H3, i], cw)
+        _hsums(yc, tu, buf[B_H1, i], buf[B_H4, i], cw)
+        _hsums(yc, tv, buf[B_H2, i], buf[B_H5, i], cw)
     # The vertical sums → means → slopes, for the rows the decode reads.
     n = F32(1.0 / (2 * _CHROMA_R + 1) ** 2)
+    sy, su_, sv_ = line[0, :cw], line[1, :cw], line[2, :cw]
+    syy, syu, syv, inv = line[5, :cw], line[6, :cw], line[7, :cw], line[8, :cw]
     for k in range(ka, kb):
         i = k - ja
-        su, sv = buf[B_CSU, i], buf[B_CSV, i]
-        h0, h1, h2, h3, h4, h5 = buf[B_H0], buf[B_H1], buf[B_H2], buf[B_H3], buf[B_H4], buf[B_H5]
-        for j in range(cw):
-            my = _vmean(h0, k, ja, ch, j, n)
-            mu = _vmean(h1, k, ja, ch, j, n)
-            mv = _vmean(h2, k, ja, ch, j, n)
-            myy = _vmean(h3, k, ja, ch, j, n)
-            myu = _vmean(h4, k, ja, ch, j, n)
-            myv = _vmean(h5, k, ja, ch, j, n)
-            var = max(myy - my * my, F32(0.0)) + _CHROMA_EPS
-            su[j] = (myu - my * mu) / var
-            sv[j] = (myv - my * mv) / var
+        _vsum(buf, B_H0, k, ja, ch, sy)
+        _vsum(buf, B_H3, k, ja, ch, syy)
+        _inv_var(sy, syy, n, inv)
+        _vsum(buf, B_H1, k, ja, ch, su_)
+        _vsum(buf, B_H4, k, ja, ch, syu)
+        _slopes(sy, su_, syu, inv, n, buf[B_CSU, i, :cw])
+        _vsum(buf, B_H2, k, ja, ch, sv_)
+        _vsum(buf, B_H5, k, ja, ch, syv)
+        _slopes(sy, sv_, syv, inv, n, buf[B_CSV, i, :cw])

@@ -133,9 +133,10 @@ N_LINES = 11
 # the horizontal window sums of its six products.
 B_CY, B_CSU, B_CSV = B_T2, B_T3, B_T4
 B_H0, B_H1, B_H2, B_H3, B_H4, B_H5 = B_S0, B_S1, B_S2, B_S3, B_T0, B_T1
-# Membership's reach (pixels.reach_rows), on the band's rows while they are keyed: membership,
-# share of the screen's colour, surely-screen seed, and the seed's max over rows then columns.
-B_MEM, B_SHARE, B_SEED, B_NEAR_H, B_NEAR = B_S0, B_S1, B_S2, B_S3, B_T0
+# Membership's reach (pixels.reach_rows), on the band's rows while they are keyed: the
+# surely-screen seed, the share of the screen's colour, and the seed's max over rows then
+# columns.
+B_SEED, B_SHARE, B_NEAR_H, B_NEAR = B_S0, B_S1, B_S2, B_S3
 _CHROMA_R = cpu.CHROMA_GUIDE_RADIUS
 _CHROMA_EPS = F32(cpu.CHROMA_GUIDE_EPS)
 

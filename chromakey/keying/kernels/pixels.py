@@ -13,7 +13,6 @@ from .common import (
     B_G,
     B_GATE0,
     B_LUMA,
-    B_MEM,
     B_NEAR,
     B_NEAR_H,
     B_R,
@@ -110,8 +109,6 @@ def _decode_rows(y, u, v, rgbp, ints, dec, a, b, buf, line, base, ja):
         return
     fx, fy = ints[I_FX], ints[I_FY]
     guided = fx == 2 or fy == 2
-    m00, yoff, off1, off2 = dec[0], dec[1], dec[3], dec[4]
-    m02, m11, m12, m21 = dec[5], dec[6], dec[7], dec[8]
     ch = u.shape[0]
     cw = u.shape[1]
     cu, cv, csu, csv, cy = line[0, :cw], line[1, :cw], line[5, :cw], line[6, :cw], line[7, :cw]
@@ -128,17 +125,20 @@ def _decode_rows(y, u, v, rgbp, ints, dec, a, b, buf, line, base, ja):
             k = k2 = min(r, ch - 1)
         _vstep(u, k, k2, s, cu)
         _vstep(v, k, k2, s, cv)
-        _upsample_row(cu, uu, fx)
-        _upsample_row(cv, vv, fx)
+        pr, pg, pb = buf[B_R, i], buf[B_G, i], buf[B_B, i]
+        yr = y[r]
         if guided:
             _vstep(buf[B_CSU], k - ja, k2 - ja, one, csu)
             _vstep(buf[B_CSV], k - ja, k2 - ja, one, csv)
             _vstep(buf[B_CY], k - ja, k2 - ja, one, cy)
+            if fx == 2:
+                _guided_pairs(yr, cu, cv, csu, csv, cy, dec, pr, pg, pb)
+                continue
             _upsample_row(csu, usu, fx)
             _upsample_row(csv, usv, fx)
             _upsample_row(cy, ucy, fx)
-        pr, pg, pb = buf[B_R, i], buf[B_G, i], buf[B_B, i]
-        yr = y[r]
+        _upsample_row(cu, uu, fx)
+        _upsample_row(cv, vv, fx)
         for x in range(w):
             yn = F32(yr[x]) * s
             un, vn = uu[x], vv[x]
@@ -146,12 +146,45 @@ def _decode_rows(y, u, v, rgbp, ints, dec, a, b, buf, line, base, ja):
                 d = yn - ucy[x]
                 un = un + usu[x] * d
                 vn = vn + usv[x] * d
-            yy = yn * m00 - yoff
-            cu_ = un - off1
-            cv_ = vn - off2
-            pr[x] = _clip01(yy + cv_ * m02)
-            pg[x] = _clip01((yy + cu_ * m11) + cv_ * m12)
-            pb[x] = _clip01(yy + cu_ * m21)
+            _put_rgb(yn, un, vn, dec, pr, pg, pb, x)
+
+
+@njit(inline="always", nogil=True, cache=True, error_model="numpy")
+def _put_rgb(yn, un, vn, dec, pr, pg, pb, x):
+    """cpu._decode_yuv's matrix for one pixel (values in 0–1 code units)."""
+    yy = yn * dec[0] - dec[1]
+    cu_ = un - dec[3]
+    cv_ = vn - dec[4]
+    pr[x] = _clip01(yy + cv_ * dec[5])
+    pg[x] = _clip01((yy + cu_ * dec[6]) + cv_ * dec[7])
+    pb[x] = _clip01(yy + cu_ * dec[8])
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _guided_pairs(yr, cu, cv, su, sv, cy, dec, pr, pg, pb):
+    """A row of cpu.guided_chroma at half-width chroma, two pixels per chroma column: column
+    2j takes the chroma row's values at j, column 2j + 1 the mean of j and j + 1 (as
+    _upsample_row does), clamped at the row's end."""
+    w = pr.shape[0]
+    cw = cu.shape[0]
+    s = F32(1.0 / 255.0)
+    half = F32(0.5)
+    m = max(min(w // 2, cw - 1), 0)  # pairs whose odd pixel has a next chroma column
+    for j in range(m):
+        x = 2 * j
+        yn = F32(yr[x]) * s
+        d = yn - cy[j]
+        _put_rgb(yn, cu[j] + su[j] * d, cv[j] + sv[j] * d, dec, pr, pg, pb, x)
+        yn = F32(yr[x + 1]) * s
+        d = yn - (cy[j] + cy[j + 1]) * half
+        un = (cu[j] + cu[j + 1]) * half + (su[j] + su[j + 1]) * half * d
+        vn = (cv[j] + cv[j + 1]) * half + (sv[j] + sv[j + 1]) * half * d
+        _put_rgb(yn, un, vn, dec, pr, pg, pb, x + 1)
+    for x in range(2 * m, w):  # the row's end: the chroma row's last values
+        jj = min(x // 2, cw - 1)
+        yn = F32(yr[x]) * s
+        d = yn - cy[jj]
+        _put_rgb(yn, cu[jj] + su[jj] * d, cv[jj] + sv[jj] * d, dec, pr, pg, pb, x)
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
@@ -185,7 +218,7 @@ def _screen_rows(across, mi0, mi1, mfy, a, b, buf, base):
 @njit(nogil=True, cache=True, error_model="numpy")
 def _key_pixels(P, ints, lw, i0, i1, buf):
     """Rows [i0, i1) of the band: membership, raw alpha, luma and the spill gate's own part
-    (and membership and share kept for :func:`reach_rows`)."""
+    (and the reach's seed and the share kept for :func:`reach_rows`)."""
     w = buf.shape[2]
     key = ints[I_KEY]
     hc, hh = P[P_HUE_CENTER], P[P_HUE_HALF]
@@ -195,12 +228,13 @@ def _key_pixels(P, ints, lw, i0, i1, buf):
     be, bi = P[P_BRIGHT_E0], P[P_BRIGHT_INV]
     ve, vi = P[P_VIVID_E0], P[P_VIVID_INV]
     we, wi = P[P_WEAK_E0], P[P_WEAK_INV]
+    re_, ri_ = P[P_REACH_E0], P[P_REACH_INV]
     l0, l1, l2 = lw[0], lw[1], lw[2]
     for i in range(i0, i1):
         pr, pg, pb = buf[B_R, i], buf[B_G, i], buf[B_B, i]
         qr, qg, qb = buf[B_SCR_R, i], buf[B_SCR_G, i], buf[B_SCR_B, i]
         raw, lum, gate = buf[B_RAW, i], buf[B_LUMA, i], buf[B_GATE0, i]
-        mem, shr = buf[B_MEM, i], buf[B_SHARE, i]
+        seed, shr = buf[B_SEED, i], buf[B_SHARE, i]
         for x in range(w):
             r, g, b = pr[x], pg[x], pb[x]
             mx = max(max(r, g), b)
@@ -240,7 +274,8 @@ def _key_pixels(P, ints, lw, i0, i1, buf):
             sx = max(sk - max(s1, s2), _MIN_SCREEN_EXCESS)
             share = _clip01(ex * (F32(1.0) / sx))
             raw[x] = F32(1.0) - m * share
-            mem[x] = m
+            # reach_membership's seed (this pixel surely screen) and the share it needs.
+            seed[x] = m * _soft_step(re_, ri_, share)
             shr[x] = share
             lum[x] = r * l0 + g * l1 + b * l2
             gate[x] = max(hue_m, F32(1.0) - _soft_step(we, wi, sat))
@@ -248,28 +283,30 @@ def _key_pixels(P, ints, lw, i0, i1, buf):
 
 @njit(nogil=True, cache=True, error_model="numpy")
 def reach_rows(P, ints, buf, n):
-    """cpu.reach_membership on the band's n rows, after _key_pixels: the raw alpha again, with
-    membership raised within I_REACH pixels of surely-screen pixels where the pixel can be a
-    mix with the screen."""
+    """cpu.reach_membership on the band's n rows, after _key_pixels: raw falls to
+    1 − near·can_mix·share where that is lower (the same value as 1 − max(membership,
+    near·can_mix)·share, exactly). Only where near·share is above 1 − raw = membership·share
+    can it be: beside the subject's edges, so can_mix is computed only there."""
     r = ints[I_REACH]
     w = buf.shape[2]
-    e0, inv = P[P_REACH_E0], P[P_REACH_INV]
     me, mi = P[P_MIX_E0], P[P_MIX_INV]
     ge, gi = P[P_GAMUT_E0], P[P_GAMUT_INV]
-    for i in range(n):
-        m, s, seed = buf[B_MEM, i], buf[B_SHARE, i], buf[B_SEED, i]
-        for x in range(w):
-            seed[x] = m[x] * _soft_step(e0, inv, s[x])
     _hreduce(buf, B_SEED, B_NEAR_H, r, 0, n, 0, w, True)
     _vreduce(buf, B_NEAR_H, B_NEAR, r, 0, n, 0, w, n, True)
     for i in range(n):
-        m, s, near, raw = buf[B_MEM, i], buf[B_SHARE, i], buf[B_NEAR, i], buf[B_RAW, i]
-        pr, pg, pb = buf[B_R, i], buf[B_G, i], buf[B_B, i]
-        qr, qg, qb = buf[B_SCR_R, i], buf[B_SCR_G, i], buf[B_SCR_B, i]
+        near, shr, raw = buf[B_NEAR, i], buf[B_SHARE, i], buf[B_RAW, i]
         for x in range(w):
-            sh = s[x]
+            sh = shr[x]
+            if near[x] * sh <= F32(1.0) - raw[x]:
+                continue
             # The implied foreground × (1 − share): its brightest channel over 1 − share.
-            rest = max(max(pr[x] - sh * qr[x], pg[x] - sh * qg[x]), pb[x] - sh * qb[x])
+            rest = max(
+                max(
+                    buf[B_R, i, x] - sh * buf[B_SCR_R, i, x],
+                    buf[B_G, i, x] - sh * buf[B_SCR_G, i, x],
+                ),
+                buf[B_B, i, x] - sh * buf[B_SCR_B, i, x],
+            )
             over = rest - (F32(1.0) - sh)
-            can_mix = _soft_step(me, mi, sh) * (F32(1.0) - _soft_step(ge, gi, over))
-            raw[x] = F32(1.0) - max(m[x], near[x] * can_mix) * sh
+            can = _soft_step(me, mi, sh) * (F32(1.0) - _soft_step(ge, gi, over))
+            raw[x] = min(raw[x], F32(1.0) - near[x] * (can * sh))
