@@ -149,6 +149,9 @@ class GpuKeyer:
             "guide_norm": float(np.float32(1.0 / (2 * r + 1) ** 2)),  # cpu.guided_matte's F32
             "spill": p.spill,
             "key": cpu.key_channel(p),
+            "reach_share": cpu.REACH_SHARE,
+            "reach_mix": cpu.REACH_MIX,
+            "reach_gamut": cpu.REACH_GAMUT,
         }
         self._param_values = values
         for prog in self._progs.values():
