@@ -20,7 +20,7 @@ from chromakey.keying.gpu import pass_graph, pass_table
 CHROMA = {"420": (2, 2), "422": (2, 1), "444": (1, 1)}
 
 
-def _setting(text: str) -> tuple[str, int | float]:
+def parse_setting(text: str) -> tuple[str, int | float]:
     name, _, value = text.partition("=")
     names = {f.name for f in dataclasses.fields(KeyerParams)}
     if name not in names or not value:
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", default="1920x1080", help="frame size WxH [1920x1080]")
     ap.add_argument(
-        "--set", action="append", type=_setting, default=[], metavar="NAME=VALUE",
+        "--set", action="append", type=parse_setting, default=[], metavar="NAME=VALUE",
         help="a non-default setting, after the default table (repeatable)",
     )  # fmt: skip
     ap.add_argument(

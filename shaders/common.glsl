@@ -61,6 +61,30 @@ float screen_membership(float hue_m, float sat, float light, float chroma) {
     return m;
 }
 
+// --- 2b. membership's reach ---------------------------------------------------------------
+// cpu.reach_membership in two halves: the key pass computes each pixel's own terms (reach_seed,
+// can_mix), the reach pass (reach.frag.glsl) the max of the seeds over the window around it
+// (near) and the raised membership.
+
+// membership · soft_step(REACH_SHARE, share): how surely the pixel is screen, for its neighbours.
+float reach_seed(float membership, float share) {
+    return membership * soft_step(reach_share.x, reach_share.y, share);
+}
+
+// Whether the pixel can be a mix with the screen: a share above what spill gives, and the
+// foreground that share implies, (rgb − share·screen) / (1 − share), a colour (no channel over 1).
+float can_mix(float share, vec3 rgb, vec3 screen_) {
+    vec3 rest = rgb - share * screen_;  // the implied foreground × (1 − share)
+    float over = max(max(rest.r, rest.g), rest.b) - (1.0 - share);
+    return soft_step(reach_mix.x, reach_mix.y, share)
+        * (1.0 - soft_step(reach_gamut.x, reach_gamut.y, over));
+}
+
+// Membership raised by the surely-screen pixels near it where the pixel can be a mix.
+float reach_membership(float membership, float near, float can_mix_) {
+    return max(membership, near * can_mix_);
+}
+
 // --- 3. fractional alpha ----------------------------------------------------------------
 
 // How far the key channel stands above the larger of the other two.
@@ -73,9 +97,13 @@ float screen_excess(vec3 screen_, int k) {
     return max(key_excess(screen_, k), MIN_SCREEN_EXCESS);
 }
 
+// The share of the screen's colour a pixel holds, by its key excess: 0–1.
+float screen_share(float excess, float screen_excess_) {
+    return clamp(excess * (1.0 / screen_excess_), 0.0, 1.0);
+}
+
 // 1 − (the share of the screen's colour the pixel holds), gated by membership.
-float raw_alpha(float excess, float membership, float screen_excess_) {
-    float share = clamp(excess * (1.0 / screen_excess_), 0.0, 1.0);
+float raw_alpha(float share, float membership) {
     return 1.0 - membership * share;
 }
 

@@ -1,16 +1,27 @@
 #version 330 core
 // Pass 1 — decode and key: planes → RGB (cpu.decode_rgb), screen membership and raw alpha
-// (the first half of cpu.key_frame). Writes only what later passes need, narrow:
-//   guide_out (RG32F): luma and the raw matte, the guided filter's inputs (float32: its
-//                      variance sums cancel, E[I²] − E[I]², so rounding here would show);
-//   gate_out  (R8):    colour_gate, spill_gate's membership half, for the composite.
+// (the first half of cpu.key_frame). Writes only what later passes need, narrow. REACH, a
+// #define chromakey/keying/gpu/passes.py sets, says whether membership's reach follows:
+//   REACH 0: guide_out (RG32F): luma and the raw matte, the guided filter's inputs (float32:
+//            its variance sums cancel, E[I²] − E[I]², so rounding here would show);
+//   REACH 1: keyed_out (RGBA32F): luma, membership, share and can_mix, and seed_out (R32F):
+//            reach_seed, from which the reach pass (reach.frag.glsl) writes the guide target
+//            (float32: the raw matte is made of them);
+//   both:    gate_out (R8): colour_gate, spill_gate's membership half, for the composite.
 // Luma is computed here once; membership is never computed again.
 
 #include "common.glsl"
 #include "decode.glsl"
 
+#if REACH
+layout(location = 0) out vec4 keyed_out;
+#else
 layout(location = 0) out vec2 guide_out;
+#endif
 layout(location = 1) out float gate_out;
+#if REACH
+layout(location = 2) out float seed_out;
+#endif
 
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
@@ -18,7 +29,13 @@ void main() {
     vec4 hslc = rgb_to_hsl(rgb);
     float hue_m = hue_membership(hslc.x);
     float member = screen_membership(hue_m, hslc.y, hslc.z, hslc.w);
-    float se = screen_excess(screen_at(p), key);
-    guide_out = vec2(luma(rgb), raw_alpha(key_excess(rgb, key), member, se));
+    vec3 screen_ = screen_at(p);
+    float share = screen_share(key_excess(rgb, key), screen_excess(screen_, key));
+#if REACH
+    keyed_out = vec4(luma(rgb), member, share, can_mix(share, rgb, screen_));
+    seed_out = reach_seed(member, share);
+#else
+    guide_out = vec2(luma(rgb), raw_alpha(share, member));
+#endif
     gate_out = colour_gate(hue_m, hslc.y);
 }

@@ -19,6 +19,14 @@ uniform float guide_eps;
 uniform float guide_norm;      // F32(1 / (2·guide_radius + 1)²), as cpu.guided_matte scales sums
 uniform float spill;
 
+// Membership's reach (cpu.REACH_SHARE, cpu.REACH_MIX, cpu.REACH_GAMUT): soft ramps (e0, e1),
+// set from the reference's values (uniforms, not #defines: their ends 0.0 and 0.5 are also
+// plain arithmetic in the shaders). Its radius, cpu.member_reach(p), is the reach pass's
+// REACH_RADIUS #define; 0 draws no reach pass.
+uniform vec2 reach_share;
+uniform vec2 reach_mix;
+uniform vec2 reach_gamut;
+
 uniform int key;               // cpu.key_channel(p): 0 red, 1 green, 2 blue
 uniform vec3 luma_w;           // cpu.luma_weights(frame): (Kr, Kg, Kb) of the frame's matrix (key pass)
 uniform sampler2D screen_map;  // ScreenMap.colors: RGB32F, one texel per block (texel row 0 = block row 0)

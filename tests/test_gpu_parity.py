@@ -558,7 +558,8 @@ def test_built_in_sample_matches_reference(gpu, p):
 
 
 # Settings that each take a different pass graph (chromakey.keying.gpu.pass_graph): fused or
-# separable guide, the composite's fused clip or a clip pass, its spill window or a row pass.
+# separable guide, the composite's fused clip or a clip pass, its spill window or a row pass,
+# membership's reach or none.
 GRAPH_VARIANTS = [
     KeyerParams(),
     KeyerParams(guide_radius=0),
@@ -570,6 +571,9 @@ GRAPH_VARIANTS = [
     KeyerParams(spill=0.0, spill_radius=12),
     KeyerParams(choke=1),
     KeyerParams(feather=0.5, guide_radius=2),
+    # A pale screen's window (sat_max < 1): membership does not reach, no reach pass.
+    KeyerParams(sat_max=0.9),
+    KeyerParams(sat_max=0.9, guide_radius=0, choke=1),
 ]
 
 

@@ -15,6 +15,7 @@ from chromakey.core.frames import Frame
 from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap
 from chromakey.keying import gpu
+from chromakey.keying import reference as cpu
 from chromakey.keying.calibration import default_screen
 from chromakey.keying.gpu import TARGETS, GpuKeyer, frame_bytes, pass_graph, pass_table
 
@@ -23,21 +24,42 @@ ROOT = Path(__file__).resolve().parent.parent
 # Targets allowed to be float32, each for a reason the TARGETS table gives (parity).
 FLOAT32_OK = {
     "guide", "sums_ab", "sums_w", "stack", "coef_ab", "coef_w", "matte", "alpha", "alpha_tmp",
-    "chroma_guide",
+    "chroma_guide", "keyed", "seed",
 }
 
 
-def test_default_settings_take_four_narrow_passes():
-    graph = pass_graph(KeyerParams())
-    assert [ps.program for ps in graph] == ["key", "guide", "matte", "composite"]
-    formats = [f for ps in graph for f in ps.formats]
-    assert "RGBA32F" not in formats
+def _narrow(graph) -> None:
     for ps in graph:
         for target, fmt in zip(ps.outputs, ps.formats, strict=True):
             assert not fmt.endswith("32F") or target in FLOAT32_OK, (target, fmt)
+
+
+def test_default_settings_take_five_narrow_passes():
+    graph = pass_graph(KeyerParams())
+    assert [ps.program for ps in graph] == ["key", "reach", "guide", "matte", "composite"]
+    _narrow(graph)
+    # Membership reaches cpu.MEMBER_REACH pixels: the key pass's terms, the reach pass's window.
+    key, reach = graph[0], graph[1]
+    assert key.outputs == ("keyed", "gate", "seed") and key.defines == (("REACH", 1),)
+    assert reach.defines == (("REACH_RADIUS", cpu.MEMBER_REACH),)
+    assert reach.outputs == ("guide",) and {t for _, t in reach.inputs} == {"keyed", "seed"}
     per_px = sum(ps.bytes_per_pixel for ps in graph)
-    assert per_px == 8 + 1 + 12 + 4 + 4  # key (RG32F + R8), guide (RG32F + R32F), matte, out
+    # key (RGBA32F + R8 + R32F), reach (RG32F), guide (RG32F + R32F), matte, out
+    assert per_px == 21 + 8 + 12 + 4 + 4
     assert frame_bytes(graph, 1920, 1080) == per_px * 1920 * 1080
+
+
+def test_a_pale_screen_window_takes_no_reach_pass():
+    """sat_max < 1: membership does not reach (cpu.member_reach is 0), and the key pass writes
+    the raw matte itself, as narrow as before the reach."""
+    p = KeyerParams(sat_max=0.9)
+    assert cpu.member_reach(p) == 0
+    graph = pass_graph(p)
+    assert [ps.program for ps in graph] == ["key", "guide", "matte", "composite"]
+    assert graph[0].outputs == ("guide", "gate") and graph[0].defines == (("REACH", 0),)
+    assert "RGBA32F" not in [f for ps in graph for f in ps.formats]
+    _narrow(graph)
+    assert sum(ps.bytes_per_pixel for ps in graph) == 8 + 1 + 12 + 4 + 4
 
 
 @pytest.mark.parametrize("chroma", [(2, 2), (2, 1)])
@@ -74,10 +96,12 @@ def test_subsampled_frames_take_the_chroma_guide_first_on_the_chroma_grid(chroma
         ({"guide_radius": gpu.FUSED_GUIDE_RADIUS + 1}, 3),
         ({"guide_radius": 0}, -2),  # no guide, no matte pass: key and composite
         ({"choke": 1, "feather": 3.0, "spill_radius": 20, "guide_radius": 16}, 1 + 2 + 2 + 1 + 3),
+        ({"sat_max": 0.9}, -1),  # a pale screen's window: no reach pass
+        ({"sat_max": 0.9, "guide_radius": 0}, -1 - 2),
     ],
 )
 def test_other_settings_add_passes_only_for_themselves(change, extra):
-    assert len(pass_graph(KeyerParams(**change))) == 4 + extra
+    assert len(pass_graph(KeyerParams(**change))) == 5 + extra
 
 
 @pytest.mark.parametrize(
@@ -87,6 +111,7 @@ def test_other_settings_add_passes_only_for_themselves(change, extra):
         KeyerParams(guide_radius=0, choke=-3),
         KeyerParams(guide_radius=9, feather=2.0, spill_radius=12),
         KeyerParams(choke=2, feather=10.0, spill=0.0),
+        KeyerParams(sat_max=0.5, guide_radius=0),
     ],
 )
 def test_every_input_is_written_before_it_is_read_and_never_by_its_reader(p):
@@ -100,7 +125,9 @@ def test_every_input_is_written_before_it_is_read_and_never_by_its_reader(p):
     assert pass_graph(p)[-1].outputs == ("out",)
 
 
-@pytest.mark.parametrize("p", [KeyerParams(), KeyerParams(choke=1, guide_radius=7, spill_radius=9)])
+@pytest.mark.parametrize(
+    "p", [KeyerParams(), KeyerParams(choke=1, guide_radius=7, spill_radius=9), KeyerParams(sat_max=0.8)]
+)
 @pytest.mark.parametrize("layout", ["rgb", "yuv420"])
 def test_the_keyer_draws_exactly_the_graph(gl_ctx, p, layout):
     img = np.zeros((12, 16, 3), np.uint8)
@@ -122,9 +149,10 @@ def test_the_keyer_draws_exactly_the_graph(gl_ctx, p, layout):
 
 def test_pass_table_names_passes_formats_and_bytes():
     table = pass_table(pass_graph(KeyerParams()), 1920, 1080)
-    assert "| 1 | key | key | guide (RG32F) + gate (R8) | 9 |" in table
-    assert "**4 passes**" in table and "**29**" in table
-    assert f"(29 B per picture pixel) = {29 * 1920 * 1080:,} B (60.1 MB)" in table
+    assert "| 1 | key | key | keyed (RGBA32F) + gate (R8) + seed (R32F) | 21 |" in table
+    assert "| 2 | reach | reach | guide (RG32F) | 8 |" in table
+    assert "**5 passes**" in table and "**49**" in table
+    assert f"(49 B per picture pixel) = {49 * 1920 * 1080:,} B (101.6 MB)" in table
 
 
 def test_passes_script_prints_the_table():
@@ -137,7 +165,7 @@ def test_passes_script_prints_the_table():
     )
     assert proc.returncode == 0, proc.stderr
     # 4:2:0 frames by default: the chroma guide pass first, 4 B per picture pixel.
-    assert "5 passes" in proc.stdout and "8 passes" in proc.stdout
+    assert "6 passes" in proc.stdout and "9 passes" in proc.stdout
     assert "choke rows" in proc.stdout
     assert "| 1 | chroma guide | chroma_guide | chroma_guide (RGBA32F) at 1/2×1/2 | 4 |" in proc.stdout
     plain = subprocess.run(
@@ -145,4 +173,17 @@ def test_passes_script_prints_the_table():
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert plain.returncode == 0, plain.stderr
-    assert "4 passes" in plain.stdout and "chroma guide" not in plain.stdout
+    assert "5 passes" in plain.stdout and "chroma guide" not in plain.stdout
+
+
+def test_pass_times_script_times_every_pass_of_the_graph(gl_ctx):
+    """benchmarks/pass_times.py: one row per pass the keyer drew, named as in the pass table
+    (the reach pass at default settings, none for a pale screen's window)."""
+    for extra, p in (([], KeyerParams()), (["--scene", "mixed", "--set", "sat_max=0.9"], KeyerParams(sat_max=0.9))):
+        proc = subprocess.run(
+            [sys.executable, "-m", "benchmarks.pass_times", "--size", "64x48", "--frames", "2", *extra],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        rows = [line.split("|")[1].strip() for line in proc.stdout.splitlines() if line.startswith("| ")]
+        assert rows == ["pass", *(ps.name for ps in pass_graph(p, (2, 2))), "**render**"]

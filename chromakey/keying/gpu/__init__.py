@@ -6,13 +6,17 @@ passes' textures, and only :meth:`GpuKeyer.render` reads back.
 
 The passes are data: :func:`pass_graph` lists them for a KeyerParams (program, render targets,
 inputs, specialising defines), the keyer draws exactly that list, and :func:`pass_table` /
-:func:`frame_bytes` report what it writes. At default settings there are four, and a fifth
+:func:`frame_bytes` report what it writes. At default settings there are five, and a sixth
 first for a frame with subsampled chroma (4:2:0, 4:2:2):
 
     chroma     one texel per chroma sample: slopes of U and V against luma over 3×3 chroma
     guide      samples, and the chroma-grid luma (RGBA32F); decode.glsl upsamples chroma
                guided by luma with them (cpu.guided_chroma)
-    key        planes → luma + raw matte (RG32F), colour_gate (R8)       (screen map: cpu.screen_at)
+    key        planes → luma, membership, share of the screen's colour, can_mix (RGBA32F),
+               reach_seed (R32F), colour_gate (R8)                       (screen map: cpu.screen_at)
+    reach      the seeds' max over 5×5 where a pixel can be a mix → luma + raw matte (RG32F)
+               (cpu.reach_membership; a pale screen's window, sat_max < 1, has no reach: the
+               key pass writes luma + raw matte itself)
     guide      9×9 window sums → (a, b, w) → their row sums (RG32F + R32F)
     matte      column sums → the guided matte (R32F)
     composite  decode again; edge test, clip and the spill window's min over a 9×9 window of
@@ -23,9 +27,9 @@ refined matte, then window_reduce rows + columns, Gaussian rows + columns), a sp
 FUSED_CLIP_RADIUS (the clip pass; above FUSED_SPILL_RADIUS also a row pass), a guide_radius above
 FUSED_GUIDE_RADIUS (guide_rows / guide_cols, separable); guide_radius 0 drops guide and matte.
 Formats are the narrowest that keep parity with the reference (tests/test_gpu_parity.py): float32
-only for the guided filter's inputs and sums, whose variance and intercept cancel, for the
-matte, which the straight-RGBA output compares with ALPHA_VISIBLE, and for the chroma guide,
-whose slopes multiply luma's detail.
+only for the guided filter's inputs and sums, whose variance and intercept cancel (and the key
+pass's terms of the raw matte, where membership reaches), for the matte, which the straight-RGBA
+output compares with ALPHA_VISIBLE, and for the chroma guide, whose slopes multiply luma's detail.
 
 The screen map (calibration.ScreenMap, a few thousand blocks) goes up each frame as a small
 RGB32F texture; key and composite interpolate it with texelFetch and numpy's own weights.

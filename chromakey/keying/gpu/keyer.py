@@ -29,7 +29,9 @@ class GpuKeyer:
 
     ``stats`` holds the last frame's seconds per stage (``upload``, ``passes``, ``readback``).
     GL calls are queued, so these are only the GPU's times when ``timing`` is true, which
-    adds a ``ctx.finish()`` after the upload and after the passes. ``graph`` is the pass list
+    adds a ``ctx.finish()`` after the upload and after the passes. ``pass_timing`` also
+    finishes after every draw and keeps each pass's seconds in ``pass_seconds`` ((pass name,
+    seconds) in graph order): what benchmarks/pass_times.py prints. ``graph`` is the pass list
     the last frame ran (:func:`pass_graph`).
     """
 
@@ -43,12 +45,15 @@ class GpuKeyer:
         ctx: moderngl.Context | str | None = None,
         *,
         timing: bool = False,
+        pass_timing: bool = False,
         shaders: ShaderLibrary | None = None,
     ) -> None:
         self._owns_ctx = not isinstance(ctx, moderngl.Context)
         self.ctx = create_context(ctx if ctx is not None else "standalone")
         self.params = params
-        self.timing = timing
+        self.timing = timing or pass_timing
+        self.pass_timing = pass_timing
+        self.pass_seconds: tuple[tuple[str, float], ...] = ()
         self.stats: dict[str, float] = {"upload": 0.0, "passes": 0.0, "readback": 0.0}
         self.graph: tuple[GpuPass, ...] = ()
         # (program, defines) of each pass the last frame drew, in order: what the graph was
@@ -144,6 +149,9 @@ class GpuKeyer:
             "guide_norm": float(np.float32(1.0 / (2 * r + 1) ** 2)),  # cpu.guided_matte's F32
             "spill": p.spill,
             "key": cpu.key_channel(p),
+            "reach_share": cpu.REACH_SHARE,
+            "reach_mix": cpu.REACH_MIX,
+            "reach_gamut": cpu.REACH_GAMUT,
         }
         self._param_values = values
         for prog in self._progs.values():
@@ -265,7 +273,9 @@ class GpuKeyer:
         guide_unit = _FIXED_UNITS["chroma_guide"]
         self._dummy_f.use(guide_unit)  # 4:4:4 and RGB frames: decode.glsl never reads it
         drawn = []
+        seconds = []
         for ps in self.graph:
+            t0 = time.perf_counter()
             prog = self._progs[(ps.program, ps.defines)]
             for name, value in ps.uniforms:
                 if isinstance(value, bytes):
@@ -278,9 +288,13 @@ class GpuKeyer:
             self._framebuffer(ps.outputs).use()
             self._vaos[(ps.program, ps.defines)].render(moderngl.TRIANGLES, vertices=3)
             drawn.append((ps.program, ps.defines))
+            if self.pass_timing:
+                self.ctx.finish()
+                seconds.append((ps.name, time.perf_counter() - t0))
             if "chroma_guide" in ps.outputs:  # bound once written, for every pass that decodes
                 self._target("chroma_guide").use(guide_unit)
         self.drawn = tuple(drawn)
+        self.pass_seconds = tuple(seconds)
 
     # --- API -------------------------------------------------------------------------------
 

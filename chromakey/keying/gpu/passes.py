@@ -67,6 +67,11 @@ TARGETS: dict[str, str] = {
     # the blended chroma-grid luma, so 16-bit rounding of either would show by several steps.
     "chroma_guide": "RGBA32F",
     "guide": "RG32F",  # luma, raw matte: the guide's variance sums E[I²] − E[I]² cancel
+    # Membership's reach only (cpu.member_reach(p) > 0): the key pass's (luma, membership, share,
+    # can_mix) and reach_seed, float32: the reach pass makes the raw matte of them, which the
+    # guide's variance sums and the clip ramp amplify.
+    "keyed": "RGBA32F",
+    "seed": "R32F",
     "gate": "R8",  # colour_gate: scales a despill that is at most alpha, so 1/510 stays < ½ step
     "sums_ab": "RG32F",  # row sums of (a, b): b = mean − a·mean_luma cancels too
     "sums_w": "R32F",  # row sums of w (up to 2r + 1); the clip ramp amplifies errors up to 100×
@@ -142,9 +147,10 @@ def _reduce_pair(what: str, radius: int, use_max: bool, src: str = "alpha") -> l
 
 @functools.lru_cache(maxsize=64)
 def pass_graph(p: KeyerParams, chroma: tuple[int, int] = (1, 1)) -> tuple[GpuPass, ...]:
-    """The passes GpuKeyer draws for ``p``, in order: 4 at default settings, and first the
-    chroma guide pass when the frame's chroma is subsampled (``chroma``: Frame.chroma_factors,
-    (1, 1) for 4:4:4 and RGB frames).
+    """The passes GpuKeyer draws for ``p``, in order: 5 at default settings (4 for a pale
+    screen's window, sat_max < 1, where membership does not reach), and first the chroma
+    guide pass when the frame's chroma is subsampled (``chroma``: Frame.chroma_factors, (1, 1)
+    for 4:4:4 and RGB frames).
 
     Pure data (no GL), so the pass table and bytes per frame come from the graph that runs.
     """
@@ -152,7 +158,17 @@ def pass_graph(p: KeyerParams, chroma: tuple[int, int] = (1, 1)) -> tuple[GpuPas
     if chroma != (1, 1):
         # Read by every pass that decodes (key, composite) through decode.glsl.
         passes.append(GpuPass("chroma guide", "chroma_guide", ("chroma_guide",), grid=chroma))
-    passes.append(GpuPass("key", "key", ("guide", "gate")))
+    reach = cpu.member_reach(p)
+    if reach > 0:
+        # The raw matte needs the seeds around each pixel: the key pass writes its own terms,
+        # the reach pass the raw matte (into the guide target, as the key pass does without).
+        passes += [
+            GpuPass("key", "key", ("keyed", "gate", "seed"), defines=(("REACH", 1),)),
+            GpuPass("reach", "reach", ("guide",), (("keyed_tex", "keyed"), ("seed_tex", "seed")),
+                    defines=(("REACH_RADIUS", reach),)),
+        ]  # fmt: skip
+    else:
+        passes.append(GpuPass("key", "key", ("guide", "gate"), defines=(("REACH", 0),)))
     r = p.guide_radius
     sums, box_rows = ("sums_ab", "sums_w"), r
     if 0 < r <= FUSED_GUIDE_RADIUS:
