@@ -109,6 +109,7 @@ def _decode_rows(y, u, v, rgbp, ints, dec, a, b, buf, line, base, ja):
         return
     fx, fy = ints[I_FX], ints[I_FY]
     guided = fx == 2 or fy == 2
+    mat = (dec[0], dec[1], dec[3], dec[4], dec[5], dec[6], dec[7], dec[8])
     ch = u.shape[0]
     cw = u.shape[1]
     cu, cv, csu, csv, cy = line[0, :cw], line[1, :cw], line[5, :cw], line[6, :cw], line[7, :cw]
@@ -132,7 +133,7 @@ def _decode_rows(y, u, v, rgbp, ints, dec, a, b, buf, line, base, ja):
             _vstep(buf[B_CSV], k - ja, k2 - ja, one, csv)
             _vstep(buf[B_CY], k - ja, k2 - ja, one, cy)
             if fx == 2:
-                _guided_pairs(yr, cu, cv, csu, csv, cy, dec, pr, pg, pb)
+                _guided_pairs(yr, cu, cv, csu, csv, cy, mat, pr, pg, pb)
                 continue
             _upsample_row(csu, usu, fx)
             _upsample_row(csv, usv, fx)
@@ -146,22 +147,24 @@ def _decode_rows(y, u, v, rgbp, ints, dec, a, b, buf, line, base, ja):
                 d = yn - ucy[x]
                 un = un + usu[x] * d
                 vn = vn + usv[x] * d
-            _put_rgb(yn, un, vn, dec, pr, pg, pb, x)
+            _put_rgb(yn, un, vn, mat, pr, pg, pb, x)
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
-def _put_rgb(yn, un, vn, dec, pr, pg, pb, x):
-    """cpu._decode_yuv's matrix for one pixel (values in 0–1 code units)."""
-    yy = yn * dec[0] - dec[1]
-    cu_ = un - dec[3]
-    cv_ = vn - dec[4]
-    pr[x] = _clip01(yy + cv_ * dec[5])
-    pg[x] = _clip01((yy + cu_ * dec[6]) + cv_ * dec[7])
-    pb[x] = _clip01(yy + cu_ * dec[8])
+def _put_rgb(yn, un, vn, mat, pr, pg, pb, x):
+    """cpu._decode_yuv's matrix for one pixel (values in 0–1 code units). ``mat``: the
+    matrix's constants as a tuple of scalars (so that no store in the loop can alias them)."""
+    m00, yoff, off1, off2, m02, m11, m12, m21 = mat
+    yy = yn * m00 - yoff
+    cu_ = un - off1
+    cv_ = vn - off2
+    pr[x] = _clip01(yy + cv_ * m02)
+    pg[x] = _clip01((yy + cu_ * m11) + cv_ * m12)
+    pb[x] = _clip01(yy + cu_ * m21)
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _guided_pairs(yr, cu, cv, su, sv, cy, dec, pr, pg, pb):
+def _guided_pairs(yr, cu, cv, su, sv, cy, mat, pr, pg, pb):
     """A row of cpu.guided_chroma at half-width chroma, two pixels per chroma column: column
     2j takes the chroma row's values at j, column 2j + 1 the mean of j and j + 1 (as
     _upsample_row does), clamped at the row's end."""
@@ -174,17 +177,17 @@ def _guided_pairs(yr, cu, cv, su, sv, cy, dec, pr, pg, pb):
         x = 2 * j
         yn = F32(yr[x]) * s
         d = yn - cy[j]
-        _put_rgb(yn, cu[j] + su[j] * d, cv[j] + sv[j] * d, dec, pr, pg, pb, x)
+        _put_rgb(yn, cu[j] + su[j] * d, cv[j] + sv[j] * d, mat, pr, pg, pb, x)
         yn = F32(yr[x + 1]) * s
         d = yn - (cy[j] + cy[j + 1]) * half
         un = (cu[j] + cu[j + 1]) * half + (su[j] + su[j + 1]) * half * d
         vn = (cv[j] + cv[j + 1]) * half + (sv[j] + sv[j + 1]) * half * d
-        _put_rgb(yn, un, vn, dec, pr, pg, pb, x + 1)
+        _put_rgb(yn, un, vn, mat, pr, pg, pb, x + 1)
     for x in range(2 * m, w):  # the row's end: the chroma row's last values
         jj = min(x // 2, cw - 1)
         yn = F32(yr[x]) * s
         d = yn - cy[jj]
-        _put_rgb(yn, cu[jj] + su[jj] * d, cv[jj] + sv[jj] * d, dec, pr, pg, pb, x)
+        _put_rgb(yn, cu[jj] + su[jj] * d, cv[jj] + sv[jj] * d, mat, pr, pg, pb, x)
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
