@@ -134,9 +134,8 @@ N_LINES = 11
 B_CY, B_CSU, B_CSV = B_T2, B_T3, B_T4
 B_H0, B_H1, B_H2, B_H3, B_H4, B_H5 = B_S0, B_S1, B_S2, B_S3, B_T0, B_T1
 # Membership's reach (pixels.reach_rows), on the band's rows while they are keyed: the
-# surely-screen seed, the share of the screen's colour, and the seed's max over rows then
-# columns.
-B_SEED, B_SHARE, B_NEAR_H, B_NEAR = B_S0, B_S1, B_S2, B_S3
+# surely-screen seed and the share of the screen's colour.
+B_SEED, B_SHARE = B_S0, B_S1
 _CHROMA_R = cpu.CHROMA_GUIDE_RADIUS
 _CHROMA_EPS = F32(cpu.CHROMA_GUIDE_EPS)
 

@@ -13,8 +13,6 @@ from .common import (
     B_G,
     B_GATE0,
     B_LUMA,
-    B_NEAR,
-    B_NEAR_H,
     B_R,
     B_RAW,
     B_SCR_B,
@@ -52,7 +50,6 @@ from .common import (
     _clip01,
     _soft_step,
 )
-from .windows import _hreduce, _vreduce
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
@@ -288,19 +285,27 @@ def _key_pixels(P, ints, lw, i0, i1, buf):
 def reach_rows(P, ints, buf, n):
     """cpu.reach_membership on the band's n rows, after _key_pixels: raw falls to
     1 − near·can_mix·share where that is lower (the same value as 1 − max(membership,
-    near·can_mix)·share, exactly). Only where near·share is above 1 − raw = membership·share
-    can it be: beside the subject's edges, so can_mix is computed only there."""
+    near·can_mix)·share, exactly). It can only where the pixel holds more of the screen's
+    colour than spill (share over REACH_MIX's start) and membership is under 1 (1 − raw =
+    membership·share under share): beside the subject's edges. So near, the max of the seeds
+    over the square, and can_mix are computed only there, directly."""
     r = ints[I_REACH]
     w = buf.shape[2]
     me, mi = P[P_MIX_E0], P[P_MIX_INV]
     ge, gi = P[P_GAMUT_E0], P[P_GAMUT_INV]
-    _hreduce(buf, B_SEED, B_NEAR_H, r, 0, n, 0, w, True)
-    _vreduce(buf, B_NEAR_H, B_NEAR, r, 0, n, 0, w, n, True)
+    seed = buf[B_SEED]
     for i in range(n):
-        near, shr, raw = buf[B_NEAR, i], buf[B_SHARE, i], buf[B_RAW, i]
+        shr, raw = buf[B_SHARE, i], buf[B_RAW, i]
         for x in range(w):
             sh = shr[x]
-            if near[x] * sh <= F32(1.0) - raw[x]:
+            if sh <= me or F32(1.0) - raw[x] >= sh:
+                continue
+            near = F32(0.0)
+            for yy in range(max(i - r, 0), min(i + r, n - 1) + 1):
+                row = seed[yy]
+                for xx in range(max(x - r, 0), min(x + r, w - 1) + 1):
+                    near = max(near, row[xx])
+            if near * sh <= F32(1.0) - raw[x]:
                 continue
             # The implied foreground × (1 − share): its brightest channel over 1 − share.
             rest = max(
@@ -312,4 +317,4 @@ def reach_rows(P, ints, buf, n):
             )
             over = rest - (F32(1.0) - sh)
             can = _soft_step(me, mi, sh) * (F32(1.0) - _soft_step(ge, gi, over))
-            raw[x] = min(raw[x], F32(1.0) - near[x] * (can * sh))
+            raw[x] = min(raw[x], F32(1.0) - near * (can * sh))
