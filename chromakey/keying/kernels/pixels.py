@@ -291,30 +291,44 @@ def reach_rows(P, ints, buf, n):
     over the square, and can_mix are computed only there, directly."""
     r = ints[I_REACH]
     w = buf.shape[2]
-    me, mi = P[P_MIX_E0], P[P_MIX_INV]
-    ge, gi = P[P_GAMUT_E0], P[P_GAMUT_INV]
+    me = P[P_MIX_E0]
     seed = buf[B_SEED]
+    # Which pixels the reach can lower, a byte each, tested 8 at a time: the test vectorises,
+    # and the few pixels beside the edge are found without a branch per pixel.
+    chunks = (w + 7) // 8
+    flags = np.zeros(chunks * 8, np.uint8)
+    words = flags.view(np.uint64)
     for i in range(n):
         shr, raw = buf[B_SHARE, i], buf[B_RAW, i]
         for x in range(w):
-            sh = shr[x]
-            if sh <= me or F32(1.0) - raw[x] >= sh:
+            flags[x] = (shr[x] > me) & (F32(1.0) - raw[x] < shr[x])
+        for c in range(chunks):
+            if words[c] == 0:
                 continue
-            near = F32(0.0)
-            for yy in range(max(i - r, 0), min(i + r, n - 1) + 1):
-                row = seed[yy]
-                for xx in range(max(x - r, 0), min(x + r, w - 1) + 1):
-                    near = max(near, row[xx])
-            if near * sh <= F32(1.0) - raw[x]:
-                continue
-            # The implied foreground × (1 − share): its brightest channel over 1 − share.
-            rest = max(
-                max(
-                    buf[B_R, i, x] - sh * buf[B_SCR_R, i, x],
-                    buf[B_G, i, x] - sh * buf[B_SCR_G, i, x],
-                ),
-                buf[B_B, i, x] - sh * buf[B_SCR_B, i, x],
-            )
-            over = rest - (F32(1.0) - sh)
-            can = _soft_step(me, mi, sh) * (F32(1.0) - _soft_step(ge, gi, over))
-            raw[x] = min(raw[x], F32(1.0) - near * (can * sh))
+            for x in range(8 * c, min(8 * c + 8, w)):
+                if flags[x] == 0:
+                    continue
+                _reach_pixel(P, buf, seed, i, x, r, n, w)
+
+
+@njit(inline="always", nogil=True, cache=True, error_model="numpy")
+def _reach_pixel(P, buf, seed, i, x, r, n, w):
+    """reach_rows at one pixel the reach can lower: near, then can_mix, then the new raw."""
+    sh = buf[B_SHARE, i, x]
+    raw = buf[B_RAW, i]
+    near = F32(0.0)
+    for yy in range(max(i - r, 0), min(i + r, n - 1) + 1):
+        row = seed[yy]
+        for xx in range(max(x - r, 0), min(x + r, w - 1) + 1):
+            near = max(near, row[xx])
+    if near * sh <= F32(1.0) - raw[x]:
+        return
+    # The implied foreground × (1 − share): its brightest channel over 1 − share.
+    rest = max(
+        max(buf[B_R, i, x] - sh * buf[B_SCR_R, i, x], buf[B_G, i, x] - sh * buf[B_SCR_G, i, x]),
+        buf[B_B, i, x] - sh * buf[B_SCR_B, i, x],
+    )
+    over = rest - (F32(1.0) - sh)
+    mix = _soft_step(P[P_MIX_E0], P[P_MIX_INV], sh)
+    can = mix * (F32(1.0) - _soft_step(P[P_GAMUT_E0], P[P_GAMUT_INV], over))
+    raw[x] = min(raw[x], F32(1.0) - near * (can * sh))
