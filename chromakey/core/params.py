@@ -96,7 +96,7 @@ class KeyerParams:
     clip_black: float = 0.50
     clip_white: float = 0.90
     guide_radius: int = 4
-    guide_eps: float = 1e-4
+    guide_eps: float = 1e-3
     edge_tolerance: float = 0.20
     choke: int = 0
     feather: float = 0.0
