@@ -77,14 +77,6 @@ def _upsample_row(c, out, fx):
         out[2 * j + 1] = (c[min(j, cw - 1)] + c[cw - 1]) * F32(0.5)
 
 
-@njit(inline="always", nogil=True, cache=True, error_model="numpy")
-def _vstep(c, k, k2, s, out):
-    """cpu.upsample_chroma's vertical step: 0.75·c[k] + 0.25·c[k2], each value times s."""
-    c0, c1 = c[k], c[k2]
-    for j in range(out.shape[0]):
-        out[j] = F32(0.75) * (F32(c0[j]) * s) + F32(0.25) * (F32(c1[j]) * s)
-
-
 @njit(nogil=True, cache=True, error_model="numpy")
 def _decode_rows(y, u, v, rgbp, ints, dec, a, b, buf, line, base, ja):
     """Rows [a, b) of the frame → buf[B_R..B_B][a − base : b − base] (cpu.decode_rgb's values).
@@ -105,13 +97,12 @@ def _decode_rows(y, u, v, rgbp, ints, dec, a, b, buf, line, base, ja):
                 pb[x] = F32(src[x, 2]) * s
         return
     fx, fy = ints[I_FX], ints[I_FY]
-    guided = fx == 2 or fy == 2
-    mat = (dec[0], dec[1], dec[3], dec[4], dec[5], dec[6], dec[7], dec[8])
+    m00, yoff, off1, off2 = dec[0], dec[1], dec[3], dec[4]
+    m02, m11, m12, m21 = dec[5], dec[6], dec[7], dec[8]
     ch = u.shape[0]
     cw = u.shape[1]
     cu, cv, csu, csv, cy = line[0, :cw], line[1, :cw], line[5, :cw], line[6, :cw], line[7, :cw]
     uu, vv, usu, usv, ucy = line[2, :w], line[3, :w], line[8, :w], line[9, :w], line[10, :w]
-    one = F32(1.0)
     for r in range(a, b):
         i = r - base
         # Vertical chroma interpolation (cpu.upsample_chroma): rows 2k = .75 c[k] + .25 c[k−1],
@@ -121,70 +112,43 @@ def _decode_rows(y, u, v, rgbp, ints, dec, a, b, buf, line, base, ja):
             k2 = max(k - 1, 0) if r % 2 == 0 else min(r // 2 + 1, ch - 1)
         else:
             k = k2 = min(r, ch - 1)
-        _vstep(u, k, k2, s, cu)
-        _vstep(v, k, k2, s, cv)
+        u0, u1, v0, v1 = u[k], u[k2], v[k], v[k2]
+        for j in range(cw):
+            cu[j] = F32(0.75) * (F32(u0[j]) * s) + F32(0.25) * (F32(u1[j]) * s)
+            cv[j] = F32(0.75) * (F32(v0[j]) * s) + F32(0.25) * (F32(v1[j]) * s)
         pr, pg, pb = buf[B_R, i], buf[B_G, i], buf[B_B, i]
         yr = y[r]
-        if guided:
-            _vstep(buf[B_CSU], k - ja, k2 - ja, one, csu)
-            _vstep(buf[B_CSV], k - ja, k2 - ja, one, csv)
-            _vstep(buf[B_CY], k - ja, k2 - ja, one, cy)
-            if fx == 2:
-                _guided_pairs(yr, cu, cv, csu, csv, cy, mat, pr, pg, pb)
-                continue
-            _upsample_row(csu, usu, fx)
-            _upsample_row(csv, usv, fx)
-            _upsample_row(cy, ucy, fx)
+        if fx == 1 and fy == 1:  # 4:4:4: the chroma as it is
+            for x in range(w):
+                yy = F32(yr[x]) * s * m00 - yoff
+                cu_ = cu[min(x, cw - 1)] - off1
+                cv_ = cv[min(x, cw - 1)] - off2
+                pr[x] = _clip01(yy + cv_ * m02)
+                pg[x] = _clip01((yy + cu_ * m11) + cv_ * m12)
+                pb[x] = _clip01(yy + cu_ * m21)
+            continue
+        # The chroma guide's slopes and chroma-grid luma, interpolated as the chroma is.
+        q, q2 = k - ja, k2 - ja
+        s0, s1, t0, t1 = buf[B_CSU, q], buf[B_CSU, q2], buf[B_CSV, q], buf[B_CSV, q2]
+        l0, l1 = buf[B_CY, q], buf[B_CY, q2]
+        for j in range(cw):
+            csu[j] = F32(0.75) * s0[j] + F32(0.25) * s1[j]
+            csv[j] = F32(0.75) * t0[j] + F32(0.25) * t1[j]
+            cy[j] = F32(0.75) * l0[j] + F32(0.25) * l1[j]
         _upsample_row(cu, uu, fx)
         _upsample_row(cv, vv, fx)
+        _upsample_row(csu, usu, fx)
+        _upsample_row(csv, usv, fx)
+        _upsample_row(cy, ucy, fx)
         for x in range(w):
             yn = F32(yr[x]) * s
-            un, vn = uu[x], vv[x]
-            if guided:  # cpu.guided_chroma: + slope × luma's detail below the chroma grid
-                d = yn - ucy[x]
-                un = un + usu[x] * d
-                vn = vn + usv[x] * d
-            _put_rgb(yn, un, vn, mat, pr, pg, pb, x)
-
-
-@njit(inline="always", nogil=True, cache=True, error_model="numpy")
-def _put_rgb(yn, un, vn, mat, pr, pg, pb, x):
-    """cpu._decode_yuv's matrix for one pixel (values in 0–1 code units). ``mat``: the
-    matrix's constants as a tuple of scalars (so that no store in the loop can alias them)."""
-    m00, yoff, off1, off2, m02, m11, m12, m21 = mat
-    yy = yn * m00 - yoff
-    cu_ = un - off1
-    cv_ = vn - off2
-    pr[x] = _clip01(yy + cv_ * m02)
-    pg[x] = _clip01((yy + cu_ * m11) + cv_ * m12)
-    pb[x] = _clip01(yy + cu_ * m21)
-
-
-@njit(nogil=True, cache=True, error_model="numpy")
-def _guided_pairs(yr, cu, cv, su, sv, cy, mat, pr, pg, pb):
-    """A row of cpu.guided_chroma at half-width chroma, two pixels per chroma column: column
-    2j takes the chroma row's values at j, column 2j + 1 the mean of j and j + 1 (as
-    _upsample_row does), clamped at the row's end."""
-    w = pr.shape[0]
-    cw = cu.shape[0]
-    s = F32(1.0 / 255.0)
-    half = F32(0.5)
-    m = max(min(w // 2, cw - 1), 0)  # pairs whose odd pixel has a next chroma column
-    for j in range(m):
-        x = 2 * j
-        yn = F32(yr[x]) * s
-        d = yn - cy[j]
-        _put_rgb(yn, cu[j] + su[j] * d, cv[j] + sv[j] * d, mat, pr, pg, pb, x)
-        yn = F32(yr[x + 1]) * s
-        d = yn - (cy[j] + cy[j + 1]) * half
-        un = (cu[j] + cu[j + 1]) * half + (su[j] + su[j + 1]) * half * d
-        vn = (cv[j] + cv[j + 1]) * half + (sv[j] + sv[j + 1]) * half * d
-        _put_rgb(yn, un, vn, mat, pr, pg, pb, x + 1)
-    for x in range(2 * m, w):  # the row's end: the chroma row's last values
-        jj = min(x // 2, cw - 1)
-        yn = F32(yr[x]) * s
-        d = yn - cy[jj]
-        _put_rgb(yn, cu[jj] + su[jj] * d, cv[jj] + sv[jj] * d, mat, pr, pg, pb, x)
+            d = yn - ucy[x]  # cpu.guided_chroma: + slope × luma's detail below the chroma grid
+            yy = yn * m00 - yoff
+            cu_ = (uu[x] + usu[x] * d) - off1
+            cv_ = (vv[x] + usv[x] * d) - off2
+            pr[x] = _clip01(yy + cv_ * m02)
+            pg[x] = _clip01((yy + cu_ * m11) + cv_ * m12)
+            pb[x] = _clip01(yy + cu_ * m21)
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
