@@ -17,8 +17,9 @@ direct (not running) sums in a fixed order of taps, so a pixel's value does not 
 which tiles or bands around it were computed: the output is identical with and without the
 tiling (``tiles=False``) and for any band height, which the tests check bit for bit.
 
-The flow of one band (``frame._band``): ``pixels`` (decode, screen map, membership, raw alpha,
-luma) → ``guide`` (bounds per tile, the luma guide near mixed tiles) → ``refine`` (mixed tiles)
+The flow of one band (``frame._band``): ``chroma`` (the chroma guide's slopes on the band's
+chroma rows) → ``pixels`` (decode with the guided chroma, screen map, membership, raw alpha,
+luma, then membership's reach beside the screen) → ``guide`` (bounds per tile, the luma guide near mixed tiles) → ``refine`` (mixed tiles)
 → ``composite`` (spill gate, unmix, despill, over, and the encoders' YUV planes); ``windows``
 holds the window sums and extrema they share, ``common`` the constants, ``keyer`` the
 :class:`CpuKeyer` that packs the parameters and calls the kernel.

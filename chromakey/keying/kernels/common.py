@@ -125,7 +125,8 @@ T_MIXED, T_SCREEN, T_SUBJECT = 0, 1, 2
     N_BUFFERS,
 ) = range(23)
 
-# Rows of the per-worker line scratch: decode's chroma rows (0–3, 5–10), the background LUT (4).
+# Rows of the per-worker line scratch: decode's chroma rows (0–3, 5–10), the background LUT
+# (4), the reach's flags (5, as bytes, once the rows are decoded).
 N_LINES = 11
 
 # The chroma guide's buffers (kernels.chroma), on the band's chroma rows: free until the

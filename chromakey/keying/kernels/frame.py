@@ -82,7 +82,7 @@ def _band(
         _screen_rows(across, mi0, mi1, mfy, r, r + 1, buf, a)
         _key_pixels(P, ints, lw, r - a, r - a + 1, buf)
     if ints[I_REACH] > 0:
-        reach_rows(P, ints, buf, n)
+        reach_rows(P, ints, buf, line, n)
     rad = ints[I_GUIDE_R]
     use_tiles = ints[I_TILES] != 0
     nt_ = (w + TILE - 1) // TILE

@@ -246,7 +246,7 @@ def _key_pixels(P, ints, lw, i0, i1, buf):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def reach_rows(P, ints, buf, n):
+def reach_rows(P, ints, buf, line, n):
     """cpu.reach_membership on the band's n rows, after _key_pixels: raw falls to
     1 − near·can_mix·share where that is lower (the same value as 1 − max(membership,
     near·can_mix)·share, exactly). It can only where the pixel holds more of the screen's
@@ -258,10 +258,12 @@ def reach_rows(P, ints, buf, n):
     me = P[P_MIX_E0]
     seed = buf[B_SEED]
     # Which pixels the reach can lower, a byte each, tested 8 at a time: the test vectorises,
-    # and the few pixels beside the edge are found without a branch per pixel.
+    # and the few pixels beside the edge are found without a branch per pixel. The bytes are
+    # a line the decode is done with (4 bytes a float: room for w + 7).
     chunks = (w + 7) // 8
-    flags = np.zeros(chunks * 8, np.uint8)
+    flags = line[5].view(np.uint8)[: chunks * 8]
     words = flags.view(np.uint64)
+    flags[w : chunks * 8] = 0
     for i in range(n):
         shr, raw = buf[B_SHARE, i], buf[B_RAW, i]
         for x in range(w):
