@@ -4,13 +4,24 @@ against.
 Each function has a GLSL twin of the same name in ``shaders/`` and reads the same way. All
 values are float32 in 0–1; images are H×W(×C) arrays. The modules follow the frame:
 ``decode`` → ``membership`` (membership, key excess, raw alpha) → ``screen`` (the screen
-colour at each pixel) → ``guide`` (the luma guide) → ``refine`` (edge, clip, choke, feather)
+colour at each pixel) → ``guide`` (the luma guide) → ``refine`` (edge, clip) → ``colour_model`` (partial pixels against the
+subject's colour beside them) → ``refine`` (choke, feather)
 → ``unmix`` (spill gate, unmix and despill, composite); ``windows`` holds the window
 filters they share, ``common`` the constants and the soft step, ``keyer`` ``key_frame`` and
 :class:`ReferenceKeyer`. The names are gathered here, so that ``reference.X`` reads as one
 namespace (the compiled keyer and the GPU keyer take their constants from it).
 """
 
+from .colour_model import (
+    COLOUR_MIX,
+    COLOUR_RADIUS,
+    COLOUR_RESIDUAL,
+    COLOUR_SOLID,
+    COLOUR_SPREAD,
+    COLOUR_SUPPORT,
+    colour_model_matte,
+    local_foreground,
+)
 from .common import ALPHA_FLOOR, ALPHA_VISIBLE, EDGE_RADIUS, F32, MIN_RAMP, soft_step
 from .decode import (
     CHROMA_GUIDE_EPS,
@@ -59,6 +70,7 @@ from .refine import (
     gaussian_weights,
     halo_rows,
     refine_matte,
+    shape_matte,
 )
 from .screen import map_axis, screen_at, screen_colors, screen_rows
 from .unmix import composite, spill_gate, to_uint8, unmix_despill
@@ -86,6 +98,14 @@ __all__ = [
     "STRIP_PIXELS",
     "window_reduce",
     "box_sum",
+    "COLOUR_MIX",
+    "COLOUR_RADIUS",
+    "COLOUR_RESIDUAL",
+    "COLOUR_SOLID",
+    "COLOUR_SPREAD",
+    "COLOUR_SUPPORT",
+    "colour_model_matte",
+    "local_foreground",
     "chroma_luma",
     "chroma_slopes",
     "choke_matte",
@@ -113,6 +133,7 @@ __all__ = [
     "raw_alpha",
     "reach_membership",
     "refine_matte",
+    "shape_matte",
     "screen_at",
     "screen_colors",
     "screen_excess",

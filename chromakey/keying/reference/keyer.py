@@ -11,6 +11,7 @@ from ...core.color import rgb_to_hsl
 from ...core.frames import Frame
 from ...core.params import KeyerParams
 from ...core.screenmap import ScreenMap, keyed_params
+from .colour_model import colour_model_matte
 from .common import F32
 from .decode import decode_rgb, decode_rows
 from .guide import BT709_LUMA, guided_matte, luma, luma_weights
@@ -24,7 +25,7 @@ from .membership import (
     screen_membership,
     screen_share,
 )
-from .refine import halo_rows, refine_matte
+from .refine import clip_matte, edge_weight, halo_rows, shape_matte
 from .screen import screen_colors, screen_rows
 from .unmix import composite, spill_gate, to_uint8, unmix_despill
 
@@ -62,7 +63,9 @@ def key_pixels(
     screen = np.asarray(colors, F32)
     share = screen_share(key_excess(rgb, key), screen_excess(screen, key))
     raw = raw_alpha(share, reach_membership(member, share, rgb, screen, p))
-    alpha = refine_matte(guided_matte(raw, luma(rgb, luma_w), p), p)
+    guided = guided_matte(raw, luma(rgb, luma_w), p)
+    clipped = clip_matte(guided, edge_weight(guided, p), p)
+    alpha = shape_matte(colour_model_matte(clipped, raw, rgb, screen), p)
     fg = unmix_despill(rgb, alpha, spill_gate(hue_m, sat, alpha, p), screen, key, p)
     return fg, alpha
 

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from ...core.params import KeyerParams
+from .colour_model import COLOUR_RADIUS
 from .common import EDGE_RADIUS, F32, soft_step
 from .membership import member_reach
 from .windows import _pad_edge, _shifted, window_reduce
@@ -20,15 +21,17 @@ def halo_rows(p: KeyerParams) -> int:
     give exactly the rows it gives on the whole frame (ReferenceKeyer's strips).
 
     The neighbourhood operations run one after the other, so their reaches add up: the
-    luma guide (two box filters of guide_radius), the edge test (EDGE_RADIUS), the choke
-    (|choke|), the feather (ceil(feather) taps), the spill gate's max filter (spill_radius)
-    and membership's reach (member_reach). Every operation of that kind added to key_frame
-    must be counted here; tests/test_cpu_strips.py checks the sum against the whole frame.
+    luma guide (two box filters of guide_radius) and the edge test (EDGE_RADIUS) on one
+    side, the local colour model (COLOUR_RADIUS, on the raw matte and the colours) on the
+    other, whichever is wider; then the choke (|choke|), the feather (ceil(feather) taps),
+    the spill gate's max filter (spill_radius) and membership's reach (member_reach). Every
+    operation of that kind added to key_frame must be counted here; tests/test_cpu_strips.py
+    checks the sum against the whole frame.
     """
     feather = math.ceil(p.feather) if p.feather > 0 else 0
-    guide = 2 * p.guide_radius
+    clipped = max(2 * p.guide_radius + EDGE_RADIUS, COLOUR_RADIUS)
     reach = member_reach(p)
-    return guide + EDGE_RADIUS + abs(p.choke) + feather + p.spill_radius + reach + HALO_MARGIN
+    return clipped + abs(p.choke) + feather + p.spill_radius + reach + HALO_MARGIN
 
 
 def gaussian_weights(radius: float) -> np.ndarray:
@@ -81,7 +84,13 @@ def feather_matte(alpha: np.ndarray, p: KeyerParams) -> np.ndarray:
     return _blur(alpha, gaussian_weights(p.feather)) if p.feather > 0 else alpha
 
 
-def refine_matte(raw: np.ndarray, p: KeyerParams) -> np.ndarray:
-    alpha = clip_matte(raw, edge_weight(raw, p), p)
+def shape_matte(alpha: np.ndarray, p: KeyerParams) -> np.ndarray:
+    """The user's choke, then feather."""
     return feather_matte(choke_matte(alpha, p), p)
+
+
+def refine_matte(guided: np.ndarray, p: KeyerParams) -> np.ndarray:
+    """Clip, choke and feather of a matte, without the colour model between them (key_pixels
+    runs that on the clipped matte)."""
+    return shape_matte(clip_matte(guided, edge_weight(guided, p), p), p)
 

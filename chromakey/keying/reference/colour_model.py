@@ -1,0 +1,69 @@
+"""6b. The local colour model: a partial pixel's alpha from the subject's colour beside it.
+
+A pixel at a subject's edge is a·F + (1 − a)·S. The matte so far reads a from the screen's
+share of the pixel (its green excess), which is right only where F has no green excess of its
+own: at skin's edge (F redder than green) it reads a too high, at a spilled or greenish edge
+too low, and 4:2:0 chroma blurs it. Where solid subject lies within COLOUR_RADIUS pixels, its
+mean colour there estimates F, and a follows from where the pixel lies on the line from S to
+F: a = (C − S)·(F − S) / |F − S|², every channel at once, at luma's full resolution.
+
+The estimate is trusted only where it can be: the window holds solid subject
+(COLOUR_SUPPORT), F is far enough from S for the line to be measured on (COLOUR_SPREAD), and
+the pixel lies on that line (COLOUR_RESIDUAL): beside skin, a strand of dark hair is no mix
+of skin and screen, and keeps its matte. Even then the matte moves only COLOUR_MIX of the
+way, since the window's mean is not the edge's own colour. It runs after the clip, on the
+pixels the clip leaves partial (0 < a < 1), so clearly screen and clearly subject stay
+exactly 0 and 1, and before choke and feather, so that a user's choke and feather shape the
+result.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .common import F32, soft_step
+from .windows import box_sum
+
+# Pixels either side over which the solid subject's colour is averaged (a square window).
+COLOUR_RADIUS = 7
+# The raw matte over which a pixel is solid subject, a sample of F (soft ramp).
+COLOUR_SOLID = (0.95, 1.0)
+# Solid pixels the window needs before its mean is F (soft ramp on the sum of their weights).
+COLOUR_SUPPORT = (0.0, 2.0)
+# |F − S|² under which the line from S to F is too short to read a on (soft ramp).
+COLOUR_SPREAD = (0.05, 0.15)
+# The pixel's distance from the line S–F over which it is not a mix of the two (soft ramp).
+COLOUR_RESIDUAL = (0.02, 0.05)
+# The share of the way from the matte to the colour model's alpha a trusted pixel moves.
+COLOUR_MIX = 0.5
+# What a zero weight sum or a zero-length line divides by.
+_TINY = F32(1e-6)
+
+
+def local_foreground(raw: np.ndarray, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(F, support): the mean colour of the solid subject within COLOUR_RADIUS (H×W×3), and
+    the sum of its solid weights (H×W)."""
+    w = soft_step(*COLOUR_SOLID, raw)
+    r = COLOUR_RADIUS
+    sums = np.concatenate([w[..., None], w[..., None] * rgb], axis=-1)
+    sums = box_sum(box_sum(sums, r, 1), r, 0)
+    support = sums[..., 0]
+    return sums[..., 1:] / np.maximum(support, _TINY)[..., None], support
+
+
+def colour_model_matte(
+    alpha: np.ndarray, raw: np.ndarray, rgb: np.ndarray, screen: np.ndarray
+) -> np.ndarray:
+    """The clipped matte with its partial pixels moved toward the local colour model's alpha
+    (``screen``: the screen's colour, (3,) or per pixel as rgb)."""
+    fg, support = local_foreground(raw, rgb)
+    line = fg - screen
+    spread = np.sum(line * line, axis=-1)
+    to_pixel = rgb - screen
+    a = np.clip(np.sum(to_pixel * line, axis=-1) / np.maximum(spread, _TINY), 0.0, 1.0)
+    off = to_pixel - a[..., None] * line
+    residual = np.sqrt(np.sum(off * off, axis=-1))
+    trust = soft_step(*COLOUR_SUPPORT, support) * soft_step(*COLOUR_SPREAD, spread)
+    trust *= (F32(1.0) - soft_step(*COLOUR_RESIDUAL, residual)) * F32(COLOUR_MIX)
+    partial = (alpha > 0.0) & (alpha < 1.0)
+    return np.where(partial, alpha + trust * (a - alpha), alpha).astype(F32)
