@@ -180,6 +180,34 @@ float clip_matte(float alpha, float edge) {
     return clipped + edge * (alpha - clipped);
 }
 
+// --- 6b. the local colour model ---------------------------------------------------------------
+// cpu.colour_model_matte in two halves: the pass that writes the raw matte (key, or reach) also
+// writes each pixel's solid_colour, colour_rows.frag.glsl sums it along rows, and
+// colour_model.frag.glsl down columns, then moves a partial pixel's alpha.
+
+// cpu.local_foreground's terms of one pixel: its weight as solid subject and that times its colour.
+vec4 solid_colour(float raw, vec3 rgb) {
+    float w = soft_step(colour_solid.x, colour_solid.y, raw);
+    return vec4(w, w * rgb);
+}
+
+// A partial pixel's clipped alpha moved toward where it lies on the line from the screen to the
+// solid subject's mean colour F (sums: the window sums of solid_colour), as far as it is trusted.
+float colour_model_matte(float alpha, vec4 sums, vec3 rgb, vec3 screen_) {
+    vec3 fg = sums.yzw / max(sums.x, COLOUR_TINY);
+    vec3 line = fg - screen_;
+    float spread = line.x * line.x + line.y * line.y + line.z * line.z;
+    vec3 to_pixel = rgb - screen_;
+    float along = to_pixel.x * line.x + to_pixel.y * line.y + to_pixel.z * line.z;
+    float a = clamp(along / max(spread, COLOUR_TINY), 0.0, 1.0);
+    vec3 off = to_pixel - a * line;
+    float residual = sqrt(off.x * off.x + off.y * off.y + off.z * off.z);
+    float trust = soft_step(colour_support.x, colour_support.y, sums.x)
+        * soft_step(colour_spread.x, colour_spread.y, spread);
+    trust *= (1.0 - soft_step(colour_residual.x, colour_residual.y, residual)) * colour_mix;
+    return alpha + trust * (a - alpha);
+}
+
 // --- 7. unmix and despill -----------------------------------------------------------------
 
 // Where spill may be removed: screen hues, weak colours, and anything near the screen.

@@ -3,26 +3,18 @@
 // straight-alpha "over" a colour or an image, or straight RGBA when there is no background.
 // RGB is decoded again from the planes (decode.glsl), the spill gate's membership half comes
 // from the key pass (gate_tex), and its near-screen half is the min of the refined matte over
-// the spill window. #defines chromakey/gpu.py sets per program choose where the matte comes
-// from:
-//   FUSED_CLIP 1: the edge test, clip and window min are taken here (refine.glsl) from the
-//                 guided matte (matte_tex, channel MATTE_CHANNEL), window radius NEAR_R;
-//   FUSED_CLIP 0: alpha_tex holds the refined matte (clip pass, then choke / feather) and the
-//                 min runs over near_tex, radius (NEAR_RX, NEAR_RY): (spill_radius,
-//                 spill_radius), or (0, spill_radius) after a window_reduce pass along rows.
+// the spill window. alpha_tex holds the refined matte (the colour model pass's clip and
+// colour model, then choke / feather) and the min runs over near_tex, radius (NEAR_RX,
+// NEAR_RY), #defines chromakey/keying/gpu/passes.py sets: (spill_radius, spill_radius), or
+// (0, spill_radius) after a window_reduce pass along rows.
 // With spill 0 the radius is 0: the gate is then unused.
 
 #include "common.glsl"
 #include "decode.glsl"
 
 uniform sampler2D gate_tex;      // key pass: colour_gate
-#if FUSED_CLIP
-uniform sampler2D matte_tex;     // the guided matte (matte pass), or the key pass (radius 0)
-#include "refine.glsl"
-#else
 uniform sampler2D alpha_tex;     // the refined matte
 uniform sampler2D near_tex;      // the matte again, or its min along rows over spill_radius
-#endif
 
 uniform int background_mode;     // 0: none (straight RGBA out), 1: opaque RGB, 2: RGBA
 uniform int background_is_image; // 0: background_color, 1: background_image
@@ -48,7 +40,6 @@ vec4 composite(vec3 fg, float alpha, vec4 bg) {
     return vec4(clamp(fg + (1.0 - alpha) * bg.rgb, 0.0, 1.0), 1.0);
 }
 
-#if !FUSED_CLIP
 // The min of near_tex over the window; pixels outside the picture are skipped (a clamped
 // edge only repeats pixels inside it, which does not change a min).
 float window_min(ivec2 p) {
@@ -65,19 +56,12 @@ float window_min(ivec2 p) {
     }
     return m;
 }
-#endif
 
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
     vec3 rgb = decode_rgb(p);
-#if FUSED_CLIP
-    vec2 refined = refined_alpha(p);
-    float alpha = refined.x;
-    float near_min = refined.y;
-#else
     float alpha = texelFetch(alpha_tex, p, 0).r;
     float near_min = window_min(p);
-#endif
     float gate = spill_gate(texelFetch(gate_tex, p, 0).r, 1.0 - near_min);
     vec3 fg = unmix_despill(rgb, alpha, gate, screen_at(p), key);
     vec4 bg = background_is_image != 0 ? texelFetch(background_image, p, 0) : background_color;

@@ -3,7 +3,10 @@
 // cpu.reach_membership's window and the raw matte it gates: near = the max of the key pass's
 // seeds over the (2·REACH_RADIUS + 1)² square around the pixel (edges clamped, as
 // cpu.window_reduce pads), membership raised to near · can_mix, and raw_alpha of it. Writes
-// guide_out (RG32F): luma and that raw matte, what the key pass writes itself without a reach.
+// guide_out (RG32F): luma and that raw matte, and colour_out (RGBA32F): its solid_colour for
+// the local colour model, what the key pass writes itself without a reach. The pixel's colour
+// is decoded again for it, only where the matte makes it solid subject (w > 0): elsewhere the
+// terms are 0 whatever the colour.
 //
 // Only a pixel that can be a mix (can_mix > 0) and is not all member already can change, and
 // it alone reads the window: elsewhere near is left 0, exactly as good, for near · 0 is 0 and
@@ -16,13 +19,15 @@
 // REACH_RADIUS is a #define chromakey/keying/gpu/passes.py sets.
 
 #include "common.glsl"
+#include "decode.glsl"
 
 #define REACH_WIDTH (2 * REACH_RADIUS + 1)
 
 uniform sampler2D keyed_tex;     // key pass: (luma, membership, share, can_mix)
 uniform sampler2D seed_tex;      // key pass: reach_seed
 
-out vec2 guide_out;
+layout(location = 0) out vec2 guide_out;
+layout(location = 1) out vec4 colour_out;
 
 // The max of the seeds over the first `taps` pixels of the square around p, row by row (all
 // REACH_WIDTH² of them, or none); a clamped edge only repeats pixels inside the picture.
@@ -44,5 +49,11 @@ void main() {
     float mix_ = k.w;            // can_mix
     bool may_rise = mix_ > 0.0 && member < 1.0;
     float near = near_seed(p, may_rise ? REACH_WIDTH * REACH_WIDTH : 0);
-    guide_out = vec2(k.x, raw_alpha(share, reach_membership(member, near, mix_)));
+    float raw = raw_alpha(share, reach_membership(member, near, mix_));
+    guide_out = vec2(k.x, raw);
+    colour_out = vec4(0.0);
+    int solid = raw > colour_solid.x ? 1 : 0;  // soft_step is 0 at and below its low end
+    for (int once = 0; once < solid; once++) {
+        colour_out = solid_colour(raw, decode_rgb(p));
+    }
 }

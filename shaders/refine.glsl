@@ -3,9 +3,9 @@
 // near-screen test), from one read of the guided matte's (2·(NEAR_R + EDGE_RADIUS) + 1)²
 // window: the max − min filters run separably in registers, rows then columns.
 //
-// The includer declares `uniform sampler2D matte_tex;` and #defines MATTE_CHANNEL (0: the
-// matte pass's matte, 1: the key pass's raw matte when guide_radius is 0) and NEAR_R (the
-// spill window's radius; 0 for the pixel alone). Pixels outside the picture are left out of
+// The includer (colour_model.frag.glsl) declares `uniform sampler2D matte_tex;` and #defines
+// MATTE_CHANNEL (0: the matte pass's matte, 1: the raw matte when guide_radius is 0) and NEAR_R
+// (the window's radius; 0 for the pixel alone). Pixels outside the picture are left out of
 // every max and min: a clamped edge only repeats pixels inside it, which changes neither.
 
 #define QW (2 * (NEAR_R + EDGE_RADIUS) + 1)

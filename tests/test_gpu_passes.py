@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Targets allowed to be float32, each for a reason the TARGETS table gives (parity).
 FLOAT32_OK = {
     "guide", "sums_ab", "sums_w", "stack", "coef_ab", "coef_w", "matte", "alpha", "alpha_tmp",
-    "chroma_guide", "keyed", "seed",
+    "chroma_guide", "keyed", "seed", "colour", "colour_rows",
 }
 
 
@@ -34,32 +34,45 @@ def _narrow(graph) -> None:
             assert not fmt.endswith("32F") or target in FLOAT32_OK, (target, fmt)
 
 
-def test_default_settings_take_five_narrow_passes():
+def test_default_settings_take_seven_narrow_passes():
     graph = pass_graph(KeyerParams())
-    assert [ps.program for ps in graph] == ["key", "reach", "guide", "matte", "composite"]
+    assert [ps.program for ps in graph] == [
+        "key", "reach", "guide", "matte", "colour_rows", "colour_model", "composite"
+    ]
     _narrow(graph)
     # Membership reaches cpu.MEMBER_REACH pixels: the key pass's terms, the reach pass's window.
     key, reach = graph[0], graph[1]
     assert key.outputs == ("keyed", "gate", "seed") and key.defines == (("REACH", 1),)
     assert reach.defines == (("REACH_RADIUS", cpu.MEMBER_REACH),)
-    assert reach.outputs == ("guide",) and {t for _, t in reach.inputs} == {"keyed", "seed"}
+    assert reach.outputs == ("guide", "colour")
+    assert {t for _, t in reach.inputs} == {"keyed", "seed"}
+    # The local colour model: row sums of the reach pass's terms, then the clip and the model
+    # from the matte and those sums, into the matte the composite reads.
+    rows, model, composite = graph[4:]
+    assert rows.inputs == (("src", "colour"),) and rows.outputs == ("colour_rows",)
+    assert dict(model.inputs) == {"matte_tex": "matte", "rows_tex": "colour_rows"}
+    assert model.outputs == ("alpha",) and dict(composite.inputs)["alpha_tex"] == "alpha"
     per_px = sum(ps.bytes_per_pixel for ps in graph)
-    # key (RGBA32F + R8 + R32F), reach (RG32F), guide (RG32F + R32F), matte, out
-    assert per_px == 21 + 8 + 12 + 4 + 4
+    # key (RGBA32F + R8 + R32F), reach (RG32F + RGBA32F), guide (RG32F + R32F), matte,
+    # colour rows (RGBA32F), colour model (R32F), out
+    assert per_px == 21 + 24 + 12 + 4 + 16 + 4 + 4
     assert frame_bytes(graph, 1920, 1080) == per_px * 1920 * 1080
 
 
 def test_a_pale_screen_window_takes_no_reach_pass():
     """sat_max < 1: membership does not reach (cpu.member_reach is 0), and the key pass writes
-    the raw matte itself, as narrow as before the reach."""
+    the raw matte and the colour model's terms itself."""
     p = KeyerParams(sat_max=0.9)
     assert cpu.member_reach(p) == 0
     graph = pass_graph(p)
-    assert [ps.program for ps in graph] == ["key", "guide", "matte", "composite"]
-    assert graph[0].outputs == ("guide", "gate") and graph[0].defines == (("REACH", 0),)
-    assert "RGBA32F" not in [f for ps in graph for f in ps.formats]
+    assert [ps.program for ps in graph] == [
+        "key", "guide", "matte", "colour_rows", "colour_model", "composite"
+    ]
+    assert graph[0].outputs == ("guide", "gate", "colour") and graph[0].defines == (("REACH", 0),)
+    assert graph[3].inputs == (("src", "colour"),)
+    assert "keyed" not in [t for ps in graph for t in ps.outputs]
     _narrow(graph)
-    assert sum(ps.bytes_per_pixel for ps in graph) == 8 + 1 + 12 + 4 + 4
+    assert sum(ps.bytes_per_pixel for ps in graph) == 8 + 1 + 16 + 12 + 4 + 16 + 4 + 4
 
 
 @pytest.mark.parametrize("chroma", [(2, 2), (2, 1)])
@@ -82,26 +95,27 @@ def test_subsampled_frames_take_the_chroma_guide_first_on_the_chroma_grid(chroma
 @pytest.mark.parametrize(
     ("change", "extra"),
     [
-        # Choke and feather work on the refined matte, so it becomes a texture (clip, +1).
-        ({"choke": 2}, 1 + 2),
-        ({"choke": -1}, 1 + 2),
-        ({"feather": 1.5}, 1 + 2),
-        ({"spill_radius": gpu.FUSED_CLIP_RADIUS}, 0),
+        # Choke and feather work on the colour model pass's matte: two passes each.
+        ({"choke": 2}, 2),
+        ({"choke": -1}, 2),
+        ({"feather": 1.5}, 2),
+        ({"choke": 1, "feather": 0.5}, 2 + 2),
+        ({"spill_radius": 1}, 0),
         ({"spill_radius": 0}, 0),
-        ({"spill_radius": gpu.FUSED_SPILL_RADIUS}, 1),
-        ({"spill_radius": gpu.FUSED_SPILL_RADIUS + 1}, 1 + 1),
+        ({"spill_radius": gpu.FUSED_SPILL_RADIUS}, 0),
+        ({"spill_radius": gpu.FUSED_SPILL_RADIUS + 1}, 1),
         ({"spill": 0.0, "spill_radius": 30}, 0),  # no spill: no near-screen test at all
         ({"guide_radius": gpu.FUSED_GUIDE_RADIUS}, 0),
         ({"guide_radius": 1}, 0),
         ({"guide_radius": gpu.FUSED_GUIDE_RADIUS + 1}, 3),
-        ({"guide_radius": 0}, -2),  # no guide, no matte pass: key and composite
-        ({"choke": 1, "feather": 3.0, "spill_radius": 20, "guide_radius": 16}, 1 + 2 + 2 + 1 + 3),
+        ({"guide_radius": 0}, -2),  # no guide, no matte pass: the colour model clips the raw matte
+        ({"choke": 1, "feather": 3.0, "spill_radius": 20, "guide_radius": 16}, 2 + 2 + 1 + 3),
         ({"sat_max": 0.9}, -1),  # a pale screen's window: no reach pass
         ({"sat_max": 0.9, "guide_radius": 0}, -1 - 2),
     ],
 )
 def test_other_settings_add_passes_only_for_themselves(change, extra):
-    assert len(pass_graph(KeyerParams(**change))) == 5 + extra
+    assert len(pass_graph(KeyerParams(**change))) == 7 + extra
 
 
 @pytest.mark.parametrize(
@@ -150,9 +164,11 @@ def test_the_keyer_draws_exactly_the_graph(gl_ctx, p, layout):
 def test_pass_table_names_passes_formats_and_bytes():
     table = pass_table(pass_graph(KeyerParams()), 1920, 1080)
     assert "| 1 | key | key | keyed (RGBA32F) + gate (R8) + seed (R32F) | 21 |" in table
-    assert "| 2 | reach | reach | guide (RG32F) | 8 |" in table
-    assert "**5 passes**" in table and "**49**" in table
-    assert f"(49 B per picture pixel) = {49 * 1920 * 1080:,} B (101.6 MB)" in table
+    assert "| 2 | reach | reach | guide (RG32F) + colour (RGBA32F) | 24 |" in table
+    assert "| 5 | colour rows | colour_rows | colour_rows (RGBA32F) | 16 |" in table
+    assert "| 6 | colour model | colour_model | alpha (R32F) | 4 |" in table
+    assert "**7 passes**" in table and "**85**" in table
+    assert f"(85 B per picture pixel) = {85 * 1920 * 1080:,} B (176.3 MB)" in table
 
 
 def test_passes_script_prints_the_table():
@@ -165,7 +181,7 @@ def test_passes_script_prints_the_table():
     )
     assert proc.returncode == 0, proc.stderr
     # 4:2:0 frames by default: the chroma guide pass first, 4 B per picture pixel.
-    assert "6 passes" in proc.stdout and "9 passes" in proc.stdout
+    assert "8 passes" in proc.stdout and "10 passes" in proc.stdout
     assert "choke rows" in proc.stdout
     assert "| 1 | chroma guide | chroma_guide | chroma_guide (RGBA32F) at 1/2×1/2 | 4 |" in proc.stdout
     plain = subprocess.run(
@@ -173,7 +189,7 @@ def test_passes_script_prints_the_table():
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert plain.returncode == 0, plain.stderr
-    assert "5 passes" in plain.stdout and "chroma guide" not in plain.stdout
+    assert "7 passes" in plain.stdout and "chroma guide" not in plain.stdout
 
 
 def test_pass_times_script_times_every_pass_of_the_graph(gl_ctx):

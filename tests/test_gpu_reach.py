@@ -66,9 +66,24 @@ def terms(rgb: np.ndarray, p: KeyerParams) -> tuple[np.ndarray, np.ndarray, np.n
 
 def alpha_without_reach(rgb: np.ndarray, p: KeyerParams) -> np.ndarray:
     """The reference's matte with membership's reach left out (raw alpha of the pixel's own
-    membership), everything else as cpu.key_pixels does it."""
+    membership), everything else as cpu.key_pixels does it: guide, clip, the local colour
+    model (on that raw matte), choke and feather."""
     member, share, lum = terms(rgb, p)
-    return cpu.refine_matte(cpu.guided_matte(cpu.raw_alpha(share, member), lum, p), p)
+    raw = cpu.raw_alpha(share, member)
+    guided = cpu.guided_matte(raw, lum, p)
+    clipped = cpu.clip_matte(guided, cpu.edge_weight(guided, p), p)
+    return cpu.shape_matte(cpu.colour_model_matte(clipped, raw, rgb, SCREEN), p)
+
+
+def test_the_matte_without_reach_is_the_reference_where_membership_does_not_reach():
+    """alpha_without_reach is cpu.key_pixels' chain: where the reach is 0 (a pale screen's
+    window), it is the reference keyer's own matte."""
+    p = KeyerParams(sat_max=0.9, guide_radius=0)
+    assert cpu.member_reach(p) == 0
+    rgb8 = scene_rgb()
+    keyed = cpu.ReferenceKeyer(p).render(Frame.from_rgb(rgb8), screen(), None)[..., 3]
+    alpha = alpha_without_reach(rgb8.astype(F32) / F32(255), p)
+    assert np.array_equal(keyed, cpu.to_uint8(alpha[..., None])[..., 0])
 
 
 @pytest.fixture(scope="module")

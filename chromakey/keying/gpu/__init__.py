@@ -6,7 +6,7 @@ passes' textures, and only :meth:`GpuKeyer.render` reads back.
 
 The passes are data: :func:`pass_graph` lists them for a KeyerParams (program, render targets,
 inputs, specialising defines), the keyer draws exactly that list, and :func:`pass_table` /
-:func:`frame_bytes` report what it writes. At default settings there are five, and a sixth
+:func:`frame_bytes` report what it writes. At default settings there are seven, and an eighth
 first for a frame with subsampled chroma (4:2:0, 4:2:2):
 
     chroma     one texel per chroma sample: slopes of U and V against luma over 3×3 chroma
@@ -14,25 +14,33 @@ first for a frame with subsampled chroma (4:2:0, 4:2:2):
                guided by luma with them (cpu.guided_chroma)
     key        planes → luma, membership, share of the screen's colour, can_mix (RGBA32F),
                reach_seed (R32F), colour_gate (R8)                       (screen map: cpu.screen_at)
-    reach      the seeds' max over 5×5 where a pixel can be a mix → luma + raw matte (RG32F)
+    reach      the seeds' max over 5×5 where a pixel can be a mix → luma + raw matte (RG32F),
+               and the colour model's solid weight and weighted colour (RGBA32F)
                (cpu.reach_membership; a pale screen's window, sat_max < 1, has no reach: the
-               key pass writes luma + raw matte itself)
+               key pass writes luma + raw matte and those terms itself)
     guide      9×9 window sums → (a, b, w) → their row sums (RG32F + R32F)
     matte      column sums → the guided matte (R32F)
-    composite  decode again; edge test, clip and the spill window's min over a 9×9 window of
-               the matte (refine.glsl); spill gate, unmix, despill, over → RGBA8
+    colour     the solid weight and weighted colour summed along rows over 15 (RGBA32F)
+    rows
+    colour     edge test and clip over a 5×5 window of the matte (refine.glsl); on the pixels
+    model      left partial, the column sums → the solid subject's colour beside them, and the
+               local colour model's alpha (cpu.colour_model_matte) → the matte (R32F)
+    composite  decode again; the spill window's min of the matte; spill gate, unmix, despill,
+               over → RGBA8
 
-Other settings add passes only for what they need: choke or feather (a clip pass writes the
-refined matte, then window_reduce rows + columns, Gaussian rows + columns), a spill_radius above
-FUSED_CLIP_RADIUS (the clip pass; above FUSED_SPILL_RADIUS also a row pass), a guide_radius above
+Other settings add passes only for what they need: choke or feather (window_reduce rows +
+columns, Gaussian rows + columns on the colour model's matte), a spill_radius above
+FUSED_SPILL_RADIUS (a row pass for the spill window's min), a guide_radius above
 FUSED_GUIDE_RADIUS (guide_rows / guide_cols, separable); guide_radius 0 drops guide and matte.
 Formats are the narrowest that keep parity with the reference (tests/test_gpu_parity.py): float32
 only for the guided filter's inputs and sums, whose variance and intercept cancel (and the key
-pass's terms of the raw matte, where membership reaches), for the matte, which the straight-RGBA
-output compares with ALPHA_VISIBLE, and for the chroma guide, whose slopes multiply luma's detail.
+pass's terms of the raw matte, where membership reaches), for the colour model's terms and sums,
+whose ratio is the subject's colour, for the matte, which the straight-RGBA output compares with
+ALPHA_VISIBLE, and for the chroma guide, whose slopes multiply luma's detail.
 
 The screen map (calibration.ScreenMap, a few thousand blocks) goes up each frame as a small
-RGB32F texture; key and composite interpolate it with texelFetch and numpy's own weights.
+RGB32F texture; key, colour model and composite interpolate it with texelFetch and numpy's
+own weights.
 
 Every pass is the same fullscreen triangle; the shaders address texels with gl_FragCoord and
 texelFetch, so texture row 0 is image row 0 (the top of the picture, as in numpy). A host that
@@ -47,7 +55,6 @@ from .keyer import GpuKeyer
 from .passes import (
     CHROMA_GRID,
     FORMATS,
-    FUSED_CLIP_RADIUS,
     FUSED_GUIDE_RADIUS,
     FUSED_SPILL_RADIUS,
     MAX_FEATHER_TAPS,
@@ -65,7 +72,6 @@ __all__ = [
     "CHROMA_GRID",
     "FIRST_INPUT_UNIT",
     "FORMATS",
-    "FUSED_CLIP_RADIUS",
     "FUSED_GUIDE_RADIUS",
     "FUSED_SPILL_RADIUS",
     "GL_REQUIRE",

@@ -152,6 +152,11 @@ class GpuKeyer:
             "reach_share": cpu.REACH_SHARE,
             "reach_mix": cpu.REACH_MIX,
             "reach_gamut": cpu.REACH_GAMUT,
+            "colour_solid": cpu.COLOUR_SOLID,
+            "colour_support": cpu.COLOUR_SUPPORT,
+            "colour_spread": cpu.COLOUR_SPREAD,
+            "colour_residual": cpu.COLOUR_RESIDUAL,
+            "colour_mix": cpu.COLOUR_MIX,
         }
         self._param_values = values
         for prog in self._progs.values():
@@ -207,7 +212,8 @@ class GpuKeyer:
 
     def _upload_frame(self, frame: Frame) -> None:
         """The planes onto their units, and the frame's uniforms on every program of the graph
-        (all that decode: chroma guide, key, composite; a program drops the ones it ignores)."""
+        (all that decode: chroma guide, key, reach, colour model, composite; a program drops the
+        ones it ignores)."""
         progs = self._current.values()
         _set(self._current["key"], "luma_w", tuple(float(x) for x in cpu.luma_weights(frame)))
         planes = frame.planes
@@ -266,8 +272,8 @@ class GpuKeyer:
         """Draw :func:`pass_graph`'s passes, each into its targets, reading earlier ones'."""
         screen_map = screen
         self._screen_map.upload(screen_map.colors).use(_FIXED_UNITS["screen_map"])
-        for n in ("key", "composite"):
-            _set(self._current[n], "screen_cell", screen_map.cell)
+        for prog in self._current.values():  # those that read the map: key, colour model, composite
+            _set(prog, "screen_cell", screen_map.cell)
         bg = self._bg.tex if bg_image and self._bg.tex is not None else self._dummy_f
         bg.use(_FIXED_UNITS["background_image"])
         guide_unit = _FIXED_UNITS["chroma_guide"]

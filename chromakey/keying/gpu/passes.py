@@ -17,13 +17,10 @@ from .. import reference as cpu
 
 # Radii up to these run fused. FUSED_GUIDE_RADIUS: the guide's first box filter, coefficients
 # and the row half of the second in one pass (guide.frag.glsl, whose shared taps cost (2r + 1)³
-# additions); larger radii take four separable passes. FUSED_CLIP_RADIUS: a spill_radius the
-# composite takes together with the edge test and clip (refine.glsl: a window of
-# (2·(r + EDGE_RADIUS) + 1)² taps held in registers), when there is no choke or feather.
-# FUSED_SPILL_RADIUS: otherwise, a spill window the composite takes as one 2-D min ((2r + 1)²
-# taps); wider ones add a row pass.
+# additions); larger radii take four separable passes. FUSED_SPILL_RADIUS: a spill window the
+# composite takes as one 2-D min of the refined matte ((2r + 1)² taps); wider ones add a row
+# pass.
 FUSED_GUIDE_RADIUS = 4
-FUSED_CLIP_RADIUS = 2
 FUSED_SPILL_RADIUS = 4
 
 # feather.frag.glsl's tap array: 2·ceil(the largest feather KeyerParams allows) + 1.
@@ -48,6 +45,9 @@ def shader_defines() -> dict[str, int | float]:
         "MAX_TAPS": MAX_FEATHER_TAPS,
         "CHROMA_GUIDE_RADIUS": cpu.CHROMA_GUIDE_RADIUS,
         "CHROMA_GUIDE_EPS": cpu.CHROMA_GUIDE_EPS,
+        "COLOUR_RADIUS": cpu.COLOUR_RADIUS,
+        # What a zero weight sum or a zero-length line divides by (the reference's own).
+        "COLOUR_TINY": float(cpu.colour_model._TINY),
     }
 
 
@@ -67,6 +67,11 @@ TARGETS: dict[str, str] = {
     # the blended chroma-grid luma, so 16-bit rounding of either would show by several steps.
     "chroma_guide": "RGBA32F",
     "guide": "RG32F",  # luma, raw matte: the guide's variance sums E[I²] − E[I]² cancel
+    # The local colour model's terms (w, w·rgb) from the pass that writes the raw matte, and
+    # their row sums (up to 2·COLOUR_RADIUS + 1), float32: F is their ratio, and the
+    # residual's narrow ramp (COLOUR_RESIDUAL) amplifies its errors.
+    "colour": "RGBA32F",
+    "colour_rows": "RGBA32F",
     # Membership's reach only (cpu.member_reach(p) > 0): the key pass's (luma, membership, share,
     # can_mix) and reach_seed, float32: the reach pass makes the raw matte of them, which the
     # guide's variance sums and the clip ramp amplify.
@@ -147,7 +152,7 @@ def _reduce_pair(what: str, radius: int, use_max: bool, src: str = "alpha") -> l
 
 @functools.lru_cache(maxsize=64)
 def pass_graph(p: KeyerParams, chroma: tuple[int, int] = (1, 1)) -> tuple[GpuPass, ...]:
-    """The passes GpuKeyer draws for ``p``, in order: 5 at default settings (4 for a pale
+    """The passes GpuKeyer draws for ``p``, in order: 7 at default settings (6 for a pale
     screen's window, sat_max < 1, where membership does not reach), and first the chroma
     guide pass when the frame's chroma is subsampled (``chroma``: Frame.chroma_factors, (1, 1)
     for 4:4:4 and RGB frames).
@@ -156,19 +161,23 @@ def pass_graph(p: KeyerParams, chroma: tuple[int, int] = (1, 1)) -> tuple[GpuPas
     """
     passes = []
     if chroma != (1, 1):
-        # Read by every pass that decodes (key, composite) through decode.glsl.
+        # Read by every pass that decodes (key, reach, colour model, composite): decode.glsl.
         passes.append(GpuPass("chroma guide", "chroma_guide", ("chroma_guide",), grid=chroma))
     reach = cpu.member_reach(p)
     if reach > 0:
         # The raw matte needs the seeds around each pixel: the key pass writes its own terms,
-        # the reach pass the raw matte (into the guide target, as the key pass does without).
+        # the reach pass the raw matte (into the guide target, as the key pass does without)
+        # and the colour model's terms of it.
         passes += [
             GpuPass("key", "key", ("keyed", "gate", "seed"), defines=(("REACH", 1),)),
-            GpuPass("reach", "reach", ("guide",), (("keyed_tex", "keyed"), ("seed_tex", "seed")),
+            GpuPass("reach", "reach", ("guide", "colour"),
+                    (("keyed_tex", "keyed"), ("seed_tex", "seed")),
                     defines=(("REACH_RADIUS", reach),)),
         ]  # fmt: skip
     else:
-        passes.append(GpuPass("key", "key", ("guide", "gate"), defines=(("REACH", 0),)))
+        passes.append(
+            GpuPass("key", "key", ("guide", "gate", "colour"), defines=(("REACH", 0),))
+        )
     r = p.guide_radius
     sums, box_rows = ("sums_ab", "sums_w"), r
     if 0 < r <= FUSED_GUIDE_RADIUS:
@@ -197,20 +206,14 @@ def pass_graph(p: KeyerParams, chroma: tuple[int, int] = (1, 1)) -> tuple[GpuPas
                     defines=(("BOX_ROWS", box_rows),))
         )  # fmt: skip
         matte, channel = "matte", 0
-    # The spill gate's near-screen test only matters when there is spill to remove.
-    s = p.spill_radius if p.spill > 0 else 0
-    gate = ("gate_tex", "gate")
-    if p.choke == 0 and p.feather == 0 and s <= FUSED_CLIP_RADIUS:
-        # Edge test, clip and the spill window's min in the composite, from the matte.
-        passes.append(
-            GpuPass("composite", "composite", ("out",), (("matte_tex", matte), gate),
-                    defines=(("FUSED_CLIP", 1), ("MATTE_CHANNEL", channel), ("NEAR_R", s)))
-        )  # fmt: skip
-        return tuple(passes)
-    passes.append(
-        GpuPass("clip", "clip", ("alpha",), (("matte_tex", matte),),
-                defines=(("MATTE_CHANNEL", channel),))
-    )  # fmt: skip
+    # The edge test and clip, then the local colour model on the pixels the clip leaves partial:
+    # the solid subject's colour beside them, summed over rows, then columns and projected.
+    passes += [
+        GpuPass("colour rows", "colour_rows", ("colour_rows",), (("src", "colour"),)),
+        GpuPass("colour model", "colour_model", ("alpha",),
+                (("matte_tex", matte), ("rows_tex", "colour_rows")),
+                defines=(("MATTE_CHANNEL", channel),)),
+    ]  # fmt: skip
     if p.choke != 0:
         passes += _reduce_pair("choke", abs(p.choke), p.choke < 0)
     if p.feather > 0:
@@ -224,6 +227,9 @@ def pass_graph(p: KeyerParams, chroma: tuple[int, int] = (1, 1)) -> tuple[GpuPas
             GpuPass("feather columns", "feather", ("alpha",), (("src", "alpha_tmp"),),
                     (*taps, ("direction", (0, 1)))),
         ]  # fmt: skip
+    # The spill gate's near-screen test only matters when there is spill to remove.
+    s = p.spill_radius if p.spill > 0 else 0
+    gate = ("gate_tex", "gate")
     near, near_radius = "alpha", (s, s)
     if s > FUSED_SPILL_RADIUS:
         passes.append(
@@ -234,8 +240,7 @@ def pass_graph(p: KeyerParams, chroma: tuple[int, int] = (1, 1)) -> tuple[GpuPas
     passes.append(
         GpuPass("composite", "composite", ("out",),
                 (("alpha_tex", "alpha"), ("near_tex", near), gate),
-                defines=(("FUSED_CLIP", 0), ("NEAR_RX", near_radius[0]),
-                         ("NEAR_RY", near_radius[1])))
+                defines=(("NEAR_RX", near_radius[0]), ("NEAR_RY", near_radius[1])))
     )  # fmt: skip
     return tuple(passes)
 
