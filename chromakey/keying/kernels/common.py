@@ -126,7 +126,8 @@ T_MIXED, T_SCREEN, T_SUBJECT = 0, 1, 2
 ) = range(23)
 
 # Rows of the per-worker line scratch: decode's chroma rows (0–3, 5–10), the background LUT
-# (4), the reach's flags (5, as bytes, once the rows are decoded).
+# (4), the reach's flags (5, as bytes, once the rows are decoded), the colour model's column
+# sums (0–3, in the refinement).
 N_LINES = 11
 
 # The chroma guide's buffers (kernels.chroma), on the band's chroma rows: free until the
@@ -137,6 +138,11 @@ B_H0, B_H1, B_H2, B_H3, B_H4, B_H5 = B_S0, B_S1, B_S2, B_S3, B_T0, B_T1
 # Membership's reach (pixels.reach_rows), on the band's rows while they are keyed: the
 # surely-screen seed and the share of the screen's colour.
 B_SEED, B_SHARE = B_S0, B_S1
+# The local colour model (kernels.colour_model), in the refinement: the solid weight and its
+# colours on the band's rows (free once the luma guide has run), and their running column
+# sums in rows of the line scratch (free once the rows are decoded).
+B_CW, B_CR, B_CG, B_CB = B_T0, B_T1, B_T2, B_T3
+L_CW, L_CR, L_CG, L_CB = 0, 1, 2, 3
 _CHROMA_R = cpu.CHROMA_GUIDE_RADIUS
 _CHROMA_EPS = F32(cpu.CHROMA_GUIDE_EPS)
 

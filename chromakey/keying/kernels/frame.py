@@ -155,7 +155,7 @@ def _band(
         while t1 < nt_ and states[t1] == T_MIXED:
             t1 += 1
         xa, xb = t * TILE, min(t1 * TILE, w)
-        _refine(P, ints, fw, buf, n, ga, gb, max(xa - sr_, 0), min(xb + sr_, w), aa, ab)
+        _refine(P, ints, fw, buf, line, n, ga, gb, max(xa - sr_, 0), min(xb + sr_, w), aa, ab)
         # The spill gate's reach: the max of 1 − alpha over a square of spill_radius.
         xc, xd = max(xa - sr_, 0), min(xb + sr_, w)
         for i in range(aa, ab):

@@ -2,6 +2,8 @@
 
 from numba import njit
 
+from .colour_model import _R as COLOUR_R
+from .colour_model import _colour_columns, _colour_model_px, _colour_weights
 from .common import (
     B_ALPHA,
     B_GUIDED,
@@ -26,8 +28,10 @@ from .windows import _hreduce, _vreduce
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _refine(P, ints, fw, buf, n, y0, y1, xa, xb, ya, yb):
-    """cpu.refine_matte on rows [ya, yb) × [xa, xb) (guided matte valid on [y0, y1) ⊇ reach)."""
+def _refine(P, ints, fw, buf, line, n, y0, y1, xa, xb, ya, yb):
+    """Edge test, clip, colour model (cpu.colour_model_matte), choke, feather on rows
+    [ya, yb) × [xa, xb) (guided matte valid on [y0, y1) ⊇ reach; the band's colours and raw
+    matte on every row the colour model reaches)."""
     w = buf.shape[2]
     er = ints[I_EDGE_R]
     choke = ints[I_CHOKE]
@@ -45,6 +49,8 @@ def _refine(P, ints, fw, buf, n, y0, y1, xa, xb, ya, yb):
     ee, ei = P[P_EDGE_E0], P[P_EDGE_INV]
     cbk, cinv = P[P_CLIP_BLACK], P[P_CLIP_INV]
     m = xb2 - xa2
+    xc, xd = max(xa2 - COLOUR_R, 0), min(xb2 + COLOUR_R, w)
+    _colour_weights(buf, max(ea - COLOUR_R, 0), min(eb + COLOUR_R, n), xc, xd)
     for i in range(ea, eb):
         g_, hi_, lo_ = buf[B_GUIDED, i, xa2:xb2], buf[B_S2, i, xa2:xb2], buf[B_S3, i, xa2:xb2]
         out = buf[B_ALPHA, i, xa2:xb2]
@@ -53,6 +59,11 @@ def _refine(P, ints, fw, buf, n, y0, y1, xa, xb, ya, yb):
             edge = _soft_step(ee, ei, hi_[j] - lo_[j])
             clipped = _clip01((al - cbk) * cinv)
             out[j] = clipped + edge * (al - clipped)
+        _colour_columns(buf, line, n, i, i == ea, xc, xd)
+        for j in range(m):
+            al = out[j]
+            if al > F32(0.0) and al < F32(1.0):
+                out[j] = _colour_model_px(buf, line, i, xa2 + j, w, al)
     if cr > 0:
         ca, cb = max(ya - fn, 0), min(yb + fn, n)
         xa3, xb3 = max(xa - fn, 0), min(xb + fn, w)

@@ -14,6 +14,7 @@ namespace (the compiled keyer and the GPU keyer take their constants from it).
 
 from .colour_model import (
     COLOUR_MIX,
+    COLOUR_PARTIAL,
     COLOUR_RADIUS,
     COLOUR_RESIDUAL,
     COLOUR_SOLID,
@@ -99,6 +100,7 @@ __all__ = [
     "window_reduce",
     "box_sum",
     "COLOUR_MIX",
+    "COLOUR_PARTIAL",
     "COLOUR_RADIUS",
     "COLOUR_RESIDUAL",
     "COLOUR_SOLID",

@@ -12,7 +12,7 @@ The estimate is trusted only where it can be: the window holds solid subject
 the pixel lies on that line (COLOUR_RESIDUAL): beside skin, a strand of dark hair is no mix
 of skin and screen, and keeps its matte. Even then the matte moves only COLOUR_MIX of the
 way, since the window's mean is not the edge's own colour. It runs after the clip, on the
-pixels the clip leaves partial (0 < a < 1), so clearly screen and clearly subject stay
+pixels the clip leaves partial (ramped in over COLOUR_PARTIAL from 0 and 1), so clearly screen and clearly subject stay
 exactly 0 and 1, and before choke and feather, so that a user's choke and feather shape the
 result.
 """
@@ -36,6 +36,9 @@ COLOUR_SPREAD = (0.05, 0.15)
 COLOUR_RESIDUAL = (0.02, 0.05)
 # The share of the way from the matte to the colour model's alpha a trusted pixel moves.
 COLOUR_MIX = 0.5
+# How far from 0 and from 1 the clipped matte ramps the model in (soft ramps): the model acts
+# on partial pixels only, and a pixel a rounding away from 0 or 1 is moved by a rounding.
+COLOUR_PARTIAL = 0.02
 # What a zero weight sum or a zero-length line divides by.
 _TINY = F32(1e-6)
 
@@ -65,5 +68,5 @@ def colour_model_matte(
     residual = np.sqrt(np.sum(off * off, axis=-1))
     trust = soft_step(*COLOUR_SUPPORT, support) * soft_step(*COLOUR_SPREAD, spread)
     trust *= (F32(1.0) - soft_step(*COLOUR_RESIDUAL, residual)) * F32(COLOUR_MIX)
-    partial = (alpha > 0.0) & (alpha < 1.0)
-    return np.where(partial, alpha + trust * (a - alpha), alpha).astype(F32)
+    partial = soft_step(0.0, COLOUR_PARTIAL, alpha) * soft_step(0.0, COLOUR_PARTIAL, F32(1.0) - alpha)
+    return alpha + trust * partial * (a - alpha)
