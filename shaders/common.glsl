@@ -192,7 +192,8 @@ vec4 solid_colour(float raw, vec3 rgb) {
 }
 
 // A partial pixel's clipped alpha moved toward where it lies on the line from the screen to the
-// solid subject's mean colour F (sums: the window sums of solid_colour), as far as it is trusted.
+// solid subject's mean colour F (sums: the window sums of solid_colour), as far as it is trusted
+// and ramped in over colour_partial from 0 and from 1 (0 at exactly 0 and 1).
 float colour_model_matte(float alpha, vec4 sums, vec3 rgb, vec3 screen_) {
     vec3 fg = sums.yzw / max(sums.x, COLOUR_TINY);
     vec3 line = fg - screen_;
@@ -205,7 +206,8 @@ float colour_model_matte(float alpha, vec4 sums, vec3 rgb, vec3 screen_) {
     float trust = soft_step(colour_support.x, colour_support.y, sums.x)
         * soft_step(colour_spread.x, colour_spread.y, spread);
     trust *= (1.0 - soft_step(colour_residual.x, colour_residual.y, residual)) * colour_mix;
-    return alpha + trust * (a - alpha);
+    float partial = soft_step(0.0, colour_partial, alpha) * soft_step(0.0, colour_partial, 1.0 - alpha);
+    return alpha + trust * partial * (a - alpha);
 }
 
 // --- 7. unmix and despill -----------------------------------------------------------------

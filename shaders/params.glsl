@@ -28,14 +28,15 @@ uniform vec2 reach_mix;
 uniform vec2 reach_gamut;
 
 // The local colour model's ramps and mix (cpu.COLOUR_SOLID, cpu.COLOUR_SUPPORT, cpu.COLOUR_SPREAD,
-// cpu.COLOUR_RESIDUAL, cpu.COLOUR_MIX), uniforms for the same reason (0, 1, 2 and 0.5 among
-// them); its radius and what it divides by at the least are #defines (COLOUR_RADIUS,
-// COLOUR_TINY).
+// cpu.COLOUR_RESIDUAL, cpu.COLOUR_MIX, cpu.COLOUR_PARTIAL), uniforms for the same reason (0, 1,
+// 2 and 0.5 among them); its radius and what it divides by at the least are #defines
+// (COLOUR_RADIUS, COLOUR_TINY).
 uniform vec2 colour_solid;
 uniform vec2 colour_support;
 uniform vec2 colour_spread;
 uniform vec2 colour_residual;
 uniform float colour_mix;
+uniform float colour_partial;
 
 uniform int key;               // cpu.key_channel(p): 0 red, 1 green, 2 blue
 uniform vec3 luma_w;           // cpu.luma_weights(frame): (Kr, Kg, Kb) of the frame's matrix (key pass)

@@ -157,6 +157,7 @@ class GpuKeyer:
             "colour_spread": cpu.COLOUR_SPREAD,
             "colour_residual": cpu.COLOUR_RESIDUAL,
             "colour_mix": cpu.COLOUR_MIX,
+            "colour_partial": cpu.COLOUR_PARTIAL,
         }
         self._param_values = values
         for prog in self._progs.values():
