@@ -1,8 +1,9 @@
 """The local colour model (cpu.colour_model_matte) inside the refinement's clip loop.
 
-The window sums of the solid weight and its colours are column sums kept running down the
-rows (one vector update a row), and the row half is added only at the pixels the clip
-leaves partial: those are few, and most of a mixed tile's pixels never need their sums.
+The window sums of the solid weight and its colours: their column half on the rows the clip
+reaches (vector sums down the columns), their row half only at the pixels the clip leaves
+partial — those are few. Both are direct sums in a fixed order of taps, as every window sum
+here, so a pixel's value does not depend on the tiles or bands around it.
 """
 
 import numpy as np
@@ -65,35 +66,20 @@ def _colour_weights(buf, ca, cb, xc, xd):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _colour_columns(buf, line, n, i, first, xc, xd):
-    """line's running column sums moved to row i (from row i − 1, or from scratch)."""
+def _colour_columns(buf, line, n, i, xc, xd):
+    """The column sums of row i's window into line: direct sums of the 2·R + 1 rows, edges
+    clamped, in a fixed order, so that they do not depend on where a band or run begins.
+    One channel at a time: a loop over one source and one destination vectorises."""
     m = xd - xc
-    sw, sr, sg, sb = line[L_CW, xc:xd], line[L_CR, xc:xd], line[L_CG, xc:xd], line[L_CB, xc:xd]
-    if first:
+    for c in range(4):
+        d = line[L_CW + c, xc:xd]
+        s = buf[B_CW + c, _clamped(i - _R, n), xc:xd]
         for j in range(m):
-            sw[j] = F32(0.0)
-            sr[j] = F32(0.0)
-            sg[j] = F32(0.0)
-            sb[j] = F32(0.0)
-        for k in range(-_R, _R + 1):
-            q = _clamped(i + k, n)
-            cw, cr = buf[B_CW, q, xc:xd], buf[B_CR, q, xc:xd]
-            cg, cb_ = buf[B_CG, q, xc:xd], buf[B_CB, q, xc:xd]
+            d[j] = s[j]
+        for k in range(1 - _R, _R + 1):
+            s = buf[B_CW + c, _clamped(i + k, n), xc:xd]
             for j in range(m):
-                sw[j] += cw[j]
-                sr[j] += cr[j]
-                sg[j] += cg[j]
-                sb[j] += cb_[j]
-        return
-    q, o = _clamped(i + _R, n), _clamped(i - _R - 1, n)
-    aw, ar, ag, ab = buf[B_CW, q, xc:xd], buf[B_CR, q, xc:xd], buf[B_CG, q, xc:xd], buf[B_CB, q, xc:xd]
-    ow, or_ = buf[B_CW, o, xc:xd], buf[B_CR, o, xc:xd]
-    og, ob = buf[B_CG, o, xc:xd], buf[B_CB, o, xc:xd]
-    for j in range(m):
-        sw[j] += aw[j] - ow[j]
-        sr[j] += ar[j] - or_[j]
-        sg[j] += ag[j] - og[j]
-        sb[j] += ab[j] - ob[j]
+                d[j] += s[j]
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
@@ -120,3 +106,32 @@ def _colour_model_px(buf, line, i, x, w, al):
     partial = _soft_step(_PARTIAL[0], _PARTIAL[1], al)
     partial *= _soft_step(_PARTIAL[0], _PARTIAL[1], F32(1.0) - al)
     return al + trust * partial * (a - al)
+
+
+@njit(inline="always", nogil=True, cache=True, error_model="numpy")
+def _partial(al):
+    return al > F32(0.0) and al < F32(1.0)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _colour_model_row(buf, line, n, i, x0, out, w):
+    """The model at row i's partial pixels (``out``: the clipped matte from column x0): the
+    column sums only within COLOUR_RADIUS of them, a run of partial pixels at a time."""
+    m = out.shape[0]
+    j = 0
+    while j < m:
+        if not _partial(out[j]):
+            j += 1
+            continue
+        last = j  # the run: partial pixels less than a window apart
+        k = j + 1
+        while k < m and k - last <= 2 * _R:
+            if _partial(out[k]):
+                last = k
+            k += 1
+        _colour_columns(buf, line, n, i, max(x0 + j - _R, 0), min(x0 + last + _R + 1, w))
+        for k in range(j, last + 1):
+            al = out[k]
+            if _partial(al):
+                out[k] = _colour_model_px(buf, line, i, x0 + k, w, al)
+        j = last + 1

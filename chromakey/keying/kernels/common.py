@@ -141,7 +141,7 @@ B_SEED, B_SHARE = B_S0, B_S1
 # The local colour model (kernels.colour_model), in the refinement: the solid weight and its
 # colours on the band's rows (free once the luma guide has run), and their running column
 # sums in rows of the line scratch (free once the rows are decoded).
-B_CW, B_CR, B_CG, B_CB = B_T0, B_T1, B_T2, B_T3
+B_CW, B_CR, B_CG, B_CB = B_T0, B_T1, B_T2, B_T3  # consecutive channels
 L_CW, L_CR, L_CG, L_CB = 0, 1, 2, 3
 _CHROMA_R = cpu.CHROMA_GUIDE_RADIUS
 _CHROMA_EPS = F32(cpu.CHROMA_GUIDE_EPS)

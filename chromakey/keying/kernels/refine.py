@@ -1,9 +1,9 @@
-"""Matte refinement on mixed tiles (cpu.refine_matte): edge test, clip, choke, feather."""
+"""Matte refinement on mixed tiles: edge test, clip, the local colour model, choke, feather."""
 
 from numba import njit
 
 from .colour_model import _R as COLOUR_R
-from .colour_model import _colour_columns, _colour_model_px, _colour_weights
+from .colour_model import _colour_model_row, _colour_weights
 from .common import (
     B_ALPHA,
     B_GUIDED,
@@ -59,11 +59,7 @@ def _refine(P, ints, fw, buf, line, n, y0, y1, xa, xb, ya, yb):
             edge = _soft_step(ee, ei, hi_[j] - lo_[j])
             clipped = _clip01((al - cbk) * cinv)
             out[j] = clipped + edge * (al - clipped)
-        _colour_columns(buf, line, n, i, i == ea, xc, xd)
-        for j in range(m):
-            al = out[j]
-            if al > F32(0.0) and al < F32(1.0):
-                out[j] = _colour_model_px(buf, line, i, xa2 + j, w, al)
+        _colour_model_row(buf, line, n, i, xa2, out, w)
     if cr > 0:
         ca, cb = max(ya - fn, 0), min(yb + fn, n)
         xa3, xb3 = max(xa - fn, 0), min(xb + fn, w)

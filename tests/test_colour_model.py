@@ -1,0 +1,96 @@
+"""The local colour model (issue 12): a partial pixel's alpha read against the solid
+subject's colour beside it, in the reference and the compiled keyer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_screen_window import soft_disc_frame
+
+from chromakey.core.color import rgb_to_hsl
+from chromakey.core.params import KeyerParams
+from chromakey.core.screenmap import ScreenMap, keyed_params
+from chromakey.keying import reference as cpu
+from chromakey.keying.kernels import CpuKeyer
+from chromakey.keying.kernels.common import TOLERANCE
+
+SCREEN = np.array([0.0, 0.5, 0.0], np.float32)
+SKIN = np.array([0.85, 0.65, 0.55], np.float32)
+
+
+def half_solid(pixel: np.ndarray, clipped: float) -> tuple[np.ndarray, ...]:
+    """A 15×15 patch: solid skin (raw 1) in its left columns, the screen in its right ones,
+    ``pixel`` at the centre with a clipped matte of ``clipped``."""
+    n = 2 * cpu.COLOUR_RADIUS + 1
+    rgb = np.tile(SCREEN, (n, n, 1))
+    raw = np.zeros((n, n), np.float32)
+    rgb[:, : n // 2] = SKIN
+    raw[:, : n // 2] = 1.0
+    alpha = raw.copy()
+    c = n // 2
+    rgb[c, c] = pixel
+    alpha[c, c] = clipped
+    return alpha, raw, rgb, (c, c)
+
+
+def test_a_mix_of_skin_and_screen_moves_toward_its_coverage():
+    """0.3 skin + 0.7 screen, read as 0.6 by the matte: the model's alpha is 0.3, and the
+    pixel moves COLOUR_MIX of the way there (every trust ramp is at 1 here)."""
+    alpha, raw, rgb, c = half_solid(0.3 * SKIN + 0.7 * SCREEN, 0.6)
+    out = cpu.colour_model_matte(alpha, raw, rgb, SCREEN)
+    assert out[c] == pytest.approx(0.6 + cpu.COLOUR_MIX * (0.3 - 0.6), abs=1e-4)
+    others = np.ones_like(alpha, bool)
+    others[c] = False
+    np.testing.assert_array_equal(out[others], alpha[others])  # exactly 0 and 1 stay
+
+
+def test_a_colour_off_the_line_from_screen_to_subject_keeps_its_matte():
+    """A dark strand over the screen beside skin is no mix of skin and screen."""
+    alpha, raw, rgb, c = half_solid(0.7 * SCREEN, 0.3)
+    assert cpu.colour_model_matte(alpha, raw, rgb, SCREEN)[c] == np.float32(0.3)
+
+
+def test_without_solid_subject_in_reach_nothing_moves():
+    alpha, raw, rgb, c = half_solid(0.3 * SKIN + 0.7 * SCREEN, 0.6)
+    raw[:] = 0.9  # nothing is solid: below COLOUR_SOLID's ramp
+    assert cpu.COLOUR_SOLID[0] > 0.9
+    np.testing.assert_array_equal(cpu.colour_model_matte(alpha, raw, rgb, SCREEN), alpha)
+
+
+def test_the_model_is_continuous_at_0_and_1():
+    """A matte a rounding away from 1 moves by about a rounding, not by the model's step."""
+    alpha, raw, rgb, c = half_solid(0.3 * SKIN + 0.7 * SCREEN, 1.0)
+    alpha[c] = np.nextafter(np.float32(1.0), np.float32(0.0))
+    assert abs(cpu.colour_model_matte(alpha, raw, rgb, SCREEN)[c] - 1.0) < 1e-6
+
+
+def matte_without_the_model(rgb: np.ndarray, p: KeyerParams) -> np.ndarray:
+    """key_pixels' matte with the colour model left out: clip, choke, feather."""
+    hue, sat, light, chroma = rgb_to_hsl(rgb)
+    member = cpu.screen_membership(cpu.hue_membership(hue, p), sat, light, chroma, p)
+    key = cpu.key_channel(p)
+    share = cpu.screen_share(cpu.key_excess(rgb, key), cpu.screen_excess(SCREEN, key))
+    raw = cpu.raw_alpha(share, cpu.reach_membership(member, share, rgb, SCREEN, p))
+    return cpu.refine_matte(cpu.guided_matte(raw, cpu.luma(rgb, cpu.BT709_LUMA), p), p)
+
+
+@pytest.mark.parametrize("color", [tuple(SKIN), (0.95, 0.85, 0.2), (0.2, 0.25, 0.6)])
+def test_an_anti_aliased_edge_reads_closer_to_its_coverage(color):
+    """A digital composite's anti-aliased disc over #008000 (skin, yellow, navy): the model
+    brings the edge's alpha closer to the exact coverage, and the compiled keyer gives the
+    reference's result."""
+    f, cover = soft_disc_frame(color)
+    edge = (cover > 0.02) & (cover < 0.98)
+    p = KeyerParams(auto_hue=False, auto_sat=False)
+    screen = ScreenMap.constant(SCREEN)
+    rgb = cpu.decode_rgb(f)
+    without = matte_without_the_model(rgb, keyed_params(p, screen))
+    ref = cpu.ReferenceKeyer(p, strips=False).render(f, screen, None)[..., 3] / 255.0
+    ours = CpuKeyer(p).render(f, screen, None)[..., 3] / 255.0
+
+    def err(a: np.ndarray) -> float:
+        return float(np.abs(a - cover)[edge].mean())
+
+    assert err(ref) < 0.9 * err(without), (err(ref), err(without))
+    assert np.abs(ours - ref).max() <= TOLERANCE / 255 + 1e-9  # the kernels follow it …
+    assert np.abs(ours - without).max() > 1.5 * TOLERANCE / 255  # … model and all
