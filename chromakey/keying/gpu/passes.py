@@ -47,7 +47,7 @@ def shader_defines() -> dict[str, int | float]:
         "CHROMA_GUIDE_EPS": cpu.CHROMA_GUIDE_EPS,
         "COLOUR_RADIUS": cpu.COLOUR_RADIUS,
         # What a zero weight sum or a zero-length line divides by (the reference's own).
-        "COLOUR_TINY": float(cpu.colour_model._TINY),
+        "COLOUR_TINY": float(cpu.COLOUR_TINY),
     }
 
 

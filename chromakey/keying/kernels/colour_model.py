@@ -44,7 +44,7 @@ _SPREAD = _ramp(*cpu.COLOUR_SPREAD)
 _RESIDUAL = _ramp(*cpu.COLOUR_RESIDUAL)
 _MIX = F32(cpu.COLOUR_MIX)
 _PARTIAL = _ramp(0.0, cpu.COLOUR_PARTIAL)
-_TINY = F32(1e-6)
+_TINY = F32(cpu.COLOUR_TINY)
 
 
 @njit(nogil=True, cache=True, error_model="numpy")

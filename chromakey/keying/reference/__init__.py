@@ -20,6 +20,7 @@ from .colour_model import (
     COLOUR_SOLID,
     COLOUR_SPREAD,
     COLOUR_SUPPORT,
+    COLOUR_TINY,
     colour_model_matte,
     local_foreground,
 )
@@ -106,6 +107,7 @@ __all__ = [
     "COLOUR_SOLID",
     "COLOUR_SPREAD",
     "COLOUR_SUPPORT",
+    "COLOUR_TINY",
     "colour_model_matte",
     "local_foreground",
     "chroma_luma",

@@ -40,7 +40,7 @@ COLOUR_MIX = 0.5
 # on partial pixels only, and a pixel a rounding away from 0 or 1 is moved by a rounding.
 COLOUR_PARTIAL = 0.02
 # What a zero weight sum or a zero-length line divides by.
-_TINY = F32(1e-6)
+COLOUR_TINY = F32(1e-6)
 
 
 def local_foreground(raw: np.ndarray, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -51,7 +51,7 @@ def local_foreground(raw: np.ndarray, rgb: np.ndarray) -> tuple[np.ndarray, np.n
     sums = np.concatenate([w[..., None], w[..., None] * rgb], axis=-1)
     sums = box_sum(box_sum(sums, r, 1), r, 0)
     support = sums[..., 0]
-    return sums[..., 1:] / np.maximum(support, _TINY)[..., None], support
+    return sums[..., 1:] / np.maximum(support, COLOUR_TINY)[..., None], support
 
 
 def colour_model_matte(
@@ -63,7 +63,7 @@ def colour_model_matte(
     line = fg - screen
     spread = np.sum(line * line, axis=-1)
     to_pixel = rgb - screen
-    a = np.clip(np.sum(to_pixel * line, axis=-1) / np.maximum(spread, _TINY), 0.0, 1.0)
+    a = np.clip(np.sum(to_pixel * line, axis=-1) / np.maximum(spread, COLOUR_TINY), 0.0, 1.0)
     off = to_pixel - a[..., None] * line
     residual = np.sqrt(np.sum(off * off, axis=-1))
     trust = soft_step(*COLOUR_SUPPORT, support) * soft_step(*COLOUR_SPREAD, spread)
