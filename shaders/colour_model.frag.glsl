@@ -6,9 +6,10 @@
 // between the screen's and that one. Writes the matte choke, feather and the composite read.
 //
 // Only a partial pixel (0 < alpha < 1: the model's ramp over colour_partial is 0 at 0 and at 1)
-// reads the column or decodes, in loops whose trip count is 0 elsewhere: most of a frame is clipped to exactly 0 or 1, and a software rasteriser
-// (llvmpipe) runs both sides of an `if` under a mask but leaves a loop as soon as no pixel of
-// its group is in it (reach.frag.glsl does the same). MATTE_CHANNEL is a #define
+// reads the column or decodes, in loops whose trip count is 0 elsewhere: most of a frame is
+// clipped to exactly 0 or 1, and a software rasteriser (llvmpipe) runs both sides of an `if`
+// under a mask but leaves a loop as soon as no pixel of its group is in it (reach.frag.glsl
+// does the same). MATTE_CHANNEL is a #define
 // chromakey/keying/gpu/passes.py sets: 0 for the matte pass's matte, 1 for the raw matte.
 
 #include "common.glsl"
