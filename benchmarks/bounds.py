@@ -2,9 +2,10 @@
 partial pixels' alpha, per clip, beside ours.
 
 For each clip of benchmarks.quality, on its first frames: our reference keyer at default
-settings, then "oracle": at every pixel the truth covers (α* > 0), α read from where the
-pixel lies on the line from the screen's colour S (our calibrated screen map) to the true
-foreground F*, a = (C − S)·(F* − S)/|F* − S|², our α elsewhere. Three inputs C: the decoded
+settings, then "oracle": at every pixel the truth makes partial (0 < α* < 1), α read from
+where the pixel lies on the line from the screen's colour S (our calibrated screen map) to
+the true foreground F*, a = (C − S)·(F* − S)/|F* − S|², our α elsewhere: a keyer that knew
+F* and where the edge is. Three inputs C: the decoded
 H.264 4:2:0 frame, the same with F* + k·S (the spill the subject reflects, which no keyer
 can tell from screen seen through it, added to F*), and the camera's frame before
 compression. SAD and the worst signed bias per truth decile, as benchmarks.quality reports
@@ -40,11 +41,11 @@ F32 = np.float32
 MIN_SPREAD = 0.02
 
 
-def project(c: np.ndarray, s: np.ndarray, f: np.ndarray, ours: np.ndarray, covered: np.ndarray):
+def project(c: np.ndarray, s: np.ndarray, f: np.ndarray, ours: np.ndarray, edge: np.ndarray):
     line = f - s
     spread = (line * line).sum(-1)
     a = np.clip(((c - s) * line).sum(-1) / np.maximum(spread, 1e-6), 0, 1)
-    return np.where(covered & (spread > MIN_SPREAD), a, ours)
+    return np.where(edge & (spread > MIN_SPREAD), a, ours)
 
 
 class Score:
@@ -84,12 +85,12 @@ def bound_clip(clip, frames: int) -> dict[str, Score]:
             tf = clip.truth(i)
             g, f = tf.alpha, tf.foreground
             s = cpu.screen_colors(sm, rgb.shape[0], rgb.shape[1])
-            covered = g > 1e-4
+            edge = (g > 1e-4) & (g < 1 - 1e-4)
             scores["ours"].add(a, g)
-            scores["oracle"].add(project(rgb, s, f, a, covered), g)
+            scores["oracle"].add(project(rgb, s, f, a, edge), g)
             spilled = f + tf.spill[..., None] * s
-            scores["oracle, spill in F*"].add(project(rgb, s, spilled, a, covered), g)
-            scores["oracle, before H.264"].add(project(tf.observed, s, f, a, covered), g)
+            scores["oracle, spill in F*"].add(project(rgb, s, spilled, a, edge), g)
+            scores["oracle, before H.264"].add(project(tf.observed, s, f, a, edge), g)
             i += 1
             if i >= frames:
                 break
