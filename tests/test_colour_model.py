@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from chains import reference_matte
 from test_screen_window import soft_disc_frame
 
-from chromakey.core.color import rgb_to_hsl
 from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap, keyed_params
 from chromakey.keying import reference as cpu
@@ -64,16 +64,6 @@ def test_the_model_is_continuous_at_0_and_1():
     assert abs(cpu.colour_model_matte(alpha, raw, rgb, SCREEN)[c] - 1.0) < 1e-6
 
 
-def matte_without_the_model(rgb: np.ndarray, p: KeyerParams) -> np.ndarray:
-    """key_pixels' matte with the colour model left out: clip, choke, feather."""
-    hue, sat, light, chroma = rgb_to_hsl(rgb)
-    member = cpu.screen_membership(cpu.hue_membership(hue, p), sat, light, chroma, p)
-    key = cpu.key_channel(p)
-    share = cpu.screen_share(cpu.key_excess(rgb, key), cpu.screen_excess(SCREEN, key))
-    raw = cpu.raw_alpha(share, cpu.reach_membership(member, share, rgb, SCREEN, p))
-    return cpu.refine_matte(cpu.guided_matte(raw, cpu.luma(rgb, cpu.BT709_LUMA), p), p)
-
-
 @pytest.mark.parametrize("color", [tuple(SKIN), (0.95, 0.85, 0.2), (0.2, 0.25, 0.6)])
 def test_an_anti_aliased_edge_reads_closer_to_its_coverage(color):
     """A digital composite's anti-aliased disc over #008000 (skin, yellow, navy): the model
@@ -84,7 +74,7 @@ def test_an_anti_aliased_edge_reads_closer_to_its_coverage(color):
     p = KeyerParams(auto_hue=False, auto_sat=False)
     screen = ScreenMap.constant(SCREEN)
     rgb = cpu.decode_rgb(f)
-    without = matte_without_the_model(rgb, keyed_params(p, screen))
+    without = reference_matte(rgb, SCREEN, keyed_params(p, screen), colour_model=False)
     ref = cpu.ReferenceKeyer(p, strips=False).render(f, screen, None)[..., 3] / 255.0
     ours = CpuKeyer(p).render(f, screen, None)[..., 3] / 255.0
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from chains import reference_matte
 from test_gpu_parity import (
     assert_parity,
     make_background,
@@ -19,7 +20,7 @@ from test_gpu_parity import (
 )
 from test_gpu_reach import SCREEN, SKIN, H, W, coverage
 
-from chromakey.core.color import YuvSpec, rgb_to_hsl
+from chromakey.core.color import YuvSpec
 from chromakey.core.frames import Frame
 from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap
@@ -49,16 +50,7 @@ def screen() -> ScreenMap:
 def reference_alpha(frame: Frame, p: KeyerParams, colour_model: bool) -> np.ndarray:
     """cpu.key_pixels' matte against the constant screen, with or without the colour model."""
     rgb = cpu.decode_rgb(frame)
-    hue, sat, light, chroma = rgb_to_hsl(rgb)
-    member = cpu.screen_membership(cpu.hue_membership(hue, p), sat, light, chroma, p)
-    key = cpu.key_channel(p)
-    share = cpu.screen_share(cpu.key_excess(rgb, key), cpu.screen_excess(SCREEN, key))
-    raw = cpu.raw_alpha(share, cpu.reach_membership(member, share, rgb, SCREEN, p))
-    guided = cpu.guided_matte(raw, cpu.luma(rgb, cpu.luma_weights(frame)), p)
-    clipped = cpu.clip_matte(guided, cpu.edge_weight(guided, p), p)
-    if colour_model:
-        clipped = cpu.colour_model_matte(clipped, raw, rgb, SCREEN)
-    return cpu.shape_matte(clipped, p)
+    return reference_matte(rgb, SCREEN, p, cpu.luma_weights(frame), colour_model=colour_model)
 
 
 def alpha8(alpha: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from chains import reference_matte
 from test_gpu_parity import assert_parity, make_background, to_frame
 
 from chromakey.core.color import YuvSpec, rgb_to_hsl
@@ -68,11 +69,7 @@ def alpha_without_reach(rgb: np.ndarray, p: KeyerParams) -> np.ndarray:
     """The reference's matte with membership's reach left out (raw alpha of the pixel's own
     membership), everything else as cpu.key_pixels does it: guide, clip, the local colour
     model (on that raw matte), choke and feather."""
-    member, share, lum = terms(rgb, p)
-    raw = cpu.raw_alpha(share, member)
-    guided = cpu.guided_matte(raw, lum, p)
-    clipped = cpu.clip_matte(guided, cpu.edge_weight(guided, p), p)
-    return cpu.shape_matte(cpu.colour_model_matte(clipped, raw, rgb, SCREEN), p)
+    return reference_matte(rgb, SCREEN, p, reach=False)
 
 
 def test_the_matte_without_reach_is_the_reference_where_membership_does_not_reach():

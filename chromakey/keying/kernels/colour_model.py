@@ -29,21 +29,24 @@ from .common import (
     L_CW,
     _clamped,
     _soft_step,
+    ramp,
 )
 
 _R = cpu.COLOUR_RADIUS
 
 
-def _ramp(e0: float, e1: float) -> tuple[F32, F32]:
-    return F32(e0), F32(1.0 / (e1 - e0))
+def _ramp32(e0: float, e1: float) -> tuple[F32, F32]:
+    """common.ramp as float32 constants, frozen into the compiled code."""
+    a, b = ramp(e0, e1)
+    return F32(a), F32(b)
 
 
-_SOLID = _ramp(*cpu.COLOUR_SOLID)
-_SUPPORT = _ramp(*cpu.COLOUR_SUPPORT)
-_SPREAD = _ramp(*cpu.COLOUR_SPREAD)
-_RESIDUAL = _ramp(*cpu.COLOUR_RESIDUAL)
+_SOLID = _ramp32(*cpu.COLOUR_SOLID)
+_SUPPORT = _ramp32(*cpu.COLOUR_SUPPORT)
+_SPREAD = _ramp32(*cpu.COLOUR_SPREAD)
+_RESIDUAL = _ramp32(*cpu.COLOUR_RESIDUAL)
 _MIX = F32(cpu.COLOUR_MIX)
-_PARTIAL = _ramp(0.0, cpu.COLOUR_PARTIAL)
+_PARTIAL = _ramp32(0.0, cpu.COLOUR_PARTIAL)
 _TINY = F32(cpu.COLOUR_TINY)
 
 

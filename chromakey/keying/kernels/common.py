@@ -159,6 +159,13 @@ _ALPHA_EPS = F32(cpu.ALPHA_FLOOR)
 _ALPHA_VISIBLE = F32(cpu.ALPHA_VISIBLE)
 
 
+def ramp(e0: float, e1: float) -> tuple[float, float]:
+    """(e0, 1/(e1 − e0)) as cpu.soft_step computes them, in float32; −1 marks a hard step."""
+    if e1 - e0 < cpu.MIN_RAMP:
+        return float(F32(e0)), -1.0
+    return float(F32(e0)), float(F32(1.0 / (e1 - e0)))
+
+
 # --- per-pixel maths (twins of the reference's) -------------------------------------------
 
 

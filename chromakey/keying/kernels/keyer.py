@@ -74,6 +74,7 @@ from .common import (
     T_SCREEN,
     T_SUBJECT,
     TILE,
+    ramp,
 )
 from .frame import _KERNEL_LOCK, kernel
 from .pixels import screen_across
@@ -81,33 +82,26 @@ from .pixels import screen_across
 # --- the keyer ----------------------------------------------------------------------------
 
 
-def _ramp(e0: float, e1: float) -> tuple[float, float]:
-    """(e0, 1/(e1 − e0)) as cpu.soft_step computes them; −1 marks a hard step."""
-    if e1 - e0 < cpu.MIN_RAMP:
-        return float(F32(e0)), -1.0
-    return float(F32(e0)), float(F32(1.0 / (e1 - e0)))
-
-
 def pack_params(p: KeyerParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(float32 vector, int64 vector, feather taps) of ``p`` for the kernels."""
     f = np.zeros(N_PARAMS, np.float64)
     f[P_HUE_CENTER] = F32(p.hue_center)
     f[P_HUE_HALF] = F32(p.hue_width / 2.0)
-    f[P_HUE_E0], f[P_HUE_INV] = _ramp(0.0, p.hue_softness)
-    f[P_SAT_E0], f[P_SAT_INV] = _ramp(p.sat_min - p.sat_softness, p.sat_min)
-    f[P_DARK_E0], f[P_DARK_INV] = _ramp(0.5 * p.dark_guard, p.dark_guard)
-    f[P_BRIGHT_E0], f[P_BRIGHT_INV] = _ramp(p.bright_guard, 1.0)
-    f[P_VIVID_E0], f[P_VIVID_INV] = _ramp(p.sat_max, p.sat_max + p.sat_softness)
-    f[P_EDGE_E0], f[P_EDGE_INV] = _ramp(0.5 * p.edge_tolerance, p.edge_tolerance)
-    f[P_WEAK_E0], f[P_WEAK_INV] = _ramp(p.sat_min, p.sat_min + p.sat_softness)
+    f[P_HUE_E0], f[P_HUE_INV] = ramp(0.0, p.hue_softness)
+    f[P_SAT_E0], f[P_SAT_INV] = ramp(p.sat_min - p.sat_softness, p.sat_min)
+    f[P_DARK_E0], f[P_DARK_INV] = ramp(0.5 * p.dark_guard, p.dark_guard)
+    f[P_BRIGHT_E0], f[P_BRIGHT_INV] = ramp(p.bright_guard, 1.0)
+    f[P_VIVID_E0], f[P_VIVID_INV] = ramp(p.sat_max, p.sat_max + p.sat_softness)
+    f[P_EDGE_E0], f[P_EDGE_INV] = ramp(0.5 * p.edge_tolerance, p.edge_tolerance)
+    f[P_WEAK_E0], f[P_WEAK_INV] = ramp(p.sat_min, p.sat_min + p.sat_softness)
     f[P_CLIP_BLACK] = F32(p.clip_black)
     f[P_CLIP_INV] = F32(1.0 / (p.clip_white - p.clip_black))
     f[P_GUIDE_EPS] = F32(p.guide_eps)
     f[P_MATTE_EPS] = F32(cpu.GUIDE_MATTE_EPS)
-    f[P_FIT_E0], f[P_FIT_INV] = _ramp(*cpu.GUIDE_FIT_RAMP)
-    f[P_REACH_E0], f[P_REACH_INV] = _ramp(*cpu.REACH_SHARE)
-    f[P_MIX_E0], f[P_MIX_INV] = _ramp(*cpu.REACH_MIX)
-    f[P_GAMUT_E0], f[P_GAMUT_INV] = _ramp(*cpu.REACH_GAMUT)
+    f[P_FIT_E0], f[P_FIT_INV] = ramp(*cpu.GUIDE_FIT_RAMP)
+    f[P_REACH_E0], f[P_REACH_INV] = ramp(*cpu.REACH_SHARE)
+    f[P_MIX_E0], f[P_MIX_INV] = ramp(*cpu.REACH_MIX)
+    f[P_GAMUT_E0], f[P_GAMUT_INV] = ramp(*cpu.REACH_GAMUT)
     f[P_SPILL] = F32(p.spill)
     # A guided matte at most SCREEN_LO through the refinement's reach refines to exactly 0:
     # the edge test sees a spread ≤ edge_tolerance/2 (weight 0) and clip_black clips it.

@@ -1,0 +1,35 @@
+"""The reference's matte, stage by stage, for tests that leave one stage out (the reach, the
+colour model) and compare with the whole chain of cpu.key_pixels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chromakey.core.color import rgb_to_hsl
+from chromakey.core.params import KeyerParams
+from chromakey.keying import reference as cpu
+
+
+def reference_matte(
+    rgb: np.ndarray,
+    screen: np.ndarray,
+    p: KeyerParams,
+    luma_w: np.ndarray = cpu.BT709_LUMA,
+    *,
+    reach: bool = True,
+    colour_model: bool = True,
+) -> np.ndarray:
+    """cpu.key_pixels' alpha against one screen colour, membership's reach and the local
+    colour model each optional."""
+    hue, sat, light, chroma = rgb_to_hsl(rgb)
+    member = cpu.screen_membership(cpu.hue_membership(hue, p), sat, light, chroma, p)
+    key = cpu.key_channel(p)
+    share = cpu.screen_share(cpu.key_excess(rgb, key), cpu.screen_excess(screen, key))
+    if reach:
+        member = cpu.reach_membership(member, share, rgb, screen, p)
+    raw = cpu.raw_alpha(share, member)
+    guided = cpu.guided_matte(raw, cpu.luma(rgb, luma_w), p)
+    clipped = cpu.clip_matte(guided, cpu.edge_weight(guided, p), p)
+    if colour_model:
+        clipped = cpu.colour_model_matte(clipped, raw, rgb, screen)
+    return cpu.shape_matte(clipped, p)
