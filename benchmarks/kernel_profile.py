@@ -7,7 +7,7 @@ define, at its address) once the kernel is loaded, keys a clip's frames under
 ``perf record -e cpu-clock`` (a software clock: no hardware counters needed, as on a VM),
 and prints each numba function's share and milliseconds per frame.
 
-    python -m benchmarks.kernel_profile CLIP [--frames 20] [--reps 8] [--threads 1]
+    python -m benchmarks.kernel_profile CLIP [--frames 20] [--reps 8] [--threads 1] [-b '#3050e0']
 
 Needs ``perf`` (Debian: ``apt-get install linux-perf``). Reading the engine's symbols uses
 numba internals (``JitEngine._defined_symbols``), checked by tests/test_kernel_profile.py.
@@ -82,6 +82,9 @@ def write_perf_map(path: Path | None = None) -> Path:
 
 def child(args: argparse.Namespace) -> int:
     """Under perf: load the kernel, write the map, key the clip's frames ``reps`` times."""
+    import numpy as np
+
+    from chromakey.core.color import parse_color
     from chromakey.core.params import KeyerParams
     from chromakey.io.sources import VideoSource
     from chromakey.keying.calibration import ScreenCalibrator
@@ -101,12 +104,13 @@ def child(args: argparse.Namespace) -> int:
         src.close()
     if not frames:
         raise SystemExit(f"kernel_profile: {args.clip} has no video frames")
-    keyer.render(*frames[0], None)  # compiles or loads the kernel
+    bg = None if args.background == "none" else np.asarray(parse_color(args.background), np.float32)
+    keyer.render(*frames[0], bg)  # compiles or loads the kernel
     write_perf_map()
     t = time.perf_counter()
     for _ in range(args.reps):
         for frame, screen in frames:
-            keyer.render(frame, screen, None)
+            keyer.render(frame, screen, bg)
     seconds = time.perf_counter() - t
     renders = 1 + args.reps * len(frames)
     Path(args.result).write_text(json.dumps({"renders": renders, "seconds": seconds}))
@@ -151,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=20, help="frames decoded and kept")
     ap.add_argument("--reps", type=int, default=8, help="times each frame is keyed")
     ap.add_argument("--threads", type=int, default=1, help="numba's threads (NUMBA_NUM_THREADS)")
+    ap.add_argument("-b", "--background", default="none",
+                    help="a colour to composite over, or none (transparent RGBA)")  # fmt: skip
     ap.add_argument("--top", type=int, default=25, help="functions listed")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--result", help=argparse.SUPPRESS)
@@ -171,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             perf, "record", "-q", "-e", "cpu-clock", "-F", str(SAMPLE_HZ), "-o", data, "--",
             sys.executable, "-m", "benchmarks.kernel_profile", args.clip, "--child",
             "--frames", str(args.frames), "--reps", str(args.reps), "--result", result,
+            "--background", args.background,
         ]  # fmt: skip
         subprocess.run([str(c) for c in cmd], check=True, env=env)
         report = subprocess.run(
