@@ -18,6 +18,8 @@ F32 = np.float32
 TEST_COLOR = (1.0, 0.0, 1.0)
 # Truth deciles for the signed bias of partial pixels: [0, 0.1), … [0.9, 1), 0 and 1 excluded.
 DECILES = 10
+# Acc.result's names of the deciles' bias.
+BIAS = tuple(f"bias {k / DECILES:.1f}–{(k + 1) / DECILES:.1f}" for k in range(DECILES))
 BAND_RADIUS = 3
 
 # --- numpy filters ---------------------------------------------------------------------------
@@ -117,12 +119,15 @@ class Acc:
             "dtSSD×100": 100 * float(np.mean(self.dt)) if self.dt else float("nan"),
             **{f"SAD {r}": v / n for r, v in self.region.items()},
             **{
-                f"bias {k / DECILES:.1f}–{(k + 1) / DECILES:.1f}": (
-                    float(self.bias_sum[k] / self.bias_n[k]) if self.bias_n[k] else float("nan")
-                )
-                for k in range(DECILES)
+                name: float(self.bias_sum[k] / self.bias_n[k]) if self.bias_n[k] else float("nan")
+                for k, name in enumerate(BIAS)
             },
         }
+
+
+def worst_bias(result: dict[str, float]) -> float:
+    """The decile bias farthest from 0 in an Acc.result (NaN when no decile has pixels)."""
+    return max((result[k] for k in BIAS if np.isfinite(result[k])), key=abs, default=float("nan"))
 
 
 @dataclass

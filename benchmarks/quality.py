@@ -45,7 +45,7 @@ from benchmarks.ffmpeg_peer import Peer, border_color, ffmpeg_frames, tune_ffmpe
 from benchmarks.footage import SCREENS, FootageClip, all_specs  # noqa: E402
 from benchmarks.footage import make_clips as make_footage  # noqa: E402
 from benchmarks.metrics import (  # noqa: E402
-    DECILES,
+    BIAS,
     REGIONS,
     TEST_COLOR,
     Acc,
@@ -53,6 +53,7 @@ from benchmarks.metrics import (  # noqa: E402
     lit_screen,
     spill_floor_sad,
     truth_ctx,
+    worst_bias,
 )
 from benchmarks.truth import Clip, make_clips  # noqa: E402
 from chromakey.bench import machine_info, machine_table, parse_size  # noqa: E402
@@ -225,9 +226,6 @@ def evaluate_clip(clip, backends: list[str], exe: str | None, args) -> tuple[dic
     return evaluate(clip, methods, png_dir), peer_name
 
 
-BIAS = tuple(f"bias {k / DECILES:.1f}–{(k + 1) / DECILES:.1f}" for k in range(DECILES))
-
-
 def run(args: argparse.Namespace) -> int:
     sizes = [parse_size(s) for s in args.sizes.split(",")]
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -306,7 +304,7 @@ def per_clip_table(rows: list, backends: list[str]) -> str:
             o = keyed.get(f"ours {b}")
             if o is None:
                 continue
-            worst = max((o[k] for k in BIAS if np.isfinite(o[k])), key=abs, default=float("nan"))
+            worst = worst_bias(o)
             fs = f"{f['SAD']:.3f}" if f else "—"
             ratio = f"{o['SAD'] / f['SAD']:.2f}×" if f and f["SAD"] > 0 else "—"
             lines.append(

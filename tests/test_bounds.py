@@ -1,0 +1,61 @@
+"""benchmarks/bounds.py on a small real clip: strands on the studio green through libx264
+4:2:0, the reference keyer and the oracle scored by benchmarks.metrics.
+
+No benchmark figure is asserted: only what must hold on any clip (the oracle on the frames
+before compression does no worse than us), and that our row is what benchmarks.quality
+measures for the compiled keyer's output on the same frames.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from benchmarks.bounds import METHODS, bound_clip, tables
+from benchmarks.footage import FootageSpec
+from benchmarks.footage import make_clips as make_footage
+from benchmarks.quality import clip_params, evaluate, ours_frames
+
+FRAMES = 3
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    spec = FootageSpec("strands", "studio", False, 480, 270, FRAMES)
+    return make_footage(tmp_path_factory.mktemp("bounds"), [spec])[0]
+
+
+@pytest.fixture(scope="module")
+def bounds(clip):
+    return bound_clip(clip, FRAMES)
+
+
+def test_every_method_has_finite_scores(bounds):
+    assert set(bounds) == set(METHODS)
+    for m, r in bounds.items():
+        for k in ("SAD", "edge PSNR dB", "dtSSD×100"):
+            assert math.isfinite(r[k]), (m, k, r[k])
+        assert r["edge PSNR dB"] > 0, m
+
+
+def test_the_oracle_before_compression_is_no_worse_than_us(bounds):
+    assert bounds["oracle, before H.264"]["SAD"] <= bounds["ours"]["SAD"]
+    assert bounds["oracle, before H.264"]["edge PSNR dB"] >= bounds["ours"]["edge PSNR dB"]
+
+
+def test_our_row_is_what_the_quality_benchmark_measures(clip, bounds):
+    """The reference in float against the compiled keyer's uint8 straight RGBA: the same
+    metrics within the output's rounding."""
+    q = evaluate(clip, {"ours": ours_frames(clip.path, "cpu", clip_params(clip))})["ours"]
+    ours = bounds["ours"]
+    assert ours["SAD"] == pytest.approx(q["SAD"], rel=0.05)
+    assert ours["edge PSNR dB"] == pytest.approx(q["edge PSNR dB"], abs=0.3)
+    assert ours["dtSSD×100"] == pytest.approx(q["dtSSD×100"], abs=0.1)
+
+
+def test_the_tables_have_a_line_per_clip(clip, bounds):
+    text = tables([(clip.name, bounds)])
+    lines = [ln for ln in text.splitlines() if ln.startswith(f"| {clip.name} |")]
+    assert len(lines) == 2
+    assert all(ln.count(" · ") == len(METHODS) for ln in lines)
