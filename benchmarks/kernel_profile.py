@@ -122,6 +122,7 @@ _ROW = re.compile(r"^\s*([\d.]+)%\s+(\d+)\s+\[[.k]\]\s+(.+?)\s*$")
 
 
 OUTSIDE = "(outside numba: decode, Python, libraries)"
+REST = "(the rest)"
 
 
 def parse_report(text: str) -> dict[str, int]:
@@ -142,7 +143,8 @@ def table(counts: dict[str, int], renders: int, seconds: float, reps_frames: int
     total = sum(counts.values()) or 1
     ms = 1000.0 / SAMPLE_HZ / renders
     rows = ["| function | share of samples | ms per frame |", "|---|---:|---:|"]
-    for name, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+    order = sorted(counts.items(), key=lambda kv: (kv[0] == REST, -kv[1]))  # the rest last
+    for name, n in order:
         rows.append(f"| {name} | {100 * n / total:.1f}% | {n * ms:.2f} |")
     wall = 1000.0 * seconds / max(reps_frames, 1)
     rows.append(f"\n{renders} renders; the timed loop took {wall:.2f} ms a frame (wall clock).")
@@ -190,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     top = dict(sorted(counts.items(), key=lambda kv: -kv[1])[: args.top])
     rest = sum(counts.values()) - sum(top.values())
     if rest:
-        top["(the rest)"] = rest
+        top[REST] = rest
     frames = (done["renders"] - 1) // args.reps
     print(table(top, done["renders"], done["seconds"], args.reps * frames))
     return 0
