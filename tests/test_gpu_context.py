@@ -111,6 +111,41 @@ def test_a_host_context_is_used_and_left_alone(gl_ctx):
         keyer.render(frame, SCREEN, None)
 
 
+def test_standalone_keyers_each_draw_in_their_own_context(gl_ctx):
+    """GL draws in whichever context is current: a second standalone keyer, made and closed,
+    must leave the first drawing as before. In a child, as the contexts made there change
+    which is current (the session's, gl_ctx, only checks that there is EGL)."""
+    code = textwrap.dedent(
+        """
+        import numpy as np
+        from chromakey.core.frames import Frame
+        from chromakey.core.params import KeyerParams
+        from chromakey.core.screenmap import ScreenMap
+        from chromakey.keying.gpu import GpuKeyer
+        from chromakey.keying.reference import ReferenceKeyer
+
+        rgb = np.full((6, 8, 3), (200, 150, 120), np.uint8)
+        rgb[1:4, 2:5] = (0, 128, 0)
+        frame, screen = Frame.from_rgb(rgb), ScreenMap.constant((0.0, 0.5, 0.0))
+        bg = np.array([1.0, 0.0, 1.0], np.float32)
+        expected = ReferenceKeyer(KeyerParams()).render(frame, screen, bg)
+        first = GpuKeyer(KeyerParams())
+        checks = [first.render(frame, screen, bg)]
+        second = GpuKeyer(KeyerParams())
+        checks += [second.render(frame, screen, bg), first.render(frame, screen, bg)]
+        second.close()
+        checks.append(first.render(frame, screen, bg))
+        first.close()
+        print([bool(np.array_equal(c, expected)) for c in checks])
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[True, True, True, True]"
+
+
 def test_bad_inputs_are_refused(gl_ctx):
     with GpuKeyer(KeyerParams(), ctx=gl_ctx) as keyer:
         y = np.zeros((4, 4), np.uint16)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import moderngl
@@ -49,6 +50,7 @@ class GpuKeyer:
         shaders: ShaderLibrary | None = None,
     ) -> None:
         self._owns_ctx = not isinstance(ctx, moderngl.Context)
+        self._standalone = ctx is None or ctx == "standalone"
         self.ctx = create_context(ctx if ctx is not None else "standalone")
         self.params = params
         self.timing = timing or pass_timing
@@ -67,10 +69,25 @@ class GpuKeyer:
         self._param_values: dict[str, Any] = {}
         self._current: dict[str, moderngl.Program] = {}  # shader → the current graph's program
         self._params_applied: KeyerParams | None = None
+        self._bg_source: np.ndarray | None = None
+        self._size: tuple[int, int] | None = None
+        self._chroma_size = (1, 1)  # the last frame's U and V planes (CHROMA_GRID targets)
+        self._tex: dict[str, moderngl.Texture] = {}
+        self._fbo: dict[tuple[str, ...], moderngl.Framebuffer] = {}
         try:
-            # The default graph's programs now (a 4:2:0 frame's, which has every program a
-            # 4:4:4 or RGB frame's has), so that a shader that fails fails here; the
-            # specialisations other settings need follow on their first frame.
+            with self._gl():  # the programs and textures in this keyer's context
+                self._build(params)
+        except BaseException:
+            if self._owns_ctx:
+                self.ctx.release()
+            raise
+
+    def _build(self, params: KeyerParams) -> None:
+        """The GL objects: the default graph's programs now (a 4:2:0 frame's, which has every
+        program a 4:4:4 or RGB frame's has), so that a shader that fails fails here, and the
+        textures every frame uploads to; the specialisations other settings need follow on
+        their first frame."""
+        try:
             for ps in pass_graph(KeyerParams(), (2, 2)):
                 self._program(ps)
             if params != KeyerParams():
@@ -78,20 +95,20 @@ class GpuKeyer:
                     self._program(ps)
         except BaseException:
             self._release_programs()
-            if self._owns_ctx:
-                self.ctx.release()
             raise
         # Integer planes for the key pass, normalised 8-bit or float for background images.
         self._planes = [_PlaneTexture(self.ctx, integer=True) for _ in range(4)]
         self._bg = _PlaneTexture(self.ctx, integer=False)
         self._screen_map = _PlaneTexture(self.ctx, integer=False)  # RGB32F, one texel per block
-        self._bg_source: np.ndarray | None = None
         self._dummy_u = self.ctx.texture((1, 1), 1, b"\0", dtype="u1")
         self._dummy_f = self.ctx.texture((1, 1), 4, b"\0" * 4)
-        self._size: tuple[int, int] | None = None
-        self._chroma_size = (1, 1)  # the last frame's U and V planes (CHROMA_GRID targets)
-        self._tex: dict[str, moderngl.Texture] = {}
-        self._fbo: dict[tuple[str, ...], moderngl.Framebuffer] = {}
+
+    def _gl(self) -> AbstractContextManager[Any]:
+        """A headless context of the keyer's own made current for a call, the one before it
+        restored after: GL draws in whichever context is current, so two standalone keyers
+        in one thread would draw in the last one made, and closing it would leave the other
+        drawing in none. A host's or a window's context is the host's to make current."""
+        return self.ctx if self._standalone else nullcontext()
 
     def _program(self, ps: GpuPass) -> moderngl.Program:
         """The program for a pass: its shader with shader_defines() and the pass's own defines."""
@@ -315,8 +332,9 @@ class GpuKeyer:
         The texture is the keyer's own and is overwritten by the next call; it is straight
         RGBA when ``background`` is None (or has alpha) and opaque (alpha 1) otherwise.
         """
-        self._render(frame, screen, background)
-        return self._target("out")
+        with self._gl():
+            self._render(frame, screen, background)
+            return self._target("out")
 
     def render(
         self,
@@ -334,15 +352,16 @@ class GpuKeyer:
         uint8 array of the result's shape, reused by a caller that wants no allocation per
         frame); otherwise into a new array.
         """
-        comps = self._render(frame, screen, background)
-        t0 = time.perf_counter()
-        w, h = self._size  # type: ignore[misc]
-        shape = (h, w, comps)
-        if out is None:
-            out = np.empty(shape, np.uint8)
-        elif out.shape != shape or out.dtype != np.uint8 or not out.flags.c_contiguous:
-            raise ParameterError(f"out must be a C-contiguous uint8 array of shape {shape}")
-        self._framebuffer(("out",)).read_into(out, components=comps, alignment=1)
+        with self._gl():
+            comps = self._render(frame, screen, background)
+            t0 = time.perf_counter()
+            w, h = self._size  # type: ignore[misc]
+            shape = (h, w, comps)
+            if out is None:
+                out = np.empty(shape, np.uint8)
+            elif out.shape != shape or out.dtype != np.uint8 or not out.flags.c_contiguous:
+                raise ParameterError(f"out must be a C-contiguous uint8 array of shape {shape}")
+            self._framebuffer(("out",)).read_into(out, components=comps, alignment=1)
         self.stats["readback"] = time.perf_counter() - t0
         return out
 
@@ -378,12 +397,13 @@ class GpuKeyer:
         if self._released:
             return
         self._released = True
-        self._release_targets()
-        for pl in (*self._planes, self._bg, self._screen_map):
-            pl.release()
-        self._release_programs()
-        for obj in (self._dummy_u, self._dummy_f):
-            obj.release()
+        with self._gl():
+            self._release_targets()
+            for pl in (*self._planes, self._bg, self._screen_map):
+                pl.release()
+            self._release_programs()
+            for obj in (self._dummy_u, self._dummy_f):
+                obj.release()
         if self._owns_ctx:
             self.ctx.release()
 

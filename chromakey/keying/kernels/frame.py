@@ -226,7 +226,9 @@ def _readonly(dtype: Any, ndim: int, layout: str = "A") -> Any:
 _SIGNATURE = nt.void(
     _readonly(nt.uint8, 2), _readonly(nt.uint8, 2), _readonly(nt.uint8, 2),  # y, u, v
     _readonly(nt.uint8, 3),  # rgb plane
-    _readonly(nt.float32, 3),  # the screen map across x
+    # The screen map across x: our own array, always C-contiguous; typed so, as the rows the
+    # kernel interpolates every row between are then read as vectors (half _screen_rows' time).
+    _readonly(nt.float32, 3, "C"),
     _readonly(nt.int64, 1), _readonly(nt.int64, 1), _readonly(nt.float32, 1),  # map rows
     _readonly(nt.float32, 1), _readonly(nt.int64, 1), _readonly(nt.float32, 1),  # P, ints, dec
     _readonly(nt.float32, 1), _readonly(nt.float32, 1), _readonly(nt.float32, 1),  # lw, fw, bg
