@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes.util
+from contextlib import AbstractContextManager, nullcontext
 
 import moderngl
 
@@ -43,6 +44,14 @@ def create_context(kind: str | moderngl.Context = "standalone") -> moderngl.Cont
     raise ParameterError(
         f"OpenGL context kind {kind!r} is unknown; use 'standalone', 'current' or a moderngl.Context"
     )
+
+
+def made_current(ctx: moderngl.Context, own: bool) -> AbstractContextManager[object]:
+    """``ctx`` current for a block and the one before it current after, if ``own`` (a
+    standalone context of a keyer's own): GL draws in the current context, so a second
+    standalone keyer, made and closed, left the first drawing in none. A host's or a
+    window's context is the host's to make current."""
+    return ctx if own else nullcontext()
 
 
 # GL_RENDERER names of rasterisers that run on the CPU (Mesa's llvmpipe, softpipe, swrast).

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import moderngl
@@ -14,7 +13,7 @@ from ...core.frames import Frame
 from ...core.params import KeyerParams
 from ...core.screenmap import ScreenMap, keyed_params
 from .. import reference as cpu
-from .context import create_context
+from .context import create_context, made_current
 from .glsl import ShaderLibrary
 from .passes import CHROMA_GRID, FORMATS, TARGETS, GpuPass, pass_graph, shader_defines
 from .uploads import _FIXED_UNITS, FIRST_INPUT_UNIT, _PlaneTexture, _set, checked_chroma
@@ -75,7 +74,7 @@ class GpuKeyer:
         self._tex: dict[str, moderngl.Texture] = {}
         self._fbo: dict[tuple[str, ...], moderngl.Framebuffer] = {}
         try:
-            with self._gl():  # the programs and textures in this keyer's context
+            with made_current(self.ctx, self._standalone):
                 self._build(params)
         except BaseException:
             if self._owns_ctx:
@@ -83,15 +82,11 @@ class GpuKeyer:
             raise
 
     def _build(self, params: KeyerParams) -> None:
-        """The GL objects: the default graph's programs now (a 4:2:0 frame's, which has every
-        program a 4:4:4 or RGB frame's has), so that a shader that fails fails here, and the
-        textures every frame uploads to; the specialisations other settings need follow on
-        their first frame."""
+        """In the keyer's context: the default graph's programs (a 4:2:0 frame's has every
+        program), so that a shader that fails fails here, and the textures frames upload to."""
         try:
-            for ps in pass_graph(KeyerParams(), (2, 2)):
-                self._program(ps)
-            if params != KeyerParams():
-                for ps in pass_graph(params, (2, 2)):
+            for settings in (KeyerParams(), *([params] if params != KeyerParams() else [])):
+                for ps in pass_graph(settings, (2, 2)):
                     self._program(ps)
         except BaseException:
             self._release_programs()
@@ -102,13 +97,6 @@ class GpuKeyer:
         self._screen_map = _PlaneTexture(self.ctx, integer=False)  # RGB32F, one texel per block
         self._dummy_u = self.ctx.texture((1, 1), 1, b"\0", dtype="u1")
         self._dummy_f = self.ctx.texture((1, 1), 4, b"\0" * 4)
-
-    def _gl(self) -> AbstractContextManager[Any]:
-        """A headless context of the keyer's own made current for a call, the one before it
-        restored after: GL draws in whichever context is current, so two standalone keyers
-        in one thread would draw in the last one made, and closing it would leave the other
-        drawing in none. A host's or a window's context is the host's to make current."""
-        return self.ctx if self._standalone else nullcontext()
 
     def _program(self, ps: GpuPass) -> moderngl.Program:
         """The program for a pass: its shader with shader_defines() and the pass's own defines."""
@@ -325,14 +313,11 @@ class GpuKeyer:
     def render_texture(
         self, frame: Frame, screen: ScreenMap, background: np.ndarray | None
     ) -> moderngl.Texture:
-        """Key and composite ``frame``; the RGBA8 result stays on the GPU.
-
-        ``screen`` is the calibrator's :class:`ScreenMap` (``ScreenMap.constant`` for one colour).
-
-        The texture is the keyer's own and is overwritten by the next call; it is straight
-        RGBA when ``background`` is None (or has alpha) and opaque (alpha 1) otherwise.
-        """
-        with self._gl():
+        """Key and composite ``frame``; the RGBA8 result stays on the GPU. ``screen``: the
+        calibrator's :class:`ScreenMap` (``ScreenMap.constant`` for one colour). The texture is
+        the keyer's own and is overwritten by the next call; it is straight RGBA when
+        ``background`` is None (or has alpha) and opaque (alpha 1) otherwise."""
+        with made_current(self.ctx, self._standalone):
             self._render(frame, screen, background)
             return self._target("out")
 
@@ -352,7 +337,7 @@ class GpuKeyer:
         uint8 array of the result's shape, reused by a caller that wants no allocation per
         frame); otherwise into a new array.
         """
-        with self._gl():
+        with made_current(self.ctx, self._standalone):
             comps = self._render(frame, screen, background)
             t0 = time.perf_counter()
             w, h = self._size  # type: ignore[misc]
@@ -397,7 +382,7 @@ class GpuKeyer:
         if self._released:
             return
         self._released = True
-        with self._gl():
+        with made_current(self.ctx, self._standalone):
             self._release_targets()
             for pl in (*self._planes, self._bg, self._screen_map):
                 pl.release()
