@@ -13,6 +13,31 @@ def _ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
+_SESSION_GL: dict[str, object] = {}  # the session's context, once gl_ctx has made it
+
+
+def _make_session_gl_current() -> None:
+    ctx = _SESSION_GL.get("ctx")
+    if ctx is not None:
+        ctx.__enter__()  # made current, the one before not kept: each test starts here
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _session_gl_current_for_the_module():
+    """The session's context current for a module's own fixtures (a keyer on gl_ctx), as a
+    host makes its context current before drawing: a standalone keyer made in an earlier
+    test leaves its own current (and closed, none)."""
+    _make_session_gl_current()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _session_gl_current():
+    """… and for every test."""
+    _make_session_gl_current()
+    yield
+
+
 @pytest.fixture(scope="session")
 def gl_ctx():
     """One headless OpenGL context (EGL; llvmpipe without a GPU) for the whole session.
@@ -29,7 +54,9 @@ def gl_ctx():
         if _ci():
             pytest.fail(f"CI must run the GPU tests, but: {exc}")
         pytest.skip(f"no OpenGL context: {exc}")
+    _SESSION_GL["ctx"] = ctx
     yield ctx
+    _SESSION_GL.clear()
     ctx.release()
 
 

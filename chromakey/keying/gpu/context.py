@@ -47,11 +47,50 @@ def create_context(kind: str | moderngl.Context = "standalone") -> moderngl.Cont
 
 
 def made_current(ctx: moderngl.Context, own: bool) -> AbstractContextManager[object]:
-    """``ctx`` current for a block and the one before it current after, if ``own`` (a
-    standalone context of a keyer's own): GL draws in the current context, so a second
-    standalone keyer, made and closed, left the first drawing in none. A host's or a
-    window's context is the host's to make current."""
-    return ctx if own else nullcontext()
+    """``ctx`` current for a block, if ``own`` (a keyer's own headless context), and the EGL
+    context current before it current again after: GL draws in the current context, so a
+    second standalone keyer, made and closed, left the first drawing in none. moderngl's own
+    ``with ctx`` leaves none current after; where none was current before, ``ctx`` stays, as
+    a context just made does. A host's or a window's context is the host's to make current."""
+    return _EglCurrent(ctx) if own else nullcontext()
+
+
+EGL_DRAW, EGL_READ = 0x3059, 0x305A
+
+
+class _EglCurrent:
+    """made_current's block: the current EGL display, surfaces and context kept, then back."""
+
+    _egl: ctypes.CDLL | None = None
+
+    def __init__(self, ctx: moderngl.Context) -> None:
+        self.ctx = ctx
+        self.before: tuple[int | None, ...] = ()
+
+    @classmethod
+    def egl(cls) -> ctypes.CDLL:
+        if cls._egl is None:
+            lib = ctypes.CDLL(ctypes.util.find_library("EGL") or "libEGL.so.1")
+            for name in ("eglGetCurrentDisplay", "eglGetCurrentContext", "eglGetCurrentSurface"):
+                getattr(lib, name).restype = ctypes.c_void_p
+            lib.eglGetCurrentSurface.argtypes = [ctypes.c_int32]
+            lib.eglMakeCurrent.argtypes = [ctypes.c_void_p] * 4
+            lib.eglMakeCurrent.restype = ctypes.c_uint32
+            cls._egl = lib
+        return cls._egl
+
+    def __enter__(self) -> moderngl.Context:
+        egl = self.egl()
+        self.before = (
+            egl.eglGetCurrentDisplay(), egl.eglGetCurrentSurface(EGL_DRAW),
+            egl.eglGetCurrentSurface(EGL_READ), egl.eglGetCurrentContext(),
+        )  # fmt: skip
+        self.ctx.mglo.__enter__()  # glcontext makes it current (its __exit__ would make none)
+        return self.ctx
+
+    def __exit__(self, *exc: object) -> None:
+        if self.before and self.before[3]:  # a context was current: it is again
+            self.egl().eglMakeCurrent(*self.before)
 
 
 # GL_RENDERER names of rasterisers that run on the CPU (Mesa's llvmpipe, softpipe, swrast).

@@ -25,7 +25,8 @@ class GpuKeyer:
     Same API and results as :class:`chromakey.keying.reference.ReferenceKeyer` (within the parity suite's
     tolerance: at most 8/255 anywhere, 2/255 on all but 0.1 % of pixels). ``ctx``: None for a
     headless context of its own, ``"current"`` for the current one (a glfw window's), or a
-    host's ``moderngl.Context``, which the keyer uses but never releases.
+    host's ``moderngl.Context``, which the keyer uses but never releases. A headless context
+    of its own is made current for each of the keyer's calls; a host makes its own current.
 
     ``stats`` holds the last frame's seconds per stage (``upload``, ``passes``, ``readback``).
     GL calls are queued, so these are only the GPU's times when ``timing`` is true, which
