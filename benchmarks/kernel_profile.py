@@ -105,16 +105,18 @@ def child(args: argparse.Namespace) -> int:
     if not frames:
         raise SystemExit(f"kernel_profile: {args.clip} has no video frames")
     bg = None if args.background == "none" else np.asarray(parse_color(args.background), np.float32)
-    keyer.render(*frames[0], bg)  # compiles or loads the kernel
-    write_perf_map()
-    t = time.perf_counter()
-    for _ in range(args.reps):
-        for frame, screen in frames:
-            keyer.render(frame, screen, bg)
-    seconds = time.perf_counter() - t
-    renders = 1 + args.reps * len(frames)
-    Path(args.result).write_text(json.dumps({"renders": renders, "seconds": seconds}))
-    keyer.close()
+    try:
+        keyer.render(*frames[0], bg)  # compiles or loads the kernel
+        write_perf_map()
+        t = time.perf_counter()
+        for _ in range(args.reps):
+            for frame, screen in frames:
+                keyer.render(frame, screen, bg)
+        seconds = time.perf_counter() - t
+    finally:
+        keyer.close()
+    timed = args.reps * len(frames)
+    Path(args.result).write_text(json.dumps({"renders": 1 + timed, "timed": timed, "seconds": seconds}))
     return 0
 
 
@@ -139,16 +141,32 @@ def parse_report(text: str) -> dict[str, int]:
     return counts
 
 
-def table(counts: dict[str, int], renders: int, seconds: float, reps_frames: int) -> str:
+def table(counts: dict[str, int], renders: int, seconds: float, timed: int) -> str:
     total = sum(counts.values()) or 1
     ms = 1000.0 / SAMPLE_HZ / renders
     rows = ["| function | share of samples | ms per frame |", "|---|---:|---:|"]
     order = sorted(counts.items(), key=lambda kv: (kv[0] == REST, -kv[1]))  # the rest last
     for name, n in order:
         rows.append(f"| {name} | {100 * n / total:.1f}% | {n * ms:.2f} |")
-    wall = 1000.0 * seconds / max(reps_frames, 1)
+    wall = 1000.0 * seconds / max(timed, 1)
     rows.append(f"\n{renders} renders; the timed loop took {wall:.2f} ms a frame (wall clock).")
     return "\n".join(rows)
+
+
+def _checked(args: argparse.Namespace) -> str:
+    """perf's path, once the clip, the colour and perf itself are there: a bad input is a
+    one-line error here, not a child's traceback under perf."""
+    from chromakey.core.color import parse_color
+    from chromakey.core.errors import BackendUnavailableError, InputNotFoundError
+
+    if not Path(args.clip).is_file():
+        raise InputNotFoundError(f"{args.clip}: no such file; give a video the keyer can read")
+    if args.background != "none":
+        parse_color(args.background)  # ParameterError names the colour and the forms
+    perf = shutil.which("perf")
+    if perf is None:
+        raise BackendUnavailableError("perf not found: install it (Debian: apt-get install linux-perf)")
+    return perf
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,10 +185,12 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--frames and --reps must be at least 1")
     if args.child:
         return child(args)
-    perf = shutil.which("perf")
-    if perf is None:
-        print("kernel_profile: perf not found: install it (Debian: apt-get install linux-perf)",
-              file=sys.stderr)  # fmt: skip
+    from chromakey.core.errors import ChromakeyError
+
+    try:
+        perf = _checked(args)
+    except ChromakeyError as exc:
+        print(f"kernel_profile: {exc}", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="ck-prof-") as tmp:
         data, result = Path(tmp) / "perf.data", Path(tmp) / "result.json"
@@ -181,7 +201,11 @@ def main(argv: list[str] | None = None) -> int:
             "--frames", str(args.frames), "--reps", str(args.reps), "--result", result,
             "--background", args.background,
         ]  # fmt: skip
-        subprocess.run([str(c) for c in cmd], check=True, env=env)
+        keyed = subprocess.run([str(c) for c in cmd], env=env, capture_output=True, text=True)
+        if keyed.returncode != 0 or not result.exists():
+            why = (keyed.stderr.strip().splitlines() or [f"exit status {keyed.returncode}"])[-1]
+            print(f"kernel_profile: keying {args.clip} under perf failed: {why}", file=sys.stderr)
+            return 1
         report = subprocess.run(
             [perf, "report", "-i", str(data), "--stdio", "--no-children", "--show-nr-samples",
              "--sort", "sym"],
@@ -193,8 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     rest = sum(counts.values()) - sum(top.values())
     if rest:
         top[REST] = rest
-    frames = (done["renders"] - 1) // args.reps
-    print(table(top, done["renders"], done["seconds"], args.reps * frames))
+    print(table(top, done["renders"], done["seconds"], done["timed"]))
     return 0
 
 

@@ -41,7 +41,7 @@ def test_report_is_read_per_numba_function():
 """
     counts = kp.parse_report(text)
     assert counts == {"pixels._key_pixels": 1500, kp.OUTSIDE: 1500}
-    rows = kp.table(counts, renders=3, seconds=0.3, reps_frames=2)
+    rows = kp.table(counts, renders=3, seconds=0.3, timed=2)
     assert "| pixels._key_pixels | 50.0% |" in rows
 
 
@@ -54,3 +54,13 @@ def test_upsample_row_is_the_references_columns():
             _upsample_row(c[0], out, 2)
             want = cpu.upsample_chroma(c, 2, 1, w, 1)[0]
             np.testing.assert_array_equal(out, want, err_msg=f"w={w} cw={cw}")
+
+
+def test_bad_input_is_one_line_and_exit_status_2(tmp_path, capsys):
+    assert kp.main([str(tmp_path / "none.mp4")]) == 2
+    assert capsys.readouterr().err.strip().count("\n") == 0
+    clip = tmp_path / "c.mp4"
+    clip.write_bytes(b"\0")
+    assert kp.main([str(clip), "-b", "#zz"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "invalid colour '#zz'" in err and "\n" not in err
