@@ -1,8 +1,9 @@
 // The keyer's per-pixel functions. Each is the GLSL twin of the function of the same name in
-// chromakey/cpu.py (rgb_to_hsl: chromakey/color.py) and does the same float32 arithmetic in
-// the same order, so the two read side by side. Settings come from params.glsl; constants
-// (MIN_RAMP, HSL_EPS, MIN_SCREEN_EXCESS, EDGE_RADIUS …) are #defines that chromakey/gpu.py's
-// shader_defines() generates from the Python values, never literals copied here.
+// the numpy reference, chromakey/keying/reference/ (imported as cpu; rgb_to_hsl is in
+// chromakey/core/color.py), and does the same float32 arithmetic in the same order, so the two
+// read side by side. Settings come from params.glsl; constants (MIN_RAMP, HSL_EPS,
+// MIN_SCREEN_EXCESS, EDGE_RADIUS …) are #defines that shader_defines() in
+// chromakey/keying/gpu/passes.py generates from the Python values, never literals copied here.
 
 #include "params.glsl"
 

@@ -2,7 +2,8 @@
 // One 1-D half of cpu._blur (feather_matte): taps from cpu.gaussian_weights(feather), summed
 // in the same order, edges clamped. Rows first, then columns, as on the CPU.
 
-// MAX_TAPS (a #define from chromakey/gpu.py): 2·ceil(the largest feather KeyerParams allows) + 1.
+// MAX_TAPS (a #define from chromakey/keying/gpu/passes.py): 2·ceil(the largest feather
+// KeyerParams allows) + 1.
 
 uniform sampler2D src;
 uniform ivec2 direction;

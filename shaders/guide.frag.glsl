@@ -9,8 +9,8 @@
 // row of 4r + 1 texels is read once and summed 2r + 1 ways. Written as float32 (RG32F + R32F):
 // b = mean − a·mean_luma carries a cancellation that 16 bits would not survive.
 //
-// GUIDE_RADIUS (r, 1 … FUSED_GUIDE_RADIUS) is a #define chromakey/gpu.py sets per program, so
-// every loop has constant bounds and the arrays can live in registers.
+// GUIDE_RADIUS (r, 1 … FUSED_GUIDE_RADIUS) is a #define chromakey/keying/gpu/passes.py sets per
+// program, so every loop has constant bounds and the arrays can live in registers.
 
 #include "common.glsl"
 

@@ -3,9 +3,9 @@
 // the second box filter over the row sums, scaled, and the blend of the fit with the raw matte.
 // The edge test and clip come after, on a window of this texture (refine.glsl).
 //
-// BOX_ROWS is a #define chromakey/gpu.py sets per program: guide_radius, whose column sums are
-// added here tap by tap in cpu.box_sum's order, or 0 when ab_tex / w_tex hold whole-window sums
-// already (guide_cols' stage 1, for radii above FUSED_GUIDE_RADIUS).
+// BOX_ROWS is a #define chromakey/keying/gpu/passes.py sets per program: guide_radius, whose
+// column sums are added here tap by tap in cpu.box_sum's order, or 0 when ab_tex / w_tex hold
+// whole-window sums already (guide_cols' stage 1, for radii above FUSED_GUIDE_RADIUS).
 
 #include "common.glsl"
 

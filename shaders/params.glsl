@@ -1,7 +1,7 @@
-// The keyer's settings as uniforms named after the KeyerParams fields (chromakey/params.py),
-// plus the few values the reference derives from them (hue_center, hue_width: KeyerParams
-// properties; key: cpu.key_channel; the screen map: cpu.screen_at). Declared once here;
-// a pass that does not use one lets the compiler drop it.
+// The keyer's settings as uniforms named after the KeyerParams fields
+// (chromakey/core/params.py), plus the few values the reference derives from them (hue_center,
+// hue_width: KeyerParams properties; key: cpu.key_channel; the screen map: cpu.screen_at).
+// Declared once here; a pass that does not use one lets the compiler drop it.
 
 uniform float hue_center;      // KeyerParams.hue_center (degrees)
 uniform float hue_width;       // KeyerParams.hue_width (degrees)

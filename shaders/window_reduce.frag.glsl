@@ -1,7 +1,7 @@
 #version 330 core
-// One 1-D half of cpu._window_reduce: min or max over 2·radius + 1 texels along `direction`,
-// edges clamped. Two passes (rows, then columns) make the square filter, exactly as on the
-// CPU. Used by choke_matte (min for choke > 0, max for choke < 0) and by spill_gate's
+// One 1-D half of cpu._window_reduce_1d (window_reduce): min or max over 2·radius + 1 texels
+// along `direction`, edges clamped. Two passes (rows, then columns) make the square filter,
+// exactly as on the CPU. Used by choke_matte (min for choke > 0, max for choke < 0) and by spill_gate's
 // near-screen test (min of alpha over spill_radius, i.e. max of 1 − alpha).
 
 uniform sampler2D src;

@@ -60,6 +60,24 @@ def gl_ctx():
     ctx.release()
 
 
+# --- The ffmpeg CLI (tests that read our outputs with FFmpeg itself) ----------------------------
+
+
+@pytest.fixture(scope="session")
+def ffmpeg_cli() -> str:
+    """The ffmpeg command. Without it these tests skip, except under CI, where they fail:
+    .ci/setup installs it."""
+    import shutil
+
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        message = "the ffmpeg CLI is not installed (apt-get install -y ffmpeg)"
+        if _ci():
+            pytest.fail(f"CI must run the FFmpeg tests, but {message}")
+        pytest.skip(message)
+    return exe
+
+
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "slow: takes seconds (builds a wheel, a venv); still runs by default"

@@ -26,9 +26,7 @@ from media import SKIN, write_clip
 
 ROOT = Path(__file__).resolve().parent.parent
 FFMPEG = shutil.which("ffmpeg")
-needs_ffmpeg = pytest.mark.skipif(
-    FFMPEG is None, reason="the ffmpeg CLI is not installed (apt-get install -y ffmpeg)"
-)
+needs_ffmpeg = pytest.mark.usefixtures("ffmpeg_cli")  # skips without it, fails under CI
 W, H, N, FPS = 160, 96, 6, 25
 BG = "#ff00ff"
 # (extension, transparent) → the pixel format the file holds.
