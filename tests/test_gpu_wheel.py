@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,8 @@ def test_installed_wheel_renders_on_the_gpu(gl_ctx, tmp_path):
         build.insert(4, "--no-build-isolation")
     _run(build, env=env)
     (wheel,) = wheels.glob("chromakey-*.whl")
+    with zipfile.ZipFile(wheel) as zf:  # typed for a host's type checker (PEP 561)
+        assert "chromakey/py.typed" in zf.namelist()
 
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], env=env)

@@ -12,6 +12,7 @@ import traceback
 from collections.abc import Sequence
 from typing import Any
 
+from .. import __version__
 from ..backgrounds import FITS, PLAY_STYLES
 from ..core.errors import ChromakeyError, ParameterError
 from ..core.memory import keep_freed_memory
@@ -153,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="chromakey", description="Real-time chroma keying for green-screen avatar streams."
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--version", action="version", version=f"chromakey {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     p = sub.add_parser("sample", help="write the built-in synthetic green-screen avatar clip")
