@@ -62,6 +62,8 @@ if [ "${GPU_CHECK_INSTALL:-1}" != 0 ]; then
   fi
 fi
 export PYTHONPATH=$SITE:$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
+# No network: pip (tests/test_gpu_wheel.py builds a wheel) fails at once instead of retrying.
+export PIP_NO_INDEX=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 # Sizes: the real ones, or a dry run's.
 if [ "${GPU_CHECK_SMALL:-0}" = 1 ]; then
   base=64x48 big=128x96 counts=1,2
