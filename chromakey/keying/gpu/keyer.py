@@ -289,7 +289,6 @@ class GpuKeyer:
         guide_unit = _FIXED_UNITS["chroma_guide"]
         self._dummy_f.use(guide_unit)  # 4:4:4 and RGB frames: decode.glsl never reads it
         drawn = []
-        timer = self.timer
         for ps in self.graph:
             prog = self._progs[(ps.program, ps.defines)]
             for name, value in ps.uniforms:
@@ -301,7 +300,7 @@ class GpuKeyer:
                 _set(prog, sampler, FIRST_INPUT_UNIT + i)
                 self._target(target).use(FIRST_INPUT_UNIT + i)
             self._framebuffer(ps.outputs).use()
-            with timed(timer, ps.name):
+            with timed(self.timer, ps.name):
                 self._vaos[(ps.program, ps.defines)].render(moderngl.TRIANGLES, vertices=3)
             drawn.append((ps.program, ps.defines))
             if "chroma_guide" in ps.outputs:  # bound once written, for every pass that decodes
@@ -361,8 +360,6 @@ class GpuKeyer:
         if self._released:
             raise RuntimeError("this GpuKeyer is closed")
         t0 = time.perf_counter()
-        if self.timer is not None:
-            self.timer.start_frame()  # spans of a frame that raised are not this one's
         chroma = checked_chroma(frame)
         w, h = frame.width, frame.height
         self._ensure_targets(w, h)

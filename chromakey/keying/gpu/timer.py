@@ -49,9 +49,9 @@ class FrameTimes:
 
 class PassTimer:
     """Give one to ``GpuKeyer(timer=…)``; each frame it renders adds a :class:`FrameTimes`
-    to ``frames``. Its queries belong to that keyer's context, and go with it;
-    ``frames`` stays readable after ``keyer.close()``. Reading a frame's results waits for the GPU to finish it,
-    once per frame."""
+    to ``frames``. Its queries belong to that keyer's context, and go with it; ``frames``
+    stays readable after ``keyer.close()``. Reading a frame's results waits for the GPU to
+    finish that frame, once per frame, as a read-back does anyway."""
 
     def __init__(self) -> None:
         self.frames: list[FrameTimes] = []
@@ -64,12 +64,12 @@ class PassTimer:
             raise ParameterError("a PassTimer times one keyer's context; give each keyer its own")
         self._ctx = ctx
 
-    def start_frame(self) -> None:
-        self._names = []
-
     def span(self, name: str) -> moderngl.Query:
-        """The query that times ``name`` next: ``with timer.span(name): …draw…``."""
+        """The query that times ``name`` next: ``with timer.span(name): …draw…``. The upload
+        starts a frame: the spans of one that raised before its end are dropped."""
         assert self._ctx is not None, "bind() first (GpuKeyer does)"
+        if name == UPLOAD:
+            self._names = []
         i = len(self._names)
         if i == len(self._pool):
             self._pool.append(self._ctx.query(time=True))
