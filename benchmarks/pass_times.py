@@ -1,15 +1,17 @@
-"""The GPU keyer's time per pass: a ``ctx.finish()`` after every draw (GpuKeyer's
-``pass_timing``), over a frame of the built-in sample clip (an avatar over a lit #008000-ish
+"""The GPU keyer's time per pass, by OpenGL timer queries (GpuKeyer's ``timer``, a
+PassTimer), over a frame of the built-in sample clip (an avatar over a lit #008000-ish
 screen, with hair, motion blur and anti-aliased edges), as yuv420p.
 
     python -m benchmarks.pass_times                        # 1280×720, default settings
     python -m benchmarks.pass_times --size 1920x1080 --frames 30 --set sat_max=0.9
     python -m benchmarks.pass_times --scene mixed  # every pixel half skin, half screen
 
-Prints the median milliseconds of each pass over the frames (the first, which compiles, left
-out) and of the whole render. ``--scene mixed`` is the reach pass's worst case: every pixel
-can be a mix with the screen and is not all screen, so every one reads its window. On a software rasteriser (llvmpipe) this is where the time goes;
-on a GPU a finish per draw mostly measures the driver's round trip.
+Prints the GPU's mean milliseconds (GL_TIME_ELAPSED) of the upload of the frame's Y, U and V
+planes, of each pass, of the read-back, and per frame (their sum), over the frames (the first,
+which compiles, left out), and the wall-clock render for comparison. ``--scene mixed`` is the
+reach pass's worst case: every pixel can be a mix with the screen and is not all screen, so
+every one reads its window. On a software rasteriser (llvmpipe) the "GPU" is the CPU: its
+timer queries take the time its rasteriser threads spent between the query's begin and end.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ import time
 
 import numpy as np
 
+from chromakey.bench.gpu_times import gpu_time_table
 from chromakey.core.color import YuvSpec
 from chromakey.core.frames import Frame
 from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap
 from chromakey.keying.calibration import default_screen
-from chromakey.keying.gpu import GpuKeyer
+from chromakey.keying.gpu import GpuKeyer, PassTimer, mean_ms
 from chromakey.sample.encode import rgb_to_yuv420p
 from chromakey.sample.scene import SampleSpec
 from chromakey.sample.truth import render_truth
@@ -66,23 +69,18 @@ def main(argv: list[str] | None = None) -> None:
     params = KeyerParams(**dict(args.set))
     frame = sample_frame(width, height, args.scene)
     screen = ScreenMap.constant(default_screen(params))
-    per_pass: dict[str, list[float]] = {}
+    timer = PassTimer()
     totals = []
-    with GpuKeyer(params, pass_timing=True) as keyer:
+    with GpuKeyer(params, timer=timer) as keyer:
         keyer.render(frame, screen, (0, 0, 0))  # compiles and allocates
         for _ in range(args.frames):
             t0 = time.perf_counter()
             keyer.render(frame, screen, (0, 0, 0))
             totals.append(time.perf_counter() - t0)
-            for name, seconds in keyer.pass_seconds:
-                per_pass.setdefault(name, []).append(seconds)
         renderer = keyer.ctx.info.get("GL_RENDERER", "?")
     print(f"{width}×{height} yuv420p {args.scene}, {args.frames} frames, {renderer}")
-    print("| pass | ms (median) |")
-    print("|---|---:|")
-    for name, values in per_pass.items():
-        print(f"| {name} | {1e3 * statistics.median(values):.2f} |")
-    print(f"| **render** | **{1e3 * statistics.median(totals):.2f}** |")
+    print(gpu_time_table(mean_ms(timer.frames[1:])))
+    print(f"\nWall clock per render() (median): {1e3 * statistics.median(totals):.2f} ms")
 
 
 if __name__ == "__main__":

@@ -133,7 +133,10 @@ def test_ffmpeg_peer_keys_the_colour_sampled_from_the_border(tmp_path, screen, h
     assert cmd[-3:] == ["nut", "-y", "-"] and "rgb24" in cmd
 
 
-@pytest.mark.parametrize("text,size", [("720p", (1280, 720)), ("160x96", (160, 96))])
+@pytest.mark.parametrize(
+    "text,size",
+    [("720p", (1280, 720)), ("160x96", (160, 96)), ("4K", (3840, 2160)), ("2160p", (3840, 2160))],
+)
 def test_parse_size(text, size):
     from chromakey.bench import parse_size
 

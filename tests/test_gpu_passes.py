@@ -194,7 +194,8 @@ def test_passes_script_prints_the_table():
 
 def test_pass_times_script_times_every_pass_of_the_graph(gl_ctx):
     """benchmarks/pass_times.py: one row per pass the keyer drew, named as in the pass table
-    (the reach pass at default settings, none for a pale screen's window)."""
+    (the reach pass at default settings, none for a pale screen's window), between the
+    upload and the read-back, then the passes' and the frame's totals."""
     for extra, p in (([], KeyerParams()), (["--scene", "mixed", "--set", "sat_max=0.9"], KeyerParams(sat_max=0.9))):
         proc = subprocess.run(
             [sys.executable, "-m", "benchmarks.pass_times", "--size", "64x48", "--frames", "2", *extra],
@@ -202,4 +203,7 @@ def test_pass_times_script_times_every_pass_of_the_graph(gl_ctx):
         )  # fmt: skip
         assert proc.returncode == 0, proc.stderr
         rows = [line.split("|")[1].strip() for line in proc.stdout.splitlines() if line.startswith("| ")]
-        assert rows == ["pass", *(ps.name for ps in pass_graph(p, (2, 2))), "**render**"]
+        names = [ps.name for ps in pass_graph(p, (2, 2))]
+        totals = ["**passes (key + composite)**", "**frame**"]
+        assert rows == ["span", "upload", *names, "readback", *totals]
+        assert "Wall clock per render()" in proc.stdout

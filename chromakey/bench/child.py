@@ -112,6 +112,10 @@ def _child(argv: Sequence[str]) -> int:
     kind, path = argv[0], argv[1]
     if kind == "decode":
         res = _child_decode(path)
+    elif kind == "passes":
+        from .gpu_times import child_gpu_passes
+
+        res = child_gpu_passes(path)
     else:
         backend, output = argv[2], (argv[3] if len(argv) > 3 and argv[3] else None)
         keep_freed_memory()  # as the chromakey command does

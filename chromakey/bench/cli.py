@@ -12,8 +12,9 @@ from pathlib import Path
 from ..core.sizes import parse_size, size_name
 from .child import _child
 from .clips import sample_clip
+from .gpu_times import gpu_time_table
 from .machine import ffmpeg_path, machine_info, machine_table
-from .run import run_bench
+from .run import python_child, run_bench
 from .settings import FFMPEG_BLEND, FFMPEG_SIMILARITY, KEY_BORDER, KEY_FRAMES
 from .tables import speed_tables
 
@@ -34,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--sizes",
         default="720p,1080p",
-        help="generated clip sizes: 360p, 720p, 1080p or WxH [720p,1080p]",
+        help="generated clip sizes: 360p, 720p, 1080p, 2160p (4k) or WxH [720p,1080p]",
     )
     p.add_argument("--backends", default="cpu,gpu", help="our backends to time: cpu, gpu [cpu,gpu]")
     p.add_argument("--no-mp4", action="store_true", help="skip the MP4 (encode) contenders")
@@ -42,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
         "--no-pipe",
         action="store_true",
         help="skip the whole-process NUT-to-stdout contenders (chromakey render -o - vs ffmpeg)",
+    )
+    p.add_argument(
+        "--gpu-passes",
+        action="store_true",
+        help="also the GPU's own ms per pass, upload and read-back (OpenGL timer queries), "
+        "over every frame of each clip, in a process of its own",
     )
     p.add_argument("--workdir", help="folder for generated clips and outputs [a temp folder]")
     p.add_argument("--json", help="also write every run's numbers to this JSON file")
@@ -125,11 +132,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(the bytes our raw path hands over), mp4 = libx264 veryfast crf 18 yuv420p, as ours."
         )
         print(speed_tables(result, inputs))
+        gpu_passes = {}
+        if args.gpu_passes and "gpu" in backends:
+            gpu_passes = {name: python_child(["passes", path], 1800.0) for name, path in inputs}
+            print(
+                "\n### GPU time per pass\n\nOpenGL timer queries (GL_TIME_ELAPSED) around the "
+                "upload of the frame's planes, each pass and the read-back, in the GPU's own "
+                "time, no finish() between draws; the mean over every frame of the clip but the "
+                "first, through the whole pipeline (calibration, the bench's colour behind). "
+                "frame = upload + passes + readback."
+            )
+            for name, res in gpu_passes.items():
+                print(f"\n#### {name}: {res['timed_frames']} frames, {res['renderer']}\n")
+                print(gpu_time_table(res["gpu_ms"]))
+        elif args.gpu_passes:
+            print("\nNote: --gpu-passes needs the gpu backend; no GPU times", file=sys.stderr)
         if args.json:
             payload = {
                 "machine": info,
                 "inputs": inputs,
                 "ffmpeg_keys": result["keys"],
+                "gpu_passes": gpu_passes,
                 "runs": {
                     f"{k[0]} | {k[1]}": [r.__dict__ for r in v] for k, v in result["runs"].items()
                 },

@@ -83,20 +83,25 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _run_python(args: list[str], timeout: float) -> Run:
+def python_child(args: list[str], timeout: float) -> dict[str, Any]:
+    """``python -m chromakey.bench --child ARGS``: its result line, parsed."""
     cmd = [sys.executable, "-m", "chromakey.bench", "--child", *args]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=_env())
-        rc, rss = _wait_hwm(proc, timeout, poll=False)
+        rc, _ = _wait_hwm(proc, timeout, poll=False)
         out.seek(0)
         err.seek(0)
         text, etext = out.read().decode(errors="replace"), err.read().decode(errors="replace")
     if rc != 0:
         raise RuntimeError(f"{' '.join(args[:1])} failed (exit {rc}): {etext.strip()[-600:]}")
     line = next(ln for ln in text.splitlines()[::-1] if ln.startswith(_RESULT))
-    res = json.loads(line[len(_RESULT) :])
+    return json.loads(line[len(_RESULT) :])
+
+
+def _run_python(args: list[str], timeout: float) -> Run:
+    res = python_child(args, timeout)
     fps = res["frames"] / res["elapsed"] if res["elapsed"] > 0 else 0.0
-    rss = res.get("vm_hwm_mib") or rss  # its own figure, read at its end
+    rss = res.get("vm_hwm_mib") or float("nan")  # its own figure, read at its end
     return Run(fps, res["frames"], res["elapsed"], rss, res["stages"])
 
 

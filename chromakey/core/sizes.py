@@ -7,7 +7,14 @@ import re
 
 from .errors import ParameterError
 
-SIZES = {"360p": (640, 360), "540p": (960, 540), "720p": (1280, 720), "1080p": (1920, 1080)}
+SIZES = {
+    "360p": (640, 360),
+    "540p": (960, 540),
+    "720p": (1280, 720),
+    "1080p": (1920, 1080),
+    "2160p": (3840, 2160),
+    "4k": (3840, 2160),  # what size_name never answers: 2160p comes first
+}
 
 
 def parse_size(text: str, *, option: str = "size") -> tuple[int, int]:

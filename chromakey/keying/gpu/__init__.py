@@ -66,23 +66,27 @@ from .passes import (
     pass_table,
     shader_defines,
 )
+from .timer import FrameTimes, PassTimer, mean_ms
 from .uploads import FIRST_INPUT_UNIT
 
 __all__ = [
     "CHROMA_GRID",
     "FIRST_INPUT_UNIT",
     "FORMATS",
+    "FrameTimes",
     "FUSED_GUIDE_RADIUS",
     "FUSED_SPILL_RADIUS",
     "GL_REQUIRE",
     "GpuKeyer",
     "GpuPass",
     "MAX_FEATHER_TAPS",
+    "PassTimer",
     "ShaderError",
     "TARGETS",
     "create_context",
     "format_bytes",
     "frame_bytes",
+    "mean_ms",
     "pass_graph",
     "pass_table",
     "shader_defines",

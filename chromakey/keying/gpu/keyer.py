@@ -16,6 +16,7 @@ from .. import reference as cpu
 from .context import create_context, made_current
 from .glsl import ShaderLibrary
 from .passes import CHROMA_GRID, FORMATS, TARGETS, GpuPass, pass_graph, shader_defines
+from .timer import READBACK, UPLOAD, PassTimer, timed
 from .uploads import _FIXED_UNITS, FIRST_INPUT_UNIT, _PlaneTexture, _set, checked_chroma
 
 
@@ -30,10 +31,11 @@ class GpuKeyer:
 
     ``stats`` holds the last frame's seconds per stage (``upload``, ``passes``, ``readback``).
     GL calls are queued, so these are only the GPU's times when ``timing`` is true, which
-    adds a ``ctx.finish()`` after the upload and after the passes. ``pass_timing`` also
-    finishes after every draw and keeps each pass's seconds in ``pass_seconds`` ((pass name,
-    seconds) in graph order): what benchmarks/pass_times.py prints. ``graph`` is the pass list
-    the last frame ran (:func:`pass_graph`).
+    adds a ``ctx.finish()`` after the upload and after the passes. ``timer``: a
+    :class:`PassTimer` that takes the GPU's own time of the upload, each pass and the
+    read-back by timer queries (what ``chromakey bench --gpu-passes`` and
+    benchmarks/pass_times.py print); without one no query is issued. ``graph`` is the pass
+    list the last frame ran (:func:`pass_graph`).
     """
 
     backend = "gpu"
@@ -46,16 +48,15 @@ class GpuKeyer:
         ctx: moderngl.Context | str | None = None,
         *,
         timing: bool = False,
-        pass_timing: bool = False,
+        timer: PassTimer | None = None,
         shaders: ShaderLibrary | None = None,
     ) -> None:
         self._owns_ctx = not isinstance(ctx, moderngl.Context)
         self._standalone = ctx is None or ctx == "standalone"
         self.ctx = create_context(ctx if ctx is not None else "standalone")
         self.params = params
-        self.timing = timing or pass_timing
-        self.pass_timing = pass_timing
-        self.pass_seconds: tuple[tuple[str, float], ...] = ()
+        self.timing = timing
+        self.timer = timer
         self.stats: dict[str, float] = {"upload": 0.0, "passes": 0.0, "readback": 0.0}
         self.graph: tuple[GpuPass, ...] = ()
         # (program, defines) of each pass the last frame drew, in order: what the graph was
@@ -77,6 +78,8 @@ class GpuKeyer:
         try:
             with made_current(self.ctx, self._standalone):
                 self._build(params)
+                if timer is not None:
+                    timer.bind(self.ctx)
         except BaseException:
             if self._owns_ctx:
                 self.ctx.release()
@@ -286,9 +289,7 @@ class GpuKeyer:
         guide_unit = _FIXED_UNITS["chroma_guide"]
         self._dummy_f.use(guide_unit)  # 4:4:4 and RGB frames: decode.glsl never reads it
         drawn = []
-        seconds = []
         for ps in self.graph:
-            t0 = time.perf_counter()
             prog = self._progs[(ps.program, ps.defines)]
             for name, value in ps.uniforms:
                 if isinstance(value, bytes):
@@ -299,15 +300,12 @@ class GpuKeyer:
                 _set(prog, sampler, FIRST_INPUT_UNIT + i)
                 self._target(target).use(FIRST_INPUT_UNIT + i)
             self._framebuffer(ps.outputs).use()
-            self._vaos[(ps.program, ps.defines)].render(moderngl.TRIANGLES, vertices=3)
+            with timed(self.timer, ps.name):
+                self._vaos[(ps.program, ps.defines)].render(moderngl.TRIANGLES, vertices=3)
             drawn.append((ps.program, ps.defines))
-            if self.pass_timing:
-                self.ctx.finish()
-                seconds.append((ps.name, time.perf_counter() - t0))
             if "chroma_guide" in ps.outputs:  # bound once written, for every pass that decodes
                 self._target("chroma_guide").use(guide_unit)
         self.drawn = tuple(drawn)
-        self.pass_seconds = tuple(seconds)
 
     # --- API -------------------------------------------------------------------------------
 
@@ -320,6 +318,8 @@ class GpuKeyer:
         ``background`` is None (or has alpha) and opaque (alpha 1) otherwise."""
         with made_current(self.ctx, self._standalone):
             self._render(frame, screen, background)
+            if self.timer is not None:
+                self.timer.end_frame()
             return self._target("out")
 
     def render(
@@ -347,7 +347,10 @@ class GpuKeyer:
                 out = np.empty(shape, np.uint8)
             elif out.shape != shape or out.dtype != np.uint8 or not out.flags.c_contiguous:
                 raise ParameterError(f"out must be a C-contiguous uint8 array of shape {shape}")
-            self._framebuffer(("out",)).read_into(out, components=comps, alignment=1)
+            with timed(self.timer, READBACK):
+                self._framebuffer(("out",)).read_into(out, components=comps, alignment=1)
+            if self.timer is not None:
+                self.timer.end_frame()
         self.stats["readback"] = time.perf_counter() - t0
         return out
 
@@ -364,8 +367,9 @@ class GpuKeyer:
         # No blending, depth test or culling from a host's state; its framebuffer comes back.
         with self.ctx.scope(self._framebuffer(("out",)), enable_only=moderngl.NOTHING):
             self._apply_params(keyed_params(self.params, screen), chroma)
-            self._upload_frame(frame)
-            comps = self._set_background(background, w, h)
+            with timed(self.timer, UPLOAD):
+                self._upload_frame(frame)
+                comps = self._set_background(background, w, h)
             if self.timing:
                 self.ctx.finish()
             t1 = time.perf_counter()
@@ -384,6 +388,8 @@ class GpuKeyer:
             return
         self._released = True
         with made_current(self.ctx, self._standalone):
+            if self.timer is not None:
+                self.timer.release()
             self._release_targets()
             for pl in (*self._planes, self._bg, self._screen_map):
                 pl.release()
