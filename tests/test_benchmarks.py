@@ -193,3 +193,18 @@ def test_the_clip_kinds_look_as_they_say(tmp_path):
         )
 
     assert screen_noise(camera) > screen_noise(sample)
+
+
+def test_streams_quick_reports_the_largest_n_within_the_drop_limit(tmp_path):
+    out = _run(["-m", "benchmarks.streams", "--quick", "--workdir", str(tmp_path)], tmp_path)
+    assert "## Streams: paced 160×96 avatar streams at once, CPU path" in out
+    assert "| streams | frames | dropped | dropped % | worst stream % | ≤ limit |" in out
+    rows = [ln for ln in out.splitlines() if ln.startswith("| ") and ln[2].isdigit()]
+    assert 1 <= len(rows) <= 2
+    assert [int(r.split("|")[1]) for r in rows] == list(range(1, len(rows) + 1))
+    best = int(out.split("frames dropped: ")[1].split()[0])
+    passed = [r for r in rows if r.rstrip().endswith("| yes |")]
+    assert best == len(passed)
+    for r in rows:  # frames counted: 30 a stream (1 s at 30 fps), every one keyed or dropped
+        n, frames = int(r.split("|")[1]), int(r.split("|")[2])
+        assert frames == 30 * n
