@@ -7,8 +7,9 @@ path, with at most 1% of frames dropped — what a server compositing avatar ses
 
 Each stream is a process of its own that plays the ``avatar`` clip of ``chromakey bench``
 (a talking avatar on a flat #008000 screen) as a live stream: the file is paced to real time
-(``io.sources.pacing.Pacer``) into a decode queue that drops its oldest frame when the keyer
-falls behind (``VideoSource(drop=True)``), and every frame is keyed and composited over a
+(``io.sources.pacing.Pacer``) into a decode queue of ``--queue`` frames (8, VideoSource's
+own: a quarter of a second of jitter) that drops its oldest frame when the keyer falls
+behind (``VideoSource(drop=True)``), and every frame is keyed and composited over a
 colour by the CPU keyer (``--threads`` numba threads a stream) and handed to a sink that
 drops it. All streams of a trial load first, then start together on a signal, so no
 stream's start-up falls on another's clock. A trial passes when at most ``--max-drop`` of
@@ -36,7 +37,7 @@ READY, GO, RESULT = "STREAM-READY", "go", "STREAM-RESULT "
 START_TIMEOUT = 300.0  # seconds all streams of a trial may take to load
 
 
-def child(clip: str) -> int:
+def child(clip: str, queue: int) -> int:
     """One stream: load, say ready, wait for the signal, play the clip paced, report."""
     from chromakey.backgrounds import ColorBackground
     from chromakey.bench.settings import BACKGROUND
@@ -58,7 +59,7 @@ def child(clip: str) -> int:
         print(READY, flush=True)
         if sys.stdin.readline().strip() != GO:
             return 1
-        source = VideoSource(clip, audio=False, drop=True, queue_size=2, gate=Pacer())
+        source = VideoSource(clip, audio=False, drop=True, queue_size=queue, gate=Pacer())
         sink = CallbackSink(lambda image, t: None)
         stats = Pipeline(source, keyer, ColorBackground(BACKGROUND), [sink], params).run()
     finally:
@@ -67,13 +68,13 @@ def child(clip: str) -> int:
     return 0
 
 
-def trial(clip: Path, n: int, threads: int) -> list[dict[str, int]]:
+def trial(clip: Path, n: int, threads: int, queue: int) -> list[dict[str, int]]:
     """``n`` streams at once: each stream's keyed and dropped frame counts."""
     env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))
     env["PYTHONPATH"] = str(ROOT) + (
         os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
     )
-    cmd = [sys.executable, "-m", "benchmarks.streams", "--child", str(clip)]
+    cmd = [sys.executable, "-m", "benchmarks.streams", "--child", str(clip), "--queue", str(queue)]
     procs = [
         subprocess.Popen(
             cmd, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
@@ -113,11 +114,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-streams", type=int, default=12, help="stop stepping here [12]")
     ap.add_argument("--max-drop", type=float, default=0.01, help="share of frames [0.01]")
     ap.add_argument("--threads", type=int, default=1, help="numba threads per stream [1]")
+    ap.add_argument("--queue", type=int, default=8, help="decode queue, frames [8]")
     ap.add_argument("--workdir", help="folder for the clip [a temporary folder]")
     ap.add_argument("--quick", action="store_true", help="160x96, 1 s, up to 2 streams")
     args = ap.parse_args(argv)
     if args.child:
-        return child(args.child)
+        return child(args.child, args.queue)
     from chromakey.bench.clips import sample_clip
     from chromakey.core.sizes import parse_size
 
@@ -129,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         clip = sample_clip(folder, w, h, args.seconds, kind="avatar")
         rows, best = [], 0
         for n in range(1, args.max_streams + 1):
-            results = trial(clip, n, args.threads)
+            results = trial(clip, n, args.threads, args.queue)
             frames = sum(r["frames"] + r["dropped"] for r in results)
             dropped = sum(r["dropped"] for r in results)
             worst = max(r["dropped"] / max(r["frames"] + r["dropped"], 1) for r in results)
@@ -147,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()[0]
     print(f"## Streams: paced {w}×{h} avatar streams at once, CPU path\n")
     print(
-        f"{args.seconds:g} s a trial, {args.threads} numba thread(s) a stream, {os.cpu_count()} "
+        f"{args.seconds:g} s a trial, {args.threads} numba thread(s) and a {args.queue}-frame "
+        f"queue a stream, {os.cpu_count()} "
         f"CPUs, load average {load:.1f} at the end\n"
     )
     print("| streams | frames | dropped | dropped % | worst stream % | ≤ limit |")
