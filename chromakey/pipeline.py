@@ -19,13 +19,16 @@ from .core.frames import Frame, YuvImage, frame_interval
 from .core.params import KeyerParams
 from .io.sinks import Sink, open_sink, output_kind, same_file
 from .io.sinks.partial import Warn
+from .io.sinks.threaded import ThreadedSink
 from .io.sources import Source, SourceInfo, VideoSource
 from .keying.select import Keyer, make_keyer
 
 
 @dataclass
 class RenderStats:
-    """Counts and seconds of one run; per-stage times are totals over the run."""
+    """Counts and seconds of one run; per-stage times are totals over the run. ``sink`` is
+    the render thread's share of writing (handing a frame over, waiting for a free slot);
+    ``write``, where the sinks write on their own thread, that thread's seconds."""
 
     backend: str = ""
     frames: int = 0
@@ -176,6 +179,9 @@ class Pipeline:
             self.stats.elapsed = time.perf_counter() - start
             st["calibrate"] = self.compositor.timings["calibrate"]
             st["key"] = self.compositor.timings["key"]
+            threaded = [s.busy for s in self.sinks if isinstance(s, ThreadedSink)]
+            if threaded:
+                st["write"] = sum(threaded)
         return self.stats
 
     def _hold_last(self, last: Frame, first: float, info: SourceInfo) -> None:
@@ -196,9 +202,7 @@ class Pipeline:
             k += 1
 
 
-def open_input(
-    input: str | os.PathLike[str], options: dict[str, Any] | None = None
-) -> VideoSource:
+def open_input(input: str | os.PathLike[str], options: dict[str, Any] | None = None) -> VideoSource:
     """The foreground of a render: a file or stream (VideoSource), or a WebRTC location,
     live (frames that the keyer cannot keep up with are dropped and counted)."""
     from .io.sources.webrtc.urls import is_webrtc
@@ -255,13 +259,16 @@ def render(
         source.close()
         raise
     try:
-        sink = open_sink(
-            output,
-            source.info,
-            bg.transparent,
-            output_format,
-            audio_stream=source.audio,
-            warn=warn,
+        # Written on a thread of its own: encoding frame N overlaps keying frame N+1.
+        sink = ThreadedSink(
+            open_sink(
+                output,
+                source.info,
+                bg.transparent,
+                output_format,
+                audio_stream=source.audio,
+                warn=warn,
+            )
         )
     except BaseException:
         keyer.close()

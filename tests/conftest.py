@@ -78,6 +78,22 @@ def ffmpeg_cli() -> str:
     return exe
 
 
+# --- caches (the OpenGL probe's answer, keying.glprobe) ----------------------------------------
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_home(tmp_path_factory):
+    """The suite's own $XDG_CACHE_HOME (its child processes inherit it), so that what the
+    tests' runs remember never lands in the user's cache."""
+    saved = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache-home"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = saved
+
+
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "slow: takes seconds (builds a wheel, a venv); still runs by default"

@@ -141,3 +141,73 @@ def test_parse_size(text, size):
     from chromakey.bench import parse_size
 
     assert parse_size(text) == size
+
+
+def test_bench_measures_the_camera_and_avatar_clip_kinds(tmp_path):
+    out = _run(
+        ["-m", "chromakey.bench", "--sizes", "160x96", "--seconds", "0.3", "--rounds", "1"]
+        + ["--backends", "cpu", "--kinds", "camera,avatar", "--workdir", str(tmp_path)],
+        tmp_path,
+    )
+    for kind in ("camera", "avatar"):
+        assert f"### {kind} 160x96: 160×96" in out
+    assert out.count("| ours cpu → NUT stdout, whole process |") == 2
+    assert out.count("| ours cpu → MP4 file, whole process |") == 2
+    if HAS_FFMPEG:
+        assert out.count("| FFmpeg chromakey+overlay → MP4 file, whole process |") == 2
+
+
+def test_bench_refuses_an_unknown_clip_kind(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "chromakey.bench", "--kinds", "studio", "--workdir", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and "--kinds: studio" in proc.stderr
+
+
+def test_the_clip_kinds_look_as_they_say(tmp_path):
+    """avatar: a still, flat #008000 screen around a moving figure; camera: the sample's
+    scene with more noise on its screen than the sample itself."""
+    import av
+
+    from chromakey.bench import sample_clip
+
+    def frames(kind):
+        clip = sample_clip(tmp_path, 320, 180, 0.4, kind=kind)
+        with av.open(str(clip)) as c:
+            return [f.to_ndarray(format="rgb24").astype(np.int16) for f in c.decode(video=0)]
+
+    avatar = frames("avatar")
+    corner = np.concatenate([f[:16, :16].reshape(-1, 3) for f in avatar])
+    assert np.abs(np.median(corner, axis=0) - (0, 128, 0)).max() <= 3
+    moved = np.abs(avatar[-1] - avatar[0]).max(axis=2) > 24
+    assert 0.005 < moved.mean() < 0.5  # the figure moves; the screen stays
+    sample, camera = frames("sample"), frames("camera")
+    assert len(camera) == len(sample) == len(avatar)
+
+    def screen_noise(fs):  # frame-to-frame change on the top-left screen corner
+        return float(
+            np.mean(
+                [np.abs(b[:24, :24] - a[:24, :24]).mean() for a, b in zip(fs, fs[1:], strict=False)]
+            )
+        )
+
+    assert screen_noise(camera) > screen_noise(sample)
+
+
+def test_streams_quick_reports_the_largest_n_within_the_drop_limit(tmp_path):
+    out = _run(["-m", "benchmarks.streams", "--quick", "--workdir", str(tmp_path)], tmp_path)
+    assert "## Streams: paced 160×96 avatar streams at once, CPU path" in out
+    assert "| streams | frames | dropped | dropped % | worst stream % | ≤ limit |" in out
+    rows = [ln for ln in out.splitlines() if ln.startswith("| ") and ln[2].isdigit()]
+    assert 1 <= len(rows) <= 2
+    assert [int(r.split("|")[1]) for r in rows] == list(range(1, len(rows) + 1))
+    best = int(out.split("frames dropped: ")[1].split()[0])
+    passed = [r for r in rows if r.rstrip().endswith("| yes |")]
+    assert best == len(passed)
+    for r in rows:  # frames counted: 30 a stream (1 s at 30 fps), every one keyed or dropped
+        n, frames = int(r.split("|")[1]), int(r.split("|")[2])
+        assert frames == 30 * n

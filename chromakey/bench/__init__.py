@@ -1,7 +1,8 @@
 """Speed harness: our render against PyAV decode-only and the FFmpeg CLI, in one interleaved run.
 
 ``chromakey bench [INPUT]`` (or ``python -m benchmarks.speed``) times, on a recorded stream or
-on generated sample clips (single-slice H.264 at a realistic bitrate, 720p and 1080p by default):
+on generated clips (720p and 1080p by default, of the kinds in ``clips``: ``camera``, the sample
+avatar with a camera's noise, and ``avatar``, a talking avatar on a flat #008000 screen):
 
 - ``decode``: PyAV decode only, ``thread_type="AUTO"`` — the ceiling of any pipeline on PyAV;
 - ``ours raw``: decode → calibrate → key → composite over a colour, frames handed to a
@@ -11,7 +12,8 @@ on generated sample clips (single-slice H.264 at a realistic bitrate, 720p and 1
   rgb24 raw video (the bytes our raw path delivers) or to the same x264 settings;
 - ``ours nut`` / ``ffmpeg nut``: whole commands, process start-up included on both sides:
   ``chromakey render IN -o - --format nut > /dev/null`` against FFmpeg writing rgb24 NUT to
-  its standard output — what a user chaining either with another tool waits for.
+  its standard output — what a user chaining either with another tool waits for; ``ours mp4
+  file`` / ``ffmpeg mp4 file``: whole commands writing the same x264 MP4.
 
 FFmpeg keys with the colour a user would pick with an eyedropper: the median of the input's
 outer border over its first frames, decoded with the stream's own matrix and range

@@ -89,6 +89,7 @@ def _child_ours(path: str, backend: str, output: str | None) -> dict[str, Any]:
     from ..backgrounds import ColorBackground
     from ..core.params import KeyerParams
     from ..io.sinks import CallbackSink, open_sink
+    from ..io.sinks.threaded import ThreadedSink
     from ..io.sources import VideoSource
     from ..pipeline import Pipeline
 
@@ -96,7 +97,12 @@ def _child_ours(path: str, backend: str, output: str | None) -> dict[str, Any]:
     keyer: Any = TimedCpuKeyer(params) if backend == "cpu" else TimedGpuKeyer(params)
     source = VideoSource(path, audio=False)
     try:
-        sink = open_sink(output, source.info, False) if output else CallbackSink(lambda im, t: None)
+        # An encoder writes on its own thread, as ``render`` has it (io.sinks.threaded).
+        sink = (
+            ThreadedSink(open_sink(output, source.info, False))
+            if output
+            else CallbackSink(lambda im, t: None)
+        )
         # GL shaders compile in GpuKeyer(), before the clock starts; the first frame's
         # allocations are on it, as in a real run.
         pipe = Pipeline(source, keyer, ColorBackground(BACKGROUND), [sink], params)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..core.sizes import parse_size, size_name
 from .child import _child
-from .clips import sample_clip
+from .clips import CLIP_KINDS, sample_clip
 from .gpu_times import gpu_time_table
 from .machine import ffmpeg_path, machine_info, machine_table
 from .run import python_child, run_bench
@@ -36,6 +36,13 @@ def _parser() -> argparse.ArgumentParser:
         "--sizes",
         default="720p,1080p",
         help="generated clip sizes: 360p, 720p, 1080p, 2160p (4k) or WxH [720p,1080p]",
+    )
+    p.add_argument(
+        "--kinds",
+        default="camera,avatar",
+        help="generated clip kinds: camera (the sample avatar with a camera's noise), avatar "
+        "(a talking avatar on a flat #008000 screen), sample (the built-in clip as it is) "
+        "[camera,avatar]",
     )
     p.add_argument("--backends", default="cpu,gpu", help="our backends to time: cpu, gpu [cpu,gpu]")
     p.add_argument("--no-mp4", action="store_true", help="skip the MP4 (encode) contenders")
@@ -94,17 +101,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             inputs = [(Path(args.input).name, args.input)]
         else:
             inputs = []
-            for s in args.sizes.split(","):
-                try:
-                    w, h = parse_size(s)
-                except ValueError as exc:
-                    print(f"error: --sizes: {exc}", file=sys.stderr)
-                    return 2
+            kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+            unknown = [k for k in kinds if k not in CLIP_KINDS] or ([] if kinds else ["none"])
+            if unknown:
                 print(
-                    f"generating {size_name(w, h)} sample clip ({args.seconds:g} s)…",
+                    f"error: --kinds: {', '.join(unknown)}: use {', '.join(CLIP_KINDS)}",
                     file=sys.stderr,
                 )
-                inputs.append((size_name(w, h), str(sample_clip(workdir, w, h, args.seconds))))
+                return 2
+            for kind in kinds:
+                for s in args.sizes.split(","):
+                    try:
+                        w, h = parse_size(s)
+                    except ValueError as exc:
+                        print(f"error: --sizes: {exc}", file=sys.stderr)
+                        return 2
+                    name = f"{kind} {size_name(w, h)}"
+                    print(f"generating the {name} clip ({args.seconds:g} s)…", file=sys.stderr)
+                    clip = sample_clip(workdir, w, h, args.seconds, kind=kind)
+                    inputs.append((name, str(clip)))
         result = run_bench(
             inputs,
             backends,
@@ -121,9 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             "\nContenders run one at a time, each in its own process, round-robin; fps = frames / "
             "wall time of the run (our pipeline's RenderStats.elapsed, PyAV's decode loop, "
-            "FFmpeg's -benchmark rtime; process start-up excluded), except the 'NUT stdout, "
-            "whole process' rows: `chromakey render IN -o - --format nut > /dev/null` and "
-            "FFmpeg writing rgb24 NUT to its stdout, timed from process start to exit. Peak "
+            "FFmpeg's -benchmark rtime; process start-up excluded), except the 'whole "
+            "process' rows, timed from process start to exit: `chromakey render IN -o - "
+            "--format nut > /dev/null` against FFmpeg writing rgb24 NUT to its stdout, and "
+            "`chromakey render IN -o OUT.mp4` against FFmpeg writing the same x264 MP4. Peak "
             "RSS = VmHWM of the contender's own process (/proc; sampled every 20 ms for "
             "FFmpeg and the whole commands). FFmpeg: chromakey=KEY"
             + f":{FFMPEG_SIMILARITY}:{FFMPEG_BLEND} + overlay on a colour source, KEY the "

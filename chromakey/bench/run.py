@@ -16,7 +16,7 @@ from typing import Any
 
 from .child import _vm_hwm_mib
 from .peer import border_key_color, ffmpeg_color, ffmpeg_command
-from .settings import _RESULT, BACKGROUND, PIPE
+from .settings import _RESULT, BACKGROUND, MP4_FILE, PIPE
 
 # --- running and timing -----------------------------------------------------------------------
 
@@ -25,16 +25,19 @@ from .settings import _RESULT, BACKGROUND, PIPE
 class Contender:
     name: str  # "decode", "ours raw|mp4|nut", "ffmpeg raw|mp4|nut"
     backend: str = ""  # cpu / gpu for ours
-    output: str = ""  # "raw", "mp4" or PIPE ("nut": the whole command, NUT to stdout)
+    # "raw", "mp4", or whole commands: PIPE (NUT to stdout) or MP4_FILE (an MP4 file)
+    output: str = ""
 
     @property
     def whole_process(self) -> bool:
         """Timed from process start to exit, start-up included (no per-stage numbers)."""
-        return self.output == PIPE
+        return self.output in (PIPE, MP4_FILE)
 
     @property
     def label(self) -> str:
-        out = "NUT stdout, whole process" if self.whole_process else self.output
+        out = {PIPE: "NUT stdout, whole process", MP4_FILE: "MP4 file, whole process"}.get(
+            self.output, self.output
+        )
         if self.name.startswith("ours"):
             return f"ours {self.backend} → {out}"
         if self.name.startswith("ffmpeg"):
@@ -144,11 +147,13 @@ def _run_whole(
     return Run(n / elapsed if elapsed > 0 else 0.0, n, elapsed, rss, {})
 
 
-def ours_pipe_command(path: str, backend: str) -> list[str]:
-    """``chromakey render IN -o - --format nut`` over the bench's colour, as a user runs it."""
+def ours_pipe_command(path: str, backend: str, dest: str = "-") -> list[str]:
+    """``chromakey render IN -o - --format nut`` (or ``-o DEST.mp4``) over the bench's colour,
+    as a user runs it."""
     from ..core.color import format_color
 
-    cmd = [sys.executable, "-m", "chromakey", "render", path, "-o", "-", "--format", PIPE]
+    out = ["-o", "-", "--format", PIPE] if dest == "-" else ["-o", dest]
+    cmd = [sys.executable, "-m", "chromakey", "render", path, *out]
     return cmd + ["--backend", backend, "-b", format_color(BACKGROUND)]
 
 
@@ -179,6 +184,7 @@ def run_bench(
     """Round-robin every contender on every input, ``rounds`` times. Returns all runs."""
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     outputs = ["raw"] + (["mp4"] if mp4 else []) + ([PIPE] if pipe else [])
+    outputs += [MP4_FILE] if mp4 and pipe else []
     contenders = [Contender("decode")]
     for out in outputs:
         contenders += [Contender(f"ours {out}", b, out) for b in backends]
@@ -192,19 +198,20 @@ def run_bench(
             w, h, rate, frames = probes[name]
             k = (r * 3) % len(contenders)  # rotate the order from round to round
             for c in contenders[k:] + contenders[:k]:
-                dest = str(workdir / f"bench_out_{name}.mp4")
+                dest = str(workdir / f"bench_out_{name.replace(' ', '_')}.mp4")
                 if c.name == "decode":
                     run = _run_python(["decode", path], timeout)
                 elif c.name.startswith("ours") and c.whole_process:
-                    cmd = ours_pipe_command(path, c.backend)
+                    cmd = ours_pipe_command(path, c.backend, "-" if c.output == PIPE else dest)
                     run = _run_whole(cmd, timeout, frames, r"(\d+) frames in", env=_env())
                 elif c.name.startswith("ours"):
                     args = ["ours", path, c.backend, dest if c.output == "mp4" else ""]
                     run = _run_python(args, timeout)
                 else:
                     target = {"raw": os.devnull, PIPE: "-"}.get(c.output, dest)
+                    kind = "mp4" if c.output == MP4_FILE else c.output
                     cmd = ffmpeg_command(
-                        ffmpeg or "ffmpeg", path, w, h, rate, c.output, target, key=keys[name]
+                        ffmpeg or "ffmpeg", path, w, h, rate, kind, target, key=keys[name]
                     )
                     if c.whole_process:
                         run = _run_whole(cmd, timeout, frames, r"frame=\s*(\d+)")

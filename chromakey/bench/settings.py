@@ -11,4 +11,5 @@ FFMPEG_SIMILARITY = 0.10
 FFMPEG_BLEND = 0.05
 BACKGROUND = (1.0, 0.0, 1.0)  # magenta: the composite colour of every contender
 PIPE = "nut"  # the whole-process contenders' output: NUT on standard output
+MP4_FILE = "mp4 file"  # … or an MP4 file (x264 veryfast crf 18 on both sides)
 _RESULT = "BENCH-RESULT "

@@ -61,8 +61,10 @@ def speed_tables(result: dict[str, Any], inputs: list[tuple[str, str]]) -> str:
                 "\nPer-stage ms/frame (median over rounds). wait = decode queue wait; "
                 "convert/upload = YUV→RGB (cpu) or plane upload (gpu); key = matte + despill "
                 "(cpu: convert, key and composite fused in the compiled keyer) "
-                "(gpu: all passes); composite; readback; encode = the sink (RGB→YUV + x264, "
-                "or nothing for raw); other = the rest of the loop.\n"
+                "(gpu: all passes); composite; readback; encode = the sink's share of the render "
+                "thread (mp4: handing the frame to the writer thread, which converts and "
+                "encodes meanwhile, or waiting for it; nothing for raw); other = the rest of "
+                "the loop.\n"
             )
             lines.append(
                 "| contender | wait | calibrate | convert/upload | key | composite | readback | encode | other | total |"

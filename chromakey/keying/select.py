@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -13,8 +13,11 @@ from ..core.errors import BackendUnavailableError, ParameterError
 from ..core.frames import Frame, YuvImage
 from ..core.params import KeyerParams
 from ..core.screenmap import ScreenMap
-from .kernels import CpuKeyer
+from . import glprobe, numba_start
 from .reference import cpu_workers
+
+if TYPE_CHECKING:
+    from .kernels import CpuKeyer
 
 BACKENDS = ("auto", "cpu", "gpu")
 
@@ -65,28 +68,48 @@ def make_keyer(
     ``auto`` takes a hardware GPU if there is one. Without one it takes the CPU path: with a
     warning if there is no OpenGL at all, with a note if OpenGL is a software rasteriser
     (Mesa's llvmpipe), whose passes run on the same cores as numpy and are slower there than
-    the CPU path's threaded strips (benchmarks/RESULTS.md).
+    the CPU path's threaded strips (benchmarks/RESULTS.md). That a machine's OpenGL is a
+    software one is remembered between runs (``glprobe``), so that ``auto`` does not make a
+    context on every run only to learn it again.
     """
     say = warn or (lambda m: print(m, file=sys.stderr))
     if backend == "cpu":
-        return CpuKeyer(params)
+        return cpu_keyer(params)
     if backend not in ("gpu", "auto"):
         raise ParameterError(f"backend {backend!r} is unknown; use auto, cpu or gpu")
+    if backend == "auto" and cpu_workers() > 1:
+        renderer = glprobe.remembered_software_renderer()
+        if renderer:
+            say(_software_note(renderer))
+            return cpu_keyer(params)
     try:
-        from .gpu import GpuKeyer
+        from .gpu import GpuKeyer, software_renderer
 
         keyer = GpuKeyer(params)
     except BackendUnavailableError as exc:
         if backend == "gpu":
             raise
         say(f"warning: {exc}; using the CPU path")
-        return CpuKeyer(params)
+        return cpu_keyer(params)
+    glprobe.remember(software_renderer(keyer.ctx))
     renderer = auto_takes_cpu(keyer.ctx)
     if backend == "auto" and renderer:
         keyer.close()
-        say(
-            f"note: OpenGL here is {renderer}, a software rasteriser on the CPU's own cores; "
-            "using the CPU path, which is faster there (--backend gpu to use it anyway)"
-        )
-        return CpuKeyer(params)
+        say(_software_note(renderer))
+        return cpu_keyer(params)
     return keyer
+
+
+def _software_note(renderer: str) -> str:
+    return (
+        f"note: OpenGL here is {renderer}, a software rasteriser on the CPU's own cores; "
+        "using the CPU path, which is faster there (--backend gpu to use it anyway)"
+    )
+
+
+def cpu_keyer(params: KeyerParams) -> CpuKeyer:
+    """The CPU keyer, its kernels loaded without numba's BLAS probe (``numba_start``)."""
+    with numba_start.no_blas_probe():
+        from .kernels import CpuKeyer
+
+        return CpuKeyer(params)

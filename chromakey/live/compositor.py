@@ -18,8 +18,7 @@ from ..core.frames import Frame
 from ..core.params import KeyerParams
 from ..io.sources import Source, VideoSource
 from ..keying.gpu import GpuKeyer, create_context
-from ..keying.kernels import CpuKeyer
-from ..keying.select import BACKENDS, Keyer, backend_for_context
+from ..keying.select import BACKENDS, Keyer, backend_for_context, cpu_keyer
 from .feed import FrameFeed
 from .schedule import Schedule
 from .stats import LiveStats
@@ -87,7 +86,7 @@ class LiveCompositor:
                 self.backend = keyer.backend  # "gpu": it renders into this context's textures
             else:
                 self.backend = backend_for_context(backend, self.ctx)
-                keyer = GpuKeyer(params, self.ctx) if self.backend == "gpu" else CpuKeyer(params)
+                keyer = GpuKeyer(params, self.ctx) if self.backend == "gpu" else cpu_keyer(params)
         except BaseException:
             if made is not None and self._owns_ctx:
                 made.release()
@@ -149,6 +148,8 @@ class LiveCompositor:
             source, not isinstance(source, VideoSource) if stall_resync is None else stall_resync
         )
         self._bind_background(self.background)
+        from ..keying.kernels import CpuKeyer
+
         if isinstance(self.keyer, CpuKeyer) and isinstance(source, Source):
             self.keyer.warm(source.info.width, source.info.height)  # before the clock starts
         return self

@@ -171,17 +171,43 @@ class VideoFileSink(Sink):
         )
 
     def write(self, image: np.ndarray | YuvImage, time: float) -> None:
-        yuv = isinstance(image, YuvImage)
-        frame = self._yuv_frame(image) if yuv else self._rgb_frame(image)  # type: ignore[arg-type]
         pts = round(time / self.stream.time_base)
         if self._last_pts is not None and pts <= self._last_pts:
             pts = self._last_pts + 1  # decoders may repeat or reorder a stamp; keep order strict
         self._last_pts = pts
+        if self._raw_as_is(image):
+            self._mux([self._raw_packet(image, pts)])  # type: ignore[arg-type]
+            self.frames += 1
+            return
+        yuv = isinstance(image, YuvImage)
+        frame = self._yuv_frame(image) if yuv else self._rgb_frame(image)  # type: ignore[arg-type]
         frame.pts = pts
         frame.time_base = self.stream.time_base
         frame.colorspace, frame.color_range = 1, 1
         self._mux(self.stream.encode(frame))
         self.frames += 1
+
+    def _raw_as_is(self, image: np.ndarray | YuvImage) -> bool:
+        """A rawvideo file whose pixels are ``image``'s bytes as they are (NUT RGB/RGBA at the
+        stream's size): the packet can be the image itself."""
+        return (
+            self.format.codec == "rawvideo"
+            and isinstance(image, np.ndarray)
+            and image.dtype == np.uint8
+            and image.shape == (self.height, self.width, 4 if self.alpha else 3)
+            and image.flags.c_contiguous
+        )
+
+    def _raw_packet(self, image: np.ndarray, pts: int) -> av.Packet:
+        """What the rawvideo encoder would make of ``image``, byte for byte, without copying
+        it twice (into a frame, then into the packet): a packet over the array's own memory,
+        which PyAV keeps alive until the muxer is done with it."""
+        packet = av.Packet(image)
+        packet.pts = packet.dts = pts
+        packet.time_base = self.stream.time_base
+        packet.stream = self.stream
+        packet.is_keyframe = True
+        return packet
 
     def write_audio(self, packet: av.Packet) -> None:
         if self.audio_out is None:
