@@ -134,16 +134,16 @@ def _table_rows(text: str) -> dict[str, str]:
 def test_bench_prints_the_gpu_time_per_pass(gl_ctx, tmp_path):
     report = tmp_path / "bench.json"
     out = _run(
-        ["-m", "chromakey.bench", "--sizes", "64x48", "--seconds", "0.3", "--rounds", "1",
+        ["-m", "chromakey.bench", "--sizes", "64x48", "--kinds", "sample", "--seconds", "0.3", "--rounds", "1",
          "--backends", "gpu", "--no-mp4", "--no-pipe", "--gpu-passes",
          "--workdir", str(tmp_path), "--json", str(report)]
     )  # fmt: skip
     assert "### GPU time per pass" in out
-    assert "#### 64x48:" in out
+    assert "#### sample 64x48:" in out
     names = ["upload", *(ps.name for ps in pass_graph(KeyerParams(), (2, 2))), "readback"]
     section = out.split("### GPU time per pass", 1)[1]
     assert list(_table_rows(section)) == [*names, "passes (key + composite)", "frame"]
-    saved = json.loads(report.read_text())["gpu_passes"]["64x48"]
+    saved = json.loads(report.read_text())["gpu_passes"]["sample 64x48"]
     ms = dict(saved["gpu_ms"])
     assert ms["frame"] == pytest.approx(sum(ms[n] for n in names))
     assert saved["timed_frames"] >= 1
