@@ -86,7 +86,7 @@ class Media:
             self._finalizer = weakref.finalize(self, self.temp.unlink, missing_ok=True)
             self.path = self.temp
         else:
-            path = check_file(text, kind="an image or video file")
+            path = check_file(text, kind="an image or video file", what="the background")
             # Absolute, so FFmpeg never reads a "name:" prefix as one of its protocols.
             self.path = path.resolve()
         try:

@@ -110,11 +110,13 @@ def main(args: argparse.Namespace) -> int:
     )
     given = load(args.jobs, defaults)
     valid, errors = split(check_jobs(given))
-    for err in errors:
-        label = "skipped invalid job" if args.skip_invalid else "error"
-        print(f"chromakey: {label}: {err}", file=sys.stderr)
     if errors and not args.skip_invalid:
-        raise InvalidJobsError(errors)
+        # One line a job: the last one is the error's own, saying that nothing ran.
+        for err in errors[:-1]:
+            print(f"chromakey: error: {err}", file=sys.stderr)
+        raise InvalidJobsError([errors[-1], *errors[:-1]])
+    for err in errors:
+        print(f"chromakey: skipped invalid job: {err}", file=sys.stderr)
     if not valid and not errors:
         print("chromakey: the batch holds no jobs", file=sys.stderr)
         return 0

@@ -8,13 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from ...core.errors import ParameterError
+from ..safety import same_file
 from ..sources.base import SourceInfo
-from ..stdio import is_stdio
 from .base import Sink
 from .formats import video_format
 from .partial import Warn
 from .png import PngSequenceSink
 from .video import VideoFileSink
+
+__all__ = ["open_sink", "output_kind", "same_file"]
 
 
 def output_kind(output: str | os.PathLike[str], output_format: str | None = None) -> str:
@@ -57,13 +59,3 @@ def open_sink(
         output_format=output_format,
         warn=warn,
     )
-
-
-def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
-    """True when ``a`` and ``b`` are one file (``-`` is standard input or output: never)."""
-    if is_stdio(a) or is_stdio(b):
-        return False
-    try:
-        return Path(a).resolve() == Path(b).resolve()
-    except OSError:
-        return False
