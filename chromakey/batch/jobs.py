@@ -18,7 +18,7 @@ from ..core.errors import InputNotFoundError, ParameterError
 from ..core.jsontext import MAX_JSON_DEPTH, too_deep
 from ..core.params import KeyerParams
 from ..core.quote import quoted, shown
-from ..io.names import NAME_MAX
+from ..io.names import NAME_MAX, check_path
 
 # The fields a manifest line may give; anything else is a typo worth stopping for.
 FIELDS = ("input", "output", "background", "params", "fit", "play_style")
@@ -160,9 +160,23 @@ def _resolve_background(spec: Any, base: Path) -> Any:
         text = spec.strip()
         if text and not text.startswith(("{", "#")) and not _is_url(text):
             candidate = Path(text).expanduser()
-            if not candidate.is_absolute() and (base / candidate).exists():
-                return str((base / candidate).resolve())
+            try:
+                if not candidate.is_absolute() and (base / candidate).exists():
+                    return str((base / candidate).resolve())
+            except (OSError, ValueError):
+                return spec  # no file by that name: parse_background says what it is
     return spec
+
+
+def _sane(path: str, name: str, bad: Any) -> str:
+    """``path`` when the system can take it as a name (io.names), else the field's error;
+    checked before anything resolves it, which for a 10 MB path takes minutes."""
+    if _is_url(path):
+        return path
+    try:
+        return check_path(path, what=f"the {name}")
+    except ParameterError as exc:
+        raise bad(str(exc), name) from exc
 
 
 def from_mapping(
@@ -183,7 +197,7 @@ def from_mapping(
     src = entry["input"]
     if not isinstance(src, str) or not src.strip():
         raise bad(f"must be a non-empty string (a path or an http(s) URL), got {quoted(src)}", "input")
-    src = absolute(src.strip(), base)
+    src = absolute(_sane(src.strip(), "input", bad), base)
     out = entry.get("output")
     outdir = Path(defaults.outdir) if defaults.outdir else base
     if out is None:
@@ -191,7 +205,7 @@ def from_mapping(
     elif not isinstance(out, str) or not out.strip():
         raise bad(f"must be a non-empty string (a path), got {quoted(out)}", "output")
     else:
-        out = absolute(out.strip(), outdir)
+        out = absolute(_sane(out.strip(), "output", bad), outdir)
     params = entry.get("params", {})
     if not isinstance(params, Mapping):
         raise bad(f'must be an object of keyer settings like {{"spill": 0.5}}, got {quoted(params)}', "params")

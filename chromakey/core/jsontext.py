@@ -19,7 +19,7 @@ from .quote import quoted
 # Deeper than any background object or manifest line needs (they use three levels).
 MAX_JSON_DEPTH = 32
 
-_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
 
 
 class JsonDepthError(ParameterError):

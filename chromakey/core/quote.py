@@ -18,7 +18,7 @@ MAX_SHOWN = 160
 # A whole message is never longer than this (a guard for values no caller quoted).
 MAX_MESSAGE = 2000
 
-_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _repr = reprlib.Repr()
 _repr.maxlevel = 3
 _repr.maxstring = MAX_SHOWN
@@ -46,7 +46,7 @@ def _escape_char(ch: str) -> str:
 def escape(text: str) -> str:
     """``text`` on one line with nothing a terminal acts on: control characters, escape
     sequences and undecodable bytes written as backslash escapes."""
-    if text.isprintable() and "\\" not in text:
+    if text.isprintable():
         return text
     return "".join(_escape_char(ch) for ch in text)
 

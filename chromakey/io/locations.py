@@ -106,8 +106,8 @@ def check_file(text: str, *, kind: str = "a video file", what: str = "the input"
         raise InputError(f"{shown(text)}: is a folder, not {kind}", path=text)
     if not stat.S_ISREG(st.st_mode):
         raise InputError(
-            f"{shown(text)}: is a device or a pipe, not a regular file; give {kind}, or "
-            "stream it into standard input with -",
+            f"{shown(text)}: is a device or a pipe, not a regular file; give {kind}"
+            + (", or stream it into standard input with -" if what == "the input" else ""),
             path=text,
         )
     if st.st_size == 0:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.errors import ParameterError
+from ...core.quote import shown
 from ..safety import same_file
 from ..sources.base import SourceInfo
 from .base import Sink
@@ -26,11 +27,11 @@ def output_kind(output: str | os.PathLike[str], output_format: str | None = None
     if "%" in text:
         if output_format is not None:
             raise ParameterError(
-                f"{text}: a numbered pattern is a PNG sequence; --format {output_format} "
+                f"{shown(text)}: a numbered pattern is a PNG sequence; --format {output_format} "
                 "takes one file name or -"
             )
         if not text.lower().endswith(".png"):
-            raise ParameterError(f"{text}: a numbered sequence must be PNG, like out/%05d.png")
+            raise ParameterError(f"{shown(text)}: a numbered sequence must be PNG, like out/%05d.png")
         return "png"
     video_format(Path(text), False, output_format)  # raises on an unknown type
     return "video"
