@@ -57,10 +57,30 @@ CASES = [
     (["render", "in.mp4", "-o", "o.mp4", "-b", "bg.svg"], 4, "cannot decode this picture (an SVG"),
     (["render", "in.mp4", "-o", "o.mp4", "-b", '{"type": "image", "url": "bg.svg"}'], 4, "an SVG"),
     (["render", "in.mp4", "-o", "o.mp4", "-b", "/dev/zero"], 4, "a device or a pipe"),
+    (["render", "in.mp4", "-o", "o.mp4", "-b", "x" * 300], 2, "invalid colour 'xxx"),
+    (
+        ["render", "in.mp4", "-o", "o.mp4", "-b", "x" * 300 + ".png"],
+        2,
+        "the background has a name 304",
+    ),
+    (
+        ["render", "in.mp4", "-o", "o.mp4", "-b", "x" * 300 + ".json"],
+        2,
+        "the background has a name 305",
+    ),
     (["render", "in.mp4", "-o", "o.mp4", "-b", ESCAPES], 2, r"invalid colour '\x1b[31mred"),
     (["render", "in.mp4", "-o", "o.mp4", "-b", "#" + "f" * 100_000], 2, "(100001 characters)"),
     (["render", "in.mp4", "-o", "o.mp4", "-b", "$loop"], 4, "redirects in a loop"),
-    (["render", "in.mp4", "-o", "o.mp4", "--size", "x"], 2, "unrecognized arguments"),
+    (
+        ["render", ESCAPES + ".mp4", "-o", "o.mp4"],
+        3,
+        r"\x1b[31mred\x1b]0;pwned\x07\nsecond line.mp4: no such",
+    ),
+    (
+        ["render", "in.mp4", "-o", ESCAPES + ".avi"],
+        2,
+        r"\x1b[31mred\x1b]0;pwned\x07\nsecond line.avi: unknown",
+    ),
     (
         ["batch", "deep-background.jsonl"],
         2,

@@ -61,6 +61,10 @@ CASES = [
         ["batch", "to-folder.jsonl"],
         "the output is a folder; give the job a file name (-o names the folder",
     ),
+    (
+        ["batch", "to-slash.jsonl"],
+        "field 'output': $dir/new/: the output is a folder; give the job",
+    ),
     (["batch", "lessons", "-o", "out", "--name", "../lessons/lesson.mp4"], "a file name is needed"),
 ]
 
@@ -89,6 +93,7 @@ def user_folder(root, clip):
         "to-input.jsonl": {"input": "in.mp4", "output": "in-link.mp4"},
         "to-manifest.jsonl": {"input": "in.mp4", "output": "to-manifest.jsonl"},
         "to-folder.jsonl": {"input": "in.mp4", "output": "folder"},
+        "to-slash.jsonl": {"input": "in.mp4", "output": "new/"},
     }
     for name, line in lines.items():
         (root / name).write_text(json.dumps(line) + "\n")

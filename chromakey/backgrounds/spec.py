@@ -11,7 +11,8 @@ from ..core.color import CSS_COLORS, parse_color
 from ..core.errors import InputNotFoundError, ParameterError
 from ..core.jsontext import loads, nested_deeper
 from ..core.quote import quoted, shown
-from ..io.locations import DOWNLOAD_SCHEMES, check_url, scheme
+from ..io.locations import DOWNLOAD_SCHEMES, check_url, path_exists, scheme
+from ..io.names import check_path
 from .base import Background, ColorBackground, TransparentBackground
 from .fit import check_fit
 from .image import ImageBackground
@@ -90,7 +91,7 @@ def parse_background(
             return open_media_background(text, fit=fit, play_style=play_style)
         if text.lower().endswith(".json"):
             return _from_json_file(text, fit, play_style)
-        if not Path(text).exists() and "/" not in text and "." not in text:
+        if not path_exists(text) and "/" not in text and "." not in text:
             raise ParameterError(
                 f"invalid colour {quoted(text)} (and no such file) for the background; {_HINT}"
             )
@@ -110,7 +111,7 @@ def _loads(text: str, what: str) -> Any:
 
 
 def _read_json_file(path: str) -> Any:
-    p = Path(path)
+    p = Path(check_path(path, what="the background"))
     if not p.is_file():
         raise InputNotFoundError(f"{shown(path)}: no such file; check the path")
     if p.stat().st_size > MAX_JSON_BYTES:
@@ -146,7 +147,7 @@ def background_files(spec: Any) -> list[str]:
             return _object_files(_loads(text, "background JSON"), None)
         if text.lower().endswith(".json"):
             return [text, *_json_file_files(text)]
-        return [] if text.lower() in CSS_COLORS and not Path(text).exists() else [text]
+        return [] if text.lower() in CSS_COLORS and not path_exists(text) else [text]
     except (ParameterError, InputNotFoundError, OSError):
         return []
 

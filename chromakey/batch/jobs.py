@@ -143,7 +143,8 @@ def absolute(path: str, base: Path) -> str:
     if _is_url(path) or path == "-":
         return path
     p = Path(path).expanduser()
-    return str(p if p.is_absolute() else (base / p).resolve())
+    full = str(p if p.is_absolute() else (base / p).resolve())
+    return full + "/" if path.endswith("/") and not full.endswith("/") else full  # a folder stays one
 
 
 def _resolve_background(spec: Any, base: Path) -> Any:

@@ -40,12 +40,12 @@ def scheme(location: str | os.PathLike[str]) -> str | None:
     """
     text = os.fspath(location)
     m = _SCHEME.match(text)
-    if m is None or len(m.group(1)) < 2 or _exists(text):
+    if m is None or len(m.group(1)) < 2 or path_exists(text):
         return None
     return m.group(1).lower()
 
 
-def _exists(text: str) -> bool:
+def path_exists(text: str) -> bool:
     """Whether ``text`` names an existing file; a name the system cannot take names none."""
     try:
         return Path(text).exists()
