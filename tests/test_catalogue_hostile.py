@@ -1,7 +1,7 @@
 """The hostile-value catalogue: names, specs and manifests built to break us (too long, too
 deep, escape sequences, devices, a redirect loop, an SVG) each get their documented exit
 status and one escaped line, quickly, with nothing of the user's changed. The next case is
-one line in a table; a manifest or file a case needs is one entry in FILES."""
+one line in the table of its surface (render inputs, backgrounds, manifests); a file a case needs is one entry in FILES."""
 
 from __future__ import annotations
 
@@ -40,14 +40,28 @@ FILES = {
     "no-output.jsonl": {"input": "in.mp4"},
 }
 
-# (arguments, exit status, words of the refusal); $loop is a URL that redirects to itself.
-CASES = [
+# Each table: (arguments, exit status, words of the refusal). $loop is a URL that redirects
+# to itself, $dir the user's folder.
+RENDER_INPUTS = [
     (["render", "x" * 300 + ".mp4", "-o", "o.mp4"], 2, "longer than this system allows (255)"),
     (["render", "a/" * 3000 + "x.mp4", "-o", "o.mp4"], 2, "longer than this system allows (4095)"),
     (["render", "in.mp4", "-o", "x" * 300 + ".mp4"], 2, "longer than this system allows (255)"),
     (["render", "fifo", "-o", "o.mp4"], 4, "a device or a pipe, not a regular file"),
     (["render", "/dev/zero", "-o", "o.mp4"], 4, "stream it into standard input with -"),
     (["render", "/dev/urandom", "-o", "o.mp4"], 4, "a device or a pipe"),
+    (
+        ["render", ESCAPES + ".mp4", "-o", "o.mp4"],
+        3,
+        r"\x1b[31mred\x1b]0;pwned\x07\nsecond line.mp4: no such",
+    ),
+    (
+        ["render", "in.mp4", "-o", ESCAPES + ".avi"],
+        2,
+        r"\x1b[31mred\x1b]0;pwned\x07\nsecond line.avi: unknown",
+    ),
+]
+
+BACKGROUNDS = [
     (
         ["render", "in.mp4", "-o", "o.mp4", "-b", '{"type": "video", "url": ' + DEEP],
         2,
@@ -71,16 +85,9 @@ CASES = [
     (["render", "in.mp4", "-o", "o.mp4", "-b", ESCAPES], 2, r"invalid colour '\x1b[31mred"),
     (["render", "in.mp4", "-o", "o.mp4", "-b", "#" + "f" * 100_000], 2, "(100001 characters)"),
     (["render", "in.mp4", "-o", "o.mp4", "-b", "$loop"], 4, "redirects in a loop"),
-    (
-        ["render", ESCAPES + ".mp4", "-o", "o.mp4"],
-        3,
-        r"\x1b[31mred\x1b]0;pwned\x07\nsecond line.mp4: no such",
-    ),
-    (
-        ["render", "in.mp4", "-o", ESCAPES + ".avi"],
-        2,
-        r"\x1b[31mred\x1b]0;pwned\x07\nsecond line.avi: unknown",
-    ),
+]
+
+MANIFESTS = [
     (
         ["batch", "deep-background.jsonl"],
         2,
@@ -139,19 +146,34 @@ def user_folder(root, clip):
         (root / name).write_text(text + "\n")
 
 
-@pytest.mark.parametrize(
-    ("args", "status", "words"), CASES, ids=[" ".join(a)[:60] for a, _, _ in CASES]
-)
-def test_a_hostile_value_is_one_line_and_changes_nothing(
-    args, status, words, tmp_path, clip, loop_url
-):
-    user_folder(tmp_path, clip)
-    before = snapshot(tmp_path)
-    values = {"dir": str(tmp_path), "loop": loop_url}
-    result = run_cli([*fill(args, values), "--backend", "cpu"], cwd=tmp_path, timeout=60)
+def refused(args, status, words, folder, clip, loop_url):
+    """Run a case in a fresh user folder: refused as the table says, the folder unchanged."""
+    user_folder(folder, clip)
+    before = snapshot(folder)
+    values = {"dir": str(folder), "loop": loop_url}
+    result = run_cli([*fill(args, values), "--backend", "cpu"], cwd=folder, timeout=60)
     line = assert_refused(result, status, fill([words], values)[0])
     assert not any(ord(c) < 0x20 for c in line), line[:500]  # escaped: no control character
-    assert snapshot(tmp_path) == before
+    assert snapshot(folder) == before
+
+
+def ids(table):
+    return [" ".join(a)[:60] for a, _, _ in table]
+
+
+@pytest.mark.parametrize(("args", "status", "words"), RENDER_INPUTS, ids=ids(RENDER_INPUTS))
+def test_a_hostile_input_or_output_name(args, status, words, tmp_path, clip, loop_url):
+    refused(args, status, words, tmp_path, clip, loop_url)
+
+
+@pytest.mark.parametrize(("args", "status", "words"), BACKGROUNDS, ids=ids(BACKGROUNDS))
+def test_a_hostile_background(args, status, words, tmp_path, clip, loop_url):
+    refused(args, status, words, tmp_path, clip, loop_url)
+
+
+@pytest.mark.parametrize(("args", "status", "words"), MANIFESTS, ids=ids(MANIFESTS))
+def test_a_hostile_manifest_or_batch_option(args, status, words, tmp_path, clip, loop_url):
+    refused(args, status, words, tmp_path, clip, loop_url)
 
 
 def test_a_folder_with_names_that_are_not_utf8_is_keyed_and_recorded(tmp_path, clip):
