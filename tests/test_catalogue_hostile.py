@@ -1,7 +1,8 @@
 """The hostile-value catalogue: names, specs and manifests built to break us (too long, too
 deep, escape sequences, devices, a redirect loop, an SVG) each get their documented exit
 status and one escaped line, quickly, with nothing of the user's changed. The next case is
-one line in the table of its surface (render inputs, backgrounds, manifests); a file a case needs is one entry in FILES."""
+one line in the table of its surface (render inputs, backgrounds, manifests); a file a case
+needs is one entry in FILES."""
 
 from __future__ import annotations
 
