@@ -18,7 +18,7 @@ from ..core.jsontext import nested_deeper
 from ..core.params import KeyerParams
 from ..core.quote import shown
 from ..io.locations import check_location
-from ..io.safety import Protected, check_output
+from ..io.safety import Guard, Protected, check_output
 from ..io.sinks.formats import video_format
 from ..io.sinks.opening import output_kind
 from .jobs import Job, ManifestError, _is_url, keyer_params
@@ -89,7 +89,7 @@ def read_files(jobs: Sequence[Job | ManifestError], results: str | os.PathLike[s
     return files
 
 
-def check_job(job: Job, backgrounds: _Backgrounds, protected: Sequence[Protected] = ()) -> None:
+def check_job(job: Job, backgrounds: _Backgrounds, guard: Guard | None = None) -> None:
     """Raise ManifestError for the first thing wrong with ``job`` (its line and field)."""
 
     def bad(exc: Exception | str, name: str) -> ManifestError:
@@ -104,7 +104,7 @@ def check_job(job: Job, backgrounds: _Backgrounds, protected: Sequence[Protected
     if job.output == "-" or _is_url(job.output):
         raise bad(f"{shown(job.output)}: a batch writes files; give a path", "output")
     try:
-        check_output(job.output, protected, folder_advice=FOLDER_ADVICE)
+        (guard or Guard()).check(job.output, folder_advice=FOLDER_ADVICE)
     except ChromakeyError as exc:
         raise bad(exc, "output") from exc
     for name in ("background", "params"):
@@ -145,13 +145,13 @@ def check_jobs(
     backgrounds = _Backgrounds()
     checked: list[Job | ManifestError] = []
     outputs: dict[Path, Job] = {}
-    protected = read_files(jobs, results)
+    guard = Guard(read_files(jobs, results))
     for job in jobs:
         if isinstance(job, ManifestError):
             checked.append(job)
             continue
         try:
-            check_job(job, backgrounds, protected)
+            check_job(job, backgrounds, guard)
             key = _output_key(job.output)
             if key in outputs:
                 raise ManifestError(
