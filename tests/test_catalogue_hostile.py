@@ -39,6 +39,9 @@ FILES = {
     "long-name.jsonl": {"input": "x" * 300 + ".mp4", "output": "x.mp4"},
     "long-output.jsonl": {"input": "in.mp4", "output": "x" * 300 + ".mp4"},
     "no-output.jsonl": {"input": "in.mp4"},
+    "huge-param.jsonl": {"input": "in.mp4", "output": "x.mp4", "params": {"spill": "\x1b" * 10**6}},
+    "huge-key.jsonl": {"input": "in.mp4", "output": "x.mp4", "params": {"\x1b" * 10**6: 1}},
+    "huge-fit.jsonl": {"input": "in.mp4", "output": "x.mp4", "fit": "\x1b" * 10**6},
 }
 
 # Each table: (arguments, exit status, words of the refusal). $loop is a URL that redirects
@@ -89,6 +92,13 @@ BACKGROUNDS = [
 ]
 
 MANIFESTS = [
+    (
+        ["batch", "huge-param.jsonl"],
+        2,
+        r"field 'params': spill must be a number in [0, 1], got '\x1b",
+    ),
+    (["batch", "huge-key.jsonl"], 2, r"field 'params.\x1b\x1b"),
+    (["batch", "huge-fit.jsonl"], 2, "(1000000 characters)' is not known"),
     (
         ["batch", "deep-background.jsonl"],
         2,

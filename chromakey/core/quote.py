@@ -78,8 +78,10 @@ def shown(value: Any, limit: int = MAX_SHOWN) -> str:
 
 
 def quoted(value: Any, limit: int = MAX_SHOWN) -> str:
-    """:func:`shown` in single quotes, for values that read better marked off."""
-    return f"'{shown(value, limit)}'"
+    """:func:`shown`, a string in single quotes (as ``repr`` would mark it off)."""
+    if isinstance(value, (str, bytes, os.PathLike)):
+        return f"'{shown(value, limit)}'"
+    return shown(value, limit)
 
 
 def one_line(message: str) -> str:
