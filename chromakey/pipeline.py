@@ -13,11 +13,14 @@ from typing import Any
 import numpy as np
 
 from .backgrounds import Background, parse_background
+from .backgrounds.spec import background_files
 from .compositor import Compositor
 from .core.errors import ParameterError
 from .core.frames import Frame, YuvImage, frame_interval
 from .core.params import KeyerParams
-from .io.sinks import Sink, open_sink, output_kind, same_file
+from .io.locations import scheme
+from .io.safety import Protected, check_output
+from .io.sinks import Sink, open_sink, output_kind
 from .io.sinks.partial import Warn
 from .io.sinks.threaded import ThreadedSink
 from .io.sources import Source, SourceInfo, VideoSource
@@ -216,6 +219,14 @@ def open_input(input: str | os.PathLike[str], options: dict[str, Any] | None = N
     return VideoSource(input)
 
 
+def _read_files(
+    input: str | os.PathLike[str], background: str | dict | Background | None
+) -> list[Protected]:
+    """What a render reads from disk, which its output must never be."""
+    files = [] if scheme(input) is not None else [Protected("the input", os.fspath(input))]
+    return files + [Protected("the background", f) for f in background_files(background)]
+
+
 def render(
     input: str | os.PathLike[str],
     output: str | os.PathLike[str],
@@ -244,9 +255,8 @@ def render(
     file (``stats.interrupted``) instead of discarding them.
     """
     params = params or KeyerParams()
+    check_output(output, _read_files(input, background))
     kind = output_kind(output, output_format)
-    if "%" not in os.fspath(output) and same_file(input, output):
-        raise ParameterError(f"{output}: the output is the input; choose another output name")
     if background is None:
         background = "transparent" if kind == "png" else "#ffffff"
     bg = parse_background(background, fit=fit, play_style=play_style)

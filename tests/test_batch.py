@@ -136,7 +136,7 @@ def test_folder_and_glob_name_outputs_and_a_rerun_does_not_key_its_own_outputs(c
         ({"input": "lesson0.mp4", "output": "x.mp4", "background": "#ggg"}, "background", "colour"),
         ({"input": "missing.mp4", "output": "x.mp4"}, "input", "no such file"),
         ({"input": "lesson1.mp4", "output": "a.mp4"}, "output", "also the output of"),
-        ({"input": "lesson1.mp4", "output": "{clips}/lesson2.mp4"}, "output", "overwrite an input"),
+        ({"input": "lesson1.mp4", "output": "{clips}/lesson2.mp4"}, "output", "is the input of"),
         ({"input": "lesson1.mp4", "output": "x.mp4", "params": {"spil": 1}}, "params.spil", "unknown keyer"),
         ({"input": "lesson1.mp4", "output": "x.mp4", "params": {"spill": 7}}, "params", "out of range"),
         ({"input": "lesson1.mp4", "output": "x.avi"}, "output", "unknown output type"),

@@ -16,6 +16,7 @@ from .. import __version__
 from ..backgrounds import FITS, PLAY_STYLES
 from ..core.errors import ChromakeyError, ParameterError
 from ..core.memory import keep_freed_memory
+from ..core.quote import one_line
 from ..core.sizes import parse_size
 from ..io.sinks.formats import RAW_FORMATS
 from ..io.stdio import describe, is_stdio
@@ -286,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ChromakeyError as exc:
         if debug:
             traceback.print_exc()
-        print(f"chromakey: error: {exc}", file=sys.stderr)
+        print(f"chromakey: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt:
         print("chromakey: interrupted; no partial output was left", file=sys.stderr)
@@ -295,7 +296,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         print(
-            f"chromakey: internal error: {type(exc).__name__}: {exc} (run with --debug and report it)",
+            f"chromakey: internal error: {type(exc).__name__}: {one_line(str(exc))} "
+            "(run with --debug and report it)",
             file=sys.stderr,
         )
         return EXIT_INTERNAL

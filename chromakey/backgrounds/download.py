@@ -67,6 +67,11 @@ def download(
             try:
                 response = _OPENER.open(request, timeout=timeout)
             except urllib.error.HTTPError as exc:
+                if 300 <= exc.code < 400:  # urllib gave up following: a loop, or too many hops
+                    raise InputError(
+                        f"{url}: the server redirects in a loop (or more than "
+                        f"{_HttpOnlyRedirects.max_redirections} times); check the URL"
+                    ) from exc
                 raise InputError(
                     f"{url}: the server answered HTTP {exc.code} {exc.reason}; check the URL"
                 ) from exc

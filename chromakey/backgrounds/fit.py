@@ -11,6 +11,7 @@ import numpy as np
 
 from ..core.color import YuvSpec, parse_color
 from ..core.errors import ParameterError
+from ..core.quote import quoted
 from ..io.sources.decode import quarter_turns
 
 FITS = ("cover", "contain", "stretch")
@@ -23,7 +24,7 @@ def has_alpha(fmt: av.VideoFormat) -> bool:
 
 def check_fit(fit: object) -> str:
     if fit not in FITS:
-        raise ParameterError(f"fit {fit!r} is not known; use one of {', '.join(FITS)}")
+        raise ParameterError(f"fit {quoted(fit)} is not known; use one of {', '.join(FITS)}")
     return fit  # type: ignore[return-value]
 
 
@@ -38,7 +39,7 @@ def letterbox_rgb(color: str | tuple[float, float, float] | Any) -> np.ndarray:
             rgb = ()
         if len(rgb) != 3 or not all(0.0 <= c <= 1.0 for c in rgb):
             raise ParameterError(
-                f"letterbox colour must be '#RRGGBB', a CSS name or three numbers 0–1, got {color!r}"
+                f"letterbox colour must be '#RRGGBB', a CSS name or three numbers 0–1, got {quoted(color)}"
             )
     return np.array([round(c * 255) for c in rgb], np.uint8)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import av
 
 from ..core.errors import ChromakeyError, InputError
+from ..core.quote import shown
 from ..io.locations import check_file, scheme
 from ..io.media import input_error, reading
 from .download import DOWNLOAD_TIMEOUT, MAX_DOWNLOAD_BYTES, download
@@ -86,7 +87,7 @@ class Media:
             self._finalizer = weakref.finalize(self, self.temp.unlink, missing_ok=True)
             self.path = self.temp
         else:
-            path = check_file(text, kind="an image or video file")
+            path = check_file(text, kind="an image or video file", what="the background")
             # Absolute, so FFmpeg never reads a "name:" prefix as one of its protocols.
             self.path = path.resolve()
         try:
@@ -116,15 +117,21 @@ class Media:
             container = av.open(str(self.path), "r", options=limit)
         if not container.streams.video:
             container.close()
-            raise InputError(f"{self.location}: has no picture; give an image or a video file")
+            raise InputError(f"{shown(self.location)}: has no picture; give an image or a video file")
         stream = container.streams.video[0]
+        if stream.codec_context is None:  # FFmpeg has no decoder for it: an SVG drawing is one
+            container.close()
+            raise InputError(
+                f"{shown(self.location)}: FFmpeg cannot decode this picture (an SVG drawing or an "
+                "unknown codec); give a PNG, JPEG or WebP image or a video"
+            )
         stream.codec_context.options = dict(limit)
         return container
 
     def too_large(self, width: int, height: int) -> InputError:
         side = int(math.isqrt(self.max_pixels))
         return InputError(
-            f"{self.location}: {width}×{height} is larger than the {self.max_pixels}-pixel "
+            f"{shown(self.location)}: {width}×{height} is larger than the {self.max_pixels}-pixel "
             f"limit for a background ({side}×{side}); scale it down first"
         )
 
@@ -190,7 +197,7 @@ class Media:
         finally:
             container.close()
         raise InputError(
-            f"{self.location}: no picture could be decoded; the file may be truncated or corrupt"
+            f"{shown(self.location)}: no picture could be decoded; the file may be truncated or corrupt"
         )
 
     def decode_error(self, exc: av.error.FFmpegError) -> ChromakeyError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..core.errors import ParameterError
+from ..core.quote import quoted
 
 PLAY_STYLES = ("loop", "freeze", "fit_to_scene", "full_video")
 
@@ -10,7 +11,7 @@ PLAY_STYLES = ("loop", "freeze", "fit_to_scene", "full_video")
 def check_play_style(play_style: object) -> str:
     if play_style not in PLAY_STYLES:
         raise ParameterError(
-            f"play_style {play_style!r} is not known; use one of {', '.join(PLAY_STYLES)}"
+            f"play_style {quoted(play_style)} is not known; use one of {', '.join(PLAY_STYLES)}"
         )
     return play_style  # type: ignore[return-value]
 

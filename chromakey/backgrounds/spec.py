@@ -3,14 +3,16 @@ video path or http(s) URL, HeyGen's JSON object — turned into a Background."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from ..core.color import CSS_COLORS, parse_color
 from ..core.errors import InputNotFoundError, ParameterError
-from ..io.locations import DOWNLOAD_SCHEMES, check_url, scheme
+from ..core.jsontext import loads, nested_deeper
+from ..core.quote import quoted, shown
+from ..io.locations import DOWNLOAD_SCHEMES, check_url, path_exists, scheme
+from ..io.names import check_path
 from .base import Background, ColorBackground, TransparentBackground
 from .fit import check_fit
 from .image import ImageBackground
@@ -89,39 +91,79 @@ def parse_background(
             return open_media_background(text, fit=fit, play_style=play_style)
         if text.lower().endswith(".json"):
             return _from_json_file(text, fit, play_style)
-        if not Path(text).exists() and "/" not in text and "." not in text:
+        if not path_exists(text) and "/" not in text and "." not in text:
             raise ParameterError(
-                f"invalid colour {text!r} (and no such file) for the background; {_HINT}"
+                f"invalid colour {quoted(text)} (and no such file) for the background; {_HINT}"
             )
         return open_media_background(text, fit=fit, play_style=play_style)
     if isinstance(spec, dict):
         return _from_dict(spec, fit, play_style, None)
     raise ParameterError(
-        f"background must be a string, a JSON object or a Background, got {spec!r}"
+        f"background must be a string, a JSON object or a Background, got {quoted(spec)}"
     )
 
 
+_EXAMPLE = '{"type": "image", "url": "https://…/bg.png"}'
+
+
 def _loads(text: str, what: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ParameterError(
-            f"{what} is malformed: {exc.msg} at line {exc.lineno} column {exc.colno}; "
-            'write it like {"type": "image", "url": "https://…/bg.png"}'
-        ) from exc
+    return loads(text, what, _EXAMPLE)
 
 
-def _from_json_file(path: str, fit: str | None, play_style: str | None) -> Background:
-    p = Path(path)
+def _read_json_file(path: str) -> Any:
+    p = Path(check_path(path, what="the background"))
     if not p.is_file():
-        raise InputNotFoundError(f"{path}: no such file; check the path")
+        raise InputNotFoundError(f"{shown(path)}: no such file; check the path")
     if p.stat().st_size > MAX_JSON_BYTES:
-        raise ParameterError(f"{path}: too large for a background JSON file; it holds one object")
+        raise ParameterError(f"{shown(path)}: too large for a background JSON file; it holds one object")
     try:
         text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ParameterError(f"{path}: not UTF-8 text; a background JSON file is text") from exc
-    return _from_dict(_loads(text, f"{path}"), fit, play_style, p.resolve().parent)
+        raise ParameterError(f"{shown(path)}: not UTF-8 text; a background JSON file is text") from exc
+    return _loads(text, shown(path))
+
+
+def _from_json_file(path: str, fit: str | None, play_style: str | None) -> Background:
+    return _from_dict(_read_json_file(path), fit, play_style, Path(path).resolve().parent)
+
+
+def background_files(spec: Any) -> list[str]:
+    """The local files a background spec reads: a media path, a ``.json`` file and the file
+    it names. An output must never be one of them (io.safety); a spec that does not parse
+    names none here, and parse_background says what is wrong with it."""
+    if isinstance(spec, Background):
+        spec = getattr(spec, "location", None)  # an image or video background's file
+    if isinstance(spec, os.PathLike):
+        spec = os.fspath(spec)
+    try:
+        if isinstance(spec, dict):
+            return _object_files(spec, None)
+        if not isinstance(spec, str):
+            return []
+        text = spec.strip()
+        if not text or text.lower() == "transparent" or text.startswith("#") or scheme(text):
+            return []
+        if text.startswith("{"):
+            return _object_files(_loads(text, "background JSON"), None)
+        if text.lower().endswith(".json"):
+            return [text, *_json_file_files(text)]
+        return [] if text.lower() in CSS_COLORS and not path_exists(text) else [text]
+    except (ParameterError, InputNotFoundError, OSError):
+        return []
+
+
+def _json_file_files(path: str) -> list[str]:
+    try:
+        return _object_files(_read_json_file(path), Path(path).resolve().parent)
+    except (ParameterError, InputNotFoundError, OSError):
+        return []
+
+
+def _object_files(spec: Any, base: Path | None) -> list[str]:
+    if not isinstance(spec, dict) or str(spec.get("type", "")).lower() not in ("image", "video"):
+        return []
+    loc = _media_location(spec, str(spec["type"]).lower(), base)
+    return [] if scheme(loc) is not None else [loc]
 
 
 def _media_location(spec: dict, kind: str, base: Path | None) -> str:
@@ -134,7 +176,7 @@ def _media_location(spec: dict, kind: str, base: Path | None) -> str:
         )
     if not isinstance(loc, str) or not loc.strip():
         raise ParameterError(
-            f'background {kind} "url" must be a non-empty string (a URL or a path), got {loc!r}'
+            f'background {kind} "url" must be a non-empty string (a URL or a path), got {quoted(loc)}'
         )
     loc = loc.strip()
     if base is not None and scheme(loc) is None and not Path(loc).is_absolute():
@@ -143,6 +185,8 @@ def _media_location(spec: dict, kind: str, base: Path | None) -> str:
 
 
 def _from_dict(spec: Any, fit: str | None, play_style: str | None, base: Path | None) -> Background:
+    if nested_deeper(spec):
+        raise ParameterError("background JSON nests too deeply; write it like " + _EXAMPLE)
     if not isinstance(spec, dict):
         raise ParameterError(
             f'background JSON must be an object like {{"type": "color", "value": "#FAFAFA"}}, '
@@ -159,7 +203,7 @@ def _from_dict(spec: Any, fit: str | None, play_style: str | None, base: Path | 
         "video",
         "transparent",
     ):
-        raise ParameterError(f"background type {kind!r} is not supported; use {kinds}")
+        raise ParameterError(f"background type {quoted(kind)} is not supported; use {kinds}")
     kind = "color" if kind.lower() == "colour" else kind.lower()
     if kind == "transparent":
         return TransparentBackground()
@@ -169,7 +213,7 @@ def _from_dict(spec: Any, fit: str | None, play_style: str | None, base: Path | 
         value = spec["value"]
         if not isinstance(value, str):
             raise ParameterError(
-                f'background color "value" must be a string such as "#FAFAFA", got {value!r}'
+                f'background color "value" must be a string such as "#FAFAFA", got {quoted(value)}'
             )
         return ColorBackground(parse_color(value))
     loc = _media_location(spec, kind, base)

@@ -1,6 +1,7 @@
 """Every job checked before any work starts, by the same parsers ``render`` uses: the input's
 location, the output's type, the background spec, the keyer settings, and outputs that would
-overwrite another job's output or any input."""
+overwrite another job's output or anything a job reads (io.safety's one rule: an input, a
+background file, the manifest, the results file, a folder)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from ..backgrounds import check_fit, check_play_style, parse_background
+from ..backgrounds.spec import background_files
 from ..core.errors import ChromakeyError
+from ..core.jsontext import nested_deeper
 from ..core.params import KeyerParams
+from ..core.quote import shown
 from ..io.locations import check_location
+from ..io.safety import Guard, Protected, check_output
 from ..io.sinks.formats import video_format
 from ..io.sinks.opening import output_kind
 from .jobs import Job, ManifestError, _is_url, keyer_params
@@ -61,7 +66,30 @@ def _output_key(output: str) -> Path:
     return (p.parent if "%" in p.name else p).resolve()
 
 
-def check_job(job: Job, backgrounds: _Backgrounds) -> None:
+# What a batch says about an output that names a folder: -o is where a folder goes.
+FOLDER_ADVICE = "give the job a file name (-o names the folder every output goes in)"
+
+
+def read_files(jobs: Sequence[Job | ManifestError], results: str | os.PathLike[str] | None = None) -> list[Protected]:
+    """Everything the batch reads or keeps, which no output may be: each job's input and
+    background files, the manifest, and the results file."""
+    files: list[Protected] = []
+    manifests: set[str] = set()
+    for job in jobs:
+        if not isinstance(job, Job):
+            continue
+        if not _is_url(job.input):
+            files.append(Protected(f"the input of {shown(job.where)}", job.input))
+        files.extend(Protected(f"the background of {shown(job.where)}", f) for f in background_files(job.background))
+        if job.line is not None and job.source not in manifests and os.path.isfile(job.source):
+            manifests.add(job.source)
+            files.append(Protected("the manifest", job.source))
+    if results is not None:
+        files.append(Protected("the results file", os.fspath(results)))
+    return files
+
+
+def check_job(job: Job, backgrounds: _Backgrounds, guard: Guard | None = None) -> None:
     """Raise ManifestError for the first thing wrong with ``job`` (its line and field)."""
 
     def bad(exc: Exception | str, name: str) -> ManifestError:
@@ -74,7 +102,14 @@ def check_job(job: Job, backgrounds: _Backgrounds) -> None:
     except ChromakeyError as exc:
         raise bad(exc, "input") from exc
     if job.output == "-" or _is_url(job.output):
-        raise bad(f"{job.output}: a batch writes files; give a path", "output")
+        raise bad(f"{shown(job.output)}: a batch writes files; give a path", "output")
+    try:
+        (guard or Guard()).check(job.output, folder_advice=FOLDER_ADVICE)
+    except ChromakeyError as exc:
+        raise bad(exc, "output") from exc
+    for name in ("background", "params"):
+        if nested_deeper(getattr(job, name)):
+            raise bad("nests too deeply; a job's fields are flat values and small objects", name)
     unknown = [k for k in job.params if k not in _PARAM_FIELDS]
     if unknown:
         raise bad(f"unknown keyer setting; use {', '.join(sorted(_PARAM_FIELDS))}", f"params.{unknown[0]}")
@@ -102,36 +137,25 @@ def check_job(job: Job, backgrounds: _Backgrounds) -> None:
         raise bad(exc, "output") from exc
 
 
-def check_jobs(jobs: Sequence[Job | ManifestError]) -> list[Job | ManifestError]:
-    """Each job as it is, or its error, in manifest order; a collision is the later job's error."""
+def check_jobs(
+    jobs: Sequence[Job | ManifestError], results: str | os.PathLike[str] | None = None
+) -> list[Job | ManifestError]:
+    """Each job as it is, or its error, in manifest order; a collision is the later job's error.
+    ``results``, the results file, is protected like the inputs."""
     backgrounds = _Backgrounds()
     checked: list[Job | ManifestError] = []
     outputs: dict[Path, Job] = {}
-    inputs: dict[Path, Job] = {}
-    for job in jobs:
-        if isinstance(job, Job) and not _is_url(job.input):
-            inputs.setdefault(Path(job.input).resolve(), job)
-            bg = job.background
-            if isinstance(bg, str) and os.path.isfile(bg):
-                inputs.setdefault(Path(bg).resolve(), job)
+    guard = Guard(read_files(jobs, results))
     for job in jobs:
         if isinstance(job, ManifestError):
             checked.append(job)
             continue
         try:
-            check_job(job, backgrounds)
+            check_job(job, backgrounds, guard)
             key = _output_key(job.output)
             if key in outputs:
                 raise ManifestError(
-                    f"{job.output}: also the output of {outputs[key].where}; give each job its own output",
-                    source=job.source,
-                    line=job.line,
-                    field="output",
-                )
-            if key in inputs or Path(job.output).resolve() in inputs:
-                other = inputs.get(key) or inputs[Path(job.output).resolve()]
-                raise ManifestError(
-                    f"{job.output}: would overwrite an input of {other.where}; choose another output",
+                    f"{shown(job.output)}: also the output of {shown(outputs[key].where)}; give each job its own output",
                     source=job.source,
                     line=job.line,
                     field="output",
@@ -142,6 +166,19 @@ def check_jobs(jobs: Sequence[Job | ManifestError]) -> list[Job | ManifestError]
         outputs[key] = job
         checked.append(job)
     return checked
+
+
+def check_results(results: str | os.PathLike[str], jobs: Sequence[Job | ManifestError]) -> None:
+    """ParameterError when the results file (appended to as jobs end) is anything a job reads
+    or writes: an input, a background file, an output, the manifest; or a folder."""
+    outputs = [Protected(f"the output of {shown(j.where)}", j.output) for j in jobs if isinstance(j, Job)]
+    check_output(
+        results,
+        [p for p in read_files(jobs) if p.role != "the results file"] + outputs,
+        what="--results",
+        advice="give --results a file of its own",
+        folder_advice="give --results a file name",
+    )
 
 
 def split(checked: Sequence[Job | ManifestError]) -> tuple[list[Job], list[ManifestError]]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..core.errors import ChromakeyError
 from ..core.params import KeyerParams
+from ..core.quote import one_line, shown
 from .jobs import DEFAULT_NAME, Defaults, load
 
 EXIT_JOBS_FAILED = 1
@@ -110,11 +111,13 @@ def main(args: argparse.Namespace) -> int:
     )
     given = load(args.jobs, defaults)
     valid, errors = split(check_jobs(given))
-    for err in errors:
-        label = "skipped invalid job" if args.skip_invalid else "error"
-        print(f"chromakey: {label}: {err}", file=sys.stderr)
     if errors and not args.skip_invalid:
-        raise InvalidJobsError(errors)
+        # One line a job: the last one is the error's own, saying that nothing ran.
+        for err in errors[:-1]:
+            print(f"chromakey: error: {one_line(str(err))}", file=sys.stderr)
+        raise InvalidJobsError([errors[-1], *errors[:-1]])
+    for err in errors:
+        print(f"chromakey: skipped invalid job: {one_line(str(err))}", file=sys.stderr)
     if not valid and not errors:
         print("chromakey: the batch holds no jobs", file=sys.stderr)
         return 0
@@ -135,7 +138,7 @@ def main(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         bar.close()
         print(
-            f"chromakey: interrupted; no partial output was left; finished jobs are in {results_path}: "
+            f"chromakey: interrupted; no partial output was left; finished jobs are in {shown(results_path)}: "
             "run the same command again to do the rest",
             file=sys.stderr,
         )
@@ -146,6 +149,6 @@ def main(args: argparse.Namespace) -> int:
         print(summary_table(results), file=sys.stderr)
     for r in results:
         if r.status == "failed":
-            print(f"chromakey: job {r.input} failed: {r.error}", file=sys.stderr)
-    print(f"batch: {totals(results, seconds)}; results in {results_path}")
+            print(f"chromakey: job {shown(r.input)} failed: {one_line(r.error)}", file=sys.stderr)
+    print(f"batch: {totals(results, seconds)}; results in {shown(results_path)}")
     return EXIT_JOBS_FAILED if any(r.status == "failed" for r in results) else 0

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..core.errors import ParameterError
-from .checks import check_jobs, split
+from .checks import check_jobs, check_results, split
 from .events import Events
 from .jobs import Defaults, Job, ManifestError, from_mapping
 from .results import JobResult, ResultsFile
@@ -108,7 +108,9 @@ def run(
     """
     if backend not in ("auto", "cpu", "gpu"):
         raise ParameterError(f"backend {backend!r} is unknown; use auto, cpu or gpu")
-    order = check_jobs(as_jobs(jobs))
+    order = check_jobs(as_jobs(jobs), results)
+    if results is not None:
+        check_results(results, order)
     valid, errors = split(order)
     if errors and not skip_invalid:
         raise InvalidJobsError(errors)

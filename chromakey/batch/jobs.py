@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import InputNotFoundError, ParameterError
+from ..core.jsontext import MAX_JSON_DEPTH, too_deep
 from ..core.params import KeyerParams
+from ..core.quote import quoted, shown
+from ..io.names import NAME_MAX, check_path
 
 # The fields a manifest line may give; anything else is a typo worth stopping for.
 FIELDS = ("input", "output", "background", "params", "fit", "play_style")
@@ -37,8 +40,8 @@ class ManifestError(ParameterError):
         self.source = source
         self.line = line
         self.field = field
-        where = source + (f":{line}" if line is not None else "")
-        what = f" field {field!r}:" if field else ""
+        where = shown(source) + (f":{line}" if line is not None else "")
+        what = f" field {quoted(field)}:" if field else ""
         super().__init__(f"{where}:{what} {reason}")
 
 
@@ -98,24 +101,33 @@ class Defaults:
 
 
 def output_name(template: str, input_path: str, index: int) -> str:
-    """``--name`` filled in for one input: {stem}, {name}, {ext} and {index} (from 1)."""
+    """``--name`` filled in for one input: {stem}, {name}, {ext} and {index} (from 1); a
+    template that does not parse, or gives no file name or one too long, is a ParameterError."""
     p = Path(input_path.split("?", 1)[0].rstrip("/"))
     values = {"stem": p.stem, "name": p.name, "ext": p.suffix.lstrip("."), "index": index}
-    for _, key, spec, _ in string.Formatter().parse(template):
-        if key is None:
-            continue
-        if key not in _TEMPLATE_KEYS:
-            raise ParameterError(
-                f"--name {template!r}: unknown field {{{key}}}; use {', '.join('{' + k + '}' for k in _TEMPLATE_KEYS)}"
-            )
-        if spec and key != "index":
-            raise ParameterError(f"--name {template!r}: only {{index}} takes a format like {{index:03d}}")
+    shown_template = f"--name {quoted(template)}"
     try:
+        for _, key, spec, _ in string.Formatter().parse(template):
+            if key is None:
+                continue
+            if key not in _TEMPLATE_KEYS:
+                raise ParameterError(
+                    f"{shown_template}: unknown field {{{shown(key)}}}; use {', '.join('{' + k + '}' for k in _TEMPLATE_KEYS)}"
+                )
+            if spec and key != "index":
+                raise ParameterError(f"{shown_template}: only {{index}} takes a format like {{index:03d}}")
         name = template.format(**values)
-    except (ValueError, IndexError) as exc:
-        raise ParameterError(f"--name {template!r}: {exc}; write it like '{DEFAULT_NAME}'") from exc
+    except (ValueError, IndexError, KeyError) as exc:
+        if isinstance(exc, ParameterError):
+            raise
+        raise ParameterError(f"{shown_template}: {shown(str(exc))}; write it like '{DEFAULT_NAME}'") from exc
     if not name or "/" in name or name in (".", ".."):
-        raise ParameterError(f"--name {template!r} gives {name!r}: a file name is needed, not a path")
+        raise ParameterError(f"{shown_template} gives {quoted(name)}: a file name is needed, not a path")
+    if len(os.fsencode(name)) > NAME_MAX:
+        raise ParameterError(
+            f"{shown_template} gives a name {len(os.fsencode(name))} bytes long, longer than this "
+            f"system allows ({NAME_MAX}); use a shorter template"
+        )
     return name
 
 
@@ -131,7 +143,8 @@ def absolute(path: str, base: Path) -> str:
     if _is_url(path) or path == "-":
         return path
     p = Path(path).expanduser()
-    return str(p if p.is_absolute() else (base / p).resolve())
+    full = str(p if p.is_absolute() else (base / p).resolve())
+    return full + "/" if path.endswith("/") and not full.endswith("/") else full  # a folder stays one
 
 
 def _resolve_background(spec: Any, base: Path) -> Any:
@@ -148,9 +161,23 @@ def _resolve_background(spec: Any, base: Path) -> Any:
         text = spec.strip()
         if text and not text.startswith(("{", "#")) and not _is_url(text):
             candidate = Path(text).expanduser()
-            if not candidate.is_absolute() and (base / candidate).exists():
-                return str((base / candidate).resolve())
+            try:
+                if not candidate.is_absolute() and (base / candidate).exists():
+                    return str((base / candidate).resolve())
+            except (OSError, ValueError):
+                return spec  # no file by that name: parse_background says what it is
     return spec
+
+
+def _sane(path: str, name: str, bad: Any) -> str:
+    """``path`` when the system can take it as a name (io.names), else the field's error;
+    checked before anything resolves it, which for a 10 MB path takes minutes."""
+    if _is_url(path):
+        return path
+    try:
+        return check_path(path, what=f"the {name}")
+    except ParameterError as exc:
+        raise bad(str(exc), name) from exc
 
 
 def from_mapping(
@@ -165,28 +192,28 @@ def from_mapping(
         raise bad(f"a job is a JSON object like {{\"input\": \"a.mp4\"}}, got {type(entry).__name__}")
     unknown = [k for k in entry if k not in FIELDS]
     if unknown:
-        raise bad(f"unknown field; a job takes {', '.join(FIELDS)}", str(unknown[0]))
+        raise bad(f"unknown field; a job takes {', '.join(FIELDS)}", shown(unknown[0]))
     if "input" not in entry:
         raise bad("missing; every job needs the video to key", "input")
     src = entry["input"]
     if not isinstance(src, str) or not src.strip():
-        raise bad(f"must be a non-empty string (a path or an http(s) URL), got {src!r}", "input")
-    src = absolute(src.strip(), base)
+        raise bad(f"must be a non-empty string (a path or an http(s) URL), got {quoted(src)}", "input")
+    src = absolute(_sane(src.strip(), "input", bad), base)
     out = entry.get("output")
     outdir = Path(defaults.outdir) if defaults.outdir else base
     if out is None:
         out = str(outdir / output_name(defaults.name, src, index))
     elif not isinstance(out, str) or not out.strip():
-        raise bad(f"must be a non-empty string (a path), got {out!r}", "output")
+        raise bad(f"must be a non-empty string (a path), got {quoted(out)}", "output")
     else:
-        out = absolute(out.strip(), outdir)
+        out = absolute(_sane(out.strip(), "output", bad), outdir)
     params = entry.get("params", {})
     if not isinstance(params, Mapping):
-        raise bad(f'must be an object of keyer settings like {{"spill": 0.5}}, got {params!r}', "params")
+        raise bad(f'must be an object of keyer settings like {{"spill": 0.5}}, got {quoted(params)}', "params")
     for key in ("fit", "play_style"):
         value = entry.get(key)
         if value is not None and not isinstance(value, str):
-            raise bad(f"must be a string, got {value!r}", key)
+            raise bad(f"must be a string, got {quoted(value)}", key)
     background = entry.get("background", defaults.background)
     return Job(
         input=src,
@@ -214,6 +241,18 @@ def read_manifest(path: str | os.PathLike[str], defaults: Defaults) -> list[Job 
     jobs: list[Job | ManifestError] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip() or raw.lstrip().startswith("//"):
+            continue
+        deep = too_deep(raw)
+        if deep is not None:
+            jobs.append(
+                ManifestError(
+                    f"nests deeper than {MAX_JSON_DEPTH} levels at column {deep[0]}; a job's fields "
+                    "are flat values and small objects",
+                    source=source,
+                    line=number,
+                    field=deep[1] if deep[1] in FIELDS else None,
+                )
+            )
             continue
         try:
             entry = json.loads(raw)

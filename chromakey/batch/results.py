@@ -71,6 +71,18 @@ def _output_stat(output: str) -> tuple[int, int] | None:
     return st.st_size, st.st_mtime_ns
 
 
+def record_line(record: dict[str, Any]) -> str:
+    """One JSON line, readable UTF-8. A file name that is not UTF-8 (a byte Python holds as a
+    lone surrogate) is written as a ``\\udcXX`` escape instead: still valid JSON, and read back
+    as the very name, so a re-run finds the job done."""
+    line = json.dumps(record, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(record, ensure_ascii=True)
+    return line + "\n"
+
+
 class ResultsFile:
     """Appends results as JSON Lines; reads back the last record per output."""
 
@@ -107,7 +119,7 @@ class ResultsFile:
 
     def append(self, result: JobResult) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(asdict(result), ensure_ascii=False) + "\n"
+        line = record_line(asdict(result))
         try:
             with open(self.path, "a", encoding="utf-8") as fh:
                 fh.write(line)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ParameterError
+from .quote import quoted
 
 # Luma coefficients (Kr, Kb) per matrix.
 LUMA_COEFFICIENTS: dict[str, tuple[float, float]] = {
@@ -268,13 +269,13 @@ _HEX = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 def parse_color(text: str) -> tuple[float, float, float]:
     """``#RRGGBB``, ``#RGB`` or a CSS colour name → RGB floats in 0–1."""
     if not isinstance(text, str):
-        raise ParameterError(f"colour must be a string like '#00b140', got {text!r}")
+        raise ParameterError(f"colour must be a string like '#00b140', got {quoted(text)}")
     s = text.strip().lower()
     s = "#" + CSS_COLORS[s] if s in CSS_COLORS else s
     m = _HEX.fullmatch(s)
     if m is None or not s.startswith("#"):
         raise ParameterError(
-            f"invalid colour {text!r}: use #RRGGBB, #RGB or a CSS colour name such as 'white'"
+            f"invalid colour {quoted(text)}: use #RRGGBB, #RGB or a CSS colour name such as 'white'"
         )
     digits = m.group(1)
     if len(digits) == 3:

@@ -15,6 +15,7 @@ from typing import Any
 
 from .color import parse_color
 from .errors import ParameterError
+from .quote import quoted
 
 # The clip range is divided by; a narrower one would be a step that float32 cannot express.
 MIN_CLIP_GAP = 0.01
@@ -111,11 +112,11 @@ class KeyerParams:
     def __post_init__(self) -> None:
         if self.screen not in SCREEN_FAMILIES:
             raise ParameterError(
-                f"screen={self.screen!r} is not a screen family: use one of {', '.join(SCREEN_FAMILIES)}"
+                f"screen={quoted(self.screen)} is not a screen family: use one of {', '.join(SCREEN_FAMILIES)}"
             )
         for name in ("auto_hue", "auto_sat"):
             if not isinstance(getattr(self, name), bool):
-                raise ParameterError(f"{name} must be true or false, got {getattr(self, name)!r}")
+                raise ParameterError(f"{name} must be true or false, got {quoted(getattr(self, name))}")
         green = SCREEN_FAMILIES["green"]["window"]
         if self.screen != "green" and (self.hue_min, self.hue_max) == green:
             # The green window is the dataclass default: another family brings its own.
@@ -131,10 +132,10 @@ class KeyerParams:
             ok_type = isinstance(value, int) if integral else isinstance(value, (int, float))
             if isinstance(value, bool) or not ok_type:
                 kind = "an integer" if integral else "a number"
-                raise ParameterError(f"{f.name} must be {kind} in [{lo:g}, {hi:g}], got {value!r}")
+                raise ParameterError(f"{f.name} must be {kind} in [{lo:g}, {hi:g}], got {quoted(value)}")
             if not (math.isfinite(value) and lo <= value <= hi):
                 raise ParameterError(
-                    f"{f.name}={value!r} is out of range: use a value in [{lo:g}, {hi:g}] "
+                    f"{f.name}={quoted(value)} is out of range: use a value in [{lo:g}, {hi:g}] "
                     f"({_HELP[f.name]})"
                 )
             if not integral:
@@ -161,7 +162,7 @@ class KeyerParams:
                 or not all(isinstance(c, (int, float)) and 0.0 <= c <= 1.0 for c in sc)
             ):
                 raise ParameterError(
-                    f"screen_color must be '#RRGGBB' or three numbers in [0, 1], got {sc!r}"
+                    f"screen_color must be '#RRGGBB' or three numbers in [0, 1], got {quoted(sc)}"
                 )
             object.__setattr__(self, "screen_color", tuple(float(c) for c in sc))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from .errors import ParameterError
+from .quote import quoted
 
 SIZES = {
     "360p": (640, 360),
@@ -26,11 +27,11 @@ def parse_size(text: str, *, option: str = "size") -> tuple[int, int]:
     m = re.fullmatch(r"(\d+)x(\d+)", t)
     if not m:
         raise ParameterError(
-            f"{option} {text!r}: use WIDTHxHEIGHT, like 1280x720, or one of {', '.join(SIZES)}"
+            f"{option} {quoted(text)}: use WIDTHxHEIGHT, like 1280x720, or one of {', '.join(SIZES)}"
         )
     w, h = int(m[1]), int(m[2])
     if w < 1 or h < 1:
-        raise ParameterError(f"{option} {text!r}: give a positive width and height")
+        raise ParameterError(f"{option} {quoted(text)}: give a positive width and height")
     return w, h
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import av
 
 from ..core.errors import ChromakeyError, InputError, InputNotFoundError, OutputError
+from ..core.quote import shown
 
 # What a failed read of media can raise besides our own errors.
 MEDIA_ERRORS = (av.error.FFmpegError, OSError, EOFError, ValueError)
@@ -50,13 +51,14 @@ def input_error(
     if isinstance(exc, ChromakeyError):
         return exc
     msg, code = av_message(exc), _errno(exc)
+    label = shown(name)
     if isinstance(exc, FileNotFoundError):
         return InputNotFoundError(
-            f"{name}: no such file; check the path", path=name, errno=code, detail=msg
+            f"{label}: no such file; check the path", path=name, errno=code, detail=msg
         )
     if isinstance(exc, av.error.InvalidDataError):
-        return InputError(f"{name}: {corrupt} ({msg}); {hint}", path=name, errno=code, detail=msg)
-    return InputError(f"{name}: cannot {doing} ({msg}); {hint}", path=name, errno=code, detail=msg)
+        return InputError(f"{label}: {corrupt} ({shown(msg)}); {hint}", path=name, errno=code, detail=msg)
+    return InputError(f"{label}: cannot {doing} ({shown(msg)}); {hint}", path=name, errno=code, detail=msg)
 
 
 def output_error(
@@ -67,30 +69,31 @@ def output_error(
     if isinstance(exc, OutputError):
         return exc
     msg, code = av_message(exc), _errno(exc)
+    label = shown(name)
     folder = Path(path).parent if path is not None and str(Path(path).parent) else Path(".")
     kw = {"path": None if path is None else os.fspath(path), "errno": code, "detail": msg}
     if code == errnos.ENOSPC or code == errnos.EDQUOT:
         return OutputError(
-            f"{name}: the disk is full ({msg}); free some space or choose another output", **kw
+            f"{label}: the disk is full ({shown(msg)}); free some space or choose another output", **kw
         )
     if code == errnos.EFBIG:
         return OutputError(
-            f"{name}: the file grew past the size this process or file system allows ({msg}); "
+            f"{label}: the file grew past the size this process or file system allows ({shown(msg)}); "
             "choose another output",
             **kw,
         )
     gone = code in (errnos.ENOENT, errnos.ENOTDIR) and path is not None and not folder.is_dir()
     if code in (errnos.EROFS, errnos.EACCES, errnos.EPERM, errnos.ENOENT) and not gone:
-        return OutputError(f"{name}: cannot write in {folder} ({msg}); choose another output", **kw)
+        return OutputError(f"{label}: cannot write in {shown(folder)} ({shown(msg)}); choose another output", **kw)
     if gone:
         return OutputError(
-            f"{name}: the folder {folder} does not exist any more ({msg}); create it or "
+            f"{label}: the folder {shown(folder)} does not exist any more ({shown(msg)}); create it or "
             "choose another output",
             **kw,
         )
     if code == errnos.EPIPE or isinstance(exc, BrokenPipeError):
-        return OutputError(f"{name}: the reader closed the pipe (broken pipe)", **kw)
-    return OutputError(f"{name}: cannot write the output ({msg})", **kw)
+        return OutputError(f"{label}: the reader closed the pipe (broken pipe)", **kw)
+    return OutputError(f"{label}: cannot write the output ({shown(msg)})", **kw)
 
 
 @contextlib.contextmanager

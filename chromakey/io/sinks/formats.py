@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...core.errors import ParameterError
+from ...core.quote import quoted, shown
 from ..stdio import describe, is_stdio
 
 
@@ -116,18 +117,18 @@ def video_format(path: Path, alpha: bool, output_format: str | None = None) -> V
     if output_format is not None:
         if output_format not in RAW_FORMATS:
             raise ParameterError(
-                f"--format {output_format!r} is unknown; use {' or '.join(RAW_FORMATS)}"
+                f"--format {quoted(output_format)} is unknown; use {' or '.join(RAW_FORMATS)}"
             )
         ext = RAW_FORMATS[output_format]
         given = "" if is_stdio(path) else path.suffix.lower()
         if given in {e for e, _ in VIDEO_FORMATS} and given != ext:
             raise ParameterError(
-                f"{name}: --format {output_format} does not match its {given} extension; "
+                f"{shown(name)}: --format {output_format} does not match its {given} extension; "
                 "drop one of them"
             )
     elif is_stdio(path) or not path.suffix:
         raise ParameterError(
-            f"{name}: the output has no extension to tell its format; "
+            f"{shown(name)}: the output has no extension to tell its format; "
             f"add --format {' or --format '.join(RAW_FORMATS)}"
         )
     else:
@@ -137,11 +138,11 @@ def video_format(path: Path, alpha: bool, output_format: str | None = None) -> V
         return fmt
     if alpha and (ext, False) in VIDEO_FORMATS:
         raise ParameterError(
-            f"{name}: {ext} video has no alpha channel here; for transparent output use .webm "
+            f"{shown(name)}: {ext} video has no alpha channel here; for transparent output use .webm "
             "(VP9 alpha), .mov (ProRes 4444), .nut, .y4m or a %05d.png pattern, or give a "
             "--background colour"
         )
     raise ParameterError(
-        f"{name}: unknown output type {ext!r}; use .mp4, .mov, .mkv, .webm, .nut, .y4m "
+        f"{shown(name)}: unknown output type {quoted(ext)}; use .mp4, .mov, .mkv, .webm, .nut, .y4m "
         "or a %05d.png pattern"
     )

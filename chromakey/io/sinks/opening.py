@@ -8,13 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from ...core.errors import ParameterError
+from ...core.quote import shown
+from ..safety import same_file
 from ..sources.base import SourceInfo
-from ..stdio import is_stdio
 from .base import Sink
 from .formats import video_format
 from .partial import Warn
 from .png import PngSequenceSink
 from .video import VideoFileSink
+
+__all__ = ["open_sink", "output_kind", "same_file"]
 
 
 def output_kind(output: str | os.PathLike[str], output_format: str | None = None) -> str:
@@ -24,11 +27,11 @@ def output_kind(output: str | os.PathLike[str], output_format: str | None = None
     if "%" in text:
         if output_format is not None:
             raise ParameterError(
-                f"{text}: a numbered pattern is a PNG sequence; --format {output_format} "
+                f"{shown(text)}: a numbered pattern is a PNG sequence; --format {output_format} "
                 "takes one file name or -"
             )
         if not text.lower().endswith(".png"):
-            raise ParameterError(f"{text}: a numbered sequence must be PNG, like out/%05d.png")
+            raise ParameterError(f"{shown(text)}: a numbered sequence must be PNG, like out/%05d.png")
         return "png"
     video_format(Path(text), False, output_format)  # raises on an unknown type
     return "video"
@@ -57,13 +60,3 @@ def open_sink(
         output_format=output_format,
         warn=warn,
     )
-
-
-def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
-    """True when ``a`` and ``b`` are one file (``-`` is standard input or output: never)."""
-    if is_stdio(a) or is_stdio(b):
-        return False
-    try:
-        return Path(a).resolve() == Path(b).resolve()
-    except OSError:
-        return False
