@@ -14,6 +14,7 @@ import numpy as np
 
 from .backgrounds import Background, parse_background
 from .compositor import Compositor
+from .core.color import InputColour
 from .core.errors import ParameterError
 from .core.frames import Frame, YuvImage, frame_interval
 from .core.params import KeyerParams
@@ -64,10 +65,11 @@ class Pipeline:
         *,
         progress: Callable[[int, int | None], Any] | None = None,
         keep_partial: bool = False,
+        input_colour: InputColour | None = None,
     ) -> None:
         self.keep_partial = keep_partial
         self.source = source
-        self.compositor = Compositor(keyer, background, params)
+        self.compositor = Compositor(keyer, background, params, input_colour)
         self.sinks = list(sinks)
         self.progress = progress
         self.stats = RenderStats(backend=keyer.backend)
@@ -226,6 +228,7 @@ def render(
     keep_partial: bool = False,
     output_format: str | None = None,
     source_options: dict[str, Any] | None = None,
+    input_colour: InputColour | None = None,
 ) -> RenderStats:
     """Key ``input`` and write ``output`` (.mp4/.mov/.mkv/.webm, raw .nut/.y4m or a %05d.png
     pattern; ``-`` for standard output, input ``-`` for standard input).
@@ -236,7 +239,8 @@ def render(
     output and for a name without an extension.
     ``source_options`` go to a WebRTC input (:func:`chromakey.io.sources.webrtc.open_webrtc`: tokens,
     ICE servers); its stream ends, and the file is finished, when its publisher leaves.
-    With ``keep_partial`` a Ctrl-C finishes the frames rendered so far into a playable
+    ``input_colour`` (:class:`chromakey.core.color.InputColour`) states the input's YUV
+    matrix and range over its tags. With ``keep_partial`` a Ctrl-C finishes the frames rendered so far into a playable
     file (``stats.interrupted``) instead of discarding them.
     """
     params = params or KeyerParams()
@@ -269,7 +273,14 @@ def render(
         raise
     try:
         pipeline = Pipeline(
-            source, keyer, bg, [sink], params, progress=progress, keep_partial=keep_partial
+            source,
+            keyer,
+            bg,
+            [sink],
+            params,
+            progress=progress,
+            keep_partial=keep_partial,
+            input_colour=input_colour,
         )
         return pipeline.run()
     finally:

@@ -25,7 +25,9 @@ from .options import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     Parser,
+    add_colour_options,
     add_keyer_options,
+    input_colour,
     keyer_params,
 )
 
@@ -95,6 +97,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
             keep_partial=args.keep_partial,
             output_format=args.output_format,
             source_options=_webrtc_options(args),
+            input_colour=input_colour(args),
         )
     finally:
         bar.finish()
@@ -219,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="WebRTC: seconds without media after which the publisher counts as gone and "
         "the file is finished [5]",
     )
+    add_colour_options(p)
     add_keyer_options(p)
     p.set_defaults(run=_cmd_render)
 
