@@ -19,6 +19,7 @@ from .core.errors import ParameterError
 from .core.frames import Frame, YuvImage, frame_interval
 from .core.params import KeyerParams
 from .io.sinks import Sink, open_sink, output_kind, same_file
+from .io.sinks.opening import check_packing
 from .io.sinks.partial import Warn
 from .io.sources import Source, SourceInfo, VideoSource
 from .keying.select import Keyer, make_keyer
@@ -229,6 +230,7 @@ def render(
     output_format: str | None = None,
     source_options: dict[str, Any] | None = None,
     input_colour: InputColour | None = None,
+    pack_alpha: bool = False,
 ) -> RenderStats:
     """Key ``input`` and write ``output`` (.mp4/.mov/.mkv/.webm, raw .nut/.y4m or a %05d.png
     pattern; ``-`` for standard output, input ``-`` for standard input).
@@ -239,6 +241,8 @@ def render(
     output and for a name without an extension.
     ``source_options`` go to a WebRTC input (:func:`chromakey.io.sources.webrtc.open_webrtc`: tokens,
     ICE servers); its stream ends, and the file is finished, when its publisher leaves.
+    ``pack_alpha`` writes a transparent composite into an opaque video twice as wide: colour
+    left, alpha right as grey (:mod:`chromakey.io.sinks.packed`; examples/web/ unpacks it).
     ``input_colour`` (:class:`chromakey.core.color.InputColour`) states the input's YUV
     matrix and range over its tags. With ``keep_partial`` a Ctrl-C finishes the frames rendered so far into a playable
     file (``stats.interrupted``) instead of discarding them.
@@ -250,6 +254,11 @@ def render(
     if background is None:
         background = "transparent" if kind == "png" else "#ffffff"
     bg = parse_background(background, fit=fit, play_style=play_style)
+    try:
+        check_packing(output, kind, bg.transparent, pack_alpha)
+    except BaseException:
+        bg.close()
+        raise
     source = open_input(input, source_options)
     # The keyer before the sink: a backend that is missing, or kernels still loading, leave
     # no partial file behind.
@@ -266,6 +275,7 @@ def render(
             output_format,
             audio_stream=source.audio,
             warn=warn,
+            pack_alpha=pack_alpha,
         )
     except BaseException:
         keyer.close()

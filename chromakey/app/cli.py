@@ -98,6 +98,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
             output_format=args.output_format,
             source_options=_webrtc_options(args),
             input_colour=input_colour(args),
+            pack_alpha=args.pack_alpha,
         )
     finally:
         bar.finish()
@@ -211,6 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="on Ctrl-C/SIGTERM, finish the frames rendered so far into a playable file "
         "(default: leave no output)",
+    )
+    p.add_argument(
+        "--pack-alpha",
+        action="store_true",
+        help="with a transparent background into an opaque video (.mp4): twice the width, "
+        "colour left, alpha right as grey (white opaque), for players that unpack it "
+        "(examples/web/)",
     )
     from ..io.sources import webrtc
 
