@@ -15,6 +15,7 @@ from .formats import video_format
 from .packed import PackedAlphaSink
 from .partial import Warn
 from .png import PngSequenceSink
+from .stream import StreamSink, check_push, is_push
 from .video import VideoFileSink
 
 
@@ -22,6 +23,9 @@ def output_kind(output: str | os.PathLike[str], output_format: str | None = None
     """``png`` for a %d pattern, ``video`` for a known video extension, standard output or a
     name given a ``--format``."""
     text = os.fspath(output)
+    if is_push(text):
+        check_push(text)
+        return "stream"
     if "%" in text:
         if output_format is not None:
             raise ParameterError(
@@ -48,6 +52,7 @@ def check_packing(
         )
     if kind == "png":
         raise ParameterError(f"{output}: PNG keeps alpha as it is; --pack-alpha is for video")
+    # (a stream output packs a transparent composite by itself)
 
 
 def open_sink(
@@ -67,6 +72,13 @@ def open_sink(
     check_packing(output, kind, transparent, pack_alpha)
     if kind == "png":
         return PngSequenceSink(output, alpha=transparent, warn=warn)
+    if kind == "stream":
+        # A stream carries no alpha: a transparent composite goes packed, twice as wide.
+        width = 2 * info.width if transparent else info.width
+        push = StreamSink(
+            os.fspath(output), width, info.height, rate=info.rate, audio_stream=audio_stream
+        )
+        return PackedAlphaSink(push) if transparent else push
     if pack_alpha:
         inner = VideoFileSink(
             output,
