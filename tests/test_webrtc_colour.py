@@ -73,6 +73,7 @@ def test_chromium_canvas_patches_keep_their_colour(netns, tmp_path, codec):
         # The patch's inner half: its edges are the codec's and the keyer's.
         inner = rgb[y + bh // 4 : y + 3 * bh // 4, x + bw // 4 : x + 3 * bw // 4]
         errors[colour] = float(np.abs(inner.reshape(-1, 3).mean(axis=0) - want).max())
+    print(codec, {k: round(v, 1) for k, v in errors.items()})  # shown with -s
     assert max(errors.values()) <= TOLERANCE, errors
     corner = rgb[4, W // 2]
     assert np.abs(corner - (0x1E, 0x90, 0xFF)).max() <= 3, corner

@@ -181,7 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="output: .mp4/.mov/.mkv/.webm, raw .nut (RGB) or .y4m (yuv420p), a pattern like "
         "out/%%05d.png, or - for standard output (with --format); transparent into .webm is "
-        "VP9 alpha, into .mov ProRes 4444, into .nut RGBA, into .y4m yuva444p",
+        "VP9 alpha, into .mov ProRes 4444, into .nut RGBA, into .y4m yuva444p; "
+        "rtmp://HOST/APP/KEY pushes to a streaming server (FLV, paced; transparent: packed)",
     )
     p.add_argument(
         "--format",
