@@ -82,18 +82,20 @@ def test_web_example_unpacks_packed_alpha(tmp_path):
         cmd[1:1] = ["--use-gl=angle", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
         browser = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            lines.wait_for(lambda line: line in ("report probed",) or "error" in line, 120)
+            probed = lines.wait_for(
+                lambda line: line.startswith(("report probed", "report error")), 120
+            )
         finally:
             browser.kill()
             browser.wait(10)
     finally:
         server.kill()
         server.wait(10)
+    assert probed.startswith("report probed "), probed
     got = {}
-    for line in lines.lines:
-        parts = line.split()
-        if len(parts) == 8 and parts[1] == "px":
-            got[(int(parts[2]), int(parts[3]))] = np.array([int(p) for p in parts[4:]])
+    for item in probed.split(" ", 2)[2].split(";"):
+        x, y, *rgba = (int(v) for v in item.split(","))
+        got[(x, y)] = np.array(rgba)
     assert len(got) == len(points), "\n".join(lines.lines)
     for point, colour in SUBJECTS.items():
         assert got[point][3] == 255, (point, got[point])

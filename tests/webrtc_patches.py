@@ -8,7 +8,8 @@ video codec it is told to prefer, either
   canvas captured; the truth is the colours drawn;
 - ``camera``: Chromium's fake camera (``--use-fake-device-for-media-stream``); the truth is
   what the browser itself shows: it draws the camera's frames onto a canvas and reports the
-  RGB of :func:`grid_points` (``rgb X Y R G B``) once it has sent ``READBACK_AFTER`` frames.
+  RGB of :func:`grid_points` (``readback X,Y,R,G,B;…``, one line) once it has sent
+  ``READBACK_AFTER`` frames.
 
 It reports ``post STATUS``, ``codec MIME`` and ``sent N`` (frames encoded).
 """
@@ -64,11 +65,11 @@ async function readback(stream) {
   const g = r.getContext('2d', {willReadFrequently: true});
   g.drawImage(v, 0, 0, CFG.width, CFG.height);
   const px = g.getImageData(0, 0, CFG.width, CFG.height).data;
-  for (const [x, y] of CFG.points) {
+  const found = CFG.points.map(([x, y]) => {
     const i = 4 * (y * CFG.width + x);
-    report('rgb ' + x + ' ' + y + ' ' + px[i] + ' ' + px[i + 1] + ' ' + px[i + 2]);
-  }
-  report('readback done');
+    return [x, y, px[i], px[i + 1], px[i + 2]].join(',');
+  });
+  report('readback ' + found.join(';'));  // one report: the server prints lines as they come
 }
 async function main() {
   const stream = await source();
