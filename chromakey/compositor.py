@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .backgrounds import Background, Layer, keyer_input
+from .core.color import InputColour
 from .core.frames import Frame, YuvImage
 from .core.params import KeyerParams
 from .core.screenmap import ScreenMap
@@ -56,8 +57,15 @@ class Compositor:
     background, keying and compositing), for a caller's statistics.
     """
 
-    def __init__(self, keyer: Keyer, background: Background, params: KeyerParams) -> None:
+    def __init__(
+        self,
+        keyer: Keyer,
+        background: Background,
+        params: KeyerParams,
+        input_colour: InputColour | None = None,
+    ) -> None:
         self.keyer = keyer
+        self.input_colour = input_colour or InputColour()
         self.background = background
         self.params = params
         self.calibrator = ScreenCalibrator(params)
@@ -93,7 +101,9 @@ class Compositor:
 
     def _prepare(self, frame: Frame, scene_time: float) -> tuple[ScreenMap, Layer, float]:
         """The screen measured on ``frame``, the background at ``scene_time``, and when the
-        calibration ended (the keying time counts from there, the background's included)."""
+        calibration ended (the keying time counts from there, the background's included).
+        The user's ``input_colour`` is put on the frame first: every keyer reads it there."""
+        frame.yuv = self.input_colour.apply(frame.yuv)
         t0 = time.perf_counter()
         screen = self.calibrator.update(frame)  # a ScreenMap: a colour per block of the frame
         t1 = time.perf_counter()

@@ -15,12 +15,14 @@ import numpy as np
 from .backgrounds import Background, parse_background
 from .backgrounds.spec import background_files
 from .compositor import Compositor
+from .core.color import InputColour
 from .core.errors import ParameterError
 from .core.frames import Frame, YuvImage, frame_interval
 from .core.params import KeyerParams
 from .io.locations import scheme
 from .io.safety import Protected, check_output
 from .io.sinks import Sink, open_sink, output_kind
+from .io.sinks.opening import check_packing
 from .io.sinks.partial import Warn
 from .io.sinks.threaded import ThreadedSink
 from .io.sources import Source, SourceInfo, VideoSource
@@ -70,10 +72,11 @@ class Pipeline:
         *,
         progress: Callable[[int, int | None], Any] | None = None,
         keep_partial: bool = False,
+        input_colour: InputColour | None = None,
     ) -> None:
         self.keep_partial = keep_partial
         self.source = source
-        self.compositor = Compositor(keyer, background, params)
+        self.compositor = Compositor(keyer, background, params, input_colour)
         self.sinks = list(sinks)
         self.progress = progress
         self.stats = RenderStats(backend=keyer.backend)
@@ -241,6 +244,8 @@ def render(
     keep_partial: bool = False,
     output_format: str | None = None,
     source_options: dict[str, Any] | None = None,
+    input_colour: InputColour | None = None,
+    pack_alpha: bool = False,
 ) -> RenderStats:
     """Key ``input`` and write ``output`` (.mp4/.mov/.mkv/.webm, raw .nut/.y4m or a %05d.png
     pattern; ``-`` for standard output, input ``-`` for standard input).
@@ -251,7 +256,10 @@ def render(
     output and for a name without an extension.
     ``source_options`` go to a WebRTC input (:func:`chromakey.io.sources.webrtc.open_webrtc`: tokens,
     ICE servers); its stream ends, and the file is finished, when its publisher leaves.
-    With ``keep_partial`` a Ctrl-C finishes the frames rendered so far into a playable
+    ``pack_alpha`` writes a transparent composite into an opaque video twice as wide: colour
+    left, alpha right as grey (:mod:`chromakey.io.sinks.packed`; examples/web/ unpacks it).
+    ``input_colour`` (:class:`chromakey.core.color.InputColour`) states the input's YUV
+    matrix and range over its tags. With ``keep_partial`` a Ctrl-C finishes the frames rendered so far into a playable
     file (``stats.interrupted``) instead of discarding them.
     """
     params = params or KeyerParams()
@@ -260,6 +268,11 @@ def render(
     if background is None:
         background = "transparent" if kind == "png" else "#ffffff"
     bg = parse_background(background, fit=fit, play_style=play_style)
+    try:
+        check_packing(output, kind, bg.transparent, pack_alpha)
+    except BaseException:
+        bg.close()
+        raise
     source = open_input(input, source_options)
     # The keyer before the sink: a backend that is missing, or kernels still loading, leave
     # no partial file behind.
@@ -278,6 +291,7 @@ def render(
                 output_format,
                 audio_stream=source.audio,
                 warn=warn,
+                pack_alpha=pack_alpha,
             )
         )
     except BaseException:
@@ -286,7 +300,14 @@ def render(
         raise
     try:
         pipeline = Pipeline(
-            source, keyer, bg, [sink], params, progress=progress, keep_partial=keep_partial
+            source,
+            keyer,
+            bg,
+            [sink],
+            params,
+            progress=progress,
+            keep_partial=keep_partial,
+            input_colour=input_colour,
         )
         return pipeline.run()
     finally:

@@ -26,7 +26,9 @@ from .options import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     Parser,
+    add_colour_options,
     add_keyer_options,
+    input_colour,
     keyer_params,
 )
 
@@ -96,6 +98,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
             keep_partial=args.keep_partial,
             output_format=args.output_format,
             source_options=_webrtc_options(args),
+            input_colour=input_colour(args),
+            pack_alpha=args.pack_alpha,
         )
     finally:
         bar.finish()
@@ -178,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="output: .mp4/.mov/.mkv/.webm, raw .nut (RGB) or .y4m (yuv420p), a pattern like "
         "out/%%05d.png, or - for standard output (with --format); transparent into .webm is "
-        "VP9 alpha, into .mov ProRes 4444, into .nut RGBA, into .y4m yuva444p",
+        "VP9 alpha, into .mov ProRes 4444, into .nut RGBA, into .y4m yuva444p; "
+        "rtmp://HOST/APP/KEY pushes to a streaming server (FLV, paced; transparent: packed)",
     )
     p.add_argument(
         "--format",
@@ -210,6 +215,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="on Ctrl-C/SIGTERM, finish the frames rendered so far into a playable file "
         "(default: leave no output)",
     )
+    p.add_argument(
+        "--pack-alpha",
+        action="store_true",
+        help="with a transparent background into an opaque video (.mp4): twice the width, "
+        "colour left, alpha right as grey (white opaque), for players that unpack it "
+        "(examples/web/)",
+    )
     from ..io.sources import webrtc
 
     webrtc.add_arguments(p)
@@ -220,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="WebRTC: seconds without media after which the publisher counts as gone and "
         "the file is finished [5]",
     )
+    add_colour_options(p)
     add_keyer_options(p)
     p.set_defaults(run=_cmd_render)
 

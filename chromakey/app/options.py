@@ -7,6 +7,7 @@ import argparse
 import dataclasses
 from typing import NoReturn
 
+from ..core.color import MATRICES, RANGES, InputColour
 from ..core.errors import ParameterError
 from ..core.params import INTEGER_FIELDS, SCREEN_FAMILIES, KeyerParams
 
@@ -48,6 +49,31 @@ def add_keyer_options(p: argparse.ArgumentParser) -> None:
         g.add_argument(
             flag, type=kind, metavar="N", help=f"{KeyerParams.help(f.name)} [{f.default}]"
         )
+
+
+def add_colour_options(p: argparse.ArgumentParser) -> None:
+    """``--input-matrix`` and ``--input-range``: what the input's YUV numbers mean, over its tags."""
+    g = p.add_argument_group(
+        "input colour", "override what the input's tags (or their absence) say"
+    )
+    g.add_argument(
+        "--input-matrix",
+        choices=MATRICES,
+        help="the YUV matrix of the input [its tag; untagged: BT.709 for HD files, BT.601 "
+        "below, BT.709 for WebRTC publishers]",
+    )
+    g.add_argument(
+        "--input-range",
+        choices=RANGES,
+        help="the YUV range of the input [its tag; untagged: limited for files, full for "
+        "WebRTC publishers]",
+    )
+
+
+def input_colour(args: argparse.Namespace) -> InputColour:
+    return InputColour.parse(
+        getattr(args, "input_matrix", None), getattr(args, "input_range", None)
+    )
 
 
 def keyer_params(args: argparse.Namespace) -> KeyerParams:

@@ -37,7 +37,9 @@ from .options import (
     BACKEND_CHOICES,
     EXIT_INTERRUPTED,
     Parser,
+    add_colour_options,
     add_keyer_options,
+    input_colour,
     keyer_params,
 )
 from .tuning import KEYS, render_options, shell_quote, step_param
@@ -92,6 +94,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..io.sources.webrtc import add_arguments as add_webrtc_arguments
 
     add_webrtc_arguments(parser)
+    add_colour_options(parser)
     add_keyer_options(parser)
 
 
@@ -114,6 +117,7 @@ class Preview:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.params = keyer_params(args)
+        self.input_colour = input_colour(args)
         self.backgrounds = list(args.background or DEFAULT_BACKGROUNDS)
         if args.max_frames is not None and args.max_frames < 1:
             raise ParameterError(f"--max-frames {args.max_frames}: give a number of frames ≥ 1")
@@ -179,6 +183,7 @@ class Preview:
                 self.background,
                 backend=args.backend,
                 on_keyed=window.glfw.post_empty_event,  # wakes the loop: a frame is keyed
+                input_colour=self.input_colour,
             )
             live.attach(source, own=True)
             self.say(f"backend: {self._backend_note(live, ctx)}")

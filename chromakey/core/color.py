@@ -17,8 +17,12 @@ LUMA_COEFFICIENTS: dict[str, tuple[float, float]] = {
     "bt2020": (0.2627, 0.0593),
 }
 
+MATRICES = tuple(LUMA_COEFFICIENTS)
+RANGES = ("limited", "full")
+
 # FFmpeg's AVColorSpace values that name a matrix we know.
 _AVCOL_SPC = {1: "bt709", 5: "bt601", 6: "bt601", 9: "bt2020", 10: "bt2020"}
+_AVCOL_RANGE_MPEG = 1  # AVCOL_RANGE_MPEG: limited, stated
 _AVCOL_RANGE_FULL = 2  # AVCOL_RANGE_JPEG
 
 
@@ -30,12 +34,38 @@ class YuvSpec:
     full_range: bool = False
 
     @classmethod
-    def for_frame(cls, colorspace: int, color_range: int, width: int, height: int) -> YuvSpec:
-        """Matrix and range from FFmpeg's tags; untagged HD is BT.709, SD BT.601 (as mpv)."""
+    def for_frame(
+        cls,
+        colorspace: int,
+        color_range: int,
+        width: int,
+        height: int,
+        untagged: YuvSpec | None = None,
+    ) -> YuvSpec:
+        """Matrix and range from FFmpeg's tags. What a tag leaves unsaid comes from
+        ``untagged`` where the caller knows its publishers (WebRTC), else from the size:
+        untagged HD is BT.709, SD BT.601, both limited range (as mpv)."""
         matrix = _AVCOL_SPC.get(int(colorspace))
         if matrix is None:
-            matrix = "bt709" if (width >= 1280 or height > 576) else "bt601"
-        return cls(matrix, int(color_range) == _AVCOL_RANGE_FULL)
+            if untagged is not None:
+                matrix = untagged.matrix
+            else:
+                matrix = "bt709" if (width >= 1280 or height > 576) else "bt601"
+        rng = int(color_range)
+        if rng not in (_AVCOL_RANGE_MPEG, _AVCOL_RANGE_FULL) and untagged is not None:
+            return cls(matrix, untagged.full_range)
+        return cls(matrix, rng == _AVCOL_RANGE_FULL)
+
+    @staticmethod
+    def tagged(colorspace: int, color_range: int) -> bool:
+        """Whether FFmpeg's tags state a matrix or a range at all."""
+        return int(colorspace) in _AVCOL_SPC or int(color_range) in (
+            _AVCOL_RANGE_MPEG,
+            _AVCOL_RANGE_FULL,
+        )
+
+    def describe(self) -> str:
+        return f"{self.matrix} {'full' if self.full_range else 'limited'} range"
 
     def to_rgb(self) -> tuple[np.ndarray, np.ndarray]:
         """(M, offset) with rgb = M @ (yuv − offset), all in 0–1 units."""
@@ -59,6 +89,41 @@ class YuvSpec:
         """(M, offset) with yuv = M @ rgb + offset: the exact inverse of ``to_rgb``."""
         m, off = self.to_rgb()
         return np.linalg.inv(m), off
+
+
+# What an untagged WebRTC frame is taken to be (no VUI, no RTP colour-space extension):
+# measured from the publishers that send one (README, "Colour from WebRTC publishers";
+# benchmarks/webrtc_colour.py). Browsers convert their canvas and camera to I420 this way.
+WEBRTC_UNTAGGED = YuvSpec("bt709", True)
+
+
+@dataclass(frozen=True)
+class InputColour:
+    """The user's word on what a source's YUV numbers mean (``--input-matrix``,
+    ``--input-range``): it overrides any tag and any default, part by part."""
+
+    matrix: str | None = None
+    full_range: bool | None = None
+
+    @classmethod
+    def parse(cls, matrix: str | None = None, range: str | None = None) -> InputColour:  # noqa: A002
+        if matrix is not None and matrix not in LUMA_COEFFICIENTS:
+            raise ParameterError(f"input matrix {matrix!r} is unknown; use {', '.join(MATRICES)}")
+        if range is not None and range not in RANGES:
+            raise ParameterError(f"input range {range!r} is unknown; use limited or full")
+        return cls(matrix, None if range is None else range == "full")
+
+    def __bool__(self) -> bool:
+        return self.matrix is not None or self.full_range is not None
+
+    def apply(self, spec: YuvSpec | None) -> YuvSpec | None:
+        """``spec`` with what the user stated put in; an RGB frame (None) stays RGB."""
+        if spec is None or not self:
+            return spec
+        return YuvSpec(
+            self.matrix if self.matrix is not None else spec.matrix,
+            self.full_range if self.full_range is not None else spec.full_range,
+        )
 
 
 # Chroma and HSL denominator below which hue and saturation are taken as 0.

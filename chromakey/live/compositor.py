@@ -13,6 +13,7 @@ import numpy as np
 
 from ..backgrounds import Background, parse_background
 from ..compositor import Compositor
+from ..core.color import InputColour
 from ..core.errors import ParameterError
 from ..core.frames import Frame
 from ..core.params import KeyerParams
@@ -52,7 +53,9 @@ class LiveCompositor:
     ``on_keyed``: called on that thread when a composite is ready for ``update`` (e.g.
     ``glfw.post_empty_event``, to wake a loop that waits for events). ``keyer``: a keyer of
     the host's own (configured, instrumented); its ``backend`` decides the path, and a ``gpu``
-    one must render into ``ctx``; it is closed with the compositor.
+    one must render into ``ctx``; it is closed with the compositor. ``input_colour``
+    (:class:`chromakey.core.color.InputColour`) states the frames' YUV matrix and range
+    over the source's tags.
 
     The texture is RGBA8, row 0 the top of the picture, on either path. Raises
     BackendUnavailableError (naming what to install) where no OpenGL 3.3 context can be had:
@@ -73,6 +76,7 @@ class LiveCompositor:
         threaded: bool = True,
         on_keyed: Callable[[], Any] | None = None,
         keyer: Keyer | None = None,
+        input_colour: InputColour | None = None,
     ) -> None:
         if backend not in BACKENDS:
             raise ParameterError(f"backend {backend!r} is unknown; use {', '.join(BACKENDS)}")
@@ -92,7 +96,7 @@ class LiveCompositor:
                 made.release()
             first_background.close()
             raise
-        self.compositor = Compositor(keyer, first_background, params)
+        self.compositor = Compositor(keyer, first_background, params, input_colour)
         self.threaded = bool(threaded) and self.backend == "cpu"
         self.on_keyed = on_keyed
         self.clock = clock

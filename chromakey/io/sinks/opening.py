@@ -13,8 +13,10 @@ from ..safety import same_file
 from ..sources.base import SourceInfo
 from .base import Sink
 from .formats import video_format
+from .packed import PackedAlphaSink
 from .partial import Warn
 from .png import PngSequenceSink
+from .stream import StreamSink, check_push, is_push
 from .video import VideoFileSink
 
 __all__ = ["open_sink", "output_kind", "same_file"]
@@ -24,6 +26,9 @@ def output_kind(output: str | os.PathLike[str], output_format: str | None = None
     """``png`` for a %d pattern, ``video`` for a known video extension, standard output or a
     name given a ``--format``."""
     text = os.fspath(output)
+    if is_push(text):
+        check_push(text)
+        return "stream"
     if "%" in text:
         if output_format is not None:
             raise ParameterError(
@@ -37,6 +42,22 @@ def output_kind(output: str | os.PathLike[str], output_format: str | None = None
     return "video"
 
 
+def check_packing(
+    output: str | os.PathLike[str], kind: str, transparent: bool, pack_alpha: bool
+) -> None:
+    """Packed alpha needs a transparent composite and a video output (before any input opens)."""
+    if not pack_alpha:
+        return
+    if not transparent:
+        raise ParameterError(
+            "--pack-alpha packs a transparent composite; give -b transparent (or a "
+            "background with transparent parts)"
+        )
+    if kind == "png":
+        raise ParameterError(f"{output}: PNG keeps alpha as it is; --pack-alpha is for video")
+    # (a stream output packs a transparent composite by itself)
+
+
 def open_sink(
     output: str | os.PathLike[str],
     info: SourceInfo,
@@ -45,10 +66,34 @@ def open_sink(
     *,
     audio_stream: Any = None,
     warn: Warn | None = None,
+    pack_alpha: bool = False,
 ) -> Sink:
-    """The sink for ``output``, sized and timed as the source ``info`` says."""
-    if output_kind(output, output_format) == "png":
+    """The sink for ``output``, sized and timed as the source ``info`` says. With
+    ``pack_alpha`` a transparent composite goes into an opaque video file packed (colour left,
+    alpha right as grey: :mod:`chromakey.io.sinks.packed`)."""
+    kind = output_kind(output, output_format)
+    check_packing(output, kind, transparent, pack_alpha)
+    if kind == "png":
         return PngSequenceSink(output, alpha=transparent, warn=warn)
+    if kind == "stream":
+        # A stream carries no alpha: a transparent composite goes packed, twice as wide.
+        width = 2 * info.width if transparent else info.width
+        push = StreamSink(
+            os.fspath(output), width, info.height, rate=info.rate, audio_stream=audio_stream
+        )
+        return PackedAlphaSink(push) if transparent else push
+    if pack_alpha:
+        inner = VideoFileSink(
+            output,
+            2 * info.width,
+            info.height,
+            rate=info.rate,
+            time_base=info.time_base,
+            audio_stream=audio_stream,
+            output_format=output_format,
+            warn=warn,
+        )
+        return PackedAlphaSink(inner)
     return VideoFileSink(
         output,
         info.width,

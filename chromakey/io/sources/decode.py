@@ -32,11 +32,14 @@ def _chroma_size(av_frame: av.VideoFrame) -> tuple[int, int]:
     return fmt.chroma_width(av_frame.width), fmt.chroma_height(av_frame.height)
 
 
-def to_frame(av_frame: av.VideoFrame, index: int, fallback_time: float) -> Frame:
-    """PyAV frame → Frame: YUV stays YUV (8-bit views, deeper formats shifted), the rest → RGB."""
+def to_frame(
+    av_frame: av.VideoFrame, index: int, fallback_time: float, untagged: YuvSpec | None = None
+) -> Frame:
+    """PyAV frame → Frame: YUV stays YUV (8-bit views, deeper formats shifted), the rest → RGB.
+    What the frame's tags leave unsaid comes from ``untagged`` (see YuvSpec.for_frame)."""
     w, h = av_frame.width, av_frame.height
     name = av_frame.format.name
-    spec = YuvSpec.for_frame(av_frame.colorspace, av_frame.color_range, w, h)
+    spec = YuvSpec.for_frame(av_frame.colorspace, av_frame.color_range, w, h, untagged)
     if name in _FULL_RANGE_FORMATS:
         spec = YuvSpec(spec.matrix, True)
     time = float(av_frame.time) if av_frame.pts is not None else fallback_time

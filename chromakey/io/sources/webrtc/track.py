@@ -7,7 +7,8 @@ side from its own thread:
 
 - ``video(av_frame)`` — aiortc's decoded PyAV frame; its planes become a
   :class:`chromakey.frames.Frame` as they are (:func:`chromakey.sources.to_frame`: I420
-  views, no RGB round trip), stamped ``decoded_at`` as it arrives. Its time comes from the
+  views, no RGB round trip), stamped ``decoded_at`` as it arrives. Its colour space is the
+  one the publisher signals (the H.264 VUI), else WEBRTC_UNTAGGED (measured: see README). Its time comes from the
   RTP timestamp (90 kHz, unwrapped across the 32-bit wrap), from 0 at the first frame; a
   new session (the next publisher, a re-opened pull) continues one frame after the last,
   and ``frame.session`` counts the sessions from 1;
@@ -37,7 +38,7 @@ from typing import Any
 import av
 import numpy as np
 
-from ....core.color import YuvSpec
+from ....core.color import WEBRTC_UNTAGGED, YuvSpec
 from ....core.errors import InputError
 from ....core.frames import Frame
 from ..base import QueuedItems, SourceInfo
@@ -50,6 +51,7 @@ AUDIO_RATE = 48000
 AUDIO_SLACK = 250  # audio packets (~5 s of 20 ms) kept beyond the frame bound
 _RTP_VIDEO = Fraction(1, 90000)
 _WRAP = 1 << 32
+_LIMITED = 1  # AVCOL_RANGE_MPEG
 _TOLERANCE = 0.02  # s of audio drift absorbed before a gap is filled or an overlap trimmed
 
 
@@ -173,6 +175,8 @@ class LiveTrackSource(QueuedItems):
         self._audio_origin: float | None = None  # stream time of this session's first sample
         self._written = 0  # samples handed to the sink
         self._index = 0
+        # The colour space the publisher last signalled (H.264 VUI), None while it states none.
+        self.signalled: YuvSpec | None = None
 
     # --- status ----------------------------------------------------------------------------
 
@@ -237,14 +241,20 @@ class LiveTrackSource(QueuedItems):
             return
         ticks = self._video_clock(int(av_frame.pts or 0))
         tb = av_frame.time_base or _RTP_VIDEO
-        frame = to_frame(av_frame, self._index, 0.0)
+        if av_frame.color_range == _LIMITED and not YuvSpec.tagged(av_frame.colorspace, 0):
+            # libvpx states limited range for every VP8 frame (VP8 has no field for it); a
+            # range with no matrix beside it is no publisher's word.
+            av_frame.color_range = 0
+        frame = to_frame(av_frame, self._index, 0.0, WEBRTC_UNTAGGED)
+        tagged = YuvSpec.tagged(av_frame.colorspace, av_frame.color_range)
+        self.signalled = frame.yuv if tagged else None
         self._deliver(frame, float(ticks * tb))
 
     def planes(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, rtp_time: float,
                keepalive: Any = None) -> None:
         """I420 planes with the track's own time in seconds (LiveKit's frame timestamps)."""
         h, w = y.shape
-        spec = YuvSpec.for_frame(2, 0, w, h)  # untagged: BT.709 for HD, BT.601 below
+        spec = YuvSpec.for_frame(2, 0, w, h, WEBRTC_UNTAGGED)  # the SDK states none
         frame = Frame((y, u, v), "yuv", spec, 0.0, self._index, keepalive=keepalive)
         ticks = self._video_clock(round(rtp_time * 90000))
         self._deliver(frame, ticks / 90000)
