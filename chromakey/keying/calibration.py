@@ -27,6 +27,7 @@ from ..core.frames import Frame
 from ..core.params import SCREEN_FAMILIES, KeyerParams
 from ..core.screenmap import ScreenMap, ScreenWindow
 from . import reference as cpu
+from .tracking import Tracked, code_step
 
 __all__ = [
     "ScreenCalibrator",
@@ -324,15 +325,24 @@ class ScreenCalibrator:
     ``self.screen``). The map is measured on the first frame of a size and then every
     :func:`map_interval` frames, each measurement weighted for the frames since the last
     (:func:`catch_up_weight`); the frames between get the map as it is.
+
+    Each block's colour and the global colour are published through a dead band
+    (:class:`~chromakey.keying.tracking.Tracked`): they move only when their average has moved
+    further than the measurements' own noise carries it, so a still scene gets a still map.
+    While nothing moved, :meth:`update` returns the very same ScreenMap object, and
+    :meth:`ScreenMap.blocks_changed_since` says which blocks a new one changed.
     """
 
     def __init__(self, params: KeyerParams) -> None:
         self.params = params
-        self.screen: np.ndarray | None = None  # the global colour
+        self.screen: np.ndarray | None = None  # the global colour, as published
         self.map: ScreenMap | None = None
         self.window: ScreenWindow | None = None  # the measured window (None: the nominal one)
         self._since = 0  # frames since the last measurement (of this grid)
         self._grid: tuple[int, int, int] | None = None  # (cell, rows, cols) last measured
+        self._colors: Tracked | None = None  # the blocks, on self._grid
+        self._mean: Tracked | None = None
+        self._constant: ScreenMap | None = None  # the last one-colour map handed out
 
     def set_params(self, params: KeyerParams) -> None:
         if (params.hue_min, params.hue_max) != (self.params.hue_min, self.params.hue_max):
@@ -340,14 +350,15 @@ class ScreenCalibrator:
             self.map = None
             self.window = None
             self._grid = None
+            self._colors = self._mean = None
         self.params = params
 
     def update(self, frame: Frame) -> ScreenMap:
         p = self.params
+        cell = cell_size(frame.width, frame.height)
         if p.screen_color is not None:
             window = window_of_color(np.asarray(p.screen_color, F32), p)
-            return ScreenMap.constant(p.screen_color, cell_size(frame.width, frame.height), window)
-        cell = cell_size(frame.width, frame.height)
+            return self._one_colour(np.asarray(p.screen_color, F32), cell, window)
         grid = grid_shape(frame.width, frame.height, cell)
         same_grid = self.map is not None and self.map.cell == cell and self.map.shape == grid
         if same_grid and p.screen_adapt == 0.0:
@@ -363,11 +374,18 @@ class ScreenCalibrator:
         colors, cell, glob = estimate_screen_map(frame, p if self.window is None else self.window.apply(p))
         if glob is not None:
             a = catch_up_weight(p.screen_adapt, frames)
-            self.screen = glob if self.screen is None else self.screen + a * (glob - self.screen)
-            if same_grid:
-                old = self.map.colors  # type: ignore[union-attr]
-                colors = old + a * (colors - old)
-            self.map = ScreenMap(colors, cell, self.screen, self.window)
+            code = code_step(frame)
+            if self._mean is None:
+                self._mean, moved = Tracked(glob), True
+            else:
+                moved = self._mean.update(glob, a, code) is not None
+            if same_grid and self._colors is not None:
+                moved |= self._colors.update(colors, a, code) is not None
+            else:
+                self._colors, moved = Tracked(colors), True
+            self.screen = self._mean.published
+            if moved or self.map is None or self.map.window != self.window:
+                self.map = ScreenMap(self._colors.published, cell, self.screen, self.window)
         return self._current(cell, grid)
 
     def _current(self, cell: int, grid: tuple[int, int]) -> ScreenMap:
@@ -375,4 +393,11 @@ class ScreenCalibrator:
             return self.map
         # Nothing measured yet for this frame size: the global colour (or the default) everywhere.
         color = self.screen if self.screen is not None else default_screen(self.params)
-        return ScreenMap.constant(color, cell, self.window)
+        return self._one_colour(color, cell, self.window)
+
+    def _one_colour(self, color: np.ndarray, cell: int, window: ScreenWindow | None) -> ScreenMap:
+        """ScreenMap.constant, the same object again while nothing about it changed."""
+        c = self._constant
+        if c is None or c.cell != cell or c.window != window or not np.array_equal(c.mean, color):
+            self._constant = c = ScreenMap.constant(color, cell, window)
+        return c

@@ -1,0 +1,83 @@
+"""A noisy measurement followed by an exponential average, published through a dead band.
+
+The incremental keyer reuses a tile only while the screen map under it is unchanged bit for
+bit, so on a still scene the published map must stand still through compression and camera
+noise, while a real change of the light is still followed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.frames import Frame
+
+F32 = np.float32
+
+# Measurements whose changes the dead band remembers.
+HISTORY = 8
+# The band in changes: noise may wander over this many levels a change apart.
+BAND_CHANGES = 2.0
+
+
+def dead_band(changes: np.ndarray, code: np.ndarray) -> np.ndarray:
+    """How far the tracked estimate may move from the published value before that follows.
+
+    The rule: BAND_CHANGES times the second-largest change between consecutive measurements
+    over the last HISTORY (``changes``, (HISTORY, …)), and at least ``code`` (:func:`code_step`:
+    one code of each 8-bit plane at once, what an encoder's re-rounding of a flat block moves
+    it by).
+
+    Why it holds still: an exponential average never leaves the range of what it averaged, so
+    noise that jumps among a few levels a change apart never carries it further than that range
+    from any earlier value. Why it still follows: a step of the light is one large change, which
+    the second-largest leaves out, and a ramp moves the average further than a few of its changes.
+    """
+    second = np.partition(changes, HISTORY - 2, axis=0)[HISTORY - 2]
+    return np.maximum(F32(BAND_CHANGES) * second, code)
+
+
+class Tracked:
+    """An exponential average of measurements (``track``) and the value published from it.
+
+    Entries along the last axis (a colour's channels) move together: an entry is published
+    again, all its channels, when any channel's track has left :func:`dead_band` of the
+    published value. ``published`` is replaced, never written into (it is read-only), and is
+    the same array object as long as nothing moved.
+    """
+
+    def __init__(self, value: np.ndarray) -> None:
+        self.track = np.array(value, F32)
+        self.last = self.track.copy()  # the last measurement
+        self.changes = np.zeros((HISTORY, *self.track.shape), F32)  # |Δ measurement|, a ring
+        self._slot = 0
+        self.published = _frozen(self.track.copy())
+
+    def update(self, value: np.ndarray, weight: float, code: np.ndarray) -> np.ndarray | None:
+        """Take one measurement with ``weight`` (``code``: :func:`dead_band`'s, per channel);
+        the entries that moved (bool, the shape less its last axis), or None when none did and
+        ``published`` is the same array as before."""
+        value = np.asarray(value, F32)
+        np.abs(value - self.last, out=self.changes[self._slot])
+        self._slot = (self._slot + 1) % HISTORY
+        self.last = value.copy()
+        self.track = self.track + F32(weight) * (value - self.track)
+        moved = (np.abs(self.track - self.published) > dead_band(self.changes, code)).any(-1)
+        if not moved.any():
+            return None
+        published = self.published.copy()
+        published[moved] = self.track[moved]
+        self.published = _frozen(published)
+        return moved
+
+
+def code_step(frame: Frame) -> np.ndarray:
+    """Per RGB channel, how far one code of each of the frame's 8-bit planes moves it at most."""
+    if frame.layout == "rgb":
+        return np.full(3, 1.0 / 255.0, F32)
+    m, _ = frame.yuv.to_rgb()
+    return (np.abs(m).sum(axis=1) / 255.0).astype(F32)
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
