@@ -27,6 +27,7 @@ from ..core.frames import Frame
 from ..core.params import SCREEN_FAMILIES, KeyerParams
 from ..core.screenmap import ScreenMap, ScreenWindow
 from . import reference as cpu
+from .kernels import calibrate as ck
 from .tracking import Tracked, code_step
 
 __all__ = [
@@ -39,6 +40,8 @@ __all__ = [
     "default_screen",
     "estimate_screen",
     "estimate_screen_map",
+    "compiled_screen_map",
+    "compiled_window",
     "map_interval",
 ]
 
@@ -96,7 +99,13 @@ def _window(hue: float, s10: float, s50: float, s90: float, c10: float, p: Keyer
 
 def measure_window(rgb: np.ndarray, p: KeyerParams) -> ScreenWindow | None:
     """The screen's window from a grid of samples (H×W×3), or None if no screen shows."""
-    hue, sat, light, chroma = rgb_to_hsl(rgb)
+    return window_of_samples(*rgb_to_hsl(rgb), p)
+
+
+def window_of_samples(
+    hue: np.ndarray, sat: np.ndarray, light: np.ndarray, chroma: np.ndarray, p: KeyerParams
+) -> ScreenWindow | None:
+    """:func:`measure_window` from the samples' HSL and chroma."""
     lo, hi = SCREEN_FAMILIES[p.screen]["search"]
     cand = (
         (hue >= lo) & (hue <= hi) & (chroma >= WINDOW_MIN_CHROMA) & (sat >= WINDOW_MIN_SAT)
@@ -197,6 +206,11 @@ def estimate_screen(
     return np.median(lit, axis=0).astype(F32)
 
 
+def global_stride(rows: int, cols: int) -> int:
+    """Every how many map samples, each way, the global colour takes (about SAMPLES)."""
+    return max(1, round(math.sqrt(rows * cols / SAMPLES)))
+
+
 def _masked_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Median over the last axis of the entries where ``mask`` holds (NaN where none do)."""
     n = mask.sum(axis=-1)
@@ -264,7 +278,7 @@ def estimate_screen_map(frame: Frame, p: KeyerParams) -> tuple[np.ndarray, int, 
     rgb = sample_rgb(frame, step, step // 2)
     mask = screen_mask(rgb, p)
     # The global colour from a sparser subset, as estimate_screen always measured it.
-    sub = max(1, round(math.sqrt(rgb.shape[0] * rgb.shape[1] / SAMPLES)))
+    sub = global_stride(rgb.shape[0], rgb.shape[1])
     glob = estimate_screen(rgb[::sub, ::sub], p, mask[::sub, ::sub])
     if glob is None:
         return np.full((rows, cols, 3), np.nan, F32), cell, None
@@ -289,6 +303,41 @@ def estimate_screen_map(frame: Frame, p: KeyerParams) -> tuple[np.ndarray, int, 
     with np.errstate(invalid="ignore"):
         known &= cpu.key_excess(colors, key) >= F32(MIN_CELL_EXCESS * glob_excess)
     return fill_unknown(colors, known, glob), cell, glob
+
+
+def compiled_samples(frame: Frame, step: int | None = None, offset: int = 0) -> np.ndarray:
+    """:func:`sample_rgb`, compiled (the same values)."""
+    if step is None:
+        step = max(2, 2 * round(math.sqrt(frame.width * frame.height / SAMPLES) / 2))
+    if frame.layout == "rgb":
+        return ck.sample_rgb8(frame.planes[0], step, offset)
+    fx, fy = frame.chroma_factors
+    return ck.sample_yuv(*frame.planes, fx, fy, step, offset, ck.decode_constants(frame))
+
+
+def compiled_window(frame: Frame, p: KeyerParams) -> ScreenWindow | None:
+    """``measure_window(sample_rgb(frame), p)`` with the samples and their HSL compiled."""
+    return window_of_samples(*ck.hsl(compiled_samples(frame)), p)
+
+
+def compiled_screen_map(frame: Frame, p: KeyerParams) -> tuple[np.ndarray, int, np.ndarray | None]:
+    """:func:`estimate_screen_map`, compiled: the same values (block colours within
+    ``kernels.calibrate.CALIBRATE_TOLERANCE``), a few small arrays of numpy."""
+    w, h = frame.width, frame.height
+    cell = cell_size(w, h)
+    rows, cols = grid_shape(w, h, cell)
+    step = cell // CELL_SAMPLES
+    rgb = compiled_samples(frame, step, step // 2)
+    key = cpu.key_channel(p)
+    mask, excess = ck.screen_samples(rgb, ck.membership_params(p), key, F32(MEMBER_SCREEN))
+    found, glob = ck.global_screen(rgb, mask, excess, global_stride(*rgb.shape[:2]))
+    if not found:
+        return np.full((rows, cols, 3), np.nan, F32), cell, None
+    min_excess = F32(MIN_CELL_EXCESS * float(cpu.key_excess(glob, key)))
+    colors, known = ck.block_colours(
+        rgb, mask, excess, rows, cols, CELL_SAMPLES, MIN_CELL_SCREEN, min_excess, key
+    )
+    return ck.fill_unknown(colors, known, glob), cell, glob
 
 
 def map_interval(adapt: float, width: int, height: int) -> int:
@@ -370,8 +419,10 @@ class ScreenCalibrator:
         else:
             self._grid, self._since = (cell, *grid), 1  # a new size: measure at once
         frames, self._since = self._since, 0
-        self.window = follow_window(self.window, measure_window(sample_rgb(frame), p))
-        colors, cell, glob = estimate_screen_map(frame, p if self.window is None else self.window.apply(p))
+        self.window = follow_window(self.window, compiled_window(frame, p))
+        colors, cell, glob = compiled_screen_map(
+            frame, p if self.window is None else self.window.apply(p)
+        )
         if glob is not None:
             a = catch_up_weight(p.screen_adapt, frames)
             code = code_step(frame)

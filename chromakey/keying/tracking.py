@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.frames import Frame
+from .kernels.calibrate import track
 
 F32 = np.float32
 
@@ -45,7 +46,8 @@ class Tracked:
     the same array object as long as nothing moved.
     """
 
-    def __init__(self, value: np.ndarray) -> None:
+    def __init__(self, value: np.ndarray, *, compiled: bool = True) -> None:
+        self.compiled = compiled  # False: the numpy reference
         self.track = np.array(value, F32)
         self.last = self.track.copy()  # the last measurement
         self.changes = np.zeros((HISTORY, *self.track.shape), F32)  # |Δ measurement|, a ring
@@ -57,11 +59,25 @@ class Tracked:
         the entries that moved (bool, the shape less its last axis), or None when none did and
         ``published`` is the same array as before."""
         value = np.asarray(value, F32)
-        np.abs(value - self.last, out=self.changes[self._slot])
+        if self.compiled:
+            shape = self.track.shape
+            moved = track(
+                self.track.reshape(-1, 3),
+                self.last.reshape(-1, 3),
+                self.changes.reshape(HISTORY, -1, 3),
+                self._slot,
+                np.ascontiguousarray(value).reshape(-1, 3),
+                F32(weight),
+                np.asarray(code, F32),
+                F32(BAND_CHANGES),
+                self.published.reshape(-1, 3),
+            ).reshape(shape[:-1])
+        else:
+            np.abs(value - self.last, out=self.changes[self._slot])
+            self.last = value.copy()
+            self.track = self.track + F32(weight) * (value - self.track)
+            moved = (np.abs(self.track - self.published) > dead_band(self.changes, code)).any(-1)
         self._slot = (self._slot + 1) % HISTORY
-        self.last = value.copy()
-        self.track = self.track + F32(weight) * (value - self.track)
-        moved = (np.abs(self.track - self.published) > dead_band(self.changes, code)).any(-1)
         if not moved.any():
             return None
         published = self.published.copy()
