@@ -8,7 +8,11 @@ neighbours), plus the global colour. Both keyers upsample the map bilinearly
 with the same rule (:func:`chromakey.keying.reference.screen_at`), so the CPU and the GPU
 key against the same colour at every pixel of the same frame.
 
-Measuring the map costs a few milliseconds a frame at 720p and more at 1080p, while the
+The numpy functions here are the reference; the calibrator measures with their compiled
+twins (``compiled_*``, :mod:`chromakey.keying.kernels.calibrate`) and publishes through a
+dead band (:mod:`chromakey.keying.tracking`) so that a still scene keeps a still map.
+
+Measuring the map costs a few milliseconds at 1080p, while the
 exponential average that keeps it steady moves it by a tenth a frame (``screen_adapt``). So
 on large frames the calibrator measures every few frames (:func:`map_interval`: about
 SAMPLES samples a frame on average, the gap at most half the average's time constant) and
