@@ -42,8 +42,9 @@ class Tracked:
 
     Entries along the last axis (a colour's channels) move together: an entry is published
     again, all its channels, when any channel's track has left :func:`dead_band` of the
-    published value. ``published`` is replaced, never written into (it is read-only), and is
-    the same array object as long as nothing moved.
+    published value. ``published`` is replaced, never written into, and is the same array
+    object as long as nothing moved (it stays writeable: the keyers' compiled functions take
+    writeable arrays, and a read-only one would be compiled for anew).
     """
 
     def __init__(self, value: np.ndarray, *, compiled: bool = True) -> None:
@@ -52,7 +53,7 @@ class Tracked:
         self.last = self.track.copy()  # the last measurement
         self.changes = np.zeros((HISTORY, *self.track.shape), F32)  # |Δ measurement|, a ring
         self._slot = 0
-        self.published = _frozen(self.track.copy())
+        self.published = self.track.copy()
 
     def update(self, value: np.ndarray, weight: float, code: np.ndarray) -> np.ndarray | None:
         """Take one measurement with ``weight`` (``code``: :func:`dead_band`'s, per channel);
@@ -82,7 +83,7 @@ class Tracked:
             return None
         published = self.published.copy()
         published[moved] = self.track[moved]
-        self.published = _frozen(published)
+        self.published = published
         return moved
 
 
@@ -92,8 +93,3 @@ def code_step(frame: Frame) -> np.ndarray:
         return np.full(3, 1.0 / 255.0, F32)
     m, _ = frame.yuv.to_rgb()
     return (np.abs(m).sum(axis=1) / 255.0).astype(F32)
-
-
-def _frozen(a: np.ndarray) -> np.ndarray:
-    a.flags.writeable = False
-    return a
