@@ -201,6 +201,17 @@ def _median_sorted(v, n):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
+def _median(v):
+    """np.median of a 1-D float32 array: the middle one or two by selection, not a sort."""
+    n = v.shape[0]
+    w = np.partition(v, n // 2)
+    hi = w[n // 2]
+    if n % 2 == 1:
+        return hi
+    return (np.max(w[: n // 2]) + hi) * np.float32(0.5)  # the entries before are all ≤ hi
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
 def global_screen(rgb, mask, excess, sub):
     """calibration.estimate_screen on every ``sub``-th sample each way → (found, colour)."""
     rows, cols = rgb.shape[0], rgb.shape[1]
@@ -219,7 +230,7 @@ def global_screen(rgb, mask, excess, sub):
             if mask[i, j]:
                 ex[k] = excess[i, j]
                 k += 1
-    cut = _median_sorted(np.sort(ex), n)
+    cut = _median(ex)
     lit = 0
     for q in range(n):
         lit += ex[q] >= cut
@@ -231,7 +242,7 @@ def global_screen(rgb, mask, excess, sub):
                 if mask[i, j] and excess[i, j] >= cut:
                     chan[k] = rgb[i, j, c]
                     k += 1
-        out[c] = _median_sorted(np.sort(chan), lit)
+        out[c] = _median(chan)
     return True, out
 
 
