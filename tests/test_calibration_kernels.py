@@ -119,3 +119,20 @@ def test_the_compiled_dead_band_is_the_reference_exactly(seed):
             np.testing.assert_array_equal(moved_a, moved_b)
         np.testing.assert_array_equal(a.track, b.track)
         np.testing.assert_array_equal(a.published, b.published)
+
+
+def test_kept_samples_measure_as_afresh(frames):
+    """The calibrator's sampler re-tests only changed samples: over a clip with motion, a
+    frame of another size (whose grid has a row of blocks without samples) and other settings,
+    every measurement is bit for bit a fresh one."""
+    odd = Frame.from_yuv(
+        np.full((162, 130), 120, np.uint8), np.full((81, 65), 60, np.uint8),
+        np.full((81, 65), 70, np.uint8), YuvSpec(),
+    )  # fmt: skip
+    p, other = KeyerParams(), KeyerParams(sat_min=0.3)
+    sampler = cal.MapSampler()
+    for frame, q in [*((f, p) for f in frames), (odd, p), (odd, p), (frames[0], other)]:
+        kept, _, kept_glob = cal.compiled_screen_map(frame, q, sampler)
+        fresh, _, fresh_glob = cal.compiled_screen_map(frame, q)
+        np.testing.assert_array_equal(kept, fresh)
+        np.testing.assert_array_equal(kept_glob, fresh_glob)

@@ -324,24 +324,77 @@ def compiled_window(frame: Frame, p: KeyerParams) -> ScreenWindow | None:
     return window_of_samples(*ck.hsl(compiled_samples(frame)), p)
 
 
-def compiled_screen_map(frame: Frame, p: KeyerParams) -> tuple[np.ndarray, int, np.ndarray | None]:
+def compiled_screen_map(
+    frame: Frame, p: KeyerParams, sampler: MapSampler | None = None
+) -> tuple[np.ndarray, int, np.ndarray | None]:
     """:func:`estimate_screen_map`, compiled: the same values (block colours within
-    ``kernels.calibrate.CALIBRATE_TOLERANCE``), a few small arrays of numpy."""
+    ``kernels.calibrate.CALIBRATE_TOLERANCE``), a few small arrays of numpy. With a
+    ``sampler`` kept from the last frame, only what changed since is sampled again."""
     w, h = frame.width, frame.height
     cell = cell_size(w, h)
     rows, cols = grid_shape(w, h, cell)
-    step = cell // CELL_SAMPLES
-    rgb = compiled_samples(frame, step, step // 2)
+    sampler = sampler or MapSampler()
     key = cpu.key_channel(p)
-    mask, excess = ck.screen_samples(rgb, ck.membership_params(p), key, F32(MEMBER_SCREEN))
+    rgb, mask, excess, dirty = sampler.samples(frame, p, cell // CELL_SAMPLES, (rows, cols))
     found, glob = ck.global_screen(rgb, mask, excess, global_stride(*rgb.shape[:2]))
     if not found:
         return np.full((rows, cols, 3), np.nan, F32), cell, None
     min_excess = F32(MIN_CELL_EXCESS * float(cpu.key_excess(glob, key)))
-    colors, known = ck.block_colours(
-        rgb, mask, excess, rows, cols, CELL_SAMPLES, MIN_CELL_SCREEN, min_excess, key
-    )
+    colors, known = ck.update_blocks(
+        rgb, mask, excess, CELL_SAMPLES, MIN_CELL_SCREEN, min_excess, key, dirty,
+        sampler.colors, sampler.count,
+    )  # fmt: skip
     return ck.fill_unknown(colors, known, glob), cell, glob
+
+
+class MapSampler:
+    """The screen map's samples, their membership and the blocks' colours, kept from one
+    measurement to the next: a sample whose Y, U and V bytes are unchanged is not decoded or
+    tested again, and a block without a changed sample keeps its colour. The same values as
+    measuring afresh, bit for bit (a frame of another size, matrix or layout, or other
+    settings, is measured afresh)."""
+
+    def __init__(self) -> None:
+        self._sig: tuple | None = None
+        self._state: tuple[np.ndarray, ...] = ()
+        self.colors = np.empty((0, 0, 3), F32)  # the blocks' colours, NaN without screen
+        self.count = np.empty((0, 0), np.int64)  # the blocks' clearly-screen samples
+
+    def samples(
+        self, frame: Frame, p: KeyerParams, step: int, grid: tuple[int, int]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(rgb, clearly screen, key excess) of the map's samples, and the dirty blocks."""
+        mp = ck.membership_params(p)
+        key = cpu.key_channel(p)
+        if frame.layout != "yuv":
+            self._sig = None
+            rgb = compiled_samples(frame, step, step // 2)
+            mask, excess = ck.screen_samples(rgb, mp, key, F32(MEMBER_SCREEN))
+            self.colors = np.empty((*grid, 3), F32)
+            self.count = np.empty(grid, np.int64)
+            return rgb, mask, excess, np.ones(grid, bool)
+        fx, fy = frame.chroma_factors
+        sig = (frame.width, frame.height, fx, fy, frame.yuv, step, key, mp.tobytes())
+        fresh = sig != self._sig
+        if fresh:
+            off = step // 2
+            shape = (-(-(frame.height - off) // step), -(-(frame.width - off) // step))
+            self._state = (
+                np.empty((*shape, 3), np.uint8),
+                np.empty((*shape, 3), F32),
+                np.empty(shape, bool),
+                np.empty(shape, F32),
+            )
+            self.colors = np.empty((*grid, 3), F32)
+            self.count = np.empty(grid, np.int64)
+            self._sig = sig
+        dirty = np.full(grid, fresh)  # a block without samples (the grid's edge) only afresh
+        ck.resample_yuv(
+            *frame.planes, fx, fy, step, step // 2, ck.decode_constants(frame), mp, key,
+            F32(MEMBER_SCREEN), CELL_SAMPLES, self._state, dirty, fresh,
+        )  # fmt: skip
+        _, rgb, mask, excess = self._state
+        return rgb, mask, excess, dirty
 
 
 def map_interval(adapt: float, width: int, height: int) -> int:
@@ -396,6 +449,7 @@ class ScreenCalibrator:
         self._colors: Tracked | None = None  # the blocks, on self._grid
         self._mean: Tracked | None = None
         self._constant: ScreenMap | None = None  # the last one-colour map handed out
+        self._sampler = MapSampler()
 
     def set_params(self, params: KeyerParams) -> None:
         if (params.hue_min, params.hue_max) != (self.params.hue_min, self.params.hue_max):
@@ -425,7 +479,7 @@ class ScreenCalibrator:
         frames, self._since = self._since, 0
         self.window = follow_window(self.window, compiled_window(frame, p))
         colors, cell, glob = compiled_screen_map(
-            frame, p if self.window is None else self.window.apply(p)
+            frame, p if self.window is None else self.window.apply(p), self._sampler
         )
         if glob is not None:
             a = catch_up_weight(p.screen_adapt, frames)

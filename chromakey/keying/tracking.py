@@ -27,6 +27,8 @@ def dead_band(changes: np.ndarray, code: np.ndarray) -> np.ndarray:
     over the last HISTORY (``changes``, (HISTORY, …)), and at least ``code`` (:func:`code_step`:
     one code of each 8-bit plane at once, what an encoder's re-rounding of a flat block moves
     it by).
+    Until HISTORY measurements have come in, there is no band: the average is still settling
+    and its history too short to tell noise from light (:class:`Tracked`).
 
     Why it holds still: an exponential average never leaves the range of what it averaged, so
     noise that jumps among a few levels a change apart never carries it further than that range
@@ -53,6 +55,7 @@ class Tracked:
         self.last = self.track.copy()  # the last measurement
         self.changes = np.zeros((HISTORY, *self.track.shape), F32)  # |Δ measurement|, a ring
         self._slot = 0
+        self._seen = 0  # measurements taken after the first
         self.published = self.track.copy()
 
     def update(self, value: np.ndarray, weight: float, code: np.ndarray) -> np.ndarray | None:
@@ -60,6 +63,9 @@ class Tracked:
         the entries that moved (bool, the shape less its last axis), or None when none did and
         ``published`` is the same array as before."""
         value = np.asarray(value, F32)
+        self._seen += 1
+        settled = self._seen >= HISTORY  # before that, every change is published
+        code = np.asarray(code, F32) if settled else np.zeros(3, F32)
         if self.compiled:
             shape = self.track.shape
             moved = track(
@@ -69,15 +75,16 @@ class Tracked:
                 self._slot,
                 np.ascontiguousarray(value).reshape(-1, 3),
                 F32(weight),
-                np.asarray(code, F32),
-                F32(BAND_CHANGES),
+                code,
+                F32(BAND_CHANGES if settled else 0.0),
                 self.published.reshape(-1, 3),
             ).reshape(shape[:-1])
         else:
             np.abs(value - self.last, out=self.changes[self._slot])
             self.last = value.copy()
             self.track = self.track + F32(weight) * (value - self.track)
-            moved = (np.abs(self.track - self.published) > dead_band(self.changes, code)).any(-1)
+            band = dead_band(self.changes, code) if settled else F32(0.0)
+            moved = (np.abs(self.track - self.published) > band).any(-1)
         self._slot = (self._slot + 1) % HISTORY
         if not moved.any():
             return None

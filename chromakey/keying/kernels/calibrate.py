@@ -168,27 +168,39 @@ def _soft(e0, inv, x):
     return (t * t) * (np.float32(3.0) - np.float32(2.0) * t)
 
 
+@njit(nogil=True, cache=True, error_model="numpy", inline="always")
+def _screen_sample(r, g, b, mp, key, member_screen):
+    """cpu.screen_membership > member_screen, and the key excess, of one sample."""
+    hue, sat, light, chroma = _hsl(r, g, b)
+    d = abs(hue - mp[M_HUE_CENTER])
+    d = min(d, np.float32(360.0) - d)
+    outside = max(d - mp[M_HUE_HALF], np.float32(0.0))
+    m = np.float32(1.0) - _soft(mp[M_HUE_E0], mp[M_HUE_INV], outside)
+    m = m * _soft(mp[M_SAT_E0], mp[M_SAT_INV], sat)
+    m = m * _soft(mp[M_DARK_E0], mp[M_DARK_INV], chroma)
+    m = m * (np.float32(1.0) - _soft(mp[M_BRIGHT_E0], mp[M_BRIGHT_INV], light))
+    m = m * (np.float32(1.0) - _soft(mp[M_SATMAX_E0], mp[M_SATMAX_INV], sat))
+    c = (r, g, b)
+    if key == 0:
+        other = max(g, b)
+    elif key == 1:
+        other = max(r, b)
+    else:
+        other = max(r, g)
+    return m > member_screen, c[key] - other
+
+
 @njit(nogil=True, cache=True, error_model="numpy")
 def screen_samples(rgb, mp, key, member_screen):
     """calibration.screen_mask and the key excess of each sample → (mask, excess)."""
     rows, cols = rgb.shape[0], rgb.shape[1]
-    a, b = (1, 2) if key == 0 else ((0, 2) if key == 1 else (0, 1))
     mask = np.empty((rows, cols), np.bool_)
     excess = np.empty((rows, cols), np.float32)
     for i in range(rows):
         for j in range(cols):
-            r, g, bl = rgb[i, j, 0], rgb[i, j, 1], rgb[i, j, 2]
-            hue, sat, light, chroma = _hsl(r, g, bl)
-            d = abs(hue - mp[M_HUE_CENTER])
-            d = min(d, np.float32(360.0) - d)
-            outside = max(d - mp[M_HUE_HALF], np.float32(0.0))
-            m = np.float32(1.0) - _soft(mp[M_HUE_E0], mp[M_HUE_INV], outside)
-            m = m * _soft(mp[M_SAT_E0], mp[M_SAT_INV], sat)
-            m = m * _soft(mp[M_DARK_E0], mp[M_DARK_INV], chroma)
-            m = m * (np.float32(1.0) - _soft(mp[M_BRIGHT_E0], mp[M_BRIGHT_INV], light))
-            m = m * (np.float32(1.0) - _soft(mp[M_SATMAX_E0], mp[M_SATMAX_INV], sat))
-            mask[i, j] = m > member_screen
-            excess[i, j] = rgb[i, j, key] - max(rgb[i, j, a], rgb[i, j, b])
+            mask[i, j], excess[i, j] = _screen_sample(
+                rgb[i, j, 0], rgb[i, j, 1], rgb[i, j, 2], mp, key, member_screen
+            )
     return mask, excess
 
 
@@ -260,47 +272,102 @@ def _insert(v, n, x):
 def block_colours(rgb, mask, excess, rows, cols, k, min_screen, min_excess, key):
     """calibration.estimate_screen_map's blocks: the mean of the lit half of each block's
     clearly-screen samples (k × k of them) → (colours (rows, cols, 3), known (rows, cols))."""
-    a, b = (1, 2) if key == 0 else ((0, 2) if key == 1 else (0, 1))
-    sr, sc = rgb.shape[0], rgb.shape[1]
     colors = np.empty((rows, cols, 3), np.float32)
+    count = np.empty((rows, cols), np.int64)
+    dirty = np.ones((rows, cols), np.bool_)
+    return update_blocks(rgb, mask, excess, k, min_screen, min_excess, key, dirty, colors, count)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def update_blocks(rgb, mask, excess, k, min_screen, min_excess, key, dirty, colors, count):
+    """:func:`block_colours` into ``colors`` and ``count`` (clearly-screen samples) for the
+    ``dirty`` blocks only, the others as they are → (colors, known of every block)."""
+    a, b = (1, 2) if key == 0 else ((0, 2) if key == 1 else (0, 1))
+    rows, cols = colors.shape[0], colors.shape[1]
+    sr, sc = rgb.shape[0], rgb.shape[1]
     known = np.zeros((rows, cols), np.bool_)
     ex = np.empty(k * k, np.float32)
     for bi in range(rows):
         for bj in range(cols):
-            n = 0
-            for di in range(k):
-                i = bi * k + di
-                if i >= sr:
-                    break
-                for dj in range(k):
-                    j = bj * k + dj
-                    if j < sc and mask[i, j]:
-                        _insert(ex, n, excess[i, j])
-                        n += 1
+            if dirty[bi, bj]:
+                _block(rgb, mask, excess, k, bi, bj, sr, sc, ex, colors, count)
+            n = count[bi, bj]
             if n == 0:
-                colors[bi, bj, 0] = colors[bi, bj, 1] = colors[bi, bj, 2] = np.nan
                 continue
-            cut = _median_sorted(ex, n)
-            s0 = s1 = s2 = np.float32(0.0)
-            lit = 0
-            for di in range(k):
-                i = bi * k + di
-                if i >= sr:
-                    break
-                for dj in range(k):
-                    j = bj * k + dj
-                    if j < sc and mask[i, j] and excess[i, j] >= cut:
-                        s0 += rgb[i, j, 0]
-                        s1 += rgb[i, j, 1]
-                        s2 += rgb[i, j, 2]
-                        lit += 1
-            inv_n = np.float32(lit)
-            c0, c1, c2 = s0 / inv_n, s1 / inv_n, s2 / inv_n
-            colors[bi, bj, 0], colors[bi, bj, 1], colors[bi, bj, 2] = c0, c1, c2
-            col = (c0, c1, c2)
-            block_excess = col[key] - max(col[a], col[b])
-            known[bi, bj] = n >= min_screen and block_excess >= min_excess
+            c = colors[bi, bj]
+            known[bi, bj] = n >= min_screen and c[key] - max(c[a], c[b]) >= min_excess
     return colors, known
+
+
+@njit(nogil=True, cache=True, error_model="numpy", inline="always")
+def _block(rgb, mask, excess, k, bi, bj, sr, sc, ex, colors, count):
+    """One block's colour (NaN without a clearly-screen sample) and count."""
+    n = 0
+    for di in range(k):
+        i = bi * k + di
+        if i >= sr:
+            break
+        for dj in range(k):
+            j = bj * k + dj
+            if j < sc and mask[i, j]:
+                _insert(ex, n, excess[i, j])
+                n += 1
+    count[bi, bj] = n
+    if n == 0:
+        colors[bi, bj, 0] = colors[bi, bj, 1] = colors[bi, bj, 2] = np.nan
+        return
+    cut = _median_sorted(ex, n)
+    s0 = s1 = s2 = np.float32(0.0)
+    lit = 0
+    for di in range(k):
+        i = bi * k + di
+        if i >= sr:
+            break
+        for dj in range(k):
+            j = bj * k + dj
+            if j < sc and mask[i, j] and excess[i, j] >= cut:
+                s0 += rgb[i, j, 0]
+                s1 += rgb[i, j, 1]
+                s2 += rgb[i, j, 2]
+                lit += 1
+    n_lit = np.float32(lit)
+    colors[bi, bj, 0], colors[bi, bj, 1], colors[bi, bj, 2] = s0 / n_lit, s1 / n_lit, s2 / n_lit
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def resample_yuv(
+    y, u, v, fx, fy, step, offset, dec, mp, key, member_screen, k, state, dirty, fresh
+):
+    """:func:`sample_yuv` and :func:`screen_samples` in one pass, only for the samples whose
+    three bytes differ from those kept in ``state`` (raw, rgb, mask, excess: updated; all of
+    them when ``fresh``); marks in ``dirty`` (the map's grid) the blocks of k × k samples
+    that hold a changed sample. A still region costs a byte compare."""
+    raw, rgb, mask, excess = state
+    rows, cols = raw.shape[0], raw.shape[1]
+    cstep_y, cstep_x = max(step // fy, 1), max(step // fx, 1)
+    c0y, c0x = offset // fy, offset // fx
+    ch, cw = u.shape
+    m00, yoff, s, off1, off2 = dec[0], dec[1], dec[2], dec[3], dec[4]
+    m02, m11, m12, m21 = dec[5], dec[6], dec[7], dec[8]
+    for i in range(rows):
+        yr = y[offset + i * step]
+        ci = min(c0y + i * cstep_y, ch - 1)
+        ur, vr = u[ci], v[ci]
+        for j in range(cols):
+            cj = min(c0x + j * cstep_x, cw - 1)
+            by, bu, bv = yr[offset + j * step], ur[cj], vr[cj]
+            if not fresh and by == raw[i, j, 0] and bu == raw[i, j, 1] and bv == raw[i, j, 2]:
+                continue
+            raw[i, j, 0], raw[i, j, 1], raw[i, j, 2] = by, bu, bv
+            dirty[i // k, j // k] = True
+            yy = np.float32(by) * s * m00 - yoff
+            uu = np.float32(bu) * s - off1
+            vv = np.float32(bv) * s - off2
+            r = min(max(yy + vv * m02, np.float32(0.0)), np.float32(1.0))
+            g = min(max((yy + uu * m11) + vv * m12, np.float32(0.0)), np.float32(1.0))
+            b = min(max(yy + uu * m21, np.float32(0.0)), np.float32(1.0))
+            rgb[i, j, 0], rgb[i, j, 1], rgb[i, j, 2] = r, g, b
+            mask[i, j], excess[i, j] = _screen_sample(r, g, b, mp, key, member_screen)
 
 
 @njit(nogil=True, cache=True, error_model="numpy", inline="always")
