@@ -99,3 +99,20 @@ class ScreenMap:
     @property
     def is_constant(self) -> bool:
         return self.colors.shape[:2] == (1, 1)
+
+    def blocks_changed_since(self, previous: ScreenMap | None) -> np.ndarray | None:
+        """Which blocks' colours differ bit for bit from ``previous``'s: bool (rows, cols), or
+        None when the two cannot be compared block by block (no previous map, another grid or
+        cell, another window), so that everything counts as changed.
+
+        The calibrator hands out the very same object while nothing moved, so ``self is
+        previous`` answers at once (all False). A block's colour reaches the pixels within one
+        cell of its centre (bilinear between centres, :func:`chromakey.keying.reference.screen_at`).
+        """
+        if previous is None or previous.cell != self.cell or previous.shape != self.shape:
+            return None
+        if previous.window != self.window:
+            return None
+        if previous is self or previous.colors is self.colors:
+            return np.zeros(self.shape, bool)
+        return (self.colors != previous.colors).any(axis=-1)

@@ -8,7 +8,11 @@ neighbours), plus the global colour. Both keyers upsample the map bilinearly
 with the same rule (:func:`chromakey.keying.reference.screen_at`), so the CPU and the GPU
 key against the same colour at every pixel of the same frame.
 
-Measuring the map costs a few milliseconds a frame at 720p and more at 1080p, while the
+The numpy functions here are the reference; the calibrator measures with their compiled
+twins (``compiled_*``, :mod:`chromakey.keying.kernels.calibrate`) and publishes through a
+dead band (:mod:`chromakey.keying.tracking`) so that a still scene keeps a still map.
+
+Measuring the map costs a few milliseconds at 1080p, while the
 exponential average that keeps it steady moves it by a tenth a frame (``screen_adapt``). So
 on large frames the calibrator measures every few frames (:func:`map_interval`: about
 SAMPLES samples a frame on average, the gap at most half the average's time constant) and
@@ -27,6 +31,8 @@ from ..core.frames import Frame
 from ..core.params import SCREEN_FAMILIES, KeyerParams
 from ..core.screenmap import ScreenMap, ScreenWindow
 from . import reference as cpu
+from .kernels import calibrate as ck
+from .tracking import Tracked, code_step
 
 __all__ = [
     "ScreenCalibrator",
@@ -38,6 +44,8 @@ __all__ = [
     "default_screen",
     "estimate_screen",
     "estimate_screen_map",
+    "compiled_screen_map",
+    "compiled_window",
     "map_interval",
 ]
 
@@ -95,7 +103,13 @@ def _window(hue: float, s10: float, s50: float, s90: float, c10: float, p: Keyer
 
 def measure_window(rgb: np.ndarray, p: KeyerParams) -> ScreenWindow | None:
     """The screen's window from a grid of samples (H×W×3), or None if no screen shows."""
-    hue, sat, light, chroma = rgb_to_hsl(rgb)
+    return window_of_samples(*rgb_to_hsl(rgb), p)
+
+
+def window_of_samples(
+    hue: np.ndarray, sat: np.ndarray, light: np.ndarray, chroma: np.ndarray, p: KeyerParams
+) -> ScreenWindow | None:
+    """:func:`measure_window` from the samples' HSL and chroma."""
     lo, hi = SCREEN_FAMILIES[p.screen]["search"]
     cand = (
         (hue >= lo) & (hue <= hi) & (chroma >= WINDOW_MIN_CHROMA) & (sat >= WINDOW_MIN_SAT)
@@ -196,6 +210,11 @@ def estimate_screen(
     return np.median(lit, axis=0).astype(F32)
 
 
+def global_stride(rows: int, cols: int) -> int:
+    """Every how many map samples, each way, the global colour takes (about SAMPLES)."""
+    return max(1, round(math.sqrt(rows * cols / SAMPLES)))
+
+
 def _masked_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Median over the last axis of the entries where ``mask`` holds (NaN where none do)."""
     n = mask.sum(axis=-1)
@@ -263,7 +282,7 @@ def estimate_screen_map(frame: Frame, p: KeyerParams) -> tuple[np.ndarray, int, 
     rgb = sample_rgb(frame, step, step // 2)
     mask = screen_mask(rgb, p)
     # The global colour from a sparser subset, as estimate_screen always measured it.
-    sub = max(1, round(math.sqrt(rgb.shape[0] * rgb.shape[1] / SAMPLES)))
+    sub = global_stride(rgb.shape[0], rgb.shape[1])
     glob = estimate_screen(rgb[::sub, ::sub], p, mask[::sub, ::sub])
     if glob is None:
         return np.full((rows, cols, 3), np.nan, F32), cell, None
@@ -288,6 +307,94 @@ def estimate_screen_map(frame: Frame, p: KeyerParams) -> tuple[np.ndarray, int, 
     with np.errstate(invalid="ignore"):
         known &= cpu.key_excess(colors, key) >= F32(MIN_CELL_EXCESS * glob_excess)
     return fill_unknown(colors, known, glob), cell, glob
+
+
+def compiled_samples(frame: Frame, step: int | None = None, offset: int = 0) -> np.ndarray:
+    """:func:`sample_rgb`, compiled (the same values)."""
+    if step is None:
+        step = max(2, 2 * round(math.sqrt(frame.width * frame.height / SAMPLES) / 2))
+    if frame.layout == "rgb":
+        return ck.sample_rgb8(frame.planes[0], step, offset)
+    fx, fy = frame.chroma_factors
+    return ck.sample_yuv(*frame.planes, fx, fy, step, offset, ck.decode_constants(frame))
+
+
+def compiled_window(frame: Frame, p: KeyerParams) -> ScreenWindow | None:
+    """``measure_window(sample_rgb(frame), p)`` with the samples and their HSL compiled."""
+    return window_of_samples(*ck.hsl(compiled_samples(frame)), p)
+
+
+def compiled_screen_map(
+    frame: Frame, p: KeyerParams, sampler: MapSampler | None = None
+) -> tuple[np.ndarray, int, np.ndarray | None]:
+    """:func:`estimate_screen_map`, compiled: the same values (block colours within
+    ``kernels.calibrate.CALIBRATE_TOLERANCE``), a few small arrays of numpy. With a
+    ``sampler`` kept from the last frame, only what changed since is sampled again."""
+    w, h = frame.width, frame.height
+    cell = cell_size(w, h)
+    rows, cols = grid_shape(w, h, cell)
+    sampler = sampler or MapSampler()
+    key = cpu.key_channel(p)
+    rgb, mask, excess, dirty = sampler.samples(frame, p, cell // CELL_SAMPLES, (rows, cols))
+    found, glob = ck.global_screen(rgb, mask, excess, global_stride(*rgb.shape[:2]))
+    if not found:
+        return np.full((rows, cols, 3), np.nan, F32), cell, None
+    min_excess = F32(MIN_CELL_EXCESS * float(cpu.key_excess(glob, key)))
+    colors, known = ck.update_blocks(
+        rgb, mask, excess, CELL_SAMPLES, MIN_CELL_SCREEN, min_excess, key, dirty,
+        sampler.colors, sampler.count,
+    )  # fmt: skip
+    return ck.fill_unknown(colors, known, glob), cell, glob
+
+
+class MapSampler:
+    """The screen map's samples, their membership and the blocks' colours, kept from one
+    measurement to the next: a sample whose Y, U and V bytes are unchanged is not decoded or
+    tested again, and a block without a changed sample keeps its colour. The same values as
+    measuring afresh, bit for bit (a frame of another size, matrix or layout, or other
+    settings, is measured afresh)."""
+
+    def __init__(self) -> None:
+        self._sig: tuple | None = None
+        self._state: tuple[np.ndarray, ...] = ()
+        self.colors = np.empty((0, 0, 3), F32)  # the blocks' colours, NaN without screen
+        self.count = np.empty((0, 0), np.int64)  # the blocks' clearly-screen samples
+
+    def samples(
+        self, frame: Frame, p: KeyerParams, step: int, grid: tuple[int, int]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(rgb, clearly screen, key excess) of the map's samples, and the dirty blocks."""
+        mp = ck.membership_params(p)
+        key = cpu.key_channel(p)
+        if frame.layout != "yuv":
+            self._sig = None
+            rgb = compiled_samples(frame, step, step // 2)
+            mask, excess = ck.screen_samples(rgb, mp, key, F32(MEMBER_SCREEN))
+            self.colors = np.empty((*grid, 3), F32)
+            self.count = np.empty(grid, np.int64)
+            return rgb, mask, excess, np.ones(grid, bool)
+        fx, fy = frame.chroma_factors
+        sig = (frame.width, frame.height, fx, fy, frame.yuv, step, key, mp.tobytes())
+        fresh = sig != self._sig
+        if fresh:
+            off = step // 2
+            shape = (-(-(frame.height - off) // step), -(-(frame.width - off) // step))
+            self._state = (
+                np.empty((*shape, 3), np.uint8),
+                np.empty((*shape, 3), F32),
+                np.empty(shape, bool),
+                np.empty(shape, F32),
+            )
+            self.colors = np.empty((*grid, 3), F32)
+            self.count = np.empty(grid, np.int64)
+            self._sig = sig
+        dirty = np.full(grid, fresh)  # a block without samples (the grid's edge) only afresh
+        ck.resample_yuv(
+            *frame.planes, fx, fy, step, step // 2, ck.decode_constants(frame), mp, key,
+            F32(MEMBER_SCREEN), CELL_SAMPLES, self._state, dirty, fresh,
+        )  # fmt: skip
+        _, rgb, mask, excess = self._state
+        return rgb, mask, excess, dirty
 
 
 def map_interval(adapt: float, width: int, height: int) -> int:
@@ -324,15 +431,25 @@ class ScreenCalibrator:
     ``self.screen``). The map is measured on the first frame of a size and then every
     :func:`map_interval` frames, each measurement weighted for the frames since the last
     (:func:`catch_up_weight`); the frames between get the map as it is.
+
+    Each block's colour and the global colour are published through a dead band
+    (:class:`~chromakey.keying.tracking.Tracked`): they move only when their average has moved
+    further than the measurements' own noise carries it, so a still scene gets a still map.
+    While nothing moved, :meth:`update` returns the very same ScreenMap object, and
+    :meth:`ScreenMap.blocks_changed_since` says which blocks a new one changed.
     """
 
     def __init__(self, params: KeyerParams) -> None:
         self.params = params
-        self.screen: np.ndarray | None = None  # the global colour
+        self.screen: np.ndarray | None = None  # the global colour, as published
         self.map: ScreenMap | None = None
         self.window: ScreenWindow | None = None  # the measured window (None: the nominal one)
         self._since = 0  # frames since the last measurement (of this grid)
         self._grid: tuple[int, int, int] | None = None  # (cell, rows, cols) last measured
+        self._colors: Tracked | None = None  # the blocks, on self._grid
+        self._mean: Tracked | None = None
+        self._constant: ScreenMap | None = None  # the last one-colour map handed out
+        self._sampler = MapSampler()
 
     def set_params(self, params: KeyerParams) -> None:
         if (params.hue_min, params.hue_max) != (self.params.hue_min, self.params.hue_max):
@@ -340,14 +457,15 @@ class ScreenCalibrator:
             self.map = None
             self.window = None
             self._grid = None
+            self._colors = self._mean = None
         self.params = params
 
     def update(self, frame: Frame) -> ScreenMap:
         p = self.params
+        cell = cell_size(frame.width, frame.height)
         if p.screen_color is not None:
             window = window_of_color(np.asarray(p.screen_color, F32), p)
-            return ScreenMap.constant(p.screen_color, cell_size(frame.width, frame.height), window)
-        cell = cell_size(frame.width, frame.height)
+            return self._one_colour(np.asarray(p.screen_color, F32), cell, window)
         grid = grid_shape(frame.width, frame.height, cell)
         same_grid = self.map is not None and self.map.cell == cell and self.map.shape == grid
         if same_grid and p.screen_adapt == 0.0:
@@ -359,15 +477,24 @@ class ScreenCalibrator:
         else:
             self._grid, self._since = (cell, *grid), 1  # a new size: measure at once
         frames, self._since = self._since, 0
-        self.window = follow_window(self.window, measure_window(sample_rgb(frame), p))
-        colors, cell, glob = estimate_screen_map(frame, p if self.window is None else self.window.apply(p))
+        self.window = follow_window(self.window, compiled_window(frame, p))
+        colors, cell, glob = compiled_screen_map(
+            frame, p if self.window is None else self.window.apply(p), self._sampler
+        )
         if glob is not None:
             a = catch_up_weight(p.screen_adapt, frames)
-            self.screen = glob if self.screen is None else self.screen + a * (glob - self.screen)
-            if same_grid:
-                old = self.map.colors  # type: ignore[union-attr]
-                colors = old + a * (colors - old)
-            self.map = ScreenMap(colors, cell, self.screen, self.window)
+            code = code_step(frame)
+            if self._mean is None:
+                self._mean, moved = Tracked(glob), True
+            else:
+                moved = self._mean.update(glob, a, code) is not None
+            if same_grid and self._colors is not None:
+                moved |= self._colors.update(colors, a, code) is not None
+            else:
+                self._colors, moved = Tracked(colors), True
+            self.screen = self._mean.published
+            if moved or self.map is None or self.map.window != self.window:
+                self.map = ScreenMap(self._colors.published, cell, self.screen, self.window)
         return self._current(cell, grid)
 
     def _current(self, cell: int, grid: tuple[int, int]) -> ScreenMap:
@@ -375,4 +502,11 @@ class ScreenCalibrator:
             return self.map
         # Nothing measured yet for this frame size: the global colour (or the default) everywhere.
         color = self.screen if self.screen is not None else default_screen(self.params)
-        return ScreenMap.constant(color, cell, self.window)
+        return self._one_colour(color, cell, self.window)
+
+    def _one_colour(self, color: np.ndarray, cell: int, window: ScreenWindow | None) -> ScreenMap:
+        """ScreenMap.constant, the same object again while nothing about it changed."""
+        c = self._constant
+        if c is None or c.cell != cell or c.window != window or not np.array_equal(c.mean, color):
+            self._constant = c = ScreenMap.constant(color, cell, window)
+        return c

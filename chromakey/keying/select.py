@@ -28,6 +28,9 @@ class Keyer(Protocol):
     # it returns the uint8 RGB(A) image.
     pixel_formats: frozenset[str]
 
+    # render()'s ``screen`` comes from the calibrator: the very same ScreenMap object from
+    # frame to frame while no block, the global colour or the window moved, and
+    # ScreenMap.blocks_changed_since(previous) names the blocks that did (bit for bit).
     def set_params(self, params: KeyerParams) -> None: ...
     def render(
         self,

@@ -1,0 +1,465 @@
+"""Calibration's per-frame work compiled: the samples' decode, HSL and membership, the blocks'
+colours and the fill of the blocks inside the subject.
+
+Why: the numpy version (``keying.calibration``, the reference these are tested against in
+tests/test_calibration_kernels.py) made some hundred array passes a measurement, 35 ms at
+1080p. Each function here reads like its twin there and makes the same float32 operations in
+the same order, except the block sums, which add in sample order (numpy's matmul adds in its
+own), so block colours match within CALIBRATE_TOLERANCE and everything else exactly.
+"""
+
+import numpy as np
+from numba import njit
+
+from ...core.color import HSL_EPS
+from ...core.frames import Frame
+from ...core.params import KeyerParams
+from ..reference.common import MIN_RAMP
+
+F32 = np.float32
+
+# Block colours: sums of up to 16 samples added in another order than numpy's (relative).
+CALIBRATE_TOLERANCE = 1e-6
+
+# Indices into the membership parameters (membership_params): each soft step is (e0, 1/width),
+# a width of NaN being a hard step.
+(
+    M_HUE_CENTER,
+    M_HUE_HALF,
+    M_HUE_E0,
+    M_HUE_INV,
+    M_SAT_E0,
+    M_SAT_INV,
+    M_DARK_E0,
+    M_DARK_INV,
+    M_BRIGHT_E0,
+    M_BRIGHT_INV,
+    M_SATMAX_E0,
+    M_SATMAX_INV,
+    N_MEMBER,
+) = range(13)
+
+
+def _step(e0: float, e1: float) -> tuple[float, float]:
+    return e0, (1.0 / (e1 - e0) if e1 - e0 >= MIN_RAMP else np.nan)
+
+
+def membership_params(p: KeyerParams) -> np.ndarray:
+    """cpu.hue_membership and cpu.screen_membership's constants for ``p``, as float32."""
+    out = np.empty(N_MEMBER, F32)
+    out[M_HUE_CENTER] = p.hue_center
+    out[M_HUE_HALF] = p.hue_width / 2.0
+    out[M_HUE_E0], out[M_HUE_INV] = _step(0.0, p.hue_softness)
+    out[M_SAT_E0], out[M_SAT_INV] = _step(p.sat_min - p.sat_softness, p.sat_min)
+    out[M_DARK_E0], out[M_DARK_INV] = _step(0.5 * p.dark_guard, p.dark_guard)
+    out[M_BRIGHT_E0], out[M_BRIGHT_INV] = _step(p.bright_guard, 1.0)
+    out[M_SATMAX_E0], out[M_SATMAX_INV] = _step(p.sat_max, p.sat_max + p.sat_softness)
+    return out
+
+
+def decode_constants(frame: Frame) -> np.ndarray:
+    """cpu.decode_rgb's float32 constants for a YUV frame: m00, its offset, 1/255, the chroma
+    offsets and m02, m11, m12, m21 (each rounded as the reference rounds it)."""
+    m, off = frame.yuv.to_rgb()
+    m32 = m.astype(F32)
+    return np.array(
+        [
+            m32[0, 0],
+            F32(m32[0, 0] * off[0]),
+            F32(1.0 / 255.0),
+            F32(off[1]),
+            F32(off[2]),
+            m32[0, 2],
+            m32[1, 1],
+            m32[1, 2],
+            m32[2, 1],
+        ],
+        F32,
+    )
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def sample_yuv(y, u, v, fx, fy, step, offset, dec):
+    """calibration.sample_rgb of a YUV frame: every ``step``-th pixel from ``offset``, the
+    nearest chroma sample, decoded with ``dec`` (decode_constants) → (rows, cols, 3)."""
+    h, w = y.shape
+    rows = (h - offset + step - 1) // step
+    cols = (w - offset + step - 1) // step
+    cstep_y, cstep_x = max(step // fy, 1), max(step // fx, 1)
+    c0y, c0x = offset // fy, offset // fx
+    ch, cw = u.shape
+    m00, yoff, s, off1, off2 = dec[0], dec[1], dec[2], dec[3], dec[4]
+    m02, m11, m12, m21 = dec[5], dec[6], dec[7], dec[8]
+    out = np.empty((rows, cols, 3), np.float32)
+    for i in range(rows):
+        yr = y[offset + i * step]
+        ci = min(c0y + i * cstep_y, ch - 1)
+        ur, vr = u[ci], v[ci]
+        for j in range(cols):
+            cj = min(c0x + j * cstep_x, cw - 1)
+            yy = np.float32(yr[offset + j * step]) * s * m00 - yoff
+            uu = np.float32(ur[cj]) * s - off1
+            vv = np.float32(vr[cj]) * s - off2
+            out[i, j, 0] = min(max(yy + vv * m02, np.float32(0.0)), np.float32(1.0))
+            out[i, j, 1] = min(max((yy + uu * m11) + vv * m12, np.float32(0.0)), np.float32(1.0))
+            out[i, j, 2] = min(max(yy + uu * m21, np.float32(0.0)), np.float32(1.0))
+    return out
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def sample_rgb8(rgb, step, offset):
+    """calibration.sample_rgb of an RGB frame → (rows, cols, 3) float32."""
+    h, w = rgb.shape[0], rgb.shape[1]
+    rows = (h - offset + step - 1) // step
+    cols = (w - offset + step - 1) // step
+    s = np.float32(1.0 / 255.0)
+    out = np.empty((rows, cols, 3), np.float32)
+    for i in range(rows):
+        for j in range(cols):
+            for c in range(3):
+                out[i, j, c] = np.float32(rgb[offset + i * step, offset + j * step, c]) * s
+    return out
+
+
+@njit(nogil=True, cache=True, error_model="numpy", inline="always")
+def _hsl(r, g, b):
+    """core.color.rgb_to_hsl of one pixel: (hue, sat, light, chroma)."""
+    mx = max(max(r, g), b)
+    mn = min(min(r, g), b)
+    chroma = mx - mn
+    light = (mx + mn) * np.float32(0.5)
+    hue = np.float32(0.0)
+    if chroma > np.float32(HSL_EPS):
+        inv = np.float32(1.0) / chroma
+        if mx == r:
+            hue = (g - b) * inv
+        elif mx == g:
+            hue = (b - r) * inv + np.float32(2.0)
+        else:
+            hue = (r - g) * inv + np.float32(4.0)
+        if hue < 0:
+            hue = hue + np.float32(6.0)
+        hue = hue * np.float32(60.0)
+    denom = np.float32(1.0) - abs(np.float32(2.0) * light - np.float32(1.0))
+    sat = np.float32(0.0)
+    if denom > np.float32(HSL_EPS):
+        sat = min(chroma / max(denom, np.float32(HSL_EPS)), np.float32(1.0))
+    return hue, sat, light, chroma
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def hsl(rgb):
+    """core.color.rgb_to_hsl of (rows, cols, 3) samples → (4, rows, cols): hue, sat, light, chroma."""
+    rows, cols = rgb.shape[0], rgb.shape[1]
+    out = np.empty((4, rows, cols), np.float32)
+    for i in range(rows):
+        for j in range(cols):
+            hue, sat, light, chroma = _hsl(rgb[i, j, 0], rgb[i, j, 1], rgb[i, j, 2])
+            out[0, i, j], out[1, i, j], out[2, i, j], out[3, i, j] = hue, sat, light, chroma
+    return out
+
+
+@njit(nogil=True, cache=True, error_model="numpy", inline="always")
+def _soft(e0, inv, x):
+    """reference.soft_step with (e0, 1/width); a NaN width is the hard step x > e0."""
+    if inv != inv:
+        return np.float32(1.0) if x > e0 else np.float32(0.0)
+    t = min(max((x - e0) * inv, np.float32(0.0)), np.float32(1.0))
+    return (t * t) * (np.float32(3.0) - np.float32(2.0) * t)
+
+
+@njit(nogil=True, cache=True, error_model="numpy", inline="always")
+def _screen_sample(r, g, b, mp, key, member_screen):
+    """cpu.screen_membership > member_screen, and the key excess, of one sample."""
+    hue, sat, light, chroma = _hsl(r, g, b)
+    d = abs(hue - mp[M_HUE_CENTER])
+    d = min(d, np.float32(360.0) - d)
+    outside = max(d - mp[M_HUE_HALF], np.float32(0.0))
+    m = np.float32(1.0) - _soft(mp[M_HUE_E0], mp[M_HUE_INV], outside)
+    m = m * _soft(mp[M_SAT_E0], mp[M_SAT_INV], sat)
+    m = m * _soft(mp[M_DARK_E0], mp[M_DARK_INV], chroma)
+    m = m * (np.float32(1.0) - _soft(mp[M_BRIGHT_E0], mp[M_BRIGHT_INV], light))
+    m = m * (np.float32(1.0) - _soft(mp[M_SATMAX_E0], mp[M_SATMAX_INV], sat))
+    c = (r, g, b)
+    if key == 0:
+        other = max(g, b)
+    elif key == 1:
+        other = max(r, b)
+    else:
+        other = max(r, g)
+    return m > member_screen, c[key] - other
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def screen_samples(rgb, mp, key, member_screen):
+    """calibration.screen_mask and the key excess of each sample → (mask, excess)."""
+    rows, cols = rgb.shape[0], rgb.shape[1]
+    mask = np.empty((rows, cols), np.bool_)
+    excess = np.empty((rows, cols), np.float32)
+    for i in range(rows):
+        for j in range(cols):
+            mask[i, j], excess[i, j] = _screen_sample(
+                rgb[i, j, 0], rgb[i, j, 1], rgb[i, j, 2], mp, key, member_screen
+            )
+    return mask, excess
+
+
+@njit(nogil=True, cache=True, error_model="numpy", inline="always")
+def _median_sorted(v, n):
+    """The median of the first n entries of a sorted array, as np.median rounds it."""
+    if n % 2 == 1:
+        return v[n // 2]
+    return (v[n // 2 - 1] + v[n // 2]) * np.float32(0.5)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _median(v):
+    """np.median of a 1-D float32 array: the middle one or two by selection, not a sort."""
+    n = v.shape[0]
+    w = np.partition(v, n // 2)
+    hi = w[n // 2]
+    if n % 2 == 1:
+        return hi
+    return (np.max(w[: n // 2]) + hi) * np.float32(0.5)  # the entries before are all ≤ hi
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def global_screen(rgb, mask, excess, sub):
+    """calibration.estimate_screen on every ``sub``-th sample each way → (found, colour)."""
+    rows, cols = rgb.shape[0], rgb.shape[1]
+    sr, sc = (rows + sub - 1) // sub, (cols + sub - 1) // sub
+    out = np.zeros(3, np.float32)
+    n = 0
+    for i in range(0, rows, sub):
+        for j in range(0, cols, sub):
+            n += mask[i, j]
+    if n < max(32, sr * sc // 100):
+        return False, out
+    ex = np.empty(n, np.float32)
+    k = 0
+    for i in range(0, rows, sub):
+        for j in range(0, cols, sub):
+            if mask[i, j]:
+                ex[k] = excess[i, j]
+                k += 1
+    cut = _median(ex)
+    lit = 0
+    for q in range(n):
+        lit += ex[q] >= cut
+    chan = np.empty(lit, np.float32)
+    for c in range(3):
+        k = 0
+        for i in range(0, rows, sub):
+            for j in range(0, cols, sub):
+                if mask[i, j] and excess[i, j] >= cut:
+                    chan[k] = rgb[i, j, c]
+                    k += 1
+        out[c] = _median(chan)
+    return True, out
+
+
+@njit(nogil=True, cache=True, error_model="numpy", inline="always")
+def _insert(v, n, x):
+    """x into the sorted first n entries of v (a block's few samples: no allocation)."""
+    k = n
+    while k > 0 and v[k - 1] > x:
+        v[k] = v[k - 1]
+        k -= 1
+    v[k] = x
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def block_colours(rgb, mask, excess, rows, cols, k, min_screen, min_excess, key):
+    """calibration.estimate_screen_map's blocks: the mean of the lit half of each block's
+    clearly-screen samples (k × k of them) → (colours (rows, cols, 3), known (rows, cols))."""
+    colors = np.empty((rows, cols, 3), np.float32)
+    count = np.empty((rows, cols), np.int64)
+    dirty = np.ones((rows, cols), np.bool_)
+    return update_blocks(rgb, mask, excess, k, min_screen, min_excess, key, dirty, colors, count)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def update_blocks(rgb, mask, excess, k, min_screen, min_excess, key, dirty, colors, count):
+    """:func:`block_colours` into ``colors`` and ``count`` (clearly-screen samples) for the
+    ``dirty`` blocks only, the others as they are → (colors, known of every block)."""
+    a, b = (1, 2) if key == 0 else ((0, 2) if key == 1 else (0, 1))
+    rows, cols = colors.shape[0], colors.shape[1]
+    sr, sc = rgb.shape[0], rgb.shape[1]
+    known = np.zeros((rows, cols), np.bool_)
+    ex = np.empty(k * k, np.float32)
+    for bi in range(rows):
+        for bj in range(cols):
+            if dirty[bi, bj]:
+                _block(rgb, mask, excess, k, bi, bj, sr, sc, ex, colors, count)
+            n = count[bi, bj]
+            if n == 0:
+                continue
+            c = colors[bi, bj]
+            known[bi, bj] = n >= min_screen and c[key] - max(c[a], c[b]) >= min_excess
+    return colors, known
+
+
+@njit(nogil=True, cache=True, error_model="numpy", inline="always")
+def _block(rgb, mask, excess, k, bi, bj, sr, sc, ex, colors, count):
+    """One block's colour (NaN without a clearly-screen sample) and count."""
+    n = 0
+    for di in range(k):
+        i = bi * k + di
+        if i >= sr:
+            break
+        for dj in range(k):
+            j = bj * k + dj
+            if j < sc and mask[i, j]:
+                _insert(ex, n, excess[i, j])
+                n += 1
+    count[bi, bj] = n
+    if n == 0:
+        colors[bi, bj, 0] = colors[bi, bj, 1] = colors[bi, bj, 2] = np.nan
+        return
+    cut = _median_sorted(ex, n)
+    s0 = s1 = s2 = np.float32(0.0)
+    lit = 0
+    for di in range(k):
+        i = bi * k + di
+        if i >= sr:
+            break
+        for dj in range(k):
+            j = bj * k + dj
+            if j < sc and mask[i, j] and excess[i, j] >= cut:
+                s0 += rgb[i, j, 0]
+                s1 += rgb[i, j, 1]
+                s2 += rgb[i, j, 2]
+                lit += 1
+    n_lit = np.float32(lit)
+    colors[bi, bj, 0], colors[bi, bj, 1], colors[bi, bj, 2] = s0 / n_lit, s1 / n_lit, s2 / n_lit
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def resample_yuv(
+    y, u, v, fx, fy, step, offset, dec, mp, key, member_screen, k, state, dirty, fresh
+):
+    """:func:`sample_yuv` and :func:`screen_samples` in one pass, only for the samples whose
+    three bytes differ from those kept in ``state`` (raw, rgb, mask, excess: updated; all of
+    them when ``fresh``); marks in ``dirty`` (the map's grid) the blocks of k × k samples
+    that hold a changed sample. A still region costs a byte compare."""
+    raw, rgb, mask, excess = state
+    rows, cols = raw.shape[0], raw.shape[1]
+    cstep_y, cstep_x = max(step // fy, 1), max(step // fx, 1)
+    c0y, c0x = offset // fy, offset // fx
+    ch, cw = u.shape
+    m00, yoff, s, off1, off2 = dec[0], dec[1], dec[2], dec[3], dec[4]
+    m02, m11, m12, m21 = dec[5], dec[6], dec[7], dec[8]
+    for i in range(rows):
+        yr = y[offset + i * step]
+        ci = min(c0y + i * cstep_y, ch - 1)
+        ur, vr = u[ci], v[ci]
+        for j in range(cols):
+            cj = min(c0x + j * cstep_x, cw - 1)
+            by, bu, bv = yr[offset + j * step], ur[cj], vr[cj]
+            if not fresh and by == raw[i, j, 0] and bu == raw[i, j, 1] and bv == raw[i, j, 2]:
+                continue
+            raw[i, j, 0], raw[i, j, 1], raw[i, j, 2] = by, bu, bv
+            dirty[i // k, j // k] = True
+            yy = np.float32(by) * s * m00 - yoff
+            uu = np.float32(bu) * s - off1
+            vv = np.float32(bv) * s - off2
+            r = min(max(yy + vv * m02, np.float32(0.0)), np.float32(1.0))
+            g = min(max((yy + uu * m11) + vv * m12, np.float32(0.0)), np.float32(1.0))
+            b = min(max(yy + uu * m21, np.float32(0.0)), np.float32(1.0))
+            rgb[i, j, 0], rgb[i, j, 1], rgb[i, j, 2] = r, g, b
+            mask[i, j], excess[i, j] = _screen_sample(r, g, b, mp, key, member_screen)
+
+
+@njit(nogil=True, cache=True, error_model="numpy", inline="always")
+def _column3(out, have, i, j, c, rows):
+    """reference _box3's first step at (i, j): (a[i] + a[i − 1]) + a[i + 1], unknown = 0."""
+    v = out[i, j, c] if have[i, j] else np.float32(0.0)
+    if i > 0 and have[i - 1, j]:  # an unknown neighbour adds 0: skipped, the same sum
+        v = v + out[i - 1, j, c]
+    if i + 1 < rows and have[i + 1, j]:
+        v = v + out[i + 1, j, c]
+    return v
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def fill_unknown(colors, known, fallback):
+    """calibration.fill_unknown: unknown blocks take the mean of their known 3×3 neighbours,
+    pass after pass, summed in the reference's order (down the columns, then across); each
+    pass visits only the blocks still unknown."""
+    rows, cols, nc = colors.shape
+    out = np.empty_like(colors)
+    have = known.copy()
+    todo = np.empty((rows * cols, 2), np.int64)
+    n = 0
+    for i in range(rows):
+        for j in range(cols):
+            for c in range(nc):
+                out[i, j, c] = colors[i, j, c] if have[i, j] else np.float32(0.0)
+            if not have[i, j]:
+                todo[n, 0], todo[n, 1] = i, j
+                n += 1
+    if n == rows * cols:
+        for i in range(rows):
+            for j in range(cols):
+                for c in range(nc):
+                    out[i, j, c] = fallback[c]
+        return out
+    new = np.empty((n, nc), np.float32)
+    grow = np.zeros(n, np.bool_)
+    while n > 0:
+        for q in range(n):
+            i, j = todo[q, 0], todo[q, 1]
+            k = np.float32(0.0)
+            for jj in range(max(j - 1, 0), min(j + 2, cols)):
+                for ii in range(max(i - 1, 0), min(i + 2, rows)):
+                    k += np.float32(have[ii, jj])
+            grow[q] = k > 0
+            if not grow[q]:
+                continue
+            for c in range(nc):
+                v = _column3(out, have, i, j, c, rows)
+                if j > 0:
+                    v = v + _column3(out, have, i, j - 1, c, rows)
+                if j + 1 < cols:
+                    v = v + _column3(out, have, i, j + 1, c, rows)
+                new[q, c] = v / k
+        m = 0
+        for q in range(n):
+            i, j = todo[q, 0], todo[q, 1]
+            if grow[q]:
+                have[i, j] = True
+                for c in range(nc):
+                    out[i, j, c] = new[q, c]
+            else:
+                todo[m, 0], todo[m, 1] = i, j
+                m += 1
+        n = m
+    return out
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def track(tracked, last, changes, slot, value, weight, code, band_changes, published):
+    """tracking.Tracked.update's arithmetic in place on (n, 3) arrays: the change into
+    ``changes[slot]``, the average, and which entries left tracking.dead_band of
+    ``published`` → bool (n,)."""
+    hist = changes.shape[0]
+    n = value.shape[0]
+    moved = np.zeros(n, np.bool_)
+    for e in range(n):
+        for c in range(3):
+            v = value[e, c]
+            changes[slot, e, c] = abs(v - last[e, c])
+            last[e, c] = v
+            t = tracked[e, c] + weight * (v - tracked[e, c])
+            tracked[e, c] = t
+            first = second = np.float32(0.0)  # the two largest changes (all are ≥ 0)
+            for k in range(hist):
+                x = changes[k, e, c]
+                if x > first:
+                    first, second = x, first
+                elif x > second:
+                    second = x
+            band = max(band_changes * second, code[c])
+            if abs(t - published[e, c]) > band:
+                moved[e] = True
+    return moved
