@@ -42,7 +42,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.ffmpeg_peer import Peer, border_color, ffmpeg_frames, tune_ffmpeg  # noqa: E402
-from benchmarks.footage import SCREENS, FootageClip, all_specs  # noqa: E402
+from benchmarks.footage import FootageClip, all_specs, screen_by_name  # noqa: E402
 from benchmarks.footage import make_clips as make_footage  # noqa: E402
 from benchmarks.metrics import (  # noqa: E402
     BIAS,
@@ -198,7 +198,7 @@ def mean_results(per_clip: list[dict[str, dict[str, float]]]) -> dict[str, dict[
 def clip_params(clip) -> KeyerParams:
     """Our settings for a clip: the defaults, plus what a user says of a blue screen."""
     if isinstance(clip, FootageClip):
-        return KeyerParams(**dict(SCREENS[clip.spec.screen].params))
+        return KeyerParams(**dict(screen_by_name(clip.spec.screen).params))
     return KeyerParams()
 
 
