@@ -325,7 +325,9 @@ def strands(width: int, height: int, seed: int) -> np.ndarray:
 def screen_image(spec: FootageSpec) -> np.ndarray:
     """The lit screen, H×W×3 (read-only): flat when clean, unevenly lit with a hue drift on camera."""
     s = screen_by_name(spec.screen)
-    s = Screen(s.name, s.hue + spec.hue_shift, s.sat, s.light * spec.light_scale, s.params, s.wrinkles)
+    s = Screen(
+        s.name, s.hue + spec.hue_shift, s.sat, s.light * spec.light_scale, s.params, s.wrinkles
+    )
     h, w = spec.height, spec.width
     if not spec.camera:
         out = np.broadcast_to(s.rgb, (h, w, 3)).astype(F32)
