@@ -185,7 +185,7 @@ PALE_TOP = 0.42
 PALE_LIGHT = 0.86
 PALE_TEXTURE = 0.6
 SHADOW_RGB = (142 / 255, 146 / 255, 131 / 255)
-SHADOW_SPAN = (0.25, 0.65)
+SHADOW_SPAN = (0.3, 0.7)
 
 
 def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
@@ -364,10 +364,13 @@ CREASES = 6
 SPILL = 0.18  # share of the screen light the subject reflects at its very edge (camera only)
 SPILL_REACH = 6  # pixels: the spill fades over this distance into the subject
 NOISE = 2.0 / 255  # sensor noise, per channel (camera only)
-# The "hair spill" look: a partial pixel (a strand, a wisp) stands in the screen's light, which
-# it reflects and scatters in proportion to how much of the screen is around it: k = HAIR_SPILL
-# × (1 − α) on partial pixels (on top of the camera's edge spill; the larger of the two).
+# The "hair spill" look: a strand or a wisp stands in the screen's light, which it reflects and
+# scatters in proportion to how much screen is right around it: k = HAIR_SPILL × (1 − the mean
+# α over a (2·HAIR_REACH + 1)² box) on every subject pixel, the larger of that and the
+# camera's edge spill. Partial pixels get most (≈ HAIR_SPILL × (1 − α)), the solid hair just
+# inside the edge some: the green rim and olive strands of issue 23.
 HAIR_SPILL = 0.35
+HAIR_REACH = 2
 SLIDE_PX = 3.0  # the "slide" motion: pixels a frame to the right
 
 
@@ -408,8 +411,8 @@ def render_truth(spec: FootageSpec, i: int) -> TruthFrame:
         # Screen light reaches the subject where the screen is near: (1 − local coverage).
         spill = (F32(SPILL) * (1 - _box(alpha, SPILL_REACH)) * (alpha > 0)).astype(F32)
     if spec.look == "hair spill":
-        partial = (alpha > 0) & (alpha < 1)
-        spill = np.maximum(spill, F32(HAIR_SPILL) * (1 - alpha) * partial).astype(F32)
+        wrap = F32(HAIR_SPILL) * (1 - _box(alpha, HAIR_REACH)) * (alpha > 0)
+        spill = np.maximum(spill, wrap).astype(F32)
     a3 = alpha[..., None]
     observed = a3 * (fg + spill[..., None] * screen) + (1 - a3) * screen
     if spec.camera:

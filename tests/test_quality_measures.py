@@ -4,6 +4,7 @@ and issue 23's footage cases (benchmarks.footage) doing what their names say."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -202,10 +203,19 @@ def test_the_pale_shirt_has_a_shadowed_near_grey(specs):
 
 
 def test_hair_spill_is_screen_light_on_partial_pixels(specs):
-    tf = render_truth(_by(specs, look="hair spill"), 0)
+    spec = _by(specs, look="hair spill")
+    tf = render_truth(spec, 0)
+    plain = render_truth(replace(spec, look=""), 0)  # the camera's edge spill only
     partial = (tf.alpha > 0) & (tf.alpha < 1)
     assert partial.sum() > 50
-    assert np.all(tf.spill[partial] >= HAIR_SPILL * (1 - tf.alpha[partial]) - 1e-6)
+    assert np.all(tf.spill >= plain.spill)
+    assert float(tf.spill[partial].mean()) > 2 * float(plain.spill[partial].mean())
+    assert float(tf.spill.max()) <= HAIR_SPILL
+    # The observed strands are greener than without it, by the screen light they reflect.
+    excess = tf.observed[..., 1] - tf.observed[..., 0]
+    assert float(excess[partial].mean()) > float(
+        (plain.observed[..., 1] - plain.observed[..., 0])[partial].mean()
+    )
 
 
 def test_the_still_subject_does_not_move_and_the_slide_moves_by_slide_px(specs):
