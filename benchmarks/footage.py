@@ -173,8 +173,8 @@ def _resize_axis(a: np.ndarray, n: int, axis: int) -> np.ndarray:
     return np.take(a, x0, axis=axis) * (1 - f) + np.take(a, x1, axis=axis) * f
 
 
-# The pale look: the cutout's clothing (pixels of HSL saturation under PALE_SAT, below
-# PALE_TOP of the subject's height) turned a white of lightness PALE_LIGHT, keeping its
+# The pale look: the cutout's clothing (pixels of HSL saturation under PALE_SAT and lightness
+# over PALE_MIN_LIGHT — not dark hair — below PALE_TOP of the subject's height) turned a white of lightness PALE_LIGHT, keeping its
 # texture (PALE_TEXTURE × its lightness' departure from the clothing's median), then a soft
 # shadow across it towards SHADOW_RGB: issue 23's shadowed side of a white shirt, a grey-white
 # of saturation ≈ 0.05 with a faint green cast. The shadow is full on the clothing's left
@@ -182,6 +182,7 @@ def _resize_axis(a: np.ndarray, n: int, axis: int) -> np.ndarray:
 # SHADOW_SPAN[0] to SHADOW_SPAN[1] of it.
 PALE_SAT = 0.22
 PALE_TOP = 0.42
+PALE_MIN_LIGHT = 0.12
 PALE_LIGHT = 0.86
 PALE_TEXTURE = 0.6
 SHADOW_RGB = (142 / 255, 146 / 255, 131 / 255)
@@ -202,8 +203,9 @@ def pale_look(rgba: np.ndarray) -> np.ndarray:
     ys, xs = np.nonzero(a > 0.5)
     top = ys.min() + PALE_TOP * (ys.max() - ys.min())
     row = np.arange(a.shape[0], dtype=F32)[:, None]
-    # Soft membership: fades over 0.08 of saturation and 8 rows, so the look has no seam.
-    cloth = (np.clip((PALE_SAT - sat) / 0.08, 0, 1) * np.clip((row - top) / 8, 0, 1)).astype(F32)
+    # Soft membership: fades over 0.08 of saturation, 0.1 of lightness and 8 rows: no seam.
+    cloth = np.clip((PALE_SAT - sat) / 0.08, 0, 1) * np.clip((row - top) / 8, 0, 1)
+    cloth = (cloth * np.clip((light - PALE_MIN_LIGHT) / 0.1, 0, 1)).astype(F32)
     cloth *= a > 0
     body = cloth > 0.5
     med = float(np.median(light[body]))
