@@ -106,7 +106,13 @@ def bound_clip(clip, frames: int) -> dict[str, dict[str, float]]:
             a = np.clip(a, 0, 1)
             ours_rgb = cpu.composite(fg, a, None)[..., :3]  # our straight colour, as output
             tf = clip.truth(i)
-            t = truth_ctx(tf, prev_g, None, getattr(clip, "motion_x", None))
+            t = truth_ctx(
+                tf,
+                prev_g,
+                None,
+                getattr(clip, "motion_x", None),
+                getattr(clip, "screen_channel", 1),
+            )
             g, f = tf.alpha, tf.foreground
             s = cpu.screen_colors(sm, rgb.shape[0], rgb.shape[1])
             edge = ~t.zero & ~t.one

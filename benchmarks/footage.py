@@ -121,6 +121,11 @@ class FootageSpec:
         return f"{fg} on {self.screen} ({'camera' if self.camera else 'clean'}{moved})"
 
     @property
+    def screen_channel(self) -> int:
+        """The screen's brightest channel (1 green, 2 blue): whose excess is a screen tint."""
+        return int(np.argmax(screen_by_name(self.screen).rgb))
+
+    @property
     def motion_x(self) -> float | None:
         """The direction of the subject's motion along x (+1: right), None when it is still."""
         return None if self.motion == "still" else 1.0
@@ -439,6 +444,10 @@ class FootageClip:
     @property
     def motion_x(self) -> float | None:
         return self.spec.motion_x
+
+    @property
+    def screen_channel(self) -> int:
+        return self.spec.screen_channel
 
     def truth(self, i: int) -> TruthFrame:
         return render_truth(self.spec, i)

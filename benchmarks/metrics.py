@@ -129,21 +129,27 @@ def largest_lost_patch(a: np.ndarray, g: np.ndarray) -> int:
     return largest_component(sure & (a < LOST_ALPHA))
 
 
-def _excess(rgb: np.ndarray) -> np.ndarray:
-    return rgb[..., 1] - np.maximum(rgb[..., 0], rgb[..., 2])
+def _excess(rgb: np.ndarray, channel: int) -> np.ndarray:
+    """The screen channel's excess over the other two: G − max(R, B) for a green screen."""
+    others = [k for k in range(3) if k != channel]
+    return rgb[..., channel] - np.maximum(rgb[..., others[0]], rgb[..., others[1]])
 
 
-def tint_terms(a: np.ndarray, rgb: np.ndarray, g: np.ndarray, fg: np.ndarray) -> tuple[float, int]:
-    """The sum over the partial pixels (see TINT_LOW …) of the straight colour's green excess
-    G − max(R, B) minus the truth's, in 8-bit levels, and their count: screen_tint's terms."""
+def tint_terms(
+    a: np.ndarray, rgb: np.ndarray, g: np.ndarray, fg: np.ndarray, channel: int = 1
+) -> tuple[float, int]:
+    """The sum over the partial pixels (see TINT_LOW …) of the straight colour's screen excess
+    (channel 1, green: G − max(R, B)) minus the truth's, in 8-bit levels, and their count."""
     m = (g > TINT_LOW) & (g < TINT_HIGH) & (a >= TINT_MIN_ALPHA)
-    return 255 * float((_excess(rgb[m]) - _excess(fg[m])).sum()), int(m.sum())
+    return 255 * float((_excess(rgb[m], channel) - _excess(fg[m], channel)).sum()), int(m.sum())
 
 
-def screen_tint(a: np.ndarray, rgb: np.ndarray, g: np.ndarray, fg: np.ndarray) -> float:
+def screen_tint(
+    a: np.ndarray, rgb: np.ndarray, g: np.ndarray, fg: np.ndarray, channel: int = 1
+) -> float:
     """Issue 23's screen tint, in 8-bit levels (NaN without partial pixels): the mean of the
-    green excess of the straight colour ``rgb`` minus the truth ``fg``'s; > 0 is greener."""
-    total, n = tint_terms(a, rgb, g, fg)
+    screen excess of the straight colour ``rgb`` minus the truth ``fg``'s; > 0 is more screen."""
+    total, n = tint_terms(a, rgb, g, fg, channel)
     return total / n if n else float("nan")
 
 
@@ -283,6 +289,7 @@ class TruthCtx:
     regions: dict
     fg: np.ndarray
     motion_x: float | None = None  # the subject's motion along x (+1 right), None: unknown/still
+    screen_channel: int = 1  # the screen's own channel, for the tint: 1 green, 2 blue
 
 
 def truth_ctx(
@@ -290,6 +297,7 @@ def truth_ctx(
     prev_g: np.ndarray | None,
     lit: np.ndarray | None,
     motion_x: float | None = None,
+    screen_channel: int = 1,
 ) -> TruthCtx:
     g = tf.alpha
     c = np.asarray(TEST_COLOR, F32)
@@ -315,7 +323,9 @@ def truth_ctx(
         "lime tie": near(sample.LIME_RGB, 0.06),
         "teal badge": near(sample.TEAL_RGB, 0.06),
     }
-    return TruthCtx(g, grad_mag(g), comp, band, zero, one, prev_g, regions, fg, motion_x)
+    return TruthCtx(
+        g, grad_mag(g), comp, band, zero, one, prev_g, regions, fg, motion_x, screen_channel
+    )
 
 
 def accumulate(
@@ -358,7 +368,7 @@ def accumulate(
     for r, m in t.regions.items():
         acc.region[r] += float(ad[m].sum()) / 1000
     acc.lost_max = max(acc.lost_max, largest_lost_patch(a, t.g))
-    total, n = tint_terms(a, rgb if tint_rgb is None else tint_rgb, t.g, t.fg)
+    total, n = tint_terms(a, rgb if tint_rgb is None else tint_rgb, t.g, t.fg, t.screen_channel)
     acc.tint_sum += total
     acc.tint_n += n
     if t.motion_x is not None:

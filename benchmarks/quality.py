@@ -126,7 +126,9 @@ def evaluate(
     snap = clip.spec.frame_count // 2
     for i in range(clip.spec.frame_count):
         tf = clip.truth(i)
-        t = truth_ctx(tf, prev_g, lit, getattr(clip, "motion_x", None))
+        t = truth_ctx(
+            tf, prev_g, lit, getattr(clip, "motion_x", None), getattr(clip, "screen_channel", 1)
+        )
         floor.append(spill_floor_sad(tf))
         for m, it in methods.items():
             got = next(it, None)

@@ -112,6 +112,11 @@ def test_a_known_tint_of_partial_pixels():
     olive[..., 1] = olive[..., 0]
     assert screen_tint(g, olive, g, fg) == pytest.approx(0.15 * 255, abs=1e-2)
     assert math.isnan(screen_tint(g, fg, np.ones_like(g), fg))
+    # On a blue screen the tint is the blue excess, B − max(R, G).
+    bluer = fg.copy()
+    bluer[..., 2] += 0.2  # B 0.35 now, 0.05 over R: the excess goes from −0.25 to −0.05
+    assert screen_tint(g, bluer, g, fg, channel=2) == pytest.approx(0.2 * 255, abs=1e-2)
+    assert screen_tint(g, bluer, g, fg) == pytest.approx(0.0, abs=1e-3)
 
 
 # --- the lag of a moving edge -----------------------------------------------------------------
