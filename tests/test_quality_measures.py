@@ -17,6 +17,7 @@ from benchmarks.footage import (
     render_truth,
 )
 from benchmarks.metrics import (
+    BIAS,
     LOST_ALPHA,
     LOST_ERODE,
     TINT_MIN_ALPHA,
@@ -231,3 +232,54 @@ def test_the_still_subject_does_not_move_and_the_slide_moves_by_slide_px(specs):
     slide = _by(specs, motion="slide")
     a0, a1 = render_truth(slide, 2).alpha, render_truth(slide, 3).alpha
     assert edge_shift(a1, a0) == pytest.approx(SLIDE_PX, abs=0.05)
+
+
+# --- the joined table and the pictures ---------------------------------------------------------
+
+
+def test_the_issue_23_table_joins_quality_and_bounds_on_the_clip():
+    from types import SimpleNamespace
+
+    from benchmarks.bounds import METHODS, tables
+    from benchmarks.issue23_table import join
+    from benchmarks.quality import issue23_table
+
+    def result(sad, lost, tint, dt, lag):
+        r = {"SAD": sad, "lost patch px": lost, "tint levels": tint, "dtSSD×100": dt}
+        r |= {"lag px": lag, "edge PSNR dB": 25.0}
+        return r | {k: float("nan") for k in BIAS}
+
+    clip = SimpleNamespace(name="girl-9 on studio (camera)")
+    keyed = {
+        "ours cpu": result(1.2, 80, -3.5, 0.4, 0.02),
+        "FFmpeg (tuned)": result(2.4, 7, 6.0, 0.9, -0.5),
+    }
+    quality = "### Issue 23's measures per clip\n\n" + issue23_table([(clip, keyed)], ["cpu"])
+    bounds = {m: result(1.0, 80, -3.5, 0.4, 0.02) for m in METHODS}
+    bounds["oracle"] = result(0.8, 80, -12.0, 0.4, 0.0)
+    text = join(quality, tables([(clip.name, bounds)]))
+    line = next(ln for ln in text.splitlines() if ln.startswith(f"| {clip.name} |"))
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert cells[1:8] == ["1.200", "2.400", "0.50×", "1.000", "0.800", "1.25×", "80 · 7"]
+    assert cells[8] == "−3.50 · +6.00 · −12.00"  # ours, FFmpeg, the oracle
+    assert cells[9:] == ["0.40 · 0.90", "+0.02 · −0.50"]
+
+
+def test_frame_png_crops_a_keyed_frame(tmp_path):
+    import av
+
+    from benchmarks import frame_png
+    from benchmarks.footage import make_clips
+
+    spec = replace(issue23_specs(frames=3, width=320, height=180)[1], frames=3)
+    clip = make_clips(tmp_path, [spec])[0]
+    out = tmp_path / "crop.png"
+    assert (
+        frame_png.main([str(clip.path), "--frame", "1", "--crop", "100,20,121,90", "-o", str(out)])
+        == 0
+    )
+    with av.open(str(out)) as c:
+        f = next(c.decode(video=0))
+    assert (f.width, f.height) == (120, 90)  # even sizes
+    with pytest.raises(SystemExit):
+        frame_png.main([str(clip.path), "--crop", "1,2,3", "-o", str(out)])
