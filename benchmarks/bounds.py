@@ -20,7 +20,12 @@ Every method is scored by benchmarks.metrics, as benchmarks.quality scores us:
   ≤ ALPHA_VISIBLE = 1/512: our transparent output, reference.composite) with its own α:
   only the alpha is swapped, so where the oracle's α is up and ours ~0 its colour is black;
 - dtSSD×100: per consecutive frame pair sqrt(mean(((α_t − α_{t−1}) − (α*_t − α*_{t−1}))²)),
-  the mean over the pairs, ×100 (--frames 8 gives 7 pairs).
+  the mean over the pairs, ×100 (--frames 8 gives 7 pairs);
+- issue 23's lost patch px, tint levels and lag px (benchmarks.metrics, as quality.py). The
+  oracle's α differs from ours only on the truth's partial pixels, so its lost patch (inside
+  the sure subject) is ours by construction. Its tint is of its own colour: the input C
+  unmixed with its α, F = S + (C − S)/α on the partial pixels (ours elsewhere): the screen
+  tint that is left in the pixel once α is right.
 
 Issue 12's targets for edge PSNR (≥ the issue's before + 3 dB) and flicker (≤ 0.6 × before)
 are set against the figures in benchmarks/RESULTS.md ("Issue 12, third step"); compare there.
@@ -46,7 +51,13 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from benchmarks.footage import all_specs  # noqa: E402
 from benchmarks.footage import make_clips as make_footage  # noqa: E402
-from benchmarks.metrics import Acc, accumulate, truth_ctx, worst_bias  # noqa: E402
+from benchmarks.metrics import (  # noqa: E402
+    TINT_MIN_ALPHA,
+    Acc,
+    accumulate,
+    truth_ctx,
+    worst_bias,
+)
 from benchmarks.quality import clip_params  # noqa: E402
 from benchmarks.truth import make_clips  # noqa: E402
 from chromakey.bench import parse_size  # noqa: E402
@@ -66,6 +77,13 @@ def project(c: np.ndarray, s: np.ndarray, f: np.ndarray, ours: np.ndarray, edge:
     spread = (line * line).sum(-1)
     a = np.clip(((c - s) * line).sum(-1) / np.maximum(spread, 1e-6), 0, 1)
     return np.where(edge & (spread > MIN_SPREAD), a, ours)
+
+
+def unmix(c: np.ndarray, s: np.ndarray, a: np.ndarray, ours: np.ndarray, edge: np.ndarray):
+    """The straight colour C holds under α over S, F = S + (C − S)/α, on ``edge`` where α is
+    shown (≥ TINT_MIN_ALPHA); ``ours`` elsewhere."""
+    f = np.clip(s + (c - s) / np.maximum(a, TINT_MIN_ALPHA)[..., None], 0, 1)
+    return np.where((edge & (a >= TINT_MIN_ALPHA))[..., None], f, ours)
 
 
 def bound_clip(clip, frames: int) -> dict[str, dict[str, float]]:
@@ -88,11 +106,22 @@ def bound_clip(clip, frames: int) -> dict[str, dict[str, float]]:
             a = np.clip(a, 0, 1)
             ours_rgb = cpu.composite(fg, a, None)[..., :3]  # our straight colour, as output
             tf = clip.truth(i)
-            t = truth_ctx(tf, prev_g, None)
+            t = truth_ctx(
+                tf,
+                prev_g,
+                None,
+                getattr(clip, "motion_x", None),
+                getattr(clip, "screen_channel", 1),
+            )
             g, f = tf.alpha, tf.foreground
             s = cpu.screen_colors(sm, rgb.shape[0], rgb.shape[1])
             edge = ~t.zero & ~t.one
             spilled = f + tf.spill[..., None] * s
+            inputs = {
+                "oracle": rgb,
+                "oracle, spill in F*": rgb,
+                "oracle, before H.264": tf.observed,
+            }
             alphas = {
                 "ours": a,
                 "oracle": project(rgb, s, f, a, edge),
@@ -100,7 +129,8 @@ def bound_clip(clip, frames: int) -> dict[str, dict[str, float]]:
                 "oracle, before H.264": project(tf.observed, s, f, a, edge),
             }
             for m, am in alphas.items():
-                accumulate(accs[m], t, am, ours_rgb)
+                tint_rgb = unmix(inputs[m], s, am, ours_rgb, edge) if m in inputs else None
+                accumulate(accs[m], t, am, ours_rgb, tint_rgb)
             prev_g = g
             i += 1
     finally:
@@ -113,11 +143,19 @@ def _num(x: float, fmt: str) -> str:
 
 
 def tables(rows: list[tuple[str, dict[str, dict[str, float]]]]) -> str:
-    """Two markdown tables, one line per clip: SAD · worst bias, edge PSNR · dtSSD×100."""
+    """Three markdown tables, one line per clip: SAD · worst bias, edge PSNR · dtSSD×100, and
+    issue 23's lost patch px · tint levels · lag px."""
     out = []
     for title, cell in (
         ("SAD · worst decile bias", lambda r: f"{r['SAD']:.3f} · {_num(worst_bias(r), '+.3f')}"),
         ("edge PSNR dB · dtSSD×100", lambda r: f"{r['edge PSNR dB']:.2f} · {r['dtSSD×100']:.2f}"),
+        (
+            "lost patch px · tint levels · lag px",
+            lambda r: (
+                f"{r['lost patch px']:.0f} · {_num(r['tint levels'], '+.2f')} · "
+                f"{_num(r['lag px'], '+.2f')}"
+            ),
+        ),
     ):
         out.append(f"{title}:\n")
         out.append("| clip | " + " | ".join(METHODS) + " |")
@@ -131,12 +169,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workdir", default="/tmp/ckf")
     ap.add_argument("--frames", type=int, default=8, help="first frames a clip [8]")
+    ap.add_argument("--clips", help="only clips whose name contains one of these (a,b)")
     args = ap.parse_args(argv)
     if args.frames < 1:
         ap.error(f"--frames must be at least 1, got {args.frames}")
     out = Path(args.workdir)
     clips = make_clips(out, [parse_size("720p")], [0], 3, single_slice=False)
     clips += make_footage(out, all_specs(24))
+    if args.clips:
+        clips = [c for c in clips if any(k in c.name for k in args.clips.split(","))]
     rows = []
     for clip in clips:
         t0 = time.perf_counter()

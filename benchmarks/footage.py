@@ -9,7 +9,9 @@ on four screens:
 - ``avatar``: flat #008000, as an AI avatar service renders (a digital composite);
 - ``studio``: a studio green at hue 146°, HSL saturation 0.53 (near chroma-key #00B140);
 - ``muslin``: a dim, yellowish green muslin at hue 90°, saturation 0.25;
-- ``blue``: a blue screen at hue 222° (keyed with ``screen="blue"``, as a user says it).
+- ``blue``: a blue screen at hue 222° (keyed with ``screen="blue"``, as a user says it);
+- ``pale muslin`` (issue 23's cases only, EXTRA_SCREENS): a pale, wrinkled muslin at hue 90°,
+  saturation 0.20, lightness 0.55 (the shirt's shadow, SHADOW_RGB, is at lightness 0.54).
 
 Each screen comes ``clean`` (evenly lit, no spill, no sensor noise: a digital composite) or
 ``camera`` (uneven light with a hue drift, screen light spilled onto the subject near its
@@ -17,7 +19,11 @@ edges, sensor noise). Every clip then goes through libx264 4:2:0 like the qualit
 (crf 23), so the keyer sees what a real stream gives it.
 
 The subject drifts by a fraction of a pixel a frame, resampled premultiplied: the truth of
-every frame is exact, and a static matte cannot hide behind a static scene.
+every frame is exact, and a static matte cannot hide behind a static scene. Issue 23's cases
+(ISSUE23_SPECS) add a subject that does not move at all (``still``: flicker is then the
+matte's own), one that slides SLIDE_PX a frame (``slide``: the lag of a moving edge), and two
+looks of a real cutout: ``pale`` (its clothing made a shadowed white, pale_look) and
+``hair spill`` (screen light spilled onto its partial pixels, HAIR_SPILL).
 
     python -m benchmarks.footage --out /tmp/chromakey-footage     # encode the clips
 """
@@ -60,6 +66,8 @@ class Screen:
     sat: float
     light: float
     params: tuple[tuple[str, object], ...] = ()
+    # Depth of the fabric's creases, as a share of the light (camera only): pale_muslin's folds.
+    wrinkles: float = 0.0
 
     @property
     def rgb(self) -> np.ndarray:
@@ -72,6 +80,15 @@ SCREENS = {
     "muslin": Screen("muslin", 90.0, 0.25, 0.36),
     "blue": Screen("blue", 222.0, 0.72, 0.40, (("screen", "blue"),)),
 }
+# Screens only issue 23's cases use: kept out of SCREENS, whose every entry the calibration's
+# tests sweep.
+EXTRA_SCREENS = {
+    "pale muslin": Screen("pale muslin", 90.0, 0.20, 0.55, wrinkles=0.12),
+}
+
+
+def screen_by_name(name: str) -> Screen:
+    return SCREENS[name] if name in SCREENS else EXTRA_SCREENS[name]
 
 
 @dataclass(frozen=True)
@@ -89,11 +106,29 @@ class FootageSpec:
     # The screen moved off its nominal colour: degrees of hue, and a factor on its lightness.
     hue_shift: float = 0.0
     light_scale: float = 1.0
+    # How the foreground looks: "" (as photographed), "pale" (pale_look) or "hair spill".
+    look: str = ""
+    # How it moves: "drift" (sub-pixel drift and bob), "still" (not at all) or "slide"
+    # (SLIDE_PX a frame to the right).
+    motion: str = "drift"
 
     @property
     def name(self) -> str:
         moved = f", hue {self.hue_shift:+g}°, light ×{self.light_scale:g}" if self.moved else ""
-        return f"{self.foreground} on {self.screen} ({'camera' if self.camera else 'clean'}{moved})"
+        if self.motion != "drift":
+            moved += f", {self.motion}"
+        fg = f"{self.foreground} {self.look}" if self.look else self.foreground
+        return f"{fg} on {self.screen} ({'camera' if self.camera else 'clean'}{moved})"
+
+    @property
+    def screen_channel(self) -> int:
+        """The screen's brightest channel (1 green, 2 blue): whose excess is a screen tint."""
+        return int(np.argmax(screen_by_name(self.screen).rgb))
+
+    @property
+    def motion_x(self) -> float | None:
+        """The direction of the subject's motion along x (+1: right), None when it is still."""
+        return None if self.motion == "still" else 1.0
 
     @property
     def moved(self) -> bool:
@@ -143,10 +178,60 @@ def _resize_axis(a: np.ndarray, n: int, axis: int) -> np.ndarray:
     return np.take(a, x0, axis=axis) * (1 - f) + np.take(a, x1, axis=axis) * f
 
 
-@lru_cache(maxsize=4)
-def cutout(name: str, width: int, height: int) -> np.ndarray:
+# The pale look: the cutout's clothing (pixels of HSL saturation under PALE_SAT and lightness
+# over PALE_MIN_LIGHT — not dark hair — below PALE_TOP of the subject's height) turned a white of lightness PALE_LIGHT, keeping its
+# texture (PALE_TEXTURE × its lightness' departure from the clothing's median), then a soft
+# shadow across it towards SHADOW_RGB: issue 23's shadowed side of a white shirt, a grey-white
+# of saturation ≈ 0.05 with a faint green cast. The shadow is full on the clothing's left
+# (the side turned from the light) and fades as a smoothstep across its width, from
+# SHADOW_SPAN[0] to SHADOW_SPAN[1] of it.
+PALE_SAT = 0.22
+PALE_TOP = 0.42
+PALE_MIN_LIGHT = 0.12
+PALE_LIGHT = 0.86
+PALE_TEXTURE = 0.6
+SHADOW_RGB = (142 / 255, 146 / 255, 131 / 255)
+SHADOW_SPAN = (0.3, 0.7)
+
+
+def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
+    t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
+def pale_look(rgba: np.ndarray) -> np.ndarray:
+    """Straight RGBA with the clothing made a shadowed white (see PALE_SAT …); the alpha kept."""
+    from chromakey.core.color import rgb_to_hsl
+
+    rgb, a = rgba[..., :3], rgba[..., 3]
+    _, sat, light, _ = rgb_to_hsl(rgb)
+    ys, xs = np.nonzero(a > 0.5)
+    top = ys.min() + PALE_TOP * (ys.max() - ys.min())
+    row = np.arange(a.shape[0], dtype=F32)[:, None]
+    # Soft membership: fades over 0.08 of saturation, 0.1 of lightness and 8 rows: no seam.
+    cloth = np.clip((PALE_SAT - sat) / 0.08, 0, 1) * np.clip((row - top) / 8, 0, 1)
+    cloth = (cloth * np.clip((light - PALE_MIN_LIGHT) / 0.1, 0, 1)).astype(F32)
+    cloth *= a > 0
+    body = cloth > 0.5
+    med = float(np.median(light[body]))
+    white = np.clip(PALE_LIGHT + PALE_TEXTURE * (light - med), 0.0, 1.0)[..., None]
+    cx = np.nonzero(body)[1]
+    x0, x1 = np.percentile(cx, 2), np.percentile(cx, 98)
+    col = np.arange(a.shape[1], dtype=F32)[None, :]
+    shade = 1 - _smoothstep(x0 + SHADOW_SPAN[0] * (x1 - x0), x0 + SHADOW_SPAN[1] * (x1 - x0), col)
+    shadowed = white / PALE_LIGHT * np.asarray(SHADOW_RGB, F32)
+    pale = white * (1 - shade[..., None]) + shadowed * shade[..., None]
+    out = rgba.copy()
+    out[..., :3] = rgb * (1 - cloth[..., None]) + np.clip(pale, 0, 1) * cloth[..., None]
+    return out
+
+
+@lru_cache(maxsize=6)
+def cutout(name: str, width: int, height: int, look: str = "") -> np.ndarray:
     """The cutout as premultiplied RGBA, scaled to 92% of the frame's height (read-only)."""
     rgba = read_rgba(MEDIA / f"rembg-{name}.png")
+    if look == "pale":
+        rgba = pale_look(rgba)
     a = rgba[..., 3]
     a = np.where(a < SNAP_LOW, 0.0, np.where(a > SNAP_HIGH, 1.0, a)).astype(F32)
     prem = np.concatenate([rgba[..., :3] * a[..., None], a[..., None]], axis=-1)
@@ -246,8 +331,10 @@ def strands(width: int, height: int, seed: int) -> np.ndarray:
 @lru_cache(maxsize=4)
 def screen_image(spec: FootageSpec) -> np.ndarray:
     """The lit screen, H×W×3 (read-only): flat when clean, unevenly lit with a hue drift on camera."""
-    s = SCREENS[spec.screen]
-    s = Screen(s.name, s.hue + spec.hue_shift, s.sat, s.light * spec.light_scale, s.params)
+    s = screen_by_name(spec.screen)
+    s = Screen(
+        s.name, s.hue + spec.hue_shift, s.sat, s.light * spec.light_scale, s.params, s.wrinkles
+    )
     h, w = spec.height, spec.width
     if not spec.camera:
         out = np.broadcast_to(s.rgb, (h, w, 3)).astype(F32)
@@ -258,6 +345,8 @@ def screen_image(spec: FootageSpec) -> np.ndarray:
         ph = rng.uniform(0, 2 * math.pi, 3)
         light = 1.0 + 0.10 * xn * rng.choice([-1, 1]) + 0.05 * yn - 0.10 * (xn * xn + yn * yn)
         light += 0.04 * np.sin(3.1 * xn + ph[0]) * np.cos(2.3 * yn + ph[1])
+        if s.wrinkles:
+            light = light * (1 + s.wrinkles * _creases(xn, yn, rng))
         hue = s.hue + 4.0 * np.sin(2.0 * xn - 1.5 * yn + ph[2])
         out = hsl_to_rgb(hue.astype(F32), F32(s.sat), (s.light * light).astype(F32))
     out = np.clip(out, 0.0, 1.0).astype(F32)
@@ -265,9 +354,31 @@ def screen_image(spec: FootageSpec) -> np.ndarray:
     return out
 
 
+def _creases(xn: np.ndarray, yn: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Hanging fabric's folds, in −1…1: CREASES ridges of random pitch, mostly vertical, each
+    |sin| sharpened to a crease (dark and narrow) between broad lit folds."""
+    out = np.zeros(np.broadcast_shapes(xn.shape, yn.shape), F32)
+    for _ in range(CREASES):
+        ang = rng.normal(0.0, 0.35)  # radians from vertical
+        freq = rng.uniform(4.0, 14.0)  # half-cycles across the frame's half-width
+        phase = rng.uniform(0, 2 * math.pi)
+        u = xn * math.cos(ang) + yn * math.sin(ang)
+        out += 1 - 2 * np.abs(np.sin(freq * u + phase)) ** 0.5
+    return (out / CREASES).astype(F32)
+
+
+CREASES = 6
 SPILL = 0.18  # share of the screen light the subject reflects at its very edge (camera only)
 SPILL_REACH = 6  # pixels: the spill fades over this distance into the subject
 NOISE = 2.0 / 255  # sensor noise, per channel (camera only)
+# The "hair spill" look: a strand or a wisp stands in the screen's light, which it reflects and
+# scatters in proportion to how much screen is right around it: k = HAIR_SPILL × (1 − the mean
+# α over a (2·HAIR_REACH + 1)² box) on every subject pixel, the larger of that and the
+# camera's edge spill. Partial pixels get most (≈ HAIR_SPILL × (1 − α)), the solid hair just
+# inside the edge some: the green rim and olive strands of issue 23.
+HAIR_SPILL = 0.35
+HAIR_REACH = 2
+SLIDE_PX = 3.0  # the "slide" motion: pixels a frame to the right
 
 
 def _box(a: np.ndarray, r: int) -> np.ndarray:
@@ -287,12 +398,16 @@ def render_truth(spec: FootageSpec, i: int) -> TruthFrame:
         x, y = 0.35 * i, 0.0
         prem = _place(layer, w, h, x, y)
     else:
-        layer = cutout(spec.foreground, w, h)
+        layer = cutout(spec.foreground, w, h, "pale" if spec.look == "pale" else "")
         lh, lw = layer.shape[:2]
         # A slow sub-pixel drift and bob: 0.37 px/frame sideways, ±1.5 px vertically; the
         # cutout's bottom (where the photograph ended) stays below the frame.
         x = 0.5 * (w - lw) + 0.37 * i - 0.37 * spec.frames / 2
         y = h - lh + 3.0 + 1.5 * math.sin(2 * math.pi * i / max(spec.frames, 1))
+        if spec.motion == "still":
+            x, y = 0.5 * (w - lw), h - lh + 3.0
+        elif spec.motion == "slide":
+            x, y = 0.5 * (w - lw) + SLIDE_PX * (i - spec.frames / 2), h - lh + 3.0
         prem = _place(layer, w, h, x, y)
     alpha = np.clip(prem[..., 3], 0.0, 1.0)
     fg = np.where(alpha[..., None] > 1e-6, prem[..., :3] / np.maximum(alpha, 1e-6)[..., None], 0)
@@ -302,6 +417,9 @@ def render_truth(spec: FootageSpec, i: int) -> TruthFrame:
     if spec.camera:
         # Screen light reaches the subject where the screen is near: (1 − local coverage).
         spill = (F32(SPILL) * (1 - _box(alpha, SPILL_REACH)) * (alpha > 0)).astype(F32)
+    if spec.look == "hair spill":
+        wrap = F32(HAIR_SPILL) * (1 - _box(alpha, HAIR_REACH)) * (alpha > 0)
+        spill = np.maximum(spill, wrap).astype(F32)
     a3 = alpha[..., None]
     observed = a3 * (fg + spill[..., None] * screen) + (1 - a3) * screen
     if spec.camera:
@@ -322,6 +440,14 @@ class FootageClip:
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def motion_x(self) -> float | None:
+        return self.spec.motion_x
+
+    @property
+    def screen_channel(self) -> int:
+        return self.spec.screen_channel
 
     def truth(self, i: int) -> TruthFrame:
         return render_truth(self.spec, i)
@@ -356,7 +482,19 @@ def all_specs(frames: int = 24, width: int = 1280, height: int = 720) -> list[Fo
             specs.append(FootageSpec(CUTOUTS[k % len(CUTOUTS)], screen, camera, width, height, frames))
             k += 1
         specs.append(FootageSpec("strands", screen, False, width, height, frames))
-    return specs
+    return specs + issue23_specs(frames, width, height)
+
+
+def issue23_specs(frames: int = 24, width: int = 1280, height: int = 720) -> list[FootageSpec]:
+    """Issue 23's cases: the pale shadowed shirt on a pale muslin, hair with spill on a studio
+    green, a still subject (flicker), the presenter on #008000 and the same sliding (lag)."""
+    return [
+        FootageSpec("girl-3", "pale muslin", True, width, height, frames, look="pale"),
+        FootageSpec("girl-3", "studio", True, width, height, frames, look="hair spill"),
+        FootageSpec("girl-1", "studio", True, width, height, frames, motion="still"),
+        FootageSpec("girl-3", "avatar", False, width, height, frames),
+        FootageSpec("girl-3", "avatar", False, width, height, frames, motion="slide"),
+    ]
 
 
 def make_clips(folder: str | Path, specs: list[FootageSpec]) -> list[FootageClip]:
@@ -366,8 +504,11 @@ def make_clips(folder: str | Path, specs: list[FootageSpec]) -> list[FootageClip
     for s in specs:
         kind = "camera" if s.camera else "clean"
         moved = f"_h{s.hue_shift:+g}_l{s.light_scale:g}" if s.moved else ""
+        moved += f"_{s.look.replace(' ', '-')}" if s.look else ""
+        moved += f"_{s.motion}" if s.motion != "drift" else ""
+        screen = s.screen.replace(" ", "-")
         path = folder / (
-            f"footage_{s.foreground}_{s.screen}_{kind}{moved}_{s.width}x{s.height}_{s.frames}f.mp4"
+            f"footage_{s.foreground}_{screen}_{kind}{moved}_{s.width}x{s.height}_{s.frames}f.mp4"
         )
         if not path.exists():
             encode(path, s)

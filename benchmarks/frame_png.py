@@ -6,6 +6,8 @@ installed copy and against the checkout gives the two halves of a comparison:
     python -m benchmarks.footage --out /tmp/chromakey-footage          # the clips
     python -m benchmarks.frame_png CLIP.mp4 --frame 12 -o after.png       # the checkout
     (cd / && python /path/to/benchmarks/frame_png.py CLIP.mp4 -o before.png)   # installed copy
+
+``--crop X,Y,W,H`` keeps a region (the subject) so that the picture stays small.
 """
 
 from __future__ import annotations
@@ -34,8 +36,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("input", help="a clip (benchmarks.footage writes them)")
     p.add_argument("--frame", type=int, default=12)
     p.add_argument("--observed", action="store_true", help="write the observed frame instead")
+    p.add_argument("--crop", help="X,Y,W,H: keep only this region")
     p.add_argument("-o", "--output", required=True)
     a = p.parse_args(argv)
+    crop = None
+    if a.crop:
+        try:
+            x, y, w, h = (int(v) for v in a.crop.split(","))
+        except ValueError:
+            p.error(f"--crop takes X,Y,W,H in pixels, got {a.crop!r}")
+        if w < 1 or h < 1 or x < 0 or y < 0:
+            p.error(f"--crop needs X, Y ≥ 0 and W, H ≥ 1, got {a.crop!r}")
+        crop = (slice(y, y + h), slice(x, x + w))
     params = KeyerParams()
     keyer, cal = make_keyer("cpu", params), ScreenCalibrator(params)
     src = VideoSource(Path(a.input), audio=False)
@@ -56,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         img = rgba[..., :3] * al + (1 - al) * checker(*al.shape[:2])
     import av
 
+    if crop is not None:
+        img = img[crop]
+        if img.shape[0] % 2 or img.shape[1] % 2:  # keep even sizes, as every encoder takes
+            img = img[: img.shape[0] // 2 * 2, : img.shape[1] // 2 * 2]
     out = (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
     with av.open(a.output, "w", format="image2") as c:
         s = c.add_stream("png", rate=1)

@@ -3,7 +3,10 @@
 SAD, MSE, gradient error, background left visible and subject eaten (over all truth-0/1
 pixels, and "surely" more than BAND_RADIUS px from a partial pixel), composite PSNR over the
 whole frame and the edge band, dtSSD (flicker), the signed alpha bias per truth decile, and
-the spill floor. benchmarks/quality.py drives them; see its docstring for the definitions.
+the spill floor; and issue 23's: the largest lost patch inside the sure subject, the screen
+tint of partial pixels' colour, and the matte's lag behind a moving edge (see
+largest_lost_patch, screen_tint and edge_shift). benchmarks/quality.py and benchmarks/bounds.py
+drive them; see quality.py's docstring for the definitions.
 """
 
 from __future__ import annotations
@@ -70,9 +73,143 @@ def dilate(mask: np.ndarray, r: int) -> np.ndarray:
     return out
 
 
+def erode(mask: np.ndarray, r: int) -> np.ndarray:
+    """Pixels whose (2r + 1)² square lies inside ``mask`` (outside the frame counts as inside)."""
+    return ~dilate(~mask, r)
+
+
+def largest_component(mask: np.ndarray) -> int:
+    """Pixels in the largest 4-connected component of ``mask`` (0 when it is empty).
+
+    Union–find in numpy: every pair of 4-neighbours in the mask hooks the larger root under the
+    smaller, then pointer jumping flattens the trees; repeated until every pair shares a root.
+    """
+    h, w = mask.shape
+    idx = np.flatnonzero(mask)
+    if idx.size == 0:
+        return 0
+    flat = mask.ravel()
+    right = idx[(idx % w < w - 1)]
+    right = right[flat[right + 1]]
+    down = idx[idx < (h - 1) * w]
+    down = down[flat[down + w]]
+    u = np.concatenate([right, down])
+    v = np.concatenate([right + 1, down + w])
+    parent = np.arange(h * w)
+    while True:
+        pu, pv = parent[u], parent[v]
+        if np.array_equal(pu, pv):
+            break
+        lo, hi = np.minimum(pu, pv), np.maximum(pu, pv)
+        np.minimum.at(parent, hi, lo)
+        while True:  # pointer jumping
+            nxt = parent[parent]
+            if np.array_equal(nxt, parent):
+                break
+            parent = nxt
+    return int(np.bincount(parent[idx]).max())
+
+
+# --- issue 23's measures ------------------------------------------------------------------------
+
+# The sure subject: truth α = 1, eroded by LOST_ERODE px so that no edge pixel counts. A pixel
+# of it is lost where our α < LOST_ALPHA (the new background shows through by more than 10%).
+LOST_ERODE = 3
+LOST_ALPHA = 0.9
+# Partial pixels for the tint: truth α in (TINT_LOW, TINT_HIGH), shown by the keyer at α ≥
+# TINT_MIN_ALPHA (a colour shown at α under 2% tints nothing a user sees).
+TINT_LOW, TINT_HIGH = 0.05, 0.95
+TINT_MIN_ALPHA = 0.02
+
+
+def largest_lost_patch(a: np.ndarray, g: np.ndarray) -> int:
+    """Issue 23's hole: pixels in the largest 4-connected patch of the sure subject (truth α = 1,
+    eroded by LOST_ERODE) that ``a`` keys below LOST_ALPHA."""
+    sure = erode(g >= 1 - 1e-4, LOST_ERODE)
+    return largest_component(sure & (a < LOST_ALPHA))
+
+
+def _excess(rgb: np.ndarray, channel: int) -> np.ndarray:
+    """The screen channel's excess over the other two: G − max(R, B) for a green screen."""
+    others = [k for k in range(3) if k != channel]
+    return rgb[..., channel] - np.maximum(rgb[..., others[0]], rgb[..., others[1]])
+
+
+def tint_terms(
+    a: np.ndarray, rgb: np.ndarray, g: np.ndarray, fg: np.ndarray, channel: int = 1
+) -> tuple[float, int]:
+    """The sum over the partial pixels (see TINT_LOW …) of the straight colour's screen excess
+    (channel 1, green: G − max(R, B)) minus the truth's, in 8-bit levels, and their count."""
+    m = (g > TINT_LOW) & (g < TINT_HIGH) & (a >= TINT_MIN_ALPHA)
+    return 255 * float((_excess(rgb[m], channel) - _excess(fg[m], channel)).sum()), int(m.sum())
+
+
+def screen_tint(
+    a: np.ndarray, rgb: np.ndarray, g: np.ndarray, fg: np.ndarray, channel: int = 1
+) -> float:
+    """Issue 23's screen tint, in 8-bit levels (NaN without partial pixels): the mean of the
+    screen excess of the straight colour ``rgb`` minus the truth ``fg``'s; > 0 is more screen."""
+    total, n = tint_terms(a, rgb, g, fg, channel)
+    return total / n if n else float("nan")
+
+
+def shift_x(a: np.ndarray, d: float) -> np.ndarray:
+    """``a`` moved by ``d`` px along x (out[x] = a(x − d)), linearly interpolated, edges replicated."""
+    w = a.shape[1]
+    x = np.arange(w) - d
+    x0 = np.clip(np.floor(x).astype(int), 0, w - 1)
+    x1 = np.clip(x0 + 1, 0, w - 1)
+    f = np.clip(x - np.floor(x), 0, 1).astype(a.dtype)
+    f = np.where(x < 0, 0, np.where(x > w - 1, 1, f)).astype(a.dtype)
+    return a[:, x0] * (1 - f) + a[:, x1] * f
+
+
+EDGE_SHIFT_STEPS = 8
+EDGE_MARGIN = 16  # px around the subject's box: more than EDGE_SHIFT_STEPS steps can reach
+
+
+def edge_shift(a: np.ndarray, g: np.ndarray) -> float:
+    """The shift d (px, along +x) that best explains ``a`` as the truth ``g`` moved, a(x) ≈
+    g(x − d), by Gauss–Newton on the squared error (EDGE_SHIFT_STEPS steps of at most 1 px).
+
+    Only edges carry weight (the truth's gradient), and an error that is the same on a
+    subject's leading and trailing edge (a bias in α, a halo) cancels: what remains is the
+    matte's displacement, e.g. a temporal filter's lag. NaN when g has no edge along x.
+    """
+    cols = np.flatnonzero((g > 0).any(axis=0))
+    rows = np.flatnonzero((g > 0).any(axis=1))
+    if cols.size == 0:
+        return float("nan")
+    # Only the subject's box (and a margin wider than any step) carries gradient: the rest is
+    # left out, which changes nothing but the time.
+    x0, x1 = max(cols[0] - EDGE_MARGIN, 0), cols[-1] + EDGE_MARGIN + 1
+    box = (slice(rows[0], rows[-1] + 1), slice(x0, x1))
+    a, g = a[box].astype(np.float64), g[box].astype(np.float64)
+    d = 0.0
+    for _ in range(EDGE_SHIFT_STEPS):
+        m = shift_x(g, d)
+        j = -np.gradient(m, axis=1)  # ∂m/∂d = −∂m/∂x
+        jj = float((j * j).sum())
+        if jj <= 1e-9:
+            return float("nan")
+        step = float(((a - m) * j).sum()) / jj
+        d += float(np.clip(step, -1.0, 1.0))
+        if abs(step) < 1e-4:
+            break
+    return d
+
+
+def matte_lag(a: np.ndarray, g: np.ndarray, motion_x: float | None) -> float:
+    """Issue 23's lag (px): how far ``a`` trails the truth along the motion (> 0: behind)."""
+    if motion_x is None:
+        return float("nan")
+    return -float(np.sign(motion_x)) * edge_shift(a, g)
+
 
 # --- metrics ----------------------------------------------------------------------------------
 
+# Acc.result's names of issue 23's measures.
+ISSUE23 = ("lost patch px", "tint levels", "lag px")
 REGIONS = ("edge band", "interior", "background", "shadow", "hair", "lime tie", "teal badge")
 
 
@@ -99,6 +236,10 @@ class Acc:
     prev: np.ndarray | None = None
     bias_sum: np.ndarray = field(default_factory=lambda: np.zeros(DECILES))
     bias_n: np.ndarray = field(default_factory=lambda: np.zeros(DECILES))
+    lost_max: int = 0
+    tint_sum: float = 0.0
+    tint_n: int = 0
+    lag: list = field(default_factory=list)
 
     def result(self) -> dict[str, float]:
         def psnr(se: float, n: int) -> float:
@@ -117,6 +258,10 @@ class Acc:
             "PSNR dB": psnr(self.se_all, self.n_all),
             "edge PSNR dB": psnr(self.se_band, self.n_band),
             "dtSSD×100": 100 * float(np.mean(self.dt)) if self.dt else float("nan"),
+            # Issue 23: the largest over the frames; the mean over every partial pixel; the mean.
+            "lost patch px": float(self.lost_max),
+            "tint levels": self.tint_sum / self.tint_n if self.tint_n else float("nan"),
+            "lag px": float(np.mean(self.lag)) if self.lag else float("nan"),
             **{f"SAD {r}": v / n for r, v in self.region.items()},
             **{
                 name: float(self.bias_sum[k] / self.bias_n[k]) if self.bias_n[k] else float("nan")
@@ -142,9 +287,18 @@ class TruthCtx:
     one: np.ndarray
     prev_g: np.ndarray | None
     regions: dict
+    fg: np.ndarray
+    motion_x: float | None = None  # the subject's motion along x (+1 right), None: unknown/still
+    screen_channel: int = 1  # the screen's own channel, for the tint: 1 green, 2 blue
 
 
-def truth_ctx(tf: sample.TruthFrame, prev_g: np.ndarray | None, lit: np.ndarray | None) -> TruthCtx:
+def truth_ctx(
+    tf: sample.TruthFrame,
+    prev_g: np.ndarray | None,
+    lit: np.ndarray | None,
+    motion_x: float | None = None,
+    screen_channel: int = 1,
+) -> TruthCtx:
     g = tf.alpha
     c = np.asarray(TEST_COLOR, F32)
     comp = g[..., None] * tf.foreground + (1 - g[..., None]) * c
@@ -169,10 +323,16 @@ def truth_ctx(tf: sample.TruthFrame, prev_g: np.ndarray | None, lit: np.ndarray 
         "lime tie": near(sample.LIME_RGB, 0.06),
         "teal badge": near(sample.TEAL_RGB, 0.06),
     }
-    return TruthCtx(g, grad_mag(g), comp, band, zero, one, prev_g, regions)
+    return TruthCtx(
+        g, grad_mag(g), comp, band, zero, one, prev_g, regions, fg, motion_x, screen_channel
+    )
 
 
-def accumulate(acc: Acc, t: TruthCtx, a: np.ndarray, rgb: np.ndarray) -> None:
+def accumulate(
+    acc: Acc, t: TruthCtx, a: np.ndarray, rgb: np.ndarray, tint_rgb: np.ndarray | None = None
+) -> None:
+    """Adds a frame's α and straight colour; ``tint_rgb``, if given, is the colour whose screen
+    tint is scored instead of ``rgb`` (the oracle's own colour in benchmarks.bounds)."""
     d = a - t.g
     ad = np.abs(d)
     acc.sad.append(float(ad.sum()) / 1000)
@@ -207,6 +367,12 @@ def accumulate(acc: Acc, t: TruthCtx, a: np.ndarray, rgb: np.ndarray) -> None:
         acc.bias_n += np.bincount(bins, minlength=DECILES)
     for r, m in t.regions.items():
         acc.region[r] += float(ad[m].sum()) / 1000
+    acc.lost_max = max(acc.lost_max, largest_lost_patch(a, t.g))
+    total, n = tint_terms(a, rgb if tint_rgb is None else tint_rgb, t.g, t.fg, t.screen_channel)
+    acc.tint_sum += total
+    acc.tint_n += n
+    if t.motion_x is not None:
+        acc.lag.append(matte_lag(a, t.g, t.motion_x))
     acc.frames += 1
 
 
@@ -235,4 +401,3 @@ def spill_floor_sad(tf: sample.TruthFrame) -> float:
     a = tf.alpha
     partial = (a > 1e-4) & (a < FLOOR_MAX_ALPHA)
     return float((a * tf.spill)[partial].sum()) / 1000
-

@@ -21,7 +21,12 @@ Metrics per frame, averaged over the clip (alpha in 0–1):
 - PSNR: composite over a test colour (magenta), ours = rgb·α + (1 − α)·c from the straight
   RGBA vs truth = α*·F* + (1 − α*)·c; over the whole frame and over the edge band (pixels with
   fractional α*, dilated by 3 px); the PSNR of the clip's mean squared error;
-- dtSSD (Erofeev et al. 2015): sqrt(mean(((α_t − α_{t−1}) − (α*_t − α*_{t−1}))²)), ×100.
+- dtSSD (Erofeev et al. 2015): sqrt(mean(((α_t − α_{t−1}) − (α*_t − α*_{t−1}))²)), ×100;
+- issue 23's (benchmarks.metrics): lost patch px, the largest 4-connected patch of the sure
+  subject (α* = 1, eroded by 3 px) keyed below 0.9, the largest over the frames; tint levels,
+  the mean over partial pixels (0.05 < α* < 0.95, shown at α ≥ 0.02) of the straight colour's
+  G − max(R, B) minus the truth's, ×255; lag px, how far the matte trails the truth along
+  the subject's motion (sub-pixel, Gauss–Newton on the edges), the mean over the frames.
 
     python -m benchmarks.quality                       # 360p and 720p, seeds 0–2, 3 s
     python -m benchmarks.quality --sizes 720p,1080p --seeds 0 --seconds 2 --png-dir /tmp/err
@@ -42,10 +47,11 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.ffmpeg_peer import Peer, border_color, ffmpeg_frames, tune_ffmpeg  # noqa: E402
-from benchmarks.footage import SCREENS, FootageClip, all_specs  # noqa: E402
+from benchmarks.footage import FootageClip, all_specs, screen_by_name  # noqa: E402
 from benchmarks.footage import make_clips as make_footage  # noqa: E402
 from benchmarks.metrics import (  # noqa: E402
     BIAS,
+    ISSUE23,
     REGIONS,
     TEST_COLOR,
     Acc,
@@ -120,7 +126,9 @@ def evaluate(
     snap = clip.spec.frame_count // 2
     for i in range(clip.spec.frame_count):
         tf = clip.truth(i)
-        t = truth_ctx(tf, prev_g, lit)
+        t = truth_ctx(
+            tf, prev_g, lit, getattr(clip, "motion_x", None), getattr(clip, "screen_channel", 1)
+        )
         floor.append(spill_floor_sad(tf))
         for m, it in methods.items():
             got = next(it, None)
@@ -198,7 +206,7 @@ def mean_results(per_clip: list[dict[str, dict[str, float]]]) -> dict[str, dict[
 def clip_params(clip) -> KeyerParams:
     """Our settings for a clip: the defaults, plus what a user says of a blue screen."""
     if isinstance(clip, FootageClip):
-        return KeyerParams(**dict(SCREENS[clip.spec.screen].params))
+        return KeyerParams(**dict(screen_by_name(clip.spec.screen).params))
     return KeyerParams()
 
 
@@ -276,10 +284,14 @@ def run(args: argparse.Namespace) -> int:
         print(table(res, MAIN, peer))
         print("\nSigned alpha bias of partial pixels per truth decile (target ±0.05):\n")
         print(table(res, BIAS, None))
+        print("\nIssue 23's measures (lost patch: the largest over the frames):\n")
+        print(table(res, ISSUE23, None))
         print(f"\nSAD floor of an exact screen-share keyer (spill reads as coverage): {floor:.3f}")
         rows.append((clip, keyed))
     print("\n### Per clip\n")
     print(per_clip_table(rows, backends))
+    print("\n### Issue 23's measures per clip (ours · FFmpeg's best of grid)\n")
+    print(issue23_table(rows, backends))
     sample_rows = [k for c, k in per_clip if isinstance(c, Clip)]
     if sample_rows:
         summary = mean_results(sample_rows)
@@ -311,6 +323,34 @@ def per_clip_table(rows: list, backends: list[str]) -> str:
                 f"| {clip.name} | {b} | {o['SAD']:.3f} | {fs} | {ratio} | {o['bg visible %']:.3f} "
                 f"| {o['eaten %']:.3f} | {o['screen left %']:.3f} | {o['subject lost %']:.3f} "
                 f"| {o['edge PSNR dB']:.2f} | {o['dtSSD×100']:.2f} | {worst:+.3f} |"
+            )
+    return "\n".join(lines)
+
+
+def issue23_table(rows: list, backends: list[str]) -> str:
+    """One line per clip and backend: SAD against FFmpeg's best, and issue 23's measures with
+    FFmpeg's beside ours."""
+
+    def pair(o: dict, f: dict | None, k: str, fmt: str) -> str:
+        return f"{o[k]:{fmt}} · {f[k]:{fmt}}" if f else f"{o[k]:{fmt}} · —"
+
+    head = (
+        "| clip | backend | SAD | FFmpeg SAD | ratio | lost patch px | tint levels "
+        "| dtSSD×100 | lag px |"
+    )
+    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for clip, keyed in rows:
+        f = keyed.get("FFmpeg (tuned)")
+        for b in backends:
+            o = keyed.get(f"ours {b}")
+            if o is None:
+                continue
+            fs = f"{f['SAD']:.3f}" if f else "—"
+            ratio = f"{o['SAD'] / f['SAD']:.2f}×" if f and f["SAD"] > 0 else "—"
+            lines.append(
+                f"| {clip.name} | {b} | {o['SAD']:.3f} | {fs} | {ratio} "
+                f"| {pair(o, f, 'lost patch px', '.0f')} | {pair(o, f, 'tint levels', '+.2f')} "
+                f"| {pair(o, f, 'dtSSD×100', '.2f')} | {pair(o, f, 'lag px', '+.2f')} |"
             )
     return "\n".join(lines)
 

@@ -57,5 +57,15 @@ def test_our_row_is_what_the_quality_benchmark_measures(clip, bounds):
 def test_the_tables_have_a_line_per_clip(clip, bounds):
     text = tables([(clip.name, bounds)])
     lines = [ln for ln in text.splitlines() if ln.startswith(f"| {clip.name} |")]
-    assert len(lines) == 2
-    assert all(ln.count(" · ") == len(METHODS) for ln in lines)
+    assert len(lines) == 3
+    assert all(ln.count(" · ") == len(METHODS) for ln in lines[:2])
+    assert lines[2].count(" · ") == 2 * len(METHODS)  # lost patch · tint · lag
+
+
+def test_issue_23_measures_are_scored_for_every_method(bounds):
+    """The oracle changes α only on the truth's partial pixels: inside the sure subject its
+    lost patch is ours."""
+    for m, r in bounds.items():
+        assert math.isfinite(r["tint levels"]), m
+        assert math.isfinite(r["lag px"]), m  # the strands drift to the right
+        assert r["lost patch px"] == bounds["ours"]["lost patch px"], m
