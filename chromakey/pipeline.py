@@ -268,9 +268,14 @@ def render(
         source.close()
         raise
     try:
-        pipeline = Pipeline(
-            source, keyer, bg, [sink], params, progress=progress, keep_partial=keep_partial
-        )
+        try:
+            pipeline = Pipeline(
+                source, keyer, bg, [sink], params, progress=progress, keep_partial=keep_partial
+            )
+        except BaseException:  # a signal before the run: its partial goes too
+            sink.abort()
+            source.close()
+            raise
         return pipeline.run()
     finally:
         keyer.close()
