@@ -80,6 +80,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from ..pipeline import render
 
     params = keyer_params(args)
+    if args.keep_partial:
+        signals.install(grace=signals.FINISH_GRACE)
     bar = Progress("render")
     try:
         stats = render(

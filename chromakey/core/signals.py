@@ -26,6 +26,8 @@ from types import FrameType
 ENDING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # Seconds a run gets to clean up after the first signal before the watcher ends it.
 GRACE = 10.0
+# … and with --keep-partial, whose point is to finish the file (an encoder's last frames).
+FINISH_GRACE = 60.0
 
 
 class Interrupted(KeyboardInterrupt):
