@@ -299,16 +299,21 @@ def render(
         source.close()
         raise
     try:
-        pipeline = Pipeline(
-            source,
-            keyer,
-            bg,
-            [sink],
-            params,
-            progress=progress,
-            keep_partial=keep_partial,
-            input_colour=input_colour,
-        )
+        try:
+            pipeline = Pipeline(
+                source,
+                keyer,
+                bg,
+                [sink],
+                params,
+                progress=progress,
+                keep_partial=keep_partial,
+                input_colour=input_colour,
+            )
+        except BaseException:  # a signal before the run: its partial goes too
+            sink.abort()
+            source.close()
+            raise
         return pipeline.run()
     finally:
         keyer.close()

@@ -4,8 +4,8 @@ line and an exit status; a traceback only with ``--debug``."""
 from __future__ import annotations
 
 import argparse
+import logging
 import os
-import signal
 import sys
 import time
 import traceback
@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import __version__
 from ..backgrounds import FITS, PLAY_STYLES
+from ..core import signals
 from ..core.errors import ChromakeyError, ParameterError
 from ..core.memory import keep_freed_memory
 from ..core.quote import one_line
@@ -24,7 +25,6 @@ from . import preview
 from .options import (
     BACKEND_CHOICES,
     EXIT_INTERNAL,
-    EXIT_INTERRUPTED,
     Parser,
     add_colour_options,
     add_keyer_options,
@@ -84,6 +84,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from ..pipeline import render
 
     params = keyer_params(args)
+    if args.keep_partial:
+        signals.install(grace=signals.FINISH_GRACE)
     bar = Progress("render")
     try:
         stats = render(
@@ -106,7 +108,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
     name = describe(args.output, output=True)
     if stats.interrupted:
         print(f"chromakey: interrupted; kept {stats.frames} frames in {name}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return signals.exit_status()
     # Standard output carries the video: the report goes to stderr then.
     print(f"wrote {name}: {stats.summary()}", file=sys.stderr if is_stdio(args.output) else None)
     return 0
@@ -272,18 +274,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+def print_library_notes() -> None:
+    """The library logs what it tells a user (``logging``); the command line prints it, one
+    ``chromakey: note:`` line each, on stderr."""
+    log = logging.getLogger("chromakey")
+    if not any(getattr(h, "_chromakey_cli", False) for h in log.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("chromakey: note: %(message)s"))
+        handler._chromakey_cli = True  # type: ignore[attr-defined]
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     keep_freed_memory()
-    try:
-        signal.signal(signal.SIGTERM, _on_sigterm)
-    except ValueError:
-        pass  # not the main thread (embedded use)
+    signals.install()
+    print_library_notes()
     try:
         rest = [a for a in argv if a != "--debug"]
         if rest[:1] == ["bench"]:  # its options are chromakey.bench's own
@@ -302,9 +311,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"chromakey: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_status
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("chromakey: interrupted; no partial output was left", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return signals.exit_status(exc)
     except Exception as exc:  # noqa: BLE001 - one line for the user, the traceback with --debug
         if debug:
             traceback.print_exc()

@@ -11,7 +11,6 @@ from ..core.color import MATRICES, RANGES, InputColour
 from ..core.errors import ParameterError
 from ..core.params import INTEGER_FIELDS, SCREEN_FAMILIES, KeyerParams
 
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): a bug of ours, not the user's input
 BACKEND_CHOICES = ("auto", "cpu", "gpu")
 

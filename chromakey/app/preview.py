@@ -29,13 +29,13 @@ from typing import Any
 
 import numpy as np
 
+from ..core import signals
 from ..core.errors import ChromakeyError, InputError, OutputError, ParameterError
 from ..core.sizes import parse_size
 from ..io.sinks.png import write_png
 from ..io.sources.network import ReconnectingSource
 from .options import (
     BACKEND_CHOICES,
-    EXIT_INTERRUPTED,
     Parser,
     add_colour_options,
     add_keyer_options,
@@ -380,13 +380,14 @@ def _standalone(argv: Sequence[str] | None = None) -> int:
     parser = Parser(prog="chromakey preview", description=__doc__.split("\n")[0])
     add_arguments(parser)
     argv = list(sys.argv[1:] if argv is None else argv)
+    signals.install()
     try:
         return main(parser.parse_args(argv))
     except ChromakeyError as exc:
         print(f"chromakey: error: {exc}", file=sys.stderr)
         return exc.exit_status
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        return signals.exit_status(exc)
 
 
 if __name__ == "__main__":

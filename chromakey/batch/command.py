@@ -9,13 +9,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..core import signals
 from ..core.errors import ChromakeyError
 from ..core.params import KeyerParams
 from ..core.quote import one_line, shown
 from .jobs import DEFAULT_NAME, Defaults, load
 
 EXIT_JOBS_FAILED = 1
-EXIT_INTERRUPTED = 130
 RESULTS_NAME = "results.jsonl"
 
 
@@ -95,8 +95,12 @@ def _usage(message: str) -> ChromakeyError:
 def main(args: argparse.Namespace) -> int:
     from .checks import check_jobs, split
     from .driver import InvalidJobsError, run
+    from .local import CANCEL_WAIT
     from .progress import BatchProgress, summary_table, totals
 
+    # The running jobs get their own clean-up time after a signal (each worker's GRACE),
+    # and the driver waits for them.
+    signals.install(grace=CANCEL_WAIT + signals.GRACE)
     executor = _executor(args)
     outdir = args.output_dir
     if outdir is None and Path(args.jobs).is_file() and Path(args.jobs).suffix.lower() in (".jsonl", ".ndjson", ".json", ".txt"):
@@ -135,14 +139,14 @@ def main(args: argparse.Namespace) -> int:
             backend=args.backend,
             events=bar,
         )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         bar.close()
         print(
             f"chromakey: interrupted; no partial output was left; finished jobs are in {shown(results_path)}: "
             "run the same command again to do the rest",
             file=sys.stderr,
         )
-        return EXIT_INTERRUPTED
+        return signals.exit_status(exc)
     bar.close()
     seconds = time.perf_counter() - start
     if bar.enabled:

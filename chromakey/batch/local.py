@@ -63,6 +63,22 @@ def plan(jobs: int, cpus: Sequence[int], workers: int | None, threads: int | Non
     return Plan(workers, threads, slices)
 
 
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker with SIGHUP ignored, as it ignores SIGINT
+    and SIGTERM itself: a hang-up to the process group (a closed terminal) would end it,
+    and the driver print its tracebacks, while the jobs clean up."""
+    from multiprocessing import resource_tracker
+
+    if threading.current_thread() is not threading.main_thread():
+        resource_tracker.ensure_running()
+        return
+    old = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.signal(signal.SIGHUP, old)
+
+
 class SerialExecutor:
     """Each job in turn, in this process: the baseline the pool is measured against, and the
     simplest way to debug one job."""
@@ -112,6 +128,7 @@ class LocalExecutor:
     ) -> list[int]:
         """One pool over ``todo``; returns the jobs to run again because the pool broke."""
         assert self.plan is not None
+        _start_resource_tracker()
         ctx = multiprocessing.get_context("spawn")
         messages = ctx.Queue()
         stop = ctx.Event()

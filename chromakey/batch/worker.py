@@ -8,7 +8,6 @@ numba loads.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import sys
 import time
@@ -16,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..core import signals
 from ..core.errors import ChromakeyError
 from .jobs import Job
 from .results import JobResult
@@ -115,18 +115,11 @@ def execute(
 class _PoolState:
     events: Any = None  # multiprocessing queue to the driver
     stop: Any = None  # multiprocessing event: the driver was interrupted
-    interrupted = False
     running = False
 
 
-def _on_signal(signum: int, frame: Any) -> None:
-    """The first SIGINT/SIGTERM stops the running job (its sink removes the partial file);
-    later ones are ignored, so that a second Ctrl-C cannot cut that clean-up short."""
-    if _PoolState.interrupted:
-        return
-    _PoolState.interrupted = True
-    if _PoolState.running:
-        raise KeyboardInterrupt
+def _running() -> bool:
+    return _PoolState.running
 
 
 def init_pool_worker(events: Any, stop: Any, threads: int, cpus: Any) -> None:
@@ -137,15 +130,16 @@ def init_pool_worker(events: Any, stop: Any, threads: int, cpus: Any) -> None:
         if mine:
             os.sched_setaffinity(0, mine)
     limit_threads(threads)
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
+    # The first SIGINT/SIGTERM/SIGHUP stops the running job (its sink removes the partial
+    # file); between jobs it is only recorded, and the next job is not started.
+    signals.install(when=_running)
     events.put(("worker", os.getpid(), None, None))
 
 
 def pool_execute(index: int, job: Job, backend: str, threads: int) -> JobResult:
     """``execute`` in a pool process, with its frames sent to the driver."""
     events = _PoolState.events
-    if _PoolState.stop.is_set() or _PoolState.interrupted:
+    if _PoolState.stop.is_set() or signals.received() is not None:
         return JobResult.of(job, "cancelled", error="interrupted before it started")
     events.put(("started", index, os.getpid(), socket.gethostname()))
     _PoolState.running = True

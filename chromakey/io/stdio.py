@@ -1,7 +1,8 @@
 """Standard input and output as a source and a sink: ``-`` on the command line.
 
-FFmpeg reads and writes them as its ``pipe:`` protocol, straight on the file descriptors
-(no Python call per packet). Only the name ``-`` is taken: the URL policy that refuses
+FFmpeg reads standard input as its ``pipe:`` protocol, straight on the file descriptor.
+Standard output is written from Python (:class:`StdoutWriter`), so that a signal can end a
+render whose reader has stalled. Only the name ``-`` is taken: the URL policy that refuses
 FFmpeg's other protocols (io.locations) stays as it is.
 """
 
@@ -12,7 +13,6 @@ import sys
 
 STDIO = "-"  # the name of standard input (as an input) or standard output (as an output)
 STDIN_URL = "pipe:0"
-STDOUT_URL = "pipe:1"
 
 
 def is_stdio(location: str | os.PathLike[str] | None) -> bool:
@@ -43,3 +43,37 @@ def silence_stdout() -> None:
         os.dup2(fd, 1)
     finally:
         os.close(fd)
+
+
+class StdoutWriter:
+    """Standard output as the file object PyAV writes to: each write an ``os.write`` made
+    from Python.
+
+    FFmpeg's ``pipe:`` protocol retries a write that a signal interrupts (EINTR), so with
+    the reader stalled and the pipe full no Python handler ever ran and only SIGKILL ended
+    the render. Here the interrupted ``os.write`` runs the handler; its KeyboardInterrupt is
+    kept in ``interrupted`` and an InterruptedError (an Exception, which PyAV carries back
+    through FFmpeg) raised instead, for the sink to raise the interrupt again. After that,
+    or :meth:`stop`, nothing more is written: a muxer's closing writes on an abandoned
+    stream would wait on the same full pipe.
+    """
+
+    def __init__(self, fd: int = 1) -> None:
+        self.fd = fd
+        self.interrupted: KeyboardInterrupt | None = None
+        self.stopped = False
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    def write(self, data: bytes) -> int:
+        if self.stopped:
+            return len(data)
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self.fd, view) :]
+        except KeyboardInterrupt as exc:
+            self.interrupted, self.stopped = exc, True
+            raise InterruptedError("interrupted while writing to standard output") from None
+        return len(data)

@@ -18,7 +18,7 @@ from ..core.color import YuvSpec
 from ..core.errors import OutputError, ParameterError
 from ..core.queues import bounded_put
 from ..io.media import output_error
-from ..io.sinks.partial import create_partial, publish
+from ..io.sinks.partial import create_partial, discard, publish
 from .scene import F32, SampleSpec
 from .truth import render_truth
 
@@ -222,8 +222,7 @@ def write_sample(
             if astream is not None:
                 container.mux(astream.encode(None))
     except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        discard(tmp)
         if isinstance(exc, OSError) and not isinstance(exc, OutputError):
             raise output_error(exc, str(path), path=path) from exc
         raise

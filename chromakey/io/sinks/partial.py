@@ -14,12 +14,14 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ...core import signals
 from ...core.errors import OutputError
 from ..media import output_error
 
@@ -162,6 +164,7 @@ def create_partial(path: str | os.PathLike[str], *, warn: Warn | None = None) ->
         except OSError as exc:
             raise output_error(exc, str(path), path=path) from exc
         os.close(fd)
+        signals.track(tmp)
         return tmp
     raise OutputError(
         f"{path}: cannot create a temporary file in {folder}; choose another output", path=path
@@ -174,5 +177,15 @@ def publish(tmp: Path, path: Path) -> None:
     try:
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
         raise output_error(exc, str(path), path=path) from exc
+    signals.untrack(tmp)
+
+
+def discard(tmp: Path) -> None:
+    """Remove a partial that will not be published (a file, or a PNG sequence's folder)."""
+    if tmp.is_dir() and not tmp.is_symlink():
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        tmp.unlink(missing_ok=True)
+    signals.untrack(tmp)

@@ -4,7 +4,6 @@ preview's screenshot), both written under partial names first."""
 from __future__ import annotations
 
 import os
-import shutil
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -12,10 +11,19 @@ from typing import Any
 import av
 import numpy as np
 
+from ...core import signals
 from ...core.errors import OutputError, ParameterError
 from ..media import writing
 from .base import Sink
-from .partial import Warn, check_folder, clear_stale, create_partial, partial_name, publish
+from .partial import (
+    Warn,
+    check_folder,
+    clear_stale,
+    create_partial,
+    discard,
+    partial_name,
+    publish,
+)
 
 
 def _encoder(width: int, height: int, fmt: str) -> Any:
@@ -66,6 +74,7 @@ class PngSequenceSink(Sink):
         self.tmpdir = parent / partial_name(parent / "x", prefix=prefix, suffix="")
         with writing(self.pattern, self.tmpdir):
             self.tmpdir.mkdir()
+        signals.track(self.tmpdir)
         self._codec: Any = None
         self.written: list[str] = []
 
@@ -89,10 +98,10 @@ class PngSequenceSink(Sink):
                 for name in self.written:
                     os.replace(self.tmpdir / name, self.folder / name)
         finally:
-            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            discard(self.tmpdir)
 
     def abort(self) -> None:
-        shutil.rmtree(self.tmpdir, ignore_errors=True)
+        discard(self.tmpdir)
 
 
 def write_png(path: str | os.PathLike[str], rgb: np.ndarray, *, warn: Warn | None = None) -> Path:
@@ -107,7 +116,7 @@ def write_png(path: str | os.PathLike[str], rgb: np.ndarray, *, warn: Warn | Non
         with writing(str(path), path), open(tmp, "wb") as fh:
             fh.write(data)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
         raise
     publish(tmp, path)
     return path

@@ -17,10 +17,10 @@ import numpy as np
 from ...core.errors import OutputError
 from ...core.frames import YuvImage
 from ..media import output_error
-from ..stdio import STDOUT_URL, describe, is_stdio, silence_stdout
+from ..stdio import StdoutWriter, describe, is_stdio, silence_stdout
 from .base import Sink
 from .formats import video_format
-from .partial import Warn, check_folder, create_partial, publish
+from .partial import Warn, check_folder, create_partial, discard, publish
 
 
 class VideoFileSink(Sink):
@@ -62,25 +62,42 @@ class VideoFileSink(Sink):
             )
         self.tmp: Path | None = None
         self._target = None if self.to_stdout else self.path  # what error messages name
+        self._writer: StdoutWriter | None = None
+        target: Any
         if self.to_stdout:
             if sys.stdout is not None and sys.stdout.isatty():
                 raise OutputError(
                     "standard output is a terminal; send the video to a file or a program "
                     "(-o - > out.nut, -o - | ffplay -)"
                 )
-            target = STDOUT_URL
+            target = self._writer = StdoutWriter()
         else:
             check_folder(self.path)
             self.tmp = create_partial(self.path, warn=warn)
             target = str(self.tmp)
+        try:
+            self._open(target, rate, time_base, audio_stream)
+        except BaseException:
+            if hasattr(self, "container"):
+                with contextlib.suppress(Exception):
+                    self.container.close()
+            if self.tmp is not None:
+                discard(self.tmp)  # a failure or a signal while setting up: no partial left
+            raise
+
+    def _open(
+        self,
+        target: Any,
+        rate: Fraction | None,
+        time_base: Fraction | None,
+        audio_stream: av.audio.stream.AudioStream | None,
+    ) -> None:
         try:
             self.container = av.open(
                 target, "w", format=self.format.container, options=self.format.container_options
             )
             s = self.container.add_stream(self.format.codec, rate=rate or Fraction(30))
         except (av.error.FFmpegError, OSError, ValueError) as exc:
-            if self.tmp is not None:
-                self.tmp.unlink(missing_ok=True)
             if isinstance(exc, OSError) and exc.errno is not None:
                 raise output_error(exc, self.name, path=self.path) from exc
             raise OutputError(
@@ -228,7 +245,13 @@ class VideoFileSink(Sink):
         except BrokenPipeError as exc:
             raise self._reader_gone() from exc
         except (av.error.FFmpegError, OSError) as exc:
+            self._raise_interrupt()
             raise output_error(exc, self.name, path=self._target) from exc
+
+    def _raise_interrupt(self) -> None:
+        """A signal that came while standard output's write waited: raise it as it came."""
+        if self._writer is not None and self._writer.interrupted is not None:
+            raise self._writer.interrupted
 
     def _reader_gone(self) -> OutputError:
         """Standard output's reader went away: nothing more can go there; say so once."""
@@ -251,6 +274,7 @@ class VideoFileSink(Sink):
             except BrokenPipeError as exc:
                 raise self._reader_gone() from exc
             except (av.error.FFmpegError, OSError) as exc:
+                self._raise_interrupt()
                 raise output_error(exc, self.name, path=self._target) from exc
         except BaseException:
             self.abort()
@@ -259,10 +283,12 @@ class VideoFileSink(Sink):
             publish(self.tmp, self.path)
 
     def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.stop()  # an abandoned stream: no trailer to wait on a stalled reader
         with contextlib.suppress(Exception):
             self.container.close()
         if self.tmp is not None:
-            self.tmp.unlink(missing_ok=True)
+            discard(self.tmp)
 
 
 def _over_black(

@@ -21,6 +21,7 @@ from ..stdio import STDIN_URL, describe, is_stdio
 from .base import Item, QueuedItems, SourceInfo, source_info
 from .decode import MAX_PIXELS, decode_video_packet, to_frame
 from .pacing import FrameGate
+from .timeline import Timeline
 
 # FFmpeg network options: fail a dead server within seconds instead of hanging.
 NETWORK_OPTIONS = {"rw_timeout": "10000000", "timeout": "10000000"}
@@ -119,12 +120,17 @@ class VideoSource(QueuedItems):
         step = frame_interval(self.info.rate)
         index = 0
         streams = [self.video] + ([self.audio] if self.audio is not None else [])
+        start = self.container.start_time
+        timeline = Timeline(self.name, start / av.time_base if start is not None else 0.0)
         try:
             for packet in self.container.demux(streams):
                 if self._stop.is_set():
                     return
                 if packet.stream is self.audio:
-                    if packet.dts is not None and not self._put(("audio", packet)):
+                    if packet.dts is None:
+                        continue
+                    timeline.audio(packet)
+                    if not self._put(("audio", packet)):
                         return
                     continue
                 decoded = decode_video_packet(packet, self.name)
@@ -133,6 +139,7 @@ class VideoSource(QueuedItems):
                     continue
                 for av_frame in decoded:
                     frame = to_frame(av_frame, index, index * step)
+                    frame.time = timeline.video(frame.time, step)
                     index += 1
                     if not self._put(("video", frame)):
                         return
@@ -161,11 +168,18 @@ class VideoSource(QueuedItems):
             self._put(("error", err))
         except Exception as exc:  # noqa: BLE001 - handed to the consumer's thread
             self._put(("error", exc))
+        finally:
+            if self._stop.is_set():
+                self.container.close()  # close() may have given up waiting for this thread
 
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5.0)
+            if self._thread.is_alive():
+                # Still in a read that cannot be interrupted (a silent pipe): closing the
+                # container under it would free what it reads into; it closes it itself.
+                return
         self.container.close()
 
     def __enter__(self) -> VideoSource:

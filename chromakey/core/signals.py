@@ -1,0 +1,132 @@
+"""The signals that end a process — SIGINT, SIGTERM, SIGHUP — end a run cleanly and promptly.
+
+The handler raises :class:`Interrupted` (a KeyboardInterrupt, so every clean-up written for
+Ctrl-C runs: sinks remove their partial files) carrying the signal, and the command exits
+with 128 + its number, as a shell reports a process a signal ended. Later signals are left
+to the first one's clean-up, which a second Ctrl-C must not cut short.
+
+A Python handler runs only when the main thread is back in Python: a C call that retries
+its read or write on EINTR (FFmpeg's own protocols do) never lets it. So a watcher thread
+learns of the signal from the wakeup fd, which the C-level handler writes whatever the main
+thread is doing, and if the process is still there GRACE seconds later it removes the
+temporary files still registered here (:func:`track`) and ends the process itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+
+ENDING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# Seconds a run gets to clean up after the first signal before the watcher ends it.
+GRACE = 10.0
+# … and with --keep-partial, whose point is to finish the file (an encoder's last frames).
+FINISH_GRACE = 60.0
+
+
+class Interrupted(KeyboardInterrupt):
+    """A signal ended the run; ``signum`` says which (SIGINT for a plain KeyboardInterrupt)."""
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = int(signum)
+
+
+def exit_status(exc: BaseException | None = None) -> int:
+    """128 + the signal's number: 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP — the one
+    ``exc`` carries, else the first this process received, else SIGINT's."""
+    signum = getattr(exc, "signum", None) or _State.received or signal.SIGINT
+    return 128 + int(signum)
+
+
+class _State:
+    received: int | None = None  # the first ending signal
+    grace = GRACE
+    when: Callable[[], bool] | None = None  # raise only while this says so (a pool worker)
+    watcher: threading.Thread | None = None
+    tracked: set[str] = set()
+    lock = threading.Lock()
+
+
+def track(path: str | os.PathLike[str]) -> None:
+    """Register a temporary file or folder to remove should the watcher end the process."""
+    with _State.lock:
+        _State.tracked.add(os.fspath(path))
+
+
+def untrack(path: str | os.PathLike[str]) -> None:
+    """It was published or removed: nothing left to do for it."""
+    with _State.lock:
+        _State.tracked.discard(os.fspath(path))
+
+
+def _remove_tracked() -> None:
+    with _State.lock:
+        paths = list(_State.tracked)
+    for p in paths:
+        if os.path.isdir(p) and not os.path.islink(p):
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                Path(p).unlink(missing_ok=True)
+
+
+def received() -> int | None:
+    """The first ending signal this process received, if any."""
+    return _State.received
+
+
+def _handler(signum: int, frame: FrameType | None) -> None:
+    if _State.received is not None:
+        return  # the first signal's clean-up is under way (and the watcher holds a deadline)
+    _State.received = signum
+    if _State.when is None or _State.when():
+        raise Interrupted(signum)
+
+
+def _watch(fd: int) -> None:
+    """Wait for an ending signal's byte on the wakeup fd; give the run GRACE s, then end it."""
+    first: int | None = None
+    while first is None:
+        try:
+            data = os.read(fd, 64)
+        except OSError:
+            return
+        if not data:
+            return
+        first = next((b for b in data if b in ENDING), None)
+    threading.Event().wait(_State.grace)
+    _remove_tracked()
+    os._exit(128 + first)
+
+
+def install(grace: float | None = None, when: Callable[[], bool] | None = None) -> None:
+    """Handle the ending signals in this process (from the main thread; elsewhere nothing is
+    done, as for embedded use). A signal ignored when the process started (``nohup``) stays
+    ignored. ``grace`` changes the watcher's wait (calling again updates it); with ``when``
+    the handler raises only while ``when()`` is true, and otherwise the signal is only
+    recorded (:func:`received`): a pool worker between jobs has nothing to stop."""
+    if grace is not None:
+        _State.grace = grace
+    _State.when = when
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for s in ENDING:
+        current = signal.getsignal(s)
+        if current is signal.SIG_IGN:
+            continue
+        signal.signal(s, _handler)
+    if _State.watcher is None:
+        r, w = os.pipe2(os.O_CLOEXEC)
+        os.set_blocking(w, False)
+        signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+        _State.watcher = threading.Thread(
+            target=_watch, args=(r,), name="chromakey-signals", daemon=True
+        )
+        _State.watcher.start()
