@@ -1,8 +1,13 @@
 """A publisher page for the WebRTC tests, and the static server that serves it.
 
 ``python3 tests/webrtc_page.py HOST PORT DIR`` serves DIR on http://HOST:PORT/ (another
-origin than the WHIP endpoint's) and prints each ``GET /report?MESSAGE`` the page makes as
-one line ``report MESSAGE`` on standard output: how the test follows the browser.
+origin than the WHIP endpoint's) and prints each message the page reports as one line
+``report MESSAGE`` on standard output: how the test follows the browser. A report can be
+lost on its way (a fetch that fails is a fetch that failed: a CI run once waited 90 s for
+a ``post`` report that never came), so the page numbers its reports, POSTs them in order
+to ``/report`` in batches and retries until the server acknowledges them; the server
+prints each number once, in order (:class:`_Ledger`). :class:`PageState` folds the lines
+into what the test waits on, with a deadline.
 
 :func:`publisher_html` writes a page that draws a green-screen "avatar" on a canvas, 30 fps,
 and publishes the canvas (and a 440 Hz tone with ``audio``) to a WHIP endpoint, with
@@ -20,6 +25,7 @@ from __future__ import annotations
 import http.server
 import json
 import sys
+import threading
 import urllib.parse
 from pathlib import Path
 
@@ -31,7 +37,25 @@ _PAGE = """<!doctype html>
 <body><canvas id="c"></canvas>
 <script>
 const CFG = __CONFIG__;
-const report = (m) => fetch('/report?' + encodeURIComponent(m)).catch(() => {});
+// Reports are numbered and kept until the server acknowledges them: none is lost.
+const outbox = [];
+let nextSeq = 0, pumping = false;
+function report(m) { outbox.push([nextSeq++, String(m)]); pump(); }
+async function pump() {
+  if (pumping) return;
+  pumping = true;
+  while (outbox.length) {
+    try {
+      const r = await fetch('/report', {method: 'POST', body: JSON.stringify(outbox.slice(0, 200))});
+      if (!r.ok) throw new Error('status ' + r.status);
+      const ack = (await r.json()).ack;
+      while (outbox.length && outbox[0][0] <= ack) outbox.shift();
+    } catch (e) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  pumping = false;
+}
 window.captures = [];
 async function main() {
   const c = document.getElementById('c');
@@ -153,16 +177,67 @@ def read_barcode(y_plane) -> int:  # noqa: ANN001 - a uint8 H×W numpy array
     return value
 
 
+class PageState:
+    """What the page has reported so far, from the server's ``report …`` lines."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.posts: dict[int, tuple[int, str]] = {}  # round → (status, location)
+        self.sent: dict[int, int] = {}  # round → frames encoded
+        self.deleted: dict[int, int] = {}  # round → DELETE's status
+        self.states: list[str] = []
+        self.errors: list[str] = []
+        for line in lines:
+            words = line.split()
+            if len(words) < 2 or words[0] != "report":
+                continue
+            kind, rest = words[1], words[2:]
+            rnd = int(rest[-1].split("=")[1]) if rest and rest[-1].startswith("round=") else 0
+            if kind == "post":
+                self.posts[rnd] = (int(rest[0]), rest[1].removeprefix("location="))
+            elif kind == "sent":
+                self.sent[rnd] = max(self.sent.get(rnd, 0), int(rest[0]))
+            elif kind == "deleted":
+                self.deleted[rnd] = int(rest[0])
+            elif kind == "state":
+                self.states.append(rest[0])
+            elif kind == "error":
+                self.errors.append(" ".join(rest))
+        if self.errors:
+            raise AssertionError(f"the page failed: {self.errors[0]}")
+
+
+class _Ledger:
+    """The reports printed so far: each number once, in order, whatever the page resends."""
+
+    def __init__(self) -> None:
+        self.printed = -1
+        self.lock = threading.Lock()
+
+    def take(self, batch: list) -> int:
+        with self.lock:
+            for seq, message in batch:
+                if seq == self.printed + 1:
+                    print("report", message, flush=True)
+                    self.printed = seq
+            return self.printed
+
+
+_LEDGER = _Ledger()
+
+
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        url = urllib.parse.urlsplit(self.path)
-        if url.path == "/report":
-            print("report", urllib.parse.unquote(url.query), flush=True)
-            self.send_response(204)
-            self.send_header("Access-Control-Allow-Origin", "*")
-            self.end_headers()
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        if urllib.parse.urlsplit(self.path).path != "/report":
+            self.send_error(404)
             return
-        super().do_GET()
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        ack = _LEDGER.take(json.loads(body))
+        data = json.dumps({"ack": ack}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass

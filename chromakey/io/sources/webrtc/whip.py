@@ -57,6 +57,7 @@ MAX_SDP = 64 * 1024  # bytes of an offer
 BODY_TIMEOUT = 5.0  # s for the whole offer to arrive once its headers have
 MAX_HEADER_BYTES = 8190  # a request line or header (aiohttp's default, stated here)
 MAX_HEADERS = 64  # a browser sends about 15
+CLOSE_TIMEOUT = 5.0  # s for aiortc to close a publisher's peer (one that vanished can hang it)
 _CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Expose-Headers": "Location, ETag, Link, Accept-Post",
@@ -341,10 +342,13 @@ class WhipSource(LiveTrackSource):
         for task in session.tasks:
             if task is not current:
                 task.cancel()
-        await session.pc.close()
         if self.once and frames:
-            self.finish()
-        elif not self._stop.is_set():
+            self.finish()  # the recording is complete: closing the peer is only cleanup
+        try:
+            await asyncio.wait_for(session.pc.close(), CLOSE_TIMEOUT)
+        except TimeoutError:
+            self.log(f"whip: the peer connection did not close within {CLOSE_TIMEOUT:g} s")
+        if not (self.once and frames) and not self._stop.is_set():
             self.log("whip: waiting for the next publisher")
 
     # --- the end ------------------------------------------------------------------------------
