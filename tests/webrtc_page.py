@@ -46,7 +46,8 @@ async function pump() {
   pumping = true;
   while (outbox.length) {
     try {
-      const r = await fetch('/report', {method: 'POST', body: JSON.stringify(outbox.slice(0, 200))});
+      const body = JSON.stringify(outbox.slice(0, 200));
+      const r = await fetch('/report', {method: 'POST', body});
       if (!r.ok) throw new Error('status ' + r.status);
       const ack = (await r.json()).ack;
       while (outbox.length && outbox[0][0] <= ack) outbox.shift();
@@ -226,6 +227,16 @@ _LEDGER = _Ledger()
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        url = urllib.parse.urlsplit(self.path)
+        if url.path == "/report":  # other pages' unnumbered reports (examples/web)
+            print("report", urllib.parse.unquote(url.query), flush=True)
+            self.send_response(204)
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.end_headers()
+            return
+        super().do_GET()
+
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         if urllib.parse.urlsplit(self.path).path != "/report":
             self.send_error(404)

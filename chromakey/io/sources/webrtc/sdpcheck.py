@@ -18,7 +18,7 @@ from typing import Any
 from ....core.errors import ParameterError
 from .shown import shown
 
-__all__ = ["ACCEPTED_VIDEO", "MAX_SECTIONS", "OfferError", "check_offer"]
+__all__ = ["ACCEPTED_VIDEO", "MAX_SECTIONS", "OfferError", "check_lines", "check_offer"]
 
 ACCEPTED_VIDEO = ("VP8", "H264")  # what the keyer takes from a publisher (aiortc decodes both)
 # A publisher sends video and audio (OBS, FFmpeg), a browser maybe a data channel too.
@@ -76,14 +76,15 @@ def _check_candidate(value: str) -> None:
         )
 
 
-def _check_lines(text: str) -> None:
-    """The section count, and every port and candidate, before aiortc parses anything."""
+def check_lines(text: str, what: str = "the offer") -> None:
+    """The section count, and every port and candidate, before aiortc parses anything (an
+    offer here, a WHEP server's answer in the WHEP client)."""
     lines = text.splitlines()
     sections = sum(1 for line in lines if line.startswith("m="))
     if sections > MAX_SECTIONS:
         raise OfferError(
-            f"the offer has {sections} media sections; at most {MAX_SECTIONS} are taken "
-            "(a publisher sends one video and one audio section)"
+            f"{what} has {sections} media sections; at most {MAX_SECTIONS} are taken "
+            "(a stream has one video and one audio section)"
         )
     for line in lines:
         if line.startswith("m="):
@@ -109,7 +110,7 @@ def check_offer(text: str) -> Any:
 
     if not text.strip().startswith("v=0"):
         raise OfferError("the body is not an SDP offer (it must start with 'v=0')")
-    _check_lines(text)
+    check_lines(text)
     try:
         parsed = SessionDescription.parse(text)
     except Exception as exc:  # noqa: BLE001 - aiortc's parser raises whatever it meets
