@@ -15,7 +15,7 @@ import pytest
 
 from webrtc_media import check_keyed, decode, dominant_hz
 from webrtc_net import Lines, chromium, chromium_command, free_port, require_aiortc
-from webrtc_page import PageState, publisher_html
+from webrtc_page import LOSE_EVERY, PageState, publisher_html
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,9 @@ def _serve_page(netns, tmp_path, **page):  # noqa: ANN001, ANN003, ANN202
     site = tmp_path / "site"
     site.mkdir()
     (site / "index.html").write_text(publisher_html(whip, **page))
-    server = netns.python("tests/webrtc_page.py", netns.b, "8000", str(site), stdout=-1)
+    # Every LOSE_EVERY-th report request is lost on purpose: the page must deliver anyway.
+    server = netns.python("tests/webrtc_page.py", netns.b, "8000", str(site), str(LOSE_EVERY),
+                          stdout=-1)
     reports = Lines(server)
     reports.wait_for(lambda line: line == "serving", 30)
     return port, reports, f"http://{netns.b}:8000/index.html"
@@ -59,6 +61,7 @@ def test_chromium_publishes_render_finishes_keyed_mp4_with_audio(netns, tmp_path
     status, location = state.posts[0]
     assert status == 201 and re.fullmatch(r"/live/\S+", location), state.posts
     _page(reports, lambda s: s.sent.get(0, 0) >= 90, 120)
+    assert sum(line.startswith("report post") for line in reports.lines) == 1  # printed once
     browser.send_signal(signal.SIGKILL)  # the browser goes away without a word
     assert log.wait(120) == 0, log.text()
     assert any("left" in line for line in log.lines), log.text()
@@ -101,6 +104,9 @@ def test_chromium_preview_shows_keyed_avatar_and_takes_the_next_publisher(
     assert text.count("connected (offers") == 2, text
     state = _page(reports, lambda s: 1 in s.posts, 30)
     assert state.posts[0][0] == 201 and state.posts[1][0] == 201, state.posts
+    # Lost requests and acknowledgements were retried; none printed twice or out of order.
+    posts = [line for line in reports.lines if line.startswith("report post")]
+    assert len(posts) == 2, posts
     with av.open(str(shot)) as c:
         rgb = next(c.decode(video=0)).to_ndarray(format="rgb24")
     check_keyed(rgb, (0xFF, 0x00, 0xFF))

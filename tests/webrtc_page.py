@@ -208,11 +208,26 @@ class PageState:
 
 
 class _Ledger:
-    """The reports printed so far: each number once, in order, whatever the page resends."""
+    """The reports printed so far: each number once, in order, whatever the page resends.
 
-    def __init__(self) -> None:
+    With ``lose`` N, every Nth report request is lost on purpose, alternately before it is
+    taken (the request lost) and after (the acknowledgement lost): the tests run with
+    this, so that a page that did not retry, or a server that printed twice, fails them.
+    """
+
+    def __init__(self, lose: int = 0) -> None:
         self.printed = -1
         self.lock = threading.Lock()
+        self.lose = lose
+        self.requests = 0
+
+    def loses(self) -> str:
+        """What the next request loses: "request", "ack" or nothing ("")."""
+        with self.lock:
+            self.requests += 1
+            if not self.lose or self.requests % self.lose:
+                return ""
+            return "request" if (self.requests // self.lose) % 2 else "ack"
 
     def take(self, batch: list) -> int:
         with self.lock:
@@ -224,6 +239,7 @@ class _Ledger:
 
 
 _LEDGER = _Ledger()
+LOSE_EVERY = 4  # the tests' report requests lost on purpose (see _Ledger)
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -242,7 +258,14 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             self.send_error(404)
             return
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        lost = _LEDGER.loses()
+        if lost == "request":
+            self.close_connection = True  # no answer: the page's fetch fails
+            return
         ack = _LEDGER.take(json.loads(body))
+        if lost == "ack":
+            self.close_connection = True
+            return
         data = json.dumps({"ack": ack}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -255,7 +278,9 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
 
 def main(argv: list[str]) -> None:
+    """HOST PORT DIR [LOSE]: LOSE (default 0) as :class:`_Ledger` takes it."""
     host, port, folder = argv[0], int(argv[1]), Path(argv[2])
+    _LEDGER.lose = int(argv[3]) if len(argv) > 3 else 0
 
     def handler(*args: object, **kwargs: object) -> _Handler:
         return _Handler(*args, directory=str(folder), **kwargs)  # type: ignore[arg-type]
