@@ -85,7 +85,7 @@ CASES = [
                                                 + b"\r\n"), 401, "bearer token", {"token": TOKEN}),
     # Offers: too many sections, bad ports and candidates, nothing sent.
     Case("m-bomb-800", lambda o: _post(_sections(o, 800)), 400, "media sections"),
-    Case("m-five", lambda o: _post(_sections(o, 3)), 400, "at most 4"),
+    Case("m-five", lambda o: _post(_sections(o, 4)), 400, "at most 4"),
     Case("candidate-port-99999", lambda o: _post(_candidate(
         o, "candidate:1 1 udp 2130706431 10.0.0.1 99999 typ host")), 400, "not valid"),
     Case("candidate-port-0", lambda o: _post(_candidate(
