@@ -1,5 +1,8 @@
 """Headless Chromium publishes a green-screen canvas to the WHIP endpoint, from a page on
-another origin, inside a private network namespace (tests/webrtc_net.py)."""
+another origin, inside a private network namespace (tests/webrtc_net.py).
+
+The tests follow the page through :class:`webrtc_page.PageState` (its reports are delivered
+and acknowledged, never lost) and wait for states, each with a deadline."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import pytest
 
 from webrtc_media import check_keyed, decode, dominant_hz
 from webrtc_net import Lines, chromium, chromium_command, free_port, require_aiortc
-from webrtc_page import publisher_html
+from webrtc_page import LOSE_EVERY, PageState, publisher_html
 
 pytestmark = pytest.mark.slow
 
@@ -23,15 +26,22 @@ def _serve_page(netns, tmp_path, **page):  # noqa: ANN001, ANN003, ANN202
     site = tmp_path / "site"
     site.mkdir()
     (site / "index.html").write_text(publisher_html(whip, **page))
-    server = netns.python("tests/webrtc_page.py", netns.b, "8000", str(site), stdout=-1)
+    # Every LOSE_EVERY-th report request is lost on purpose: the page must deliver anyway.
+    server = netns.python("tests/webrtc_page.py", netns.b, "8000", str(site), str(LOSE_EVERY),
+                          stdout=-1)
     reports = Lines(server)
     reports.wait_for(lambda line: line == "serving", 30)
     return port, reports, f"http://{netns.b}:8000/index.html"
 
 
-def _sent(line: str) -> int:
-    m = re.match(r"report sent (\d+)", line)
-    return int(m.group(1)) if m else -1
+def _page(reports: Lines, reached, timeout: float) -> PageState:  # noqa: ANN001
+    """The page's state once ``reached(state)`` holds (a page error fails at once)."""
+
+    def state(lines: list[str]) -> PageState | None:
+        now = PageState(lines)
+        return now if reached(now) else None
+
+    return reports.until(state, timeout)
 
 
 def test_chromium_publishes_render_finishes_keyed_mp4_with_audio(netns, tmp_path):
@@ -46,10 +56,12 @@ def test_chromium_publishes_render_finishes_keyed_mp4_with_audio(netns, tmp_path
     log, report = Lines(render, "stderr"), Lines(render)
     log.wait_for(lambda line: "listening on" in line, 60)
     browser = netns.popen(chromium_command(exe, tmp_path / "profile", page), stdout=-3, stderr=-3)
-    post = reports.wait_for(lambda line: line.startswith("report post"), 90)
+    state = _page(reports, lambda s: 0 in s.posts, 90)
     # The page on the other origin got 201 and could read the exposed Location.
-    assert re.match(r"report post 201 location=/live/\S+", post), post
-    reports.wait_for(lambda line: _sent(line) >= 90, 120)
+    status, location = state.posts[0]
+    assert status == 201 and re.fullmatch(r"/live/\S+", location), state.posts
+    _page(reports, lambda s: s.sent.get(0, 0) >= 90, 120)
+    assert sum(line.startswith("report post") for line in reports.lines) == 1  # printed once
     browser.send_signal(signal.SIGKILL)  # the browser goes away without a word
     assert log.wait(120) == 0, log.text()
     assert any("left" in line for line in log.lines), log.text()
@@ -85,12 +97,16 @@ def test_chromium_preview_shows_keyed_avatar_and_takes_the_next_publisher(
     log = Lines(preview, "stderr")
     log.wait_for(lambda line: "listening on" in line, 60)
     netns.popen(chromium_command(exe, tmp_path / "profile", page), stdout=-3, stderr=-3)
-    reports.wait_for(lambda line: line.startswith("report deleted 200 round=0"), 120)
+    assert _page(reports, lambda s: 0 in s.deleted, 120).deleted[0] == 200
     assert log.wait(180) == 0, log.text()
     text = "\n".join(log.lines)
     assert "left (it sent DELETE)" in text and "waiting for the next publisher" in text
     assert text.count("connected (offers") == 2, text
-    assert "post 201" in "\n".join(reports.lines) and "round=1" in "\n".join(reports.lines)
+    state = _page(reports, lambda s: 1 in s.posts, 30)
+    assert state.posts[0][0] == 201 and state.posts[1][0] == 201, state.posts
+    # Lost requests and acknowledgements were retried; none printed twice or out of order.
+    posts = [line for line in reports.lines if line.startswith("report post")]
+    assert len(posts) == 2, posts
     with av.open(str(shot)) as c:
         rgb = next(c.decode(video=0)).to_ndarray(format="rgb24")
     check_keyed(rgb, (0xFF, 0x00, 0xFF))

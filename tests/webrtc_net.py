@@ -116,6 +116,22 @@ class Lines:
                     raise AssertionError(f"timed out after {timeout} s:\n" + self.text())
                 self._cond.wait(left)
 
+    def until(self, state, timeout: float = 60.0):  # noqa: ANN001, ANN201
+        """Wait until ``state(lines so far)`` is truthy and return it: a state reached, with a
+        deadline, whatever order or grouping the lines that make it came in."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                got = state([line for line in self.lines if line])
+                if got:
+                    return got
+                if getattr(self, "_eof", False):
+                    raise AssertionError("the process ended first:\n" + self.text())
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"timed out after {timeout} s:\n" + self.text())
+                self._cond.wait(left)
+
     def wait(self, timeout: float) -> int:
         """The process's exit status; AssertionError with its last lines if it runs longer."""
         try:

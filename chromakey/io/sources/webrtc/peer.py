@@ -16,22 +16,9 @@ from collections.abc import Coroutine, Sequence
 from concurrent.futures import Future
 from typing import Any
 
-from ....core.errors import BackendUnavailableError, ParameterError
+from ....core.errors import BackendUnavailableError
 
-__all__ = [
-    "ACCEPTED_VIDEO",
-    "LoopThread",
-    "OfferError",
-    "check_offer",
-    "new_peer",
-    "require_aiortc",
-]
-
-ACCEPTED_VIDEO = ("VP8", "H264")  # what the keyer takes from a publisher (aiortc decodes both)
-
-
-class OfferError(ParameterError):
-    """An SDP offer that cannot be answered (malformed, no video, no common codec)."""
+__all__ = ["LoopThread", "new_peer", "require_aiortc"]
 
 
 def require_aiortc() -> None:
@@ -82,32 +69,3 @@ def new_peer(ice_servers: Sequence[str] = ()) -> Any:
 
     config = RTCConfiguration(iceServers=[RTCIceServer(urls=url) for url in ice_servers])
     return RTCPeerConnection(configuration=config)
-
-
-def check_offer(text: str) -> Any:
-    """The parsed offer (aiortc's SessionDescription), or OfferError saying what is wrong.
-
-    Checked before a peer is made for it: it must parse, carry a video section and offer VP8
-    or H.264 there.
-    """
-    from aiortc.sdp import SessionDescription
-
-    if not text.strip().startswith("v=0"):
-        raise OfferError("the body is not an SDP offer (it must start with 'v=0')")
-    try:
-        parsed = SessionDescription.parse(text)
-    except Exception as exc:  # noqa: BLE001 - aiortc's parser raises whatever it meets
-        raise OfferError(f"the SDP offer does not parse ({type(exc).__name__}: {exc})") from None
-    video = [m for m in parsed.media if m.kind == "video"]
-    if not video:
-        raise OfferError("the offer has no video section; publish a video track")
-    names = {codec.mimeType.split("/")[-1].upper() for m in video for codec in m.rtp.codecs}
-    if not names & set(ACCEPTED_VIDEO):
-        raise OfferError(
-            f"the offer's video codecs ({', '.join(sorted(names)) or 'none'}) are not "
-            f"accepted; publish {' or '.join(ACCEPTED_VIDEO)}"
-        )
-    for m in parsed.media:
-        if m.ice.usernameFragment is None or m.dtls is None or not m.dtls.fingerprints:
-            raise OfferError("the offer lacks ICE credentials or a DTLS fingerprint")
-    return parsed

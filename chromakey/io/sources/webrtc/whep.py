@@ -9,7 +9,11 @@ stream with StreamError. A session the server closes itself (DTLS close: the str
 over) ends a ``render`` (``once``) cleanly; a preview re-opens.
 
 A first answer of 4xx is final (InputError: wrong path, token, or offer); 5xx and network
-errors are retried.
+errors are retried. The server is a stranger too: an answer over ``MAX_SDP`` bytes, not
+UTF-8, or failing :func:`chromakey.io.sources.webrtc.sdpcheck.check_lines` (too many
+sections, a bad port or candidate) or aiortc is unusable (InputError on the first session);
+its text is shown escaped and cut short; a ``Location`` on another origin is ignored (the
+DELETE, which carries the token, goes only where the offer went).
 """
 
 from __future__ import annotations
@@ -18,13 +22,16 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from ....core.errors import InputError, ParameterError, StreamError
 from .peer import LoopThread, new_peer, require_aiortc
+from .sdpcheck import OfferError, check_lines
+from .serverlog import loop_exception_handler
+from .shown import shown
 from .track import LiveTrackSource
 from .urls import WhepLocation, parse_location
-from .whip import _stderr
+from .whip import MAX_SDP, _stderr
 
 __all__ = ["WhepSource"]
 
@@ -33,8 +40,34 @@ class _Refused(Exception):
     """The server answered the offer with an error status."""
 
     def __init__(self, status: int, text: str) -> None:
-        super().__init__(f"HTTP {status}: {text.strip().splitlines()[0] if text.strip() else ''}")
+        first = text.strip().splitlines()[0] if text.strip() else ""
+        super().__init__(f"HTTP {status}: {shown(first)}")
         self.status = status
+
+
+class _BadAnswer(Exception):
+    """The server said 201 but its answer cannot be taken."""
+
+
+async def _answer_text(response: Any) -> str:
+    """The answer's text, read no further than :data:`MAX_SDP` bytes."""
+    data = b""
+    while len(data) <= MAX_SDP:
+        chunk = await response.content.read(MAX_SDP + 1 - len(data))
+        if not chunk:
+            break
+        data += chunk
+    if len(data) > MAX_SDP:
+        raise _BadAnswer(f"it is larger than {MAX_SDP} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _BadAnswer("it is not UTF-8 text") from None
+    try:
+        check_lines(text, "the answer")
+    except OfferError as exc:
+        raise _BadAnswer(str(exc)) from None
+    return text
 
 
 class WhepSource(LiveTrackSource):
@@ -78,6 +111,7 @@ class WhepSource(LiveTrackSource):
         self.log = log or _stderr
         self._reconnecting = False
         self._loop = LoopThread("chromakey-whep")
+        self._loop.loop.set_exception_handler(loop_exception_handler("whep", self.log))
         self._task = self._loop.submit(self._run())
 
     def idle_state(self) -> str:
@@ -99,8 +133,14 @@ class WhepSource(LiveTrackSource):
                         self.fail(InputError(f"{self.url}: the WHEP server refused ({exc})"))
                         return
                     self.last_error = str(exc)
+                except _BadAnswer as exc:
+                    if self.frames == 0:
+                        why = f"{self.url}: the WHEP server's answer is unusable: {exc}"
+                        self.fail(InputError(why))
+                        return
+                    self.last_error = f"an unusable answer: {exc}"
                 except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-                    self.last_error = str(exc) or type(exc).__name__
+                    self.last_error = shown(str(exc) or type(exc).__name__)
                     closed_by_server = False
                 else:
                     if closed_by_server and self.once and self.frames:
@@ -153,14 +193,17 @@ class WhepSource(LiveTrackSource):
                 pc.addTransceiver("audio", direction="recvonly")
             await pc.setLocalDescription(await pc.createOffer())
             async with http.post(self.url, data=pc.localDescription.sdp, headers=headers) as r:
-                text = await r.text()
                 if r.status != 201:
-                    raise _Refused(r.status, text)
-                location = r.headers.get("Location")
-                resource = urljoin(self.url, location) if location else None
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=text, type="answer"))
+                    raise _Refused(r.status, (await r.content.read(4096)).decode(errors="replace"))
+                text = await _answer_text(r)
+                resource = self._resource(r.headers.get("Location"))
+            try:
+                await pc.setRemoteDescription(RTCSessionDescription(sdp=text, type="answer"))
+            except Exception as exc:  # noqa: BLE001 - aiortc refuses answers with many types
+                why = f"aiortc cannot take it ({type(exc).__name__}: {shown(exc)})"
+                raise _BadAnswer(why) from None
             self.begin(self.url)
-            self.log(f"whep: session open at {resource or self.url}")
+            self.log(f"whep: session open at {shown(resource or self.url)}")
             reason = await self._watch(pc, done)
             self.leave(reason)
             self.last_error = reason
@@ -176,6 +219,20 @@ class WhepSource(LiveTrackSource):
                 except Exception:  # noqa: BLE001 - the session is gone either way
                     pass
             await pc.close()
+
+    def _resource(self, location: str | None) -> str | None:
+        """The session's URL, if on the endpoint's own origin: the DELETE carries the token."""
+        if not location:
+            return None
+        try:
+            url = urljoin(self.url, location)
+            same = urlsplit(url)[:2] == urlsplit(self.url)[:2]
+        except ValueError:
+            url, same = location, False
+        if not same:
+            self.log(f"whep: the session URL {shown(url)} is on another origin; it is not used")
+            return None
+        return url
 
     async def _watch(self, pc: Any, done: asyncio.Event) -> str:
         started = time.monotonic()

@@ -12,8 +12,16 @@ Policy:
   a second gets 409 until the first leaves;
 - ``token`` (``--whip-token``) is checked as WHIP says: ``Authorization: Bearer TOKEN``, else
   401 with ``WWW-Authenticate: Bearer``;
-- the offer is at most 64 KiB (413 above), ``application/sdp`` (415 otherwise), and must
-  parse with a video section in VP8 or H.264 (400 otherwise); every refusal is one log line;
+- the offer is at most 64 KiB (413 above), ``application/sdp`` (415 otherwise), arrives
+  within ``BODY_TIMEOUT`` seconds (408, and the connection closed), and must pass
+  :func:`chromakey.io.sources.webrtc.sdpcheck.check_offer`: at most ``MAX_SECTIONS``
+  sections, valid ports and candidates, a video section in VP8 or H.264 (400 otherwise)
+  that sends (422 for a recvonly or inactive one, which would hold the slot for nothing);
+- malformed HTTP (bad chunks, a lying Content-Length, headers past ``MAX_HEADER_BYTES``) is
+  aiohttp's 400; a client that goes away mid-offer gets nothing. Every refusal is at most
+  one log line, and what a peer sent is shown escaped and cut short
+  (:mod:`chromakey.io.sources.webrtc.shown`), never raw: aiohttp's own log and the event
+  loop's exception handler are routed through :mod:`chromakey.io.sources.webrtc.serverlog`;
 - browsers on other origins may publish: OPTIONS answers the CORS preflight, and ``Location``
   is exposed to scripts;
 - no trickle ICE (aiortc gathers every candidate before it answers): PATCH gets 405;
@@ -26,6 +34,7 @@ Policy:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import secrets
 import sys
@@ -35,13 +44,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ....core.errors import ParameterError, StreamError
-from .peer import LoopThread, OfferError, check_offer, new_peer, require_aiortc
+from .peer import LoopThread, new_peer, require_aiortc
+from .sdpcheck import OfferError, check_offer
+from .serverlog import OneLineLogger, loop_exception_handler
+from .shown import shown
 from .track import LiveTrackSource
 from .urls import WhipLocation, parse_location
 
-__all__ = ["MAX_SDP", "WhipSource"]
+__all__ = ["BODY_TIMEOUT", "MAX_HEADER_BYTES", "MAX_SDP", "WhipSource"]
 
 MAX_SDP = 64 * 1024  # bytes of an offer
+BODY_TIMEOUT = 5.0  # s for the whole offer to arrive once its headers have
+MAX_HEADER_BYTES = 8190  # a request line or header (aiohttp's default, stated here)
+MAX_HEADERS = 64  # a browser sends about 15
+CLOSE_TIMEOUT = 5.0  # s for aiortc to close a publisher's peer (one that vanished can hang it)
 _CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Expose-Headers": "Location, ETag, Link, Accept-Post",
@@ -105,6 +121,7 @@ class WhipSource(LiveTrackSource):
         self._session: _Session | None = None
         self._runner: Any = None
         self._loop = LoopThread("chromakey-whip")
+        self._loop.loop.set_exception_handler(loop_exception_handler("whip", self.log))
         try:
             self._loop.run(self._serve(), timeout=10.0)
         except OSError as exc:
@@ -127,7 +144,15 @@ class WhipSource(LiveTrackSource):
         path = self.endpoint.path
         app.router.add_route("*", path, self._on_endpoint)
         app.router.add_route("*", path.rstrip("/") + "/{session}", self._on_session)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            app,
+            access_log=None,
+            handle_signals=False,
+            logger=OneLineLogger("whip", self.log),
+            max_line_size=MAX_HEADER_BYTES,
+            max_field_size=MAX_HEADER_BYTES,
+            max_headers=MAX_HEADERS,
+        )
         await self._runner.setup()
         await web.TCPSite(self._runner, self.endpoint.host, self.endpoint.port).start()
         self._watchdog = asyncio.ensure_future(self._watch())
@@ -152,9 +177,9 @@ class WhipSource(LiveTrackSource):
             return None
         given = request.headers.get("Authorization", "")
         scheme, _, value = given.partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(
-            value.strip().encode(), self.token.encode()
-        ):
+        # aiohttp hands undecodable header bytes over as surrogates: compared as the bytes sent.
+        sent = value.strip().encode("utf-8", "surrogateescape")
+        if scheme.lower() == "bearer" and hmac.compare_digest(sent, self.token.encode()):
             return None
         why = "no bearer token" if not given else "a wrong bearer token"
         return self._reply(
@@ -165,8 +190,6 @@ class WhipSource(LiveTrackSource):
         )
 
     async def _on_endpoint(self, request: Any) -> Any:
-        from aiohttp import web
-
         if request.method == "OPTIONS":
             return self._preflight("OPTIONS, POST")
         if request.method != "POST":
@@ -178,10 +201,9 @@ class WhipSource(LiveTrackSource):
             return self._reply(request, 415, "the offer must be sent as application/sdp")
         if (request.content_length or 0) > MAX_SDP:
             return self._reply(request, 413, f"the offer is larger than {MAX_SDP} bytes")
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return self._reply(request, 413, f"the offer is larger than {MAX_SDP} bytes")
+        body = await self._read(request)
+        if not isinstance(body, bytes):
+            return body
         if self._session is not None:
             return self._reply(
                 request, 409, "another publisher is live here; try again when it has left"
@@ -191,8 +213,35 @@ class WhipSource(LiveTrackSource):
         except UnicodeDecodeError:
             return self._reply(request, 400, "malformed offer: the SDP is not UTF-8 text")
         except OfferError as exc:
-            return self._reply(request, 400, f"malformed offer: {exc}")
+            what = "malformed offer" if exc.status == 400 else "offer refused"
+            return self._reply(request, exc.status, f"{what}: {exc}")
         return await self._answer(request, body.decode("utf-8"), offer)
+
+    async def _read(self, request: Any) -> Any:
+        """The offer's bytes, or the response already made for a body that did not come."""
+        from aiohttp import web
+        from aiohttp.http_exceptions import HttpProcessingError
+
+        try:
+            return await asyncio.wait_for(request.read(), BODY_TIMEOUT)
+        except web.HTTPRequestEntityTooLarge:
+            return self._reply(request, 413, f"the offer is larger than {MAX_SDP} bytes")
+        except TimeoutError:
+            resp = self._reply(
+                request, 408, f"the offer did not arrive within {BODY_TIMEOUT:g} s"
+            )
+            resp.force_close()
+            with contextlib.suppress(ConnectionError):
+                await resp.prepare(request)
+                await resp.write_eof()
+            request.protocol.force_close()  # no lingering for the rest of a body that stalled
+            return resp
+        except HttpProcessingError as exc:
+            said = " ".join(str(exc.message).split())
+            return self._reply(request, 400, f"malformed request body: {shown(said)}")
+        except ConnectionError:
+            self.log(f"whip: {request.remote} went away before its offer had arrived")
+            return web.Response(status=400)
 
     async def _answer(self, request: Any, sdp: str, offer: Any) -> Any:
         from aiortc import RTCSessionDescription
@@ -213,8 +262,8 @@ class WhipSource(LiveTrackSource):
         except Exception as exc:  # noqa: BLE001 - aiortc refuses offers with many types
             self._session = None
             await pc.close()
-            return self._reply(request, 400, f"malformed offer: cannot answer it ({exc})")
-        codecs = sorted({c.mimeType for m in offer.media for c in m.rtp.codecs})
+            return self._reply(request, 400, f"malformed offer: cannot answer it ({shown(exc)})")
+        codecs = sorted({shown(c.mimeType, 40) for m in offer.media for c in m.rtp.codecs})
         self.begin(f"publisher {request.remote}")
         session.frames_before = self.frames
         self.log(f"whip: publisher {request.remote} connected (offers {', '.join(codecs[:6])})")
@@ -293,10 +342,13 @@ class WhipSource(LiveTrackSource):
         for task in session.tasks:
             if task is not current:
                 task.cancel()
-        await session.pc.close()
         if self.once and frames:
-            self.finish()
-        elif not self._stop.is_set():
+            self.finish()  # the recording is complete: closing the peer is only cleanup
+        try:
+            await asyncio.wait_for(session.pc.close(), CLOSE_TIMEOUT)
+        except TimeoutError:
+            self.log(f"whip: the peer connection did not close within {CLOSE_TIMEOUT:g} s")
+        if not (self.once and frames) and not self._stop.is_set():
             self.log("whip: waiting for the next publisher")
 
     # --- the end ------------------------------------------------------------------------------
