@@ -116,11 +116,18 @@ def _queued(fd: int) -> int:
 
 
 def _waits_on_full_pipe(pid: int, fd: int) -> bool:
-    """The run's main thread sleeps in a pipe write (the kernel's wait channel), or, where
-    the kernel does not name it, the pipe nobody reads holds half its capacity or more."""
-    wchan = Path(f"/proc/{pid}/wchan").read_text().strip()
-    if wchan not in ("", "0"):
-        return "pipe_write" in wchan
+    """A thread of the run (the sink's writer, or the main thread) sleeps in a pipe write (the
+    kernel's wait channel), or, where the kernel does not name it, the pipe nobody reads holds
+    half its capacity or more."""
+    wchans = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            wchans.append((task / "wchan").read_text().strip())
+        except OSError:  # the thread ended meanwhile
+            continue
+    named = [w for w in wchans if w not in ("", "0")]
+    if named:
+        return any("pipe_write" in w for w in named)
     return _queued(fd) >= fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ) // 2
 
 
