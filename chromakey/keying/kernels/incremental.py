@@ -1,0 +1,192 @@
+"""Incremental keying: which 16-px blocks of the output can keep last frame's bytes.
+
+An output pixel depends only on the inputs within ``reach`` pixels of it (the keying stages'
+halo, the decode's chroma reach, the sink's chroma siting) and on the settings. A block whose
+inputs within that reach are the bytes of the previous frame keeps its previous bytes; the
+others are keyed again, in rectangles with ``reach`` pixels of context each (a rectangle's
+own edges then reach none of its kept pixels: the band split's argument, across as well).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..reference import CHROMA_GUIDE_ROWS
+
+BLOCK = 16  # pixels a side of a compared and reused block
+
+
+# The decode's reach beyond the keying stages' halo, in luma pixels: a pixel's chroma comes
+# from the two nearest chroma samples, their chroma guide's window (±1 sample) and its luma
+# on the chroma grid (±1 luma pixel): at most 5 rows or 4 columns away; a region's edge sees
+# its clamped planes that far. Counted as CHROMA_GUIDE_ROWS (6), plus 2 for the sink's
+# chroma siting (a chroma sample reads the pixels beside and below its own).
+DECODE_REACH = CHROMA_GUIDE_ROWS - 4
+
+# Rows of blocks grouped into one rectangle's height: fewer rectangles (each keyed with its
+# context) against keying clean rows between dirty ones.
+STRIPE = 8
+
+# A share of dirty blocks above which one whole-frame call costs less than the rectangles.
+FULL_SHARE = 0.6
+
+
+@njit(nogil=True, cache=True)
+def changed_blocks(cur, prev, bh, bw, grid):
+    """grid[i, j] |= whether block (i, j) (bh rows × bw columns) of ``cur`` differs from
+    ``prev``, both H×W×C uint8; ``prev`` takes the changed blocks' bytes (then equals cur).
+    A block stops being compared at its first differing row."""
+    h, w, c = cur.shape[0], cur.shape[1], cur.shape[2]
+    gh, gw = grid.shape
+    for i in range(gh):
+        r0, r1 = i * bh, min((i + 1) * bh, h)
+        if r0 >= h:
+            break
+        for j in range(gw):
+            c0, c1 = j * bw, min((j + 1) * bw, w)
+            if c0 >= w:
+                break
+            diff = False
+            for r in range(r0, r1):
+                a, b = cur[r, c0:c1], prev[r, c0:c1]
+                d = False
+                for x in range(c1 - c0):
+                    for k in range(c):
+                        d |= a[x, k] != b[x, k]
+                if d:
+                    diff = True
+                    break
+            if diff:
+                grid[i, j] = True
+                for r in range(r0, r1):
+                    prev[r, c0:c1] = cur[r, c0:c1]
+
+
+def dilate(grid: np.ndarray, k: int) -> np.ndarray:
+    """Each True spread to the blocks within k blocks (a square): the reach, in blocks."""
+    if k <= 0 or not grid.any():
+        return grid.copy()
+    gh, gw = grid.shape
+    rows = grid.copy()
+    for d in range(1, k + 1):
+        rows[d:] |= grid[: gh - d] if d < gh else False
+        rows[: gh - d] |= grid[d:] if d < gh else False
+    out = rows.copy()
+    for d in range(1, k + 1):
+        if d < gw:
+            out[:, d:] |= rows[:, : gw - d]
+            out[:, : gw - d] |= rows[:, d:]
+    return out
+
+
+def reach_blocks(reach: int) -> int:
+    """Blocks within ``reach`` pixels of a block: a change anywhere in one reaches that far."""
+    return -(-reach // BLOCK)
+
+
+def rectangles(dirty: np.ndarray, gap: int) -> list[tuple[int, int, int, int]]:
+    """Rectangles (block rows i0–i1, block columns j0–j1, ends excluded) covering every dirty
+    block: stripes of STRIPE block rows, runs of dirty columns within a stripe merged when
+    less than ``gap`` blocks apart (the context both would key twice), rows trimmed to the
+    run's dirty ones."""
+    out = []
+    gh = dirty.shape[0]
+    for s0 in range(0, gh, STRIPE):
+        s1 = min(s0 + STRIPE, gh)
+        stripe = dirty[s0:s1]
+        cols = np.flatnonzero(stripe.any(axis=0))
+        if cols.size == 0:
+            continue
+        starts = [0] + [k for k in range(1, cols.size) if cols[k] - cols[k - 1] > gap]
+        ends = starts[1:] + [cols.size]
+        for a, b in zip(starts, ends, strict=True):
+            j0, j1 = int(cols[a]), int(cols[b - 1]) + 1
+            rows = np.flatnonzero(stripe[:, j0:j1].any(axis=1))
+            out.append((s0 + int(rows[0]), s0 + int(rows[-1]) + 1, j0, j1))
+    return out
+
+
+def block_any(mask: np.ndarray) -> np.ndarray:
+    """A per-pixel H×W bool mask → per block: any pixel of the block set."""
+    h, w = mask.shape
+    gh, gw = -(-h // BLOCK), -(-w // BLOCK)
+    padded = np.zeros((gh * BLOCK, gw * BLOCK), bool)
+    padded[:h, :w] = mask
+    return padded.reshape(gh, BLOCK, gw, BLOCK).any(axis=(1, 3))
+
+
+class Kept:
+    """The previous frame's inputs and outputs: a fixed set of frame-sized buffers, owned
+    (copies: a decoder reuses its frames) and dropped by :meth:`clear`."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.settings: tuple | None = None
+        self.inputs: list[np.ndarray] = []
+        self.across: np.ndarray | None = None
+        self.outputs: list[np.ndarray] = []
+        self.reused = 0.0  # the last frame's share of output blocks kept
+
+    def changed(
+        self,
+        settings: tuple,
+        inputs: list[tuple[np.ndarray, int, int]],
+        across: np.ndarray,
+        mi0: np.ndarray,
+        mi1: np.ndarray,
+        shape: tuple[int, int],
+        reach: int,
+    ) -> np.ndarray | None:
+        """The dirty output blocks of this frame, or None where everything is (other settings,
+        size or layout, or no previous frame). ``inputs``: (H'×W'×C uint8 plane, rows, columns
+        of the frame's pixels per plane pixel). Brings the kept inputs up to this frame."""
+        h, w = shape
+        gh, gw = -(-h // BLOCK), -(-w // BLOCK)
+        same = settings == self.settings and len(inputs) == len(self.inputs)
+        same = same and all(
+            k.shape == p.shape for k, (p, _, _) in zip(self.inputs, inputs, strict=False)
+        )
+        same = same and self.across is not None and self.across.shape == across.shape
+        if not same:
+            self.settings = settings
+            self.inputs = [np.array(p, order="C") for p, _, _ in inputs]
+            self.across = across.copy()
+            self.outputs = []
+            self.reused = 0.0
+            return None
+        grid = np.zeros((gh, gw), bool)
+        for kept, (p, fy, fx) in zip(self.inputs, inputs, strict=True):
+            changed_blocks(p, kept, BLOCK // fy, BLOCK // fx, grid)
+        if not np.array_equal(across, self.across):
+            d = (across != self.across).any(axis=0)  # (map rows, W)
+            grid |= block_any(d[mi0] | d[mi1])  # a pixel row lerps map rows mi0 and mi1
+            np.copyto(self.across, across)
+        dirty = dilate(grid, reach_blocks(reach))
+        self.reused = 1.0 - float(dirty.mean())
+        return dirty
+
+    def keep(self, outputs: list[tuple[np.ndarray, int]]) -> None:
+        """The whole frame's outputs (each with its pixels' size in frame pixels), copied."""
+        self.outputs = [(o.copy(), f) for o, f in outputs]
+
+    def rekey(self, dirty: np.ndarray, reach: int, shape: tuple[int, int], key_view) -> list:
+        """This frame's outputs: the kept ones, with every rectangle of dirty blocks keyed
+        again by ``key_view(r0, r1, c0, c1)`` (a region of the frame, its outputs in the
+        order kept) on ``reach`` pixels of context and copied in (and into the kept ones)."""
+        h, w = shape
+        v = reach + reach % 2  # even: regions start on whole 4:2:0 chroma samples
+        new = [o.copy() for o, _ in self.outputs]
+        for i0, i1, j0, j1 in rectangles(dirty, 2 * reach_blocks(v)):
+            r0, r1 = i0 * BLOCK, min(i1 * BLOCK, h)
+            c0, c1 = j0 * BLOCK, min(j1 * BLOCK, w)
+            vr0, vr1, vc0, vc1 = max(r0 - v, 0), min(r1 + v, h), max(c0 - v, 0), min(c1 + v, w)
+            got = key_view(vr0, vr1, vc0, vc1)
+            for (kept, f), out, g in zip(self.outputs, new, got, strict=True):
+                a, b, c, d = r0 // f, -(-r1 // f), c0 // f, -(-c1 // f)
+                part = g[a - vr0 // f : b - vr0 // f, c - vc0 // f : d - vc0 // f]
+                out[a:b, c:d] = part
+                kept[a:b, c:d] = part
+        return new
