@@ -8,7 +8,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-from media import write_clip
 from test_cpu_strips import scene, screen_map, yuv_frame
 
 from chromakey.core.frames import Frame, YuvImage
@@ -16,6 +15,8 @@ from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap
 from chromakey.io.sources.decode import to_frame
 from chromakey.keying.kernels import CpuKeyer
+
+from media import write_clip
 
 PARAMS = [
     KeyerParams(),
