@@ -33,34 +33,39 @@ FULL_SHARE = 0.6
 
 
 @njit(nogil=True, cache=True)
-def changed_blocks(cur, prev, bh, bw, grid):
-    """grid[i, j] |= whether block (i, j) (bh rows × bw columns) of ``cur`` differs from
-    ``prev``, both H×W×C uint8; ``prev`` takes the changed blocks' bytes (then equals cur).
-    A block stops being compared at its first differing row."""
-    h, w, c = cur.shape[0], cur.shape[1], cur.shape[2]
+def changed_blocks(cur, prev, c, bh, bw, grid):
+    """grid[i, j] |= whether block (i, j) (bh rows × bw pixels of c bytes) of ``cur`` differs
+    from ``prev``, both H×(W·c) uint8; ``prev`` takes the changed blocks' bytes, so that it
+    then equals cur. A block's row is compared as one run of bytes (a vector loop); a block
+    already found changed is not compared further."""
+    h, wc = cur.shape
     gh, gw = grid.shape
     for i in range(gh):
         r0, r1 = i * bh, min((i + 1) * bh, h)
         if r0 >= h:
             break
-        for j in range(gw):
-            c0, c1 = j * bw, min((j + 1) * bw, w)
-            if c0 >= w:
-                break
-            diff = False
-            for r in range(r0, r1):
-                a, b = cur[r, c0:c1], prev[r, c0:c1]
-                d = False
-                for x in range(c1 - c0):
-                    for k in range(c):
-                        d |= a[x, k] != b[x, k]
-                if d:
-                    diff = True
+        for r in range(r0, r1):
+            a, b = cur[r], prev[r]
+            for j in range(gw):
+                x0, x1 = j * bw * c, min((j + 1) * bw * c, wc)
+                if x0 >= wc:
                     break
-            if diff:
-                grid[i, j] = True
+                if grid[i, j]:
+                    continue
+                d = False
+                for x in range(x0, x1):
+                    d |= a[x] != b[x]
+                grid[i, j] = d
+        for j in range(gw):
+            if grid[i, j]:
+                x0, x1 = j * bw * c, min((j + 1) * bw * c, wc)
                 for r in range(r0, r1):
-                    prev[r, c0:c1] = cur[r, c0:c1]
+                    prev[r, x0:x1] = cur[r, x0:x1]
+
+
+def flat(a: np.ndarray) -> np.ndarray:
+    """An H×W or H×W×C uint8 plane as H×(W·C) rows of bytes (a copy only if it has to be)."""
+    return a if a.ndim == 2 else np.ascontiguousarray(a).reshape(a.shape[0], -1)
 
 
 def dilate(grid: np.ndarray, k: int) -> np.ndarray:
@@ -147,19 +152,21 @@ class Kept:
         gh, gw = -(-h // BLOCK), -(-w // BLOCK)
         same = settings == self.settings and len(inputs) == len(self.inputs)
         same = same and all(
-            k.shape == p.shape for k, (p, _, _) in zip(self.inputs, inputs, strict=False)
+            k.shape == (p.shape[0], p.size // p.shape[0])
+            for k, (p, _, _) in zip(self.inputs, inputs, strict=False)
         )
         same = same and self.across is not None and self.across.shape == across.shape
         if not same:
             self.settings = settings
-            self.inputs = [np.array(p, order="C") for p, _, _ in inputs]
+            self.inputs = [np.array(flat(p), order="C") for p, _, _ in inputs]
             self.across = across.copy()
             self.outputs = []
             self.reused = 0.0
             return None
         grid = np.zeros((gh, gw), bool)
         for kept, (p, fy, fx) in zip(self.inputs, inputs, strict=True):
-            changed_blocks(p, kept, BLOCK // fy, BLOCK // fx, grid)
+            c = p.shape[2] if p.ndim == 3 else 1
+            changed_blocks(flat(p), kept, c, BLOCK // fy, BLOCK // fx, grid)
         if not np.array_equal(across, self.across):
             d = (across != self.across).any(axis=0)  # (map rows, W)
             grid |= block_any(d[mi0] | d[mi1])  # a pixel row lerps map rows mi0 and mi1

@@ -361,8 +361,7 @@ class CpuKeyer:
         inputs = (
             [(rgbp, 1, 1)]
             if frame.layout == "rgb"
-            else [(yplane[:, :, None], 1, 1), (uplane[:, :, None], fy, fx),
-                  (vplane[:, :, None], fy, fx)]
+            else [(yplane, 1, 1), (uplane, fy, fx), (vplane, fy, fx)]
         )  # fmt: skip
         if has_img:
             inputs.append((bg_img, 1, 1))
