@@ -36,12 +36,12 @@ def noisy_copy(clip: str, sigma: float, frames: int, out: Path) -> Path:
         vs = dst.add_stream("libx264", rate=30)
         vs.pix_fmt = "yuv420p"
         vs.codec_context.options = {"crf": "18", "preset": "veryfast"}
+        vs.width, vs.height = src.streams.video[0].width, src.streams.video[0].height
         for i, f in enumerate(src.decode(video=0)):
             if i >= frames:
                 break
             rgb = f.to_ndarray(format="rgb24").astype(np.float32)
             rgb += rng.normal(0.0, sigma, rgb.shape).astype(np.float32)
-            vs.width, vs.height = rgb.shape[1], rgb.shape[0]
             nf = av.VideoFrame.from_ndarray(np.clip(rgb, 0, 255).astype(np.uint8), "rgb24")
             nf = nf.reformat(format="yuv420p")
             nf.pts, nf.time_base = i, Fraction(1, 30)
