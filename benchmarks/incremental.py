@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         k.render(*frames[0], bg)  # loads the kernel, faults in the scratch
     ms: dict[str, list[float]] = {"on": [], "off": []}
     reused: list[float] = []
+    plain: list[float] = []
     for r in range(args.rounds):
         for name in ("on", "off") if r % 2 == 0 else ("off", "on"):
             keyer = keyers[name]
@@ -113,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
                 keyer.render(frame, screen, bg)
                 if name == "on" and r == 0 and i > 0:
                     reused.append(keyer.reused)
+                    plain.append(keyer._kept.plain)
             ms[name].append(1000 * (time.perf_counter() - t) / len(frames))
     for k in keyers.values():
         k.close()
@@ -123,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
           f"map {'held' if args.hold_map else 'calibrated per frame'}")  # fmt: skip
     print(f"  ms per frame: incremental {on:.1f}, every pixel {off:.1f}; "
           f"every pixel ÷ incremental: median of rounds {statistics.median(ratios):.2f}×")  # fmt: skip
-    print(f"  blocks kept: mean {np.mean(reused):.1%}, median {np.median(reused):.1%}")
+    print(f"  blocks kept: mean {np.mean(reused):.1%}, median {np.median(reused):.1%}; "
+          f"found plain screen (of all): mean {np.mean(plain):.1%}")  # fmt: skip
     return 0
 
 

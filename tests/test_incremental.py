@@ -228,3 +228,94 @@ def test_h264_round_trips_give_the_bytes_of_keying_every_pixel(tmp_path, noise, 
     assert i == 9
     if bg_kind != "video" and noise == 0.0:
         assert max(pair.reused) > 0.0  # the incremental path ran, not only whole frames
+
+
+def _near_screen(h: int, w: int, rng) -> np.ndarray:
+    """A screen of a random green or blue, lit unevenly, with noise of a random strength and a
+    few subject patches: plain blocks and blocks just outside every ramp's end."""
+    base = (
+        rng.uniform([0, 90, 0], [80, 220, 80])
+        if rng.random() < 0.7
+        else rng.uniform([0, 0, 120], [80, 80, 240])
+    )
+    light = 1.0 + rng.uniform(-0.2, 0.2) * np.linspace(0, 1, w)[None, :, None]
+    img = base * light + rng.normal(0, rng.choice([0.5, 2.0, 8.0, 25.0]), (h, w, 3))
+    for _ in range(int(rng.integers(0, 3))):
+        r, c = int(rng.integers(h)), int(rng.integers(w))
+        img[r : r + 12, c : c + 12] = rng.uniform(0, 255, 3)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_blocks_found_plain_key_to_alpha_0_and_show_the_background(seed):
+    """The plain-screen test straight against the keyer: every pixel of a block it calls plain
+    has alpha 0 when every pixel is keyed (and the sequence check holds with it on)."""
+    from chromakey.core.screenmap import keyed_params
+    from chromakey.keying import reference as cpu
+    from chromakey.keying.kernels.common import I_LAYOUT
+    from chromakey.keying.kernels.incremental import BLOCK, DECODE_REACH, flat, reach_blocks
+    from chromakey.keying.kernels.keyer import _decode_constants, halo, pack_params
+    from chromakey.keying.kernels.pixels import screen_across
+    from chromakey.keying.kernels.plain import plain_blocks
+
+    rng = np.random.default_rng(seed)
+    h, w = int(rng.integers(90, 200)), int(rng.integers(90, 240))
+    rgb = _near_screen(h, w, rng)
+    layout = ["rgb", (2, 2), (2, 1), (1, 1)][seed % 4]
+    frame = Frame.from_rgb(rgb) if layout == "rgb" else yuv_frame(rgb, layout, seed)
+    mean = rgb.reshape(-1, 3).mean(0) / 255.0
+    screen = ScreenMap.constant(
+        np.clip(mean * rng.uniform(0.85, 1.05) + rng.normal(0, 0.01, 3), 0, 1)
+    )
+    p = dataclasses.replace(
+        PARAMS[seed % len(PARAMS)],
+        hue_min=float(rng.uniform(70, 110)) if mean[1] > mean[2] else 190.0,
+        hue_max=float(rng.uniform(130, 170)) if mean[1] > mean[2] else 260.0,
+        sat_min=float(rng.uniform(0.1, 0.5)),
+        screen="green" if mean[1] > mean[2] else "blue",
+    )
+    alpha = CpuKeyer(p, incremental=False).render(frame, screen, None)[..., 3]
+    P, ints, _ = pack_params(keyed_params(p, screen))
+    mj0, mj1, mfx = cpu.map_axis(w, screen.cell, 1)
+    across = screen_across(screen.colors, mj0, mj1, mfx)
+    if layout == "rgb":
+        planes, lay = [(flat(rgb), 3, 1, 1)], 1
+    else:
+        fx, fy = layout
+        planes = [(frame.planes[0], 1, 1, 1)] + [(q, 1, fy, fx) for q in frame.planes[1:]]
+        lay = 0
+    grid = (-(-h // BLOCK), -(-w // BLOCK))
+    reach = halo(p) + DECODE_REACH
+    ints[I_LAYOUT] = lay
+    lw = cpu.BT709_LUMA if layout == "rgb" else cpu.luma_weights(frame)
+    plain = plain_blocks(planes, ints, P, _decode_constants(frame), across, lw, grid,
+                         reach_blocks(reach))  # fmt: skip
+    for i, j in np.argwhere(plain):
+        block = alpha[i * BLOCK : (i + 1) * BLOCK, j * BLOCK : (j + 1) * BLOCK]
+        assert (block == 0).all(), (i, j, block.max())
+
+
+def test_a_flat_screen_clip_is_mostly_plain_screen(tmp_path):
+    """H.264 of a figure over a flat screen with camera noise: most blocks that change are
+    found plain screen, and the output stays the bytes of keying every pixel."""
+    import av
+
+    w, h = 256, 160
+
+    def make(i: int, w: int, h: int) -> np.ndarray:
+        img = np.zeros((h, w, 3), np.float32)
+        img[...] = (0, 150, 0)
+        img[40:120, 90 + i : 150 + i] = (205, 160, 130)
+        img += np.random.default_rng(i).normal(0, 2.0, img.shape)
+        return np.clip(img, 0, 255).astype(np.uint8)
+
+    path = write_clip(tmp_path / "flat.mp4", width=w, height=h, frames=8, make=make)
+    pair = Pair(KeyerParams())
+    screen = ScreenMap.constant((0.0, 150 / 255, 0.0))
+    plain = []
+    with av.open(str(path)) as c:
+        for i, vf in enumerate(c.decode(video=0)):
+            pair.check(to_frame(vf, i, 0.0), screen, np.array([0.1, 0.2, 0.8], np.float32),
+                       None, f"frame {i}")  # fmt: skip
+            plain.append(pair.inc._kept.plain)
+    assert max(plain) > 0.1

@@ -90,20 +90,21 @@ def reach_blocks(reach: int) -> int:
     return -(-reach // BLOCK)
 
 
-def rectangles(dirty: np.ndarray, gap: int) -> list[tuple[int, int, int, int]]:
+def rectangles(dirty: np.ndarray, gap: int, exact: bool = False) -> list[tuple[int, int, int, int]]:
     """Rectangles (block rows i0–i1, block columns j0–j1, ends excluded) covering every dirty
-    block: stripes of STRIPE block rows, runs of dirty columns within a stripe merged when
-    less than ``gap`` blocks apart (the context both would key twice), rows trimmed to the
-    run's dirty ones."""
+    block: stripes of STRIPE block rows (one block row if ``exact``: then the rectangles hold
+    dirty blocks only), runs of dirty columns within a stripe merged when less than ``gap``
+    blocks apart (the context both would key twice), rows trimmed to the run's dirty ones."""
     out = []
     gh = dirty.shape[0]
-    for s0 in range(0, gh, STRIPE):
-        s1 = min(s0 + STRIPE, gh)
+    step = 1 if exact else STRIPE
+    for s0 in range(0, gh, step):
+        s1 = min(s0 + step, gh)
         stripe = dirty[s0:s1]
         cols = np.flatnonzero(stripe.any(axis=0))
         if cols.size == 0:
             continue
-        starts = [0] + [k for k in range(1, cols.size) if cols[k] - cols[k - 1] > gap]
+        starts = [0] + [k for k in range(1, cols.size) if cols[k] - cols[k - 1] > max(gap, 1)]
         ends = starts[1:] + [cols.size]
         for a, b in zip(starts, ends, strict=True):
             j0, j1 = int(cols[a]), int(cols[b - 1]) + 1
@@ -134,6 +135,8 @@ class Kept:
         self.across: np.ndarray | None = None
         self.outputs: list[np.ndarray] = []
         self.reused = 0.0  # the last frame's share of output blocks kept
+        self.plain = 0.0  # and of blocks found plain screen among the others
+        self.background: tuple[tuple, list[np.ndarray]] | None = None  # alpha 0's outputs
 
     def changed(
         self,
@@ -179,21 +182,39 @@ class Kept:
         """The whole frame's outputs (each with its pixels' size in frame pixels), copied."""
         self.outputs = [(o.copy(), f) for o, f in outputs]
 
-    def rekey(self, dirty: np.ndarray, reach: int, shape: tuple[int, int], key_view) -> list:
+    def rekey(
+        self,
+        dirty: np.ndarray,
+        reach: int,
+        shape: tuple[int, int],
+        key_view,
+        fill: np.ndarray | None = None,
+        background: list[np.ndarray] | None = None,
+    ) -> list:
         """This frame's outputs: the kept ones, with every rectangle of dirty blocks keyed
         again by ``key_view(r0, r1, c0, c1)`` (a region of the frame, its outputs in the
-        order kept) on ``reach`` pixels of context and copied in (and into the kept ones)."""
+        order kept) on ``reach`` pixels of context and copied in (and into the kept ones);
+        the ``fill`` blocks (plain screen) copied from ``background`` (the outputs of a frame
+        of alpha 0) instead."""
         h, w = shape
         v = reach + reach % 2  # even: regions start on whole 4:2:0 chroma samples
         new = [o.copy() for o, _ in self.outputs]
-        for i0, i1, j0, j1 in rectangles(dirty, 2 * reach_blocks(v)):
-            r0, r1 = i0 * BLOCK, min(i1 * BLOCK, h)
-            c0, c1 = j0 * BLOCK, min(j1 * BLOCK, w)
-            vr0, vr1, vc0, vc1 = max(r0 - v, 0), min(r1 + v, h), max(c0 - v, 0), min(c1 + v, w)
-            got = key_view(vr0, vr1, vc0, vc1)
+
+        def put(r0, r1, c0, c1, got, vr0, vc0):
             for (kept, f), out, g in zip(self.outputs, new, got, strict=True):
                 a, b, c, d = r0 // f, -(-r1 // f), c0 // f, -(-c1 // f)
                 part = g[a - vr0 // f : b - vr0 // f, c - vc0 // f : d - vc0 // f]
                 out[a:b, c:d] = part
                 kept[a:b, c:d] = part
+
+        if fill is not None and background is not None:
+            for i0, i1, j0, j1 in rectangles(fill, 0, exact=True):
+                r0, r1 = i0 * BLOCK, min(i1 * BLOCK, h)
+                c0, c1 = j0 * BLOCK, min(j1 * BLOCK, w)
+                put(r0, r1, c0, c1, background, 0, 0)
+        for i0, i1, j0, j1 in rectangles(dirty, 2 * reach_blocks(v)):
+            r0, r1 = i0 * BLOCK, min(i1 * BLOCK, h)
+            c0, c1 = j0 * BLOCK, min(j1 * BLOCK, w)
+            vr0, vr1, vc0, vc1 = max(r0 - v, 0), min(r1 + v, h), max(c0 - v, 0), min(c1 + v, w)
+            put(r0, r1, c0, c1, key_view(vr0, vr1, vc0, vc1), vr0, vc0)
         return new

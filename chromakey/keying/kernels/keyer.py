@@ -76,9 +76,11 @@ from .common import (
     TILE,
     ramp,
 )
+from .composite import _rows_to_yuv
 from .frame import _KERNEL_LOCK, kernel
-from .incremental import DECODE_REACH, FULL_SHARE, Kept
+from .incremental import DECODE_REACH, FULL_SHARE, Kept, flat, reach_blocks
 from .pixels import screen_across
+from .plain import plain_blocks
 
 # --- the keyer ----------------------------------------------------------------------------
 
@@ -213,6 +215,8 @@ class CpuKeyer:
     at (the output does not depend on it, which the tests check too). ``incremental`` keys
     only the blocks of a frame whose inputs within reach changed since the previous frame and
     keeps the others' bytes (kernels.incremental); False keys every pixel of every frame.
+    ``plain_screen`` (with incremental) gives blocks that the raw bytes around them prove
+    plain screen the background's bytes without keying them (kernels.plain).
     """
 
     backend = "cpu"
@@ -224,10 +228,12 @@ class CpuKeyer:
         tiles: bool = True,
         band_rows: int = BAND_ROWS,
         incremental: bool = True,
+        plain_screen: bool = True,
     ) -> None:
         self.params = params
         self.tiles = tiles
         self.incremental = incremental
+        self.plain_screen = plain_screen
         self._kept = Kept()
         self._counts = np.zeros(3, np.int64)
         self.band_rows = max(2, int(band_rows))
@@ -367,13 +373,50 @@ class CpuKeyer:
             inputs.append((bg_img, 1, 1))
         reach = int(ints[I_HALO]) + DECODE_REACH
         dirty = self._kept.changed(settings, inputs, across, mi0, mi1, (h, w), reach)
+        fill = background = None
+        if dirty is not None and self.plain_screen and dirty.any():
+            background = self._background(
+                settings, kind, channels, yuv, bg_color, bg_img, out_shape=(h, w)
+            )
+            if background is not None:
+                grid = dirty.shape
+                planes_in = [(flat(q), q.shape[2] if q.ndim == 3 else 1, sy, sx)
+                             for q, sy, sx in inputs[: 1 if frame.layout == "rgb" else 3]]  # fmt: skip
+                plain = plain_blocks(planes_in, ints, P, dec, across, lw, grid,
+                                     reach_blocks(reach))  # fmt: skip
+                fill, dirty = dirty & plain, dirty & ~plain
+                self._kept.plain = float(fill.mean())
         if dirty is None or not self._kept.outputs or dirty.mean() > FULL_SHARE:
             got = key_view(0, h, 0, w)
             factors = [1, 2, 2, 1][: len(got)] if yuv else [1]
             self._kept.keep(list(zip(got, factors, strict=True)))
             self._kept.reused = 0.0
             return self._result(got, yuv)
-        return self._result(self._kept.rekey(dirty, reach, (h, w), key_view), yuv)
+        return self._result(self._kept.rekey(dirty, reach, (h, w), key_view, fill, background), yuv)
+
+    def _background(self, settings, kind, channels, yuv, bg_color, bg_img, out_shape):
+        """The outputs of a frame of alpha 0 everywhere (what plain screen shows), in the
+        order kept; None where no such copy is cheap (a background with alpha of its own, or
+        an image under the sink's YUV planes: a video's would be converted every frame)."""
+        h, w = out_shape
+        if kind in (BG_RGB, BG_RGBA):
+            plain_image = kind == BG_RGB and not yuv and channels == 3 and _IMAGE_BYTES_KEPT
+            return [bg_img] if plain_image and bg_img.shape == (h, w, 3) else None
+        cached = self._kept.background
+        if cached is not None and cached[0] == settings:
+            return cached[1]
+        rgb = np.empty((h, w, channels), np.uint8)
+        if not _prefill(rgb, kind, bg_color, bg_img):
+            return None
+        got = [rgb]
+        if yuv:
+            ch = ((h + 1) // 2, (w + 1) // 2)
+            got = [np.empty((h, w), np.uint8), np.empty(ch, np.uint8), np.empty(ch, np.uint8),
+                   np.empty((h, w), np.uint8) if channels == 4 else _U8_2D_OUT]  # fmt: skip
+            _rows_to_yuv(rgb, 0, h, _TO_YUV, *got)
+            got = got if channels == 4 else got[:3]
+        self._kept.background = (settings, got)
+        return got
 
     @staticmethod
     def _result(got: list[np.ndarray], yuv: bool) -> np.ndarray | YuvImage:
