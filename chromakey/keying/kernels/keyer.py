@@ -80,7 +80,7 @@ from .composite import _rows_to_yuv
 from .frame import _KERNEL_LOCK, kernel
 from .incremental import DECODE_REACH, FULL_SHARE, Kept, flat, reach_blocks
 from .pixels import screen_across
-from .plain import plain_blocks
+from .plain import PLAIN_FROM, plain_blocks
 
 # --- the keyer ----------------------------------------------------------------------------
 
@@ -374,7 +374,8 @@ class CpuKeyer:
         reach = int(ints[I_HALO]) + DECODE_REACH
         dirty = self._kept.changed(settings, inputs, across, mi0, mi1, (h, w), reach)
         fill = background = None
-        if dirty is not None and self.plain_screen and dirty.any():
+        # Worth a test only where enough is to be keyed again (it costs a few ms a 1080p frame).
+        if dirty is not None and self.plain_screen and dirty.mean() >= PLAIN_FROM:
             background = self._background(
                 settings, kind, channels, yuv, bg_color, bg_img, out_shape=(h, w)
             )

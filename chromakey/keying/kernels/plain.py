@@ -42,6 +42,10 @@ from .common import (
     P_VIVID_INV,
 )
 
+# The share of a frame's blocks to key again from which the test runs (below, a few blocks'
+# keying costs less than the test).
+PLAIN_FROM = 0.2
+
 # Margins of every test: values within 1e-4 of 0–1 quantities (float32 rounding of the
 # kernel's chain is below 1e-6), the hue within 0.01°.
 _M = 1e-4
