@@ -264,9 +264,11 @@ def test_blocks_found_plain_key_to_alpha_0_and_show_the_background(seed):
     layout = ["rgb", (2, 2), (2, 1), (1, 1)][seed % 4]
     frame = Frame.from_rgb(rgb) if layout == "rgb" else yuv_frame(rgb, layout, seed)
     mean = rgb.reshape(-1, 3).mean(0) / 255.0
-    screen = ScreenMap.constant(
-        np.clip(mean * rng.uniform(0.85, 1.05) + rng.normal(0, 0.01, 3), 0, 1)
-    )
+    cell = int(rng.choice([8, 16, 40]))
+    grid_ = (-(-h // cell), -(-w // cell))
+    tint = rng.uniform(0.85, 1.05) * rng.uniform(0.97, 1.03, (*grid_, 1))
+    colors = np.clip(mean * tint + rng.normal(0, 0.01, (*grid_, 3)), 0, 1).astype(np.float32)
+    screen = ScreenMap(colors, cell, colors.reshape(-1, 3).mean(0))
     p = dataclasses.replace(
         PARAMS[seed % len(PARAMS)],
         hue_min=float(rng.uniform(70, 110)) if mean[1] > mean[2] else 190.0,
@@ -276,7 +278,7 @@ def test_blocks_found_plain_key_to_alpha_0_and_show_the_background(seed):
     )
     alpha = CpuKeyer(p, incremental=False).render(frame, screen, None)[..., 3]
     P, ints, _ = pack_params(keyed_params(p, screen))
-    mj0, mj1, mfx = cpu.map_axis(w, screen.cell, 1)
+    mj0, mj1, mfx = cpu.map_axis(w, cell, grid_[1])
     across = screen_across(screen.colors, mj0, mj1, mfx)
     if layout == "rgb":
         planes, lay = [(flat(rgb), 3, 1, 1)], 1
@@ -288,7 +290,8 @@ def test_blocks_found_plain_key_to_alpha_0_and_show_the_background(seed):
     reach = halo(p) + DECODE_REACH
     ints[I_LAYOUT] = lay
     lw = cpu.BT709_LUMA if layout == "rgb" else cpu.luma_weights(frame)
-    plain = plain_blocks(planes, ints, P, _decode_constants(frame), across, lw, grid,
+    mi0, mi1, _ = cpu.map_axis(h, cell, grid_[0])
+    plain = plain_blocks(planes, ints, P, _decode_constants(frame), across, mi0, mi1, lw, grid,
                          reach_blocks(reach))  # fmt: skip
     for i, j in np.argwhere(plain):
         block = alpha[i * BLOCK : (i + 1) * BLOCK, j * BLOCK : (j + 1) * BLOCK]

@@ -383,7 +383,7 @@ class CpuKeyer:
                 grid = dirty.shape
                 planes_in = [(flat(q), q.shape[2] if q.ndim == 3 else 1, sy, sx)
                              for q, sy, sx in inputs[: 1 if frame.layout == "rgb" else 3]]  # fmt: skip
-                plain = plain_blocks(planes_in, ints, P, dec, across, lw, grid,
+                plain = plain_blocks(planes_in, ints, P, dec, across, mi0, mi1, lw, grid,
                                      reach_blocks(reach))  # fmt: skip
                 fill, dirty = dirty & plain, dirty & ~plain
                 self._kept.plain = float(fill.mean())

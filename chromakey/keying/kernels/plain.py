@@ -126,6 +126,8 @@ def plain_blocks(
     P: np.ndarray,
     dec: np.ndarray,
     across: np.ndarray,
+    mi0: np.ndarray,
+    mi1: np.ndarray,
     lw: np.ndarray,
     grid: tuple[int, int],
     reach_blocks: int,
@@ -189,17 +191,32 @@ def plain_blocks(
     m = m * (1.0 - _soft(P, P_VIVID_E0, P_VIVID_INV, sat_hi))
     m = np.where(ok, np.maximum(m - _M, 0.0), 0.0)
     # The share: the key channel's excess over the screen's. The screen's excess at a pixel
-    # (a blend of map cells) is at most min over the other two channels of the largest
-    # (key − that channel) among the map's cells.
-    sk = across[key]
-    others = [across[k] for k in range(3) if k != key]
-    sx = max(min(float((sk - o).max()) for o in others), float(_MIN_SCREEN_EXCESS))
-    share = np.clip((kc[0] - np.maximum(o1[1], o2[1])) / (sx * (1.0 + _M)) - _M, 0.0, 1.0)
+    # (a blend of the map's values on two of its rows, across) is at most, for each other
+    # channel, the largest (key − that channel) among them: per block, over its rows' map
+    # rows and its columns, then over the blocks within reach.
+    sx = spread(_screen_excess(across, mi0, mi1, key, grid), reach_blocks, np.maximum)
+    share = np.clip((kc[0] - np.maximum(o1[1], o2[1])) / (sx * (1.0 + _M) + _M) - _M, 0.0, 1.0)
     raw = 1.0 - m * share  # the raw matte's most, ≥ its range (it is ≥ 0; the reach lowers it)
     # The guided matte's most (guide._bound_tiles): raw + range·luma range / (2·√eps).
     lum = _lin([(*r, float(lw[0])), (*g, float(lw[1])), (*b, float(lw[2]))], 0.0)
     spread_ = 0.0 if guide_r == 0 else raw * (lum[1] - lum[0] + _M) / (2.0 * np.sqrt(guide_eps))
     return raw + spread_ + _M <= screen_lo
+
+
+def _screen_excess(across, mi0, mi1, key: int, grid: tuple[int, int]) -> np.ndarray:
+    """Per block, the most the screen's key excess (cpu.screen_excess) takes among its pixels."""
+    gh, gw = grid
+    w = across.shape[2]
+    cols = np.pad(np.arange(w), (0, gw * 16 - w), mode="edge")
+    out = np.full(grid, np.inf)
+    for o in (k for k in range(3) if k != key):
+        e = (across[key] - across[o]).astype(np.float64)[:, cols].reshape(-1, gw, 16).max(axis=2)
+        per = np.empty(grid)
+        for i in range(gh):
+            rows = np.union1d(mi0[i * 16 : (i + 1) * 16], mi1[i * 16 : (i + 1) * 16])
+            per[i] = e[rows].max(axis=0)
+        out = np.minimum(out, per)
+    return np.maximum(out, float(_MIN_SCREEN_EXCESS))
 
 
 def _soft(P: np.ndarray, e0_at: int, inv_at: int, x: np.ndarray) -> np.ndarray:
