@@ -131,6 +131,7 @@ class Kept:
 
     def clear(self) -> None:
         self.settings: tuple | None = None
+        self.layout: tuple | None = None
         self.inputs: list[np.ndarray] = []
         self.across: np.ndarray | None = None
         self.outputs: list[np.ndarray] = []
@@ -140,6 +141,7 @@ class Kept:
 
     def changed(
         self,
+        layout: tuple,
         settings: tuple,
         inputs: list[tuple[np.ndarray, int, int]],
         across: np.ndarray,
@@ -148,24 +150,32 @@ class Kept:
         shape: tuple[int, int],
         reach: int,
     ) -> np.ndarray | None:
-        """The dirty output blocks of this frame, or None where everything is (other settings,
-        size or layout, or no previous frame). ``inputs``: (H'×W'×C uint8 plane, rows, columns
-        of the frame's pixels per plane pixel). Brings the kept inputs up to this frame."""
+        """The dirty output blocks of this frame: every block where ``settings`` changed, None
+        where ``layout`` (what fixes the kept buffers' shapes: size, planes, output format)
+        did or there is no previous frame. ``inputs``: (H'×W'×C uint8 plane, rows, columns of
+        the frame's pixels per plane pixel). Brings the kept inputs up to this frame."""
         h, w = shape
         gh, gw = -(-h // BLOCK), -(-w // BLOCK)
-        same = settings == self.settings and len(inputs) == len(self.inputs)
+        same = layout == self.layout and len(inputs) == len(self.inputs)
         same = same and all(
             k.shape == (p.shape[0], p.size // p.shape[0])
             for k, (p, _, _) in zip(self.inputs, inputs, strict=False)
         )
         same = same and self.across is not None and self.across.shape == across.shape
         if not same:
-            self.settings = settings
+            self.settings, self.layout = settings, layout
             self.inputs = [np.array(flat(p), order="C") for p, _, _ in inputs]
             self.across = across.copy()
             self.outputs = []
             self.reused = 0.0
             return None
+        if settings != self.settings:  # every block, into the buffers as they are
+            self.settings = settings
+            for kept, (p, _, _) in zip(self.inputs, inputs, strict=True):
+                np.copyto(kept, flat(p))
+            np.copyto(self.across, across)
+            self.reused = 0.0
+            return np.ones((gh, gw), bool)
         grid = np.zeros((gh, gw), bool)
         for kept, (p, fy, fx) in zip(self.inputs, inputs, strict=True):
             c = p.shape[2] if p.ndim == 3 else 1
@@ -180,7 +190,11 @@ class Kept:
 
     def keep(self, outputs: list[tuple[np.ndarray, int]]) -> None:
         """The whole frame's outputs (each with its pixels' size in frame pixels), copied."""
-        self.outputs = [(o.copy(), f) for o, f in outputs]
+        if [k.shape for k, _ in self.outputs] == [o.shape for o, _ in outputs]:
+            for (k, _), (o, _) in zip(self.outputs, outputs, strict=True):
+                np.copyto(k, o)
+        else:
+            self.outputs = [(o.copy(), f) for o, f in outputs]
 
     def rekey(
         self,

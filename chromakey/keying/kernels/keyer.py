@@ -360,9 +360,10 @@ class CpuKeyer:
         self._counts = np.zeros(3, np.int64)
         if not self.incremental:
             return self._result(key_view(0, h, 0, w), yuv)
+        layout = (h, w, channels, yuv, frame.layout, fy, fx, kind)
         settings = (
-            h, w, channels, yuv, frame.layout, fy, fx, self.tiles, P.tobytes(), ints.tobytes(),
-            fw.tobytes(), dec.tobytes(), np.asarray(lw).tobytes(), bg_color.tobytes(),
+            self.tiles, P.tobytes(), ints.tobytes(), fw.tobytes(), dec.tobytes(),
+            np.asarray(lw).tobytes(), bg_color.tobytes(),
         )  # fmt: skip
         inputs = (
             [(rgbp, 1, 1)]
@@ -372,12 +373,12 @@ class CpuKeyer:
         if has_img:
             inputs.append((bg_img, 1, 1))
         reach = int(ints[I_HALO]) + DECODE_REACH
-        dirty = self._kept.changed(settings, inputs, across, mi0, mi1, (h, w), reach)
+        dirty = self._kept.changed(layout, settings, inputs, across, mi0, mi1, (h, w), reach)
         fill = background = None
         # Worth a test only where enough is to be keyed again (it costs a few ms a 1080p frame).
         if dirty is not None and self.plain_screen and dirty.mean() >= PLAIN_FROM:
             background = self._background(
-                settings, kind, channels, yuv, bg_color, bg_img, out_shape=(h, w)
+                (layout, settings), kind, channels, yuv, bg_color, bg_img, out_shape=(h, w)
             )
             if background is not None:
                 grid = dirty.shape
