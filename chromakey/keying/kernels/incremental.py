@@ -28,6 +28,11 @@ DECODE_REACH = CHROMA_GUIDE_ROWS - 4
 # context) against keying clean rows between dirty ones.
 STRIPE = 8
 
+# Blocks of clean columns between two runs of dirty ones that a rectangle keys rather than
+# start another, beyond the context both would key anyway: a kernel call's fixed cost (about
+# half a millisecond from Python) is worth keying a few blocks' columns.
+MERGE = 3
+
 # A share of dirty blocks above which one whole-frame call costs less than the rectangles.
 FULL_SHARE = 0.6
 
@@ -63,6 +68,22 @@ def changed_blocks(cur, prev, c, bh, bw, grid):
                     prev[r, x0:x1] = cur[r, x0:x1]
 
 
+@njit(nogil=True, cache=True)
+def copy_blocks(src, dst, kept, mask, bh, bw):
+    """``dst`` and ``kept`` take ``src``'s bytes in the blocks set in ``mask`` (bh rows × bw
+    bytes; all three H×(W·c) uint8)."""
+    h, wc = dst.shape
+    gh, gw = mask.shape
+    for i in range(gh):
+        r0, r1 = i * bh, min((i + 1) * bh, h)
+        for j in range(gw):
+            if mask[i, j]:
+                x0, x1 = j * bw, min((j + 1) * bw, wc)
+                for r in range(r0, r1):
+                    dst[r, x0:x1] = src[r, x0:x1]
+                    kept[r, x0:x1] = src[r, x0:x1]
+
+
 def flat(a: np.ndarray) -> np.ndarray:
     """An H×W or H×W×C uint8 plane as H×(W·C) rows of bytes (a copy only if it has to be)."""
     return a if a.ndim == 2 else np.ascontiguousarray(a).reshape(a.shape[0], -1)
@@ -90,23 +111,21 @@ def reach_blocks(reach: int) -> int:
     return -(-reach // BLOCK)
 
 
-def rectangles(dirty: np.ndarray, gap: int, exact: bool = False) -> list[tuple[int, int, int, int]]:
+def rectangles(dirty: np.ndarray, gap: int) -> list[tuple[int, int, int, int]]:
     """Rectangles (block rows i0–i1, block columns j0–j1, ends excluded) covering every dirty
-    block: stripes of STRIPE block rows (one block row if ``exact``: then the rectangles hold
-    dirty blocks only), runs of dirty columns within a stripe merged when less than ``gap``
-    blocks apart (the context both would key twice), rows trimmed to the run's dirty ones."""
+    block: stripes of STRIPE block rows, runs of dirty columns within a stripe merged when
+    less than ``gap`` blocks apart (the context both would key twice), rows trimmed to the
+    run's dirty ones."""
     out = []
     gh = dirty.shape[0]
-    step = 1 if exact else STRIPE
-    for s0 in range(0, gh, step):
-        s1 = min(s0 + step, gh)
+    for s0 in range(0, gh, STRIPE):
+        s1 = min(s0 + STRIPE, gh)
         stripe = dirty[s0:s1]
         cols = np.flatnonzero(stripe.any(axis=0))
         if cols.size == 0:
             continue
-        starts = [0] + [k for k in range(1, cols.size) if cols[k] - cols[k - 1] > max(gap, 1)]
-        ends = starts[1:] + [cols.size]
-        for a, b in zip(starts, ends, strict=True):
+        breaks = np.flatnonzero(np.diff(cols) > gap) + 1
+        for a, b in zip(np.r_[0, breaks], np.r_[breaks, cols.size], strict=True):
             j0, j1 = int(cols[a]), int(cols[b - 1]) + 1
             rows = np.flatnonzero(stripe[:, j0:j1].any(axis=1))
             out.append((s0 + int(rows[0]), s0 + int(rows[-1]) + 1, j0, j1))
@@ -222,11 +241,10 @@ class Kept:
                 kept[a:b, c:d] = part
 
         if fill is not None and background is not None:
-            for i0, i1, j0, j1 in rectangles(fill, 0, exact=True):
-                r0, r1 = i0 * BLOCK, min(i1 * BLOCK, h)
-                c0, c1 = j0 * BLOCK, min(j1 * BLOCK, w)
-                put(r0, r1, c0, c1, background, 0, 0)
-        for i0, i1, j0, j1 in rectangles(dirty, 2 * reach_blocks(v)):
+            for (kept, f), out, src in zip(self.outputs, new, background, strict=True):
+                bh, bw = BLOCK // f, BLOCK // f * (out.shape[2] if out.ndim == 3 else 1)
+                copy_blocks(flat(src), flat(out), flat(kept), fill, bh, bw)
+        for i0, i1, j0, j1 in rectangles(dirty, 2 * reach_blocks(v) + MERGE):
             r0, r1 = i0 * BLOCK, min(i1 * BLOCK, h)
             c0, c1 = j0 * BLOCK, min(j1 * BLOCK, w)
             vr0, vr1, vc0, vc1 = max(r0 - v, 0), min(r1 + v, h), max(c0 - v, 0), min(c1 + v, w)
