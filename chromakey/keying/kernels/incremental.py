@@ -132,13 +132,18 @@ def rectangles(dirty: np.ndarray, gap: int) -> list[tuple[int, int, int, int]]:
     return out
 
 
-def block_any(mask: np.ndarray) -> np.ndarray:
-    """A per-pixel H×W bool mask → per block: any pixel of the block set."""
-    h, w = mask.shape
-    gh, gw = -(-h // BLOCK), -(-w // BLOCK)
-    padded = np.zeros((gh * BLOCK, gw * BLOCK), bool)
-    padded[:h, :w] = mask
-    return padded.reshape(gh, BLOCK, gw, BLOCK).any(axis=(1, 3))
+def map_blocks(values: np.ndarray, mi0: np.ndarray, mi1: np.ndarray, grid: tuple[int, int], op):
+    """``op`` (np.any, np.max) per block of (map rows, W) ``values`` over the map rows its pixel
+    rows interpolate between (a pixel row r lerps map rows mi0[r] and mi1[r]) and its columns."""
+    gh, gw = grid
+    w = values.shape[1]
+    cols = np.pad(np.arange(w), (0, gw * BLOCK - w), mode="edge")
+    per_col = op(values[:, cols].reshape(values.shape[0], gw, BLOCK), axis=2)
+    out = np.empty(grid, per_col.dtype)
+    for i in range(gh):
+        rows = np.union1d(mi0[i * BLOCK : (i + 1) * BLOCK], mi1[i * BLOCK : (i + 1) * BLOCK])
+        out[i] = op(per_col[rows], axis=0)
+    return out
 
 
 class Kept:
@@ -201,7 +206,7 @@ class Kept:
             changed_blocks(flat(p), kept, c, BLOCK // fy, BLOCK // fx, grid)
         if not np.array_equal(across, self.across):
             d = (across != self.across).any(axis=0)  # (map rows, W)
-            grid |= block_any(d[mi0] | d[mi1])  # a pixel row lerps map rows mi0 and mi1
+            grid |= map_blocks(d, mi0, mi1, grid.shape, np.any)
             np.copyto(self.across, across)
         dirty = dilate(grid, reach_blocks(reach))
         self.reused = 1.0 - float(dirty.mean())

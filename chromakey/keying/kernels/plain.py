@@ -41,6 +41,7 @@ from .common import (
     P_VIVID_E0,
     P_VIVID_INV,
 )
+from .incremental import BLOCK, map_blocks
 
 # The share of a frame's blocks to key again from which the test runs (below, a few blocks'
 # keying costs less than the test).
@@ -141,7 +142,7 @@ def plain_blocks(
     screen_lo = float(P[P_SCREEN_LO])
     rng = []
     for p, c, fy, fx in planes:
-        lo, hi = _ranges(p, c, 16 // fy, 16 // fx, grid)
+        lo, hi = _ranges(p, c, BLOCK // fy, BLOCK // fx, grid)
         rng.append((spread(lo, reach_blocks, np.minimum), spread(hi, reach_blocks, np.maximum)))
     s = 1.0 / 255.0
     if layout == LAYOUT_RGB:
@@ -205,17 +206,10 @@ def plain_blocks(
 
 def _screen_excess(across, mi0, mi1, key: int, grid: tuple[int, int]) -> np.ndarray:
     """Per block, the most the screen's key excess (cpu.screen_excess) takes among its pixels."""
-    gh, gw = grid
-    w = across.shape[2]
-    cols = np.pad(np.arange(w), (0, gw * 16 - w), mode="edge")
     out = np.full(grid, np.inf)
     for o in (k for k in range(3) if k != key):
-        e = (across[key] - across[o]).astype(np.float64)[:, cols].reshape(-1, gw, 16).max(axis=2)
-        per = np.empty(grid)
-        for i in range(gh):
-            rows = np.union1d(mi0[i * 16 : (i + 1) * 16], mi1[i * 16 : (i + 1) * 16])
-            per[i] = e[rows].max(axis=0)
-        out = np.minimum(out, per)
+        e = (across[key] - across[o]).astype(np.float64)
+        out = np.minimum(out, map_blocks(e, mi0, mi1, grid, np.max))
     return np.maximum(out, float(_MIN_SCREEN_EXCESS))
 
 
