@@ -375,6 +375,7 @@ class CpuKeyer:
         reach = int(ints[I_HALO]) + DECODE_REACH
         dirty = self._kept.changed(layout, settings, inputs, across, mi0, mi1, (h, w), reach)
         fill = background = None
+        self._kept.plain = 0.0
         # Worth a test only where enough is to be keyed again (it costs a few ms a 1080p frame).
         if dirty is not None and self.plain_screen and dirty.mean() >= PLAIN_FROM:
             background = self._background(
