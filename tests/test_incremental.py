@@ -322,3 +322,19 @@ def test_a_flat_screen_clip_is_mostly_plain_screen(tmp_path):
                        None, f"frame {i}")  # fmt: skip
             plain.append(pair.inc._kept.plain)
     assert max(plain) > 0.1
+
+
+def test_after_frames_with_nothing_to_keep_the_next_still_frames_are_kept_again():
+    """Scene cuts in a row (the keyer stops copying frames it cannot reuse), then still frames
+    and one-byte changes: the same bytes throughout, and blocks kept again."""
+    h, w = 96, 128
+    screen = screen_map(h, w, 3)
+    pair = Pair(KeyerParams())
+    for s in range(6):
+        f = yuv_frame(scene(h, w, 40 + s), (2, 2), s)
+        pair.check(f, screen, None, None, f"cut {s}")
+    planes = [np.array(q) for q in f.planes]
+    for step in range(4):
+        planes[0][10 * step, 7 * step] ^= 1
+        pair.check(Frame.from_yuv(*planes, f.yuv), screen, None, None, f"still {step}")
+    assert max(pair.reused[-3:]) > 0.0

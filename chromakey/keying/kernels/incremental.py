@@ -33,6 +33,12 @@ STRIPE = 8
 # half a millisecond from Python) is worth keying a few blocks' columns.
 MERGE = 3
 
+# Frames in a row keyed whole (nothing to keep) after which the frame is no longer copied for
+# the next, and the plain-screen test runs only every PROBE_EVERY frames: on camera noise that
+# changes every block, what is left of the incremental path is the comparison.
+IDLE_AFTER = 3
+PROBE_EVERY = 8
+
 # A share of dirty blocks above which one whole-frame call costs less than the rectangles.
 FULL_SHARE = 0.6
 
@@ -159,6 +165,7 @@ class Kept:
         self.inputs: list[np.ndarray] = []
         self.across: np.ndarray | None = None
         self.outputs: list[np.ndarray] = []
+        self.valid = False  # the outputs are the previous frame's
         self.reused = 0.0  # the last frame's share of output blocks kept
         self.plain = 0.0  # and of blocks found plain screen among the others
         self.background: tuple[tuple, list[np.ndarray]] | None = None  # alpha 0's outputs
@@ -191,6 +198,7 @@ class Kept:
             self.inputs = [np.array(flat(p), order="C") for p, _, _ in inputs]
             self.across = across.copy()
             self.outputs = []
+            self.valid = False
             self.reused = 0.0
             return None
         if settings != self.settings:  # every block, into the buffers as they are
@@ -214,6 +222,7 @@ class Kept:
 
     def keep(self, outputs: list[tuple[np.ndarray, int]]) -> None:
         """The whole frame's outputs (each with its pixels' size in frame pixels), copied."""
+        self.valid = True
         if [k.shape for k, _ in self.outputs] == [o.shape for o, _ in outputs]:
             for (k, _), (o, _) in zip(self.outputs, outputs, strict=True):
                 np.copyto(k, o)

@@ -78,7 +78,15 @@ from .common import (
 )
 from .composite import _rows_to_yuv
 from .frame import _KERNEL_LOCK, kernel
-from .incremental import DECODE_REACH, FULL_SHARE, Kept, flat, reach_blocks
+from .incremental import (
+    DECODE_REACH,
+    FULL_SHARE,
+    IDLE_AFTER,
+    PROBE_EVERY,
+    Kept,
+    flat,
+    reach_blocks,
+)
 from .pixels import screen_across
 from .plain import PLAIN_FROM, plain_blocks
 
@@ -235,6 +243,8 @@ class CpuKeyer:
         self.incremental = incremental
         self.plain_screen = plain_screen
         self._kept = Kept()
+        self._idle = 0  # frames in a row keyed whole with the incremental path on
+        self._frames = 0
         self._counts = np.zeros(3, np.int64)
         self.band_rows = max(2, int(band_rows))
         self._packed = pack_params(params)
@@ -377,7 +387,14 @@ class CpuKeyer:
         fill = background = None
         self._kept.plain = 0.0
         # Worth a test only where enough is to be keyed again (it costs a few ms a 1080p frame).
-        if dirty is not None and self.plain_screen and dirty.mean() >= PLAIN_FROM:
+        idle = self._idle >= IDLE_AFTER
+        self._frames += 1
+        if (
+            dirty is not None
+            and self.plain_screen
+            and dirty.mean() >= PLAIN_FROM
+            and (not idle or self._frames % PROBE_EVERY == 0)
+        ):
             background = self._background(
                 (layout, settings), kind, channels, yuv, bg_color, bg_img, out_shape=(h, w)
             )
@@ -389,12 +406,21 @@ class CpuKeyer:
                                      reach_blocks(reach))  # fmt: skip
                 fill, dirty = dirty & plain, dirty & ~plain
                 self._kept.plain = float(fill.mean())
-        if dirty is None or not self._kept.outputs or dirty.mean() > FULL_SHARE:
+        gain = dirty is not None and dirty.mean() <= FULL_SHARE
+        if not gain or not self._kept.valid:
             got = key_view(0, h, 0, w)
-            factors = [1, 2, 2, 1][: len(got)] if yuv else [1]
-            self._kept.keep(list(zip(got, factors, strict=True)))
+            # After IDLE_AFTER frames with nothing to keep (camera noise everywhere), the
+            # frame is no longer copied for the next; the blocks are still compared, and the
+            # first frame that could keep some is copied again.
+            self._idle = 0 if gain else self._idle + 1
+            if self._idle < IDLE_AFTER:
+                factors = [1, 2, 2, 1][: len(got)] if yuv else [1]
+                self._kept.keep(list(zip(got, factors, strict=True)))
+            else:
+                self._kept.valid = False
             self._kept.reused = 0.0
             return self._result(got, yuv)
+        self._idle = 0
         return self._result(self._kept.rekey(dirty, reach, (h, w), key_view, fill, background), yuv)
 
     def _background(self, settings, kind, channels, yuv, bg_color, bg_img, out_shape):
