@@ -91,7 +91,8 @@ def child(args: argparse.Namespace) -> int:
     from chromakey.keying.kernels import CpuKeyer
 
     params = KeyerParams()
-    keyer, calib = CpuKeyer(params), ScreenCalibrator(params)
+    keyer = CpuKeyer(params, incremental=not args.every_pixel)
+    calib = ScreenCalibrator(params)
     frames = []
     src = VideoSource(args.clip, audio=False)
     try:
@@ -178,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-b", "--background", default="none",
                     help="a colour to composite over, or none (transparent RGBA)")  # fmt: skip
     ap.add_argument("--top", type=int, default=25, help="functions listed")
+    ap.add_argument("--every-pixel", action="store_true",
+                    help="key every pixel of every frame (no incremental keying)")  # fmt: skip
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--result", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -199,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             perf, "record", "-q", "-e", "cpu-clock", "-F", str(SAMPLE_HZ), "-o", data, "--",
             sys.executable, "-m", "benchmarks.kernel_profile", args.clip, "--child",
             "--frames", str(args.frames), "--reps", str(args.reps), "--result", result,
-            "--background", args.background,
+            "--background", args.background, *(["--every-pixel"] if args.every_pixel else []),
         ]  # fmt: skip
         keyed = subprocess.run([str(c) for c in cmd], env=env, capture_output=True, text=True)
         if keyed.returncode != 0 or not result.exists():

@@ -76,8 +76,19 @@ from .common import (
     TILE,
     ramp,
 )
+from .composite import _rows_to_yuv
 from .frame import _KERNEL_LOCK, kernel
+from .incremental import (
+    DECODE_REACH,
+    FULL_SHARE,
+    IDLE_AFTER,
+    PROBE_EVERY,
+    Kept,
+    flat,
+    reach_blocks,
+)
 from .pixels import screen_across
+from .plain import PLAIN_FROM, plain_blocks
 
 # --- the keyer ----------------------------------------------------------------------------
 
@@ -209,16 +220,32 @@ class CpuKeyer:
 
     ``tiles=False`` computes every stage on every pixel (the tests' proof that skipping
     plain screen and plain subject changes nothing); ``band_rows`` sets the rows a band aims
-    at (the output does not depend on it, which the tests check too).
+    at (the output does not depend on it, which the tests check too). ``incremental`` keys
+    only the blocks of a frame whose inputs within reach changed since the previous frame and
+    keeps the others' bytes (kernels.incremental); False keys every pixel of every frame.
+    ``plain_screen`` (with incremental) gives blocks that the raw bytes around them prove
+    plain screen the background's bytes without keying them (kernels.plain).
     """
 
     backend = "cpu"
 
     def __init__(
-        self, params: KeyerParams, *, tiles: bool = True, band_rows: int = BAND_ROWS
+        self,
+        params: KeyerParams,
+        *,
+        tiles: bool = True,
+        band_rows: int = BAND_ROWS,
+        incremental: bool = True,
+        plain_screen: bool = True,
     ) -> None:
         self.params = params
         self.tiles = tiles
+        self.incremental = incremental
+        self.plain_screen = plain_screen
+        self._kept = Kept()
+        self._idle = 0  # frames in a row keyed whole with the incremental path on
+        self._frames = 0
+        self._counts = np.zeros(3, np.int64)
         self.band_rows = max(2, int(band_rows))
         self._packed = pack_params(params)
         self._packed_for = params
@@ -226,9 +253,9 @@ class CpuKeyer:
         # the machine's CPUs), and no more than the CPUs this process may use.
         self._workers = max(1, min(cpu.cpu_workers(), numba.get_num_threads()))
         self._scratch: np.ndarray | None = None
-        self._tiles = np.zeros((1, 3, 4), np.int64)
+        self._tiles = np.zeros((0, 3, 4), np.int64)
         self._rgb = np.zeros((0, 0, 3), np.uint8)
-        self._lines = np.zeros((1, N_LINES, 256), F32)
+        self._lines = np.zeros((0, N_LINES, 256), F32)
         kernel()
 
     def set_params(self, params: KeyerParams) -> None:
@@ -303,26 +330,143 @@ class CpuKeyer:
         )
         if yuv:
             ints[I_YUV] = 1
-            out = self._composite_scratch(h, w, channels)
+        fy, fx = (1, 1) if frame.layout == "rgb" else (int(ints[I_FY]), int(ints[I_FX]))
+        has_img = kind in (BG_RGB, BG_RGBA)
+
+        def key_view(r0: int, r1: int, c0: int, c1: int) -> list[np.ndarray]:
+            """Rows [r0, r1) × columns [c0, c1) of the frame keyed as a frame of its own (the
+            caller discards what its clamped edges reach): its outputs, as kept."""
+            vh, vw = r1 - r0, c1 - c0
+            if frame.layout == "rgb":
+                yv = uv = vv = _U8_2D
+                rgbv = rgbp[r0:r1, c0:c1]
+            else:
+                cr, cc = slice(r0 // fy, -(-r1 // fy)), slice(c0 // fx, -(-c1 // fx))
+                yv, uv, vv, rgbv = yplane[r0:r1, c0:c1], uplane[cr, cc], vplane[cr, cc], rgbp
+            whole = (r0, r1, c0, c1) == (0, h, 0, w)
+            if yuv:
+                out = (
+                    self._composite_scratch(h, w, channels)
+                    if whole
+                    else np.empty((vh, vw, channels), np.uint8)
+                )
+                ch = ((vh + 1) // 2, (vw + 1) // 2)
+                planes = [np.empty((vh, vw), np.uint8), np.empty(ch, np.uint8),
+                          np.empty(ch, np.uint8)]  # fmt: skip
+                planes.append(np.empty((vh, vw), np.uint8) if channels == 4 else _U8_2D_OUT)
+            else:
+                out = np.empty((vh, vw, channels), np.uint8)
+                planes = [_U8_2D_OUT] * 4
+            self._call(
+                (yv, uv, vv, rgbv),
+                across if whole else np.ascontiguousarray(across[:, :, c0:c1]),
+                (mi0[r0:r1], mi1[r0:r1], mfy[r0:r1]), P, ints.copy(), dec, lw, fw,
+                bg_color, bg_img[r0:r1, c0:c1] if has_img else bg_img, out, planes, kind,
+            )  # fmt: skip
+            if yuv:
+                return planes if channels == 4 else planes[:3]
+            return [out]
+
+        self._counts = np.zeros(3, np.int64)
+        if not self.incremental:
+            return self._result(key_view(0, h, 0, w), yuv)
+        layout = (h, w, channels, yuv, frame.layout, fy, fx, kind)
+        settings = (
+            self.tiles, P.tobytes(), ints.tobytes(), fw.tobytes(), dec.tobytes(),
+            np.asarray(lw).tobytes(), bg_color.tobytes(),
+        )  # fmt: skip
+        inputs = (
+            [(rgbp, 1, 1)]
+            if frame.layout == "rgb"
+            else [(yplane, 1, 1), (uplane, fy, fx), (vplane, fy, fx)]
+        )  # fmt: skip
+        if has_img:
+            inputs.append((bg_img, 1, 1))
+        reach = int(ints[I_HALO]) + DECODE_REACH
+        dirty = self._kept.changed(layout, settings, inputs, across, mi0, mi1, (h, w), reach)
+        fill = background = None
+        self._kept.plain = 0.0
+        # Worth a test only where enough is to be keyed again (it costs a few ms a 1080p frame).
+        idle = self._idle >= IDLE_AFTER
+        self._frames += 1
+        if (
+            dirty is not None
+            and self.plain_screen
+            and dirty.mean() >= PLAIN_FROM
+            and (not idle or self._frames % PROBE_EVERY == 0)
+        ):
+            background = self._background(
+                (layout, settings), kind, channels, yuv, bg_color, bg_img, out_shape=(h, w)
+            )
+            if background is not None:
+                grid = dirty.shape
+                planes_in = [(flat(q), q.shape[2] if q.ndim == 3 else 1, sy, sx)
+                             for q, sy, sx in inputs[: 1 if frame.layout == "rgb" else 3]]  # fmt: skip
+                plain = plain_blocks(planes_in, ints, P, dec, across, mi0, mi1, lw, grid,
+                                     reach_blocks(reach))  # fmt: skip
+                fill, dirty = dirty & plain, dirty & ~plain
+                self._kept.plain = float(fill.mean())
+        gain = dirty is not None and dirty.mean() <= FULL_SHARE
+        if not gain or not self._kept.valid:
+            got = key_view(0, h, 0, w)
+            # After IDLE_AFTER frames with nothing to keep (camera noise everywhere), the
+            # frame is no longer copied for the next; the blocks are still compared, and the
+            # first frame that could keep some is copied again.
+            self._idle = 0 if gain else self._idle + 1
+            if self._idle < IDLE_AFTER:
+                factors = [1, 2, 2, 1][: len(got)] if yuv else [1]
+                self._kept.keep(list(zip(got, factors, strict=True)))
+            else:
+                self._kept.valid = False
+            self._kept.reused = 0.0
+            return self._result(got, yuv)
+        self._idle = 0
+        return self._result(self._kept.rekey(dirty, reach, (h, w), key_view, fill, background), yuv)
+
+    def _background(self, settings, kind, channels, yuv, bg_color, bg_img, out_shape):
+        """The outputs of a frame of alpha 0 everywhere (what plain screen shows), in the
+        order kept; None where no such copy is cheap (a background with alpha of its own, or
+        an image under the sink's YUV planes: a video's would be converted every frame)."""
+        h, w = out_shape
+        if kind in (BG_RGB, BG_RGBA):
+            plain_image = kind == BG_RGB and not yuv and channels == 3 and _IMAGE_BYTES_KEPT
+            return [bg_img] if plain_image and bg_img.shape == (h, w, 3) else None
+        cached = self._kept.background
+        if cached is not None and cached[0] == settings:
+            return cached[1]
+        rgb = np.empty((h, w, channels), np.uint8)
+        if not _prefill(rgb, kind, bg_color, bg_img):
+            return None
+        got = [rgb]
+        if yuv:
             ch = ((h + 1) // 2, (w + 1) // 2)
-            yp, up, vp = np.empty((h, w), np.uint8), np.empty(ch, np.uint8), np.empty(ch, np.uint8)
-            ap = np.empty((h, w), np.uint8) if channels == 4 else _U8_2D_OUT
-            planes = (yp, up, vp, ap)
-        else:
-            out = np.empty((h, w, channels), np.uint8)
-            planes = (_U8_2D_OUT,) * 4
+            got = [np.empty((h, w), np.uint8), np.empty(ch, np.uint8), np.empty(ch, np.uint8),
+                   np.empty((h, w), np.uint8) if channels == 4 else _U8_2D_OUT]  # fmt: skip
+            _rows_to_yuv(rgb, 0, h, _TO_YUV, *got)
+            got = got if channels == 4 else got[:3]
+        self._kept.background = (settings, got)
+        return got
+
+    @staticmethod
+    def _result(got: list[np.ndarray], yuv: bool) -> np.ndarray | YuvImage:
+        if yuv:
+            return YuvImage(got[0], got[1], got[2], got[3] if len(got) == 4 else None)
+        return got[0]
+
+    def _call(self, yuv_rgb, across, map_rows, P, ints, dec, lw, fw, bg_color, bg_img, out,
+              planes, kind) -> None:  # fmt: skip
+        """One call of the frame kernel on a frame (or a region keyed as one)."""
+        h, w = out.shape[0], out.shape[1]
         band_rows = self.rows_per_band(h)
         scratch, lines, tiles = self._buffers(h, w, band_rows + 2 * int(ints[I_HALO]))
         if self.tiles:  # screen tiles then only skip: a streaming copy beats per-pixel stores
             ints[I_PREFILLED] = _prefill(out, kind, bg_color, bg_img)
         with _KERNEL_LOCK:  # numba's threads are one pool per process: one frame at a time
             kernel()(
-                yplane, uplane, vplane, rgbp, across, mi0, mi1, mfy, P, ints, dec, lw, fw,
+                *yuv_rgb, across, *map_rows, P, ints, dec, lw, fw,
                 bg_color, bg_img, out, _TO_YUV, *planes, scratch, lines, tiles, band_rows,
             )  # fmt: skip
-        if yuv:
-            return YuvImage(planes[0], planes[1], planes[2], planes[3] if channels == 4 else None)
-        return out
+            self._counts += tiles[:, 1, :3].sum(axis=0)
 
     def _composite_scratch(self, h: int, w: int, channels: int) -> np.ndarray:
         """The RGB(A) composite the YUV planes are made from, kept between frames."""
@@ -335,12 +479,13 @@ class CpuKeyer:
         allocating and faulting in the scratch (a live view's first frame would be late)."""
         blank = Frame.from_rgb(np.zeros((max(height, 1), max(width, 1), 3), np.uint8))
         self.render(blank, ScreenMap.constant((0.0, 0.5, 0.0)), None)
+        self._kept.clear()
 
     @property
     def tile_counts(self) -> dict[str, int]:
         """Tiles of the last frame (counted once per band) by what they needed: ``mixed`` the
         whole chain, ``screen`` only the background, ``subject`` only despill."""
-        c = self._tiles[:, 1, :3].sum(axis=0) if self._tiles.shape[2] >= 3 else np.zeros(3, int)
+        c = self._counts
         return {"mixed": int(c[T_MIXED]), "screen": int(c[T_SCREEN]), "subject": int(c[T_SUBJECT])}
 
     def rows_per_band(self, h: int) -> int:
@@ -354,13 +499,25 @@ class CpuKeyer:
         """Per-worker scratch, kept between frames (faulting it in anew costs more than keying)."""
         # At least the chroma guide's rows: half a band's rows and its window (chroma.chroma_span).
         rows = max(min(rows, h), 8) + 2
-        s = self._scratch
-        if s is None or s.shape[2] < rows or s.shape[3] != w:
-            k = self._workers
-            self._scratch = np.zeros((k, N_BUFFERS, rows, w), F32)
+        # One pool, shaped to each call's width (a region's, or the frame's): the kernel reads
+        # a band's width from its scratch. The line and tile scratch only need to be as wide.
+        k = self._workers
+        need = k * N_BUFFERS * rows * w
+        if self._scratch is None or self._scratch.size < need:
+            self._scratch = np.zeros(need, F32)
+        if self._lines.shape[0] != k or self._lines.shape[2] < max(w + 1, 256):
             self._lines = np.zeros((k, N_LINES, max(w + 1, 256)), F32)
+        if self._tiles.shape[0] != k or self._tiles.shape[2] < 4 * ((w + TILE - 1) // TILE):
             self._tiles = np.zeros((k, 3, 4 * ((w + TILE - 1) // TILE)), np.int64)
-        return self._scratch, self._lines, self._tiles
+        scratch = self._scratch[:need].reshape(k, N_BUFFERS, rows, w)
+        return scratch, self._lines, self._tiles
+
+    @property
+    def reused(self) -> float:
+        """The last frame's share of output blocks kept from the frame before (incremental)."""
+        return self._kept.reused
 
     def close(self) -> None:
+        """Frees the scratch and the kept frame."""
         self._scratch = None
+        self._kept.clear()
