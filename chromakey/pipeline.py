@@ -15,6 +15,7 @@ import numpy as np
 from .backgrounds import Background, parse_background
 from .backgrounds.spec import background_files
 from .compositor import Compositor
+from .core import signals
 from .core.color import InputColour
 from .core.errors import ParameterError
 from .core.frames import Frame, YuvImage, frame_interval
@@ -143,6 +144,7 @@ class Pipeline:
             self.background.bind(info.duration)
             items = iter(self.source)
             while True:
+                signals.checkpoint()  # a signal whose Interrupted a finaliser swallowed
                 t0 = time.perf_counter()
                 item = next(items, None)
                 st["wait"] += time.perf_counter() - t0

@@ -268,3 +268,32 @@ def test_a_wait_no_handler_can_reach_still_ends_within_the_grace(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         proc.stdin.close()
+
+
+SWALLOWED = """
+import os, signal, sys
+from chromakey.core import signals
+signals.install()
+
+class Finalised:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(1000):  # the handler runs here, inside the finaliser
+            pass
+
+Finalised()
+try:
+    signals.checkpoint()
+except signals.Interrupted as exc:
+    sys.exit(signals.exit_status(exc))
+sys.exit(1)
+"""
+
+
+def test_an_interrupt_a_finaliser_swallowed_is_raised_at_the_next_checkpoint():
+    """A signal that lands in a ``__del__`` (numba frees its LLVM objects so) raises there,
+    where Python only prints it: it is kept, silently, and raised between frames."""
+    r = subprocess.run([sys.executable, "-c", SWALLOWED], capture_output=True, text=True,
+                       env=ENV, timeout=60)  # fmt: skip
+    assert r.returncode == 128 + signal.SIGTERM, r.stderr
+    assert "Traceback" not in r.stderr and "Exception ignored" not in r.stderr, r.stderr

@@ -18,6 +18,7 @@ import contextlib
 import os
 import shutil
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -52,6 +53,8 @@ class _State:
     watcher: threading.Thread | None = None
     tracked: set[str] = set()
     lock = threading.Lock()
+    swallowed = False  # the handler's Interrupted was raised inside a finaliser and lost there
+    unraisable: Callable[..., None] | None = None  # the hook ours replaced
 
 
 def track(path: str | os.PathLike[str]) -> None:
@@ -90,6 +93,25 @@ def _handler(signum: int, frame: FrameType | None) -> None:
         raise Interrupted(signum)
 
 
+def checkpoint() -> None:
+    """Raise the Interrupted that a finaliser swallowed: a signal that lands while the main
+    thread runs a ``__del__`` (numba's LLVM objects are freed so) raises there, where Python
+    only reports it. Called where a run can stop cleanly, between frames."""
+    if _State.swallowed and _State.received is not None:
+        _State.swallowed = False
+        raise Interrupted(_State.received)
+
+
+def _unraisable(hook_args: object) -> None:
+    """Our own Interrupted, lost in a finaliser, is kept for :func:`checkpoint`, not printed."""
+    exc_type = getattr(hook_args, "exc_type", None)
+    if isinstance(exc_type, type) and issubclass(exc_type, Interrupted):
+        _State.swallowed = True
+        return
+    if _State.unraisable is not None:
+        _State.unraisable(hook_args)
+
+
 def _watch(fd: int) -> None:
     """Wait for an ending signal's byte on the wakeup fd; give the run GRACE s, then end it."""
     first: int | None = None
@@ -117,6 +139,9 @@ def install(grace: float | None = None, when: Callable[[], bool] | None = None) 
     _State.when = when
     if threading.current_thread() is not threading.main_thread():
         return
+    if _State.unraisable is None:
+        _State.unraisable = sys.unraisablehook
+        sys.unraisablehook = _unraisable
     for s in ENDING:
         current = signal.getsignal(s)
         if current is signal.SIG_IGN:
