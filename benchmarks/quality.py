@@ -303,6 +303,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sad_beside(o: dict, f: dict | None) -> tuple[str, str]:
+    """FFmpeg's SAD and ours over it, as table cells ("—" without FFmpeg)."""
+    fs = f"{f['SAD']:.3f}" if f else "—"
+    ratio = f"{o['SAD'] / f['SAD']:.2f}×" if f and f["SAD"] > 0 else "—"
+    return fs, ratio
+
+
 def per_clip_table(rows: list, backends: list[str]) -> str:
     """One line per clip and backend: the issue-12 targets' metrics, FFmpeg's SAD beside."""
     head = (
@@ -317,8 +324,7 @@ def per_clip_table(rows: list, backends: list[str]) -> str:
             if o is None:
                 continue
             worst = worst_bias(o)
-            fs = f"{f['SAD']:.3f}" if f else "—"
-            ratio = f"{o['SAD'] / f['SAD']:.2f}×" if f and f["SAD"] > 0 else "—"
+            fs, ratio = _sad_beside(o, f)
             lines.append(
                 f"| {clip.name} | {b} | {o['SAD']:.3f} | {fs} | {ratio} | {o['bg visible %']:.3f} "
                 f"| {o['eaten %']:.3f} | {o['screen left %']:.3f} | {o['subject lost %']:.3f} "
@@ -345,8 +351,7 @@ def issue23_table(rows: list, backends: list[str]) -> str:
             o = keyed.get(f"ours {b}")
             if o is None:
                 continue
-            fs = f"{f['SAD']:.3f}" if f else "—"
-            ratio = f"{o['SAD'] / f['SAD']:.2f}×" if f and f["SAD"] > 0 else "—"
+            fs, ratio = _sad_beside(o, f)
             lines.append(
                 f"| {clip.name} | {b} | {o['SAD']:.3f} | {fs} | {ratio} "
                 f"| {pair(o, f, 'lost patch px', '.0f')} | {pair(o, f, 'tint levels', '+.2f')} "
