@@ -291,9 +291,83 @@ sys.exit(1)
 
 
 def test_an_interrupt_a_finaliser_swallowed_is_raised_at_the_next_checkpoint():
-    """A signal that lands in a ``__del__`` (numba frees its LLVM objects so) raises there,
-    where Python only prints it: it is kept, silently, and raised between frames."""
+    """A signal that lands in a ``__del__`` raises there, where Python only prints it: it is
+    kept, silently, and raised between frames."""
     r = subprocess.run([sys.executable, "-c", SWALLOWED], capture_output=True, text=True,
                        env=ENV, timeout=60)  # fmt: skip
     assert r.returncode == 128 + signal.SIGTERM, r.stderr
     assert "Traceback" not in r.stderr and "Exception ignored" not in r.stderr, r.stderr
+
+
+HELD_IN_COMPILER = """
+import os, signal, sys
+import numba
+from numba.core import event
+from chromakey.core import signals
+signals.install()
+
+class SignalMidCompile(event.Listener):
+    def on_start(self, ev):
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(1000):  # the handler runs here, inside numba's compiler
+            pass
+
+    def on_end(self, ev):
+        pass
+
+@numba.njit
+def twice(x):
+    return 2 * x
+
+with event.install_listener("numba:compile", SignalMidCompile()):
+    assert twice(21) == 42  # the compile finished: the signal did not cut through it
+assert signals.received() == signal.SIGINT
+try:
+    signals.checkpoint()
+except signals.Interrupted as exc:
+    sys.exit(signals.exit_status(exc))
+sys.exit(1)
+"""
+
+
+def test_a_signal_in_numbas_compiler_is_held_until_the_next_checkpoint():
+    """Raised inside numba's compiler, an Interrupted leaves LLVM objects half torn down, whose
+    finalisers later print tracebacks (a kernel compiles on its first frame): the signal is
+    recorded there, the compile finishes, and the next checkpoint raises it."""
+    r = subprocess.run([sys.executable, "-c", HELD_IN_COMPILER], capture_output=True,
+                       text=True, env=ENV, timeout=120)  # fmt: skip
+    assert r.returncode == 128 + signal.SIGINT, r.stderr
+    assert "Traceback" not in r.stderr and "Exception ignored" not in r.stderr, r.stderr
+
+
+SIGNALLED_AS_THE_SINK_OPENS = """
+import os, signal, sys
+from chromakey.io.sinks import png
+
+opened = png.PngSequenceSink.__init__
+
+def open_then_signalled(self, *args, **kwargs):
+    opened(self, *args, **kwargs)  # the partial folder exists now
+    os.kill(os.getpid(), signal.SIGTERM)
+    for _ in range(1000):  # the handler runs here, before the sink is handed back
+        pass
+
+png.PngSequenceSink.__init__ = open_then_signalled
+from chromakey.app.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_partial_made_the_instant_before_a_signal_is_removed(tmp_path, clip):
+    """The signal lands after the sink made its partial and before the render holds the sink
+    to abort it: the partial still goes (every partial is registered as it is made)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    r = subprocess.run(
+        [sys.executable, "-c", SIGNALLED_AS_THE_SINK_OPENS, "render", str(clip),
+         "-o", str(out / "frames/%05d.png"), "--backend", "cpu"],
+        capture_output=True, text=True, env=ENV, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 128 + signal.SIGTERM, r.stderr
+    assert "Traceback" not in r.stderr, r.stderr
+    assert list(out.iterdir()) == []

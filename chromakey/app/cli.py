@@ -312,6 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"chromakey: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt as exc:
+        signals.discard_tracked()
         print("chromakey: interrupted; no partial output was left", file=sys.stderr)
         return signals.exit_status(exc)
     except Exception as exc:  # noqa: BLE001 - one line for the user, the traceback with --debug

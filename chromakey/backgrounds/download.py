@@ -24,6 +24,7 @@ from typing import Any
 
 from ..core import signals
 from ..core.errors import ChromakeyError, InputError, ParameterError
+from ..core.quote import quoted
 from ..io.locations import DOWNLOAD_SCHEMES, check_url
 
 # Seconds to connect, and to wait for each read, when downloading a background.
@@ -45,7 +46,7 @@ def download_deadline() -> float:
     except ValueError:
         value = 0.0
     if not 0 < value < float("inf"):
-        raise ParameterError(f"{DEADLINE_ENV}={text[:40]!r}: give a number of seconds above 0")
+        raise ParameterError(f"{DEADLINE_ENV}={quoted(text, 40)}: give a number of seconds above 0")
     return value
 
 

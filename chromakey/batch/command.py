@@ -140,6 +140,7 @@ def main(args: argparse.Namespace) -> int:
             events=bar,
         )
     except KeyboardInterrupt as exc:
+        signals.discard_tracked()
         bar.close()
         print(
             f"chromakey: interrupted; no partial output was left; finished jobs are in {shown(results_path)}: "

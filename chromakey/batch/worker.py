@@ -90,6 +90,7 @@ def execute(
             warn=lambda message: None,  # the backend taken is in the result
         )
     except KeyboardInterrupt:
+        signals.discard_tracked()  # a partial made the instant before its sink could abort it
         return JobResult.of(
             job, "cancelled", seconds=time.perf_counter() - start, host=host, pid=pid,
             error="interrupted; run the batch again to finish it",

@@ -108,9 +108,9 @@ class InputColour:
     @classmethod
     def parse(cls, matrix: str | None = None, range: str | None = None) -> InputColour:  # noqa: A002
         if matrix is not None and matrix not in LUMA_COEFFICIENTS:
-            raise ParameterError(f"input matrix {matrix!r} is unknown; use {', '.join(MATRICES)}")
+            raise ParameterError(f"input matrix {quoted(matrix)} is unknown; use {', '.join(MATRICES)}")
         if range is not None and range not in RANGES:
-            raise ParameterError(f"input range {range!r} is unknown; use limited or full")
+            raise ParameterError(f"input range {quoted(range)} is unknown; use limited or full")
         return cls(matrix, None if range is None else range == "full")
 
     def __bool__(self) -> bool:

@@ -10,6 +10,11 @@ its read or write on EINTR (FFmpeg's own protocols do) never lets it. So a watch
 learns of the signal from the wakeup fd, which the C-level handler writes whatever the main
 thread is doing, and if the process is still there GRACE seconds later it removes the
 temporary files still registered here (:func:`track`) and ends the process itself.
+
+Raising anywhere is not safe everywhere: an exception inside numba's compiler or llvmlite
+leaves their LLVM objects half torn down (their finalisers then print tracebacks). While
+the main thread is in their code the signal is only recorded, and raised at the next
+:func:`checkpoint`: between frames, and in the waits for a frame or a free writer slot.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ ENDING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 GRACE = 10.0
 # … and with --keep-partial, whose point is to finish the file (an encoder's last frames).
 FINISH_GRACE = 60.0
+# Seconds between the looks a long wait (for a frame, for a writer slot) takes at a pending signal.
+POLL = 0.1
 
 
 class Interrupted(KeyboardInterrupt):
@@ -53,7 +60,7 @@ class _State:
     watcher: threading.Thread | None = None
     tracked: set[str] = set()
     lock = threading.Lock()
-    swallowed = False  # the handler's Interrupted was raised inside a finaliser and lost there
+    pending = False  # received, not yet raised: held in a compiler, or lost in a finaliser
     unraisable: Callable[..., None] | None = None  # the hook ours replaced
 
 
@@ -69,7 +76,9 @@ def untrack(path: str | os.PathLike[str]) -> None:
         _State.tracked.discard(os.fspath(path))
 
 
-def _remove_tracked() -> None:
+def discard_tracked() -> None:
+    """Remove every temporary still registered: a run that a signal ended publishes nothing,
+    and this catches a partial made in the instant before its owner could abort it."""
     with _State.lock:
         paths = list(_State.tracked)
     for p in paths:
@@ -78,6 +87,7 @@ def _remove_tracked() -> None:
         else:
             with contextlib.suppress(OSError):
                 Path(p).unlink(missing_ok=True)
+        untrack(p)
 
 
 def received() -> int | None:
@@ -85,20 +95,37 @@ def received() -> int | None:
     return _State.received
 
 
+# Packages whose code an exception must not cut through (see the module's docstring).
+_UNINTERRUPTIBLE = ("numba", "llvmlite")
+
+
+def _in_uninterruptible(frame: FrameType | None) -> bool:
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if isinstance(name, str) and name.split(".", 1)[0] in _UNINTERRUPTIBLE:
+            return True
+        frame = frame.f_back
+    return False
+
+
 def _handler(signum: int, frame: FrameType | None) -> None:
     if _State.received is not None:
         return  # the first signal's clean-up is under way (and the watcher holds a deadline)
     _State.received = signum
-    if _State.when is None or _State.when():
-        raise Interrupted(signum)
+    if _State.when is not None and not _State.when():
+        return
+    if _in_uninterruptible(frame):
+        _State.pending = True
+        return
+    raise Interrupted(signum)
 
 
 def checkpoint() -> None:
-    """Raise the Interrupted that a finaliser swallowed: a signal that lands while the main
-    thread runs a ``__del__`` (numba's LLVM objects are freed so) raises there, where Python
-    only reports it. Called where a run can stop cleanly, between frames."""
-    if _State.swallowed and _State.received is not None:
-        _State.swallowed = False
+    """Raise the Interrupted a signal left pending: one that landed in numba's compiler or
+    llvmlite (held there), or in a ``__del__``, where Python only reports an exception.
+    Called where a run can stop cleanly."""
+    if _State.pending and _State.received is not None:
+        _State.pending = False
         raise Interrupted(_State.received)
 
 
@@ -106,7 +133,7 @@ def _unraisable(hook_args: object) -> None:
     """Our own Interrupted, lost in a finaliser, is kept for :func:`checkpoint`, not printed."""
     exc_type = getattr(hook_args, "exc_type", None)
     if isinstance(exc_type, type) and issubclass(exc_type, Interrupted):
-        _State.swallowed = True
+        _State.pending = True
         return
     if _State.unraisable is not None:
         _State.unraisable(hook_args)
@@ -124,7 +151,7 @@ def _watch(fd: int) -> None:
             return
         first = next((b for b in data if b in ENDING), None)
     threading.Event().wait(_State.grace)
-    _remove_tracked()
+    discard_tracked()
     os._exit(128 + first)
 
 

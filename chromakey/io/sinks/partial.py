@@ -157,14 +157,16 @@ def create_partial(path: str | os.PathLike[str], *, warn: Warn | None = None) ->
     clear_stale(path, prefix=f".{path.stem}", suffix=path.suffix, warn=warn)
     for _ in range(100):
         tmp = folder / partial_name(path)
+        signals.track(tmp)  # before it exists: no instant where it is there, unknown
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
+            signals.untrack(tmp)
             continue
         except OSError as exc:
+            signals.untrack(tmp)
             raise output_error(exc, str(path), path=path) from exc
         os.close(fd)
-        signals.track(tmp)
         return tmp
     raise OutputError(
         f"{path}: cannot create a temporary file in {folder}; choose another output", path=path

@@ -72,9 +72,9 @@ class PngSequenceSink(Sink):
         prefix = f".{self.folder.name or 'frames'}"
         clear_stale(parent / "x", prefix=prefix, suffix="", warn=warn)
         self.tmpdir = parent / partial_name(parent / "x", prefix=prefix, suffix="")
+        signals.track(self.tmpdir)  # before it exists: no instant where it is there, unknown
         with writing(self.pattern, self.tmpdir):
             self.tmpdir.mkdir()
-        signals.track(self.tmpdir)
         self._codec: Any = None
         self.written: list[str] = []
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ...core import signals
 from ...core.frames import YuvImage
 from .base import Sink
 
@@ -51,7 +52,9 @@ class ThreadedSink(Sink):
 
     def write(self, image: np.ndarray | YuvImage, time: float) -> None:
         self._raise_error()
-        self._slots.acquire()  # a free slot: the writer took an earlier frame
+        # A free slot: the writer took an earlier frame (a stalled reader may never take one).
+        while not self._slots.acquire(timeout=signals.POLL):
+            signals.checkpoint()
         self._raise_error()
         self._items.put(("frame", image, time))
 

@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import av
 
+from ...core import signals
 from ...core.queues import bounded_put
 
 Item = tuple[str, Any]
@@ -128,16 +129,29 @@ class QueuedItems:
     def __iter__(self) -> Iterator[Item]:
         self.start()
         while True:
-            kind, item = self._queue.get()
+            kind, item = self._take()
             if kind == "end":
                 return
             if kind == "error":
                 raise item
             yield kind, item
 
+    def _take(self) -> Item:
+        """The next item, however long it takes; a pending signal is raised meanwhile (the
+        input may never send another frame)."""
+        while True:
+            signals.checkpoint()
+            try:
+                return self._queue.get(timeout=signals.POLL)
+            except queue.Empty:
+                continue
+
     def get(self, timeout: float | None = None) -> Item | None:
         """The next item, or None when nothing arrived within ``timeout`` (live use)."""
         self.start()
+        if timeout is None:
+            return self._take()
+        signals.checkpoint()
         try:
             return self._queue.get(timeout=timeout) if timeout != 0 else self._queue.get_nowait()
         except queue.Empty:
