@@ -15,6 +15,7 @@ from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap
 from chromakey.io.sources.decode import to_frame
 from chromakey.keying.kernels import CpuKeyer
+from chromakey.keying.kernels.pathchoice import PathChoice
 
 from media import write_clip
 
@@ -44,8 +45,8 @@ def assert_same(a, b, what: str) -> None:
 class Pair:
     """An incremental keyer and one that keys every pixel, fed the same frames."""
 
-    def __init__(self, p: KeyerParams, band_rows: int = 128) -> None:
-        self.inc = CpuKeyer(p, band_rows=band_rows)
+    def __init__(self, p: KeyerParams, band_rows: int = 128, incremental=True) -> None:
+        self.inc = CpuKeyer(p, band_rows=band_rows, incremental=incremental)
         self.full = CpuKeyer(p, band_rows=band_rows, incremental=False)
         self.reused: list[float] = []
 
@@ -169,7 +170,7 @@ def test_a_still_frame_is_reused_whole_and_a_byte_reaches_only_its_neighbourhood
 
 
 def test_close_frees_the_kept_frame():
-    keyer = CpuKeyer(KeyerParams())
+    keyer = CpuKeyer(KeyerParams(), incremental=True)
     frame = yuv_frame(scene(64, 80, 1), (2, 2), 1)
     keyer.render(frame, screen_map(64, 80, 1), None)
     assert keyer._kept.inputs and keyer._kept.outputs
@@ -202,15 +203,20 @@ def _moving(noise: float, cut: int | None):
         (0.0, 4, "none", None),
     ],
 )
-def test_h264_round_trips_give_the_bytes_of_keying_every_pixel(tmp_path, noise, cut, bg_kind, fmt):
+@pytest.mark.parametrize("path_choice", [False, True], ids=["incremental", "auto"])
+def test_h264_round_trips_give_the_bytes_of_keying_every_pixel(
+    tmp_path, noise, cut, bg_kind, fmt, path_choice
+):
     """Real H.264 through PyAV (its planes are the decoder's own, reused): a figure in motion,
     camera noise, a scene cut, a size that is not a multiple of 16, a video background (a new
-    image each frame) and a live set_params."""
+    image each frame) and a live set_params. ``auto``: the keyer switches between keying
+    changed blocks and every pixel every few frames (short trials and epochs), as it does on
+    its own by what it measures."""
     import av
 
     w, h = 200, 120
     path = write_clip(tmp_path / "c.mp4", width=w, height=h, frames=10, make=_moving(noise, cut))
-    pair = Pair(KeyerParams())
+    pair = Pair(KeyerParams(), incremental=PathChoice(trial=2, epoch=1) if path_choice else True)
     screen = ScreenMap.constant((0.0, 0.5, 0.0))
     rng = np.random.default_rng(0)
     with av.open(str(path)) as c:
@@ -226,7 +232,7 @@ def test_h264_round_trips_give_the_bytes_of_keying_every_pixel(tmp_path, noise, 
                 pair.set_params(KeyerParams(choke=1))
             pair.check(frame, screen, bg, fmt, f"frame {i}")
     assert i == 9
-    if bg_kind != "video" and noise == 0.0:
+    if bg_kind != "video" and noise == 0.0 and not path_choice:
         assert max(pair.reused) > 0.0  # the incremental path ran, not only whole frames
 
 
@@ -254,7 +260,7 @@ def test_blocks_found_plain_key_to_alpha_0_and_show_the_background(seed):
     from chromakey.keying import reference as cpu
     from chromakey.keying.kernels.common import I_LAYOUT
     from chromakey.keying.kernels.incremental import BLOCK, DECODE_REACH, flat, reach_blocks
-    from chromakey.keying.kernels.keyer import _decode_constants, halo, pack_params
+    from chromakey.keying.kernels.packing import decode_constants, halo, pack_params
     from chromakey.keying.kernels.pixels import screen_across
     from chromakey.keying.kernels.plain import plain_blocks
 
@@ -291,7 +297,7 @@ def test_blocks_found_plain_key_to_alpha_0_and_show_the_background(seed):
     ints[I_LAYOUT] = lay
     lw = cpu.BT709_LUMA if layout == "rgb" else cpu.luma_weights(frame)
     mi0, mi1, _ = cpu.map_axis(h, cell, grid_[0])
-    plain = plain_blocks(planes, ints, P, _decode_constants(frame), across, mi0, mi1, lw, grid,
+    plain = plain_blocks(planes, ints, P, decode_constants(frame), across, mi0, mi1, lw, grid,
                          reach_blocks(reach))  # fmt: skip
     for i, j in np.argwhere(plain):
         block = alpha[i * BLOCK : (i + 1) * BLOCK, j * BLOCK : (j + 1) * BLOCK]
@@ -338,3 +344,41 @@ def test_after_frames_with_nothing_to_keep_the_next_still_frames_are_kept_again(
         planes[0][10 * step, 7 * step] ^= 1
         pair.check(Frame.from_yuv(*planes, f.yuv), screen, None, None, f"still {step}")
     assert max(pair.reused[-3:]) > 0.0
+
+
+def test_the_path_choice_times_both_paths_then_runs_the_faster_then_times_again():
+    """A trial of each path, the faster for an epoch, a new trial: from the times given."""
+    choice = PathChoice(trial=3, epoch=4)
+    seen = []
+
+    def run(times: dict[str, float], frames: int) -> None:
+        for _ in range(frames):
+            seen.append(choice.path)
+            choice.record(times[choice.path])
+
+    run({"incremental": 0.010, "whole": 0.020}, 10)
+    assert seen == ["incremental"] * 3 + ["whole"] * 3 + ["incremental"] * 4
+    assert choice.medians == {"incremental": 0.010, "whole": 0.020}
+    seen.clear()
+    run({"incremental": 0.030, "whole": 0.020}, 10)  # the footage turned noisy
+    assert seen == ["incremental"] * 3 + ["whole"] * 3 + ["whole"] * 4
+    seen.clear()
+    run({"incremental": 0.0195, "whole": 0.020}, 7)  # a gain within the margin is no gain
+    assert seen == ["incremental"] * 3 + ["whole"] * 3 + ["whole"]
+
+
+def test_auto_switching_paths_mid_stream_keeps_the_bytes_of_keying_every_pixel():
+    """Leaving the incremental path and coming back (its kept inputs are stale by then) still
+    gives every pixel's bytes: a moving figure, switched every frame or two."""
+    make = _moving(0.0, None)
+    screen = ScreenMap.constant((0.0, 0.5, 0.0))
+    for trial, epoch in [(2, 1), (2, 3), (3, 2)]:  # two frames of one image first: reused
+        pair = Pair(KeyerParams(), incremental=PathChoice(trial=trial, epoch=epoch))
+        paths = []
+        for i in range(14):
+            frame = yuv_frame(make(i // 2, 96, 64), (2, 2), 1)  # each image twice: kept blocks
+            paths.append(pair.inc.path)
+            pair.check(frame, screen, None, None, f"trial {trial}, epoch {epoch}, frame {i}")
+        assert {"incremental", "whole"} <= set(paths)
+        assert max(pair.reused) > 0.0
+        pair.close()

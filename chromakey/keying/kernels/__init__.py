@@ -27,6 +27,7 @@ holds the window sums and extrema they share, ``common`` the constants, ``keyer`
 
 from .common import BAND_ROWS, TILE, TOLERANCE
 from .frame import kernel
-from .keyer import CpuKeyer, halo, pack_params
+from .keyer import CpuKeyer
+from .packing import halo, pack_params
 
 __all__ = ["BAND_ROWS", "TILE", "TOLERANCE", "CpuKeyer", "halo", "kernel", "pack_params"]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
+from typing import Literal
+
 import numba
 import numpy as np
 
-from ...core.color import YuvSpec
 from ...core.frames import Frame, YuvImage
 from ...core.params import KeyerParams
 from ...core.screenmap import ScreenMap, keyed_params
 from .. import reference as cpu
+from .alpha0 import alpha0_outputs, prefill
 from .common import (
     BAND_ROWS,
     BG_COLOR,
@@ -18,65 +21,22 @@ from .common import (
     BG_RGBA,
     F32,
     I_BG_KIND,
-    I_CHOKE,
-    I_EDGE_R,
-    I_FEATHER_N,
     I_FX,
     I_FY,
-    I_GUIDE_R,
     I_HALO,
-    I_KEY,
     I_LAYOUT,
     I_PREFILLED,
-    I_REACH,
-    I_REST,
-    I_SPILL_R,
     I_TILES,
     I_YUV,
     LAYOUT_RGB,
     LAYOUT_YUV,
     N_BUFFERS,
-    N_INTS,
     N_LINES,
-    N_PARAMS,
-    P_BRIGHT_E0,
-    P_BRIGHT_INV,
-    P_CLIP_BLACK,
-    P_CLIP_INV,
-    P_DARK_E0,
-    P_DARK_INV,
-    P_EDGE_E0,
-    P_EDGE_INV,
-    P_FIT_E0,
-    P_FIT_INV,
-    P_GAMUT_E0,
-    P_GAMUT_INV,
-    P_GUIDE_EPS,
-    P_HUE_CENTER,
-    P_HUE_E0,
-    P_HUE_HALF,
-    P_HUE_INV,
-    P_MATTE_EPS,
-    P_MIX_E0,
-    P_MIX_INV,
-    P_REACH_E0,
-    P_REACH_INV,
-    P_SAT_E0,
-    P_SAT_INV,
-    P_SCREEN_LO,
-    P_SPILL,
-    P_SUBJECT_HI,
-    P_VIVID_E0,
-    P_VIVID_INV,
-    P_WEAK_E0,
-    P_WEAK_INV,
     T_MIXED,
     T_SCREEN,
     T_SUBJECT,
     TILE,
-    ramp,
 )
-from .composite import _rows_to_yuv
 from .frame import _KERNEL_LOCK, kernel
 from .incremental import (
     DECODE_REACH,
@@ -87,132 +47,20 @@ from .incremental import (
     flat,
     reach_blocks,
 )
+from .packing import (
+    NO_COLOR,
+    NO_IMAGE,
+    NO_OUT_PLANE,
+    NO_PLANE,
+    TO_YUV,
+    decode_constants,
+    pack_params,
+)
+from .pathchoice import PathChoice
 from .pixels import screen_across
 from .plain import PLAIN_FROM, plain_blocks
 
 # --- the keyer ----------------------------------------------------------------------------
-
-
-def pack_params(p: KeyerParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(float32 vector, int64 vector, feather taps) of ``p`` for the kernels."""
-    f = np.zeros(N_PARAMS, np.float64)
-    f[P_HUE_CENTER] = F32(p.hue_center)
-    f[P_HUE_HALF] = F32(p.hue_width / 2.0)
-    f[P_HUE_E0], f[P_HUE_INV] = ramp(0.0, p.hue_softness)
-    f[P_SAT_E0], f[P_SAT_INV] = ramp(p.sat_min - p.sat_softness, p.sat_min)
-    f[P_DARK_E0], f[P_DARK_INV] = ramp(0.5 * p.dark_guard, p.dark_guard)
-    f[P_BRIGHT_E0], f[P_BRIGHT_INV] = ramp(p.bright_guard, 1.0)
-    f[P_VIVID_E0], f[P_VIVID_INV] = ramp(p.sat_max, p.sat_max + p.sat_softness)
-    f[P_EDGE_E0], f[P_EDGE_INV] = ramp(0.5 * p.edge_tolerance, p.edge_tolerance)
-    f[P_WEAK_E0], f[P_WEAK_INV] = ramp(p.sat_min, p.sat_min + p.sat_softness)
-    f[P_CLIP_BLACK] = F32(p.clip_black)
-    f[P_CLIP_INV] = F32(1.0 / (p.clip_white - p.clip_black))
-    f[P_GUIDE_EPS] = F32(p.guide_eps)
-    f[P_MATTE_EPS] = F32(cpu.GUIDE_MATTE_EPS)
-    f[P_FIT_E0], f[P_FIT_INV] = ramp(*cpu.GUIDE_FIT_RAMP)
-    f[P_REACH_E0], f[P_REACH_INV] = ramp(*cpu.REACH_SHARE)
-    f[P_MIX_E0], f[P_MIX_INV] = ramp(*cpu.REACH_MIX)
-    f[P_GAMUT_E0], f[P_GAMUT_INV] = ramp(*cpu.REACH_GAMUT)
-    f[P_SPILL] = F32(p.spill)
-    # A guided matte at most SCREEN_LO through the refinement's reach refines to exactly 0:
-    # the edge test sees a spread ≤ edge_tolerance/2 (weight 0) and clip_black clips it.
-    # At least SUBJECT_HI, it refines to exactly 1 the same way.
-    f[P_SCREEN_LO] = F32(min(p.clip_black, 0.5 * p.edge_tolerance))
-    f[P_SUBJECT_HI] = _subject_floor(p, f[P_EDGE_E0], f[P_CLIP_BLACK], f[P_CLIP_INV])
-    ints = np.zeros(N_INTS, np.int64)
-    ints[I_KEY] = cpu.key_channel(p)
-    ints[I_GUIDE_R] = p.guide_radius
-    ints[I_CHOKE] = p.choke
-    taps = cpu.gaussian_weights(p.feather) if p.feather > 0 else np.ones(1, F32)
-    ints[I_FEATHER_N] = len(taps) // 2
-    ints[I_SPILL_R] = p.spill_radius
-    ints[I_EDGE_R] = cpu.EDGE_RADIUS
-    ints[I_HALO] = halo(p)
-    ints[I_REACH] = cpu.member_reach(p)
-    # What the refinement and spill gate reach.
-    ints[I_REST] = ints[I_HALO] - 2 * p.guide_radius - ints[I_REACH]
-    return f.astype(F32), ints, taps.astype(F32)
-
-
-def _subject_floor(p: KeyerParams, e0: float, black: float, inv: float) -> float:
-    """The smallest float32 s with 1 − s ≤ e0 and (s − clip_black)·inv ≥ 1 in float32
-    arithmetic: a guided matte of at least s through the reach refines to exactly 1."""
-    s = F32(max(p.clip_white, 1.0 - 0.5 * p.edge_tolerance))
-    e0, black, inv = F32(e0), F32(black), F32(inv)
-    while s < F32(1.0) and (F32(1.0) - s > e0 or (s - black) * inv < F32(1.0)):
-        s = np.nextafter(s, F32(2.0), dtype=F32)
-    return float(s)
-
-
-def halo(p: KeyerParams) -> int:
-    """Rows of context a band needs: the reach of every neighbourhood stage, added up (the
-    reference's sum, cpu.halo_rows, without its safety rows: here every reach is exact)."""
-    return cpu.halo_rows(p) - cpu.HALO_MARGIN
-
-
-def _decode_constants(frame: Frame) -> np.ndarray:
-    """cpu._decode_yuv's float32 constants: (m00, y offset, 1/255, u off, v off, m02, m11, m12, m21)."""
-    spec = frame.yuv if frame.yuv is not None else YuvSpec()
-    m, off = spec.to_rgb()
-    m = m.astype(F32)
-    s = F32(1.0 / 255.0)
-    return np.array(
-        [m[0, 0], F32(m[0, 0] * off[0]), s, F32(off[1]), F32(off[2]),
-         m[0, 2], m[1, 1], m[1, 2], m[2, 1]],
-        F32,
-    )  # fmt: skip
-
-
-_U8_2D = np.zeros((1, 1), np.uint8)
-
-
-_U8_2D_OUT = np.zeros((1, 1), np.uint8)  # "no plane" for the kernel's outputs
-
-
-_U8_3D = np.zeros((1, 1, 3), np.uint8)
-
-
-def _yuv_matrix() -> np.ndarray:
-    """YuvImage's RGB → YUV (0–1 units): the 3×3 matrix by rows, then the offsets."""
-    m, off = YuvImage.SPEC.from_rgb()
-    return np.concatenate([m.reshape(-1), off]).astype(F32)
-
-
-_TO_YUV = _yuv_matrix()
-
-
-_NO_COLOR = np.zeros(3, F32)
-
-
-def _alpha0_bytes() -> np.ndarray:
-    """_screen_lut's table for an image background, in the same float32 operations."""
-    c = np.arange(256, dtype=F32) * F32(1.0 / 255.0)
-    v = np.clip(F32(0.0) + F32(1.0) * c, F32(0.0), F32(1.0))
-    return (v * F32(255.0) + F32(0.5)).astype(np.uint8)
-
-
-# Whether a pixel of alpha 0 over an image shows the image's byte unchanged (it does in
-# float32, but the kernels' arithmetic decides, not an assumption).
-_IMAGE_BYTES_KEPT = bool((_alpha0_bytes() == np.arange(256)).all())
-
-
-def _prefill(out: np.ndarray, kind: int, bg_color: np.ndarray, bg_img: np.ndarray) -> int:
-    """Write what a pixel of alpha 0 shows into every pixel of ``out``; 1 if done (the
-    kernel then skips screen tiles), 0 where only the kernel can say (a background with
-    alpha of its own)."""
-    if kind == BG_NONE:
-        out.fill(0)
-    elif kind == BG_COLOR:
-        v = np.clip(F32(0.0) + F32(1.0) * bg_color.astype(F32), F32(0.0), F32(1.0))
-        px = np.full(out.shape[2], 255, np.uint8)
-        px[:3] = (v * F32(255.0) + F32(0.5)).astype(np.uint8)
-        out[0] = px
-        out[1:] = out[0]  # row by row: contiguous copies
-    elif kind == BG_RGB and _IMAGE_BYTES_KEPT and out.shape[2] == 3:
-        np.copyto(out, bg_img)
-    else:
-        return 0
-    return 1
 
 
 class CpuKeyer:
@@ -220,9 +68,11 @@ class CpuKeyer:
 
     ``tiles=False`` computes every stage on every pixel (the tests' proof that skipping
     plain screen and plain subject changes nothing); ``band_rows`` sets the rows a band aims
-    at (the output does not depend on it, which the tests check too). ``incremental`` keys
-    only the blocks of a frame whose inputs within reach changed since the previous frame and
-    keeps the others' bytes (kernels.incremental); False keys every pixel of every frame.
+    at (the output does not depend on it, which the tests check too). ``incremental=True``
+    keys only the blocks of a frame whose inputs within reach changed since the previous
+    frame and keeps the others' bytes (kernels.incremental); False keys every pixel of every
+    frame; ``"auto"`` takes whichever of the two is faster on the footage, as timed
+    (kernels.pathchoice; a PathChoice of one's own sets its trial and epoch).
     ``plain_screen`` (with incremental) gives blocks that the raw bytes around them prove
     plain screen the background's bytes without keying them (kernels.plain).
     """
@@ -235,12 +85,17 @@ class CpuKeyer:
         *,
         tiles: bool = True,
         band_rows: int = BAND_ROWS,
-        incremental: bool = True,
+        incremental: bool | Literal["auto"] | PathChoice = "auto",
         plain_screen: bool = True,
     ) -> None:
         self.params = params
         self.tiles = tiles
         self.incremental = incremental
+        self._choice = (
+            incremental
+            if isinstance(incremental, PathChoice)
+            else PathChoice() if incremental == "auto" else None
+        )  # fmt: skip
         self.plain_screen = plain_screen
         self._kept = Kept()
         self._idle = 0  # frames in a row keyed whole with the incremental path on
@@ -281,6 +136,26 @@ class CpuKeyer:
         *,
         pixel_format: str | None = None,
     ) -> np.ndarray | YuvImage:
+        """The frame keyed over ``background`` (see :meth:`_render`), on the path chosen."""
+        choice = self._choice
+        if choice is None:
+            return self._render(frame, screen, background, pixel_format, self.incremental is True)
+        incremental = choice.path == "incremental"
+        if not incremental:
+            self._kept.valid = False  # its inputs are not brought up to date meanwhile
+        t0 = time.perf_counter()
+        got = self._render(frame, screen, background, pixel_format, incremental)
+        choice.record(time.perf_counter() - t0)
+        return got
+
+    def _render(
+        self,
+        frame: Frame,
+        screen: ScreenMap,
+        background: np.ndarray | None,
+        pixel_format: str | None,
+        incremental: bool,
+    ) -> np.ndarray | YuvImage:
         """uint8 H×W×3 over ``background`` ((3,) colour or H×W×3/4 image), or H×W×4 if None.
 
         ``pixel_format="rgba"`` makes an opaque composite H×W×4 too (alpha 255);
@@ -292,7 +167,7 @@ class CpuKeyer:
         ints = ints.copy()
         h, w = frame.height, frame.width
         ints[I_TILES] = 1 if self.tiles else 0
-        bg_color, bg_img = _NO_COLOR, _U8_3D
+        bg_color, bg_img = NO_COLOR, NO_IMAGE
         if background is None:
             kind, channels = BG_NONE, 4
         else:
@@ -310,16 +185,16 @@ class CpuKeyer:
         ints[I_BG_KIND] = kind
         if frame.layout == "rgb":
             ints[I_LAYOUT] = LAYOUT_RGB
-            yplane = uplane = vplane = _U8_2D
+            yplane = uplane = vplane = NO_PLANE
             rgbp = frame.planes[0]
             lw = cpu.BT709_LUMA
         else:
             ints[I_LAYOUT] = LAYOUT_YUV
             yplane, uplane, vplane = frame.planes
-            rgbp = _U8_3D
+            rgbp = NO_IMAGE
             ints[I_FX], ints[I_FY] = frame.chroma_factors
             lw = cpu.luma_weights(frame)
-        dec = _decode_constants(frame)
+        dec = decode_constants(frame)
         smap = screen
         rows, cols = smap.shape
         mi0, mi1, mfy = cpu.map_axis(h, smap.cell, rows)
@@ -338,7 +213,7 @@ class CpuKeyer:
             caller discards what its clamped edges reach): its outputs, as kept."""
             vh, vw = r1 - r0, c1 - c0
             if frame.layout == "rgb":
-                yv = uv = vv = _U8_2D
+                yv = uv = vv = NO_PLANE
                 rgbv = rgbp[r0:r1, c0:c1]
             else:
                 cr, cc = slice(r0 // fy, -(-r1 // fy)), slice(c0 // fx, -(-c1 // fx))
@@ -353,10 +228,10 @@ class CpuKeyer:
                 ch = ((vh + 1) // 2, (vw + 1) // 2)
                 planes = [np.empty((vh, vw), np.uint8), np.empty(ch, np.uint8),
                           np.empty(ch, np.uint8)]  # fmt: skip
-                planes.append(np.empty((vh, vw), np.uint8) if channels == 4 else _U8_2D_OUT)
+                planes.append(np.empty((vh, vw), np.uint8) if channels == 4 else NO_OUT_PLANE)
             else:
                 out = np.empty((vh, vw, channels), np.uint8)
-                planes = [_U8_2D_OUT] * 4
+                planes = [NO_OUT_PLANE] * 4
             self._call(
                 (yv, uv, vv, rgbv),
                 across if whole else np.ascontiguousarray(across[:, :, c0:c1]),
@@ -368,7 +243,8 @@ class CpuKeyer:
             return [out]
 
         self._counts = np.zeros(3, np.int64)
-        if not self.incremental:
+        if not incremental:
+            self._kept.reused = self._kept.plain = 0.0
             return self._result(key_view(0, h, 0, w), yuv)
         layout = (h, w, channels, yuv, frame.layout, fy, fx, kind)
         settings = (
@@ -395,8 +271,8 @@ class CpuKeyer:
             and dirty.mean() >= PLAIN_FROM
             and (not idle or self._frames % PROBE_EVERY == 0)
         ):
-            background = self._background(
-                (layout, settings), kind, channels, yuv, bg_color, bg_img, out_shape=(h, w)
+            background = alpha0_outputs(
+                self._kept, (layout, settings), kind, channels, yuv, bg_color, bg_img, (h, w)
             )
             if background is not None:
                 grid = dirty.shape
@@ -423,30 +299,6 @@ class CpuKeyer:
         self._idle = 0
         return self._result(self._kept.rekey(dirty, reach, (h, w), key_view, fill, background), yuv)
 
-    def _background(self, settings, kind, channels, yuv, bg_color, bg_img, out_shape):
-        """The outputs of a frame of alpha 0 everywhere (what plain screen shows), in the
-        order kept; None where no such copy is cheap (a background with alpha of its own, or
-        an image under the sink's YUV planes: a video's would be converted every frame)."""
-        h, w = out_shape
-        if kind in (BG_RGB, BG_RGBA):
-            plain_image = kind == BG_RGB and not yuv and channels == 3 and _IMAGE_BYTES_KEPT
-            return [bg_img] if plain_image and bg_img.shape == (h, w, 3) else None
-        cached = self._kept.background
-        if cached is not None and cached[0] == settings:
-            return cached[1]
-        rgb = np.empty((h, w, channels), np.uint8)
-        if not _prefill(rgb, kind, bg_color, bg_img):
-            return None
-        got = [rgb]
-        if yuv:
-            ch = ((h + 1) // 2, (w + 1) // 2)
-            got = [np.empty((h, w), np.uint8), np.empty(ch, np.uint8), np.empty(ch, np.uint8),
-                   np.empty((h, w), np.uint8) if channels == 4 else _U8_2D_OUT]  # fmt: skip
-            _rows_to_yuv(rgb, 0, h, _TO_YUV, *got)
-            got = got if channels == 4 else got[:3]
-        self._kept.background = (settings, got)
-        return got
-
     @staticmethod
     def _result(got: list[np.ndarray], yuv: bool) -> np.ndarray | YuvImage:
         if yuv:
@@ -460,11 +312,11 @@ class CpuKeyer:
         band_rows = self.rows_per_band(h)
         scratch, lines, tiles = self._buffers(h, w, band_rows + 2 * int(ints[I_HALO]))
         if self.tiles:  # screen tiles then only skip: a streaming copy beats per-pixel stores
-            ints[I_PREFILLED] = _prefill(out, kind, bg_color, bg_img)
+            ints[I_PREFILLED] = prefill(out, kind, bg_color, bg_img)
         with _KERNEL_LOCK:  # numba's threads are one pool per process: one frame at a time
             kernel()(
                 *yuv_rgb, across, *map_rows, P, ints, dec, lw, fw,
-                bg_color, bg_img, out, _TO_YUV, *planes, scratch, lines, tiles, band_rows,
+                bg_color, bg_img, out, TO_YUV, *planes, scratch, lines, tiles, band_rows,
             )  # fmt: skip
             self._counts += tiles[:, 1, :3].sum(axis=0)
 
@@ -511,6 +363,13 @@ class CpuKeyer:
             self._tiles = np.zeros((k, 3, 4 * ((w + TILE - 1) // TILE)), np.int64)
         scratch = self._scratch[:need].reshape(k, N_BUFFERS, rows, w)
         return scratch, self._lines, self._tiles
+
+    @property
+    def path(self) -> str:
+        """The path the next frame takes: ``incremental`` (changed blocks) or ``whole``."""
+        if self._choice is not None:
+            return self._choice.path
+        return "incremental" if self.incremental is True else "whole"
 
     @property
     def reused(self) -> float:
