@@ -200,13 +200,14 @@ def test_the_render_loop_never_waits_for_the_keying_thread(gl_ctx):
         assert live.changed and live.current.index == 0 and live.keying
         want = CpuKeyer(p).render(frames[0], ScreenMap.constant(np.array([0, 128, 0], np.float32) / 255), BLUE)
         np.testing.assert_array_equal(_pixels(tex)[..., :3], want)
-        # Frame 1 (due at 40 ms) went to the keyer at 1 ms: the lead is one frame, not two.
+        # Shown at 1 ms, frame 0 starts the stream there: frame 1 is due at 41 ms, and went to
+        # the keyer at 1 ms: the lead is one frame, not two.
         assert live.keyer.keyings == 1 and feed.queued == 1
         _let_key(live)
-        assert live.next_due(now=0.02) == pytest.approx(0.02)
+        assert live.next_due(now=0.02) == pytest.approx(0.021)
         live.update(now=0.02)
         assert not live.changed and live.current.index == 0  # keyed early, held until due
-        live.update(now=0.0401)
+        live.update(now=0.0411)
         assert live.changed and live.current.index == 1 and live.keying  # and frame 2 keys
         for f in frames[4:]:
             live.feed(f)

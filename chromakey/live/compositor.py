@@ -25,9 +25,10 @@ from .schedule import Schedule
 from .stats import LiveStats
 from .upload import TextureUpload
 
-# A first frame shown later than this after it was picked moves the stream's start to its
-# showing (seconds; below it the start stays, as a frame's jitter).
-FIRST_FRAME_SLACK = 0.05
+# A first frame shown later than this after it was due moves the stream's start to its
+# showing (seconds). None at all: even a few ms left as they are make the next frames due
+# together, and one of them is dropped at every start (a 720p preview dropped its second).
+FIRST_FRAME_SLACK = 0.0
 
 
 class _Job(NamedTuple):
@@ -343,7 +344,7 @@ class LiveCompositor:
                     # The stream starts when its first frame is on show, not when it was
                     # picked: the first keying (scratch, a full calibration) is the slowest,
                     # and would otherwise make the frames behind it late.
-                    self.schedule.anchor = now - job.frame.time
+                    self.schedule.set_anchor(now, job.frame.time)
                 self._shown(job.frame, job.dequeued)
         if self._job is None:
             dirty = self._apply_pending()

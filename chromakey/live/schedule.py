@@ -43,6 +43,15 @@ class Schedule:
         self.anchor = None
         self.empty_since = None
 
+    def set_anchor(self, now: float, stream_time: float) -> float:
+        """Stream time ``stream_time`` is due at ``now``. A paced file then releases its frames
+        by this clock, not by the time its first frame was decoded (before the view and the
+        keyer were ready): its frames would otherwise wait that much longer in the queue."""
+        self.anchor = now - stream_time
+        if isinstance(self.source, Source):
+            self.source.align(stream_time, time.perf_counter())
+        return self.anchor
+
     def take(self) -> tuple[Frame, float] | None:
         """The next video frame from the source without waiting, or None."""
         while self.source is not None and not self.ended:
@@ -101,7 +110,7 @@ class Schedule:
                 self.anchor = None  # a jump back in the timestamps (a loop, a restart)
                 self.stats.resyncs += 1
             if self.anchor is None:
-                self.anchor = now - frame.time
+                self.set_anchor(now, frame.time)
             due = self.anchor + frame.time
             if due > now + (lead() if lead is not None else 0.0):
                 if due - now <= self.max_ahead:

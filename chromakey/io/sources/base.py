@@ -78,6 +78,8 @@ class Source(Protocol):
 
     def resume(self) -> None: ...
 
+    def align(self, stream_time: float, wall: float) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -162,3 +164,7 @@ class QueuedItems:
 
     def resume(self) -> None:
         """Continue after :meth:`pause`."""
+
+    def align(self, stream_time: float, wall: float) -> None:
+        """The consumer shows ``stream_time`` at ``wall`` (``time.perf_counter``): a paced
+        file releases its frames by that clock; a live stream keeps its own time."""

@@ -116,6 +116,10 @@ class VideoSource(QueuedItems):
         if self.gate is not None:
             self.gate.resume()
 
+    def align(self, stream_time: float, wall: float) -> None:
+        if self.gate is not None:
+            self.gate.align(stream_time, wall)
+
     def _run(self) -> None:
         step = frame_interval(self.info.rate)
         index = 0

@@ -25,6 +25,8 @@ class FrameGate(Protocol):
 
     def resume(self) -> None: ...
 
+    def align(self, stream_time: float, wall: float) -> None: ...
+
 
 class Pacer:
     """Keeps a decode thread to real time.
@@ -60,6 +62,24 @@ class Pacer:
             self._paused_at = None
             self._running.set()
 
+    def align(self, stream_time: float, wall: float) -> None:
+        """The consumer shows ``stream_time`` at ``wall`` (``time.perf_counter``): later frames
+        are released by its clock. Without this, a consumer that starts late (a window and a
+        first frame to set up) finds every frame waiting that much longer in the queue."""
+        self._anchor = (wall, stream_time)
+
+    def release_at(self, t: float, previous: float | None = None) -> float | None:
+        """When a frame at stream time ``t`` (after one at ``previous``) is released: ``lead``
+        seconds, at most the interval between them, before it is due; None before the
+        first frame fixed the clock."""
+        if self._anchor is None:
+            return None
+        wall, origin = self._anchor
+        lead = self.lead
+        if previous is not None and t > previous:
+            lead = min(lead, t - previous)
+        return wall + (t - origin) - lead
+
     def hold(self, frame: Frame, stop: threading.Event) -> bool:
         t = frame.time
         while not stop.is_set():
@@ -69,16 +89,15 @@ class Pacer:
             if self._anchor is None:
                 self._anchor = (time.perf_counter(), t)
                 break
-            wall, origin = self._anchor
             if self._last is not None and t < self._last - 0.5:
                 self._anchor = None  # a jump back in the timestamps
                 continue
             # At most one frame ahead: a frame handed over earlier only waits in the queue,
             # and that wait is latency (the consumer takes the frame when it is due).
-            lead = self.lead
-            if self._last is not None and t > self._last:
-                lead = min(lead, t - self._last)
-            ahead = (t - origin) - (time.perf_counter() - wall) - lead
+            release = self.release_at(t, self._last)
+            if release is None:  # aligned away meanwhile: cannot happen, but never spin
+                continue
+            ahead = release - time.perf_counter()
             if ahead <= 0:
                 break  # due, or late (a decoder short of CPU): release it at once
             if ahead > self.jump:
