@@ -14,6 +14,7 @@ from chromakey.core.params import KeyerParams
 from chromakey.io.sources import VideoSource
 from chromakey.keying import calibration as cal
 from chromakey.keying.kernels import calibrate as ck
+from chromakey.keying.reference import key_channel
 from chromakey.keying.tracking import HISTORY, Tracked
 from chromakey.sample.encode import write_sample
 from chromakey.sample.scene import SampleSpec
@@ -63,7 +64,7 @@ def _check(frame: Frame, p: KeyerParams) -> None:
         np.testing.assert_array_equal(ck.hsl(got), np.stack(rgb_to_hsl(ref)))
     assert cal.compiled_window(frame, p) == cal.measure_window(cal.sample_rgb(frame), p)
     rgb = cal.sample_rgb(frame, step, step // 2)
-    key = cal.cpu.key_channel(p)
+    key = key_channel(p)
     mask, _ = ck.screen_samples(rgb, ck.membership_params(p), key, np.float32(cal.MEMBER_SCREEN))
     np.testing.assert_array_equal(mask, cal.screen_mask(rgb, p))
     ref_colors, ref_cell, ref_glob = cal.estimate_screen_map(frame, p)
