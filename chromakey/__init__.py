@@ -8,6 +8,7 @@ compiled kernels, OpenGL and WebRTC come in only with what needs them.
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 from .core.errors import (
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
     from .pipeline import Pipeline, RenderStats, render
 
 __version__ = "0.1.0"
+
+# A library says nothing unless its host asks: the command line adds its own handler.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 # Public name → the module that defines it (imported when the name is first asked for).
 _LAZY = {

@@ -84,7 +84,7 @@ def test_cli_gpu_fails_and_auto_falls_back_with_one_warning(tmp_path):
         cwd=ROOT,
     )
     assert r.returncode == 0, r.stderr
-    warnings = [line for line in r.stderr.splitlines() if line.startswith("warning:")]
+    warnings = [line for line in r.stderr.splitlines() if line.startswith("chromakey: warning:")]
     assert len(warnings) == 1 and "using the CPU path" in warnings[0]
     assert "cpu" in r.stdout
 

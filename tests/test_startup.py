@@ -80,9 +80,9 @@ def test_auto_remembers_a_software_rasteriser_and_then_makes_no_context(clip, tm
     renderer = json.loads(remembered.read_text())["software_renderer"]
     second, names = _render(clip, tmp_path / "b.nut", "auto", cache)
     assert [m for m in NOT_ON_THE_CPU_PATH if _loaded(names, m)] == []
-    note = [ln for ln in second.stderr.splitlines() if ln.startswith("note:")]
+    note = [ln for ln in second.stderr.splitlines() if ln.startswith("chromakey: note:")]
     assert len(note) == 1 and renderer in note[0] and "using the CPU path" in note[0]
-    assert note == [ln for ln in first.stderr.splitlines() if ln.startswith("note:")]
+    assert note == [ln for ln in first.stderr.splitlines() if ln.startswith("chromakey: note:")]
 
 
 def test_what_picks_the_driver_changes_the_fingerprint(monkeypatch):

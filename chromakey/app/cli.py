@@ -274,13 +274,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _NoteFormatter(logging.Formatter):
+    """``chromakey: note: …`` — or the record's own ``lead`` word instead of ``note`` ("warning";
+    "" for a line that names its own subject, as a server's "whip: …" does)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        lead = getattr(record, "lead", "note")
+        text = record.getMessage()
+        return f"chromakey: {lead}: {text}" if lead else f"chromakey: {text}"
+
+
 def print_library_notes() -> None:
-    """The library logs what it tells a user (``logging``); the command line prints it, one
-    ``chromakey: note:`` line each, on stderr."""
+    """The library logs what it tells a user (``logging``, logger ``chromakey``); the command
+    line prints it, one ``chromakey: …`` line each, on stderr."""
     log = logging.getLogger("chromakey")
     if not any(getattr(h, "_chromakey_cli", False) for h in log.handlers):
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("chromakey: note: %(message)s"))
+        handler.setFormatter(_NoteFormatter())
         handler._chromakey_cli = True  # type: ignore[attr-defined]
         log.addHandler(handler)
         log.setLevel(logging.INFO)

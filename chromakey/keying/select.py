@@ -3,7 +3,7 @@ there is none or where OpenGL is a software rasteriser on the same cores."""
 
 from __future__ import annotations
 
-import sys
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -15,6 +15,8 @@ from ..core.params import KeyerParams
 from ..core.screenmap import ScreenMap
 from . import glprobe, numba_start
 from .reference import cpu_workers
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from .kernels import CpuKeyer
@@ -75,7 +77,15 @@ def make_keyer(
     software one is remembered between runs (``glprobe``), so that ``auto`` does not make a
     context on every run only to learn it again.
     """
-    say = warn or (lambda m: print(m, file=sys.stderr))
+
+    def note(message: str, level: int = logging.INFO) -> None:
+        """To ``warn`` as one line ("note: …", "warning: …"), or to the log."""
+        lead = "note" if level < logging.WARNING else "warning"
+        if warn is not None:
+            warn(f"{lead}: {message}")
+        else:
+            log.log(level, message, extra={"lead": lead})
+
     if backend == "cpu":
         return cpu_keyer(params)
     if backend not in ("gpu", "auto"):
@@ -83,7 +93,7 @@ def make_keyer(
     if backend == "auto" and cpu_workers() > 1:
         renderer = glprobe.remembered_software_renderer()
         if renderer:
-            say(_software_note(renderer))
+            note(_software_note(renderer))
             return cpu_keyer(params)
     try:
         from .gpu import GpuKeyer, software_renderer
@@ -92,20 +102,20 @@ def make_keyer(
     except BackendUnavailableError as exc:
         if backend == "gpu":
             raise
-        say(f"warning: {exc}; using the CPU path")
+        note(f"{exc}; using the CPU path", logging.WARNING)
         return cpu_keyer(params)
     glprobe.remember(software_renderer(keyer.ctx))
     renderer = auto_takes_cpu(keyer.ctx)
     if backend == "auto" and renderer:
         keyer.close()
-        say(_software_note(renderer))
+        note(_software_note(renderer))
         return cpu_keyer(params)
     return keyer
 
 
 def _software_note(renderer: str) -> str:
     return (
-        f"note: OpenGL here is {renderer}, a software rasteriser on the CPU's own cores; "
+        f"OpenGL here is {renderer}, a software rasteriser on the CPU's own cores; "
         "using the CPU path, which is faster there (--backend gpu to use it anyway)"
     )
 

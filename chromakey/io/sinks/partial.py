@@ -11,11 +11,11 @@ and left alone.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
 import shutil
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +27,11 @@ from ..media import output_error
 
 Warn = Callable[[str], Any]
 
+log = logging.getLogger(__name__)
 
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr)
+
+def _note(message: str) -> None:
+    log.info(message)
 
 
 def _start_ticks(pid: int) -> int | None:
@@ -107,26 +109,26 @@ def _remove(entry: Path) -> None:
 
 def clear_stale(path: Path, *, prefix: str, suffix: str, warn: Warn | None = None) -> None:
     """Remove the partials a killed run of ours left for ``path``, and name every one found."""
-    say = warn or _stderr
+    say = warn or _note
     for stale in find_stale(path, prefix=prefix, suffix=suffix):
         if stale.alive:
             say(
-                f"chromakey: note: {stale.path} is being written by a running process "
+                f"{stale.path} is being written by a running process "
                 f"(pid {stale.pid}) to the same output; left alone"
             )
         elif stale.ours:
             try:
                 _remove(stale.path)
             except OSError as exc:
-                say(f"chromakey: note: {stale.path}: a stale partial output, not removed ({exc})")
+                say(f"{stale.path}: a stale partial output, not removed ({exc})")
                 continue
             say(
-                f"chromakey: note: removed {stale.path}, a partial output left by an earlier "
+                f"removed {stale.path}, a partial output left by an earlier "
                 f"run (pid {stale.pid}) that was killed"
             )
         else:
             say(
-                f"chromakey: note: {stale.path} looks like a partial output of an earlier run; "
+                f"{stale.path} looks like a partial output of an earlier run; "
                 "left alone (not ours to remove)"
             )
 

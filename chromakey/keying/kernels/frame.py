@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 # OpenMP's worker threads spin after each parallel region by default; on two cores that spin
@@ -9,7 +10,6 @@ import os
 # setting wins). Read when numba starts its threads, so it is set before any kernel runs.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import sys
 import threading
 import time
 from pathlib import Path
@@ -60,6 +60,8 @@ from .guide import _bound_tiles, _guide
 from .pixels import _decode_rows, _key_pixels, _screen_rows, reach_rows, screen_across
 from .refine import _refine, _refined_one
 from .windows import _hreduce, _vreduce
+
+log = logging.getLogger(__name__)
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
@@ -251,13 +253,13 @@ compile_seconds_taken: float | None = None  # what kernel() took: compiling or l
 
 
 def kernel() -> Any:
-    """The compiled frame kernel: compiled on first use (a line on a terminal says so) and
+    """The compiled frame kernel: compiled on first use (a line in the log says so) and
     cached on disk by numba, so that later processes only load it."""
     global _kernel, compile_seconds_taken
     if _kernel is None:
         cached = _is_cached()
-        if not cached and sys.stderr.isatty():
-            print("chromakey: compiling the CPU kernels (first run only)…", file=sys.stderr)
+        if not cached:  # a minute or more: say why nothing happens meanwhile
+            log.info("compiling the CPU kernels (first run only)…", extra={"lead": ""})
         t = time.perf_counter()
         _kernel = njit(_SIGNATURE, parallel=True, nogil=True, cache=True, error_model="numpy")(
             _key_frame

@@ -33,7 +33,7 @@ from ....core.errors import BackendUnavailableError, InputError, ParameterError,
 from .peer import LoopThread
 from .track import AUDIO_RATE, LiveTrackSource
 from .urls import LiveKitLocation, parse_location
-from .whip import _stderr
+from .whip import status_line
 
 __all__ = ["LiveKitSource", "check_token", "i420_planes", "release_sdk"]
 
@@ -147,7 +147,7 @@ class LiveKitSource(LiveTrackSource):
         self.participant = participant
         self.once = once
         self.stall_timeout = stall_timeout
-        self.log = log or _stderr
+        self.log = log or status_line
         self._reconnecting = False
         self._chosen: str | None = None  # the identity whose tracks are keyed
         self._tasks: list[asyncio.Task] = []

@@ -31,7 +31,7 @@ from .serverlog import loop_exception_handler
 from .shown import shown
 from .track import LiveTrackSource
 from .urls import WhepLocation, parse_location
-from .whip import MAX_SDP, _stderr
+from .whip import MAX_SDP, status_line
 
 __all__ = ["WhepSource"]
 
@@ -108,7 +108,7 @@ class WhepSource(LiveTrackSource):
         self.backoff = backoff
         self.give_up = float(give_up)
         self.ice_servers = tuple(ice_servers)
-        self.log = log or _stderr
+        self.log = log or status_line
         self._reconnecting = False
         self._loop = LoopThread("chromakey-whep")
         self._loop.loop.set_exception_handler(loop_exception_handler("whep", self.log))

@@ -36,8 +36,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import logging
 import secrets
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +57,7 @@ MAX_SDP = 64 * 1024  # bytes of an offer
 BODY_TIMEOUT = 5.0  # s for the whole offer to arrive once its headers have
 MAX_HEADER_BYTES = 8190  # a request line or header (aiohttp's default, stated here)
 MAX_HEADERS = 64  # a browser sends about 15
+_log = logging.getLogger(__name__)
 CLOSE_TIMEOUT = 5.0  # s for aiortc to close a publisher's peer (one that vanished can hang it)
 _CORS = {
     "Access-Control-Allow-Origin": "*",
@@ -69,8 +70,10 @@ _PREFLIGHT = {
 }
 
 
-def _stderr(line: str) -> None:
-    print(f"chromakey: {line}", file=sys.stderr, flush=True)
+def status_line(line: str) -> None:
+    """A server's or a room's state for the user ("whip: …", "livekit: …"): logged, and
+    printed by the command line as it is, after "chromakey: "."""
+    _log.info(line, extra={"lead": ""})
 
 
 @dataclass
@@ -116,7 +119,7 @@ class WhipSource(LiveTrackSource):
         self.stall_timeout = float(stall_timeout)
         self.connect_timeout = float(connect_timeout)
         self.ice_servers = tuple(ice_servers)
-        self.log = log or _stderr
+        self.log = log or status_line
         self.refused: dict[int, int] = {}  # HTTP status → count, for tests and the status line
         self._session: _Session | None = None
         self._runner: Any = None
