@@ -111,7 +111,7 @@ class Decoder:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             origin = media.start_time
-            if seek > 0:
+            if seek > 0 and media.time_base:
                 pts = int((seek + (origin or 0.0)) / media.time_base)
                 with contextlib.suppress(av.error.FFmpegError):
                     container.seek(pts, stream=stream, backward=True)
@@ -132,7 +132,11 @@ class Decoder:
                         ts = ft - origin
                     else:
                         ts = count * step
-                    dur = float(frame.duration * frame.time_base) if frame.duration else step
+                    dur = (
+                        float(frame.duration * frame.time_base)
+                        if frame.duration and frame.time_base
+                        else step
+                    )
                     count += 1
                     end = max(end, ts + dur)
                     t = offset + max(ts, 0.0)

@@ -136,7 +136,7 @@ class _HTTPSHandler(urllib.request.HTTPSHandler):
         return self.do_open(
             functools.partial(_WatchedHTTPS, deadline=self._deadline),
             req,
-            context=self._context,
+            context=getattr(self, "_context", None),  # HTTPSHandler's own (private in typeshed)
         )
 
 

@@ -25,11 +25,12 @@ def has_alpha(fmt: av.VideoFormat) -> bool:
 def check_fit(fit: object) -> str:
     if fit not in FITS:
         raise ParameterError(f"fit {quoted(fit)} is not known; use one of {', '.join(FITS)}")
-    return fit  # type: ignore[return-value]
+    return fit
 
 
 def letterbox_rgb(color: str | tuple[float, float, float] | Any) -> np.ndarray:
     """A colour string or 0–1 RGB floats → uint8 RGB."""
+    rgb: tuple[float, ...]
     if isinstance(color, str):
         rgb = parse_color(color)
     else:

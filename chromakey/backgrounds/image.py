@@ -57,7 +57,9 @@ class ImageBackground(Background):
             if frame.width * frame.height > media.max_pixels:
                 raise media.too_large(frame.width, frame.height)
             alpha = has_alpha(frame.format)
-            img = frame.to_ndarray(format="rgba" if alpha else "rgb24", **colorspace_args(frame))
+            img: np.ndarray = frame.to_ndarray(
+                format="rgba" if alpha else "rgb24", **colorspace_args(frame)
+            )
             turns = quarter_turns(frame)
             if turns:
                 img = np.ascontiguousarray(np.rot90(img, turns))

@@ -13,7 +13,7 @@ def check_play_style(play_style: object) -> str:
         raise ParameterError(
             f"play_style {quoted(play_style)} is not known; use one of {', '.join(PLAY_STYLES)}"
         )
-    return play_style  # type: ignore[return-value]
+    return play_style
 
 
 class PlayClock:

@@ -4,6 +4,7 @@ threads ≈ the cores, and one executor that runs the jobs in the calling proces
 from __future__ import annotations
 
 import concurrent.futures as cf
+import functools
 import multiprocessing
 import os
 import queue
@@ -40,7 +41,9 @@ class Plan:
     cpus: tuple[tuple[int, ...], ...] | None  # each worker's cores, when pinned
 
 
-def plan(jobs: int, cpus: Sequence[int], workers: int | None, threads: int | None, pin: bool) -> Plan:
+def plan(
+    jobs: int, cpus: Sequence[int], workers: int | None, threads: int | None, pin: bool
+) -> Plan:
     """Workers × keyer threads ≈ cores: one thread per worker and a worker per core, unless
     there are fewer jobs than cores (then the spare cores go to the jobs' keyers).
 
@@ -91,7 +94,7 @@ class SerialExecutor:
     def run(self, jobs: Sequence[Job], backend: str, events: Events) -> None:
         for index, job in enumerate(jobs):
             events.started(index, os.getpid(), "")
-            result = execute(job, backend, self.threads, lambda d, t, i=index: events.frames(i, d, t))
+            result = execute(job, backend, self.threads, functools.partial(events.frames, index))
             events.finished(index, result)
             if result.status == "cancelled":
                 raise KeyboardInterrupt
@@ -110,7 +113,9 @@ class LocalExecutor:
 
     name = "local"
 
-    def __init__(self, workers: int | None = None, threads: int | None = None, pin: bool = False) -> None:
+    def __init__(
+        self, workers: int | None = None, threads: int | None = None, pin: bool = False
+    ) -> None:
         self.workers = workers
         self.threads = threads
         self.pin = pin
@@ -124,7 +129,12 @@ class LocalExecutor:
             todo = self._round(jobs, todo, tries, backend, events)
 
     def _round(
-        self, jobs: Sequence[Job], todo: list[int], tries: dict[int, int], backend: str, events: Events
+        self,
+        jobs: Sequence[Job],
+        todo: list[int],
+        tries: dict[int, int],
+        backend: str,
+        events: Events,
     ) -> list[int]:
         """One pool over ``todo``; returns the jobs to run again because the pool broke."""
         assert self.plan is not None
@@ -146,7 +156,9 @@ class LocalExecutor:
         pids: set[int] = set()
         running: set[int] = set()
         again: list[int] = []
-        futures = {pool.submit(pool_execute, i, jobs[i], backend, self.plan.threads): i for i in todo}
+        futures = {
+            pool.submit(pool_execute, i, jobs[i], backend, self.plan.threads): i for i in todo
+        }
         try:
             while futures:
                 self._drain(messages, events, pids, running)

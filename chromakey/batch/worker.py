@@ -36,7 +36,7 @@ def limit_threads(threads: int) -> None:
         return
     import numba
 
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]  # set at import
 
 
 def _prepare_output(output: str) -> None:
@@ -145,6 +145,8 @@ def pool_execute(index: int, job: Job, backend: str, threads: int) -> JobResult:
     events.put(("started", index, os.getpid(), socket.gethostname()))
     _PoolState.running = True
     try:
-        return execute(job, backend, None, lambda done, total: events.put(("frames", index, done, total)))
+        return execute(
+            job, backend, None, lambda done, total: events.put(("frames", index, done, total))
+        )
     finally:
         _PoolState.running = False

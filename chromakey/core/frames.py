@@ -48,6 +48,12 @@ class Frame:
         return int(self.planes[0].shape[0])
 
     @property
+    def spec(self) -> YuvSpec:
+        """The matrix and range the planes are read with: the frame's own, else the default
+        (an RGB frame has none; an untagged YUV frame is taken as YuvSpec() reads it)."""
+        return self.yuv if self.yuv is not None else YuvSpec()
+
+    @property
     def chroma_factors(self) -> tuple[int, int]:
         """(horizontal, vertical) chroma subsampling: (2, 2) for 4:2:0, (1, 1) for 4:4:4."""
         if self.layout != "yuv":

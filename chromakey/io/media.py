@@ -14,6 +14,7 @@ import errno as errnos
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import av
 
@@ -71,7 +72,11 @@ def output_error(
     msg, code = av_message(exc), _errno(exc)
     label = shown(name)
     folder = Path(path).parent if path is not None and str(Path(path).parent) else Path(".")
-    kw = {"path": None if path is None else os.fspath(path), "errno": code, "detail": msg}
+    kw: dict[str, Any] = {
+        "path": None if path is None else os.fspath(path),
+        "errno": code,
+        "detail": msg,
+    }
     if code == errnos.ENOSPC or code == errnos.EDQUOT:
         return OutputError(
             f"{label}: the disk is full ({shown(msg)}); free some space or choose another output", **kw

@@ -60,7 +60,7 @@ def sample_rgb(frame: Frame, step: int | None = None, offset: int = 0) -> np.nda
     vs = v[offset // fy :: max(step // fy, 1), offset // fx :: max(step // fx, 1)]
     us = us[: ys.shape[0], : ys.shape[1]]
     vs = vs[: ys.shape[0], : ys.shape[1]]
-    return cpu.decode_rgb(Frame.from_yuv(ys, us, vs, frame.yuv))
+    return cpu.decode_rgb(Frame.from_yuv(ys, us, vs, frame.spec))
 
 
 def default_screen(p: KeyerParams) -> np.ndarray:
@@ -197,12 +197,14 @@ def compiled_samples(frame: Frame, step: int | None = None, offset: int = 0) -> 
     if frame.layout == "rgb":
         return ck.sample_rgb8(frame.planes[0], step, offset)
     fx, fy = frame.chroma_factors
-    return ck.sample_yuv(*frame.planes, fx, fy, step, offset, ck.decode_constants(frame))
+    y, u, v = frame.planes
+    return ck.sample_yuv(y, u, v, fx, fy, step, offset, ck.decode_constants(frame))
 
 
 def compiled_window(frame: Frame, p: KeyerParams) -> ScreenWindow | None:
     """``measure_window(sample_rgb(frame), p)`` with the samples and their HSL compiled."""
-    return window_of_samples(*ck.hsl(compiled_samples(frame)), p)
+    hue, sat, light, chroma = ck.hsl(compiled_samples(frame))
+    return window_of_samples(hue, sat, light, chroma, p)
 
 
 def compiled_screen_map(
@@ -270,8 +272,9 @@ class MapSampler:
             self.count = np.empty(grid, np.int64)
             self._sig = sig
         dirty = np.full(grid, fresh)  # a block without samples (the grid's edge) only afresh
+        y, u, v = frame.planes
         ck.resample_yuv(
-            *frame.planes, fx, fy, step, step // 2, ck.decode_constants(frame), mp, key,
+            y, u, v, fx, fy, step, step // 2, ck.decode_constants(frame), mp, key,
             F32(MEMBER_SCREEN), CELL_SAMPLES, self._state, dirty, fresh,
         )  # fmt: skip
         _, rgb, mask, excess = self._state

@@ -37,7 +37,7 @@ class Keyer(Protocol):
     def render(
         self,
         frame: Frame,
-        screen: ScreenMap | np.ndarray,
+        screen: ScreenMap,
         background: np.ndarray | None,
         *,
         pixel_format: str | None = None,

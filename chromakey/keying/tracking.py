@@ -7,6 +7,8 @@ noise, while a real change of the light is still followed.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..core.frames import Frame
@@ -59,7 +61,9 @@ class Tracked:
         self._seen = 0  # measurements taken after the first
         self.published = self.track.copy()
 
-    def update(self, value: np.ndarray, weight: float, code: np.ndarray) -> np.ndarray | None:
+    def update(
+        self, value: np.ndarray, weight: float | np.floating[Any], code: np.ndarray
+    ) -> np.ndarray | None:
         """Take one measurement with ``weight`` (``code``: :func:`dead_band`'s, per channel);
         the entries that moved (bool, the shape less its last axis), or None when none did and
         ``published`` is the same array as before."""
@@ -99,5 +103,5 @@ def code_step(frame: Frame) -> np.ndarray:
     """Per RGB channel, how far one code of one of the frame's 8-bit planes moves it at most."""
     if frame.layout == "rgb":
         return np.full(3, 1.0 / 255.0, F32)
-    m, _ = frame.yuv.to_rgb()
+    m, _ = frame.spec.to_rgb()
     return (np.abs(m).max(axis=1) / 255.0).astype(F32)

@@ -17,6 +17,7 @@ from ..core.color import InputColour
 from ..core.errors import ParameterError
 from ..core.frames import Frame
 from ..core.params import KeyerParams
+from ..io.sinks.base import rgb_image
 from ..io.sources import Source, VideoSource
 from ..keying.gpu import GpuKeyer, create_context
 from ..keying.select import BACKENDS, Keyer, backend_for_context, cpu_keyer
@@ -230,7 +231,7 @@ class LiveCompositor:
     def _key(self, frame: Frame, scene: float) -> np.ndarray:
         """The CPU path's keying (any one thread, no GL): the frame step into RGBA (opaque
         composites get alpha 255, so that the texture is RGBA8 as on the GPU path)."""
-        return self._upload.rgba(self.compositor.step(frame, scene, pixel_format="rgba"))
+        return self._upload.rgba(rgb_image(self.compositor.step(frame, scene, pixel_format="rgba")))
 
     def _timed_key(self, frame: Frame, scene: float) -> tuple[np.ndarray, float]:
         """:meth:`_key` on the keying thread, with its seconds."""

@@ -109,9 +109,8 @@ class Schedule:
             if last is not None and frame.time < last.time - self.resync_after:
                 self.anchor = None  # a jump back in the timestamps (a loop, a restart)
                 self.stats.resyncs += 1
-            if self.anchor is None:
-                self.set_anchor(now, frame.time)
-            due = self.anchor + frame.time
+            anchor = self.anchor if self.anchor is not None else self.set_anchor(now, frame.time)
+            due = anchor + frame.time
             if due > now + (lead() if lead is not None else 0.0):
                 if due - now <= self.max_ahead:
                     break  # not yet: hold it

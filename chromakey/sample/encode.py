@@ -8,8 +8,9 @@ import os
 import pathlib
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from fractions import Fraction
+from typing import TypeVar
 
 import av
 import numpy as np
@@ -95,7 +96,10 @@ def audio_samples(start: int, stop: int) -> np.ndarray:
     return (tone + beep).astype(F32)
 
 
-def _prefetched(make: Callable[[int], object], count: int, depth: int = 2) -> Iterator[object]:
+T = TypeVar("T")
+
+
+def _prefetched(make: Callable[[int], T], count: int, depth: int = 2) -> Generator[T, None, None]:
     """make(0), make(1), … computed on a helper thread up to ``depth`` ahead of the consumer.
 
     Closing the generator (or an exception in the consumer) stops the helper.

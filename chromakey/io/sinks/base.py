@@ -27,3 +27,11 @@ class Sink:
 
     def abort(self) -> None:
         """Stop and leave nothing behind (or what was there before)."""
+
+
+def rgb_image(image: np.ndarray | YuvImage) -> np.ndarray:
+    """The RGB(A) image a sink of ``rgb24``/``rgba`` was handed: the pipeline hands YUV planes
+    only to a sink whose ``pixel_format`` is YUV, so planes here are a caller's mistake."""
+    if isinstance(image, YuvImage):
+        raise TypeError(f"this sink takes an RGB(A) image, not {image.pixel_format} planes")
+    return image

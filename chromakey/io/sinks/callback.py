@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import Sink
+from ...core.frames import YuvImage
+from .base import Sink, rgb_image
 
 
 class CallbackSink(Sink):
@@ -17,5 +18,5 @@ class CallbackSink(Sink):
         self.fn = fn
         self.pixel_format = "rgba" if alpha else "rgb24"
 
-    def write(self, image: np.ndarray, time: float) -> None:
-        self.fn(image, time)
+    def write(self, image: np.ndarray | YuvImage, time: float) -> None:
+        self.fn(rgb_image(image), time)

@@ -13,8 +13,9 @@ import numpy as np
 
 from ...core import signals
 from ...core.errors import OutputError, ParameterError
+from ...core.frames import YuvImage
 from ..media import writing
-from .base import Sink
+from .base import Sink, rgb_image
 from .partial import (
     Warn,
     check_folder,
@@ -78,7 +79,8 @@ class PngSequenceSink(Sink):
         self._codec: Any = None
         self.written: list[str] = []
 
-    def write(self, image: np.ndarray, time: float) -> None:
+    def write(self, image: np.ndarray | YuvImage, time: float) -> None:
+        image = rgb_image(image)
         fmt = "rgba" if image.shape[2] == 4 else "rgb24"
         h, w = image.shape[:2]
         codec = self._codec

@@ -213,7 +213,9 @@ class StreamSink(Sink):
         self.frames += 1
 
     def write_audio(self, packet: av.Packet) -> None:
-        if self._audio is None or self._container is None:
+        if self._container is None or self._audio is None:
+            return
+        if self._decoder is None or self._resampler is None:
             return
         try:
             decoded = self._decoder.decode(packet)

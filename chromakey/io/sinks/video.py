@@ -9,10 +9,11 @@ import os
 import sys
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import av
 import numpy as np
+from av.video.stream import VideoStream
 
 from ...core.errors import OutputError
 from ...core.frames import YuvImage
@@ -96,7 +97,9 @@ class VideoFileSink(Sink):
             self.container = av.open(
                 target, "w", format=self.format.container, options=self.format.container_options
             )
-            s = self.container.add_stream(self.format.codec, rate=rate or Fraction(30))
+            s = cast(
+                VideoStream, self.container.add_stream(self.format.codec, rate=rate or Fraction(30))
+            )
         except (av.error.FFmpegError, OSError, ValueError) as exc:
             if isinstance(exc, OSError) and exc.errno is not None:
                 raise output_error(exc, self.name, path=self.path) from exc
@@ -108,7 +111,8 @@ class VideoFileSink(Sink):
         # a file that keeps only a frame rate (Y4M) counts frames, and writes that rate.
         if self.format.fixed_rate:
             time_base = 1 / Fraction(rate or 30)
-        s.time_base = s.codec_context.time_base = time_base or Fraction(1, 90000)
+        self.time_base = time_base or Fraction(1, 90000)
+        s.time_base = s.codec_context.time_base = self.time_base
         s.options = dict(self.format.options)
         cc = s.codec_context
         cc.color_range, cc.colorspace, cc.color_primaries, cc.color_trc = 1, 1, 1, 1
@@ -118,20 +122,20 @@ class VideoFileSink(Sink):
         self._audio_decoder: Any = None
         self._resampler: Any = None
         if audio_stream is not None and self.format.audio_codec is not None:
-            self._add_audio(audio_stream)
+            self._add_audio(audio_stream, self.format.audio_codec)
         self._last_pts: int | None = None
         self.frames = 0
 
-    def _add_audio(self, template: av.audio.stream.AudioStream) -> None:
+    def _add_audio(self, template: av.audio.stream.AudioStream, codec: str) -> None:
         if template.codec_context.name in self.format.audio_copy:
             self.audio_out = self.container.add_stream_from_template(template)
             return
         rate = (
             48000
-            if self.format.audio_codec == "libopus"
+            if codec == "libopus"
             else (template.codec_context.sample_rate or 48000)
         )
-        self.audio_out = self.container.add_stream(self.format.audio_codec, rate=rate)
+        self.audio_out = self.container.add_stream(codec, rate=rate)
         self.audio_out.layout = "stereo"
         self._audio_decoder = template.codec_context
         self._resampler = av.AudioResampler(
@@ -172,7 +176,8 @@ class VideoFileSink(Sink):
         frame = av.VideoFrame(y.shape[1], y.shape[0], layout)
         planes = (y, u, v) if a is None else (y, u, v, a)
         for plane, pixels in zip(frame.planes, planes, strict=True):
-            view = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+            # A plane is a buffer (PyAV's stubs do not say so).
+            view = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)  # type: ignore[call-overload]
             view[: pixels.shape[0], : pixels.shape[1]] = pixels
         frame.colorspace, frame.color_range = 1, 1
         if (layout, frame.width, frame.height) == (self.format.pix_fmt, self.width, self.height):
@@ -188,7 +193,7 @@ class VideoFileSink(Sink):
         )
 
     def write(self, image: np.ndarray | YuvImage, time: float) -> None:
-        pts = round(time / self.stream.time_base)
+        pts = round(time / self.time_base)
         if self._last_pts is not None and pts <= self._last_pts:
             pts = self._last_pts + 1  # decoders may repeat or reorder a stamp; keep order strict
         self._last_pts = pts
@@ -199,7 +204,7 @@ class VideoFileSink(Sink):
         yuv = isinstance(image, YuvImage)
         frame = self._yuv_frame(image) if yuv else self._rgb_frame(image)  # type: ignore[arg-type]
         frame.pts = pts
-        frame.time_base = self.stream.time_base
+        frame.time_base = self.time_base
         frame.colorspace, frame.color_range = 1, 1
         self._mux(self.stream.encode(frame))
         self.frames += 1
@@ -219,9 +224,9 @@ class VideoFileSink(Sink):
         """What the rawvideo encoder would make of ``image``, byte for byte, without copying
         it twice (into a frame, then into the packet): a packet over the array's own memory,
         which PyAV keeps alive until the muxer is done with it."""
-        packet = av.Packet(image)
+        packet = av.Packet(image)  # type: ignore[arg-type]  # any buffer (the stubs: bytes)
         packet.pts = packet.dts = pts
-        packet.time_base = self.stream.time_base
+        packet.time_base = self.time_base
         packet.stream = self.stream
         packet.is_keyframe = True
         return packet

@@ -20,10 +20,10 @@ _PLANAR_8BIT = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj44
 _FULL_RANGE_FORMATS = {"yuvj420p", "yuvj422p", "yuvj444p", "yuvj440p"}
 
 
-def _plane_view(plane: Any, width: int, height: int, dtype: type = np.uint8) -> np.ndarray:
+def _plane_view(plane: Any, width: int, height: int, dtype: Any = np.uint8) -> np.ndarray:
     """A plane's pixels as an H×W view of the decoder's buffer (line padding skipped, no copy)."""
     itemsize = np.dtype(dtype).itemsize
-    buf = np.frombuffer(plane, dtype)
+    buf: np.ndarray = np.frombuffer(plane, dtype)
     return buf.reshape(-1, plane.line_size // itemsize)[:height, :width]
 
 
@@ -82,7 +82,8 @@ def to_frame(
         return frame
     turns = quarter_turns(av_frame)
     if turns:
-        planes = tuple(np.ascontiguousarray(np.rot90(pl, turns)) for pl in planes)
+        a, b, c = (np.ascontiguousarray(np.rot90(pl, turns)) for pl in planes)
+        planes = (a, b, c)
     return Frame(planes, "yuv", spec, time, index, keepalive=av_frame)
 
 

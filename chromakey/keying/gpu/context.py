@@ -12,6 +12,8 @@ from ...core.errors import BackendUnavailableError, ParameterError
 GL_REQUIRE = 330  # OpenGL 3.3 core: texelFetch, integer textures, float render targets
 
 _PACKAGES = "apt-get install -y --no-install-recommends libegl1 libgl1"
+
+
 def create_context(kind: str | moderngl.Context = "standalone") -> moderngl.Context:
     """The one place an OpenGL context is made.
 
@@ -24,7 +26,12 @@ def create_context(kind: str | moderngl.Context = "standalone") -> moderngl.Cont
         return kind
     if kind == "standalone":
         try:
-            return moderngl.create_context(standalone=True, backend="egl", require=GL_REQUIRE)
+            # moderngl's stubs type ``backend`` as a dict; it takes the name.
+            return moderngl.create_context(
+                standalone=True,
+                backend="egl",  # type: ignore[arg-type]
+                require=GL_REQUIRE,
+            )
         except Exception as exc:
             missing = [n for n in ("EGL", "GL") if ctypes.util.find_library(n) is None]
             why = f"lib{' and lib'.join(missing)} not found" if missing else _first_line(exc)

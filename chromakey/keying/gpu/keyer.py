@@ -120,8 +120,10 @@ class GpuKeyer:
         return prog
 
     def _release_programs(self) -> None:
-        for obj in (*self._vaos.values(), *self._progs.values()):
-            obj.release()
+        for vao in self._vaos.values():
+            vao.release()
+        for prog in self._progs.values():
+            prog.release()
         self._vaos.clear()
         self._progs.clear()
         self._current.clear()
@@ -293,7 +295,9 @@ class GpuKeyer:
             prog = self._progs[(ps.program, ps.defines)]
             for name, value in ps.uniforms:
                 if isinstance(value, bytes):
-                    prog[name].write(value)
+                    block = prog[name]
+                    assert isinstance(block, moderngl.Uniform), name  # the table says so
+                    block.write(value)
                 else:
                     _set(prog, name, value)
             for i, (sampler, target) in enumerate(ps.inputs):
@@ -354,9 +358,7 @@ class GpuKeyer:
         self.stats["readback"] = time.perf_counter() - t0
         return out
 
-    def _render(
-        self, frame: Frame, screen: ScreenMap, background: np.ndarray | None
-    ) -> int:
+    def _render(self, frame: Frame, screen: ScreenMap, background: np.ndarray | None) -> int:
         if self._released:
             raise RuntimeError("this GpuKeyer is closed")
         t0 = time.perf_counter()

@@ -14,6 +14,7 @@ import statistics
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from typing import Any, cast
 
 import moderngl
 
@@ -94,9 +95,12 @@ class PassTimer:
         self._ctx = None
 
 
-def timed(timer: PassTimer | None, name: str) -> AbstractContextManager[object]:
+def timed(timer: PassTimer | None, name: str) -> AbstractContextManager[Any, Any]:
     """``with timed(keyer.timer, name):`` times what it holds if there is a timer."""
-    return _OFF if timer is None else timer.span(name)
+    if timer is None:
+        return _OFF
+    # A query is a context manager (moderngl's stubs do not say so).
+    return cast(AbstractContextManager[Any, Any], timer.span(name))
 
 
 def mean_ms(frames: Sequence[FrameTimes]) -> list[tuple[str, float]]:

@@ -55,7 +55,7 @@ def checked_chroma(frame: Frame) -> tuple[int, int]:
 def _set(prog: moderngl.Program, name: str, value: Any) -> None:
     """Set a uniform if the compiler kept it (a pass that does not read one drops it)."""
     u = prog.get(name, None)
-    if u is not None:
+    if isinstance(u, moderngl.Uniform):
         u.value = value
 
 

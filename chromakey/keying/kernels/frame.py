@@ -222,7 +222,7 @@ def _key_frame(
 
 
 def _readonly(dtype: Any, ndim: int, layout: str = "A") -> Any:
-    return nt.Array(dtype, ndim, layout, readonly=True)
+    return nt.Array(dtype, ndim, layout, readonly=True)  # type: ignore[call-overload]  # numba's own stubs lack readonly
 
 
 _SIGNATURE = nt.void(

@@ -163,8 +163,8 @@ class Kept:
         self.settings: tuple | None = None
         self.layout: tuple | None = None
         self.inputs: list[np.ndarray] = []
-        self.across: np.ndarray | None = None
-        self.outputs: list[np.ndarray] = []
+        self.across: np.ndarray = np.zeros((0, 0, 0), np.float32)  # none yet: no shape matches
+        self.outputs: list[tuple[np.ndarray, int]] = []  # (plane, frame pixels per pixel)
         self.valid = False  # the outputs are the previous frame's
         self.reused = 0.0  # the last frame's share of output blocks kept
         self.plain = 0.0  # and of blocks found plain screen among the others
@@ -192,7 +192,7 @@ class Kept:
             k.shape == (p.shape[0], p.size // p.shape[0])
             for k, (p, _, _) in zip(self.inputs, inputs, strict=False)
         )
-        same = same and self.across is not None and self.across.shape == across.shape
+        same = same and self.across.shape == across.shape
         if not same:
             self.settings, self.layout = settings, layout
             self.inputs = [np.array(flat(p), order="C") for p, _, _ in inputs]

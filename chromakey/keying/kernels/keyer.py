@@ -251,7 +251,7 @@ class CpuKeyer:
             self.tiles, P.tobytes(), ints.tobytes(), fw.tobytes(), dec.tobytes(),
             np.asarray(lw).tobytes(), bg_color.tobytes(),
         )  # fmt: skip
-        inputs = (
+        inputs: list[tuple[np.ndarray, int, int]] = (
             [(rgbp, 1, 1)]
             if frame.layout == "rgb"
             else [(yplane, 1, 1), (uplane, fy, fx), (vplane, fy, fx)]
@@ -260,7 +260,8 @@ class CpuKeyer:
             inputs.append((bg_img, 1, 1))
         reach = int(ints[I_HALO]) + DECODE_REACH
         dirty = self._kept.changed(layout, settings, inputs, across, mi0, mi1, (h, w), reach)
-        fill = background = None
+        fill: np.ndarray | None = None
+        alpha0: list[np.ndarray] | None = None  # the outputs of a frame that is all screen
         self._kept.plain = 0.0
         # Worth a test only where enough is to be keyed again (it costs a few ms a 1080p frame).
         idle = self._idle >= IDLE_AFTER
@@ -271,10 +272,10 @@ class CpuKeyer:
             and dirty.mean() >= PLAIN_FROM
             and (not idle or self._frames % PROBE_EVERY == 0)
         ):
-            background = alpha0_outputs(
+            alpha0 = alpha0_outputs(
                 self._kept, (layout, settings), kind, channels, yuv, bg_color, bg_img, (h, w)
             )
-            if background is not None:
+            if alpha0 is not None:
                 grid = dirty.shape
                 planes_in = [(flat(q), q.shape[2] if q.ndim == 3 else 1, sy, sx)
                              for q, sy, sx in inputs[: 1 if frame.layout == "rgb" else 3]]  # fmt: skip
@@ -283,7 +284,7 @@ class CpuKeyer:
                 fill, dirty = dirty & plain, dirty & ~plain
                 self._kept.plain = float(fill.mean())
         gain = dirty is not None and dirty.mean() <= FULL_SHARE
-        if not gain or not self._kept.valid:
+        if dirty is None or not gain or not self._kept.valid:
             got = key_view(0, h, 0, w)
             # After IDLE_AFTER frames with nothing to keep (camera noise everywhere), the
             # frame is no longer copied for the next; the blocks are still compared, and the
@@ -297,7 +298,7 @@ class CpuKeyer:
             self._kept.reused = 0.0
             return self._result(got, yuv)
         self._idle = 0
-        return self._result(self._kept.rekey(dirty, reach, (h, w), key_view, fill, background), yuv)
+        return self._result(self._kept.rekey(dirty, reach, (h, w), key_view, fill, alpha0), yuv)
 
     @staticmethod
     def _result(got: list[np.ndarray], yuv: bool) -> np.ndarray | YuvImage:

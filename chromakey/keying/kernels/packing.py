@@ -102,7 +102,7 @@ def _subject_floor(p: KeyerParams, e0: float, black: float, inv: float) -> float
     """The smallest float32 s with 1 − s ≤ e0 and (s − clip_black)·inv ≥ 1 in float32
     arithmetic: a guided matte of at least s through the reach refines to exactly 1."""
     s = F32(max(p.clip_white, 1.0 - 0.5 * p.edge_tolerance))
-    e0, black, inv = F32(e0), F32(black), F32(inv)
+    e0, black, inv = F32(e0), F32(black), F32(inv)  # type: ignore[assignment]  # float32 maths
     while s < F32(1.0) and (F32(1.0) - s > e0 or (s - black) * inv < F32(1.0)):
         s = np.nextafter(s, F32(2.0), dtype=F32)
     return float(s)

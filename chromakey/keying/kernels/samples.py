@@ -51,7 +51,7 @@ def membership_params(p: KeyerParams) -> np.ndarray:
 def decode_constants(frame: Frame) -> np.ndarray:
     """cpu.decode_rgb's float32 constants for a YUV frame: m00, its offset, 1/255, the chroma
     offsets and m02, m11, m12, m21 (each rounded as the reference rounds it)."""
-    m, off = frame.yuv.to_rgb()
+    m, off = frame.spec.to_rgb()
     m32 = m.astype(F32)
     return np.array(
         [

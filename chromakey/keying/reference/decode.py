@@ -129,7 +129,8 @@ def decode_rgb(frame: Frame) -> np.ndarray:
     if frame.layout == "rgb":
         return _rgb_to_float(frame.planes[0])
     fx, fy = frame.chroma_factors
-    return _decode_yuv(*frame.planes, fx, fy, frame.yuv)
+    y, u, v = frame.planes
+    return _decode_yuv(y, u, v, fx, fy, frame.spec)
 
 
 def decode_rows(frame: Frame, y0: int, y1: int) -> np.ndarray:
@@ -139,7 +140,7 @@ def decode_rows(frame: Frame, y0: int, y1: int) -> np.ndarray:
     fx, fy = frame.chroma_factors
     y, u, v = frame.planes
     if fx == 1 and fy == 1:
-        return _decode_yuv(y[y0:y1], u[y0:y1], v[y0:y1], fx, fy, frame.yuv)
+        return _decode_yuv(y[y0:y1], u[y0:y1], v[y0:y1], fx, fy, frame.spec)
     # Vertical chroma interpolation and the chroma guide's window read chroma rows either
     # side; the rows next to the cut would see a clamped edge instead, so decode
     # CHROMA_GUIDE_ROWS more rows each side (from an even row, so output rows keep their
@@ -147,7 +148,7 @@ def decode_rows(frame: Frame, y0: int, y1: int) -> np.ndarray:
     a = max(0, y0 - CHROMA_GUIDE_ROWS) & ~1
     b = min(frame.height, y1 + CHROMA_GUIDE_ROWS)
     ca, cb = (a // 2, (b + 1) // 2) if fy == 2 else (a, b)
-    rows = _decode_yuv(y[a:b], u[ca:cb], v[ca:cb], fx, fy, frame.yuv)
+    rows = _decode_yuv(y[a:b], u[ca:cb], v[ca:cb], fx, fy, frame.spec)
     return rows[y0 - a : y1 - a]
 
 

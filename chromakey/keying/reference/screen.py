@@ -53,9 +53,9 @@ def screen_at(
     starts = np.flatnonzero((np.diff(i0) != 0) | (np.diff(i1) != 0)) + 1
     for r0, r1 in zip([0, *starts.tolist()], [*starts.tolist(), len(i0)], strict=True):
         top = across[i0[r0]]
-        rows = out[r0:r1]
-        np.multiply(fy[r0:r1, None, None], across[i1[r0]] - top, out=rows)
-        np.add(top, rows, out=rows)
+        run = out[r0:r1]
+        np.multiply(fy[r0:r1, None, None], across[i1[r0]] - top, out=run)
+        np.add(top, run, out=run)
     return out
 
 

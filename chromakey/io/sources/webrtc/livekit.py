@@ -24,7 +24,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import av
 import numpy as np
@@ -154,7 +154,10 @@ class LiveKitSource(LiveTrackSource):
         self._loop = LoopThread("chromakey-livekit")
         self.room: Any = None
         try:
-            self._loop.run(self._connect(token, connect_timeout), timeout=connect_timeout + 30)
+            # check_token refused a missing token above.
+            self._loop.run(
+                self._connect(cast(str, token), connect_timeout), timeout=connect_timeout + 30
+            )
         except BaseException as exc:
             self._loop.run(self._disconnect(), timeout=5.0) if self.room else None
             self._loop.stop()

@@ -134,6 +134,11 @@ def check_offer(text: str) -> Any:
             status=422,
         )
     for m in parsed.media:
-        if m.ice.usernameFragment is None or m.dtls is None or not m.dtls.fingerprints:
+        if (
+            m.ice is None
+            or m.ice.usernameFragment is None
+            or m.dtls is None
+            or not m.dtls.fingerprints
+        ):
             raise OfferError("the offer lacks ICE credentials or a DTLS fingerprint")
     return parsed

@@ -152,7 +152,10 @@ class LiveTrackSource(QueuedItems):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None  # QueuedItems.running and join read it
         self._ready = threading.Event()
-        self._pcm, self.audio = pcm_stream() if audio else (None, None)
+        self._pcm: Any = None
+        self.audio: Any = None
+        if audio:
+            self._pcm, self.audio = pcm_stream()
         self._resampler = av.AudioResampler(format="s16", layout="stereo", rate=AUDIO_RATE)
         self.corrupt = 0
         self.reconnects = 0
@@ -180,8 +183,8 @@ class LiveTrackSource(QueuedItems):
 
     # --- status ----------------------------------------------------------------------------
 
-    @property
-    def dropped(self) -> int:
+    @property  # read from the drop-oldest queue (QueuedItems counts its own)
+    def dropped(self) -> int:  # type: ignore[override]
         return self._queue.dropped
 
     @property
@@ -312,7 +315,8 @@ class LiveTrackSource(QueuedItems):
             at += f.samples / AUDIO_RATE
 
     def _place(self, f: av.AudioFrame, at: float) -> None:
-        data = np.frombuffer(f.planes[0], np.int16)[: f.samples * 2]
+        # A plane is a buffer (PyAV's stubs do not say so).
+        data = np.frombuffer(f.planes[0], np.int16)[: f.samples * 2]  # type: ignore[call-overload]
         start = round(at * AUDIO_RATE)
         gap = start - self._written
         if gap > _TOLERANCE * AUDIO_RATE:

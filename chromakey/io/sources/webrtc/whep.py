@@ -112,12 +112,12 @@ class WhepSource(LiveTrackSource):
         self._reconnecting = False
         self._loop = LoopThread("chromakey-whep")
         self._loop.loop.set_exception_handler(loop_exception_handler("whep", self.log))
-        self._task = self._loop.submit(self._run())
+        self._task = self._loop.submit(self._pull())
 
     def idle_state(self) -> str:
         return "reconnecting" if self._reconnecting else "connecting"
 
-    async def _run(self) -> None:
+    async def _pull(self) -> None:
         import aiohttp
 
         delay = self.backoff[0]
