@@ -37,7 +37,9 @@ def make_inputs(folder: Path, jobs: int, width: int, height: int, seconds: float
     for i in range(jobs):
         path = folder / f"rec{i}-{width}x{height}-{seconds:g}s.mp4"
         if not path.exists():
-            write_sample(path, SampleSpec(width=width, height=height, fps=30, seconds=seconds, seed=i))
+            write_sample(
+                path, SampleSpec(width=width, height=height, fps=30, seconds=seconds, seed=i)
+            )
         paths.append(path)
     return paths
 
@@ -53,7 +55,10 @@ def one_mode(mode: str, inputs: list[str], outdir: str, backend: str) -> dict:
         executor = LocalExecutor()
     else:
         executor = RayExecutor("auto")
-    jobs = [{"input": p, "output": str(Path(outdir) / f"{Path(p).stem}.mp4"), "background": "#1e90ff"} for p in inputs]
+    jobs = [
+        {"input": p, "output": str(Path(outdir) / f"{Path(p).stem}.mp4"), "background": "#1e90ff"}
+        for p in inputs
+    ]
     results = run(jobs, executor=executor, backend=backend)
     wall = time.perf_counter() - start
     if mode == "sequential":
@@ -102,7 +107,11 @@ def table(rows: list[dict], cores: int) -> str:
     for r in rows:
         fps = r["frames"] / r["wall"]
         overhead = (r["wall"] - r["render_seconds"] / r["slots"]) / r["jobs"]
-        shape = {"sequential": f"1 × {cores}", "pool": f"{r['slots']} × {r['threads']}", "ray": f"{r['slots']} tasks × 1 CPU"}[r["mode"]]
+        shape = {
+            "sequential": f"1 × {cores}",
+            "pool": f"{r['slots']} × {r['threads']}",
+            "ray": f"{r['slots']} tasks × 1 CPU",
+        }[r["mode"]]
         startup = f"{r['ray_startup']:.1f}" if r["ray_startup"] else "—"
         out.append(
             f"| {r['mode']} | {shape} | {r['wall']:.1f} | {r['frames']} | {fps:.1f} | {fps / cores:.1f} | "
@@ -111,7 +120,9 @@ def table(rows: list[dict], cores: int) -> str:
     return "\n".join(out)
 
 
-def cluster_estimate(rows: list[dict], cores: int, seconds: float, machines=(1, 4, 16, 64), machine_cores: int = 16) -> str:
+def cluster_estimate(
+    rows: list[dict], cores: int, seconds: float, machines=(1, 4, 16, 64), machine_cores: int = 16
+) -> str:
     best = max(rows, key=lambda r: r["frames"] / r["wall"])
     per_core = best["frames"] / best["wall"] / cores
     frames_per_job = best["frames"] / best["jobs"]
@@ -126,7 +137,9 @@ def cluster_estimate(rows: list[dict], cores: int, seconds: float, machines=(1, 
     ]
     for n in machines:
         fps = per_core * n * machine_cores
-        out.append(f"| {n} | {n * machine_cores} | {fps:,.0f} | {3600 * fps / frames_per_job:,.0f} |")
+        out.append(
+            f"| {n} | {n * machine_cores} | {fps:,.0f} | {3600 * fps / frames_per_job:,.0f} |"
+        )
     return "\n".join(out)
 
 
@@ -161,7 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.rounds):
         for mode in modes:
             rows.append(run_child(mode, inputs, work / f"out-{mode}", args.backend))
-    print(f"### {args.jobs} recordings, {w}×{h}, {args.seconds:g} s at 30 fps, backend {args.backend}, {cores} cores\n")
+    print(
+        f"### {args.jobs} recordings, {w}×{h}, {args.seconds:g} s at 30 fps, backend {args.backend}, {cores} cores\n"
+    )
     print(table(rows, cores))
     print()
     print(cluster_estimate(rows, cores, args.seconds))

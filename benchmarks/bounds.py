@@ -160,7 +160,9 @@ def tables(rows: list[tuple[str, dict[str, dict[str, float]]]]) -> str:
         out.append(f"{title}:\n")
         out.append("| clip | " + " | ".join(METHODS) + " |")
         out.append("|---|" + "---:|" * len(METHODS))
-        out += [f"| {name} | " + " | ".join(cell(res[m]) for m in METHODS) + " |" for name, res in rows]
+        out += [
+            f"| {name} | " + " | ".join(cell(res[m]) for m in METHODS) + " |" for name, res in rows
+        ]
         out.append("")
     return "\n".join(out)
 

@@ -60,8 +60,12 @@ def border_color(path: Path) -> str:
     finally:
         src.close()
     ring = np.concatenate(
-        [rgb[:4].reshape(-1, 3), rgb[-4:].reshape(-1, 3), rgb[:, :4].reshape(-1, 3),
-         rgb[:, -4:].reshape(-1, 3)]
+        [
+            rgb[:4].reshape(-1, 3),
+            rgb[-4:].reshape(-1, 3),
+            rgb[:, :4].reshape(-1, 3),
+            rgb[:, -4:].reshape(-1, 3),
+        ]
     )
     r, g, b = (int(round(255 * float(c))) for c in np.median(ring, axis=0))
     return f"0x{r:02X}{g:02X}{b:02X}"
@@ -125,4 +129,3 @@ def tune_ffmpeg(
                     scores[(s, b)] = ffmpeg_alpha_sad(exe, clip, s, b, truth, peer)
     (s, b) = min(scores, key=scores.get)
     return s, b, scores[(s, b)]
-

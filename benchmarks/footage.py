@@ -162,8 +162,11 @@ def _resize_axis(a: np.ndarray, n: int, axis: int) -> np.ndarray:
         k = m / n
         r = max(int(round(k)) - 1, 0)
         if r:
-            c = np.cumsum(np.pad(a, [(r, r) if i == axis else (0, 0) for i in range(a.ndim)],
-                                 mode="edge"), axis=axis, dtype=np.float64)
+            c = np.cumsum(
+                np.pad(a, [(r, r) if i == axis else (0, 0) for i in range(a.ndim)], mode="edge"),
+                axis=axis,
+                dtype=np.float64,
+            )
             c = np.insert(c, 0, 0.0, axis=axis)
             hi = np.take(c, np.arange(2 * r + 1, 2 * r + 1 + m), axis=axis)
             lo = np.take(c, np.arange(0, m), axis=axis)
@@ -301,11 +304,13 @@ def strands(width: int, height: int, seed: int) -> np.ndarray:
         x0, y0 = cx + r * 0.96 * math.cos(ang), cy + r * 0.96 * math.sin(ang)
         dx, dy = math.cos(ang + rng.uniform(-0.3, 0.3)), math.sin(ang + rng.uniform(-0.3, 0.3))
         # distance of each sample to the segment (x0, y0) + t·(dx, dy), t in [0, length]
-        lo_x, hi_x = int(max(0, (min(x0, x0 + dx * length) - 2) * ss)), int(
-            min(width * ss, (max(x0, x0 + dx * length) + 2) * ss)
+        lo_x, hi_x = (
+            int(max(0, (min(x0, x0 + dx * length) - 2) * ss)),
+            int(min(width * ss, (max(x0, x0 + dx * length) + 2) * ss)),
         )
-        lo_y, hi_y = int(max(0, (min(y0, y0 + dy * length) - 2) * ss)), int(
-            min(height * ss, (max(y0, y0 + dy * length) + 2) * ss)
+        lo_y, hi_y = (
+            int(max(0, (min(y0, y0 + dy * length) - 2) * ss)),
+            int(min(height * ss, (max(y0, y0 + dy * length) + 2) * ss)),
         )
         if hi_x <= lo_x or hi_y <= lo_y:
             continue
@@ -479,7 +484,9 @@ def all_specs(frames: int = 24, width: int = 1280, height: int = 720) -> list[Fo
     k = 0
     for screen in SCREENS:
         for camera in (False, True):
-            specs.append(FootageSpec(CUTOUTS[k % len(CUTOUTS)], screen, camera, width, height, frames))
+            specs.append(
+                FootageSpec(CUTOUTS[k % len(CUTOUTS)], screen, camera, width, height, frames)
+            )
             k += 1
         specs.append(FootageSpec("strands", screen, False, width, height, frames))
     return specs + issue23_specs(frames, width, height)

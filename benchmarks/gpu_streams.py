@@ -188,15 +188,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", default="1080p", help="clip size: 720p, 1080p, WxH [1080p]")
     ap.add_argument("--fps", type=float, default=30.0, help="the clip's frame rate [30]")
     ap.add_argument("--seconds", type=float, default=4.0, help="clip length per count [4]")
-    ap.add_argument("--counts", type=_counts, default=list(DEFAULT_COUNTS),
-                    help="stream counts to try, in increasing order [1,4,8,12,16,20,24,32]")
-    ap.add_argument("--warmup", type=float, default=1.0,
-                    help="seconds of each count not judged (start-up, first calibration) [1]")
+    ap.add_argument(
+        "--counts",
+        type=_counts,
+        default=list(DEFAULT_COUNTS),
+        help="stream counts to try, in increasing order [1,4,8,12,16,20,24,32]",
+    )
+    ap.add_argument(
+        "--warmup",
+        type=float,
+        default=1.0,
+        help="seconds of each count not judged (start-up, first calibration) [1]",
+    )
     ap.add_argument("--max-drop", type=float, default=1.0, help="%% not shown that passes [1]")
-    ap.add_argument("--budget", type=float, default=0.0,
-                    help="seconds for all counts; stop before one that would pass it [none]")
-    ap.add_argument("--clip", help="a clip to play instead of the generated one "
-                    "(benchmarks.big_clip makes a longer one); --size and --fps then its own")
+    ap.add_argument(
+        "--budget",
+        type=float,
+        default=0.0,
+        help="seconds for all counts; stop before one that would pass it [none]",
+    )
+    ap.add_argument(
+        "--clip",
+        help="a clip to play instead of the generated one "
+        "(benchmarks.big_clip makes a longer one); --size and --fps then its own",
+    )
     ap.add_argument("--workdir", help="folder for the generated clip [a temp folder]")
     ap.add_argument("--json", help="also write the report to this JSON file")
     args = ap.parse_args(argv)

@@ -117,7 +117,9 @@ def child(args: argparse.Namespace) -> int:
     finally:
         keyer.close()
     timed = args.reps * len(frames)
-    Path(args.result).write_text(json.dumps({"renders": 1 + timed, "timed": timed, "seconds": seconds}))
+    Path(args.result).write_text(
+        json.dumps({"renders": 1 + timed, "timed": timed, "seconds": seconds})
+    )
     return 0
 
 
@@ -166,7 +168,9 @@ def _checked(args: argparse.Namespace) -> str:
         parse_color(args.background)  # ParameterError names the colour and the forms
     perf = shutil.which("perf")
     if perf is None:
-        raise BackendUnavailableError("perf not found: install it (Debian: apt-get install linux-perf)")
+        raise BackendUnavailableError(
+            "perf not found: install it (Debian: apt-get install linux-perf)"
+        )
     return perf
 
 

@@ -57,8 +57,12 @@ def sample_frame(width: int, height: int, scene: str = "sample") -> Frame:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", default="1280x720", help="frame size WxH (even) [1280x720]")
-    ap.add_argument("--scene", choices=("sample", "mixed"), default="sample",
-                    help="a sample-clip frame, or every pixel a mix [sample]")
+    ap.add_argument(
+        "--scene",
+        choices=("sample", "mixed"),
+        default="sample",
+        help="a sample-clip frame, or every pixel a mix [sample]",
+    )
     ap.add_argument("--frames", type=int, default=15, help="timed frames [15]")
     ap.add_argument(
         "--set", action="append", type=parse_setting, default=[], metavar="NAME=VALUE",

@@ -60,22 +60,26 @@ class Stamps:
                     self.at[int(parts[1])] = float(parts[2]) / 1000.0
 
 
-def _publisher(kind: str, ns_a: str, ns_b: str, size: tuple[int, int], seconds: float,
-               tmp: Path, run) -> tuple[list[subprocess.Popen], Stamps, Callable[[], None]]:  # noqa: ANN001
+def _publisher(
+    kind: str, ns_a: str, ns_b: str, size: tuple[int, int], seconds: float, tmp: Path, run
+) -> tuple[list[subprocess.Popen], Stamps, Callable[[], None]]:  # noqa: ANN001
     """Start the first publisher; returns (processes, stamps, start_second)."""
     whip = f"http://{ns_a}:{PORT}/live"
     w, h = size
     if kind == "chromium":
         site = tmp / "site"
         site.mkdir(exist_ok=True)
-        html = publisher_html(whip, width=w, height=h, leave_after=int(seconds * 30), rounds=2,
-                              stamps=True)
+        html = publisher_html(
+            whip, width=w, height=h, leave_after=int(seconds * 30), rounds=2, stamps=True
+        )
         (site / "index.html").write_text(html)
         server = run([sys.executable, "tests/webrtc_page.py", ns_b, str(PAGE_PORT), str(site)])
         lines = Lines(server)
         lines.wait_for(lambda line: line == "serving", 30)
-        browser = run(chromium_command(chromium(), tmp / "profile",
-                                       f"http://{ns_b}:{PAGE_PORT}/index.html"), quiet=True)
+        browser = run(
+            chromium_command(chromium(), tmp / "profile", f"http://{ns_b}:{PAGE_PORT}/index.html"),
+            quiet=True,
+        )
         return [server, browser], Stamps(lines), lambda: None  # the page comes back itself
     args = [sys.executable, "tests/webrtc_ffmpeg_whip.py", f"synthetic:{w}x{h}", whip, "--stamps"]
     first = run([*args, "--seconds", str(seconds)])
@@ -110,16 +114,24 @@ def measure(kind: str, ns_a: str, ns_b: str, size: tuple[int, int], seconds: flo
     from chromakey.live import LiveCompositor
 
     events: list[tuple[float, str]] = []
-    source = open_source(f"whip://{ns_a}:{PORT}/live", queue_size=4,
-                         log=lambda line: events.append((time.time(), line)))
+    source = open_source(
+        f"whip://{ns_a}:{PORT}/live",
+        queue_size=4,
+        log=lambda line: events.append((time.time(), line)),
+    )
     live = LiveCompositor("standalone", background="#1e90ff", backend="auto")
     procs: list[subprocess.Popen] = []
 
     def run(cmd, quiet=False):  # noqa: ANN001, ANN202
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, text=True,
-                                stdout=subprocess.DEVNULL if quiet else subprocess.PIPE,
-                                stderr=subprocess.DEVNULL,
-                                env=dict(os.environ) | {"PYTHONPATH": str(ROOT)})
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            stdout=subprocess.DEVNULL if quiet else subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=dict(os.environ) | {"PYTHONPATH": str(ROOT)},
+        )
         procs.append(proc)
         return proc
 
@@ -139,12 +151,20 @@ def measure(kind: str, ns_a: str, ns_b: str, size: tuple[int, int], seconds: flo
                 shown.append((time.time(), n, getattr(live.current, "session", 0)))
                 if first_shown is None:
                     first_shown = time.time()
-                    window = (source.frames, source.dropped, live.stats.dropped_late,
-                              live.stats.shown)
+                    window = (
+                        source.frames,
+                        source.dropped,
+                        live.stats.dropped_late,
+                        live.stats.shown,
+                    )
             if left_at is None and any("left" in line for _, line in events):
                 left_at = next(t for t, line in events if "left" in line)
-                end_window = (source.frames, source.dropped, live.stats.dropped_late,
-                              live.stats.shown)
+                end_window = (
+                    source.frames,
+                    source.dropped,
+                    live.stats.dropped_late,
+                    live.stats.shown,
+                )
                 second()
             if shown and shown[-1][2] >= 2:
                 break  # the next publisher's first frame is on show
@@ -195,11 +215,28 @@ def main(argv: list[str] | None = None) -> int:
     for kind in args.publishers.split(","):
         ns = Netns()
         try:
-            cmd = ns.wrap([sys.executable, __file__, "--seconds", str(args.seconds), "--size",
-                           args.size, "--inside", kind, ns.a, ns.b])
-            done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
-                                  env=dict(os.environ) | {"PYTHONPATH": str(ROOT)},
-                                  timeout=args.seconds + 180)
+            cmd = ns.wrap(
+                [
+                    sys.executable,
+                    __file__,
+                    "--seconds",
+                    str(args.seconds),
+                    "--size",
+                    args.size,
+                    "--inside",
+                    kind,
+                    ns.a,
+                    ns.b,
+                ]
+            )
+            done = subprocess.run(
+                cmd,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                env=dict(os.environ) | {"PYTHONPATH": str(ROOT)},
+                timeout=args.seconds + 180,
+            )
             found = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
             if not found:
                 print(f"{kind}: failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
@@ -207,9 +244,22 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(json.loads(found[0][7:]))
         finally:
             ns.close()
-    cols = ["publisher", "size", "seconds", "received", "dropped_queue", "dropped_late",
-            "shown", "latency_median_ms", "latency_p95_ms", "latency_samples",
-            "gap_on_screen_s", "left_to_shown_s", "offer_to_shown_s", "backend"]
+    cols = [
+        "publisher",
+        "size",
+        "seconds",
+        "received",
+        "dropped_queue",
+        "dropped_late",
+        "shown",
+        "latency_median_ms",
+        "latency_p95_ms",
+        "latency_samples",
+        "gap_on_screen_s",
+        "left_to_shown_s",
+        "offer_to_shown_s",
+        "backend",
+    ]
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for row in rows:

@@ -59,8 +59,17 @@ def test_manifest_jobs_decode_with_frames_and_audio_and_a_corrupt_one_fails_alon
         [
             {"input": str(good[0]), "output": "out/a.mp4", "background": "#ff0000"},
             {"input": str(bad), "output": "out/bad.mp4"},
-            {"input": str(good[1]), "output": "out/b.mp4", "background": {"type": "color", "value": "#0000FF"}},
-            {"input": str(good[2]), "output": "out/c.webm", "background": "transparent", "params": {"spill": 0.5}},
+            {
+                "input": str(good[1]),
+                "output": "out/b.mp4",
+                "background": {"type": "color", "value": "#0000FF"},
+            },
+            {
+                "input": str(good[2]),
+                "output": "out/c.webm",
+                "background": "transparent",
+                "params": {"spill": 0.5},
+            },
         ],
     )
     r = run_cli("batch", manifest, "--backend", "cpu", "--workers", "2")
@@ -89,7 +98,8 @@ def test_manifest_jobs_decode_with_frames_and_audio_and_a_corrupt_one_fails_alon
 def test_rerun_skips_finished_jobs_redoes_failed_and_force_redoes_all(clips, tmp_path):
     good = clips["good"]
     manifest = write_manifest(
-        tmp_path / "jobs.jsonl", [{"input": str(good[0]), "output": "a.mp4"}, {"input": str(good[1]), "output": "b.mp4"}]
+        tmp_path / "jobs.jsonl",
+        [{"input": str(good[0]), "output": "a.mp4"}, {"input": str(good[1]), "output": "b.mp4"}],
     )
     assert run_cli("batch", manifest, "--backend", "cpu").returncode == 0
     before = {p: (tmp_path / p).stat().st_mtime_ns for p in ("a.mp4", "b.mp4")}
@@ -117,12 +127,24 @@ def test_folder_and_glob_name_outputs_and_a_rerun_does_not_key_its_own_outputs(c
     (src / "notes.txt").write_text("not a video")
     r = run_cli("batch", src, "-o", src, "--backend", "cpu", "-b", "#00ff00")
     assert r.returncode == 0, r.stderr
-    assert sorted(p.name for p in src.glob("*-keyed.mp4")) == ["lesson0-keyed.mp4", "lesson1-keyed.mp4"]
+    assert sorted(p.name for p in src.glob("*-keyed.mp4")) == [
+        "lesson0-keyed.mp4",
+        "lesson1-keyed.mp4",
+    ]
     r = run_cli("batch", src, "-o", src, "--backend", "cpu", "-b", "#00ff00")
     assert r.returncode == 0 and "2 skipped" in r.stdout, r.stdout
     assert not list(src.glob("*-keyed-keyed*"))
     out = tmp_path / "glob-out"
-    r = run_cli("batch", str(src / "lesson1.*"), "-o", out, "--name", "{index:02d}-{stem}.webm", "--backend", "cpu")
+    r = run_cli(
+        "batch",
+        str(src / "lesson1.*"),
+        "-o",
+        out,
+        "--name",
+        "{index:02d}-{stem}.webm",
+        "--backend",
+        "cpu",
+    )
     assert r.returncode == 0, r.stderr
     assert [p.name for p in out.iterdir() if p.suffix == ".webm"] == ["01-lesson1.webm"]
     assert stream_summary(out / "01-lesson1.webm")["video"][1] == FRAMES
@@ -132,13 +154,25 @@ def test_folder_and_glob_name_outputs_and_a_rerun_does_not_key_its_own_outputs(c
     ("line", "field", "words"),
     [
         ('{"input": "lesson0.mp4", "output": "x.mp4"', None, "malformed JSON"),
-        ({"input": "lesson0.mp4", "output": "x.mp4", "backgroud": "#fff"}, "backgroud", "unknown field"),
+        (
+            {"input": "lesson0.mp4", "output": "x.mp4", "backgroud": "#fff"},
+            "backgroud",
+            "unknown field",
+        ),
         ({"input": "lesson0.mp4", "output": "x.mp4", "background": "#ggg"}, "background", "colour"),
         ({"input": "missing.mp4", "output": "x.mp4"}, "input", "no such file"),
         ({"input": "lesson1.mp4", "output": "a.mp4"}, "output", "also the output of"),
         ({"input": "lesson1.mp4", "output": "{clips}/lesson2.mp4"}, "output", "is the input of"),
-        ({"input": "lesson1.mp4", "output": "x.mp4", "params": {"spil": 1}}, "params.spil", "unknown keyer"),
-        ({"input": "lesson1.mp4", "output": "x.mp4", "params": {"spill": 7}}, "params", "out of range"),
+        (
+            {"input": "lesson1.mp4", "output": "x.mp4", "params": {"spil": 1}},
+            "params.spil",
+            "unknown keyer",
+        ),
+        (
+            {"input": "lesson1.mp4", "output": "x.mp4", "params": {"spill": 7}},
+            "params",
+            "out of range",
+        ),
         ({"input": "lesson1.mp4", "output": "x.avi"}, "output", "unknown output type"),
         ({"input": "lesson1.mp4", "output": "x.mp4", "fit": "zoom"}, "fit", "zoom"),
     ],
@@ -148,7 +182,11 @@ def test_a_bad_manifest_line_stops_everything_before_any_work(clips, tmp_path, l
     text = line if isinstance(line, str) else json.dumps(line).replace("{clips}", str(folder))
     manifest = write_manifest(
         folder / f"bad-{tmp_path.name}.jsonl",
-        [{"input": "lesson0.mp4", "output": "a.mp4"}, text, {"input": "lesson2.mp4", "output": "c.mp4"}],
+        [
+            {"input": "lesson0.mp4", "output": "a.mp4"},
+            text,
+            {"input": "lesson2.mp4", "output": "c.mp4"},
+        ],
     )
     r = run_cli("batch", manifest, "-o", tmp_path, "--backend", "cpu")
     assert r.returncode == 2, r.stderr
@@ -167,7 +205,10 @@ def test_a_bad_manifest_line_stops_everything_before_any_work(clips, tmp_path, l
 def test_skip_invalid_runs_the_valid_jobs_and_records_the_invalid(clips, tmp_path):
     manifest = write_manifest(
         tmp_path / "jobs.jsonl",
-        [{"input": str(clips["good"][0]), "output": "a.mp4"}, {"input": "nowhere.mp4", "output": "b.mp4"}],
+        [
+            {"input": str(clips["good"][0]), "output": "a.mp4"},
+            {"input": "nowhere.mp4", "output": "b.mp4"},
+        ],
     )
     r = run_cli("batch", manifest, "--backend", "cpu", "--skip-invalid")
     assert r.returncode == 0, r.stderr
@@ -200,7 +241,9 @@ def test_api_run_returns_results_in_job_order(clips, tmp_path):
 def test_progress_bar_and_summary_on_a_terminal_only(clips, tmp_path):
     import pty
 
-    manifest = write_manifest(tmp_path / "jobs.jsonl", [{"input": str(clips["good"][0]), "output": "a.mp4"}])
+    manifest = write_manifest(
+        tmp_path / "jobs.jsonl", [{"input": str(clips["good"][0]), "output": "a.mp4"}]
+    )
     master, slave = pty.openpty()
     proc = subprocess.Popen(
         [sys.executable, "-m", "chromakey", "batch", str(manifest), "--backend", "cpu"],
@@ -277,10 +320,14 @@ def interrupt_then_resume(tmp_path: Path, extra: list[str], env: dict | None = N
 
     inputs = long_clips(tmp_path)
     out = tmp_path / "out"
-    manifest = write_manifest(tmp_path / "jobs.jsonl", [{"input": str(p), "output": f"out/{p.stem}.mp4"} for p in inputs])
+    manifest = write_manifest(
+        tmp_path / "jobs.jsonl", [{"input": str(p), "output": f"out/{p.stem}.mp4"} for p in inputs]
+    )
     args = [sys.executable, "-m", "chromakey", "batch", str(manifest), "--backend", "cpu", *extra]
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full_env)
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full_env
+    )
     deadline = time.monotonic() + 240
     while not (out.is_dir() and any(".partial-" in p.name for p in out.iterdir())):
         assert proc.poll() is None, proc.communicate()

@@ -93,14 +93,18 @@ def clips(tmp_path_factory):
 
 def test_ray_auto_starts_or_joins_an_instance_and_runs_the_jobs(clips, tmp_path):
     _need_ray()
-    manifest = write_manifest(tmp_path / "jobs.jsonl", [{"input": str(clips["good"][0]), "output": "a.mp4"}])
+    manifest = write_manifest(
+        tmp_path / "jobs.jsonl", [{"input": str(clips["good"][0]), "output": "a.mp4"}]
+    )
     r = run_cli("batch", manifest, "--ray", "--backend", "cpu", env=LOOPBACK, timeout=600)
     assert r.returncode == 0, r.stderr
     assert stream_summary(tmp_path / "a.mp4")["video"][1] == FRAMES
     assert len(r.stderr.strip().splitlines()) == 0, r.stderr  # Ray's start-up chatter kept quiet
 
 
-def test_ray_jobs_decode_and_a_corrupt_input_fails_alone_then_a_rerun_skips(ray_address, clips, tmp_path):
+def test_ray_jobs_decode_and_a_corrupt_input_fails_alone_then_a_rerun_skips(
+    ray_address, clips, tmp_path
+):
     good = clips["good"]
     manifest = write_manifest(
         tmp_path / "jobs.jsonl",
@@ -108,10 +112,16 @@ def test_ray_jobs_decode_and_a_corrupt_input_fails_alone_then_a_rerun_skips(ray_
             {"input": str(good[0]), "output": "out/a.mp4", "background": "#ff0000"},
             {"input": str(clips["bad"]), "output": "out/bad.mp4"},
             {"input": str(good[1]), "output": "out/b.mov", "background": "transparent"},
-            {"input": str(good[2]), "output": "out/c.mp4", "background": {"type": "color", "value": "#FAFAFA"}},
+            {
+                "input": str(good[2]),
+                "output": "out/c.mp4",
+                "background": {"type": "color", "value": "#FAFAFA"},
+            },
         ],
     )
-    r = run_cli("batch", manifest, "--ray", ray_address, "--backend", "cpu", env=LOOPBACK, timeout=600)
+    r = run_cli(
+        "batch", manifest, "--ray", ray_address, "--backend", "cpu", env=LOOPBACK, timeout=600
+    )
     assert r.returncode == 1, r.stderr
     for name in ("a.mp4", "b.mov", "c.mp4"):
         summary = stream_summary(tmp_path / "out" / name)
@@ -119,7 +129,9 @@ def test_ray_jobs_decode_and_a_corrupt_input_fails_alone_then_a_rerun_skips(ray_
     recs = {Path(x["output"]).name: x for x in records(tmp_path / "results.jsonl")}
     assert recs["bad.mp4"]["status"] == "failed" and "corrupt.mp4" in recs["bad.mp4"]["error"]
     assert all(recs[n]["status"] == "done" and recs[n]["host"] for n in ("a.mp4", "b.mov", "c.mp4"))
-    r = run_cli("batch", manifest, "--ray", ray_address, "--backend", "cpu", env=LOOPBACK, timeout=600)
+    r = run_cli(
+        "batch", manifest, "--ray", ray_address, "--backend", "cpu", env=LOOPBACK, timeout=600
+    )
     assert "3 skipped, 1 failed" in r.stdout, r.stdout
     assert_no_partials(tmp_path)
 
@@ -140,7 +152,9 @@ def test_api_run_on_a_ray_cluster(ray_address, clips, tmp_path):
 def test_ray_missing_is_a_one_line_install_hint(tmp_path):
     """Ray made unimportable in the process itself (None in sys.modules), not mocked."""
     clip = write_clip(tmp_path / "in.mp4", frames=2)
-    manifest = write_manifest(tmp_path / "jobs.jsonl", [json.dumps({"input": str(clip), "output": "o.mp4"})])
+    manifest = write_manifest(
+        tmp_path / "jobs.jsonl", [json.dumps({"input": str(clip), "output": "o.mp4"})]
+    )
     code = (
         "import sys; sys.modules['ray'] = None\n"
         "from chromakey.app.cli import main\n"

@@ -42,7 +42,9 @@ def test_limited_bt709_equation_from_design():
     np.testing.assert_allclose(off, [16 / 255, 128 / 255, 128 / 255])
 
 
-@pytest.mark.parametrize("spec", [YuvSpec("bt601", False), YuvSpec("bt709", True), YuvSpec("bt2020", False)])
+@pytest.mark.parametrize(
+    "spec", [YuvSpec("bt601", False), YuvSpec("bt709", True), YuvSpec("bt2020", False)]
+)
 def test_from_rgb_inverts_to_rgb(spec):
     rng = np.random.default_rng(1)
     rgb = rng.random((100, 3))
@@ -71,7 +73,9 @@ def test_chroma_upsampling_is_bilinear_not_nearest():
 
 
 def test_hsl_of_primaries_and_grey():
-    rgb = np.array([[1, 0, 0], [0, 0.5, 0], [0, 0, 1], [0.5, 0.5, 0.5], [0.6, 0.9, 0.1]], np.float32)
+    rgb = np.array(
+        [[1, 0, 0], [0, 0.5, 0], [0, 0, 1], [0.5, 0.5, 0.5], [0.6, 0.9, 0.1]], np.float32
+    )
     h, s, light, c = rgb_to_hsl(rgb)
     np.testing.assert_allclose(h, [0, 120, 240, 0, 82.5], atol=1e-4)
     np.testing.assert_allclose(s[:4], [1, 1, 1, 0], atol=1e-6)
@@ -81,7 +85,12 @@ def test_hsl_of_primaries_and_grey():
 
 @pytest.mark.parametrize(
     ("text", "rgb"),
-    [("#008000", (0, 128, 0)), ("#0F0", (0, 255, 0)), ("white", (255, 255, 255)), ("DodgerBlue", (30, 144, 255))],
+    [
+        ("#008000", (0, 128, 0)),
+        ("#0F0", (0, 255, 0)),
+        ("white", (255, 255, 255)),
+        ("DodgerBlue", (30, 144, 255)),
+    ],
 )
 def test_parse_color(text, rgb):
     assert tuple(round(c * 255) for c in parse_color(text)) == rgb

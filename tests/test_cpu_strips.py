@@ -124,12 +124,18 @@ def test_strips_equal_the_whole_frame(p, h, w, strip_rows, workers, layout, seed
 @pytest.mark.parametrize("h", [1, 2, 3, 4, 5])
 @pytest.mark.parametrize("strip_rows", [1, 2])
 def test_one_and_two_row_frames(h, strip_rows):
-    for p in [KeyerParams(), KeyerParams(choke=3, feather=2.5, spill_radius=5), KeyerParams(choke=-3)]:
+    for p in [
+        KeyerParams(),
+        KeyerParams(choke=3, feather=2.5, spill_radius=5),
+        KeyerParams(choke=-3),
+    ]:
         for w in (1, 2, 7, 16):
             rgb = scene(h, w, h * 31 + w)
             for frame in (Frame.from_rgb(rgb), yuv_frame(rgb, (2, 2), w)):
                 for bg in backgrounds(h, w, w):
-                    whole, strips = render_both(frame, ScreenMap.constant(SCREEN), p, bg, workers=2, strip_rows=strip_rows)
+                    whole, strips = render_both(
+                        frame, ScreenMap.constant(SCREEN), p, bg, workers=2, strip_rows=strip_rows
+                    )
                     assert_same(whole, strips, f"{h}×{w} rows {strip_rows} {p}")
 
 

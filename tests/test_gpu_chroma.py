@@ -134,5 +134,7 @@ def test_the_guide_follows_the_frames_subsampling(gpu):
         frame = to_frame(rgb, layout, YuvSpec(), padded=layout == "yuv422")
         actual = gpu.render(frame, screen, None)
         assert gpu.graph == pass_graph(p, frame.chroma_factors)
-        assert ("chroma_guide" in [ps.program for ps in gpu.graph]) == (layout in ("yuv420", "yuv422"))
+        assert ("chroma_guide" in [ps.program for ps in gpu.graph]) == (
+            layout in ("yuv420", "yuv422")
+        )
         assert_parity(cpu.ReferenceKeyer(p).render(frame, screen, None), actual, f"switch_{layout}")

@@ -131,7 +131,9 @@ def test_the_colour_model_changes_the_gpu_matte_where_the_reference_says(gpu, la
     truth = coverage()[moved]
     assert np.all((truth > 0) & (truth < 1))  # on the edge only
     # Toward the truth: the GPU's partial pixels lie nearer the disc's coverage.
-    assert np.abs(gpu_alpha[moved] / 255 - truth).mean() < np.abs(without[moved] / 255 - truth).mean()
+    assert (
+        np.abs(gpu_alpha[moved] / 255 - truth).mean() < np.abs(without[moved] / 255 - truth).mean()
+    )
     p = KeyerParams()
     gpu.set_params(p)
     gpu_alpha = gpu.render(frame, screen(), None)[..., 3].astype(np.int16)

@@ -101,7 +101,9 @@ def test_a_host_context_is_used_and_left_alone(gl_ctx):
     try:
         frame = Frame.from_rgb(np.full((4, 6, 3), (200, 40, 40), np.uint8))
         out = keyer.render(frame, SCREEN, None)
-        np.testing.assert_array_equal(out, ReferenceKeyer(KeyerParams()).render(frame, SCREEN, None))
+        np.testing.assert_array_equal(
+            out, ReferenceKeyer(KeyerParams()).render(frame, SCREEN, None)
+        )
     finally:
         gl_ctx.disable(moderngl.BLEND)
     keyer.close()

@@ -326,7 +326,9 @@ def test_uneven_screen_calibrated_map_matches_reference(gpu):
     # A constant map is exactly its colour, on the GPU too.
     c = screen.mean
     const = ScreenMap(np.tile(c, (3, 4, 1)), 7, c)
-    np.testing.assert_array_equal(gpu.render(frame, const, None), gpu.render(frame, ScreenMap.constant(c), None))
+    np.testing.assert_array_equal(
+        gpu.render(frame, const, None), gpu.render(frame, ScreenMap.constant(c), None)
+    )
 
 
 def test_one_by_one_and_uint8_colour(gpu):
@@ -548,7 +550,10 @@ def test_built_in_sample_matches_reference(gpu, p):
         q = w * h // 4
         chroma = yuv[h:].reshape(-1)
         frame = Frame.from_yuv(
-            yuv[:h], chroma[:q].reshape(h // 2, w // 2), chroma[q:].reshape(h // 2, w // 2), YuvSpec()
+            yuv[:h],
+            chroma[:q].reshape(h // 2, w // 2),
+            chroma[q:].reshape(h // 2, w // 2),
+            YuvSpec(),
         )
         screen = cal.update(frame)
         for kind in BACKGROUNDS:

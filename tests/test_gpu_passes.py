@@ -23,8 +23,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Targets allowed to be float32, each for a reason the TARGETS table gives (parity).
 FLOAT32_OK = {
-    "guide", "sums_ab", "sums_w", "stack", "coef_ab", "coef_w", "matte", "alpha", "alpha_tmp",
-    "chroma_guide", "keyed", "seed", "colour", "colour_rows",
+    "guide",
+    "sums_ab",
+    "sums_w",
+    "stack",
+    "coef_ab",
+    "coef_w",
+    "matte",
+    "alpha",
+    "alpha_tmp",
+    "chroma_guide",
+    "keyed",
+    "seed",
+    "colour",
+    "colour_rows",
 }
 
 
@@ -37,7 +49,13 @@ def _narrow(graph) -> None:
 def test_default_settings_take_seven_narrow_passes():
     graph = pass_graph(KeyerParams())
     assert [ps.program for ps in graph] == [
-        "key", "reach", "guide", "matte", "colour_rows", "colour_model", "composite"
+        "key",
+        "reach",
+        "guide",
+        "matte",
+        "colour_rows",
+        "colour_model",
+        "composite",
     ]
     _narrow(graph)
     # Membership reaches cpu.MEMBER_REACH pixels: the key pass's terms, the reach pass's window.
@@ -66,7 +84,12 @@ def test_a_pale_screen_window_takes_no_reach_pass():
     assert cpu.member_reach(p) == 0
     graph = pass_graph(p)
     assert [ps.program for ps in graph] == [
-        "key", "guide", "matte", "colour_rows", "colour_model", "composite"
+        "key",
+        "guide",
+        "matte",
+        "colour_rows",
+        "colour_model",
+        "composite",
     ]
     assert graph[0].outputs == ("guide", "gate", "colour") and graph[0].defines == (("REACH", 0),)
     assert graph[3].inputs == (("src", "colour"),)
@@ -140,7 +163,8 @@ def test_every_input_is_written_before_it_is_read_and_never_by_its_reader(p):
 
 
 @pytest.mark.parametrize(
-    "p", [KeyerParams(), KeyerParams(choke=1, guide_radius=7, spill_radius=9), KeyerParams(sat_max=0.8)]
+    "p",
+    [KeyerParams(), KeyerParams(choke=1, guide_radius=7, spill_radius=9), KeyerParams(sat_max=0.8)],
 )
 @pytest.mark.parametrize("layout", ["rgb", "yuv420"])
 def test_the_keyer_draws_exactly_the_graph(gl_ctx, p, layout):
@@ -183,7 +207,9 @@ def test_passes_script_prints_the_table():
     # 4:2:0 frames by default: the chroma guide pass first, 4 B per picture pixel.
     assert "8 passes" in proc.stdout and "10 passes" in proc.stdout
     assert "choke rows" in proc.stdout
-    assert "| 1 | chroma guide | chroma_guide | chroma_guide (RGBA32F) at 1/2×1/2 | 4 |" in proc.stdout
+    assert (
+        "| 1 | chroma guide | chroma_guide | chroma_guide (RGBA32F) at 1/2×1/2 | 4 |" in proc.stdout
+    )
     plain = subprocess.run(
         [sys.executable, "-m", "benchmarks.passes", "--chroma", "444"],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
@@ -196,13 +222,18 @@ def test_pass_times_script_times_every_pass_of_the_graph(gl_ctx):
     """benchmarks/pass_times.py: one row per pass the keyer drew, named as in the pass table
     (the reach pass at default settings, none for a pale screen's window), between the
     upload and the read-back, then the passes' and the frame's totals."""
-    for extra, p in (([], KeyerParams()), (["--scene", "mixed", "--set", "sat_max=0.9"], KeyerParams(sat_max=0.9))):
+    for extra, p in (
+        ([], KeyerParams()),
+        (["--scene", "mixed", "--set", "sat_max=0.9"], KeyerParams(sat_max=0.9)),
+    ):
         proc = subprocess.run(
             [sys.executable, "-m", "benchmarks.pass_times", "--size", "64x48", "--frames", "2", *extra],
             cwd=ROOT, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert proc.returncode == 0, proc.stderr
-        rows = [line.split("|")[1].strip() for line in proc.stdout.splitlines() if line.startswith("| ")]
+        rows = [
+            line.split("|")[1].strip() for line in proc.stdout.splitlines() if line.startswith("| ")
+        ]
         names = [ps.name for ps in pass_graph(p, (2, 2))]
         totals = ["**passes (key + composite)**", "**frame**"]
         assert rows == ["span", "upload", *names, "readback", *totals]

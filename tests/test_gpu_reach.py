@@ -104,7 +104,9 @@ def test_the_scene_is_the_case_the_reach_is_for():
     member, share, _ = terms(rgb, p)
     assert np.median(member[half]) < 0.5  # membership alone reads them as mostly subject
     lime = lime_mask()
-    near = cpu.window_reduce(member * cpu.soft_step(*cpu.REACH_SHARE, share), cpu.MEMBER_REACH, np.maximum)
+    near = cpu.window_reduce(
+        member * cpu.soft_step(*cpu.REACH_SHARE, share), cpu.MEMBER_REACH, np.maximum
+    )
     border = lime & (near > 0.99)
     assert border.sum() > 40
     assert np.all(member[lime] == 0.0)
@@ -149,4 +151,3 @@ def test_the_lime_patch_beside_the_screen_stays_opaque(gpu, p):
     out = gpu.render(Frame.from_rgb(scene_rgb()), screen(), None)
     assert "reach" in [ps.program for ps in gpu.graph]
     assert out[..., 3][lime_mask()].min() == 255
-

@@ -150,7 +150,8 @@ def test_a_shader_that_redefines_a_python_constant_fails_to_build(gl_ctx, shader
 
 
 @pytest.mark.parametrize(
-    ("value", "text"), [(3, "3"), (2.0, "2.0"), (1e-6, "1e-06"), (1 / 512, "0.001953125"), (True, "1")]
+    ("value", "text"),
+    [(3, "3"), (2.0, "2.0"), (1e-6, "1e-06"), (1 / 512, "0.001953125"), (True, "1")],
 )
 def test_glsl_literals(value, text):
     assert glsl_literal(value) == text
@@ -184,6 +185,8 @@ def test_no_shader_spells_out_a_shared_constant():
     for path in sorted(root.glob("*.glsl")):
         text = path.read_text()
         for literal in _literals(text):
-            assert float(literal) not in shared, f"{path.name}: literal {literal} is a shared constant"
+            assert float(literal) not in shared, (
+                f"{path.name}: literal {literal} is a shared constant"
+            )
         for name in defines:
             assert not re.search(rf"#\s*define\s+{name}\b", text), f"{path.name} defines {name}"

@@ -65,7 +65,12 @@ def test_pure_screen_is_transparent(keyed):
 
 def test_subject_colours_stay_solid(keyed):
     _, _, fg, alpha = keyed
-    for (y, x), colour in [((25, 25), LIME), ((25, 75), TEAL), ((25, 125), HAIR), ((25, 175), SKIN)]:
+    for (y, x), colour in [
+        ((25, 25), LIME),
+        ((25, 75), TEAL),
+        ((25, 125), HAIR),
+        ((25, 175), SKIN),
+    ]:
         assert alpha[y, x] == pytest.approx(1.0), colour
         np.testing.assert_allclose(fg[y, x], colour, atol=1e-5)
 
@@ -139,7 +144,9 @@ def test_choke_and_feather_change_the_matte():
     feathered = cpu.key_pixels(rgb, SCREEN, KeyerParams(feather=3.0))[1]
     assert choked.sum() < base.sum() < grown.sum()
     assert choked[10:40, 160:190].sum() == pytest.approx(26 * 26)
-    assert np.count_nonzero((feathered > 0) & (feathered < 1)) > np.count_nonzero((base > 0) & (base < 1))
+    assert np.count_nonzero((feathered > 0) & (feathered < 1)) > np.count_nonzero(
+        (base > 0) & (base < 1)
+    )
 
 
 def test_hue_window_wraps_through_zero():
@@ -177,7 +184,9 @@ def uneven_scene(h: int = 96, w: int = 320):
     Returns (rgb, true alpha, per-pixel screen colour).
     """
     light = np.linspace(0.8, 1.2, w, dtype=np.float32)
-    screen = np.clip(SCREEN[None, None, :] * light[None, :, None], 0, 1) * np.ones((h, 1, 1), np.float32)
+    screen = np.clip(SCREEN[None, None, :] * light[None, :, None], 0, 1) * np.ones(
+        (h, 1, 1), np.float32
+    )
     rgb = screen.copy()
     alpha = np.zeros((h, w), np.float32)
     for x in [*range(24, 60, 4), *range(w - 60, w - 24, 4)]:

@@ -97,7 +97,9 @@ def test_frames_are_shown_at_their_timestamps_not_at_a_fixed_rate(tmp_path, gl_c
         blue = np.array([0x33, 0x66, 0xCC], np.float32) / 255
         frames = {f.index: f for _, f in VideoSource(clip)}
         for index, got in shown_textures.items():
-            want = ReferenceKeyer(live.params).render(frames[index], ScreenMap.constant(GREEN), blue)
+            want = ReferenceKeyer(live.params).render(
+                frames[index], ScreenMap.constant(GREEN), blue
+            )
             assert np.abs(got[..., :3].astype(int) - want).max() <= 2, index
         assert not np.array_equal(shown_textures[0], shown_textures[8])
     finally:
@@ -216,7 +218,9 @@ def test_params_and_background_take_effect_on_the_next_frame(gl_ctx):
         assert tuple(_pixels(tex)[2, 2, :3]) == (0, 0, 255)
         # Paused, a change re-keys the frame on show.
         live.pause()
-        live.set_params(live.params.replace(hue_min=10.0, hue_max=20.0, auto_hue=False))  # no screen
+        live.set_params(
+            live.params.replace(hue_min=10.0, hue_max=20.0, auto_hue=False)
+        )  # no screen
         tex = live.update(now=5.0)
         assert live.changed
         assert tuple(_pixels(tex)[2, 2, :3]) == SCREEN

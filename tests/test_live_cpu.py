@@ -116,7 +116,9 @@ def test_backend_gpu_still_runs_the_shaders(tmp_path, gl_ctx):
         assert live.backend == "gpu" and isinstance(live.keyer, GpuKeyer)
         assert not live.threaded  # GL calls stay on this thread
         got = _pixels(live.render(frame))
-    want = CpuKeyer(p).render(frame, ScreenMap.constant(np.array([0, 128, 0], np.float32) / 255), BLUE)
+    want = CpuKeyer(p).render(
+        frame, ScreenMap.constant(np.array([0, 128, 0], np.float32) / 255), BLUE
+    )
     assert np.abs(got[..., :3].astype(int) - want).max() <= 2
     assert (got[..., 3] == 255).all()
     with LiveCompositor(gl_ctx, p, backend="cpu") as live:
@@ -198,7 +200,9 @@ def test_the_render_loop_never_waits_for_the_keying_thread(gl_ctx):
         _let_key(live)
         tex = live.update(now=0.001)
         assert live.changed and live.current.index == 0 and live.keying
-        want = CpuKeyer(p).render(frames[0], ScreenMap.constant(np.array([0, 128, 0], np.float32) / 255), BLUE)
+        want = CpuKeyer(p).render(
+            frames[0], ScreenMap.constant(np.array([0, 128, 0], np.float32) / 255), BLUE
+        )
         np.testing.assert_array_equal(_pixels(tex)[..., :3], want)
         # Shown at 1 ms, frame 0 starts the stream there: frame 1 is due at 41 ms, and went to
         # the keyer at 1 ms: the lead is one frame, not two.
@@ -220,7 +224,9 @@ def test_the_render_loop_never_waits_for_the_keying_thread(gl_ctx):
         _let_key(live)
         tex = live.update(now=0.25)
         assert live.current.index == 6
-        want = CpuKeyer(p).render(frames[6], ScreenMap.constant(np.array([0, 128, 0], np.float32) / 255), BLUE)
+        want = CpuKeyer(p).render(
+            frames[6], ScreenMap.constant(np.array([0, 128, 0], np.float32) / 255), BLUE
+        )
         np.testing.assert_array_equal(_pixels(tex)[..., :3], want)
         _let_key(live)
         live.update(now=0.3)

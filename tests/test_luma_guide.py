@@ -19,7 +19,9 @@ def yuv420_frame(rgb: np.ndarray) -> Frame:
     planes = [yuv[..., 0]]
     for c in (yuv[..., 1], yuv[..., 2]):
         planes.append(0.25 * (c[0::2, 0::2] + c[1::2, 0::2] + c[0::2, 1::2] + c[1::2, 1::2]))
-    return Frame.from_yuv(*(np.clip(np.round(p * 255), 0, 255).astype(np.uint8) for p in planes), spec)
+    return Frame.from_yuv(
+        *(np.clip(np.round(p * 255), 0, 255).astype(np.uint8) for p in planes), spec
+    )
 
 
 def bilinear_rgb(frame: Frame) -> np.ndarray:
@@ -75,7 +77,9 @@ def test_luma_guide_keeps_a_solid_subject_solid_to_its_edge():
     _, alpha = cpu.key_pixels(rgb, SCREEN, KeyerParams())
     np.testing.assert_allclose(alpha[2:6, 2:6], 1.0, atol=1e-5)  # float32 rounding only
     np.testing.assert_allclose(alpha[0], 0.0, atol=1e-5)
-    out = cpu.ReferenceKeyer(KeyerParams()).render(Frame.from_rgb(to_8bit(rgb)), ScreenMap.constant(SCREEN), None)
+    out = cpu.ReferenceKeyer(KeyerParams()).render(
+        Frame.from_rgb(to_8bit(rgb)), ScreenMap.constant(SCREEN), None
+    )
     assert (out[2:6, 2:6, 3] == 255).all() and (out[0, :, 3] == 0).all()
 
 

@@ -57,7 +57,16 @@ def test_render_composites_over_the_colour(tmp_path):
 
 def test_transparent_png_sequence_is_straight_rgba(tmp_path):
     clip = write_clip(tmp_path / "in.mp4", width=160, height=96, frames=4)
-    r = run_cli("render", clip, "-o", tmp_path / "frames" / "%05d.png", "--backend", "cpu", "-b", "transparent")
+    r = run_cli(
+        "render",
+        clip,
+        "-o",
+        tmp_path / "frames" / "%05d.png",
+        "--backend",
+        "cpu",
+        "-b",
+        "transparent",
+    )
     assert r.returncode == 0, r.stderr
     names = sorted(p.name for p in (tmp_path / "frames").iterdir())
     assert names == ["00001.png", "00002.png", "00003.png", "00004.png"]
@@ -81,7 +90,9 @@ def test_numpy_callback_sink_gets_every_frame(tmp_path):
     got = []
     source = VideoSource(clip)
     sink = CallbackSink(lambda img, t: got.append((img.shape, t)))
-    stats = Pipeline(source, CpuKeyer(KeyerParams()), parse_background("#000"), [sink], KeyerParams()).run()
+    stats = Pipeline(
+        source, CpuKeyer(KeyerParams()), parse_background("#000"), [sink], KeyerParams()
+    ).run()
     assert stats.frames == 6
     assert [g[0] for g in got] == [(96, 160, 3)] * 6
     np.testing.assert_allclose([g[1] for g in got], np.arange(6) / 25)

@@ -97,7 +97,9 @@ def test_a_moved_screen_keys_as_well_as_the_nominal_one(tmp_path_factory):
     for hue, light in [(-25.0, 1.0), (22.0, 1.0), (0.0, 0.7), (10.0, 1.4)]:
         moved = measure(spec("avatar", hue_shift=hue, light_scale=light))
         what = f"hue {hue:+g}°, light ×{light:g}"
-        assert moved["SAD"] < 1.5 * base["SAD"], f"{what}: SAD {moved['SAD']:.2f} vs {base['SAD']:.2f}"
+        assert moved["SAD"] < 1.5 * base["SAD"], (
+            f"{what}: SAD {moved['SAD']:.2f} vs {base['SAD']:.2f}"
+        )
         assert moved["screen left %"] < 0.5 and moved["subject lost %"] < 0.5, (what, moved)
 
 
@@ -193,11 +195,13 @@ def test_hsl_to_rgb_inverts_rgb_to_hsl():
     np.testing.assert_allclose(hsl_to_rgb(*rgb_to_hsl(rgb)[:3]), rgb, atol=1e-5)
 
 
-def soft_disc_frame(color, screen=(0.0, 0.5, 0.0), size=(64, 96), r=20.0) -> tuple[Frame, np.ndarray]:
+def soft_disc_frame(
+    color, screen=(0.0, 0.5, 0.0), size=(64, 96), r=20.0
+) -> tuple[Frame, np.ndarray]:
     """A disc of ``color`` over the screen, its edge pixels at their exact coverage (8×8
     supersampled), as a digital composite (an avatar render) has them."""
     h, w = size
-    yy, xx = np.mgrid[0:h * 8, 0:w * 8]
+    yy, xx = np.mgrid[0 : h * 8, 0 : w * 8]
     inside = ((yy + 0.5) / 8 - h / 2) ** 2 + ((xx + 0.5) / 8 - w / 2) ** 2 < r * r
     cover = inside.reshape(h, 8, w, 8).mean(axis=(1, 3)).astype(np.float32)
     img = cover[..., None] * np.asarray(color, np.float32) + (1 - cover[..., None]) * np.asarray(

@@ -27,8 +27,9 @@ def _serve_page(netns, tmp_path, **page):  # noqa: ANN001, ANN003, ANN202
     site.mkdir()
     (site / "index.html").write_text(publisher_html(whip, **page))
     # Every LOSE_EVERY-th report request is lost on purpose: the page must deliver anyway.
-    server = netns.python("tests/webrtc_page.py", netns.b, "8000", str(site), str(LOSE_EVERY),
-                          stdout=-1)
+    server = netns.python(
+        "tests/webrtc_page.py", netns.b, "8000", str(site), str(LOSE_EVERY), stdout=-1
+    )
     reports = Lines(server)
     reports.wait_for(lambda line: line == "serving", 30)
     return port, reports, f"http://{netns.b}:8000/index.html"
@@ -50,8 +51,18 @@ def test_chromium_publishes_render_finishes_keyed_mp4_with_audio(netns, tmp_path
     port, reports, page = _serve_page(netns, tmp_path, audio=True)
     out = tmp_path / "keyed.mp4"
     render = netns.chromakey(
-        "render", f"whip://{netns.a}:{port}/live", "-o", str(out), "-b", "#1e90ff",
-        "--backend", "cpu", "--stall-timeout", "2", stdout=-1, stderr=-1,
+        "render",
+        f"whip://{netns.a}:{port}/live",
+        "-o",
+        str(out),
+        "-b",
+        "#1e90ff",
+        "--backend",
+        "cpu",
+        "--stall-timeout",
+        "2",
+        stdout=-1,
+        stderr=-1,
     )
     log, report = Lines(render, "stderr"), Lines(render)
     log.wait_for(lambda line: "listening on" in line, 60)
@@ -90,8 +101,17 @@ def test_chromium_preview_shows_keyed_avatar_and_takes_the_next_publisher(
     port, reports, page = _serve_page(netns, tmp_path, leave_after=45, rounds=2)
     shot = tmp_path / "shot.png"
     preview = netns.chromakey(
-        "preview", f"whip://{netns.a}:{port}/live", "-b", "#ff00ff", "--backend", "cpu",
-        "--max-frames", "80", "--screenshot", str(shot), stderr=-1,
+        "preview",
+        f"whip://{netns.a}:{port}/live",
+        "-b",
+        "#ff00ff",
+        "--backend",
+        "cpu",
+        "--max-frames",
+        "80",
+        "--screenshot",
+        str(shot),
+        stderr=-1,
         env={"DISPLAY": xvfb_display},
     )
     log = Lines(preview, "stderr")

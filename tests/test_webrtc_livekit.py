@@ -156,15 +156,20 @@ def test_connection_errors_are_one_line_typed_errors(mode, error, message):
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "chromakey", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
     )
 
 
 def test_cli_refused_room_is_one_line_and_exit_status(tmp_path):
     require_livekit()
     out = tmp_path / "out.mp4"
-    done = _cli("render", f"livekit+ws://127.0.0.1:{_refused_port()}", "-o", str(out),
-                "--token", TOKEN)
+    done = _cli(
+        "render", f"livekit+ws://127.0.0.1:{_refused_port()}", "-o", str(out), "--token", TOKEN
+    )
     assert done.returncode == StreamError.exit_status, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("chromakey: error:"), done.stderr

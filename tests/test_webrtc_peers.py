@@ -25,9 +25,21 @@ def clip(tmp_path_factory):
     folder = tmp_path_factory.mktemp("webrtc-clip")
     path = folder / "clip.mp4"
     subprocess.run(
-        [sys.executable, "-m", "chromakey", "sample", "-o", str(path), "--size", "640x360",
-         "--seconds", "6"],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "chromakey",
+            "sample",
+            "-o",
+            str(path),
+            "--size",
+            "640x360",
+            "--seconds",
+            "6",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     keyed = folder / "reference.mp4"
     render(path, keyed, background="#1e90ff", backend="cpu")
@@ -36,8 +48,17 @@ def clip(tmp_path_factory):
 
 def _render(netns, url, out, *extra):  # noqa: ANN001, ANN002, ANN202
     proc = netns.chromakey(
-        "render", url, "-o", str(out), "-b", "#1e90ff", "--backend", "cpu", *extra,
-        stdout=-1, stderr=-1,
+        "render",
+        url,
+        "-o",
+        str(out),
+        "-b",
+        "#1e90ff",
+        "--backend",
+        "cpu",
+        *extra,
+        stdout=-1,
+        stderr=-1,
     )
     return proc, Lines(proc, "stderr"), Lines(proc)
 
@@ -49,8 +70,13 @@ def test_ffmpeg_whip_publisher_with_audio_renders_keyed_mp4(netns, tmp_path, cli
     proc, log, report = _render(netns, f"whip://{netns.a}:{port}/live", out)
     log.wait_for(lambda line: "listening on" in line, 60)
     # A P-256 certificate for the muxer's DTLS: see test_ffmpeg_whip_default_certificate….
-    pub = netns.python("tests/webrtc_ffmpeg_whip.py", str(clip[0]), f"http://{netns.a}:{port}/live",
-                       stdout=-1, stderr=-1)
+    pub = netns.python(
+        "tests/webrtc_ffmpeg_whip.py",
+        str(clip[0]),
+        f"http://{netns.a}:{port}/live",
+        stdout=-1,
+        stderr=-1,
+    )
     pub_out, pub_err = pub.communicate(timeout=120)
     assert pub.returncode == 0, pub_err[-3000:]
     assert log.wait(60) == 0, log.text()
@@ -72,8 +98,16 @@ def test_ffmpeg_whip_default_certificate_is_refused_and_endpoint_stays_up(netns,
     port = free_port()
     proc, log, _ = _render(netns, f"whip://{netns.a}:{port}/live", tmp_path / "no.mp4")
     log.wait_for(lambda line: "listening on" in line, 60)
-    pub = netns.python("tests/webrtc_ffmpeg_whip.py", str(clip[0]), f"http://{netns.a}:{port}/live",
-                       "--seconds", "2", "--gnutls-cert", stdout=-1, stderr=-1)
+    pub = netns.python(
+        "tests/webrtc_ffmpeg_whip.py",
+        str(clip[0]),
+        f"http://{netns.a}:{port}/live",
+        "--seconds",
+        "2",
+        "--gnutls-cert",
+        stdout=-1,
+        stderr=-1,
+    )
     _, pub_err = pub.communicate(timeout=120)
     assert pub.returncode != 0
     assert "DTLS session failed" in pub_err or "fatal alert" in pub_err, pub_err[-2000:]

@@ -23,8 +23,12 @@ LINE_CHARS = 600
 
 def _response(status: str, body: bytes, headers: bytes = b"") -> bytes:
     return (
-        b"HTTP/1.1 " + status.encode() + b"\r\nContent-Type: application/sdp\r\n" + headers
-        + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body
+        b"HTTP/1.1 "
+        + status.encode()
+        + b"\r\nContent-Type: application/sdp\r\n"
+        + headers
+        + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+        + body
     )
 
 
@@ -35,14 +39,24 @@ def _sections(offer: str, n: int) -> str:
 
 CASES = [
     ("m-bomb", lambda o: _response("201 Created", _sections(o, 800).encode()), "media sections"),
-    ("candidate-port", lambda o: _response("201 Created", o.replace(
-        "a=mid:0\r\n", "a=mid:0\r\na=candidate:1 1 udp 1 10.0.0.1 99999 typ host\r\n").encode()),
-     "not valid"),
+    (
+        "candidate-port",
+        lambda o: _response(
+            "201 Created",
+            o.replace(
+                "a=mid:0\r\n", "a=mid:0\r\na=candidate:1 1 udp 1 10.0.0.1 99999 typ host\r\n"
+            ).encode(),
+        ),
+        "not valid",
+    ),
     ("not-utf8", lambda o: _response("201 Created", o.encode() + b"a=x:\xff\r\n"), "not UTF-8"),
     ("too-large", lambda o: _response("201 Created", b"v=0\r\n" + b"a" * 200_000), "larger than"),
     ("garbage", lambda o: _response("201 Created", b"v=0\r\nhello\r\n"), "cannot take it"),
-    ("refused-escapes", lambda o: _response("403 Forbidden", b"\x1b[2J\x1b]0;pwned\x07" * 9000),
-     "HTTP 403: \\x1b[2J"),
+    (
+        "refused-escapes",
+        lambda o: _response("403 Forbidden", b"\x1b[2J\x1b]0;pwned\x07" * 9000),
+        "HTTP 403: \\x1b[2J",
+    ),
     ("refused-empty", lambda o: _response("404 Not Found", b""), "HTTP 404"),
 ]
 
@@ -70,8 +84,14 @@ class _Server:
                         break
                     got += data
                 head, _, body = got.partition(b"\r\n\r\n")
-                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                               if line.lower().startswith(b"content-length:")), 0)
+                length = next(
+                    (
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length:")
+                    ),
+                    0,
+                )
                 while len(body) < length:
                     data = conn.recv(65536)
                     if not data:
@@ -127,8 +147,13 @@ def test_session_url_on_another_origin_is_not_used():
     src = WhepSource(f"whep://127.0.0.1:{port}/whep", log=lines.append)
     try:
         assert src._resource("/whep/abc") == f"http://127.0.0.1:{port}/whep/abc"
-        for hostile in ("http://203.0.113.9/steal", "//203.0.113.9/x", "https://127.0.0.1/x",
-                        f"http://127.0.0.1:{port + 1}/x", "http://[::1"):
+        for hostile in (
+            "http://203.0.113.9/steal",
+            "//203.0.113.9/x",
+            "https://127.0.0.1/x",
+            f"http://127.0.0.1:{port + 1}/x",
+            "http://[::1",
+        ):
             assert src._resource(hostile) is None
         said = [line for line in lines if "another origin" in line]
         assert len(said) == 5 and all(line.isprintable() for line in said), lines

@@ -30,8 +30,7 @@ def _post(body: bytes | str, headers: bytes = b"", length: int | None = None) ->
     size = len(body) if length is None else length
     return (
         b"POST /live HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-        b"Content-Type: application/sdp\r\n" + headers
-        + b"Content-Length: %d\r\n\r\n" % size + body
+        b"Content-Type: application/sdp\r\n" + headers + b"Content-Length: %d\r\n\r\n" % size + body
     )
 
 
@@ -60,7 +59,8 @@ def _chunked(*chunks: bytes, expect: bool = False) -> list[bytes]:
     head = (
         b"POST /live HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
         b"Content-Type: application/sdp\r\nTransfer-Encoding: chunked\r\n"
-        + (b"Expect: 100-continue\r\n" if expect else b"") + b"\r\n"
+        + (b"Expect: 100-continue\r\n" if expect else b"")
+        + b"\r\n"
     )
     return [head, b"".join(chunks)] if expect else [head + b"".join(chunks)]
 
@@ -77,63 +77,138 @@ class Case:
 
 CASES = [
     # Tokens: bytes that are not UTF-8, and escape sequences, are a wrong token.
-    Case("token-not-utf8", lambda o: _post(o, b"Authorization: Bearer \xff\xfe\xfd\r\n"), 401,
-         "wrong bearer token", {"token": TOKEN}),
-    Case("token-escapes", lambda o: _post(o, b"Authorization: Bearer \x1b[2J\x1b]0;x\x07\r\n"),
-         400, "header value", {"token": TOKEN}),  # aiohttp's own refusal, escaped
-    Case("token-latin1-scheme", lambda o: _post(o, b"Authorization: B\xe9arer " + TOKEN.encode()
-                                                + b"\r\n"), 401, "bearer token", {"token": TOKEN}),
+    Case(
+        "token-not-utf8",
+        lambda o: _post(o, b"Authorization: Bearer \xff\xfe\xfd\r\n"),
+        401,
+        "wrong bearer token",
+        {"token": TOKEN},
+    ),
+    Case(
+        "token-escapes",
+        lambda o: _post(o, b"Authorization: Bearer \x1b[2J\x1b]0;x\x07\r\n"),
+        400,
+        "header value",
+        {"token": TOKEN},
+    ),  # aiohttp's own refusal, escaped
+    Case(
+        "token-latin1-scheme",
+        lambda o: _post(o, b"Authorization: B\xe9arer " + TOKEN.encode() + b"\r\n"),
+        401,
+        "bearer token",
+        {"token": TOKEN},
+    ),
     # Offers: too many sections, bad ports and candidates, nothing sent.
     Case("m-bomb-800", lambda o: _post(_sections(o, 800)), 400, "media sections"),
     Case("m-five", lambda o: _post(_sections(o, 4)), 400, "at most 4"),
-    Case("candidate-port-99999", lambda o: _post(_candidate(
-        o, "candidate:1 1 udp 2130706431 10.0.0.1 99999 typ host")), 400, "not valid"),
-    Case("candidate-port-0", lambda o: _post(_candidate(
-        o, "candidate:1 1 udp 2130706431 10.0.0.1 0 typ host")), 400, "not valid"),
-    Case("candidate-dns-name", lambda o: _post(_candidate(
-        o, "candidate:1 1 udp 2130706431 example.com 5000 typ host")), 400, "not valid"),
-    Case("candidate-rport", lambda o: _post(_candidate(
-        o, "candidate:1 1 udp 2130706431 10.0.0.1 5000 typ srflx raddr 1.2.3.4 rport 70000")),
-         400, "not valid"),
-    Case("candidate-short", lambda o: _post(_candidate(o, "candidate:1 1 udp")), 400,
-         "not valid"),
-    Case("candidate-escapes", lambda o: _post(_candidate(
-        o, "candidate:1 1 udp 1 10.0.0.1 5000 typ \x1b[31mhost")), 400, "\\x1b[31mhost"),
-    Case("media-port-70000", lambda o: _post(o.replace("m=video 9 ", "m=video 70000 ", 1)), 400,
-         "valid port"),
-    Case("rtcp-port", lambda o: _post(o.replace("a=rtcp:9 ", "a=rtcp:123456 ", 1)), 400,
-         "valid port"),
-    Case("recvonly", lambda o: _post(o.replace("a=sendonly", "a=recvonly")), 422,
-         "sends no video"),
-    Case("inactive", lambda o: _post(o.replace("a=sendonly", "a=inactive", 1)), 422,
-         "sends no video"),
-    Case("codec-escapes", lambda o: _post(re.sub(r"(VP8|H264)/90000", "VP8\x1b[31m\x07/90000", o)),
-         400, "VP8\\x1b[31M\\x07"),  # aiortc upper-cases codec names
-    Case("audio-codec-escapes", lambda o: _post(o.replace("opus/48000", "op\x1b[2Jus/48000")),
-         201, "op\\x1b[2Jus"),
+    Case(
+        "candidate-port-99999",
+        lambda o: _post(_candidate(o, "candidate:1 1 udp 2130706431 10.0.0.1 99999 typ host")),
+        400,
+        "not valid",
+    ),
+    Case(
+        "candidate-port-0",
+        lambda o: _post(_candidate(o, "candidate:1 1 udp 2130706431 10.0.0.1 0 typ host")),
+        400,
+        "not valid",
+    ),
+    Case(
+        "candidate-dns-name",
+        lambda o: _post(_candidate(o, "candidate:1 1 udp 2130706431 example.com 5000 typ host")),
+        400,
+        "not valid",
+    ),
+    Case(
+        "candidate-rport",
+        lambda o: _post(
+            _candidate(
+                o, "candidate:1 1 udp 2130706431 10.0.0.1 5000 typ srflx raddr 1.2.3.4 rport 70000"
+            )
+        ),
+        400,
+        "not valid",
+    ),
+    Case("candidate-short", lambda o: _post(_candidate(o, "candidate:1 1 udp")), 400, "not valid"),
+    Case(
+        "candidate-escapes",
+        lambda o: _post(_candidate(o, "candidate:1 1 udp 1 10.0.0.1 5000 typ \x1b[31mhost")),
+        400,
+        "\\x1b[31mhost",
+    ),
+    Case(
+        "media-port-70000",
+        lambda o: _post(o.replace("m=video 9 ", "m=video 70000 ", 1)),
+        400,
+        "valid port",
+    ),
+    Case(
+        "rtcp-port", lambda o: _post(o.replace("a=rtcp:9 ", "a=rtcp:123456 ", 1)), 400, "valid port"
+    ),
+    Case("recvonly", lambda o: _post(o.replace("a=sendonly", "a=recvonly")), 422, "sends no video"),
+    Case(
+        "inactive", lambda o: _post(o.replace("a=sendonly", "a=inactive", 1)), 422, "sends no video"
+    ),
+    Case(
+        "codec-escapes",
+        lambda o: _post(re.sub(r"(VP8|H264)/90000", "VP8\x1b[31m\x07/90000", o)),
+        400,
+        "VP8\\x1b[31M\\x07",
+    ),  # aiortc upper-cases codec names
+    Case(
+        "audio-codec-escapes",
+        lambda o: _post(o.replace("opus/48000", "op\x1b[2Jus/48000")),
+        201,
+        "op\\x1b[2Jus",
+    ),
     Case("sdp-not-utf8", lambda o: _post(o.encode() + b"a=x:\xff\xfe\r\n"), 400, "not UTF-8"),
     # Malformed HTTP.
     Case("length-short", lambda o: _post(o, length=10), 400),
     Case("length-long", lambda o: _post(o, length=len(o) + 500), 408, "did not arrive"),
     Case("body-never-arrives", lambda o: _post(b"", length=len(o)), 408, "did not arrive"),
-    Case("chunk-size-bad", lambda o: b"".join(_chunked(b"zz\r\n" + o.encode() + b"\r\n0\r\n\r\n")),
-         400, "chunk"),
-    Case("chunk-bad-after-good", lambda o: _chunked(b"14\r\n" + o.encode()[:20] + b"\r\n",
-                                                     b"zz\r\n\x1b[2J"), 400, "chunk"),
+    Case(
+        "chunk-size-bad",
+        lambda o: b"".join(_chunked(b"zz\r\n" + o.encode() + b"\r\n0\r\n\r\n")),
+        400,
+        "chunk",
+    ),
+    Case(
+        "chunk-bad-after-good",
+        lambda o: _chunked(b"14\r\n" + o.encode()[:20] + b"\r\n", b"zz\r\n\x1b[2J"),
+        400,
+        "chunk",
+    ),
     # Once the handler reads the body, aiohttp's C parser fails the next message, not the
     # body being read: the body deadline ends it.
-    Case("chunk-bad-mid-read", lambda o: _chunked(b"14\r\n" + o.encode()[:20] + b"\r\n",
-                                                   b"zz\r\n" + b"\x1b[2J" * 30000, expect=True),
-         408, "did not arrive"),
-    Case("header-128k", lambda o: _post(o, b"X-Big: " + b"a" * 131072 + b"\r\n"), 400,
-         "LineTooLong"),
-    Case("header-escapes", lambda o: _post(o, b"X-Evil: \x1b[2J" * 20000 + b"\r\n"), 400,
-         "header value"),
-    Case("request-line-128k", lambda o: b"POST /" + b"a" * 131072 + b" HTTP/1.1\r\n\r\n", 400,
-         "LineTooLong"),
+    Case(
+        "chunk-bad-mid-read",
+        lambda o: _chunked(
+            b"14\r\n" + o.encode()[:20] + b"\r\n", b"zz\r\n" + b"\x1b[2J" * 30000, expect=True
+        ),
+        408,
+        "did not arrive",
+    ),
+    Case(
+        "header-128k", lambda o: _post(o, b"X-Big: " + b"a" * 131072 + b"\r\n"), 400, "LineTooLong"
+    ),
+    Case(
+        "header-escapes",
+        lambda o: _post(o, b"X-Evil: \x1b[2J" * 20000 + b"\r\n"),
+        400,
+        "header value",
+    ),
+    Case(
+        "request-line-128k",
+        lambda o: b"POST /" + b"a" * 131072 + b" HTTP/1.1\r\n\r\n",
+        400,
+        "LineTooLong",
+    ),
     Case("headers-200", lambda o: _post(o, b"".join(b"X-%d: 1\r\n" % i for i in range(200))), 400),
-    Case("not-http", lambda o: b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x1b" * 64
-         + b"\r\n\r\n", 400),
+    Case(
+        "not-http",
+        lambda o: b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x1b" * 64 + b"\r\n\r\n",
+        400,
+    ),
     Case("closes-mid-body", lambda o: _post(o)[:-200], None, "went away", close=True),
 ]
 

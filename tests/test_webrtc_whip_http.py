@@ -107,7 +107,9 @@ def test_offer_answered_with_location_then_second_publisher_409_then_delete(endp
     second, text = _request(port, "POST", "/live", _offer(), SDP)
     assert second.status == 409, text
     assert "another publisher" in text
-    patch, _ = _request(port, "PATCH", location, "a=x", {"Content-Type": "application/trickle-ice-sdpfrag"})
+    patch, _ = _request(
+        port, "PATCH", location, "a=x", {"Content-Type": "application/trickle-ice-sdpfrag"}
+    )
     assert patch.status == 405
     gone, _ = _request(port, "DELETE", location)
     assert gone.status == 200
@@ -129,12 +131,19 @@ def test_bearer_token_is_required_when_set(endpoint):
     # The preflight carries no credentials (browsers never send them there): it is answered.
     pre, _ = _request(port, "OPTIONS", "/live", headers={"Origin": "http://x"})
     assert pre.status == 204
-    resp, text = _request(port, "POST", "/live", offer, SDP | {"Authorization": "Bearer s3cret-token"})
+    resp, text = _request(
+        port, "POST", "/live", offer, SDP | {"Authorization": "Bearer s3cret-token"}
+    )
     assert resp.status == 201, text
     # DELETE needs the token too.
     location = resp.getheader("Location")
     assert _request(port, "DELETE", location)[0].status == 401
-    assert _request(port, "DELETE", location, headers={"Authorization": "Bearer s3cret-token"})[0].status == 200
+    assert (
+        _request(port, "DELETE", location, headers={"Authorization": "Bearer s3cret-token"})[
+            0
+        ].status
+        == 200
+    )
 
 
 def test_offer_over_64_kib_is_413(endpoint):

@@ -171,8 +171,9 @@ class Netns:
     def wrap(self, cmd: Sequence[str]) -> list[str]:
         return ["ip", "netns", "exec", self.name, *cmd]
 
-    def popen(self, cmd: Sequence[str], *, env: dict[str, str] | None = None,
-              **kwargs) -> subprocess.Popen:  # noqa: ANN003
+    def popen(
+        self, cmd: Sequence[str], *, env: dict[str, str] | None = None, **kwargs
+    ) -> subprocess.Popen:  # noqa: ANN003
         full_env = dict(os.environ) | {"PYTHONPATH": str(ROOT)} | (env or {})
         proc = subprocess.Popen(
             self.wrap(cmd),

@@ -172,7 +172,9 @@ def read_barcode(y_plane) -> int:  # noqa: ANN001 - a uint8 H×W numpy array
     """The frame counter drawn in the top row (luma above mid-grey is a 1)."""
     value = 0
     for b in range(BARCODE_BITS):
-        cell = y_plane[2 : BARCODE_CELL - 2, b * BARCODE_CELL + 2 : b * BARCODE_CELL + BARCODE_CELL - 2]
+        cell = y_plane[
+            2 : BARCODE_CELL - 2, b * BARCODE_CELL + 2 : b * BARCODE_CELL + BARCODE_CELL - 2
+        ]
         if cell.size and float(cell.mean()) > 128:
             value |= 1 << b
     return value

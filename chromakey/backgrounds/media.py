@@ -117,7 +117,9 @@ class Media:
             container = av.open(str(self.path), "r", options=limit)
         if not container.streams.video:
             container.close()
-            raise InputError(f"{shown(self.location)}: has no picture; give an image or a video file")
+            raise InputError(
+                f"{shown(self.location)}: has no picture; give an image or a video file"
+            )
         stream = container.streams.video[0]
         if stream.codec_context is None:  # FFmpeg has no decoder for it: an SVG drawing is one
             container.close()

@@ -115,11 +115,15 @@ def _read_json_file(path: str) -> Any:
     if not p.is_file():
         raise InputNotFoundError(f"{shown(path)}: no such file; check the path")
     if p.stat().st_size > MAX_JSON_BYTES:
-        raise ParameterError(f"{shown(path)}: too large for a background JSON file; it holds one object")
+        raise ParameterError(
+            f"{shown(path)}: too large for a background JSON file; it holds one object"
+        )
     try:
         text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ParameterError(f"{shown(path)}: not UTF-8 text; a background JSON file is text") from exc
+        raise ParameterError(
+            f"{shown(path)}: not UTF-8 text; a background JSON file is text"
+        ) from exc
     return _loads(text, shown(path))
 
 

@@ -45,7 +45,9 @@ class _Backgrounds:
         spec = job.background
         if spec is None or _remote(spec):
             return False
-        key = repr((spec if isinstance(spec, str) else sorted(spec.items()), job.fit, job.play_style))
+        key = repr(
+            (spec if isinstance(spec, str) else sorted(spec.items()), job.fit, job.play_style)
+        )
         if key not in self._seen:
             try:
                 bg = parse_background(spec, fit=job.fit, play_style=job.play_style)
@@ -70,7 +72,9 @@ def _output_key(output: str) -> Path:
 FOLDER_ADVICE = "give the job a file name (-o names the folder every output goes in)"
 
 
-def read_files(jobs: Sequence[Job | ManifestError], results: str | os.PathLike[str] | None = None) -> list[Protected]:
+def read_files(
+    jobs: Sequence[Job | ManifestError], results: str | os.PathLike[str] | None = None
+) -> list[Protected]:
     """Everything the batch reads or keeps, which no output may be: each job's input and
     background files, the manifest, and the results file."""
     files: list[Protected] = []
@@ -80,7 +84,10 @@ def read_files(jobs: Sequence[Job | ManifestError], results: str | os.PathLike[s
             continue
         if not _is_url(job.input):
             files.append(Protected(f"the input of {shown(job.where)}", job.input))
-        files.extend(Protected(f"the background of {shown(job.where)}", f) for f in background_files(job.background))
+        files.extend(
+            Protected(f"the background of {shown(job.where)}", f)
+            for f in background_files(job.background)
+        )
         if job.line is not None and job.source not in manifests and os.path.isfile(job.source):
             manifests.add(job.source)
             files.append(Protected("the manifest", job.source))
@@ -112,7 +119,9 @@ def check_job(job: Job, backgrounds: _Backgrounds, guard: Guard | None = None) -
             raise bad("nests too deeply; a job's fields are flat values and small objects", name)
     unknown = [k for k in job.params if k not in _PARAM_FIELDS]
     if unknown:
-        raise bad(f"unknown keyer setting; use {', '.join(sorted(_PARAM_FIELDS))}", f"params.{unknown[0]}")
+        raise bad(
+            f"unknown keyer setting; use {', '.join(sorted(_PARAM_FIELDS))}", f"params.{unknown[0]}"
+        )
     try:
         keyer_params(job.params)
     except ChromakeyError as exc:
@@ -171,7 +180,9 @@ def check_jobs(
 def check_results(results: str | os.PathLike[str], jobs: Sequence[Job | ManifestError]) -> None:
     """ParameterError when the results file (appended to as jobs end) is anything a job reads
     or writes: an input, a background file, an output, the manifest; or a folder."""
-    outputs = [Protected(f"the output of {shown(j.where)}", j.output) for j in jobs if isinstance(j, Job)]
+    outputs = [
+        Protected(f"the output of {shown(j.where)}", j.output) for j in jobs if isinstance(j, Job)
+    ]
     check_output(
         results,
         [p for p in read_files(jobs) if p.role != "the results file"] + outputs,
@@ -182,4 +193,6 @@ def check_results(results: str | os.PathLike[str], jobs: Sequence[Job | Manifest
 
 
 def split(checked: Sequence[Job | ManifestError]) -> tuple[list[Job], list[ManifestError]]:
-    return [j for j in checked if isinstance(j, Job)], [e for e in checked if isinstance(e, ManifestError)]
+    return [j for j in checked if isinstance(j, Job)], [
+        e for e in checked if isinstance(e, ManifestError)
+    ]

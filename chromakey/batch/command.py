@@ -37,9 +37,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="output file name for a folder or glob, and for manifest jobs without one: "
         "{stem}, {name}, {ext}, {index} [%(default)s]",
     )
-    p.add_argument("--background", "-b", help="every job's background unless its line gives one (as render's -b)")
+    p.add_argument(
+        "--background",
+        "-b",
+        help="every job's background unless its line gives one (as render's -b)",
+    )
     p.add_argument("--fit", choices=("cover", "contain", "stretch"), help="[cover]")
-    p.add_argument("--play-style", choices=("loop", "freeze", "fit_to_scene", "full_video"), help="[loop]")
+    p.add_argument(
+        "--play-style", choices=("loop", "freeze", "fit_to_scene", "full_video"), help="[loop]"
+    )
     p.add_argument("--backend", choices=("auto", "cpu", "gpu"), default="auto", help="[auto]")
     p.add_argument(
         "--workers", type=int, metavar="N", help="local pool size [cores ÷ keyer threads per job]"
@@ -52,16 +58,29 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="run on Ray: 'auto' (or no value) joins or starts a Ray instance on this machine; "
         "host:6379 or ray://host:10001 joins a cluster (pip install 'chromakey[ray]')",
     )
-    p.add_argument("--cpus-per-job", type=float, default=1, metavar="N", help="Ray: CPUs each task declares [1]")
     p.add_argument(
-        "--gpus-per-job", type=float, metavar="N", help="Ray: GPUs each task declares [1 with --backend gpu]"
+        "--cpus-per-job",
+        type=float,
+        default=1,
+        metavar="N",
+        help="Ray: CPUs each task declares [1]",
+    )
+    p.add_argument(
+        "--gpus-per-job",
+        type=float,
+        metavar="N",
+        help="Ray: GPUs each task declares [1 with --backend gpu]",
     )
     p.add_argument(
         "--results", metavar="FILE", help=f"JSON Lines record of every job [OUTDIR/{RESULTS_NAME}]"
     )
-    p.add_argument("--force", action="store_true", help="redo jobs the results file records as done")
     p.add_argument(
-        "--skip-invalid", action="store_true", help="run the valid jobs when some are invalid (reported)"
+        "--force", action="store_true", help="redo jobs the results file records as done"
+    )
+    p.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="run the valid jobs when some are invalid (reported)",
     )
 
 
@@ -76,7 +95,9 @@ def _given_params(args: argparse.Namespace) -> dict[str, Any]:
 def _executor(args: argparse.Namespace) -> Any:
     if args.ray is not None:
         if args.workers is not None:
-            raise _usage("--workers sizes the local pool; with --ray, Ray places the tasks (--cpus-per-job)")
+            raise _usage(
+                "--workers sizes the local pool; with --ray, Ray places the tasks (--cpus-per-job)"
+            )
         from .ray_executor import RayExecutor, import_ray
 
         import_ray()  # the one-line install hint, before any job is looked at
@@ -103,7 +124,11 @@ def main(args: argparse.Namespace) -> int:
     signals.install(grace=CANCEL_WAIT + signals.GRACE)
     executor = _executor(args)
     outdir = args.output_dir
-    if outdir is None and Path(args.jobs).is_file() and Path(args.jobs).suffix.lower() in (".jsonl", ".ndjson", ".json", ".txt"):
+    if (
+        outdir is None
+        and Path(args.jobs).is_file()
+        and Path(args.jobs).suffix.lower() in (".jsonl", ".ndjson", ".json", ".txt")
+    ):
         outdir = str(Path(args.jobs).resolve().parent)
     defaults = Defaults(
         background=args.background,

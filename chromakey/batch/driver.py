@@ -52,7 +52,13 @@ def make_executor(executor: str | Executor | None, **options: Any) -> Executor:
 class _Recorder:
     """Events that write each result to the results file, and pass everything on."""
 
-    def __init__(self, jobs: Sequence[Job], results: ResultsFile | None, out: list[JobResult | None], listener: Events | None) -> None:
+    def __init__(
+        self,
+        jobs: Sequence[Job],
+        results: ResultsFile | None,
+        out: list[JobResult | None],
+        listener: Events | None,
+    ) -> None:
         self.jobs, self.results, self.out, self.listener = jobs, results, out, listener
 
     def started(self, index: int, pid: int | None, host: str) -> None:
@@ -71,7 +77,9 @@ class _Recorder:
             self.listener.finished(index, result)
 
 
-def as_jobs(jobs: Iterable[Job | Mapping[str, Any] | ManifestError], base: Path | None = None) -> list[Job | ManifestError]:
+def as_jobs(
+    jobs: Iterable[Job | Mapping[str, Any] | ManifestError], base: Path | None = None
+) -> list[Job | ManifestError]:
     """Jobs as given to the API: Job objects, or dicts with a manifest line's fields (relative
     paths relative to ``base``, default the current folder)."""
     base = (base or Path.cwd()).resolve()

@@ -115,14 +115,20 @@ def output_name(template: str, input_path: str, index: int) -> str:
                     f"{shown_template}: unknown field {{{shown(key)}}}; use {', '.join('{' + k + '}' for k in _TEMPLATE_KEYS)}"
                 )
             if spec and key != "index":
-                raise ParameterError(f"{shown_template}: only {{index}} takes a format like {{index:03d}}")
+                raise ParameterError(
+                    f"{shown_template}: only {{index}} takes a format like {{index:03d}}"
+                )
         name = template.format(**values)
     except (ValueError, IndexError, KeyError) as exc:
         if isinstance(exc, ParameterError):
             raise
-        raise ParameterError(f"{shown_template}: {shown(str(exc))}; write it like '{DEFAULT_NAME}'") from exc
+        raise ParameterError(
+            f"{shown_template}: {shown(str(exc))}; write it like '{DEFAULT_NAME}'"
+        ) from exc
     if not name or "/" in name or name in (".", ".."):
-        raise ParameterError(f"{shown_template} gives {quoted(name)}: a file name is needed, not a path")
+        raise ParameterError(
+            f"{shown_template} gives {quoted(name)}: a file name is needed, not a path"
+        )
     if len(os.fsencode(name)) > NAME_MAX:
         raise ParameterError(
             f"{shown_template} gives a name {len(os.fsencode(name))} bytes long, longer than this "
@@ -144,7 +150,9 @@ def absolute(path: str, base: Path) -> str:
         return path
     p = Path(path).expanduser()
     full = str(p if p.is_absolute() else (base / p).resolve())
-    return full + "/" if path.endswith("/") and not full.endswith("/") else full  # a folder stays one
+    return (
+        full + "/" if path.endswith("/") and not full.endswith("/") else full
+    )  # a folder stays one
 
 
 def _resolve_background(spec: Any, base: Path) -> Any:
@@ -189,7 +197,7 @@ def from_mapping(
         return ManifestError(reason, source=source, line=line, field=name)
 
     if not isinstance(entry, Mapping):
-        raise bad(f"a job is a JSON object like {{\"input\": \"a.mp4\"}}, got {type(entry).__name__}")
+        raise bad(f'a job is a JSON object like {{"input": "a.mp4"}}, got {type(entry).__name__}')
     unknown = [k for k in entry if k not in FIELDS]
     if unknown:
         raise bad(f"unknown field; a job takes {', '.join(FIELDS)}", shown(unknown[0]))
@@ -197,7 +205,9 @@ def from_mapping(
         raise bad("missing; every job needs the video to key", "input")
     src = entry["input"]
     if not isinstance(src, str) or not src.strip():
-        raise bad(f"must be a non-empty string (a path or an http(s) URL), got {quoted(src)}", "input")
+        raise bad(
+            f"must be a non-empty string (a path or an http(s) URL), got {quoted(src)}", "input"
+        )
     src = absolute(_sane(src.strip(), "input", bad), base)
     out = entry.get("output")
     outdir = Path(defaults.outdir) if defaults.outdir else base
@@ -209,7 +219,10 @@ def from_mapping(
         out = absolute(_sane(out.strip(), "output", bad), outdir)
     params = entry.get("params", {})
     if not isinstance(params, Mapping):
-        raise bad(f'must be an object of keyer settings like {{"spill": 0.5}}, got {quoted(params)}', "params")
+        raise bad(
+            f'must be an object of keyer settings like {{"spill": 0.5}}, got {quoted(params)}',
+            "params",
+        )
     for key in ("fit", "play_style"):
         value = entry.get(key)
         if value is not None and not isinstance(value, str):
@@ -232,11 +245,18 @@ def read_manifest(path: str | os.PathLike[str], defaults: Defaults) -> list[Job 
     p = Path(path)
     source = str(path)
     if p.stat().st_size > MAX_MANIFEST_BYTES:
-        raise ManifestError("too large for a manifest (one JSON object a line)", source=source, line=None, field=None)
+        raise ManifestError(
+            "too large for a manifest (one JSON object a line)",
+            source=source,
+            line=None,
+            field=None,
+        )
     try:
         text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ManifestError(f"not UTF-8 text ({exc.reason})", source=source, line=None, field=None) from exc
+        raise ManifestError(
+            f"not UTF-8 text ({exc.reason})", source=source, line=None, field=None
+        ) from exc
     base = p.resolve().parent
     jobs: list[Job | ManifestError] = []
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -268,7 +288,11 @@ def read_manifest(path: str | os.PathLike[str], defaults: Defaults) -> list[Job 
             )
             continue
         try:
-            jobs.append(from_mapping(entry, defaults, source=source, line=number, base=base, index=len(jobs) + 1))
+            jobs.append(
+                from_mapping(
+                    entry, defaults, source=source, line=number, base=base, index=len(jobs) + 1
+                )
+            )
         except ManifestError as exc:
             jobs.append(exc)
     return jobs
@@ -277,7 +301,9 @@ def read_manifest(path: str | os.PathLike[str], defaults: Defaults) -> list[Job 
 def _video_files(paths: Iterable[Path]) -> list[Path]:
     """Video files by extension, without hidden files (our own .partial- files among them)."""
     return sorted(
-        p for p in paths if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in VIDEO_EXTENSIONS
+        p
+        for p in paths
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in VIDEO_EXTENSIONS
     )
 
 
@@ -288,7 +314,10 @@ def from_inputs(inputs: list[Path], defaults: Defaults, source: str) -> list[Job
     input: keying the keyed would only double the work.
     """
     outdir = Path(defaults.outdir or ".").resolve()
-    named = [(p.resolve(), outdir / output_name(defaults.name, str(p), i)) for i, p in enumerate(inputs, 1)]
+    named = [
+        (p.resolve(), outdir / output_name(defaults.name, str(p), i))
+        for i, p in enumerate(inputs, 1)
+    ]
     outputs = {out for _, out in named}
     jobs = []
     for src, out in named:

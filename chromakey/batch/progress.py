@@ -18,7 +18,9 @@ REDRAW = 0.1  # seconds between redraws
 class BatchProgress:
     """Implements Events for the bar; ``run`` forwards every event here."""
 
-    def __init__(self, total: int, stream: TextIO | None = None, *, enabled: bool | None = None) -> None:
+    def __init__(
+        self, total: int, stream: TextIO | None = None, *, enabled: bool | None = None
+    ) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled
         self.total = total
@@ -101,7 +103,10 @@ def summary_table(results: Sequence[JobResult], width: int = 48) -> str:
     right = {2, 3, 4}
     lines = []
     for k, row in enumerate(rows):
-        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        cells = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
         lines.append("  ".join(cells).rstrip())
         if k == 0:
             lines.append("  ".join("-" * w for w in widths))
@@ -115,7 +120,11 @@ def totals(results: Sequence[JobResult], seconds: float) -> str:
         counts[r.status] = counts.get(r.status, 0) + 1
     frames = sum(r.frames for r in results if r.status == "done")
     fps = frames / seconds if seconds > 0 else 0.0
-    by = ", ".join(f"{counts[s]} {s}" for s in ("done", "skipped", "failed", "invalid", "cancelled") if s in counts)
+    by = ", ".join(
+        f"{counts[s]} {s}"
+        for s in ("done", "skipped", "failed", "invalid", "cancelled")
+        if s in counts
+    )
     return f"{len(results)} jobs: {by or 'none run'}; {frames} frames in {seconds:.1f} s ({fps:.1f} fps)"
 
 

@@ -137,7 +137,9 @@ class RayExecutor:
             self._cancel(ray, refs, jobs, shown, events)
             raise
 
-    def _cancel(self, ray: Any, refs: dict, jobs: Sequence[Job], shown: set[int], events: Events) -> None:
+    def _cancel(
+        self, ray: Any, refs: dict, jobs: Sequence[Job], shown: set[int], events: Events
+    ) -> None:
         """ray.cancel raises KeyboardInterrupt inside each running task, whose sink removes its
         partial file; the wait gives them time to, with further Ctrl-C ignored."""
         import signal
@@ -177,4 +179,6 @@ def _get(ray: Any, ref: Any, job: Job) -> JobResult:
         return JobResult.of(job, "cancelled", error="interrupted; run the batch again to finish it")
     except RayError as exc:
         text = " ".join(str(exc).split())
-        return JobResult.of(job, "failed", error=f"Ray lost the task ({type(exc).__name__}): {text[:300]}")
+        return JobResult.of(
+            job, "failed", error=f"Ray lost the task ({type(exc).__name__}): {text[:300]}"
+        )

@@ -126,7 +126,9 @@ class ResultsFile:
                 fh.flush()
                 os.fsync(fh.fileno())
         except OSError as exc:
-            raise OutputError(f"{self.path}: cannot record results ({exc.strerror or exc})") from exc
+            raise OutputError(
+                f"{self.path}: cannot record results ({exc.strerror or exc})"
+            ) from exc
         if result.status == "done":
             self._done[result.output] = result
         elif result.status in ("failed", "invalid"):

@@ -108,7 +108,9 @@ class InputColour:
     @classmethod
     def parse(cls, matrix: str | None = None, range: str | None = None) -> InputColour:  # noqa: A002
         if matrix is not None and matrix not in LUMA_COEFFICIENTS:
-            raise ParameterError(f"input matrix {quoted(matrix)} is unknown; use {', '.join(MATRICES)}")
+            raise ParameterError(
+                f"input matrix {quoted(matrix)} is unknown; use {', '.join(MATRICES)}"
+            )
         if range is not None and range not in RANGES:
             raise ParameterError(f"input range {quoted(range)} is unknown; use limited or full")
         return cls(matrix, None if range is None else range == "full")
@@ -163,7 +165,14 @@ def hsl_to_rgb(hue: np.ndarray, sat: np.ndarray, light: np.ndarray) -> np.ndarra
     m = lt - chroma * f32(0.5)
     sector = (h // f32(60.0)).astype(np.int64) % 6
     z = np.zeros_like(chroma)
-    table = [(chroma, x, z), (x, chroma, z), (z, chroma, x), (z, x, chroma), (x, z, chroma), (chroma, z, x)]
+    table = [
+        (chroma, x, z),
+        (x, chroma, z),
+        (z, chroma, x),
+        (z, x, chroma),
+        (x, z, chroma),
+        (chroma, z, x),
+    ]
     out = np.zeros(np.broadcast(h, s, lt).shape + (3,), f32)
     for k, (r, g, b) in enumerate(table):
         sel = sector == k

@@ -24,26 +24,28 @@ MIN_CLIP_GAP = 0.01
 INTEGER_FIELDS = frozenset({"choke", "spill_radius", "guide_radius"})
 
 # (low, high) allowed per numeric field, inclusive (read-only: the tuner and the tests read it).
-RANGES: Mapping[str, tuple[float, float]] = MappingProxyType({
-    "hue_min": (0.0, 360.0),
-    "hue_max": (0.0, 360.0),
-    "hue_softness": (0.0, 90.0),
-    "sat_min": (0.0, 1.0),
-    "sat_softness": (0.0, 1.0),
-    "sat_max": (0.0, 1.0),
-    "dark_guard": (0.0, 0.5),
-    "bright_guard": (0.5, 1.0),
-    "clip_black": (0.0, 1.0),
-    "clip_white": (0.0, 1.0),
-    "guide_radius": (0, 16),
-    "guide_eps": (1e-5, 1.0),
-    "edge_tolerance": (0.01, 1.0),
-    "choke": (-10, 10),
-    "feather": (0.0, 10.0),
-    "spill": (0.0, 1.0),
-    "spill_radius": (0, 32),
-    "screen_adapt": (0.0, 1.0),
-})
+RANGES: Mapping[str, tuple[float, float]] = MappingProxyType(
+    {
+        "hue_min": (0.0, 360.0),
+        "hue_max": (0.0, 360.0),
+        "hue_softness": (0.0, 90.0),
+        "sat_min": (0.0, 1.0),
+        "sat_softness": (0.0, 1.0),
+        "sat_max": (0.0, 1.0),
+        "dark_guard": (0.0, 0.5),
+        "bright_guard": (0.5, 1.0),
+        "clip_black": (0.0, 1.0),
+        "clip_white": (0.0, 1.0),
+        "guide_radius": (0, 16),
+        "guide_eps": (1e-5, 1.0),
+        "edge_tolerance": (0.01, 1.0),
+        "choke": (-10, 10),
+        "feather": (0.0, 10.0),
+        "spill": (0.0, 1.0),
+        "spill_radius": (0, 32),
+        "screen_adapt": (0.0, 1.0),
+    }
+)
 
 _HELP: dict[str, str] = {
     "hue_min": "lower edge of the screen's hue window, degrees",
@@ -116,7 +118,9 @@ class KeyerParams:
             )
         for name in ("auto_hue", "auto_sat"):
             if not isinstance(getattr(self, name), bool):
-                raise ParameterError(f"{name} must be true or false, got {quoted(getattr(self, name))}")
+                raise ParameterError(
+                    f"{name} must be true or false, got {quoted(getattr(self, name))}"
+                )
         green = SCREEN_FAMILIES["green"]["window"]
         if self.screen != "green" and (self.hue_min, self.hue_max) == green:
             # The green window is the dataclass default: another family brings its own.
@@ -132,7 +136,9 @@ class KeyerParams:
             ok_type = isinstance(value, int) if integral else isinstance(value, (int, float))
             if isinstance(value, bool) or not ok_type:
                 kind = "an integer" if integral else "a number"
-                raise ParameterError(f"{f.name} must be {kind} in [{lo:g}, {hi:g}], got {quoted(value)}")
+                raise ParameterError(
+                    f"{f.name} must be {kind} in [{lo:g}, {hi:g}], got {quoted(value)}"
+                )
             if not (math.isfinite(value) and lo <= value <= hi):
                 raise ParameterError(
                     f"{f.name}={quoted(value)} is out of range: use a value in [{lo:g}, {hi:g}] "
@@ -195,4 +201,3 @@ class KeyerParams:
     @staticmethod
     def help(name: str) -> str:
         return _HELP.get(name, "")
-

@@ -99,9 +99,13 @@ def check_file(text: str, *, kind: str = "a video file", what: str = "the input"
     try:
         st = path.stat()
     except FileNotFoundError:
-        raise InputNotFoundError(f"{shown(text)}: no such file; check the path", path=text) from None
+        raise InputNotFoundError(
+            f"{shown(text)}: no such file; check the path", path=text
+        ) from None
     except OSError as exc:
-        raise InputError(f"{shown(text)}: cannot read it ({exc.strerror}); check the path", path=text) from exc
+        raise InputError(
+            f"{shown(text)}: cannot read it ({exc.strerror}); check the path", path=text
+        ) from exc
     if stat.S_ISDIR(st.st_mode):
         raise InputError(f"{shown(text)}: is a folder, not {kind}", path=text)
     if not stat.S_ISREG(st.st_mode):

@@ -58,8 +58,12 @@ def input_error(
             f"{label}: no such file; check the path", path=name, errno=code, detail=msg
         )
     if isinstance(exc, av.error.InvalidDataError):
-        return InputError(f"{label}: {corrupt} ({shown(msg)}); {hint}", path=name, errno=code, detail=msg)
-    return InputError(f"{label}: cannot {doing} ({shown(msg)}); {hint}", path=name, errno=code, detail=msg)
+        return InputError(
+            f"{label}: {corrupt} ({shown(msg)}); {hint}", path=name, errno=code, detail=msg
+        )
+    return InputError(
+        f"{label}: cannot {doing} ({shown(msg)}); {hint}", path=name, errno=code, detail=msg
+    )
 
 
 def output_error(
@@ -79,7 +83,8 @@ def output_error(
     }
     if code == errnos.ENOSPC or code == errnos.EDQUOT:
         return OutputError(
-            f"{label}: the disk is full ({shown(msg)}); free some space or choose another output", **kw
+            f"{label}: the disk is full ({shown(msg)}); free some space or choose another output",
+            **kw,
         )
     if code == errnos.EFBIG:
         return OutputError(
@@ -89,7 +94,9 @@ def output_error(
         )
     gone = code in (errnos.ENOENT, errnos.ENOTDIR) and path is not None and not folder.is_dir()
     if code in (errnos.EROFS, errnos.EACCES, errnos.EPERM, errnos.ENOENT) and not gone:
-        return OutputError(f"{label}: cannot write in {shown(folder)} ({shown(msg)}); choose another output", **kw)
+        return OutputError(
+            f"{label}: cannot write in {shown(folder)} ({shown(msg)}); choose another output", **kw
+        )
     if gone:
         return OutputError(
             f"{label}: the folder {shown(folder)} does not exist any more ({shown(msg)}); create it or "

@@ -36,7 +36,9 @@ def output_kind(output: str | os.PathLike[str], output_format: str | None = None
                 "takes one file name or -"
             )
         if not text.lower().endswith(".png"):
-            raise ParameterError(f"{shown(text)}: a numbered sequence must be PNG, like out/%05d.png")
+            raise ParameterError(
+                f"{shown(text)}: a numbered sequence must be PNG, like out/%05d.png"
+            )
         return "png"
     video_format(Path(text), False, output_format)  # raises on an unknown type
     return "video"

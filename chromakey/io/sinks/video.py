@@ -130,11 +130,7 @@ class VideoFileSink(Sink):
         if template.codec_context.name in self.format.audio_copy:
             self.audio_out = self.container.add_stream_from_template(template)
             return
-        rate = (
-            48000
-            if codec == "libopus"
-            else (template.codec_context.sample_rate or 48000)
-        )
+        rate = 48000 if codec == "libopus" else (template.codec_context.sample_rate or 48000)
         self.audio_out = self.container.add_stream(codec, rate=rate)
         self.audio_out.layout = "stereo"
         self._audio_decoder = template.codec_context

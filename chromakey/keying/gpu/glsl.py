@@ -209,9 +209,7 @@ class ShaderLibrary:
         expand(name, None, True)
         return ShaderSource(name, "\n".join(out) + "\n", tuple(files), first_index)
 
-    def program(
-        self, ctx: Any, vertex: str, fragment: str, defines: Defines | None = None
-    ) -> Any:
+    def program(self, ctx: Any, vertex: str, fragment: str, defines: Defines | None = None) -> Any:
         """A linked moderngl program; a failure raises ShaderError naming file and line."""
         import moderngl
 

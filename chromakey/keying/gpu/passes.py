@@ -175,9 +175,7 @@ def pass_graph(p: KeyerParams, chroma: tuple[int, int] = (1, 1)) -> tuple[GpuPas
                     defines=(("REACH_RADIUS", reach),)),
         ]  # fmt: skip
     else:
-        passes.append(
-            GpuPass("key", "key", ("guide", "gate", "colour"), defines=(("REACH", 0),))
-        )
+        passes.append(GpuPass("key", "key", ("guide", "gate", "colour"), defines=(("REACH", 0),)))
     r = p.guide_radius
     sums, box_rows = ("sums_ab", "sums_w"), r
     if 0 < r <= FUSED_GUIDE_RADIUS:
@@ -273,4 +271,3 @@ def pass_table(graph: Sequence[GpuPass], width: int = 1920, height: int = 1080) 
         f" = {total:,} B ({total / 1e6:.1f} MB)"
     )
     return "\n".join(lines)
-

@@ -68,5 +68,7 @@ def colour_model_matte(
     residual = np.sqrt(np.sum(off * off, axis=-1))
     trust = soft_step(*COLOUR_SUPPORT, support) * soft_step(*COLOUR_SPREAD, spread)
     trust *= (F32(1.0) - soft_step(*COLOUR_RESIDUAL, residual)) * F32(COLOUR_MIX)
-    partial = soft_step(0.0, COLOUR_PARTIAL, alpha) * soft_step(0.0, COLOUR_PARTIAL, F32(1.0) - alpha)
+    partial = soft_step(0.0, COLOUR_PARTIAL, alpha) * soft_step(
+        0.0, COLOUR_PARTIAL, F32(1.0) - alpha
+    )
     return alpha + trust * partial * (a - alpha)

@@ -38,4 +38,3 @@ def soft_step(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
     t *= t
     t *= u
     return t
-

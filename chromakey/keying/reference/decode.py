@@ -188,4 +188,3 @@ def _decode_yuv(
     np.add(yy, uu, out=uu)
     np.clip(uu, 0.0, 1.0, out=rgb[..., 2])
     return rgb
-

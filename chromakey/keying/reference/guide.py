@@ -78,4 +78,3 @@ def guided_matte(raw: np.ndarray, guide: np.ndarray, p: KeyerParams) -> np.ndarr
     m = box_sum(box_sum(coef, r, 1), r, 0) * F32(1.0 / (2 * r + 1) ** 2)
     fitted = m[..., 0] * guide + m[..., 1]
     return np.clip(m[..., 2] * fitted + (F32(1.0) - m[..., 2]) * raw, 0.0, 1.0)
-

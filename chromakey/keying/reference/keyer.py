@@ -113,9 +113,7 @@ class ReferenceKeyer:
     def set_params(self, params: KeyerParams) -> None:
         self.params = params
 
-    def render(
-        self, frame: Frame, screen: ScreenMap, background: np.ndarray | None
-    ) -> np.ndarray:
+    def render(self, frame: Frame, screen: ScreenMap, background: np.ndarray | None) -> np.ndarray:
         """uint8 H×W×3 over ``background`` ((3,) colour or H×W×3/4 image), or H×W×4 if None.
 
         ``screen``: the calibrator's :class:`ScreenMap` (``ScreenMap.constant`` for one colour).

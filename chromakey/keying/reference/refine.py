@@ -93,4 +93,3 @@ def refine_matte(guided: np.ndarray, p: KeyerParams) -> np.ndarray:
     """Clip, choke and feather of a matte, without the colour model between them (key_pixels
     runs that on the clipped matte)."""
     return shape_matte(clip_matte(guided, edge_weight(guided, p), p), p)
-

@@ -12,9 +12,7 @@ from .windows import window_reduce
 # --- 7. unmix and despill -------------------------------------------------------------
 
 
-def spill_gate(
-    hue_m: np.ndarray, sat: np.ndarray, alpha: np.ndarray, p: KeyerParams
-) -> np.ndarray:
+def spill_gate(hue_m: np.ndarray, sat: np.ndarray, alpha: np.ndarray, p: KeyerParams) -> np.ndarray:
     """Where spill may be removed: screen hues, weak colours, and anything near the screen.
 
     The screen's light reaches the subject's edges, whatever their colour; a
@@ -78,7 +76,9 @@ def composite(fg: np.ndarray, alpha: np.ndarray, background: np.ndarray | None) 
         out[..., 3:4] = out_a
         return np.clip(out, 0.0, 1.0)
     out = np.subtract(F32(1.0), a3)
-    out = np.multiply(out, bg, out=out if out.shape == np.broadcast_shapes(out.shape, bg.shape) else None)
+    out = np.multiply(
+        out, bg, out=out if out.shape == np.broadcast_shapes(out.shape, bg.shape) else None
+    )
     np.add(fg, out, out=out)
     return np.clip(out, 0.0, 1.0, out=out)
 
@@ -94,4 +94,3 @@ def to_uint8(img: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     np.add(scaled, F32(0.5), out=scaled)
     np.copyto(out, scaled, casting="unsafe")
     return out
-

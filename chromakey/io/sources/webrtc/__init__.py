@@ -83,9 +83,7 @@ def options_from(args: argparse.Namespace) -> dict[str, Any]:
             if v and not (k in env and v == os.environ.get(env[k]))
         ]
         if given:
-            raise ParameterError(
-                f"{', '.join(given)}: WebRTC options do not apply to {args.input}"
-            )
+            raise ParameterError(f"{', '.join(given)}: WebRTC options do not apply to {args.input}")
         return {}
     return {k: v for k, v in opts.items() if v}
 

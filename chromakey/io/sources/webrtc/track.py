@@ -253,8 +253,9 @@ class LiveTrackSource(QueuedItems):
         self.signalled = frame.yuv if tagged else None
         self._deliver(frame, float(ticks * tb))
 
-    def planes(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, rtp_time: float,
-               keepalive: Any = None) -> None:
+    def planes(
+        self, y: np.ndarray, u: np.ndarray, v: np.ndarray, rtp_time: float, keepalive: Any = None
+    ) -> None:
         """I420 planes with the track's own time in seconds (LiveKit's frame timestamps)."""
         h, w = y.shape
         spec = YuvSpec.for_frame(2, 0, w, h, WEBRTC_UNTAGGED)  # the SDK states none

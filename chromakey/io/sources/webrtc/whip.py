@@ -230,9 +230,7 @@ class WhipSource(LiveTrackSource):
         except web.HTTPRequestEntityTooLarge:
             return self._reply(request, 413, f"the offer is larger than {MAX_SDP} bytes")
         except TimeoutError:
-            resp = self._reply(
-                request, 408, f"the offer did not arrive within {BODY_TIMEOUT:g} s"
-            )
+            resp = self._reply(request, 408, f"the offer did not arrive within {BODY_TIMEOUT:g} s")
             resp.force_close()
             with contextlib.suppress(ConnectionError):
                 await resp.prepare(request)
