@@ -17,6 +17,7 @@ from .context import create_context, made_current
 from .glsl import ShaderLibrary
 from .passes import CHROMA_GRID, FORMATS, TARGETS, GpuPass, pass_graph, shader_defines
 from .timer import READBACK, UPLOAD, PassTimer, timed
+from .uniforms import uniform_values
 from .uploads import _FIXED_UNITS, FIRST_INPUT_UNIT, _PlaneTexture, _set, checked_chroma
 
 
@@ -142,34 +143,7 @@ class GpuKeyer:
             self._current = {ps.program: self._program(ps) for ps in graph}
         if p is self._params_applied:
             return
-        r = p.guide_radius
-        values = {
-            "hue_center": p.hue_center,
-            "hue_width": p.hue_width,
-            "hue_softness": p.hue_softness,
-            "sat_min": p.sat_min,
-            "sat_softness": p.sat_softness,
-            "sat_max": p.sat_max,
-            "dark_guard": p.dark_guard,
-            "bright_guard": p.bright_guard,
-            "clip_black": p.clip_black,
-            "clip_white": p.clip_white,
-            "edge_tolerance": p.edge_tolerance,
-            "guide_radius": r,
-            "guide_eps": p.guide_eps,
-            "guide_norm": float(np.float32(1.0 / (2 * r + 1) ** 2)),  # cpu.guided_matte's F32
-            "spill": p.spill,
-            "key": cpu.key_channel(p),
-            "reach_share": cpu.REACH_SHARE,
-            "reach_mix": cpu.REACH_MIX,
-            "reach_gamut": cpu.REACH_GAMUT,
-            "colour_solid": cpu.COLOUR_SOLID,
-            "colour_support": cpu.COLOUR_SUPPORT,
-            "colour_spread": cpu.COLOUR_SPREAD,
-            "colour_residual": cpu.COLOUR_RESIDUAL,
-            "colour_mix": cpu.COLOUR_MIX,
-            "colour_partial": cpu.COLOUR_PARTIAL,
-        }
+        values = uniform_values(p)
         self._param_values = values
         for prog in self._progs.values():
             for name, value in values.items():
