@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, NamedTuple
+from typing import Any
 
 import moderngl
 import numpy as np
@@ -22,6 +21,7 @@ from ..io.sources import Source, VideoSource
 from ..keying.gpu import GpuKeyer, create_context
 from ..keying.select import BACKENDS, Keyer, backend_for_context, cpu_keyer
 from .feed import FrameFeed
+from .keying_thread import KeyingThread
 from .schedule import Schedule
 from .stats import LiveStats
 from .upload import TextureUpload
@@ -30,16 +30,6 @@ from .upload import TextureUpload
 # showing (seconds). None at all: even a few ms left as they are make the next frames due
 # together, and one of them is dropped at every start (a 720p preview dropped its second).
 FIRST_FRAME_SLACK = 0.0
-
-
-class _Job(NamedTuple):
-    """A frame handed to the keying thread (or keyed there already)."""
-
-    frame: Frame
-    dequeued: float  # when it left the source's queue
-    show_at: float  # clock time at which it is due
-    new: bool  # a new frame (counted as shown), not a re-keying of the one on show
-    future: Future[tuple[np.ndarray, float]]
 
 
 class LiveCompositor:
@@ -100,7 +90,6 @@ class LiveCompositor:
             raise
         self.compositor = Compositor(keyer, first_background, params, input_colour)
         self.threaded = bool(threaded) and self.backend == "cpu"
-        self.on_keyed = on_keyed
         self.clock = clock
         self.sync = sync
         self.stats = LiveStats()
@@ -115,9 +104,7 @@ class LiveCompositor:
         self._paused = False
         # The CPU path: the composite's upload, the keying thread.
         self._upload = TextureUpload(self.ctx, sync)
-        self._worker: ThreadPoolExecutor | None = None
-        self._job: _Job | None = None  # on the keying thread, or keyed and held until due
-        self._key_s: float | None = None  # keying time, smoothed: how far ahead to start
+        self._thread = KeyingThread(self._key, on_keyed)
         self._bind_background(self.background)
 
     @property
@@ -201,12 +188,12 @@ class LiveCompositor:
     @property
     def ended(self) -> bool:
         """The source has ended and every frame taken from it has been shown (or dropped)."""
-        return self.schedule.ended and self._job is None
+        return self.schedule.ended and self._thread.job is None
 
     @property
     def keying(self) -> bool:
         """A frame is on the keying thread or keyed and waiting for its time (CPU path)."""
-        return self._job is not None
+        return self._thread.job is not None
 
     @property
     def texture(self) -> moderngl.Texture | None:
@@ -232,12 +219,6 @@ class LiveCompositor:
         """The CPU path's keying (any one thread, no GL): the frame step into RGBA (opaque
         composites get alpha 255, so that the texture is RGBA8 as on the GPU path)."""
         return self._upload.rgba(rgb_image(self.compositor.step(frame, scene, pixel_format="rgba")))
-
-    def _timed_key(self, frame: Frame, scene: float) -> tuple[np.ndarray, float]:
-        """:meth:`_key` on the keying thread, with its seconds."""
-        t0 = time.perf_counter()
-        rgba = self._key(frame, scene)
-        return rgba, time.perf_counter() - t0
 
     def _composite(self, frame: Frame) -> moderngl.Texture:
         """Calibrate, key and composite one frame into the texture, on this thread."""
@@ -281,19 +262,17 @@ class LiveCompositor:
             self.stats.dropped_by_source = int(self.source.dropped)
 
     def _lead(self) -> float:
-        """How long before a frame is due its keying starts: the keying time measured so far,
-        at most one frame (the last interval between timestamps); 0 on the calling thread."""
-        interval = self.schedule.interval
-        if not self.threaded or self._key_s is None or interval is None:
-            return 0.0
-        return min(self._key_s, interval)
+        """How long before a frame is due its keying starts (KeyingThread.lead); 0 on the
+        calling thread."""
+        return self._thread.lead(self.schedule.interval) if self.threaded else 0.0
 
     def next_due(self, now: float | None = None) -> float | None:
         """Seconds until :meth:`update` has a frame to key or show (≤ 0: now); None if it
         waits on the source (nothing held) or on the keying thread (``on_keyed`` says when)."""
         now = self.clock() if now is None else now
-        if self._job is not None:
-            return self._job.show_at - now if self._job.future.done() else None
+        job = self._thread.job
+        if job is not None:
+            return job.show_at - now if job.future.done() else None
         held, anchor = self.schedule.held, self.schedule.anchor
         if held is None or anchor is None:
             return None
@@ -328,15 +307,13 @@ class LiveCompositor:
     def _update_threaded(self, now: float) -> moderngl.Texture | None:
         """The CPU path with a keying thread: upload a finished frame once it is due, then
         hand the keyer the next (changes to the settings wait until it is idle)."""
-        job = self._job
-        if job is not None and job.future.done() and job.show_at <= now:
-            self._job = None
-            rgba, seconds = job.future.result()  # re-raises the keyer's error here
+        done = self._thread.take(now)  # re-raises the keyer's error here
+        if done is not None:
+            job, rgba, seconds = done
             t0 = time.perf_counter()
             self._texture = self._upload.texture(rgba)
             self.stats.render_ms.append(1000.0 * (seconds + time.perf_counter() - t0))
             self.stats.rendered += 1
-            self._key_s = seconds if self._key_s is None else 0.8 * self._key_s + 0.2 * seconds
             self.changed = True
             if job.new:
                 anchor = self.schedule.anchor
@@ -347,7 +324,7 @@ class LiveCompositor:
                     # and would otherwise make the frames behind it late.
                     self.schedule.set_anchor(now, job.frame.time)
                 self._shown(job.frame, job.dequeued)
-        if self._job is None:
+        if self._thread.job is None:
             dirty = self._apply_pending()
             self._count_source_drops()
             chosen = self.schedule.pick(now, self._lead, self.current, self._paused)
@@ -363,25 +340,12 @@ class LiveCompositor:
         return self._texture
 
     def _submit(self, frame: Frame, dequeued: float, show_at: float, new: bool) -> None:
-        if self._worker is None:
-            self._worker = ThreadPoolExecutor(1, thread_name_prefix="chromakey-live")
-        future = self._worker.submit(self._timed_key, frame, self._scene_time(frame))
-        on_keyed = self.on_keyed
-        if on_keyed is not None:
-            # Once the future is done, so that the loop it wakes finds the frame ready.
-            future.add_done_callback(lambda _: on_keyed())
-        self._job = _Job(frame, dequeued, show_at, new, future)
+        self._thread.submit(frame, self._scene_time(frame), dequeued, show_at, new)
 
     def _drain(self, *, count: bool) -> None:
         """Wait for the keying thread and drop its frame (``count``: as dropped late)."""
-        job, self._job = self._job, None
-        if job is None:
-            return
-        try:
-            job.future.result()
-        except Exception:  # noqa: BLE001 - a frame that will not be shown: its error neither
-            pass
-        if count and job.new:
+        job = self._thread.drain()
+        if count and job is not None and job.new:
             self.stats.dropped_late += 1
 
     # --- end ----------------------------------------------------------------------------------
@@ -389,10 +353,7 @@ class LiveCompositor:
     def close(self) -> None:
         """Release the GL objects (the context too if standalone), the background, and the
         source if attached with ``own``. Call from the GL thread."""
-        self._drain(count=False)
-        if self._worker is not None:
-            self._worker.shutdown(wait=True)
-            self._worker = None
+        self._thread.close()
         if self._own_source and self.source is not None:
             self.source.close()
         self.source = None
