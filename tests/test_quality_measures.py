@@ -11,11 +11,11 @@ import pytest
 
 from benchmarks.footage import (
     HAIR_SPILL,
-    SHADOW_RGB,
     SLIDE_PX,
     issue23_specs,
     render_truth,
 )
+from benchmarks.footage_subject import SHADOW_RGB
 from benchmarks.metrics import (
     BIAS,
     LOST_ALPHA,
