@@ -38,7 +38,7 @@ import argparse
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -310,27 +310,39 @@ def _sad_beside(o: dict, f: dict | None) -> tuple[str, str]:
     return fs, ratio
 
 
-def per_clip_table(rows: list, backends: list[str]) -> str:
-    """One line per clip and backend: the issue-12 targets' metrics, FFmpeg's SAD beside."""
-    head = (
-        "| clip | backend | SAD | FFmpeg SAD | ratio | bg visible % | eaten % | screen left % "
-        "| subject lost % | edge PSNR dB | dtSSD×100 | worst decile bias |"
-    )
-    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+def _clip_rows(
+    rows: list, backends: list[str], head: str, cells: Callable[[dict, dict | None], str]
+) -> str:
+    """A table with one line per clip and backend: the clip, the backend, our SAD, FFmpeg's
+    best SAD and their ratio, then ``cells(ours, FFmpeg's)`` (each cell led by "| ")."""
+    columns = head.count("|") - 1
+    lines = [head, "|---|---|" + "---:|" * (columns - 2)]
     for clip, keyed in rows:
         f = keyed.get("FFmpeg (tuned)")
         for b in backends:
             o = keyed.get(f"ours {b}")
             if o is None:
                 continue
-            worst = worst_bias(o)
             fs, ratio = _sad_beside(o, f)
-            lines.append(
-                f"| {clip.name} | {b} | {o['SAD']:.3f} | {fs} | {ratio} | {o['bg visible %']:.3f} "
-                f"| {o['eaten %']:.3f} | {o['screen left %']:.3f} | {o['subject lost %']:.3f} "
-                f"| {o['edge PSNR dB']:.2f} | {o['dtSSD×100']:.2f} | {worst:+.3f} |"
-            )
+            lines.append(f"| {clip.name} | {b} | {o['SAD']:.3f} | {fs} | {ratio} {cells(o, f)} |")
     return "\n".join(lines)
+
+
+def per_clip_table(rows: list, backends: list[str]) -> str:
+    """One line per clip and backend: the issue-12 targets' metrics, FFmpeg's SAD beside."""
+    head = (
+        "| clip | backend | SAD | FFmpeg SAD | ratio | bg visible % | eaten % | screen left % "
+        "| subject lost % | edge PSNR dB | dtSSD×100 | worst decile bias |"
+    )
+
+    def cells(o: dict, f: dict | None) -> str:
+        return (
+            f"| {o['bg visible %']:.3f} | {o['eaten %']:.3f} | {o['screen left %']:.3f} "
+            f"| {o['subject lost %']:.3f} | {o['edge PSNR dB']:.2f} | {o['dtSSD×100']:.2f} "
+            f"| {worst_bias(o):+.3f}"
+        )
+
+    return _clip_rows(rows, backends, head, cells)
 
 
 def issue23_table(rows: list, backends: list[str]) -> str:
@@ -344,20 +356,14 @@ def issue23_table(rows: list, backends: list[str]) -> str:
         "| clip | backend | SAD | FFmpeg SAD | ratio | lost patch px | tint levels "
         "| dtSSD×100 | lag px |"
     )
-    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for clip, keyed in rows:
-        f = keyed.get("FFmpeg (tuned)")
-        for b in backends:
-            o = keyed.get(f"ours {b}")
-            if o is None:
-                continue
-            fs, ratio = _sad_beside(o, f)
-            lines.append(
-                f"| {clip.name} | {b} | {o['SAD']:.3f} | {fs} | {ratio} "
-                f"| {pair(o, f, 'lost patch px', '.0f')} | {pair(o, f, 'tint levels', '+.2f')} "
-                f"| {pair(o, f, 'dtSSD×100', '.2f')} | {pair(o, f, 'lag px', '+.2f')} |"
-            )
-    return "\n".join(lines)
+
+    def cells(o: dict, f: dict | None) -> str:
+        return (
+            f"| {pair(o, f, 'lost patch px', '.0f')} | {pair(o, f, 'tint levels', '+.2f')} "
+            f"| {pair(o, f, 'dtSSD×100', '.2f')} | {pair(o, f, 'lag px', '+.2f')}"
+        )
+
+    return _clip_rows(rows, backends, head, cells)
 
 
 def main(argv: list[str] | None = None) -> int:
