@@ -19,6 +19,7 @@ import numpy as np
 
 from .backgrounds import Background, Layer, keyer_input
 from .core.color import InputColour
+from .core.errors import ParameterError
 from .core.frames import Frame, YuvImage
 from .core.params import KeyerParams
 from .core.screenmap import ScreenMap
@@ -79,7 +80,10 @@ class Compositor:
         self._pending.put_background(background)
 
     def set_params(self, params: KeyerParams) -> None:
-        """New keyer settings from the next frame on."""
+        """New keyer settings from the next frame on (checked now: a wrong type would only
+        fail on the render thread, a frame later)."""
+        if not isinstance(params, KeyerParams):
+            raise ParameterError(f"params must be a KeyerParams, got {type(params).__name__}")
         self._pending.put_params(params)
 
     def apply_pending(self, bind: Callable[[Background], Any]) -> bool:

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 
 from .backgrounds import Background, parse_background
+from .backgrounds.fit import Fit
+from .backgrounds.play import PlayStyle
 from .backgrounds.spec import background_files
 from .compositor import Compositor
 from .core import signals
@@ -27,7 +29,7 @@ from .io.sinks.opening import check_packing
 from .io.sinks.partial import Warn
 from .io.sinks.threaded import ThreadedSink
 from .io.sources import Source, SourceInfo, VideoSource
-from .keying.select import Keyer, make_keyer
+from .keying.select import Backend, Keyer, make_keyer
 
 
 @dataclass
@@ -99,8 +101,8 @@ class Pipeline:
         self,
         spec: str | dict | Background,
         *,
-        fit: str | None = None,
-        play_style: str | None = None,
+        fit: Fit | None = None,
+        play_style: PlayStyle | None = None,
     ) -> None:
         """Swap the background; it takes effect on the next frame, a video from its start."""
         self.compositor.set_background(parse_background(spec, fit=fit, play_style=play_style))
@@ -237,10 +239,10 @@ def render(
     output: str | os.PathLike[str],
     *,
     background: str | dict | Background | None = None,
-    fit: str | None = None,
-    play_style: str | None = None,
+    fit: Fit | None = None,
+    play_style: PlayStyle | None = None,
     params: KeyerParams | None = None,
-    backend: str = "auto",
+    backend: Backend = "auto",
     progress: Callable[[int, int | None], Any] | None = None,
     warn: Warn | None = None,
     keep_partial: bool = False,

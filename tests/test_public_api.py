@@ -59,3 +59,23 @@ def test_an_unknown_name_is_an_attribute_error():
         assert "no_such_thing" in str(exc)
     else:
         raise AssertionError("chromakey.no_such_thing resolved")
+
+
+def test_pipeline_and_live_compositor_take_the_same_changes():
+    """set_background and set_params read the same on both drivers, and both refuse
+    settings that are not a KeyerParams when they are set, not a frame later."""
+    import inspect
+
+    import pytest
+
+    from chromakey.compositor import Compositor
+    from chromakey.keying.kernels import CpuKeyer
+
+    for name in ("set_background", "set_params"):
+        a = inspect.signature(getattr(chromakey.Pipeline, name))
+        b = inspect.signature(getattr(chromakey.LiveCompositor, name))
+        assert a == b, (name, a, b)
+    p = chromakey.KeyerParams()
+    comp = Compositor(CpuKeyer(p), chromakey.parse_background("#000"), p)
+    with pytest.raises(chromakey.ParameterError, match="KeyerParams"):
+        comp.set_params({"spill": 0.5})  # type: ignore[arg-type]

@@ -4,7 +4,7 @@ get no dark fringes."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, get_args
 
 import av
 import numpy as np
@@ -14,7 +14,8 @@ from ..core.errors import ParameterError
 from ..core.quote import quoted
 from ..io.sources.decode import quarter_turns
 
-FITS = ("cover", "contain", "stretch")
+Fit = Literal["cover", "contain", "stretch"]
+FITS: tuple[Fit, ...] = get_args(Fit)
 
 
 def has_alpha(fmt: av.VideoFormat) -> bool:
@@ -22,7 +23,7 @@ def has_alpha(fmt: av.VideoFormat) -> bool:
     return any(c.is_alpha for c in fmt.components) or fmt.name == "pal8"
 
 
-def check_fit(fit: object) -> str:
+def check_fit(fit: object) -> Fit:
     if fit not in FITS:
         raise ParameterError(f"fit {quoted(fit)} is not known; use one of {', '.join(FITS)}")
     return fit

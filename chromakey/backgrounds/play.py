@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 from ..core.errors import ParameterError
 from ..core.quote import quoted
 
-PLAY_STYLES = ("loop", "freeze", "fit_to_scene", "full_video")
+PlayStyle = Literal["loop", "freeze", "fit_to_scene", "full_video"]
+PLAY_STYLES: tuple[PlayStyle, ...] = get_args(PlayStyle)
 
 
-def check_play_style(play_style: object) -> str:
+def check_play_style(play_style: object) -> PlayStyle:
     if play_style not in PLAY_STYLES:
         raise ParameterError(
             f"play_style {quoted(play_style)} is not known; use one of {', '.join(PLAY_STYLES)}"

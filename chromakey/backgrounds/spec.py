@@ -14,10 +14,10 @@ from ..core.quote import quoted, shown
 from ..io.locations import DOWNLOAD_SCHEMES, check_url, path_exists, scheme
 from ..io.names import check_path
 from .base import Background, ColorBackground, TransparentBackground
-from .fit import check_fit
+from .fit import Fit, check_fit
 from .image import ImageBackground
 from .media import Media
-from .play import check_play_style
+from .play import PlayStyle, check_play_style
 from .video import VideoBackground
 
 # A background JSON file is small; anything bigger is not one.
@@ -27,8 +27,8 @@ MAX_JSON_BYTES = 1024 * 1024
 def open_media_background(
     location: str | os.PathLike[str],
     *,
-    fit: str | None = None,
-    play_style: str | None = None,
+    fit: Fit | None = None,
+    play_style: PlayStyle | None = None,
     letterbox: str | tuple[float, float, float] = (0.0, 0.0, 0.0),
     kind: str | None = None,
 ) -> Background:
@@ -52,8 +52,8 @@ _HINT = (
 def parse_background(
     spec: str | os.PathLike[str] | dict | Background,
     *,
-    fit: str | None = None,
-    play_style: str | None = None,
+    fit: Fit | None = None,
+    play_style: PlayStyle | None = None,
 ) -> Background:
     """A background from a CLI/API spec.
 

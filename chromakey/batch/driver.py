@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..core.errors import ParameterError
 from .checks import check_jobs, check_results, split
@@ -14,11 +14,14 @@ from .events import Events
 from .jobs import Defaults, Job, ManifestError, from_mapping
 from .results import JobResult, ResultsFile
 
+if TYPE_CHECKING:
+    from ..keying.select import Backend
+
 
 class Executor(Protocol):
     name: str
 
-    def run(self, jobs: Sequence[Job], backend: str, events: Events) -> None: ...
+    def run(self, jobs: Sequence[Job], backend: Backend, events: Events) -> None: ...
 
 
 class InvalidJobsError(ParameterError):
@@ -102,7 +105,7 @@ def run(
     results: str | os.PathLike[str] | None = None,
     force: bool = False,
     skip_invalid: bool = False,
-    backend: str = "auto",
+    backend: Backend = "auto",
     events: Events | None = None,
 ) -> list[JobResult]:
     """Key every job; returns one JobResult per job, in the order given.

@@ -12,13 +12,17 @@ import string
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import InputNotFoundError, ParameterError
 from ..core.jsontext import MAX_JSON_DEPTH, too_deep
 from ..core.params import KeyerParams
 from ..core.quote import quoted, shown
 from ..io.names import NAME_MAX, check_path
+
+if TYPE_CHECKING:
+    from ..backgrounds.fit import Fit
+    from ..backgrounds.play import PlayStyle
 
 # The fields a manifest line may give; anything else is a typo worth stopping for.
 FIELDS = ("input", "output", "background", "params", "fit", "play_style")
@@ -57,8 +61,8 @@ class Job:
     input: str
     output: str
     background: str | dict | None = None
-    fit: str | None = None
-    play_style: str | None = None
+    fit: Fit | None = None
+    play_style: PlayStyle | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     source: str = "<api>"  # where the job came from: a manifest, a folder, a glob
     line: int | None = None  # its line in a manifest
@@ -93,8 +97,8 @@ class Defaults:
     """What every job takes unless its manifest line says otherwise (the CLI's options)."""
 
     background: str | dict | None = None
-    fit: str | None = None
-    play_style: str | None = None
+    fit: Fit | None = None
+    play_style: PlayStyle | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     outdir: str | None = None
     name: str = DEFAULT_NAME

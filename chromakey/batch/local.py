@@ -13,12 +13,16 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..core.errors import BackendUnavailableError, ParameterError
 from .events import Events
 from .jobs import Job
 from .results import JobResult
 from .worker import execute, init_pool_worker, pool_execute
+
+if TYPE_CHECKING:
+    from ..keying.select import Backend
 
 # How long cancelled jobs get to remove their partial files after a Ctrl-C (seconds).
 CANCEL_WAIT = 60.0
@@ -91,7 +95,7 @@ class SerialExecutor:
     def __init__(self, threads: int | None = None) -> None:
         self.threads = threads
 
-    def run(self, jobs: Sequence[Job], backend: str, events: Events) -> None:
+    def run(self, jobs: Sequence[Job], backend: Backend, events: Events) -> None:
         for index, job in enumerate(jobs):
             events.started(index, os.getpid(), "")
             result = execute(job, backend, self.threads, functools.partial(events.frames, index))
@@ -121,7 +125,7 @@ class LocalExecutor:
         self.pin = pin
         self.plan: Plan | None = None
 
-    def run(self, jobs: Sequence[Job], backend: str, events: Events) -> None:
+    def run(self, jobs: Sequence[Job], backend: Backend, events: Events) -> None:
         self.plan = plan(len(jobs), usable_cpus(), self.workers, self.threads, self.pin)
         tries = dict.fromkeys(range(len(jobs)), 0)
         todo = list(range(len(jobs)))
@@ -133,7 +137,7 @@ class LocalExecutor:
         jobs: Sequence[Job],
         todo: list[int],
         tries: dict[int, int],
-        backend: str,
+        backend: Backend,
         events: Events,
     ) -> list[int]:
         """One pool over ``todo``; returns the jobs to run again because the pool broke."""

@@ -12,13 +12,16 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import BackendUnavailableError, ParameterError
 from .events import Events
 from .jobs import Job
 from .results import JobResult
 from .worker import execute
+
+if TYPE_CHECKING:
+    from ..keying.select import Backend
 
 INSTALL_HINT = "pip install 'chromakey[ray]'"
 # How long cancelled tasks get to remove their partial files after a Ctrl-C (seconds).
@@ -95,7 +98,7 @@ class RayExecutor:
             ray.init(**kwargs)
         return True
 
-    def run(self, jobs: Sequence[Job], backend: str, events: Events) -> None:
+    def run(self, jobs: Sequence[Job], backend: Backend, events: Events) -> None:
         ray = import_ray()
         t0 = time.perf_counter()
         started = self._connect(ray)
@@ -106,7 +109,7 @@ class RayExecutor:
             if started:
                 ray.shutdown()
 
-    def _options(self, backend: str) -> dict[str, Any]:
+    def _options(self, backend: Backend) -> dict[str, Any]:
         options: dict[str, Any] = {
             "num_cpus": self.cpus_per_job,
             "max_retries": self.max_retries,
@@ -116,7 +119,7 @@ class RayExecutor:
             options["num_gpus"] = self.gpus_per_job or 1
         return options
 
-    def _run(self, ray: Any, jobs: Sequence[Job], backend: str, events: Events) -> None:
+    def _run(self, ray: Any, jobs: Sequence[Job], backend: Backend, events: Events) -> None:
         task = ray.remote(execute).options(**self._options(backend))
         threads = max(1, int(self.cpus_per_job))
         refs = {task.remote(job, backend, threads): i for i, job in enumerate(jobs)}

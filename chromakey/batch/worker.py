@@ -13,12 +13,15 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core import signals
 from ..core.errors import ChromakeyError
 from .jobs import Job
 from .results import JobResult
+
+if TYPE_CHECKING:
+    from ..keying.select import Backend
 
 # A worker reports its frames at most this often (seconds).
 REPORT_EVERY = 0.25
@@ -55,7 +58,7 @@ def _one_line(exc: BaseException) -> str:
 
 def execute(
     job: Job,
-    backend: str = "auto",
+    backend: Backend = "auto",
     threads: int | None = None,
     report: Callable[[int, int | None], Any] | None = None,
 ) -> JobResult:
@@ -137,7 +140,7 @@ def init_pool_worker(events: Any, stop: Any, threads: int, cpus: Any) -> None:
     events.put(("worker", os.getpid(), None, None))
 
 
-def pool_execute(index: int, job: Job, backend: str, threads: int) -> JobResult:
+def pool_execute(index: int, job: Job, backend: Backend, threads: int) -> JobResult:
     """``execute`` in a pool process, with its frames sent to the driver."""
     events = _PoolState.events
     if _PoolState.stop.is_set() or signals.received() is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 import numpy as np
 
@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 if TYPE_CHECKING:
     from .kernels import CpuKeyer
 
-BACKENDS = ("auto", "cpu", "gpu")
+Backend = Literal["auto", "cpu", "gpu"]
+BACKENDS: tuple[Backend, ...] = get_args(Backend)
 
 
 class Keyer(Protocol):
@@ -57,7 +58,7 @@ def auto_takes_cpu(ctx: Any) -> str | None:
     return renderer if renderer and cpu_workers() > 1 else None
 
 
-def backend_for_context(backend: str, ctx: Any) -> str:
+def backend_for_context(backend: Backend, ctx: Any) -> Backend:
     """``auto`` resolved for a host's OpenGL context: ``cpu`` on a software rasteriser (as
     ``make_keyer`` decides), else ``gpu``; ``cpu`` and ``gpu`` as they are."""
     if backend == "auto":
@@ -66,7 +67,7 @@ def backend_for_context(backend: str, ctx: Any) -> str:
 
 
 def make_keyer(
-    backend: str, params: KeyerParams, *, warn: Callable[[str], Any] | None = None
+    backend: Backend, params: KeyerParams, *, warn: Callable[[str], Any] | None = None
 ) -> Keyer:
     """``cpu``, ``gpu`` (fails if no OpenGL), or ``auto``.
 

@@ -11,6 +11,8 @@ import moderngl
 import numpy as np
 
 from ..backgrounds import Background, parse_background
+from ..backgrounds.fit import Fit
+from ..backgrounds.play import PlayStyle
 from ..compositor import Compositor
 from ..core.color import InputColour
 from ..core.errors import ParameterError
@@ -19,7 +21,7 @@ from ..core.params import KeyerParams
 from ..io.sinks.base import rgb_image
 from ..io.sources import Source, VideoSource
 from ..keying.gpu import GpuKeyer, create_context
-from ..keying.select import BACKENDS, Keyer, backend_for_context, cpu_keyer
+from ..keying.select import BACKENDS, Backend, Keyer, backend_for_context, cpu_keyer
 from .feed import FrameFeed
 from .keying_thread import KeyingThread
 from .schedule import Schedule
@@ -64,7 +66,7 @@ class LiveCompositor:
         sync: bool = True,
         resync_after: float = 0.5,
         max_ahead: float = 3.0,
-        backend: str = "auto",
+        backend: Backend = "auto",
         threaded: bool = True,
         on_keyed: Callable[[], Any] | None = None,
         keyer: Keyer | None = None,
@@ -157,14 +159,18 @@ class LiveCompositor:
         assert self._feed is not None
         self._feed.put(frame)
 
-    def set_background(self, spec: str | dict | Background) -> None:
+    def set_background(
+        self,
+        spec: str | dict | Background,
+        *,
+        fit: Fit | None = None,
+        play_style: PlayStyle | None = None,
+    ) -> None:
         """Swap the background (validated now, any thread); it shows from the next frame."""
-        self.compositor.set_background(parse_background(spec))
+        self.compositor.set_background(parse_background(spec, fit=fit, play_style=play_style))
 
     def set_params(self, params: KeyerParams) -> None:
         """New keyer settings (any thread) from the next frame on."""
-        if not isinstance(params, KeyerParams):
-            raise ParameterError(f"params must be a KeyerParams, got {type(params).__name__}")
         self.compositor.set_params(params)
 
     def pause(self) -> None:
