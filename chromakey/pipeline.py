@@ -79,7 +79,7 @@ class Pipeline:
     ) -> None:
         self.keep_partial = keep_partial
         self.source = source
-        self.compositor = Compositor(keyer, background, params, input_colour)
+        self._compositor = Compositor(keyer, background, params, input_colour)
         self.sinks = list(sinks)
         self.progress = progress
         self.stats = RenderStats(backend=keyer.backend)
@@ -91,11 +91,11 @@ class Pipeline:
 
     @property
     def background(self) -> Background:
-        return self.compositor.background
+        return self._compositor.background
 
     @property
     def params(self) -> KeyerParams:
-        return self.compositor.params
+        return self._compositor.params
 
     def set_background(
         self,
@@ -105,14 +105,14 @@ class Pipeline:
         play_style: PlayStyle | None = None,
     ) -> None:
         """Swap the background; it takes effect on the next frame, a video from its start."""
-        self.compositor.set_background(parse_background(spec, fit=fit, play_style=play_style))
+        self._compositor.set_background(parse_background(spec, fit=fit, play_style=play_style))
 
     def set_params(self, params: KeyerParams) -> None:
         """New keyer settings from the next frame on."""
-        self.compositor.set_params(params)
+        self._compositor.set_params(params)
 
     def _apply_pending(self) -> None:
-        self.compositor.apply_pending(self._bind_background)
+        self._compositor.apply_pending(self._bind_background)
 
     def _bind_background(self, bg: Background) -> None:
         bg.bind(self.source.info.duration)
@@ -124,7 +124,7 @@ class Pipeline:
         if self._bg_origin is None:
             self._bg_origin = scene_time
         bg_time = max(scene_time - self._bg_origin, 0.0)
-        return self.compositor.step(frame, bg_time, pixel_format=self._pixel_format)
+        return self._compositor.step(frame, bg_time, pixel_format=self._pixel_format)
 
     def _emit(self, frame: Frame, out_time: float, scene_time: float) -> None:
         image = self.process(frame, scene_time)
@@ -187,8 +187,8 @@ class Pipeline:
             self.stats.corrupt = self.source.corrupt
             self.stats.dropped = self.source.dropped
             self.stats.elapsed = time.perf_counter() - start
-            st["calibrate"] = self.compositor.timings["calibrate"]
-            st["key"] = self.compositor.timings["key"]
+            st["calibrate"] = self._compositor.timings["calibrate"]
+            st["key"] = self._compositor.timings["key"]
             threaded = [s.busy for s in self.sinks if isinstance(s, ThreadedSink)]
             if threaded:
                 st["write"] = sum(threaded)

@@ -90,12 +90,12 @@ class LiveCompositor:
                 made.release()
             first_background.close()
             raise
-        self.compositor = Compositor(keyer, first_background, params, input_colour)
+        self._compositor = Compositor(keyer, first_background, params, input_colour)
         self.threaded = bool(threaded) and self.backend == "cpu"
         self.clock = clock
         self.sync = sync
         self.stats = LiveStats()
-        self.schedule = Schedule(self.stats, float(resync_after), float(max_ahead))
+        self._schedule = Schedule(self.stats, float(resync_after), float(max_ahead))
         self.source: Source | FrameFeed | None = None
         self.changed = False  # whether the last update/render produced a new texture
         self.current: Frame | None = None  # the frame on show
@@ -111,15 +111,15 @@ class LiveCompositor:
 
     @property
     def keyer(self) -> Keyer:
-        return self.compositor.keyer
+        return self._compositor.keyer
 
     @property
     def background(self) -> Background:
-        return self.compositor.background
+        return self._compositor.background
 
     @property
     def params(self) -> KeyerParams:
-        return self.compositor.params
+        return self._compositor.params
 
     # --- inputs -----------------------------------------------------------------------------
 
@@ -139,7 +139,7 @@ class LiveCompositor:
         self.source = source
         self._own_source = own
         self._feed = source if isinstance(source, FrameFeed) else None
-        self.schedule.reset(
+        self._schedule.reset(
             source, not isinstance(source, VideoSource) if stall_resync is None else stall_resync
         )
         self._bind_background(self.background)
@@ -167,11 +167,11 @@ class LiveCompositor:
         play_style: PlayStyle | None = None,
     ) -> None:
         """Swap the background (validated now, any thread); it shows from the next frame."""
-        self.compositor.set_background(parse_background(spec, fit=fit, play_style=play_style))
+        self._compositor.set_background(parse_background(spec, fit=fit, play_style=play_style))
 
     def set_params(self, params: KeyerParams) -> None:
         """New keyer settings (any thread) from the next frame on."""
-        self.compositor.set_params(params)
+        self._compositor.set_params(params)
 
     def pause(self) -> None:
         """Stop taking frames. A file paced to real time holds its place (its pacer pauses
@@ -183,7 +183,7 @@ class LiveCompositor:
     def resume(self) -> None:
         """Continue from the next frame, re-anchoring the clock to it."""
         self._paused = False
-        self.schedule.restart()
+        self._schedule.restart()
         if isinstance(self.source, Source):
             self.source.resume()
 
@@ -194,7 +194,7 @@ class LiveCompositor:
     @property
     def ended(self) -> bool:
         """The source has ended and every frame taken from it has been shown (or dropped)."""
-        return self.schedule.ended and self._thread.job is None
+        return self._schedule.ended and self._thread.job is None
 
     @property
     def keying(self) -> bool:
@@ -213,7 +213,7 @@ class LiveCompositor:
         bg.bind(None if info is None else info.duration)
 
     def _apply_pending(self) -> bool:
-        return self.compositor.apply_pending(self._bind_background)
+        return self._compositor.apply_pending(self._bind_background)
 
     def _scene_time(self, frame: Frame) -> float:
         """Seconds since the first frame: where a video background is."""
@@ -224,14 +224,14 @@ class LiveCompositor:
     def _key(self, frame: Frame, scene: float) -> np.ndarray:
         """The CPU path's keying (any one thread, no GL): the frame step into RGBA (opaque
         composites get alpha 255, so that the texture is RGBA8 as on the GPU path)."""
-        return self._upload.rgba(rgb_image(self.compositor.step(frame, scene, pixel_format="rgba")))
+        return self._upload.rgba(rgb_image(self._compositor.step(frame, scene, pixel_format="rgba")))
 
     def _composite(self, frame: Frame) -> moderngl.Texture:
         """Calibrate, key and composite one frame into the texture, on this thread."""
         t0 = time.perf_counter()
         scene = self._scene_time(frame)
         if self.backend == "gpu":
-            tex = self.compositor.step_texture(frame, scene)
+            tex = self._compositor.step_texture(frame, scene)
             if self.sync:
                 self.ctx.finish()
         else:
@@ -270,7 +270,7 @@ class LiveCompositor:
     def _lead(self) -> float:
         """How long before a frame is due its keying starts (KeyingThread.lead); 0 on the
         calling thread."""
-        return self._thread.lead(self.schedule.interval) if self.threaded else 0.0
+        return self._thread.lead(self._schedule.interval) if self.threaded else 0.0
 
     def next_due(self, now: float | None = None) -> float | None:
         """Seconds until :meth:`update` has a frame to key or show (≤ 0: now); None if it
@@ -279,7 +279,7 @@ class LiveCompositor:
         job = self._thread.job
         if job is not None:
             return job.show_at - now if job.future.done() else None
-        held, anchor = self.schedule.held, self.schedule.anchor
+        held, anchor = self._schedule.held, self._schedule.anchor
         if held is None or anchor is None:
             return None
         return anchor + held[0].time - self._lead() - now
@@ -298,7 +298,7 @@ class LiveCompositor:
             return self._update_threaded(now)
         dirty = self._apply_pending()
         self._count_source_drops()
-        chosen = self.schedule.pick(now, None, self.current, self._paused)
+        chosen = self._schedule.pick(now, None, self.current, self._paused)
         if chosen is not None:
             tex = self._show(*chosen)
             self._count_source_drops()
@@ -322,21 +322,21 @@ class LiveCompositor:
             self.stats.rendered += 1
             self.changed = True
             if job.new:
-                anchor = self.schedule.anchor
+                anchor = self._schedule.anchor
                 late = now - (anchor + job.frame.time) if anchor is not None else 0.0
                 if self.current is None and late > FIRST_FRAME_SLACK:
                     # The stream starts when its first frame is on show, not when it was
                     # picked: the first keying (scratch, a full calibration) is the slowest,
                     # and would otherwise make the frames behind it late.
-                    self.schedule.set_anchor(now, job.frame.time)
+                    self._schedule.set_anchor(now, job.frame.time)
                 self._shown(job.frame, job.dequeued)
         if self._thread.job is None:
             dirty = self._apply_pending()
             self._count_source_drops()
-            chosen = self.schedule.pick(now, self._lead, self.current, self._paused)
+            chosen = self._schedule.pick(now, self._lead, self.current, self._paused)
             if chosen is not None:
                 frame, dequeued = chosen
-                anchor = self.schedule.anchor
+                anchor = self._schedule.anchor
                 assert anchor is not None
                 self._submit(frame, dequeued, max(now, anchor + frame.time), True)
             elif dirty and self.current is not None:
@@ -363,7 +363,7 @@ class LiveCompositor:
         if self._own_source and self.source is not None:
             self.source.close()
         self.source = None
-        self.schedule.reset(None, True)
+        self._schedule.reset(None, True)
         self.current = None
         self.keyer.close()
         self._upload.release()
