@@ -224,7 +224,9 @@ class LiveCompositor:
     def _key(self, frame: Frame, scene: float) -> np.ndarray:
         """The CPU path's keying (any one thread, no GL): the frame step into RGBA (opaque
         composites get alpha 255, so that the texture is RGBA8 as on the GPU path)."""
-        return self._upload.rgba(rgb_image(self._compositor.step(frame, scene, pixel_format="rgba")))
+        return self._upload.rgba(
+            rgb_image(self._compositor.step(frame, scene, pixel_format="rgba"))
+        )
 
     def _composite(self, frame: Frame) -> moderngl.Texture:
         """Calibrate, key and composite one frame into the texture, on this thread."""
