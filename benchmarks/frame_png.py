@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from chromakey.core.layers import CLEAR
+
 
 def checker(h: int, w: int, size: int = 16) -> np.ndarray:
     yy, xx = np.mgrid[0:h, 0:w]
@@ -55,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     for kind, frame in src:
         if kind != "video":
             continue
-        rgba = keyer.render(frame, cal.update(frame), None).astype(np.float32) / 255
+        rgba = keyer.render(frame, cal.update(frame), CLEAR).astype(np.float32) / 255
         if i == a.frame:
             observed = decode_rgb(frame)
             break

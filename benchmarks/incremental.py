@@ -26,6 +26,8 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 import numpy as np
 
+from chromakey.core.layers import Solid
+
 
 def noisy_copy(clip: str, sigma: float, frames: int, out: Path) -> Path:
     """``clip``'s first frames with Gaussian noise added to each, x264 crf 18 veryfast."""
@@ -98,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.noise > 0:
             clip = str(noisy_copy(clip, args.noise, args.frames, Path(tmp) / "noisy.mp4"))
         frames = load(clip, args.frames, args.hold_map)
-    bg = np.asarray(parse_color(args.background), np.float32)
+    bg = Solid(parse_color(args.background))
     keyers = {"on": CpuKeyer(KeyerParams()), "off": CpuKeyer(KeyerParams(), incremental=False)}
     for k in keyers.values():
         k.render(*frames[0], bg)  # loads the kernel, faults in the scratch

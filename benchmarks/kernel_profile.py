@@ -82,9 +82,9 @@ def write_perf_map(path: Path | None = None) -> Path:
 
 def child(args: argparse.Namespace) -> int:
     """Under perf: load the kernel, write the map, key the clip's frames ``reps`` times."""
-    import numpy as np
 
     from chromakey.core.color import parse_color
+    from chromakey.core.layers import CLEAR, Solid
     from chromakey.core.params import KeyerParams
     from chromakey.io.sources import VideoSource
     from chromakey.keying.calibration import ScreenCalibrator
@@ -105,7 +105,7 @@ def child(args: argparse.Namespace) -> int:
         src.close()
     if not frames:
         raise SystemExit(f"kernel_profile: {args.clip} has no video frames")
-    bg = None if args.background == "none" else np.asarray(parse_color(args.background), np.float32)
+    bg = CLEAR if args.background == "none" else Solid(parse_color(args.background))
     try:
         keyer.render(*frames[0], bg)  # compiles or loads the kernel
         write_perf_map()

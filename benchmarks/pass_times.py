@@ -25,6 +25,7 @@ import numpy as np
 from chromakey.bench.gpu_times import gpu_time_table
 from chromakey.core.color import YuvSpec
 from chromakey.core.frames import Frame
+from chromakey.core.layers import Solid
 from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap
 from chromakey.keying.calibration import default_screen
@@ -76,10 +77,10 @@ def main(argv: list[str] | None = None) -> None:
     timer = PassTimer()
     totals = []
     with GpuKeyer(params, timer=timer) as keyer:
-        keyer.render(frame, screen, (0, 0, 0))  # compiles and allocates
+        keyer.render(frame, screen, Solid((0, 0, 0)))  # compiles and allocates
         for _ in range(args.frames):
             t0 = time.perf_counter()
-            keyer.render(frame, screen, (0, 0, 0))
+            keyer.render(frame, screen, Solid((0, 0, 0)))
             totals.append(time.perf_counter() - t0)
         renderer = keyer.ctx.info.get("GL_RENDERER", "?")
     print(f"{width}×{height} yuv420p {args.scene}, {args.frames} frames, {renderer}")

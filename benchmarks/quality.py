@@ -63,6 +63,7 @@ from benchmarks.metrics import (  # noqa: E402
 )
 from benchmarks.truth import Clip, make_clips  # noqa: E402
 from chromakey.bench import machine_info, machine_table, parse_size  # noqa: E402
+from chromakey.core.layers import CLEAR
 from chromakey.core.params import KeyerParams  # noqa: E402
 from chromakey.io.sources import VideoSource  # noqa: E402
 from chromakey.keying.calibration import ScreenCalibrator  # noqa: E402
@@ -82,7 +83,7 @@ def ours_frames(
         for kind, frame in src:
             if kind != "video":
                 continue
-            rgba = keyer.render(frame, calib.update(frame), None)
+            rgba = keyer.render(frame, calib.update(frame), CLEAR)
             x = rgba.astype(F32) * F32(1 / 255)
             yield x[..., 3], x[..., :3]
     finally:

@@ -13,18 +13,21 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .backgrounds import Background, Layer, keyer_input
+from .backgrounds import Background, Layer
 from .core.color import InputColour
 from .core.errors import ParameterError
 from .core.frames import Frame, YuvImage
 from .core.params import KeyerParams
 from .core.screenmap import ScreenMap
 from .keying.calibration import ScreenCalibrator
-from .keying.select import Keyer
+from .keying.select import Keyer, TextureKeyer
+
+if TYPE_CHECKING:
+    import moderngl
 
 
 class PendingChanges:
@@ -66,6 +69,8 @@ class Compositor:
         input_colour: InputColour | None = None,
     ) -> None:
         self.keyer = keyer
+        # The same keyer where its composite can stay in a texture (the GLSL passes), else None.
+        self.texture_keyer = keyer if isinstance(keyer, TextureKeyer) else None
         self.input_colour = input_colour or InputColour()
         self.background = background
         self.params = params
@@ -120,13 +125,17 @@ class Compositor:
         """One frame keyed and composited over the background at ``scene_time``: an image in
         ``pixel_format`` where the keyer writes it, else uint8 RGB(A)."""
         screen, layer, t1 = self._prepare(frame, scene_time)
-        image = self.keyer.render(frame, screen, keyer_input(layer), pixel_format=pixel_format)
+        image = self.keyer.render(frame, screen, layer, pixel_format=pixel_format)
         self.timings["key"] += time.perf_counter() - t1
         return image
 
-    def step_texture(self, frame: Frame, scene_time: float) -> Any:
-        """The same step into the GPU keyer's texture (no read-back)."""
+    def step_texture(self, frame: Frame, scene_time: float) -> moderngl.Texture:
+        """The same step into the keyer's texture (no read-back); only where the keyer is a
+        :class:`TextureKeyer` (``texture_keyer``)."""
+        keyer = self.texture_keyer
+        if keyer is None:
+            raise TypeError(f"{type(self.keyer).__name__} renders no texture; use step()")
         screen, layer, t1 = self._prepare(frame, scene_time)
-        tex = self.keyer.render_texture(frame, screen, keyer_input(layer))  # type: ignore[attr-defined]
+        tex = keyer.render_texture(frame, screen, layer)
         self.timings["key"] += time.perf_counter() - t1
         return tex

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chromakey.backgrounds import keyer_input
+from chromakey.core.layers import Clear, Picture, Solid
 
 from media import colour_frame, write_clip, write_image
 
@@ -14,8 +14,14 @@ RED, BLUE, WHITE, GREEN = (255, 0, 0), (0, 0, 255), (255, 255, 255), (0, 255, 0)
 
 
 def pixels_at(bg, time, width, height):
-    """A background's layer at ``time`` as the keyers take it: None, a colour or an image."""
-    return keyer_input(bg.frame_at(time, width, height))
+    """A background's pixels at ``time``: None (Clear), a colour (Solid) or an image."""
+    match bg.frame_at(time, width, height):
+        case Clear():
+            return None
+        case Solid(rgb=rgb):
+            return rgb
+        case Picture(pixels=pixels):
+            return pixels
 
 
 def near(px, rgb, tol=6) -> bool:

@@ -401,7 +401,7 @@ def _keyed(width: int = 160, height: int = 96) -> tuple[np.ndarray, np.ndarray]:
 
 def test_composite_over_a_fitted_image(media):
     fg, alpha = _keyed()
-    bg = pixels_at(ImageBackground(media["split"]), 0.0, 160, 96)
+    bg = ImageBackground(media["split"]).frame_at(0.0, 160, 96)
     out = cpu.to_uint8(cpu.composite(fg, alpha, bg))
     assert near(out[80, 5], RED) and near(out[80, 155], BLUE)  # the screen is replaced
     assert near(out[48, 70], SKIN, 3)  # the subject stays
@@ -414,7 +414,7 @@ def test_composite_over_a_fitted_image(media):
 def test_composite_over_a_video_frame(media):
     fg, alpha = _keyed()
     bg = VideoBackground(media["clip"], play_style="freeze")
-    out = cpu.to_uint8(cpu.composite(fg, alpha, pixels_at(bg, 0.31, 160, 96)))
+    out = cpu.to_uint8(cpu.composite(fg, alpha, bg.frame_at(0.31, 160, 96)))
     assert colour_index(out[70:, :20]) == 3  # frame 3 behind the keyed-out screen
     assert near(out[48, 70], SKIN, 3)
     bg.close()
@@ -422,7 +422,7 @@ def test_composite_over_a_video_frame(media):
 
 def test_composite_over_an_image_with_alpha(media):
     fg, alpha = _keyed()
-    bg = pixels_at(ImageBackground(media["rgba"], fit="stretch"), 0.0, 160, 96)
+    bg = ImageBackground(media["rgba"], fit="stretch").frame_at(0.0, 160, 96)
     out = cpu.composite(fg, alpha, bg)
     assert out.shape == (96, 160, 4)
     assert out[80, 5, 3] < 0.01  # screen over transparent background: transparent

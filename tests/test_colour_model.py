@@ -8,6 +8,7 @@ import pytest
 from chains import reference_matte
 from test_screen_window import soft_disc_frame
 
+from chromakey.core.layers import CLEAR
 from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap, keyed_params
 from chromakey.keying import reference as cpu
@@ -75,8 +76,8 @@ def test_an_anti_aliased_edge_reads_closer_to_its_coverage(color):
     screen = ScreenMap.constant(SCREEN)
     rgb = cpu.decode_rgb(f)
     without = reference_matte(rgb, SCREEN, keyed_params(p, screen), colour_model=False)
-    ref = cpu.ReferenceKeyer(p, strips=False).render(f, screen, None)[..., 3] / 255.0
-    ours = CpuKeyer(p).render(f, screen, None)[..., 3] / 255.0
+    ref = cpu.ReferenceKeyer(p, strips=False).render(f, screen, CLEAR)[..., 3] / 255.0
+    ours = CpuKeyer(p).render(f, screen, CLEAR)[..., 3] / 255.0
 
     def err(a: np.ndarray) -> float:
         return float(np.abs(a - cover)[edge].mean())

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from chromakey.core.color import YuvSpec
 from chromakey.core.frames import Frame
+from chromakey.core.layers import CLEAR, Picture, Solid
 from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap
 from chromakey.keying import reference as cpu
@@ -76,10 +77,10 @@ def params(draw) -> KeyerParams:
 
 def backgrounds(h: int, w: int, seed: int):
     rng = np.random.default_rng(seed)
-    yield np.array([1.0, 0.0, 1.0], np.float32)
-    yield None
-    yield rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-    yield rng.random((h, w, 4), dtype=np.float32)
+    yield Solid((1.0, 0.0, 1.0))
+    yield CLEAR
+    yield Picture(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+    yield Picture(rng.integers(0, 256, (h, w, 4), dtype=np.uint8))
 
 
 def render_both(frame, screen, p, bg, *, workers, strip_rows):
@@ -189,7 +190,7 @@ def test_halo_is_enough_without_its_margin(p):
             )
             np.testing.assert_array_equal(band_alpha[y0 - h0 : y1 - h0], alpha[y0:y1])
             np.testing.assert_array_equal(band_fg[y0 - h0 : y1 - h0], fg[y0:y1])
-        whole, strips = render_both(frame, screen, p, None, workers=2, strip_rows=rows)
+        whole, strips = render_both(frame, screen, p, CLEAR, workers=2, strip_rows=rows)
         assert_same(whole, strips, f"rows {rows} {p}")
 
 

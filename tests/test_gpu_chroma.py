@@ -12,6 +12,7 @@ from test_gpu_parity import assert_parity, synthetic_rgb, to_frame
 
 from chromakey.core.color import YuvSpec
 from chromakey.core.frames import Frame
+from chromakey.core.layers import CLEAR, Solid
 from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap
 from chromakey.keying import reference as cpu
@@ -82,7 +83,7 @@ def test_guided_chroma_on_strands_matches_reference_and_is_not_bilinear(gpu, lay
     frame = to_frame(rgb, layout, YuvSpec(), padded=True)
     p = KeyerParams()
     screen = ScreenMap.constant(default_screen(p))
-    bg = np.array([0.95, 0.1, 0.85], np.float32) if bg_kind == "color" else None
+    bg = Solid((0.95, 0.1, 0.85)) if bg_kind == "color" else CLEAR
     gpu.set_params(p)
     actual = gpu.render(frame, screen, bg)
     assert [ps.program for ps in gpu.graph][0] == "chroma_guide"
@@ -115,7 +116,7 @@ def test_a_flat_frame_decodes_as_bilinear(gpu):
     frame = to_frame(rgb, "yuv420", YuvSpec())
     p = KeyerParams()
     screen = ScreenMap.constant(default_screen(p))
-    bg = np.array([1.0, 1.0, 1.0], np.float32)
+    bg = Solid((1.0, 1.0, 1.0))
     gpu.set_params(p)
     actual = gpu.render(frame, screen, bg)
     bilinear = keyed(decoded(frame, False), frame, p, screen, bg)
@@ -132,9 +133,11 @@ def test_the_guide_follows_the_frames_subsampling(gpu):
     screen = ScreenMap.constant(default_screen(p))
     for layout in ("yuv420", "yuv422", "yuv444", "yuv420", "rgb", "yuv422"):
         frame = to_frame(rgb, layout, YuvSpec(), padded=layout == "yuv422")
-        actual = gpu.render(frame, screen, None)
+        actual = gpu.render(frame, screen, CLEAR)
         assert gpu.graph == pass_graph(p, frame.chroma_factors)
         assert ("chroma_guide" in [ps.program for ps in gpu.graph]) == (
             layout in ("yuv420", "yuv422")
         )
-        assert_parity(cpu.ReferenceKeyer(p).render(frame, screen, None), actual, f"switch_{layout}")
+        assert_parity(
+            cpu.ReferenceKeyer(p).render(frame, screen, CLEAR), actual, f"switch_{layout}"
+        )

@@ -22,6 +22,7 @@ from test_gpu_reach import SCREEN, SKIN, H, W, coverage
 
 from chromakey.core.color import YuvSpec
 from chromakey.core.frames import Frame
+from chromakey.core.layers import CLEAR, Solid
 from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap
 from chromakey.keying import reference as cpu
@@ -77,7 +78,7 @@ def test_the_helper_is_the_reference_and_the_model_moves_the_edge_toward_the_tru
     edge = (truth > 0) & (truth < 1)
     for p in (KeyerParams(), KeyerParams(guide_radius=0)):
         with_model = reference_alpha(frame, p, True)
-        keyed = cpu.ReferenceKeyer(p).render(frame, screen(), None)[..., 3].astype(np.int16)
+        keyed = cpu.ReferenceKeyer(p).render(frame, screen(), CLEAR)[..., 3].astype(np.int16)
         assert np.array_equal(keyed, alpha8(with_model))
         without = reference_alpha(frame, p, False)
         moved = np.abs(alpha8(with_model) - alpha8(without)) > TOL_MAX
@@ -103,9 +104,9 @@ def test_the_helper_is_the_reference_and_the_model_moves_the_edge_toward_the_tru
 @pytest.mark.parametrize("strand", [False, True], ids=["disc", "strand"])
 def test_the_gpu_colour_model_matches_the_reference(gpu, layout, p, strand):
     frame = frame_of(layout, strand)
-    bg = np.array([0.2, 0.3, 0.9], F32)
+    bg = Solid((0.2, 0.3, 0.9))
     gpu.set_params(p)
-    for background in (None, bg):
+    for background in (CLEAR, bg):
         actual = gpu.render(frame, screen(), background)
         assert "colour_model" in [ps.program for ps in gpu.graph]
         expected = cpu.ReferenceKeyer(p).render(frame, screen(), background)
@@ -121,7 +122,7 @@ def test_the_colour_model_changes_the_gpu_matte_where_the_reference_says(gpu, la
     frame = frame_of(layout)
     p = KeyerParams(guide_radius=0)
     gpu.set_params(p)
-    gpu_alpha = gpu.render(frame, screen(), None)[..., 3].astype(np.int16)
+    gpu_alpha = gpu.render(frame, screen(), CLEAR)[..., 3].astype(np.int16)
     with_model = alpha8(reference_alpha(frame, p, True))
     without = alpha8(reference_alpha(frame, p, False))
     moved = np.abs(with_model - without) > 3 * TOL_MAX
@@ -136,7 +137,7 @@ def test_the_colour_model_changes_the_gpu_matte_where_the_reference_says(gpu, la
     )
     p = KeyerParams()
     gpu.set_params(p)
-    gpu_alpha = gpu.render(frame, screen(), None)[..., 3].astype(np.int16)
+    gpu_alpha = gpu.render(frame, screen(), CLEAR)[..., 3].astype(np.int16)
     without = alpha8(reference_alpha(frame, p, False))
     assert np.abs(gpu_alpha - alpha8(reference_alpha(frame, p, True))).max() <= TOL_MAX
     assert (np.abs(gpu_alpha - without) > TOL_BULK).sum() >= 20
@@ -149,7 +150,7 @@ def test_a_dark_strand_beside_the_skin_is_not_read_as_a_mix(gpu):
     frame = frame_of("rgb", strand=True)
     p = KeyerParams()
     gpu.set_params(p)
-    gpu_alpha = gpu.render(frame, screen(), None)[..., 3].astype(np.int16)[STRAND]
+    gpu_alpha = gpu.render(frame, screen(), CLEAR)[..., 3].astype(np.int16)[STRAND]
     with_model = alpha8(reference_alpha(frame, p, True))[STRAND]
     without = alpha8(reference_alpha(frame, p, False))[STRAND]
     partial = without < 255

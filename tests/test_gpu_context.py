@@ -16,6 +16,7 @@ import pytest
 from chromakey.core.color import YuvSpec
 from chromakey.core.errors import BackendUnavailableError, InputError, ParameterError
 from chromakey.core.frames import Frame
+from chromakey.core.layers import CLEAR, Picture
 from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap
 from chromakey.keying import gpu
@@ -100,9 +101,9 @@ def test_a_host_context_is_used_and_left_alone(gl_ctx):
     gl_ctx.enable(moderngl.BLEND)  # a host's state must not leak into the passes
     try:
         frame = Frame.from_rgb(np.full((4, 6, 3), (200, 40, 40), np.uint8))
-        out = keyer.render(frame, SCREEN, None)
+        out = keyer.render(frame, SCREEN, CLEAR)
         np.testing.assert_array_equal(
-            out, ReferenceKeyer(KeyerParams()).render(frame, SCREEN, None)
+            out, ReferenceKeyer(KeyerParams()).render(frame, SCREEN, CLEAR)
         )
     finally:
         gl_ctx.disable(moderngl.BLEND)
@@ -110,7 +111,7 @@ def test_a_host_context_is_used_and_left_alone(gl_ctx):
     keyer.close()  # idempotent
     gl_ctx.finish()  # the context is still alive
     with pytest.raises(RuntimeError, match="closed"):
-        keyer.render(frame, SCREEN, None)
+        keyer.render(frame, SCREEN, CLEAR)
 
 
 def test_standalone_keyers_each_draw_in_their_own_context(gl_ctx):
@@ -121,6 +122,7 @@ def test_standalone_keyers_each_draw_in_their_own_context(gl_ctx):
         """
         import numpy as np
         from chromakey.core.frames import Frame
+        from chromakey.core.layers import Solid
         from chromakey.core.params import KeyerParams
         from chromakey.core.screenmap import ScreenMap
         from chromakey.keying.gpu import GpuKeyer
@@ -129,7 +131,7 @@ def test_standalone_keyers_each_draw_in_their_own_context(gl_ctx):
         rgb = np.full((6, 8, 3), (200, 150, 120), np.uint8)
         rgb[1:4, 2:5] = (0, 128, 0)
         frame, screen = Frame.from_rgb(rgb), ScreenMap.constant((0.0, 0.5, 0.0))
-        bg = np.array([1.0, 0.0, 1.0], np.float32)
+        bg = Solid((1.0, 0.0, 1.0))
         expected = ReferenceKeyer(KeyerParams()).render(frame, screen, bg)
         first = GpuKeyer(KeyerParams())
         checks = [first.render(frame, screen, bg)]
@@ -152,12 +154,12 @@ def test_bad_inputs_are_refused(gl_ctx):
     with GpuKeyer(KeyerParams(), ctx=gl_ctx) as keyer:
         y = np.zeros((4, 4), np.uint16)
         with pytest.raises(InputError, match="8-bit"):
-            keyer.render(Frame.from_yuv(y, y[:2, :2], y[:2, :2], YuvSpec()), SCREEN, None)
+            keyer.render(Frame.from_yuv(y, y[:2, :2], y[:2, :2], YuvSpec()), SCREEN, CLEAR)
         frame = Frame.from_rgb(np.zeros((4, 4, 3), np.uint8))
         with pytest.raises(ParameterError, match="frame's size"):
-            keyer.render(frame, SCREEN, np.zeros((5, 4, 3), np.float32))
+            keyer.render(frame, SCREEN, Picture(np.zeros((5, 4, 3), np.uint8)))
         with pytest.raises(ParameterError, match="out must be"):
-            keyer.render(frame, SCREEN, None, out=np.empty((4, 4, 3), np.uint8))
+            keyer.render(frame, SCREEN, CLEAR, out=np.empty((4, 4, 3), np.uint8))
 
 
 def test_interleaved_chroma_views_are_copied_not_misread(gl_ctx):
@@ -167,8 +169,8 @@ def test_interleaved_chroma_views_are_copied_not_misread(gl_ctx):
     uv = rng.integers(16, 241, (9, 34), dtype=np.uint8)
     frame = Frame.from_yuv(y, uv[:, 0::2], uv[:, 1::2], YuvSpec())
     with GpuKeyer(KeyerParams(), ctx=gl_ctx) as keyer:
-        out = keyer.render(frame, SCREEN, None)
-    expected = ReferenceKeyer(KeyerParams()).render(frame, SCREEN, None)
+        out = keyer.render(frame, SCREEN, CLEAR)
+    expected = ReferenceKeyer(KeyerParams()).render(frame, SCREEN, CLEAR)
     assert np.abs(out.astype(int) - expected).max() <= 1
 
 
@@ -189,6 +191,7 @@ WINDOW_SCRIPT = textwrap.dedent(
     """
     import glfw, numpy as np
     from chromakey.core.frames import Frame
+    from chromakey.core.layers import CLEAR
     from chromakey.keying.gpu import GpuKeyer
     from chromakey.core.params import KeyerParams
     from chromakey.core.screenmap import ScreenMap
@@ -203,7 +206,7 @@ WINDOW_SCRIPT = textwrap.dedent(
     glfw.make_context_current(win)
     keyer = GpuKeyer(KeyerParams(), ctx="current")
     img = np.zeros((8, 8, 3), np.uint8); img[...] = (0, 128, 0); img[2:6, 2:6] = (200, 150, 120)
-    tex = keyer.render_texture(Frame.from_rgb(img), ScreenMap.constant((0, .5, 0)), None)
+    tex = keyer.render_texture(Frame.from_rgb(img), ScreenMap.constant((0, .5, 0)), CLEAR)
     a = np.frombuffer(tex.read(), np.uint8).reshape(8, 8, 4)[..., 3]
     assert a[0, 0] == 0 and a[4, 4] == 255, a
     keyer.close()

@@ -20,6 +20,7 @@ import pytest
 
 from chromakey.core.color import YuvSpec
 from chromakey.core.frames import Frame
+from chromakey.core.layers import CLEAR, Layer, Picture, Solid
 from chromakey.core.params import KeyerParams
 from chromakey.keying import reference as cpu
 from chromakey.keying.calibration import (
@@ -126,20 +127,20 @@ def to_frame(rgb: np.ndarray, layout: str, spec: YuvSpec, padded: bool = False) 
     return Frame.from_yuv(*planes, spec)
 
 
-def make_background(kind: str, width: int, height: int, seed: int) -> np.ndarray | None:
+def make_background(kind: str, width: int, height: int, seed: int) -> Layer:
     rng = np.random.default_rng(seed + 1000)
     if kind == "none":
-        return None
+        return CLEAR
     if kind == "color":
-        return rng.uniform(0, 1, 3).astype(np.float32)
+        return Solid(rng.uniform(0, 1, 3))
     yy, xx = np.mgrid[0:height, 0:width]
     if kind == "image_rgb":
-        img = np.stack([xx / width, yy / height, 0.5 + 0 * xx], -1).astype(np.float32)
-        return img
-    img = rng.integers(0, 256, (height, width, 4), dtype=np.uint8)  # uint8 with its own alpha
+        ramp = np.stack([xx / width, yy / height, 0.5 + 0 * xx], -1)
+        return Picture(np.round(ramp * 255).astype(np.uint8))
+    img = rng.integers(0, 256, (height, width, 4), dtype=np.uint8)  # with its own alpha
     img[: height // 3, :, 3] = 255
     img[height // 3 : height // 2, :, 3] = 0
-    return img
+    return Picture(img)
 
 
 # --- parameters -------------------------------------------------------------------------------
@@ -317,17 +318,17 @@ def test_uneven_screen_calibrated_map_matches_reference(gpu):
     cal = ScreenCalibrator(p)
     screen = cal.update(frame)
     assert screen.shape == (9, 16) and not screen.is_constant
-    for bg in (None, np.array([0.9, 0.2, 0.6], np.float32)):
+    for bg in (CLEAR, Solid((0.9, 0.2, 0.6))):
         expected, actual = both(gpu, p, frame, screen, bg)
         assert_parity(expected, actual, "uneven_map")
     # The map reaches the shaders: the same frame against its mean colour keys differently.
-    _, flat = both(gpu, p, frame, ScreenMap.constant(screen.mean), None)
+    _, flat = both(gpu, p, frame, ScreenMap.constant(screen.mean), CLEAR)
     assert not np.array_equal(flat, actual)
     # A constant map is exactly its colour, on the GPU too.
     c = screen.mean
     const = ScreenMap(np.tile(c, (3, 4, 1)), 7, c)
     np.testing.assert_array_equal(
-        gpu.render(frame, const, None), gpu.render(frame, ScreenMap.constant(c), None)
+        gpu.render(frame, const, CLEAR), gpu.render(frame, ScreenMap.constant(c), CLEAR)
     )
 
 
@@ -339,7 +340,8 @@ def test_one_by_one_and_uint8_colour(gpu):
         YuvSpec(),
     )
     p = KeyerParams()
-    for bg in (None, np.array([255, 0, 128], np.uint8), np.array([0.2, 0.3, 0.4, 0.5])):
+    rgba = Picture(np.array([[[51, 77, 102, 128]]], np.uint8))
+    for bg in (CLEAR, Solid((1.0, 0.0, 0.5)), rgba):
         expected, actual = both(gpu, p, frame, ScreenMap.constant(default_screen(p)), bg)
         assert_parity(expected, actual, "1x1")
 
@@ -361,14 +363,14 @@ def test_render_texture_and_out_buffer(gpu):
     p = KeyerParams()
     gpu.set_params(p)
     screen = ScreenMap.constant(default_screen(p))
-    tex = gpu.render_texture(frame, screen, None)
+    tex = gpu.render_texture(frame, screen, CLEAR)
     assert tex.size == (w, h) and tex.components == 4 and tex.dtype == "f1"
     from_tex = np.frombuffer(tex.read(), np.uint8).reshape(h, w, 4)
     out = np.empty((h, w, 4), np.uint8)
-    got = gpu.render(frame, screen, None, out=out)
+    got = gpu.render(frame, screen, CLEAR, out=out)
     assert got is out
     np.testing.assert_array_equal(from_tex, out)
-    assert_parity(cpu.ReferenceKeyer(p).render(frame, screen, None), out, "render_texture")
+    assert_parity(cpu.ReferenceKeyer(p).render(frame, screen, CLEAR), out, "render_texture")
     assert set(gpu.stats) >= {"upload", "passes", "readback"}
 
 
@@ -378,13 +380,14 @@ def test_read_only_background_is_reused_and_a_changed_one_is_not(gpu):
     p = KeyerParams()
     gpu.set_params(p)
     screen = ScreenMap.constant(default_screen(p))
-    bg = np.zeros((h, w, 3), np.float32)
+    pixels = np.zeros((h, w, 3), np.uint8)
+    bg = Picture(pixels)
     first = gpu.render(frame, screen, bg)
-    bg[...] = 1.0  # the same array, changed in place, must be uploaded again
+    pixels[...] = 255  # the same array, changed in place, must be uploaded again
     second = gpu.render(frame, screen, bg)
     assert_parity(cpu.ReferenceKeyer(p).render(frame, screen, bg), second, "bg_in_place")
     assert not np.array_equal(first, second)
-    bg.setflags(write=False)
+    pixels.setflags(write=False)
     third = gpu.render(frame, screen, bg)
     np.testing.assert_array_equal(second, third)
 
@@ -443,7 +446,7 @@ def test_changing_a_field_changes_the_gpu_output(gpu, name):
     w, h = 96, 64
     frame = to_frame(synthetic_rgb(w, h, seed=11), "yuv420", YuvSpec())
     screen = ScreenMap.constant(default_screen(BASE))
-    bg = np.array([0.9, 0.2, 0.6], np.float32)
+    bg = Solid((0.9, 0.2, 0.6))
     changed = BASE.replace(**{name: CHANGES[name]})
     base_cpu, base_gpu = both(gpu, BASE, frame, screen, bg)
     new_cpu, new_gpu = both(gpu, changed, frame, screen, bg)
@@ -455,8 +458,8 @@ def test_changing_a_field_changes_the_gpu_output(gpu, name):
 def test_changing_the_screen_colour_changes_the_gpu_output(gpu):
     w, h = 96, 64
     frame = to_frame(synthetic_rgb(w, h, seed=11), "yuv420", YuvSpec())
-    a_cpu, a_gpu = both(gpu, BASE, frame, ScreenMap.constant((0.0, 0.5, 0.0)), None)
-    b_cpu, b_gpu = both(gpu, BASE, frame, ScreenMap.constant((0.2, 0.7, 0.25)), None)
+    a_cpu, a_gpu = both(gpu, BASE, frame, ScreenMap.constant((0.0, 0.5, 0.0)), CLEAR)
+    b_cpu, b_gpu = both(gpu, BASE, frame, ScreenMap.constant((0.2, 0.7, 0.25)), CLEAR)
     assert not np.array_equal(a_gpu, b_gpu)
     assert_parity(b_cpu, b_gpu, "screen_colour")
 
@@ -468,7 +471,7 @@ def test_changing_the_yuv_matrix_changes_the_gpu_output(gpu):
     for spec in (YuvSpec("bt709", False), YuvSpec("bt601", True)):
         frame = to_frame(rgb, "yuv420", YuvSpec("bt709", False))
         frame.yuv = spec  # same numbers, read with another matrix and range
-        expected, actual = both(gpu, p, frame, ScreenMap.constant(default_screen(p)), None)
+        expected, actual = both(gpu, p, frame, ScreenMap.constant(default_screen(p)), CLEAR)
         assert_parity(expected, actual, f"matrix_{spec.matrix}")
         outs.append(actual)
     assert not np.array_equal(*outs)
@@ -519,7 +522,7 @@ def test_decoded_h264_clip_matches_reference(gpu, tmp_path):
     for frame in decoded_frames(path):
         assert frame.planes[0].strides[0] > frame.width  # PyAV pads rows: the no-copy path
         screen = cal.update(frame)
-        for bg in (None, np.array([1.0, 1.0, 1.0], np.float32)):
+        for bg in (CLEAR, Solid((1.0, 1.0, 1.0))):
             assert_parity(
                 reference.render(frame, screen, bg), gpu.render(frame, screen, bg), f"h264_{n}"
             )

@@ -12,6 +12,7 @@ import pytest
 
 from chromakey.core.color import YuvSpec
 from chromakey.core.frames import Frame
+from chromakey.core.layers import CLEAR
 from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap
 from chromakey.keying import gpu
@@ -177,8 +178,8 @@ def test_the_keyer_draws_exactly_the_graph(gl_ctx, p, layout):
         y = img[..., 1].copy()
         frame = Frame.from_yuv(y, y[::2, ::2].copy(), y[::2, ::2].copy(), YuvSpec())
     with GpuKeyer(p, ctx=gl_ctx) as keyer:
-        keyer.render(frame, ScreenMap.constant(default_screen(p)), None)  # compiles what p needs
-        keyer.render(frame, ScreenMap.constant(default_screen(p)), None)
+        keyer.render(frame, ScreenMap.constant(default_screen(p)), CLEAR)  # compiles what p needs
+        keyer.render(frame, ScreenMap.constant(default_screen(p)), CLEAR)
         graph = pass_graph(p, frame.chroma_factors)
         assert keyer.drawn == tuple((ps.program, ps.defines) for ps in graph)
         assert keyer.graph == graph

@@ -14,6 +14,7 @@ from test_gpu_parity import assert_parity, make_background, to_frame
 
 from chromakey.core.color import YuvSpec, rgb_to_hsl
 from chromakey.core.frames import Frame
+from chromakey.core.layers import CLEAR
 from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap
 from chromakey.keying import reference as cpu
@@ -78,7 +79,7 @@ def test_the_matte_without_reach_is_the_reference_where_membership_does_not_reac
     p = KeyerParams(sat_max=0.9, guide_radius=0)
     assert cpu.member_reach(p) == 0
     rgb8 = scene_rgb()
-    keyed = cpu.ReferenceKeyer(p).render(Frame.from_rgb(rgb8), screen(), None)[..., 3]
+    keyed = cpu.ReferenceKeyer(p).render(Frame.from_rgb(rgb8), screen(), CLEAR)[..., 3]
     alpha = alpha_without_reach(rgb8.astype(F32) / F32(255), p)
     assert np.array_equal(keyed, cpu.to_uint8(alpha[..., None])[..., 0])
 
@@ -134,8 +135,8 @@ def test_the_reach_changes_the_gpu_matte_where_the_reference_says(gpu):
     rgb8 = scene_rgb()
     frame = Frame.from_rgb(rgb8)
     gpu.set_params(p)
-    gpu_alpha = gpu.render(frame, screen(), None)[..., 3].astype(np.int16)
-    with_reach = cpu.ReferenceKeyer(p).render(frame, screen(), None)[..., 3].astype(np.int16)
+    gpu_alpha = gpu.render(frame, screen(), CLEAR)[..., 3].astype(np.int16)
+    with_reach = cpu.ReferenceKeyer(p).render(frame, screen(), CLEAR)[..., 3].astype(np.int16)
     without = np.round(alpha_without_reach(rgb8.astype(F32) / F32(255), p) * 255).astype(np.int16)
     moved = np.abs(with_reach - without) > 3 * TOL_MAX
     assert moved.sum() >= 10, "the scene must be one where the reach matters"
@@ -148,6 +149,6 @@ def test_the_reach_changes_the_gpu_matte_where_the_reference_says(gpu):
 @pytest.mark.parametrize("p", [KeyerParams(), KeyerParams(guide_radius=0)], ids=["guided", "raw"])
 def test_the_lime_patch_beside_the_screen_stays_opaque(gpu, p):
     gpu.set_params(p)
-    out = gpu.render(Frame.from_rgb(scene_rgb()), screen(), None)
+    out = gpu.render(Frame.from_rgb(scene_rgb()), screen(), CLEAR)
     assert "reach" in [ps.program for ps in gpu.graph]
     assert out[..., 3][lime_mask()].min() == 255

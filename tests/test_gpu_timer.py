@@ -15,6 +15,7 @@ from test_gpu_parity import make_background, synthetic_rgb, to_frame
 
 from chromakey.core.color import YuvSpec
 from chromakey.core.errors import ParameterError
+from chromakey.core.layers import CLEAR, Picture, Solid
 from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap
 from chromakey.keying.calibration import default_screen
@@ -60,7 +61,7 @@ def test_a_texture_frame_has_no_readback_span(gl_ctx):
     params = KeyerParams()
     timer = PassTimer()
     with GpuKeyer(params, gl_ctx, timer=timer) as keyer:
-        keyer.render_texture(_frame("yuv420"), ScreenMap.constant(default_screen(params)), None)
+        keyer.render_texture(_frame("yuv420"), ScreenMap.constant(default_screen(params)), CLEAR)
     (times,) = timer.frames
     assert times.readback is None
     assert [n for n, _ in times.spans()] == ["upload", *(ps.name for ps in keyer.graph)]
@@ -75,8 +76,8 @@ def test_the_timer_changes_no_pixel(gl_ctx, layout):
     for timer in (None, PassTimer()):
         with GpuKeyer(params, gl_ctx, timer=timer) as keyer:
             frames = [_frame(layout, seed) for seed in (1, 2)]
-            outs.append([keyer.render(f, screen, (0.2, 0.3, 0.9)).tobytes() for f in frames])
-            outs.append([keyer.render(f, screen, None).tobytes() for f in frames])
+            outs.append([keyer.render(f, screen, Solid((0.2, 0.3, 0.9))).tobytes() for f in frames])
+            outs.append([keyer.render(f, screen, CLEAR).tobytes() for f in frames])
     assert outs[0] == outs[2] and outs[1] == outs[3]
 
 
@@ -85,7 +86,7 @@ def test_mean_rows_add_up_to_the_frame(gl_ctx):
     timer = PassTimer()
     with GpuKeyer(params, gl_ctx, timer=timer) as keyer:
         for seed in range(3):
-            keyer.render(_frame("yuv420", seed), ScreenMap.constant(default_screen(params)), None)
+            keyer.render(_frame("yuv420", seed), ScreenMap.constant(default_screen(params)), CLEAR)
     rows = dict(mean_ms(timer.frames))
     spans = [n for n, _ in timer.frames[0].spans()]
     assert list(rows) == [*spans, "passes", "frame"]
@@ -109,8 +110,8 @@ def test_a_frame_that_raised_leaves_no_span_behind(gl_ctx):
     timer = PassTimer()
     with GpuKeyer(params, gl_ctx, timer=timer) as keyer:
         with pytest.raises(ParameterError, match="background"):
-            keyer.render(_frame("yuv420"), screen, np.zeros((5, 5, 3), np.float32))
-        keyer.render(_frame("yuv420"), screen, None)
+            keyer.render(_frame("yuv420"), screen, Picture(np.zeros((5, 5, 3), np.uint8)))
+        keyer.render(_frame("yuv420"), screen, CLEAR)
     (times,) = timer.frames
     assert [n for n, _ in times.passes] == [ps.name for ps in keyer.graph]
 

@@ -28,6 +28,7 @@ SCRIPT = textwrap.dedent(
     from chromakey.keying.gpu import glsl
     from chromakey.core.frames import Frame
     from chromakey.keying.gpu import GpuKeyer
+    from chromakey.core.layers import CLEAR
     from chromakey.core.params import KeyerParams
     from chromakey.core.screenmap import ScreenMap
 
@@ -39,7 +40,7 @@ SCRIPT = textwrap.dedent(
     img[...] = (0, 128, 0)
     img[2:6, 2:6] = (200, 150, 120)
     with GpuKeyer(KeyerParams()) as keyer:
-        out = keyer.render(Frame.from_rgb(img), ScreenMap.constant((0, 0.5, 0)), None)
+        out = keyer.render(Frame.from_rgb(img), ScreenMap.constant((0, 0.5, 0)), CLEAR)
     assert out.shape == (8, 8, 4), out.shape
     assert out[0, 0, 3] == 0 and out[4, 4, 3] == 255, out[..., 3]
     assert tuple(out[4, 4, :3]) == (200, 150, 120), out[4, 4]

@@ -11,6 +11,7 @@ import pytest
 from test_cpu_strips import scene, screen_map, yuv_frame
 
 from chromakey.core.frames import Frame, YuvImage
+from chromakey.core.layers import CLEAR, Picture, Solid
 from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap
 from chromakey.io.sources.decode import to_frame
@@ -73,10 +74,10 @@ def _frame(planes: list[np.ndarray], layout: str, spec) -> Frame:
 
 def _background(kind: str, h: int, w: int, rng):
     if kind == "none":
-        return None
+        return CLEAR
     if kind == "colour":
-        return rng.random(3).astype(np.float32)
-    return rng.integers(0, 256, (h, w, 3 if kind == "rgb" else 4), dtype=np.uint8)
+        return Solid(rng.random(3))
+    return Picture(rng.integers(0, 256, (h, w, 3 if kind == "rgb" else 4), dtype=np.uint8))
 
 
 def _format(kind: str, rng) -> str | None:
@@ -138,10 +139,11 @@ def test_random_sequences_give_the_bytes_of_keying_every_pixel(seed):
         elif event == "params":
             pair.set_params(PARAMS[int(rng.integers(len(PARAMS)))])
         elif event == "bg":
-            if bg is not None and bg.ndim == 3 and rng.random() < 0.7:
-                bg = bg.copy()
+            if isinstance(bg, Picture) and rng.random() < 0.7:
+                pixels = bg.pixels.copy()
                 r, c = int(rng.integers(h)), int(rng.integers(w))
-                bg[r, c] = rng.integers(0, 256, bg.shape[2])  # one pixel of a live background
+                pixels[r, c] = rng.integers(0, 256, pixels.shape[2])  # one pixel of a live one
+                bg = Picture(pixels)
             else:
                 bg = _background(bg_kind, h, w, rng)
         elif event in ("size", "cut"):
@@ -161,18 +163,18 @@ def test_a_still_frame_is_reused_whole_and_a_byte_reaches_only_its_neighbourhood
     planes = [np.array(q) for q in f.planes]
     screen = screen_map(h, w, 5)
     pair = Pair(KeyerParams())
-    pair.check(Frame.from_yuv(*planes, f.yuv), screen, None, None, "first")
-    pair.check(Frame.from_yuv(*planes, f.yuv), screen, None, None, "still")
+    pair.check(Frame.from_yuv(*planes, f.yuv), screen, CLEAR, None, "first")
+    pair.check(Frame.from_yuv(*planes, f.yuv), screen, CLEAR, None, "still")
     assert pair.reused[-1] == 1.0
     planes[0][80, 100] ^= 0x40
-    pair.check(Frame.from_yuv(*planes, f.yuv), screen, None, None, "one byte")
+    pair.check(Frame.from_yuv(*planes, f.yuv), screen, CLEAR, None, "one byte")
     assert 0.5 < pair.reused[-1] < 1.0
 
 
 def test_close_frees_the_kept_frame():
     keyer = CpuKeyer(KeyerParams(), incremental=True)
     frame = yuv_frame(scene(64, 80, 1), (2, 2), 1)
-    keyer.render(frame, screen_map(64, 80, 1), None)
+    keyer.render(frame, screen_map(64, 80, 1), CLEAR)
     assert keyer._kept.inputs and keyer._kept.outputs
     keyer.close()
     assert not keyer._kept.inputs and not keyer._kept.outputs
@@ -223,11 +225,11 @@ def test_h264_round_trips_give_the_bytes_of_keying_every_pixel(
         for i, vf in enumerate(c.decode(video=0)):
             frame = to_frame(vf, i, 0.0)
             if bg_kind == "colour":
-                bg = np.array([0.2, 0.3, 0.9], np.float32)
+                bg = Solid((0.2, 0.3, 0.9))
             elif bg_kind == "video":
-                bg = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+                bg = Picture(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
             else:
-                bg = None
+                bg = CLEAR
             if i == 6:
                 pair.set_params(KeyerParams(choke=1))
             pair.check(frame, screen, bg, fmt, f"frame {i}")
@@ -282,7 +284,7 @@ def test_blocks_found_plain_key_to_alpha_0_and_show_the_background(seed):
         sat_min=float(rng.uniform(0.1, 0.5)),
         screen="green" if mean[1] > mean[2] else "blue",
     )
-    alpha = CpuKeyer(p, incremental=False).render(frame, screen, None)[..., 3]
+    alpha = CpuKeyer(p, incremental=False).render(frame, screen, CLEAR)[..., 3]
     P, ints, _ = pack_params(keyed_params(p, screen))
     mj0, mj1, mfx = cpu.map_axis(w, cell, grid_[1])
     across = screen_across(screen.colors, mj0, mj1, mfx)
@@ -324,7 +326,7 @@ def test_a_flat_screen_clip_is_mostly_plain_screen(tmp_path):
     plain = []
     with av.open(str(path)) as c:
         for i, vf in enumerate(c.decode(video=0)):
-            pair.check(to_frame(vf, i, 0.0), screen, np.array([0.1, 0.2, 0.8], np.float32),
+            pair.check(to_frame(vf, i, 0.0), screen, Solid((0.1, 0.2, 0.8)),
                        None, f"frame {i}")  # fmt: skip
             plain.append(pair.inc._kept.plain)
     assert max(plain) > 0.1
@@ -338,11 +340,11 @@ def test_after_frames_with_nothing_to_keep_the_next_still_frames_are_kept_again(
     pair = Pair(KeyerParams())
     for s in range(6):
         f = yuv_frame(scene(h, w, 40 + s), (2, 2), s)
-        pair.check(f, screen, None, None, f"cut {s}")
+        pair.check(f, screen, CLEAR, None, f"cut {s}")
     planes = [np.array(q) for q in f.planes]
     for step in range(4):
         planes[0][10 * step, 7 * step] ^= 1
-        pair.check(Frame.from_yuv(*planes, f.yuv), screen, None, None, f"still {step}")
+        pair.check(Frame.from_yuv(*planes, f.yuv), screen, CLEAR, None, f"still {step}")
     assert max(pair.reused[-3:]) > 0.0
 
 
@@ -378,7 +380,7 @@ def test_auto_switching_paths_mid_stream_keeps_the_bytes_of_keying_every_pixel()
         for i in range(14):
             frame = yuv_frame(make(i // 2, 96, 64), (2, 2), 1)  # each image twice: kept blocks
             paths.append(pair.inc.path)
-            pair.check(frame, screen, None, None, f"trial {trial}, epoch {epoch}, frame {i}")
+            pair.check(frame, screen, CLEAR, None, f"trial {trial}, epoch {epoch}, frame {i}")
         assert {"incremental", "whole"} <= set(paths)
         assert max(pair.reused) > 0.0
         pair.close()

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from test_cpu_strips import params, scene, screen_map, yuv_frame
 
 from chromakey.core.frames import Frame
+from chromakey.core.layers import CLEAR, Picture, Solid
 from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap
 from chromakey.keying import kernels
@@ -32,10 +33,10 @@ def reference(frame: Frame, screen, p: KeyerParams, bg) -> np.ndarray:
 def backgrounds(h: int, w: int, seed: int) -> list:
     rng = np.random.default_rng(seed)
     return [
-        None,
-        np.array([1.0, 0.0, 1.0], np.float32),
-        rng.integers(0, 256, (h, w, 3), dtype=np.uint8),
-        rng.integers(0, 256, (h, w, 4), dtype=np.uint8),
+        CLEAR,
+        Solid((1.0, 0.0, 1.0)),
+        Picture(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)),
+        Picture(rng.integers(0, 256, (h, w, 4), dtype=np.uint8)),
     ]
 
 
@@ -105,7 +106,7 @@ def test_a_one_pixel_strand_crossing_tiles():
         rgb[y, x] = 0.5 * rgb[y, x] + 0.5 * np.array([0.05, 0.04, 0.03], np.float32)
     yuv = yuv_frame(_u8(rgb, 1, 0.005), (2, 2), 1)
     for p in (KeyerParams(), KeyerParams(guide_radius=1), KeyerParams(edge_tolerance=0.05)):
-        out = check(yuv, ScreenMap.constant(SCREEN), p, None)
+        out = check(yuv, ScreenMap.constant(SCREEN), p, CLEAR)
         assert out[40, 5 + 50, 3] > 0  # the strand is kept, fractionally
 
 
@@ -119,7 +120,7 @@ def test_tiles_skip_plain_screen_and_subject_on_a_realistic_frame():
     frame = Frame.from_rgb((truth.observed * 255 + 0.5).astype(np.uint8))
     p = KeyerParams()
     keyer = CpuKeyer(p)
-    keyer.render(frame, ScreenCalibrator(p).update(frame), None)
+    keyer.render(frame, ScreenCalibrator(p).update(frame), CLEAR)
     counts = keyer.tile_counts
     total = sum(counts.values())
     assert total == -(-1280 // kernels.TILE) * len(range(0, 720, keyer.rows_per_band(720)))
@@ -135,7 +136,7 @@ def test_a_non_contiguous_plane_and_a_read_only_background_use_the_one_compiled_
     strided = Frame.from_yuv(padded[:, :64], u, v, frame.yuv)  # rows padded, as PyAV's are
     bg = np.random.default_rng(0).integers(0, 256, (40, 64, 3), dtype=np.uint8)
     bg.flags.writeable = False
-    check(strided, ScreenMap.constant(SCREEN), KeyerParams(), bg)
+    check(strided, ScreenMap.constant(SCREEN), KeyerParams(), Picture(bg))
     assert len(kernels.kernel().signatures) == 1
 
 
@@ -144,10 +145,11 @@ COMPILE_PROBE = textwrap.dedent(
     import numpy as np
     from chromakey.keying import kernels
     from chromakey.core.frames import Frame
+    from chromakey.core.layers import CLEAR
     from chromakey.core.params import KeyerParams
     from chromakey.core.screenmap import ScreenMap
     keyer = kernels.CpuKeyer(KeyerParams())
-    keyer.render(Frame.from_rgb(np.zeros((8, 8, 3), np.uint8)), ScreenMap.constant((0, .5, 0)), None)
+    keyer.render(Frame.from_rgb(np.zeros((8, 8, 3), np.uint8)), ScreenMap.constant((0, .5, 0)), CLEAR)
     stats = kernels.kernel().stats
     print(sum(stats.cache_misses.values()), sum(stats.cache_hits.values()))
     """
@@ -240,14 +242,14 @@ def test_transparent_yuva_planes_carry_the_straight_alpha():
     h, w = 64, 96
     frame, screen = yuv_frame(scene(h, w, 8), (2, 2), 8), screen_map(h, w, 8)
     keyer = CpuKeyer(KeyerParams())
-    rgba = keyer.render(frame, screen, None)
-    planes = keyer.render(frame, screen, None, pixel_format="yuva420p")
+    rgba = keyer.render(frame, screen, CLEAR)
+    planes = keyer.render(frame, screen, CLEAR, pixel_format="yuva420p")
     assert planes.pixel_format == "yuva420p"
     np.testing.assert_array_equal(planes.a, rgba[..., 3])
     for got, want in zip(planes.planes[:3], _numpy_yuv420p(rgba[..., :3]), strict=True):
         assert np.abs(got.astype(int) - want).max() <= 1
     # A layout the composite does not have falls back to the image.
-    assert isinstance(keyer.render(frame, screen, None, pixel_format="yuv420p"), np.ndarray)
+    assert isinstance(keyer.render(frame, screen, CLEAR, pixel_format="yuv420p"), np.ndarray)
 
 
 def test_an_mp4_render_takes_the_planes_from_the_keyer(tmp_path):

@@ -8,6 +8,7 @@ import pytest
 from chromakey.core.color import rgb_to_hsl
 from chromakey.core.errors import ParameterError
 from chromakey.core.frames import Frame
+from chromakey.core.layers import CLEAR, Solid
 from chromakey.core.params import KeyerParams
 from chromakey.keying import reference as cpu
 from chromakey.keying.calibration import (
@@ -127,10 +128,10 @@ def test_near_black_noise_never_keys():
 def test_composite_over_colour_and_transparent():
     rgb, _ = scene()
     fg, alpha = cpu.key_pixels(rgb, SCREEN, KeyerParams())
-    over = cpu.composite(fg, alpha, np.array([1.0, 0.0, 0.0], np.float32))
+    over = cpu.composite(fg, alpha, Solid((1.0, 0.0, 0.0)))
     np.testing.assert_allclose(over[130, 20], [1, 0, 0])
     np.testing.assert_allclose(over[25, 175], SKIN, atol=1e-6)
-    straight = cpu.composite(fg, alpha, None)
+    straight = cpu.composite(fg, alpha, CLEAR)
     assert straight.shape[-1] == 4
     np.testing.assert_allclose(straight[25, 175], [*SKIN, 1.0], atol=1e-6)
     assert straight[130, 20, 3] == 0

@@ -15,6 +15,7 @@ import pytest
 
 from chromakey.core.errors import ParameterError
 from chromakey.core.frames import Frame
+from chromakey.core.layers import Solid
 from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap
 from chromakey.io.sources import VideoSource, open_source
@@ -94,7 +95,7 @@ def test_frames_are_shown_at_their_timestamps_not_at_a_fixed_rate(tmp_path, gl_c
         live.update(now=t0 + 2.0)
         assert live.ended
         # What is shown is that frame, keyed: compare with the numpy reference.
-        blue = np.array([0x33, 0x66, 0xCC], np.float32) / 255
+        blue = Solid(np.array([0x33, 0x66, 0xCC]) / 255)
         frames = {f.index: f for _, f in VideoSource(clip)}
         for index, got in shown_textures.items():
             want = ReferenceKeyer(live.params).render(
@@ -107,8 +108,7 @@ def test_frames_are_shown_at_their_timestamps_not_at_a_fixed_rate(tmp_path, gl_c
 
 
 class _Slow:
-    """A keyer that takes 100 ms more a frame: in the render loop with the GLSL passes, on
-    the keying thread with the CPU keyer."""
+    """A keyer that takes 100 ms more a frame: on the keying thread with the CPU keyer."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -122,16 +122,25 @@ class _Slow:
         time.sleep(0.1)
         return self.inner.render(*args, **kw)
 
-    def render_texture(self, *args: Any, **kw: Any) -> moderngl.Texture:
-        time.sleep(0.1)
-        return self.inner.render_texture(*args, **kw)
+    def warm(self, width: int, height: int) -> None:
+        self.inner.warm(width, height)
 
     def close(self) -> None:
         self.inner.close()
 
 
+class _SlowTexture(_Slow):
+    """… and in the render loop with the GLSL passes (a TextureKeyer: it has render_texture)."""
+
+    def render_texture(self, *args: Any, **kw: Any) -> moderngl.Texture:
+        time.sleep(0.1)
+        return self.inner.render_texture(*args, **kw)
+
+
 def slow_keyer(backend: str, gl_ctx: Any) -> _Slow:
-    return _Slow(GpuKeyer(KeyerParams(), gl_ctx) if backend == "gpu" else CpuKeyer(KeyerParams()))
+    if backend == "gpu":
+        return _SlowTexture(GpuKeyer(KeyerParams(), gl_ctx))
+    return _Slow(CpuKeyer(KeyerParams()))
 
 
 @pytest.mark.timed  # a keyer that sleeps 100 ms against 40 ms frames: wall-clock by nature

@@ -17,9 +17,9 @@ import moderngl
 import numpy as np
 import pytest
 
-from chromakey.backgrounds import keyer_input
 from chromakey.core.errors import ParameterError
 from chromakey.core.frames import Frame
+from chromakey.core.layers import Solid
 from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap
 from chromakey.io.sinks import write_png
@@ -32,13 +32,8 @@ from chromakey.live import LiveCompositor
 
 from media import figure_frame, write_clip
 
-BLUE = np.array([0x33, 0x66, 0xCC], np.float32) / 255
+BLUE = Solid(np.array([0x33, 0x66, 0xCC]) / 255)
 DEADLINE = 20.0  # seconds any wait below may take before the test fails
-
-
-def pixels_at(bg, time, width, height):
-    """A background's layer at ``time`` as the keyers take it: None, a colour or an image."""
-    return keyer_input(bg.frame_at(time, width, height))
 
 
 def _pixels(tex: moderngl.Texture) -> np.ndarray:
@@ -72,7 +67,7 @@ def test_auto_keys_with_the_cpu_keyer_on_a_software_rasteriser(tmp_path, softwar
             tex = live.render(frame)
             got = _pixels(tex)
             assert (tex.width, tex.height, tex.components, tex.dtype) == (160, 96, 4, "f1")
-            bg = pixels_at(live.background, 0.0, 160, 96)
+            bg = live.background.frame_at(0.0, 160, 96)
             want = CpuKeyer(p).render(frame, ScreenCalibrator(p).update(frame), bg)
             assert want.shape[2] == (4 if spec == "transparent" else 3)
             if want.shape[2] == 3:
@@ -148,6 +143,9 @@ class _Gated:
         time.sleep(max(0.0, 0.05 - (time.perf_counter() - t0)))
         self.keyings += 1
         return self.inner.render(frame, screen, background, **kw)
+
+    def warm(self, width: int, height: int) -> None:
+        self.inner.warm(width, height)
 
     def close(self) -> None:
         self.inner.close()

@@ -6,6 +6,7 @@ from test_keyer import HAIR, SCREEN, SKIN
 
 from chromakey.core.color import YuvSpec
 from chromakey.core.frames import Frame
+from chromakey.core.layers import CLEAR
 from chromakey.core.params import KeyerParams
 from chromakey.keying import reference as cpu
 from chromakey.keying.calibration import ScreenMap
@@ -78,7 +79,7 @@ def test_luma_guide_keeps_a_solid_subject_solid_to_its_edge():
     np.testing.assert_allclose(alpha[2:6, 2:6], 1.0, atol=1e-5)  # float32 rounding only
     np.testing.assert_allclose(alpha[0], 0.0, atol=1e-5)
     out = cpu.ReferenceKeyer(KeyerParams()).render(
-        Frame.from_rgb(to_8bit(rgb)), ScreenMap.constant(SCREEN), None
+        Frame.from_rgb(to_8bit(rgb)), ScreenMap.constant(SCREEN), CLEAR
     )
     assert (out[2:6, 2:6, 3] == 255).all() and (out[0, :, 3] == 0).all()
 

@@ -13,6 +13,7 @@ SCRIPT = textwrap.dedent(
     import numpy as np
     from chromakey.{module} import {keyer} as Keyer
     from chromakey.core.frames import Frame
+    from chromakey.core.layers import CLEAR
     from chromakey.core.memory import keep_freed_memory
     from chromakey.core.params import KeyerParams
     from chromakey.core.screenmap import ScreenMap
@@ -27,10 +28,10 @@ SCRIPT = textwrap.dedent(
     keyer = Keyer(KeyerParams())
     screen = ScreenMap.constant((0.0, 0.5, 0.0))
     for _ in range(2):
-        keyer.render(frame, screen, None)
+        keyer.render(frame, screen, CLEAR)
     start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for _ in range(3):
-        keyer.render(frame, screen, None)
+        keyer.render(frame, screen, CLEAR)
     print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - start)
     keyer.close()
     """

@@ -14,6 +14,7 @@ import pytest
 
 from chromakey.core.errors import OutputError
 from chromakey.core.frames import Frame, YuvImage
+from chromakey.core.layers import CLEAR, Solid
 from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap
 from chromakey.io.sinks import Sink, VideoFileSink
@@ -122,7 +123,7 @@ def _frame(seed: int) -> Frame:
 
 @pytest.mark.parametrize(
     "background, pixel_format",
-    [(np.array([1.0, 0.0, 1.0]), None), (None, None), (np.array([1.0, 0.0, 1.0]), "yuv420p")],
+    [(Solid((1.0, 0.0, 1.0)), None), (CLEAR, None), (Solid((1.0, 0.0, 1.0)), "yuv420p")],
 )
 def test_the_keyer_hands_out_a_new_image_every_frame(background, pixel_format):
     """The writer holds frame N while frame N+1 is keyed: the two must not share memory."""

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from chromakey.core.color import YuvSpec
 from chromakey.core.errors import ChromakeyError
 from chromakey.core.frames import Frame
+from chromakey.core.layers import CLEAR, Picture, Solid
 from chromakey.core.params import INTEGER_FIELDS, RANGES, SCREEN_FAMILIES, KeyerParams
 from chromakey.core.screenmap import ScreenMap
 from chromakey.keying.reference import ReferenceKeyer
@@ -69,10 +70,10 @@ BACKGROUNDS = st.sampled_from([None, "colour", "image"])
 
 def background_for(kind, frame):
     if kind is None:
-        return None
+        return CLEAR
     if kind == "colour":
-        return np.array([0.2, 0.4, 0.9], np.float32)
-    return np.full((frame.height, frame.width, 3), 77, np.uint8)
+        return Solid((0.2, 0.4, 0.9))
+    return Picture(np.full((frame.height, frame.width, 3), 77, np.uint8))
 
 
 def check_output(out, frame, kind):

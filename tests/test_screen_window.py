@@ -18,6 +18,7 @@ from chromakey.app.options import add_keyer_options, keyer_params
 from chromakey.core.color import hsl_to_rgb, rgb_to_hsl
 from chromakey.core.errors import ParameterError
 from chromakey.core.frames import Frame
+from chromakey.core.layers import CLEAR, Solid
 from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import keyed_params
 from chromakey.io.sources import VideoSource
@@ -44,7 +45,7 @@ def key(frames: list[Frame], p: KeyerParams, backend: str) -> list[np.ndarray]:
     keyer = CpuKeyer(p) if backend == "cpu" else cpu.ReferenceKeyer(p)
     out = []
     for f in frames:
-        rgba = keyer.render(f, cal.update(f), None)
+        rgba = keyer.render(f, cal.update(f), CLEAR)
         out.append(rgba[..., 3].astype(np.float32) / 255)
     return out
 
@@ -133,7 +134,7 @@ def test_despill_never_greys_a_keyed_backdrop():
     f, mask = solid_patch_frame(SCREENS["muslin"].rgb, (0.8, 0.6, 0.5))
     p = KeyerParams()
     cal = ScreenCalibrator(p)
-    out = CpuKeyer(p).render(f, cal.update(f), np.array([1.0, 0.0, 1.0], np.float32))
+    out = CpuKeyer(p).render(f, cal.update(f), Solid((1.0, 0.0, 1.0)))
     ring = np.zeros_like(mask)
     ring[26:70, 46:114] = True
     backdrop = out[~ring].astype(int)

@@ -15,7 +15,6 @@ from .base import (
     Picture,
     Solid,
     TransparentBackground,
-    keyer_input,
 )
 from .download import DOWNLOAD_DEADLINE, DOWNLOAD_TIMEOUT, MAX_DOWNLOAD_BYTES, download
 from .fit import FITS, check_fit
@@ -49,7 +48,6 @@ __all__ = [
     "check_fit",
     "check_play_style",
     "download",
-    "keyer_input",
     "open_media_background",
     "parse_background",
 ]

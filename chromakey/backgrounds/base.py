@@ -1,53 +1,25 @@
-"""What the subject is composited over, as types: a background gives a ``Layer`` for each
-output time, and a layer is one of three small types — nothing (``Clear``), one colour
-(``Solid``) or a picture of exactly the output size (``Picture``) — so that whoever
-composites dispatches on the type, never on an array's shape.
+"""What the subject is composited over: a background gives a ``Layer`` for each output time,
+one of the three types of ``core.layers`` — nothing (``Clear``), one colour (``Solid``) or a
+picture of exactly the output size (``Picture``) — on which the keyers ``match``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..core.color import format_color
+from ..core.layers import CLEAR, Clear, Layer, Picture, Solid
 
-
-@dataclass(frozen=True, eq=False)
-class Clear:
-    """No background: the output keeps the subject's alpha."""
-
-
-@dataclass(frozen=True, eq=False)
-class Solid:
-    """One colour, (3,) float32 RGB in 0–1."""
-
-    rgb: np.ndarray
-
-
-@dataclass(frozen=True, eq=False)
-class Picture:
-    """H×W×3 (opaque) or H×W×4 (straight alpha) uint8 of exactly the output size; read-only
-    and possibly shared between frames."""
-
-    pixels: np.ndarray
-
-    @property
-    def has_alpha(self) -> bool:
-        return self.pixels.shape[2] == 4
-
-
-Layer = Clear | Solid | Picture
-CLEAR = Clear()
-
-
-def keyer_input(layer: Layer) -> np.ndarray | None:
-    """The layer as the keyers take a background today (None, a colour or an image)."""
-    if isinstance(layer, Clear):
-        return None
-    if isinstance(layer, Solid):
-        return layer.rgb
-    return layer.pixels
+__all__ = [
+    "CLEAR",
+    "Background",
+    "Clear",
+    "ColorBackground",
+    "Layer",
+    "Picture",
+    "Solid",
+    "TransparentBackground",
+]
 
 
 class Background:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.layers import Layer
 from ..core.memory import keep_freed_memory
 from .settings import _RESULT, BACKGROUND
 
@@ -33,7 +34,7 @@ class TimedCpuKeyer:
         self.inner.set_params(params)
 
     def render(
-        self, frame: Any, screen: Any, background: np.ndarray | None, *, pixel_format: Any = None
+        self, frame: Any, screen: Any, background: Layer, *, pixel_format: Any = None
     ) -> Any:
         t0 = time.perf_counter()
         out = self.inner.render(frame, screen, background, pixel_format=pixel_format)
@@ -60,7 +61,7 @@ class TimedGpuKeyer:
         self.inner.set_params(params)
 
     def render(
-        self, frame: Any, screen: Any, background: np.ndarray | None, *, pixel_format: Any = None
+        self, frame: Any, screen: Any, background: Layer, *, pixel_format: Any = None
     ) -> np.ndarray:
         out = self.inner.render(frame, screen, background, pixel_format=pixel_format)
         for k in self.totals:

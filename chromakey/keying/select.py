@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args, runtime_checkable
 
 import numpy as np
 
 from ..core.errors import BackendUnavailableError, ParameterError
 from ..core.frames import Frame, YuvImage
+from ..core.layers import Layer
 from ..core.params import KeyerParams
 from ..core.screenmap import ScreenMap
 from . import glprobe, numba_start
@@ -19,6 +20,8 @@ from .reference import cpu_workers
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
+    import moderngl
+
     from .kernels import CpuKeyer
 
 Backend = Literal["auto", "cpu", "gpu"]
@@ -26,7 +29,9 @@ BACKENDS: tuple[Backend, ...] = get_args(Backend)
 
 
 class Keyer(Protocol):
-    backend: str
+    """What the compositors key with: the CPU kernels, the GLSL passes, or a host's own."""
+
+    backend: str  # "cpu" or "gpu", for the stats and the user; it decides nothing
     # Layouts render() can return as a sink stores them (Sink.pixel_format); for any other
     # it returns the uint8 RGB(A) image.
     pixel_formats: frozenset[str]
@@ -34,16 +39,31 @@ class Keyer(Protocol):
     # render()'s ``screen`` comes from the calibrator: the very same ScreenMap object from
     # frame to frame while no block, the global colour or the window moved, and
     # ScreenMap.blocks_changed_since(previous) names the blocks that did (bit for bit).
+    # ``background`` is a core.layers Layer, of the frame's size where it is a Picture.
     def set_params(self, params: KeyerParams) -> None: ...
     def render(
         self,
         frame: Frame,
         screen: ScreenMap,
-        background: np.ndarray | None,
+        background: Layer,
         *,
         pixel_format: str | None = None,
     ) -> np.ndarray | YuvImage: ...
+    def warm(self, width: int, height: int) -> None:
+        """Ready for frames of this size (scratch, targets), before a live clock starts."""
+        ...
+
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class TextureKeyer(Keyer, Protocol):
+    """A keyer whose composite can stay in its OpenGL context's texture: a live view shows it
+    as it is, without the read-back and the upload the CPU path needs."""
+
+    def render_texture(
+        self, frame: Frame, screen: ScreenMap, background: Layer
+    ) -> moderngl.Texture: ...
 
 
 def auto_takes_cpu(ctx: Any) -> str | None:

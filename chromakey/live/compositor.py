@@ -46,8 +46,9 @@ class LiveCompositor:
     or ``gpu`` (module docstring); ``threaded``: the CPU path keys on a worker thread;
     ``on_keyed``: called on that thread when a composite is ready for ``update`` (e.g.
     ``glfw.post_empty_event``, to wake a loop that waits for events). ``keyer``: a keyer of
-    the host's own (configured, instrumented); its ``backend`` decides the path, and a ``gpu``
-    one must render into ``ctx``; it is closed with the compositor. ``input_colour``
+    the host's own (configured, instrumented); a :class:`~chromakey.keying.select.TextureKeyer`
+    keys into a texture on the render thread and must render into ``ctx``, any other
+    :class:`~chromakey.keying.select.Keyer` keys to an image; it is closed with the compositor. ``input_colour``
     (:class:`chromakey.core.color.InputColour`) states the frames' YUV matrix and range
     over the source's tags.
 
@@ -80,18 +81,20 @@ class LiveCompositor:
         made: moderngl.Context | None = None
         try:
             self.ctx = made = create_context(ctx)
-            if keyer is not None:
-                self.backend = keyer.backend  # "gpu": it renders into this context's textures
-            else:
-                self.backend = backend_for_context(backend, self.ctx)
-                keyer = GpuKeyer(params, self.ctx) if self.backend == "gpu" else cpu_keyer(params)
+            if keyer is None:
+                gpu = backend_for_context(backend, self.ctx) == "gpu"
+                keyer = GpuKeyer(params, self.ctx) if gpu else cpu_keyer(params)
+            self.backend = keyer.backend
         except BaseException:
             if made is not None and self._owns_ctx:
                 made.release()
             first_background.close()
             raise
         self._compositor = Compositor(keyer, first_background, params, input_colour)
-        self.threaded = bool(threaded) and self.backend == "cpu"
+        # The GLSL passes key into a texture on this thread; any other keyer keys to an image,
+        # on a keying thread of its own when ``threaded``, and the image is uploaded.
+        self._texture_path = self._compositor.texture_keyer is not None
+        self.threaded = bool(threaded) and not self._texture_path
         self.clock = clock
         self.sync = sync
         self.stats = LiveStats()
@@ -143,9 +146,7 @@ class LiveCompositor:
             source, not isinstance(source, VideoSource) if stall_resync is None else stall_resync
         )
         self._bind_background(self.background)
-        from ..keying.kernels import CpuKeyer
-
-        if isinstance(self.keyer, CpuKeyer) and isinstance(source, Source):
+        if isinstance(source, Source):
             self.keyer.warm(source.info.width, source.info.height)  # before the clock starts
         return self
 
@@ -232,7 +233,7 @@ class LiveCompositor:
         """Calibrate, key and composite one frame into the texture, on this thread."""
         t0 = time.perf_counter()
         scene = self._scene_time(frame)
-        if self.backend == "gpu":
+        if self._texture_path:
             tex = self._compositor.step_texture(frame, scene)
             if self.sync:
                 self.ctx.finish()

@@ -29,12 +29,15 @@ from pathlib import Path
 from typing import Any
 
 from ...core.errors import ChromakeyError
+from ..param_table import SETTINGS_FILE, settings_glsl
 
 SHADER_PACKAGE = "chromakey.shaders"
 LINE_STRIDE = 100_000  # line numbers of file k are k·LINE_STRIDE + its own line numbers
 
 _INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"\s*(?://.*)?$')
 _VERSION = re.compile(r"^\s*#\s*version\b")
+_UNIFORM = re.compile(r"^\s*uniform\s+\w+\s+(\w+)", re.M)
+DECLARED = "declared_uniforms"  # the key of a program's ``extra`` that holds them
 
 # Driver log formats: Mesa "0:12(5): error: …", NVIDIA "0(12) : error C1008: …",
 # AMD / Apple / Intel on Windows "ERROR: 0:12: …".
@@ -137,11 +140,16 @@ class ShaderLibrary:
     """Reads shader files from one directory and builds moderngl programs from them.
 
     ``defines``: constants injected into every program this library builds (more can be
-    given per :meth:`program`).
+    given per :meth:`program`). ``generated``: includes made in Python rather than read from
+    a file, by name; by default the settings' declarations (``settings.glsl``, from
+    ``keying.param_table``).
     """
 
     def __init__(
-        self, root: str | Path | Traversable | None = None, defines: Defines | None = None
+        self,
+        root: str | Path | Traversable | None = None,
+        defines: Defines | None = None,
+        generated: Mapping[str, str] | None = None,
     ) -> None:
         self.defines: dict[str, int | float] = dict(defines or {})
         if root is None:
@@ -150,11 +158,30 @@ class ShaderLibrary:
             self.root = Path(root)
         else:
             self.root = root
+        self.generated = dict({SETTINGS_FILE: settings_glsl()} if generated is None else generated)
+        self._declared: frozenset[str] | None = None
+
+    def declared_uniforms(self) -> frozenset[str]:
+        """The names of every uniform any shader of the library declares: an upload of any
+        other name is a mistake (a uniform a compiler dropped is still declared here)."""
+        if self._declared is None:
+            texts = list(self.generated.values())
+            texts += [
+                node.read_text(encoding="utf-8")
+                for node in self.root.iterdir()
+                if node.name.endswith(".glsl") and node.is_file()
+            ]
+            self._declared = frozenset(m.group(1) for t in texts for m in _UNIFORM.finditer(t))
+        return self._declared
 
     def _display(self, name: str) -> str:
+        if name in self.generated:
+            return f"{name} (generated)"
         return str(self.root.joinpath(name))
 
     def _read(self, name: str, where: str | None) -> str:
+        if name in self.generated:
+            return self.generated[name]
         node = self.root.joinpath(name)
         if not node.is_file():
             origin = f"{where}: " if where else ""
@@ -216,12 +243,14 @@ class ShaderLibrary:
         vs = self.source(vertex, 0, defines)
         fs = self.source(fragment, len(vs.files), defines)
         try:
-            return ctx.program(vertex_shader=vs.text, fragment_shader=fs.text)
+            prog = ctx.program(vertex_shader=vs.text, fragment_shader=fs.text)
         except moderngl.Error as exc:
             message, locations = translate_log(str(exc), (vs, fs))
             raise ShaderError(
                 f"shader program {vertex} + {fragment} failed to build:\n{message}", locations
             ) from exc
+        prog.extra = {DECLARED: self.declared_uniforms()}  # what uploads.set_uniform checks
+        return prog
 
 
 def translate_log(log: str, sources: Sequence[ShaderSource]) -> tuple[str, list[SourceLocation]]:

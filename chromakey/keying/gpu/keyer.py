@@ -10,14 +10,15 @@ import numpy as np
 
 from ...core.errors import ParameterError
 from ...core.frames import Frame
+from ...core.layers import Clear, Layer, Picture, Solid, check_layer, out_channels
 from ...core.params import KeyerParams
 from ...core.screenmap import ScreenMap, keyed_params
 from .. import reference as cpu
+from ..param_table import uniforms
 from .context import create_context, made_current
 from .glsl import ShaderLibrary
 from .passes import CHROMA_GRID, FORMATS, TARGETS, GpuPass, pass_graph, shader_defines
 from .timer import READBACK, UPLOAD, PassTimer, timed
-from .uniforms import uniform_values
 from .uploads import _FIXED_UNITS, FIRST_INPUT_UNIT, _PlaneTexture, _set, checked_chroma
 
 
@@ -143,7 +144,7 @@ class GpuKeyer:
             self._current = {ps.program: self._program(ps) for ps in graph}
         if p is self._params_applied:
             return
-        values = uniform_values(p)
+        values = uniforms(p)
         self._param_values = values
         for prog in self._progs.values():
             for name, value in values.items():
@@ -225,34 +226,29 @@ class GpuKeyer:
             _set(prog, "yuv_matrix", tuple(float(x) for x in m32.T.reshape(-1)))
             _set(prog, "yuv_offset", tuple(float(x) for x in off))
 
-    def _set_background(self, background: np.ndarray | None, width: int, height: int) -> int:
-        """Upload or set the background; returns the number of output channels."""
+    def _set_background(self, background: Layer) -> None:
+        """Upload or set the background (a Picture is of the frame's size: checked before)."""
         prog = self._current["composite"]
-        if background is None:
-            _set(prog, "background_mode", 0)
-            _set(prog, "background_is_image", 0)
-            return 4
-        bg = np.asarray(background)
-        if bg.ndim == 1 and bg.shape[0] in (3, 4):
-            color = bg.astype(np.float32) / np.float32(255.0) if bg.dtype == np.uint8 else bg
-            rgba = [float(c) for c in color] + ([1.0] if bg.shape[0] == 3 else [])
-            _set(prog, "background_mode", 1 if bg.shape[0] == 3 else 2)
-            _set(prog, "background_is_image", 0)
-            _set(prog, "background_color", tuple(rgba))
-            return 3 if bg.shape[0] == 3 else 4
-        if bg.ndim != 3 or bg.shape[2] not in (3, 4) or bg.shape[:2] != (height, width):
-            raise ParameterError(
-                f"background must be None, a colour of 3 numbers, or an image of the frame's size "
-                f"{height}×{width}×3 (or ×4), got shape {bg.shape}"
-            )
-        # A read-only array that is the same object as last time is the same picture.
-        same = bg is self._bg_source and not bg.flags.writeable and self._bg.tex is not None
-        if not same:
-            self._bg.upload(bg)
-            self._bg_source = bg
-        _set(prog, "background_mode", 1 if bg.shape[2] == 3 else 2)
-        _set(prog, "background_is_image", 1)
-        return 3 if bg.shape[2] == 3 else 4
+        match background:
+            case Clear():
+                _set(prog, "background_mode", 0)
+                _set(prog, "background_is_image", 0)
+            case Solid(rgb=rgb):
+                _set(prog, "background_mode", 1)
+                _set(prog, "background_is_image", 0)
+                _set(prog, "background_color", (*(float(c) for c in rgb), 1.0))
+            case Picture(pixels=pixels):
+                # A read-only array that is the same object as last time is the same picture.
+                same = (
+                    pixels is self._bg_source
+                    and not pixels.flags.writeable
+                    and self._bg.tex is not None
+                )
+                if not same:
+                    self._bg.upload(pixels)
+                    self._bg_source = pixels
+                _set(prog, "background_mode", 2 if background.has_alpha else 1)
+                _set(prog, "background_is_image", 1)
 
     def _run_passes(self, screen: ScreenMap, bg_image: bool) -> None:
         """Draw :func:`pass_graph`'s passes, each into its targets, reading earlier ones'."""
@@ -288,12 +284,12 @@ class GpuKeyer:
     # --- API -------------------------------------------------------------------------------
 
     def render_texture(
-        self, frame: Frame, screen: ScreenMap, background: np.ndarray | None
+        self, frame: Frame, screen: ScreenMap, background: Layer
     ) -> moderngl.Texture:
         """Key and composite ``frame``; the RGBA8 result stays on the GPU. ``screen``: the
         calibrator's :class:`ScreenMap` (``ScreenMap.constant`` for one colour). The texture is
         the keyer's own and is overwritten by the next call; it is straight RGBA when
-        ``background`` is None (or has alpha) and opaque (alpha 1) otherwise."""
+        ``background`` is Clear (or a Picture with alpha) and opaque (alpha 1) otherwise."""
         with made_current(self.ctx, self._standalone):
             self._render(frame, screen, background)
             if self.timer is not None:
@@ -304,12 +300,13 @@ class GpuKeyer:
         self,
         frame: Frame,
         screen: ScreenMap,
-        background: np.ndarray | None,
+        background: Layer,
         *,
         out: np.ndarray | None = None,
         pixel_format: str | None = None,
     ) -> np.ndarray:
-        """uint8 H×W×3 over ``background`` ((3,) colour or H×W×3/4 image), or H×W×4 if None.
+        """uint8 H×W×3 over a ``Solid`` or an opaque ``Picture``, H×W×4 over ``Clear`` or a
+        ``Picture`` with alpha.
 
         As ReferenceKeyer.render; ``pixel_format`` is taken for the Keyer protocol, and the
         result is always that uint8 image (pixel_formats). The pixels are read straight into ``out`` if given (a C-contiguous
@@ -332,12 +329,13 @@ class GpuKeyer:
         self.stats["readback"] = time.perf_counter() - t0
         return out
 
-    def _render(self, frame: Frame, screen: ScreenMap, background: np.ndarray | None) -> int:
+    def _render(self, frame: Frame, screen: ScreenMap, background: Layer) -> int:
         if self._released:
             raise RuntimeError("this GpuKeyer is closed")
         t0 = time.perf_counter()
         chroma = checked_chroma(frame)
         w, h = frame.width, frame.height
+        check_layer(background, w, h)
         self._ensure_targets(w, h)
         self._chroma_size = (-(-w // chroma[0]), -(-h // chroma[1]))
         # No blending, depth test or culling from a host's state; its framebuffer comes back.
@@ -345,18 +343,26 @@ class GpuKeyer:
             self._apply_params(keyed_params(self.params, screen), chroma)
             with timed(self.timer, UPLOAD):
                 self._upload_frame(frame)
-                comps = self._set_background(background, w, h)
+                self._set_background(background)
             if self.timing:
                 self.ctx.finish()
             t1 = time.perf_counter()
-            self._run_passes(screen, background is not None and np.ndim(background) == 3)
+            self._run_passes(screen, isinstance(background, Picture))
             if self.timing:
                 self.ctx.finish()
             t2 = time.perf_counter()
         self.stats["upload"] = t1 - t0
         self.stats["passes"] = t2 - t1
         self.stats["readback"] = 0.0
-        return comps
+        return out_channels(background)
+
+    def warm(self, width: int, height: int) -> None:
+        """Render targets of this size made now (the programs are built with the keyer), so
+        that a live view's first frame does not pay for them."""
+        if self._released:
+            raise RuntimeError("this GpuKeyer is closed")
+        with made_current(self.ctx, self._standalone):
+            self._ensure_targets(max(width, 1), max(height, 1))
 
     def close(self) -> None:
         """Release the keyer's GL objects (and its context, if it made it). Idempotent."""

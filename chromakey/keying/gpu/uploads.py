@@ -9,6 +9,7 @@ import numpy as np
 
 from ...core.errors import InputError
 from ...core.frames import Frame
+from .glsl import DECLARED, ShaderError
 
 # Texture units: the frame's planes, the screen map, the background image and the chroma guide
 # (what every pass that decodes reads, decode.glsl) stay bound for the whole frame; each pass's
@@ -53,10 +54,18 @@ def checked_chroma(frame: Frame) -> tuple[int, int]:
 
 
 def _set(prog: moderngl.Program, name: str, value: Any) -> None:
-    """Set a uniform if the compiler kept it (a pass that does not read one drops it)."""
+    """Set a uniform if the compiler kept it (a pass that does not read one drops it). A name
+    that no shader of the program's library declares is a mistake, never silently skipped."""
     u = prog.get(name, None)
     if isinstance(u, moderngl.Uniform):
         u.value = value
+        return
+    declared = prog.extra.get(DECLARED) if isinstance(prog.extra, dict) else None
+    if declared is not None and name not in declared:
+        raise ShaderError(
+            f"uniform {name!r} is set but no shader declares it; declare it in the GLSL "
+            "(a setting: add it to keying/param_table.py's TABLE)"
+        )
 
 
 class _PlaneTexture:

@@ -27,65 +27,115 @@ GUIDE_GAP = 2
 TOLERANCE = 2
 
 
-# Indices into the float32 parameter vector.
-(
-    P_HUE_CENTER,
-    P_HUE_HALF,
-    P_HUE_E0,
-    P_HUE_INV,
-    P_SAT_E0,
-    P_SAT_INV,
-    P_DARK_E0,
-    P_DARK_INV,
+# The parameter vectors' indices live with the table that fills them (keying.param_table).
+from ..param_table import (  # noqa: E402
+    I_BG_KIND,
+    I_CHANNELS,
+    I_CHOKE,
+    I_EDGE_R,
+    I_FEATHER_N,
+    I_FX,
+    I_FY,
+    I_GUIDE_R,
+    I_HALO,
+    I_KEY,
+    I_LAYOUT,
+    I_PREFILLED,
+    I_REACH,
+    I_REST,
+    I_SPILL_R,
+    I_TILES,
+    I_YUV,
+    N_INTS,
+    N_PARAMS,
     P_BRIGHT_E0,
     P_BRIGHT_INV,
-    P_EDGE_E0,
-    P_EDGE_INV,
-    P_WEAK_E0,
-    P_WEAK_INV,
     P_CLIP_BLACK,
     P_CLIP_INV,
+    P_DARK_E0,
+    P_DARK_INV,
+    P_EDGE_E0,
+    P_EDGE_INV,
+    P_FIT_E0,
+    P_FIT_INV,
+    P_GAMUT_E0,
+    P_GAMUT_INV,
     P_GUIDE_EPS,
-    P_SPILL,
+    P_HUE_CENTER,
+    P_HUE_E0,
+    P_HUE_HALF,
+    P_HUE_INV,
+    P_MATTE_EPS,
+    P_MIX_E0,
+    P_MIX_INV,
+    P_REACH_E0,
+    P_REACH_INV,
+    P_SAT_E0,
+    P_SAT_INV,
     P_SCREEN_LO,
+    P_SPILL,
     P_SUBJECT_HI,
     P_VIVID_E0,
     P_VIVID_INV,
-    P_MATTE_EPS,
-    P_FIT_E0,
-    P_FIT_INV,
-    P_REACH_E0,
-    P_REACH_INV,
-    P_MIX_E0,
-    P_MIX_INV,
-    P_GAMUT_E0,
-    P_GAMUT_INV,
-    N_PARAMS,
-) = range(32)
+    P_WEAK_E0,
+    P_WEAK_INV,
+    ramp,
+)
 
-
-# Indices into the int64 parameter vector.
-(
-    I_KEY,
-    I_GUIDE_R,
-    I_CHOKE,
-    I_FEATHER_N,
-    I_SPILL_R,
-    I_EDGE_R,
-    I_HALO,
-    I_TILES,
-    I_BG_KIND,
-    I_CHANNELS,
-    I_LAYOUT,
-    I_FX,
-    I_FY,
-    I_YUV,
-    I_PREFILLED,
-    I_REST,
-    I_REACH,
-    N_INTS,
-) = range(18)
-
+# Re-exported: the kernels import them from here with the rest.
+__all__ = [
+    "I_BG_KIND",
+    "I_CHANNELS",
+    "I_CHOKE",
+    "I_EDGE_R",
+    "I_FEATHER_N",
+    "I_FX",
+    "I_FY",
+    "I_GUIDE_R",
+    "I_HALO",
+    "I_KEY",
+    "I_LAYOUT",
+    "I_PREFILLED",
+    "I_REACH",
+    "I_REST",
+    "I_SPILL_R",
+    "I_TILES",
+    "I_YUV",
+    "N_INTS",
+    "N_PARAMS",
+    "P_BRIGHT_E0",
+    "P_BRIGHT_INV",
+    "P_CLIP_BLACK",
+    "P_CLIP_INV",
+    "P_DARK_E0",
+    "P_DARK_INV",
+    "P_EDGE_E0",
+    "P_EDGE_INV",
+    "P_FIT_E0",
+    "P_FIT_INV",
+    "P_GAMUT_E0",
+    "P_GAMUT_INV",
+    "P_GUIDE_EPS",
+    "P_HUE_CENTER",
+    "P_HUE_E0",
+    "P_HUE_HALF",
+    "P_HUE_INV",
+    "P_MATTE_EPS",
+    "P_MIX_E0",
+    "P_MIX_INV",
+    "P_REACH_E0",
+    "P_REACH_INV",
+    "P_SAT_E0",
+    "P_SAT_INV",
+    "P_SCREEN_LO",
+    "P_SPILL",
+    "P_SUBJECT_HI",
+    "P_VIVID_E0",
+    "P_VIVID_INV",
+    "P_WEAK_E0",
+    "P_WEAK_INV",
+    "ramp",
+]
 
 # What the background is (I_BG_KIND).
 BG_NONE, BG_COLOR, BG_RGB, BG_RGBA = 0, 1, 2, 3
@@ -157,13 +207,6 @@ _ALPHA_EPS = F32(cpu.ALPHA_FLOOR)
 
 
 _ALPHA_VISIBLE = F32(cpu.ALPHA_VISIBLE)
-
-
-def ramp(e0: float, e1: float) -> tuple[float, float]:
-    """(e0, 1/(e1 − e0)) as cpu.soft_step computes them, in float32; −1 marks a hard step."""
-    if e1 - e0 < cpu.MIN_RAMP:
-        return float(F32(e0)), -1.0
-    return float(F32(e0)), float(F32(1.0 / (e1 - e0)))
 
 
 # --- per-pixel maths (twins of the reference's) -------------------------------------------

@@ -9,6 +9,7 @@ import numba
 import numpy as np
 
 from ...core.frames import Frame, YuvImage
+from ...core.layers import CLEAR, Clear, Layer, Picture, Solid, check_layer, out_channels
 from ...core.params import KeyerParams
 from ...core.screenmap import ScreenMap, keyed_params
 from .. import reference as cpu
@@ -132,11 +133,12 @@ class CpuKeyer:
         self,
         frame: Frame,
         screen: ScreenMap,
-        background: np.ndarray | None,
+        background: Layer,
         *,
         pixel_format: str | None = None,
     ) -> np.ndarray | YuvImage:
         """The frame keyed over ``background`` (see :meth:`_render`), on the path chosen."""
+        check_layer(background, frame.width, frame.height)
         choice = self._choice
         if choice is None:
             return self._render(frame, screen, background, pixel_format, self.incremental is True)
@@ -152,11 +154,12 @@ class CpuKeyer:
         self,
         frame: Frame,
         screen: ScreenMap,
-        background: np.ndarray | None,
+        background: Layer,
         pixel_format: str | None,
         incremental: bool,
     ) -> np.ndarray | YuvImage:
-        """uint8 H×W×3 over ``background`` ((3,) colour or H×W×3/4 image), or H×W×4 if None.
+        """uint8 H×W×3 over a ``Solid`` or an opaque ``Picture``, H×W×4 over ``Clear`` or a
+        ``Picture`` with alpha.
 
         ``pixel_format="rgba"`` makes an opaque composite H×W×4 too (alpha 255);
         ``pixel_format="yuv420p"`` (an opaque composite) or ``"yuva420p"`` (a transparent
@@ -168,18 +171,14 @@ class CpuKeyer:
         h, w = frame.height, frame.width
         ints[I_TILES] = 1 if self.tiles else 0
         bg_color, bg_img = NO_COLOR, NO_IMAGE
-        if background is None:
-            kind, channels = BG_NONE, 4
-        else:
-            bg = np.asarray(background)
-            if bg.ndim == 1:
-                kind, channels, bg_color = BG_COLOR, 3, bg.astype(F32).reshape(3)
-            else:
-                if bg.dtype != np.uint8:
-                    bg = cpu.to_uint8(np.clip(bg, 0.0, 1.0).astype(F32))
-                kind = BG_RGBA if bg.shape[-1] == 4 else BG_RGB
-                channels = 4 if kind == BG_RGBA else 3
-                bg_img = bg
+        match background:
+            case Clear():
+                kind = BG_NONE
+            case Solid(rgb=rgb):
+                kind, bg_color = BG_COLOR, rgb
+            case Picture(pixels=pixels):
+                kind, bg_img = (BG_RGBA if background.has_alpha else BG_RGB), pixels
+        channels = out_channels(background)
         if pixel_format == "rgba" and channels == 3:
             channels = 4  # opaque, with alpha 255: what an RGBA texture takes as it is
         ints[I_BG_KIND] = kind
@@ -331,7 +330,7 @@ class CpuKeyer:
         """Key one blank frame of this size, so that the first real frame does not pay for
         allocating and faulting in the scratch (a live view's first frame would be late)."""
         blank = Frame.from_rgb(np.zeros((max(height, 1), max(width, 1), 3), np.uint8))
-        self.render(blank, ScreenMap.constant((0.0, 0.5, 0.0)), None)
+        self.render(blank, ScreenMap.constant((0.0, 0.5, 0.0)), CLEAR)
         self._kept.clear()
 
     @property

@@ -9,6 +9,7 @@ import numpy as np
 
 from ...core.color import rgb_to_hsl
 from ...core.frames import Frame
+from ...core.layers import Layer, Picture, check_layer, out_channels
 from ...core.params import KeyerParams
 from ...core.screenmap import ScreenMap, keyed_params
 from .colour_model import colour_model_matte
@@ -113,23 +114,23 @@ class ReferenceKeyer:
     def set_params(self, params: KeyerParams) -> None:
         self.params = params
 
-    def render(self, frame: Frame, screen: ScreenMap, background: np.ndarray | None) -> np.ndarray:
-        """uint8 H×W×3 over ``background`` ((3,) colour or H×W×3/4 image), or H×W×4 if None.
+    def render(self, frame: Frame, screen: ScreenMap, background: Layer) -> np.ndarray:
+        """uint8 H×W×3 over a ``Solid`` or an opaque ``Picture``, H×W×4 over ``Clear`` or a
+        ``Picture`` with alpha.
 
         ``screen``: the calibrator's :class:`ScreenMap` (``ScreenMap.constant`` for one colour).
         """
+        check_layer(background, frame.width, frame.height)
         p = keyed_params(self.params, screen)
         bands = self.bands(frame.width, frame.height) if self.strips else []
         if len(bands) <= 1:
             fg, alpha = key_frame(decode_rgb(frame), screen, p, luma_weights(frame))
             return to_uint8(composite(fg, alpha, background))
-        bg = None if background is None else np.asarray(background)
-        channels = 4 if bg is None or bg.shape[-1] == 4 else 3
-        out = np.empty((frame.height, frame.width, channels), np.uint8)
+        out = np.empty((frame.height, frame.width, out_channels(background)), np.uint8)
         halo = halo_rows(p)
 
         def band(rows: tuple[int, int]) -> None:
-            self._render_band(frame, screen, bg, p, halo, rows[0], rows[1], out)
+            self._render_band(frame, screen, background, p, halo, rows[0], rows[1], out)
 
         if self.workers == 1:
             for rows in bands:
@@ -154,7 +155,7 @@ class ReferenceKeyer:
     def _render_band(
         frame: Frame,
         screen: ScreenMap,
-        background: np.ndarray | None,
+        background: Layer,
         p: KeyerParams,
         halo: int,
         y0: int,
@@ -167,7 +168,7 @@ class ReferenceKeyer:
         rgb = decode_rows(frame, h0, h1)
         fg, alpha = key_pixels(rgb, screen_rows(screen, h, w, h0, h1), p, luma_weights(frame))
         a, b = y0 - h0, y1 - h0
-        bg = background[y0:y1] if background is not None and background.ndim == 3 else background
+        bg = Picture(background.pixels[y0:y1]) if isinstance(background, Picture) else background
         to_uint8(composite(fg[a:b], alpha[a:b], bg), out=out[y0:y1])
 
     def close(self) -> None:

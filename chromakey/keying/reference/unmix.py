@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...core.layers import Clear, Layer, Picture, Solid
 from ...core.params import KeyerParams
 from .common import ALPHA_FLOOR, ALPHA_VISIBLE, F32, soft_step
 from .membership import key_excess
@@ -50,31 +51,36 @@ def unmix_despill(
 # --- 8. composite -------------------------------------------------------------------
 
 
-def composite(fg: np.ndarray, alpha: np.ndarray, background: np.ndarray | None) -> np.ndarray:
-    """Straight-alpha 'over': fg is premultiplied, background is RGB (or RGBA) or None.
-
-    The background is a (3,) colour or an H×W×3/4 image, float 0–1 or uint8.
-
-    With no background the result is straight RGBA for transparent outputs.
-    """
+def composite(fg: np.ndarray, alpha: np.ndarray, background: Layer) -> np.ndarray:
+    """Straight-alpha 'over' (float 0–1): fg is premultiplied. Over ``Clear`` the result is
+    straight RGBA, for transparent outputs; over a ``Picture`` with alpha it stays RGBA."""
     a3 = alpha[..., None]
-    if background is None:
-        out = np.empty(alpha.shape + (4,), F32)
-        np.divide(fg, np.maximum(a3, F32(ALPHA_FLOOR)), out=out[..., :3])
-        out[..., :3] *= a3 > F32(ALPHA_VISIBLE)
-        np.clip(out[..., :3], 0.0, 1.0, out=out[..., :3])
-        out[..., 3] = alpha
-        return out
-    bg = background.astype(F32) * F32(1.0 / 255.0) if background.dtype == np.uint8 else background
-    if bg.shape[-1] == 4:
-        # A background with its own alpha: the subject over it, then the pair stays RGBA.
-        out = np.empty(alpha.shape + (4,), F32)
-        ba = bg[..., 3:4]
-        out_a = a3 + (F32(1.0) - a3) * ba
-        prem = fg + (F32(1.0) - a3) * bg[..., :3] * ba
-        np.divide(prem, np.maximum(out_a, F32(ALPHA_FLOOR)), out=out[..., :3])
-        out[..., 3:4] = out_a
-        return np.clip(out, 0.0, 1.0)
+    match background:
+        case Clear():
+            out = np.empty(alpha.shape + (4,), F32)
+            np.divide(fg, np.maximum(a3, F32(ALPHA_FLOOR)), out=out[..., :3])
+            out[..., :3] *= a3 > F32(ALPHA_VISIBLE)
+            np.clip(out[..., :3], 0.0, 1.0, out=out[..., :3])
+            out[..., 3] = alpha
+            return out
+        case Solid(rgb=rgb):
+            return _over(fg, a3, rgb)
+        case Picture(pixels=pixels):
+            bg = pixels.astype(F32) * F32(1.0 / 255.0)
+            if not background.has_alpha:
+                return _over(fg, a3, bg)
+            # A background with its own alpha: the subject over it, then the pair stays RGBA.
+            out = np.empty(alpha.shape + (4,), F32)
+            ba = bg[..., 3:4]
+            out_a = a3 + (F32(1.0) - a3) * ba
+            prem = fg + (F32(1.0) - a3) * bg[..., :3] * ba
+            np.divide(prem, np.maximum(out_a, F32(ALPHA_FLOOR)), out=out[..., :3])
+            out[..., 3:4] = out_a
+            return np.clip(out, 0.0, 1.0)
+
+
+def _over(fg: np.ndarray, a3: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    """fg + (1 − a)·bg, opaque RGB; ``bg`` a (3,) colour or an H×W×3 image."""
     out = np.subtract(F32(1.0), a3)
     out = np.multiply(
         out, bg, out=out if out.shape == np.broadcast_shapes(out.shape, bg.shape) else None

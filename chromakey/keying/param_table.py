@@ -1,0 +1,245 @@
+"""The keyer's settings as both backends take them, in one table.
+
+Each row names a value the passes read: its GLSL type (the shaders' uniform, declared in the
+generated ``settings.glsl``) and its getter, and where the compiled kernels take it — slots
+of their float32 vector (``P_*``, often a ramp's (e0, 1/(e1 − e0)) instead of the raw value)
+or of their int64 vector (``I_*``). The GLSL declarations, the GPU keyer's uploads and the
+kernels' vectors are all made from the table, so a setting is added in one place.
+
+The vectors' indices are plain constants (numba compiles them in as literals); a test checks
+that the table fills every settings slot exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.params import KeyerParams
+from . import reference as cpu
+
+F32 = np.float32
+
+# Indices into the kernels' float32 parameter vector.
+(
+    P_HUE_CENTER,
+    P_HUE_HALF,
+    P_HUE_E0,
+    P_HUE_INV,
+    P_SAT_E0,
+    P_SAT_INV,
+    P_DARK_E0,
+    P_DARK_INV,
+    P_BRIGHT_E0,
+    P_BRIGHT_INV,
+    P_EDGE_E0,
+    P_EDGE_INV,
+    P_WEAK_E0,
+    P_WEAK_INV,
+    P_CLIP_BLACK,
+    P_CLIP_INV,
+    P_GUIDE_EPS,
+    P_SPILL,
+    P_SCREEN_LO,
+    P_SUBJECT_HI,
+    P_VIVID_E0,
+    P_VIVID_INV,
+    P_MATTE_EPS,
+    P_FIT_E0,
+    P_FIT_INV,
+    P_REACH_E0,
+    P_REACH_INV,
+    P_MIX_E0,
+    P_MIX_INV,
+    P_GAMUT_E0,
+    P_GAMUT_INV,
+    N_PARAMS,
+) = range(32)
+
+# Indices into the kernels' int64 vector: the settings' (from the table), then the frame's
+# and the call's (set by the CPU keyer per frame).
+(
+    I_KEY,
+    I_GUIDE_R,
+    I_CHOKE,
+    I_FEATHER_N,
+    I_SPILL_R,
+    I_EDGE_R,
+    I_HALO,
+    I_TILES,
+    I_BG_KIND,
+    I_CHANNELS,
+    I_LAYOUT,
+    I_FX,
+    I_FY,
+    I_YUV,
+    I_PREFILLED,
+    I_REST,
+    I_REACH,
+    N_INTS,
+) = range(18)
+
+# The int slots the table fills; the others belong to the frame and the call.
+SETTINGS_INTS = frozenset(
+    {I_KEY, I_GUIDE_R, I_CHOKE, I_FEATHER_N, I_SPILL_R, I_EDGE_R, I_HALO, I_REST, I_REACH}
+)
+
+Value = float | int | tuple[float, float]
+
+
+def ramp(e0: float, e1: float) -> tuple[float, float]:
+    """(e0, 1/(e1 − e0)) as cpu.soft_step computes them, in float32; −1 marks a hard step."""
+    if e1 - e0 < cpu.MIN_RAMP:
+        return float(F32(e0)), -1.0
+    return float(F32(e0)), float(F32(1.0 / (e1 - e0)))
+
+
+@dataclass(frozen=True)
+class Param:
+    """One value the passes read.
+
+    ``glsl``: the uniform's type in ``settings.glsl`` (None: no shader reads it as a uniform;
+    the shaders have it as a ``#define`` or derive it themselves). ``get``: the uniform's
+    value. ``slot``/``kernel``: the float32 slots from ``slot`` on that the kernels take, and
+    their values; ``islot``: the int64 slot that takes ``get``'s value.
+    """
+
+    name: str
+    glsl: str | None
+    get: Callable[[KeyerParams], Value]
+    note: str = ""
+    slot: int | None = None
+    kernel: Callable[[KeyerParams], tuple[float, ...]] | None = None
+    islot: int | None = None
+
+
+def halo(p: KeyerParams) -> int:
+    """Rows of context a band needs: the reach of every neighbourhood stage, added up (the
+    reference's sum, cpu.halo_rows, without its safety rows: the kernels' reaches are exact)."""
+    return cpu.halo_rows(p) - cpu.HALO_MARGIN
+
+
+def _feather_taps(p: KeyerParams) -> np.ndarray:
+    """The feather's Gaussian taps (one tap of 1 without a feather)."""
+    return cpu.gaussian_weights(p.feather) if p.feather > 0 else np.ones(1, F32)
+
+
+def _subject_floor(p: KeyerParams) -> float:
+    """The smallest float32 s with 1 − s ≤ e0 and (s − clip_black)·inv ≥ 1 in float32
+    arithmetic: a guided matte of at least s through the reach refines to exactly 1."""
+    e0 = F32(ramp(0.5 * p.edge_tolerance, p.edge_tolerance)[0])
+    black, inv = F32(p.clip_black), F32(1.0 / (p.clip_white - p.clip_black))
+    s = F32(max(p.clip_white, 1.0 - 0.5 * p.edge_tolerance))
+    while s < F32(1.0) and (F32(1.0) - s > e0 or (s - black) * inv < F32(1.0)):
+        s = np.nextafter(s, F32(2.0), dtype=F32)
+    return float(s)
+
+
+TABLE: tuple[Param, ...] = (
+    Param("hue_center", "float", lambda p: p.hue_center, "KeyerParams.hue_center (degrees)",
+          P_HUE_CENTER, lambda p: (p.hue_center,)),
+    Param("hue_width", "float", lambda p: p.hue_width, "KeyerParams.hue_width (degrees)",
+          P_HUE_HALF, lambda p: (p.hue_width / 2.0,)),
+    Param("hue_softness", "float", lambda p: p.hue_softness, "",
+          P_HUE_E0, lambda p: ramp(0.0, p.hue_softness)),
+    Param("sat_min", "float", lambda p: p.sat_min, "",
+          P_SAT_E0, lambda p: ramp(p.sat_min - p.sat_softness, p.sat_min)),
+    Param("sat_softness", "float", lambda p: p.sat_softness, "",
+          P_WEAK_E0, lambda p: ramp(p.sat_min, p.sat_min + p.sat_softness)),
+    Param("sat_max", "float", lambda p: p.sat_max, "",
+          P_VIVID_E0, lambda p: ramp(p.sat_max, p.sat_max + p.sat_softness)),
+    Param("dark_guard", "float", lambda p: p.dark_guard, "",
+          P_DARK_E0, lambda p: ramp(0.5 * p.dark_guard, p.dark_guard)),
+    Param("bright_guard", "float", lambda p: p.bright_guard, "",
+          P_BRIGHT_E0, lambda p: ramp(p.bright_guard, 1.0)),
+    Param("clip_black", "float", lambda p: p.clip_black, "",
+          P_CLIP_BLACK, lambda p: (p.clip_black,)),
+    Param("clip_white", "float", lambda p: p.clip_white, "",
+          P_CLIP_INV, lambda p: (1.0 / (p.clip_white - p.clip_black),)),
+    Param("edge_tolerance", "float", lambda p: p.edge_tolerance, "",
+          P_EDGE_E0, lambda p: ramp(0.5 * p.edge_tolerance, p.edge_tolerance)),
+    Param("guide_radius", "int", lambda p: p.guide_radius, "", islot=I_GUIDE_R),
+    Param("guide_eps", "float", lambda p: p.guide_eps, "", P_GUIDE_EPS, lambda p: (p.guide_eps,)),
+    Param("guide_norm", "float", lambda p: float(F32(1.0 / (2 * p.guide_radius + 1) ** 2)),
+          "F32(1 / (2·guide_radius + 1)²), as cpu.guided_matte scales sums"),
+    Param("spill", "float", lambda p: p.spill, "", P_SPILL, lambda p: (p.spill,)),
+    Param("key", "int", cpu.key_channel, "cpu.key_channel(p): 0 red, 1 green, 2 blue",
+          islot=I_KEY),
+    # Membership's reach: soft ramps (e0, e1), uniforms rather than #defines, as their ends
+    # 0.0 and 0.5 are also plain arithmetic in the shaders. Its radius, cpu.member_reach(p),
+    # is the reach pass's REACH_RADIUS #define; 0 draws no reach pass.
+    Param("reach_share", "vec2", lambda p: cpu.REACH_SHARE, "cpu.REACH_SHARE",
+          P_REACH_E0, lambda p: ramp(*cpu.REACH_SHARE)),
+    Param("reach_mix", "vec2", lambda p: cpu.REACH_MIX, "cpu.REACH_MIX",
+          P_MIX_E0, lambda p: ramp(*cpu.REACH_MIX)),
+    Param("reach_gamut", "vec2", lambda p: cpu.REACH_GAMUT, "cpu.REACH_GAMUT",
+          P_GAMUT_E0, lambda p: ramp(*cpu.REACH_GAMUT)),
+    # The local colour model's ramps and mix, uniforms for the same reason (0, 1, 2 and 0.5
+    # among them); its radius and least divisor are #defines (COLOUR_RADIUS, COLOUR_TINY).
+    # The kernels take them as constants of their own module.
+    Param("colour_solid", "vec2", lambda p: cpu.COLOUR_SOLID, "cpu.COLOUR_SOLID"),
+    Param("colour_support", "vec2", lambda p: cpu.COLOUR_SUPPORT, "cpu.COLOUR_SUPPORT"),
+    Param("colour_spread", "vec2", lambda p: cpu.COLOUR_SPREAD, "cpu.COLOUR_SPREAD"),
+    Param("colour_residual", "vec2", lambda p: cpu.COLOUR_RESIDUAL, "cpu.COLOUR_RESIDUAL"),
+    Param("colour_mix", "float", lambda p: cpu.COLOUR_MIX, "cpu.COLOUR_MIX"),
+    Param("colour_partial", "float", lambda p: cpu.COLOUR_PARTIAL, "cpu.COLOUR_PARTIAL"),
+    # The kernels' own: the shaders have these as #defines (passes.shader_defines) or as the
+    # pass graph's shape (radii), or do without (the exact-0/1 shortcuts of the tiles).
+    Param("matte_eps", None, lambda p: cpu.GUIDE_MATTE_EPS, "",
+          P_MATTE_EPS, lambda p: (cpu.GUIDE_MATTE_EPS,)),
+    Param("fit_ramp", None, lambda p: cpu.GUIDE_FIT_RAMP, "",
+          P_FIT_E0, lambda p: ramp(*cpu.GUIDE_FIT_RAMP)),
+    # A guided matte at most SCREEN_LO through the refinement's reach refines to exactly 0:
+    # the edge test sees a spread ≤ edge_tolerance/2 (weight 0) and clip_black clips it.
+    # At least SUBJECT_HI, it refines to exactly 1 the same way.
+    Param("screen_lo", None, lambda p: min(p.clip_black, 0.5 * p.edge_tolerance), "",
+          P_SCREEN_LO, lambda p: (min(p.clip_black, 0.5 * p.edge_tolerance),)),
+    Param("subject_hi", None, _subject_floor, "", P_SUBJECT_HI, lambda p: (_subject_floor(p),)),
+    Param("choke", None, lambda p: p.choke, "", islot=I_CHOKE),
+    Param("feather_n", None, lambda p: len(_feather_taps(p)) // 2, "", islot=I_FEATHER_N),
+    Param("spill_radius", None, lambda p: p.spill_radius, "", islot=I_SPILL_R),
+    Param("edge_radius", None, lambda p: cpu.EDGE_RADIUS, "", islot=I_EDGE_R),
+    Param("halo", None, halo, "", islot=I_HALO),
+    Param("reach", None, cpu.member_reach, "", islot=I_REACH),
+    # What the refinement and spill gate reach.
+    Param("rest", None, lambda p: halo(p) - 2 * p.guide_radius - cpu.member_reach(p), "",
+          islot=I_REST),
+)  # fmt: skip
+
+SETTINGS_FILE = "settings.glsl"
+
+
+def uniforms(p: KeyerParams) -> dict[str, Value]:
+    """Every settings uniform of the passes, by name."""
+    return {row.name: row.get(p) for row in TABLE if row.glsl is not None}
+
+
+def settings_glsl() -> str:
+    """``settings.glsl``: the uniforms' declarations, generated from the table."""
+    lines = [
+        "// Generated from chromakey/keying/param_table.py (TABLE): the keyer's settings as",
+        "// uniforms. A pass that does not read one lets the compiler drop it.",
+    ]
+    for row in TABLE:
+        if row.glsl is not None:
+            decl = f"uniform {row.glsl} {row.name};"
+            lines.append(f"{decl:<30} // {row.note}" if row.note else decl)
+    return "\n".join(lines) + "\n"
+
+
+def kernel_vectors(p: KeyerParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(float32 vector, int64 vector, feather taps) of ``p`` for the kernels; the int slots
+    of the frame and the call are left 0."""
+    f = np.zeros(N_PARAMS, np.float64)
+    ints = np.zeros(N_INTS, np.int64)
+    for row in TABLE:
+        if row.slot is not None and row.kernel is not None:
+            values = row.kernel(p)
+            f[row.slot : row.slot + len(values)] = [F32(v) for v in values]
+        if row.islot is not None:
+            value = row.get(p)
+            assert not isinstance(value, tuple), row.name  # the table's int rows give ints
+            ints[row.islot] = int(value)
+    return f.astype(F32), ints, _feather_taps(p).astype(F32)
