@@ -13,37 +13,12 @@ def _ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
-_SESSION_GL: dict[str, object] = {}  # the session's context, once gl_ctx has made it
-
-
-def _make_session_gl_current() -> None:
-    ctx = _SESSION_GL.get("ctx")
-    if ctx is not None:
-        ctx.__enter__()  # made current, the one before not kept: each test starts here
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _session_gl_current_for_the_module():
-    """The session's context current for a module's own fixtures (a keyer on gl_ctx), as a
-    host makes its context current before drawing: a standalone keyer made in an earlier
-    test leaves its own current (and closed, none)."""
-    _make_session_gl_current()
-    yield
-
-
-@pytest.fixture(autouse=True)
-def _session_gl_current():
-    """… and for every test."""
-    _make_session_gl_current()
-    yield
-
-
 @pytest.fixture(scope="session")
-def gl_ctx():
+def gl_session():
     """One headless OpenGL context (EGL; llvmpipe without a GPU) for the whole session.
 
     Without one the GPU tests skip, except under CI (env CI set), where they fail: CI installs
-    Mesa and must run them.
+    Mesa and must run them. Tests take it as ``gl_ctx``, current for the test.
     """
     from chromakey.core.errors import BackendUnavailableError
     from chromakey.keying.gpu import create_context
@@ -54,10 +29,36 @@ def gl_ctx():
         if _ci():
             pytest.fail(f"CI must run the GPU tests, but: {exc}")
         pytest.skip(f"no OpenGL context: {exc}")
-    _SESSION_GL["ctx"] = ctx
     yield ctx
-    _SESSION_GL.clear()
     ctx.release()
+
+
+@pytest.fixture
+def gl_ctx(gl_session):
+    """The session's context, made current for the test by moderngl's ``with``, as a host
+    makes its context current before it calls us (a standalone keyer or live view of an
+    earlier test leaves none current)."""
+    with gl_session:
+        yield gl_session
+
+
+@pytest.fixture(scope="module")
+def _module_gpu_keyer(gl_session):
+    from chromakey.core.params import KeyerParams
+    from chromakey.keying.gpu import GpuKeyer
+
+    with gl_session:
+        keyer = GpuKeyer(KeyerParams(), ctx=gl_session)
+    yield keyer
+    with gl_session:
+        keyer.close()
+
+
+@pytest.fixture
+def gpu(_module_gpu_keyer, gl_ctx):
+    """A GpuKeyer on the session's context, one per module (its programs built once), with
+    the context current for the test."""
+    return _module_gpu_keyer
 
 
 # --- The ffmpeg CLI (tests that read our outputs with FFmpeg itself) ----------------------------

@@ -17,7 +17,7 @@ from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap
 from chromakey.keying import reference as cpu
 from chromakey.keying.calibration import default_screen
-from chromakey.keying.gpu import GpuKeyer, pass_graph
+from chromakey.keying.gpu import pass_graph
 
 from parity import BULK_FRACTION, TOL_MAX, parity
 
@@ -67,13 +67,6 @@ def decoded(frame: Frame, guided: bool) -> np.ndarray:
     uu, vv = uu - F32(off[1]), vv - F32(off[2])
     rgb = np.stack([yy + vv * m[0, 2], (yy + uu * m[1, 1]) + vv * m[1, 2], yy + uu * m[2, 1]], -1)
     return np.clip(rgb, 0.0, 1.0).astype(F32)
-
-
-@pytest.fixture(scope="module")
-def gpu(gl_ctx):
-    keyer = GpuKeyer(KeyerParams(), ctx=gl_ctx)
-    yield keyer
-    keyer.close()
 
 
 @pytest.mark.parametrize("layout", ["yuv420", "yuv422"])

@@ -26,7 +26,6 @@ from chromakey.core.layers import CLEAR, Solid
 from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap
 from chromakey.keying import reference as cpu
-from chromakey.keying.gpu import GpuKeyer
 
 from parity import TOL_BULK, TOL_MAX
 
@@ -56,13 +55,6 @@ def reference_alpha(frame: Frame, p: KeyerParams, colour_model: bool) -> np.ndar
 
 def alpha8(alpha: np.ndarray) -> np.ndarray:
     return cpu.to_uint8(alpha[..., None])[..., 0].astype(np.int16)
-
-
-@pytest.fixture(scope="module")
-def gpu(gl_ctx):
-    keyer = GpuKeyer(KeyerParams(), ctx=gl_ctx)
-    yield keyer
-    keyer.close()
 
 
 def frame_of(layout: str, strand: bool = False) -> Frame:

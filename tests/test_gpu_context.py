@@ -16,7 +16,7 @@ import pytest
 from chromakey.core.color import YuvSpec
 from chromakey.core.errors import BackendUnavailableError, InputError, ParameterError
 from chromakey.core.frames import Frame
-from chromakey.core.layers import CLEAR, Picture
+from chromakey.core.layers import CLEAR, Picture, Solid
 from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap
 from chromakey.keying import gpu
@@ -249,3 +249,34 @@ def test_auto_takes_the_cpu_path_over_a_software_rasteriser(gl_ctx):
     finally:
         keyer.close()
         forced.close()
+
+
+def test_each_owner_of_a_headless_context_enters_its_own(gl_ctx):
+    """moderngl's rule, without reaching past it: whoever owns a context makes it current for
+    its GL work (``with ctx``), and none is current after. A standalone keyer, a standalone
+    live view and a host's keyer interleave, each drawing in its own context."""
+    from chromakey.live import LiveCompositor
+
+    rgb = np.full((6, 8, 3), (200, 150, 120), np.uint8)
+    rgb[1:4, 2:5] = (0, 128, 0)
+    frame, magenta = Frame.from_rgb(rgb), Solid((1.0, 0.0, 1.0))
+    expected = ReferenceKeyer(KeyerParams()).render(frame, SCREEN, magenta)
+    own = GpuKeyer(KeyerParams())
+    live = LiveCompositor("standalone", KeyerParams(), "#ff00ff", backend="gpu", threaded=False)
+    with gl_ctx:  # a host's keyer is made, as it is used, in the host's context made current
+        host = GpuKeyer(KeyerParams(), gl_ctx)
+    try:
+        got = [own.render(frame, SCREEN, magenta)]
+        tex = live.render(frame)
+        with live.ctx:  # the texture is the live view's, in its context
+            shown = np.frombuffer(tex.read(), np.uint8).reshape(6, 8, 4)[..., :3]
+        got.append(own.render(frame, SCREEN, magenta))
+        with gl_ctx:  # the host makes its context current again before it calls us
+            got.append(host.render(frame, SCREEN, magenta))
+        for out in [*got, shown]:
+            np.testing.assert_array_equal(out, expected)
+    finally:
+        own.close()
+        live.close()
+        with gl_ctx:
+            host.close()

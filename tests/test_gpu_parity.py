@@ -241,13 +241,6 @@ def assert_parity(expected: np.ndarray, actual: np.ndarray, label: str) -> None:
     )
 
 
-@pytest.fixture(scope="module")
-def gpu(gl_ctx):
-    keyer = GpuKeyer(KeyerParams(), ctx=gl_ctx)
-    yield keyer
-    keyer.close()
-
-
 def both(gpu: GpuKeyer, p: KeyerParams, frame: Frame, screen, bg) -> tuple[np.ndarray, np.ndarray]:
     gpu.set_params(p)
     return cpu.ReferenceKeyer(p).render(frame, screen, bg), gpu.render(frame, screen, bg)

@@ -18,7 +18,6 @@ from chromakey.core.layers import CLEAR
 from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap
 from chromakey.keying import reference as cpu
-from chromakey.keying.gpu import GpuKeyer
 
 from parity import TOL_MAX
 
@@ -82,13 +81,6 @@ def test_the_matte_without_reach_is_the_reference_where_membership_does_not_reac
     keyed = cpu.ReferenceKeyer(p).render(Frame.from_rgb(rgb8), screen(), CLEAR)[..., 3]
     alpha = alpha_without_reach(rgb8.astype(F32) / F32(255), p)
     assert np.array_equal(keyed, cpu.to_uint8(alpha[..., None])[..., 0])
-
-
-@pytest.fixture(scope="module")
-def gpu(gl_ctx):
-    keyer = GpuKeyer(KeyerParams(), ctx=gl_ctx)
-    yield keyer
-    keyer.close()
 
 
 def test_the_scene_is_the_case_the_reach_is_for():

@@ -21,6 +21,7 @@ from ..core.params import KeyerParams
 from ..io.sinks.base import rgb_image
 from ..io.sources import Source, VideoSource
 from ..keying.gpu import GpuKeyer, create_context
+from ..keying.gpu.context import made_current
 from ..keying.select import BACKENDS, Backend, Keyer, backend_for_context, cpu_keyer
 from .feed import FrameFeed
 from .keying_thread import KeyingThread
@@ -81,6 +82,9 @@ class LiveCompositor:
         made: moderngl.Context | None = None
         try:
             self.ctx = made = create_context(ctx)
+            # Our own headless context is entered for our GL work (moderngl's rule); a host's
+            # or a window's is the host's to make current.
+            self._gl = made_current(self.ctx, ctx == "standalone")
             if keyer is None:
                 gpu = backend_for_context(backend, self.ctx) == "gpu"
                 keyer = GpuKeyer(params, self.ctx) if gpu else cpu_keyer(params)
@@ -261,6 +265,10 @@ class LiveCompositor:
 
     def render(self, frame: Frame) -> moderngl.Texture:
         """Key ``frame`` now, on this thread (a host that decodes and paces by itself)."""
+        with self._gl:
+            return self._render_now(frame)
+
+    def _render_now(self, frame: Frame) -> moderngl.Texture:
         self._drain(count=True)
         self._apply_pending()
         self.changed = False
@@ -297,6 +305,10 @@ class LiveCompositor:
         """
         now = self.clock() if now is None else now
         self.changed = False
+        with self._gl:
+            return self._update(now)
+
+    def _update(self, now: float) -> moderngl.Texture | None:
         if self.threaded:
             return self._update_threaded(now)
         dirty = self._apply_pending()
@@ -368,8 +380,9 @@ class LiveCompositor:
         self.source = None
         self._schedule.reset(None, True)
         self.current = None
-        self.keyer.close()
-        self._upload.release()
+        with self._gl:
+            self.keyer.close()
+            self._upload.release()
         self._texture = None
         if self._owns_ctx:
             self.ctx.release()

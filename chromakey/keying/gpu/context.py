@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import ctypes.util
+import ctypes.util  # only to name the missing library in an error
 from contextlib import AbstractContextManager, nullcontext
 
 import moderngl
@@ -27,10 +27,12 @@ def create_context(kind: str | moderngl.Context = "standalone") -> moderngl.Cont
     if kind == "standalone":
         try:
             # moderngl's stubs type ``backend`` as a dict; it takes the name.
-            return moderngl.create_context(
-                standalone=True,
-                backend="egl",  # type: ignore[arg-type]
-                require=GL_REQUIRE,
+            return _with_info(
+                moderngl.create_context(
+                    standalone=True,
+                    backend="egl",  # type: ignore[arg-type]
+                    require=GL_REQUIRE,
+                )
             )
         except Exception as exc:
             missing = [n for n in ("EGL", "GL") if ctypes.util.find_library(n) is None]
@@ -41,7 +43,7 @@ def create_context(kind: str | moderngl.Context = "standalone") -> moderngl.Cont
             ) from exc
     if kind in ("current", "window"):
         try:
-            return moderngl.create_context(require=GL_REQUIRE)
+            return _with_info(moderngl.create_context(require=GL_REQUIRE))
         except Exception as exc:
             raise BackendUnavailableError(
                 f"no current OpenGL 3.3 context to attach to ({_first_line(exc)}); open the window first, "
@@ -53,51 +55,21 @@ def create_context(kind: str | moderngl.Context = "standalone") -> moderngl.Cont
     )
 
 
+def _with_info(ctx: moderngl.Context) -> moderngl.Context:
+    """``ctx`` with its GL_RENDERER and the rest read now, while it is current (a context is
+    current when made): moderngl keeps what it read, and read later, while another or no
+    context is current, the names come back empty."""
+    ctx.info  # noqa: B018 - read for moderngl to keep
+    return ctx
+
+
 def made_current(ctx: moderngl.Context, own: bool) -> AbstractContextManager[object]:
-    """``ctx`` current for a block, if ``own`` (a keyer's own headless context), and the EGL
-    context current before it current again after: GL draws in the current context, so a
-    second standalone keyer, made and closed, left the first drawing in none. moderngl's own
-    ``with ctx`` leaves none current after; where none was current before, ``ctx`` stays, as
-    a context just made does. A host's or a window's context is the host's to make current."""
-    return _EglCurrent(ctx) if own else nullcontext()
-
-
-EGL_DRAW, EGL_READ = 0x3059, 0x305A
-
-
-class _EglCurrent:
-    """made_current's block: the current EGL display, surfaces and context kept, then back."""
-
-    _egl: ctypes.CDLL | None = None
-
-    def __init__(self, ctx: moderngl.Context) -> None:
-        self.ctx = ctx
-        self.before: tuple[int | None, ...] = ()
-
-    @classmethod
-    def egl(cls) -> ctypes.CDLL:
-        if cls._egl is None:
-            lib = ctypes.CDLL(ctypes.util.find_library("EGL") or "libEGL.so.1")
-            for name in ("eglGetCurrentDisplay", "eglGetCurrentContext", "eglGetCurrentSurface"):
-                getattr(lib, name).restype = ctypes.c_void_p
-            lib.eglGetCurrentSurface.argtypes = [ctypes.c_int32]
-            lib.eglMakeCurrent.argtypes = [ctypes.c_void_p] * 4
-            lib.eglMakeCurrent.restype = ctypes.c_uint32
-            cls._egl = lib
-        return cls._egl
-
-    def __enter__(self) -> moderngl.Context:
-        egl = self.egl()
-        self.before = (
-            egl.eglGetCurrentDisplay(), egl.eglGetCurrentSurface(EGL_DRAW),
-            egl.eglGetCurrentSurface(EGL_READ), egl.eglGetCurrentContext(),
-        )  # fmt: skip
-        self.ctx.mglo.__enter__()  # glcontext makes it current (its __exit__ would make none)
-        return self.ctx
-
-    def __exit__(self, *exc: object) -> None:
-        if self.before and self.before[3]:  # a context was current: it is again
-            self.egl().eglMakeCurrent(*self.before)
+    """``ctx`` current for a block where it is our own headless context (``own``), by
+    moderngl's rule: ``with ctx`` makes it current, and none is current after. GL draws in
+    whichever context is current, so each owner of a headless context enters it for its own
+    GL work (two standalone keyers then each draw in their own). A host's or a window's
+    context is the host's to make current before it calls us."""
+    return ctx if own else nullcontext()
 
 
 # GL_RENDERER names of rasterisers that run on the CPU (Mesa's llvmpipe, softpipe, swrast).
