@@ -8,11 +8,11 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .backgrounds import Background, parse_background
+from .backgrounds import Background, BackgroundSpec, parse_background
 from .backgrounds.fit import Fit
 from .backgrounds.play import PlayStyle
 from .backgrounds.spec import background_files
@@ -30,6 +30,9 @@ from .io.sinks.partial import Warn
 from .io.sinks.threaded import ThreadedSink
 from .io.sources import Source, SourceInfo, VideoSource
 from .keying.select import Backend, Keyer, make_keyer
+
+if TYPE_CHECKING:
+    from .io.sources.webrtc.track import LiveTrackSource
 
 
 @dataclass
@@ -99,7 +102,7 @@ class Pipeline:
 
     def set_background(
         self,
-        spec: str | dict | Background,
+        spec: BackgroundSpec,
         *,
         fit: Fit | None = None,
         play_style: PlayStyle | None = None,
@@ -212,7 +215,9 @@ class Pipeline:
             k += 1
 
 
-def open_input(input: str | os.PathLike[str], options: dict[str, Any] | None = None) -> VideoSource:
+def open_input(
+    input: str | os.PathLike[str], options: dict[str, Any] | None = None
+) -> VideoSource | LiveTrackSource:
     """The foreground of a render: a file or stream (VideoSource), or a WebRTC location,
     live (frames that the keyer cannot keep up with are dropped and counted)."""
     from .io.sources.webrtc.urls import is_webrtc
@@ -227,7 +232,7 @@ def open_input(input: str | os.PathLike[str], options: dict[str, Any] | None = N
 
 
 def _read_files(
-    input: str | os.PathLike[str], background: str | dict | Background | None
+    input: str | os.PathLike[str], background: BackgroundSpec | None
 ) -> list[Protected]:
     """What a render reads from disk, which its output must never be."""
     files = [] if scheme(input) is not None else [Protected("the input", os.fspath(input))]
@@ -238,7 +243,7 @@ def render(
     input: str | os.PathLike[str],
     output: str | os.PathLike[str],
     *,
-    background: str | dict | Background | None = None,
+    background: BackgroundSpec | None = None,
     fit: Fit | None = None,
     play_style: PlayStyle | None = None,
     params: KeyerParams | None = None,

@@ -21,7 +21,7 @@ from .fit import FITS, check_fit
 from .image import ImageBackground
 from .media import MAX_BACKGROUND_PIXELS
 from .play import PLAY_STYLES, PlayClock, check_play_style
-from .spec import MAX_JSON_BYTES, open_media_background, parse_background
+from .spec import MAX_JSON_BYTES, BackgroundSpec, open_media_background, parse_background
 from .video import FIRST_FRAME_WAIT, FRAME_WAIT, VideoBackground
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "MAX_JSON_BYTES",
     "PLAY_STYLES",
     "Background",
+    "BackgroundSpec",
     "Clear",
     "ColorBackground",
     "ImageBackground",

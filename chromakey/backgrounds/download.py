@@ -20,7 +20,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ..core import signals
 from ..core.errors import ChromakeyError, InputError, ParameterError
@@ -143,7 +143,14 @@ class _HTTPSHandler(urllib.request.HTTPSHandler):
 class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
     """Follows redirects to http(s) only (urllib alone would follow one to ftp:)."""
 
-    def http_error_302(self, req, fp, code, msg, headers):
+    def http_error_302(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+    ) -> Any:
         target = headers.get("location") or headers.get("uri") or ""
         scheme = urllib.parse.urlsplit(urllib.parse.urljoin(req.full_url, target)).scheme
         if scheme.lower() not in DOWNLOAD_SCHEMES:

@@ -65,6 +65,11 @@ def sniff_size(path: Path) -> tuple[int, int] | None:
     return None
 
 
+def _remove(path: Path) -> None:
+    """A downloaded background's temporary file gone (a finalizer: never raises)."""
+    path.unlink(missing_ok=True)
+
+
 class Media:
     """A background file, local or downloaded, opened with PyAV and checked against the limits."""
 
@@ -80,11 +85,11 @@ class Media:
         self.location = text
         self.max_pixels = int(max_pixels)
         self.temp: Path | None = None
-        self._finalizer: weakref.finalize | None = None
+        self._finalizer: weakref.finalize[[Path], Media] | None = None
         if scheme(text) is not None:
             self.temp = download(text, max_bytes=max_bytes, timeout=timeout)
             # Removed at close, or when this object is collected if nobody closes it.
-            self._finalizer = weakref.finalize(self, self.temp.unlink, missing_ok=True)
+            self._finalizer = weakref.finalize(self, _remove, self.temp)
             self.path = self.temp
         else:
             path = check_file(text, kind="an image or video file", what="the background")

@@ -49,8 +49,12 @@ _HINT = (
 )
 
 
+# What parse_background takes: CLI text, a file's path, HeyGen's JSON (parsed), or a layer.
+BackgroundSpec = str | os.PathLike[str] | dict[str, Any] | Background
+
+
 def parse_background(
-    spec: str | os.PathLike[str] | dict | Background,
+    spec: BackgroundSpec,
     *,
     fit: Fit | None = None,
     play_style: PlayStyle | None = None,
@@ -170,7 +174,7 @@ def _object_files(spec: Any, base: Path | None) -> list[str]:
     return [] if scheme(loc) is not None else [loc]
 
 
-def _media_location(spec: dict, kind: str, base: Path | None) -> str:
+def _media_location(spec: dict[str, Any], kind: str, base: Path | None) -> str:
     loc = spec.get("url", spec.get("path"))
     if loc is None:
         asset = spec.get(f"{kind}_asset_id")

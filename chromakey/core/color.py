@@ -179,7 +179,8 @@ def hsl_to_rgb(hue: np.ndarray, sat: np.ndarray, light: np.ndarray) -> np.ndarra
         out[..., 0] = np.where(sel, r, out[..., 0])
         out[..., 1] = np.where(sel, g, out[..., 1])
         out[..., 2] = np.where(sel, b, out[..., 2])
-    return out + m[..., None]
+    rgb: np.ndarray = out + m[..., None]
+    return rgb
 
 
 # CSS Color Module Level 4 named colours.

@@ -55,7 +55,7 @@ class Picture:
 
     @property
     def has_alpha(self) -> bool:
-        return self.pixels.shape[2] == 4
+        return bool(self.pixels.shape[2] == 4)
 
     @property
     def size(self) -> tuple[int, int]:

@@ -14,7 +14,7 @@ from typing import Any
 
 
 def bounded_put(
-    q: queue.Queue,
+    q: queue.Queue[Any],
     item: tuple[Any, ...],
     stop: threading.Event | None = None,
     drop: bool = False,

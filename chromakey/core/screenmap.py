@@ -115,4 +115,5 @@ class ScreenMap:
             return None
         if previous is self or previous.colors is self.colors:
             return np.zeros(self.shape, bool)
-        return (self.colors != previous.colors).any(axis=-1)
+        changed: np.ndarray = (self.colors != previous.colors).any(axis=-1)
+        return changed

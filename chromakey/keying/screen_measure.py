@@ -88,7 +88,8 @@ def estimate_screen(
     pixels = rgb[screen]
     excess = cpu.key_excess(pixels, cpu.key_channel(p))
     lit = pixels[excess >= np.median(excess)]
-    return np.median(lit, axis=0).astype(F32)
+    result: np.ndarray | None = np.median(lit, axis=0).astype(F32)
+    return result
 
 
 def global_stride(rows: int, cols: int) -> int:
@@ -107,7 +108,8 @@ def _masked_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     b = np.take_along_axis(v, hi[..., None], -1)[..., 0]
     out = F32(0.5) * (a + b)
     out[n == 0] = np.nan
-    return out
+    result: np.ndarray = out
+    return result
 
 
 def _box3(a: np.ndarray) -> np.ndarray:
@@ -195,10 +197,12 @@ def compiled_samples(frame: Frame, step: int | None = None, offset: int = 0) -> 
     if step is None:
         step = max(2, 2 * round(math.sqrt(frame.width * frame.height / SAMPLES) / 2))
     if frame.layout == "rgb":
-        return ck.sample_rgb8(frame.planes[0], step, offset)
+        result: np.ndarray = ck.sample_rgb8(frame.planes[0], step, offset)
+        return result
     fx, fy = frame.chroma_factors
     y, u, v = frame.planes
-    return ck.sample_yuv(y, u, v, fx, fy, step, offset, ck.decode_constants(frame))
+    samples: np.ndarray = ck.sample_yuv(y, u, v, fx, fy, step, offset, ck.decode_constants(frame))
+    return samples
 
 
 def compiled_window(frame: Frame, p: KeyerParams) -> ScreenWindow | None:
@@ -238,7 +242,7 @@ class MapSampler:
     settings, is measured afresh)."""
 
     def __init__(self) -> None:
-        self._sig: tuple | None = None
+        self._sig: tuple[object, ...] | None = None
         self._state: tuple[np.ndarray, ...] = ()
         self.colors = np.empty((0, 0, 3), F32)  # the blocks' colours, NaN without screen
         self.count = np.empty((0, 0), np.int64)  # the blocks' clearly-screen samples

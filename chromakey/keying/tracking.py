@@ -39,7 +39,8 @@ def dead_band(changes: np.ndarray, code: np.ndarray) -> np.ndarray:
     the second-largest leaves out, and a ramp moves the average further than a few of its changes.
     """
     second = np.partition(changes, HISTORY - 2, axis=0)[HISTORY - 2]
-    return np.maximum(F32(BAND_CHANGES) * second, code)
+    result: np.ndarray = np.maximum(F32(BAND_CHANGES) * second, code)
+    return result
 
 
 class Tracked:
@@ -96,7 +97,8 @@ class Tracked:
         published = self.published.copy()
         published[moved] = self.track[moved]
         self.published = published
-        return moved
+        result: np.ndarray | None = moved
+        return result
 
 
 def code_step(frame: Frame) -> np.ndarray:
@@ -104,4 +106,5 @@ def code_step(frame: Frame) -> np.ndarray:
     if frame.layout == "rgb":
         return np.full(3, 1.0 / 255.0, F32)
     m, _ = frame.spec.to_rgb()
-    return (np.abs(m).max(axis=1) / 255.0).astype(F32)
+    result: np.ndarray = (np.abs(m).max(axis=1) / 255.0).astype(F32)
+    return result

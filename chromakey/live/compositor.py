@@ -10,7 +10,7 @@ from typing import Any
 import moderngl
 import numpy as np
 
-from ..backgrounds import Background, parse_background
+from ..backgrounds import Background, BackgroundSpec, parse_background
 from ..backgrounds.fit import Fit
 from ..backgrounds.play import PlayStyle
 from ..compositor import Compositor
@@ -62,7 +62,7 @@ class LiveCompositor:
         self,
         ctx: moderngl.Context | str = "standalone",
         params: KeyerParams | None = None,
-        background: str | dict | Background = "transparent",
+        background: BackgroundSpec = "transparent",
         *,
         clock: Callable[[], float] = time.perf_counter,
         sync: bool = True,
@@ -166,7 +166,7 @@ class LiveCompositor:
 
     def set_background(
         self,
-        spec: str | dict | Background,
+        spec: BackgroundSpec,
         *,
         fit: Fit | None = None,
         play_style: PlayStyle | None = None,

@@ -62,8 +62,12 @@ def source_info(container: Any, video: Any, *, has_audio: bool) -> SourceInfo:
 class Source(Protocol):
     """A foreground: frames in order, with counts of what was lost on the way."""
 
-    dropped: int  # video frames dropped by a full queue (drop mode)
     corrupt: int  # packets that could not be decoded and were skipped
+
+    @property
+    def dropped(self) -> int:
+        """Video frames dropped by a full queue (drop mode)."""
+        ...
 
     @property
     def info(self) -> SourceInfo: ...

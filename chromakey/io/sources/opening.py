@@ -8,6 +8,7 @@ from typing import Any
 
 from ...core.errors import ParameterError
 from ..locations import is_network
+from .base import Source
 from .file import VideoSource
 from .network import ReconnectingSource
 from .pacing import Pacer
@@ -19,7 +20,7 @@ def open_source(
     queue_size: int = 8,
     drop: bool = True,
     **network: Any,
-) -> VideoSource | ReconnectingSource:
+) -> Source:
     """A source for live display, in drop mode unless ``drop=False``.
 
     A network URL → :class:`ReconnectingSource`; a WebRTC location (whip://, whep(s)://,

@@ -15,7 +15,8 @@ def _alpha0_bytes() -> np.ndarray:
     """_screen_lut's table for an image background, in the same float32 operations."""
     c = np.arange(256, dtype=F32) * F32(1.0 / 255.0)
     v = np.clip(F32(0.0) + F32(1.0) * c, F32(0.0), F32(1.0))
-    return (v * F32(255.0) + F32(0.5)).astype(np.uint8)
+    table: np.ndarray = (v * F32(255.0) + F32(0.5)).astype(np.uint8)
+    return table
 
 
 # Whether a pixel of alpha 0 over an image shows the image's byte unchanged (it does in
@@ -44,7 +45,7 @@ def prefill(out: np.ndarray, kind: int, bg_color: np.ndarray, bg_img: np.ndarray
 
 def alpha0_outputs(
     kept: Kept,
-    settings: tuple,
+    settings: tuple[object, ...],
     kind: int,
     channels: int,
     yuv: bool,

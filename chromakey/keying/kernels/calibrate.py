@@ -8,6 +8,10 @@ the same order, except the block sums, which add in sample order (numpy's matmul
 own), so block colours match within CALIBRATE_TOLERANCE and everything else exactly.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 from numba import njit
 
@@ -20,6 +24,9 @@ from .samples import (
     sample_yuv,
     screen_samples,
 )
+
+if TYPE_CHECKING:
+    from .common import Real
 
 # The samples' kernels (kernels.samples) and the blocks' here, from one place.
 __all__ = [
@@ -45,26 +52,31 @@ CALIBRATE_TOLERANCE = 1e-6
 
 
 @njit(nogil=True, cache=True, error_model="numpy", inline="always")
-def _median_sorted(v, n):
+def _median_sorted(v: np.ndarray, n: int) -> Real:
     """The median of the first n entries of a sorted array, as np.median rounds it."""
+    mid: Real = v[n // 2]
     if n % 2 == 1:
-        return v[n // 2]
-    return (v[n // 2 - 1] + v[n // 2]) * np.float32(0.5)
+        return mid
+    mean: Real = (v[n // 2 - 1] + mid) * np.float32(0.5)
+    return mean
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _median(v):
+def _median(v: np.ndarray) -> Real:
     """np.median of a 1-D float32 array: the middle one or two by selection, not a sort."""
     n = v.shape[0]
     w = np.partition(v, n // 2)
-    hi = w[n // 2]
+    hi: Real = w[n // 2]
     if n % 2 == 1:
         return hi
-    return (np.max(w[: n // 2]) + hi) * np.float32(0.5)  # the entries before are all ≤ hi
+    mean: Real = (np.max(w[: n // 2]) + hi) * np.float32(0.5)  # the entries before are all ≤ hi
+    return mean
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def global_screen(rgb, mask, excess, sub):
+def global_screen(
+    rgb: np.ndarray, mask: np.ndarray, excess: np.ndarray, sub: int
+) -> tuple[bool, np.ndarray]:
     """calibration.estimate_screen on every ``sub``-th sample each way → (found, colour)."""
     rows, cols = rgb.shape[0], rgb.shape[1]
     sr, sc = (rows + sub - 1) // sub, (cols + sub - 1) // sub
@@ -99,7 +111,7 @@ def global_screen(rgb, mask, excess, sub):
 
 
 @njit(nogil=True, cache=True, error_model="numpy", inline="always")
-def _insert(v, n, x):
+def _insert(v: np.ndarray, n: int, x: Real) -> None:
     """x into the sorted first n entries of v (a block's few samples: no allocation)."""
     k = n
     while k > 0 and v[k - 1] > x:
@@ -109,7 +121,17 @@ def _insert(v, n, x):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def block_colours(rgb, mask, excess, rows, cols, k, min_screen, min_excess, key):
+def block_colours(
+    rgb: np.ndarray,
+    mask: np.ndarray,
+    excess: np.ndarray,
+    rows: int,
+    cols: int,
+    k: int,
+    min_screen: Real,
+    min_excess: Real,
+    key: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """calibration.estimate_screen_map's blocks: the mean of the lit half of each block's
     clearly-screen samples (k × k of them) → (colours (rows, cols, 3), known (rows, cols))."""
     colors = np.empty((rows, cols, 3), np.float32)
@@ -119,7 +141,18 @@ def block_colours(rgb, mask, excess, rows, cols, k, min_screen, min_excess, key)
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def update_blocks(rgb, mask, excess, k, min_screen, min_excess, key, dirty, colors, count):
+def update_blocks(
+    rgb: np.ndarray,
+    mask: np.ndarray,
+    excess: np.ndarray,
+    k: int,
+    min_screen: Real,
+    min_excess: Real,
+    key: int,
+    dirty: np.ndarray,
+    colors: np.ndarray,
+    count: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`block_colours` into ``colors`` and ``count`` (clearly-screen samples) for the
     ``dirty`` blocks only, the others as they are → (colors, known of every block)."""
     a, b = (1, 2) if key == 0 else ((0, 2) if key == 1 else (0, 1))
@@ -140,7 +173,19 @@ def update_blocks(rgb, mask, excess, k, min_screen, min_excess, key, dirty, colo
 
 
 @njit(nogil=True, cache=True, error_model="numpy", inline="always")
-def _block(rgb, mask, excess, k, bi, bj, sr, sc, ex, colors, count):
+def _block(
+    rgb: np.ndarray,
+    mask: np.ndarray,
+    excess: np.ndarray,
+    k: int,
+    bi: int,
+    bj: int,
+    sr: int,
+    sc: int,
+    ex: np.ndarray,
+    colors: np.ndarray,
+    count: np.ndarray,
+) -> None:
     """One block's colour (NaN without a clearly-screen sample) and count."""
     n = 0
     for di in range(k):
@@ -176,8 +221,22 @@ def _block(rgb, mask, excess, k, bi, bj, sr, sc, ex, colors, count):
 
 @njit(nogil=True, cache=True, error_model="numpy")
 def resample_yuv(
-    y, u, v, fx, fy, step, offset, dec, mp, key, member_screen, k, state, dirty, fresh
-):
+    y: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    fx: int,
+    fy: int,
+    step: int,
+    offset: int,
+    dec: np.ndarray,
+    mp: np.ndarray,
+    key: int,
+    member_screen: Real,
+    k: int,
+    state: tuple[np.ndarray, ...],
+    dirty: np.ndarray,
+    fresh: bool,
+) -> None:
     """:func:`sample_yuv` and :func:`screen_samples` in one pass, only for the samples whose
     three bytes differ from those kept in ``state`` (raw, rgb, mask, excess: updated; all of
     them when ``fresh``); marks in ``dirty`` (the map's grid) the blocks of k × k samples
@@ -211,7 +270,7 @@ def resample_yuv(
 
 
 @njit(nogil=True, cache=True, error_model="numpy", inline="always")
-def _column3(out, have, i, j, c, rows):
+def _column3(out: np.ndarray, have: np.ndarray, i: int, j: int, c: int, rows: int) -> Real:
     """reference _box3's first step at (i, j): (a[i] + a[i − 1]) + a[i + 1], unknown = 0."""
     v = out[i, j, c] if have[i, j] else np.float32(0.0)
     if i > 0 and have[i - 1, j]:  # an unknown neighbour adds 0: skipped, the same sum
@@ -222,7 +281,7 @@ def _column3(out, have, i, j, c, rows):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def fill_unknown(colors, known, fallback):
+def fill_unknown(colors: np.ndarray, known: np.ndarray, fallback: np.ndarray) -> np.ndarray:
     """calibration.fill_unknown: unknown blocks take the mean of their known 3×3 neighbours,
     pass after pass, summed in the reference's order (down the columns, then across); each
     pass visits only the blocks still unknown."""
@@ -278,7 +337,17 @@ def fill_unknown(colors, known, fallback):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def track(tracked, last, changes, slot, value, weight, code, band_changes, published):
+def track(
+    tracked: np.ndarray,
+    last: np.ndarray,
+    changes: np.ndarray,
+    slot: int,
+    value: np.ndarray,
+    weight: Real,
+    code: np.ndarray,
+    band_changes: Real,
+    published: np.ndarray,
+) -> np.ndarray:
     """tracking.Tracked.update's arithmetic in place on (n, 3) arrays: the change into
     ``changes[slot]``, the average, and which entries left tracking.dead_band of
     ``published`` → bool (n,)."""

@@ -2,6 +2,9 @@
 luma on the chroma grid and each chroma sample's slope against it, for the decode of the
 band's rows (pixels._decode_rows)."""
 
+from __future__ import annotations
+
+import numpy as np
 from numba import njit
 
 from .common import (
@@ -19,11 +22,12 @@ from .common import (
     F32,
     I_FX,
     I_FY,
+    Real,
 )
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def chroma_span(ints, ch, a, b):
+def chroma_span(ints: np.ndarray, ch: int, a: int, b: int) -> tuple[int, int, int]:
     """(ka, kb, ja): the chroma rows [ka, kb) the decode of rows [a, b) interpolates from, and
     ja, the first row of the band's chroma buffers (ka less the guide's window, clamped)."""
     if ints[I_FY] == 2:
@@ -34,7 +38,9 @@ def chroma_span(ints, ch, a, b):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _chroma_luma_row(y, fx, fy, k, tmp, out):
+def _chroma_luma_row(
+    y: np.ndarray, fx: int, fy: int, k: int, tmp: np.ndarray, out: np.ndarray
+) -> None:
     """cpu.chroma_luma's row k: the mean of luma rows 2k and 2k + 1, [1, 2, 1]/4 across
     (``tmp``: a scratch line of the luma's width)."""
     h, w = y.shape
@@ -69,7 +75,7 @@ def _chroma_luma_row(y, fx, fy, k, tmp, out):
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
-def _pair_sums(a, c, j, cw):
+def _pair_sums(a: np.ndarray, c: np.ndarray, j: int, cw: int) -> tuple[Real, Real]:
     """The window sums of c and a·c at column j, edges clamped, in box_sum's order."""
     q = min(max(j - _CHROMA_R, 0), cw - 1)
     t1, t2 = c[q], a[q] * c[q]
@@ -81,7 +87,7 @@ def _pair_sums(a, c, j, cw):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _hsums(a, c, sc, sac, cw):
+def _hsums(a: np.ndarray, c: np.ndarray, sc: np.ndarray, sac: np.ndarray, cw: int) -> None:
     """cpu.box_sum along a row of c and of a·c: 2·_CHROMA_R + 1 taps, edges clamped, added
     left to right; the interior without clamps, so that it vectorises."""
     lo, hi = min(_CHROMA_R, cw), max(cw - _CHROMA_R, min(_CHROMA_R, cw))
@@ -105,7 +111,7 @@ def _hsums(a, c, sc, sac, cw):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _vsum(buf, plane, k, ja, ch, out):
+def _vsum(buf: np.ndarray, plane: int, k: int, ja: int, ch: int, out: np.ndarray) -> None:
     """cpu.box_sum down the horizontal sums in buf[plane] at chroma row k."""
     cw = out.shape[0]
     r0 = buf[plane, max(k - _CHROMA_R, 0) - ja]
@@ -118,7 +124,7 @@ def _vsum(buf, plane, k, ja, ch, out):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _inv_var(sy, syy, n, out):
+def _inv_var(sy: np.ndarray, syy: np.ndarray, n: Real, out: np.ndarray) -> None:
     """1 / (var + eps) of the window's luma, from its sums (n: 1 / the window's size)."""
     for j in range(out.shape[0]):
         my = sy[j] * n
@@ -126,14 +132,25 @@ def _inv_var(sy, syy, n, out):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _slopes(sy, sc, syc, inv, n, out):
+def _slopes(
+    sy: np.ndarray, sc: np.ndarray, syc: np.ndarray, inv: np.ndarray, n: Real, out: np.ndarray
+) -> None:
     """cov · 1 / (var + eps), from the window's sums."""
     for j in range(out.shape[0]):
         out[j] = (syc[j] * n - (sy[j] * n) * (sc[j] * n)) * inv[j]
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _chroma_guide(y, u, v, ints, a, b, buf, line):
+def _chroma_guide(
+    y: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    ints: np.ndarray,
+    a: int,
+    b: int,
+    buf: np.ndarray,
+    line: np.ndarray,
+) -> None:
     """buf[B_CY] and buf[B_CSU], buf[B_CSV]: luma and slopes at chroma rows [ka, kb) of
     chroma_span (row k at index k − ja), for rows [a, b) of the frame."""
     fx, fy = ints[I_FX], ints[I_FY]

@@ -27,6 +27,7 @@ from .common import (
     L_CG,
     L_CR,
     L_CW,
+    Real,
     _clamped,
     _soft_step,
     ramp,
@@ -51,7 +52,7 @@ _TINY = F32(cpu.COLOUR_TINY)
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _colour_weights(buf, ca, cb, xc, xd):
+def _colour_weights(buf: np.ndarray, ca: int, cb: int, xc: int, xd: int) -> None:
     """The solid weight and weight × colour of rows [ca, cb) × columns [xc, xd)."""
     e0, inv = _SOLID
     m = xd - xc
@@ -69,7 +70,7 @@ def _colour_weights(buf, ca, cb, xc, xd):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _colour_columns(buf, line, n, i, xc, xd):
+def _colour_columns(buf: np.ndarray, line: np.ndarray, n: int, i: int, xc: int, xd: int) -> None:
     """The column sums of row i's window into line: direct sums of the 2·R + 1 rows, edges
     clamped, in a fixed order, so that they do not depend on where a band or run begins.
     One channel at a time: a loop over one source and one destination vectorises."""
@@ -86,7 +87,7 @@ def _colour_columns(buf, line, n, i, xc, xd):
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
-def _colour_model_px(buf, line, i, x, w, al):
+def _colour_model_px(buf: np.ndarray, line: np.ndarray, i: int, x: int, w: int, al: Real) -> Real:
     """cpu.colour_model_matte at one partial pixel of row i (al: its clipped matte)."""
     sw, sr, sg, sb = F32(0.0), F32(0.0), F32(0.0), F32(0.0)
     for k in range(-_R, _R + 1):
@@ -108,16 +109,19 @@ def _colour_model_px(buf, line, i, x, w, al):
     trust *= (F32(1.0) - _soft_step(_RESIDUAL[0], _RESIDUAL[1], residual)) * _MIX
     partial = _soft_step(_PARTIAL[0], _PARTIAL[1], al)
     partial *= _soft_step(_PARTIAL[0], _PARTIAL[1], F32(1.0) - al)
-    return al + trust * partial * (a - al)
+    model: Real = al + trust * partial * (a - al)
+    return model
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
-def _partial(al):
-    return al > F32(0.0) and al < F32(1.0)
+def _partial(al: Real) -> bool:
+    return bool(al > F32(0.0) and al < F32(1.0))
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _colour_model_row(buf, line, n, i, x0, out, w):
+def _colour_model_row(
+    buf: np.ndarray, line: np.ndarray, n: int, i: int, x0: int, out: np.ndarray, w: int
+) -> None:
     """The model at row i's partial pixels (``out``: the clipped matte from column x0): the
     column sums only within COLOUR_RADIUS of them, a run of partial pixels at a time."""
     m = out.shape[0]

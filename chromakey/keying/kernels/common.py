@@ -1,5 +1,7 @@
 """Constants and tiny helpers every compiled stage shares: tile and band sizes, the packed parameters' indices, buffer channels."""
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 
@@ -7,6 +9,9 @@ from ...core.color import HSL_EPS
 from .. import reference as cpu
 
 F32 = np.float32
+
+# A scalar the kernels compute with: a Python float, or the float32 their arithmetic keeps.
+Real = float | np.floating[Any]
 
 
 # Columns per tile of the work-skipping test, and rows per band of the thread split.
@@ -213,7 +218,7 @@ _ALPHA_VISIBLE = F32(cpu.ALPHA_VISIBLE)
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
-def _soft_step(e0, inv, x):
+def _soft_step(e0: Real, inv: Real, x: Real) -> Real:
     """cpu.soft_step; ``inv`` < 0 marks a ramp too narrow to have width (a hard step)."""
     if inv < 0:
         return F32(1.0) if x > e0 else F32(0.0)
@@ -223,7 +228,7 @@ def _soft_step(e0, inv, x):
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
-def _clip01(x):
+def _clip01(x: Real) -> Real:
     return min(max(x, F32(0.0)), F32(1.0))
 
 
@@ -233,10 +238,10 @@ def _clip01(x):
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
-def _clamped(x, w):
+def _clamped(x: int, w: int) -> int:
     return min(max(x, 0), w - 1)
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
-def _u8(v):
+def _u8(v: Real) -> np.uint8:
     return np.uint8(v * F32(255.0) + F32(0.5))

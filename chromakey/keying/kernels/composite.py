@@ -14,13 +14,30 @@ from .common import (
     I_BG_KIND,
     I_KEY,
     P_SPILL,
+    Real,
     _clip01,
     _u8,
 )
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
-def _composite_px(P, ints, fr, fg_, fb, al, gate, sr, sg, sb, bg_color, bg_img, yy, x, out):
+def _composite_px(
+    P: np.ndarray,
+    ints: np.ndarray,
+    fr: Real,
+    fg_: Real,
+    fb: Real,
+    al: Real,
+    gate: Real,
+    sr: Real,
+    sg: Real,
+    sb: Real,
+    bg_color: np.ndarray,
+    bg_img: np.ndarray,
+    yy: int,
+    x: int,
+    out: np.ndarray,
+) -> None:
     """unmix_despill, composite and to_uint8 for one pixel."""
     key = ints[I_KEY]
     one_a = F32(1.0) - al
@@ -40,7 +57,18 @@ def _composite_px(P, ints, fr, fg_, fb, al, gate, sr, sg, sb, bg_color, bg_img, 
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
-def _emit(ints, cr, cg, cb, al, bg_color, bg_img, yy, x, out):
+def _emit(
+    ints: np.ndarray,
+    cr: Real,
+    cg: Real,
+    cb: Real,
+    al: Real,
+    bg_color: np.ndarray,
+    bg_img: np.ndarray,
+    yy: int,
+    x: int,
+    out: np.ndarray,
+) -> None:
     """cpu.composite for one pixel of premultiplied colour (cr, cg, cb) and alpha ``al``."""
     kind = ints[I_BG_KIND]
     s = F32(1.0 / 255.0)
@@ -78,7 +106,7 @@ def _emit(ints, cr, cg, cb, al, bg_color, bg_img, yy, x, out):
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
-def _sited(ra, rb, xl, xm, xr, k):
+def _sited(ra: np.ndarray, rb: np.ndarray, xl: int, xm: int, xr: int, k: int) -> Real:
     """A 2×2 block's channel k, 0–1: rows averaged, columns weighted 1/4, 1/2, 1/4."""
     top = F32(0.25) * F32(ra[xl, k]) + F32(0.5) * F32(ra[xm, k]) + F32(0.25) * F32(ra[xr, k])
     bot = F32(0.25) * F32(rb[xl, k]) + F32(0.5) * F32(rb[xm, k]) + F32(0.25) * F32(rb[xr, k])
@@ -86,7 +114,16 @@ def _sited(ra, rb, xl, xm, xr, k):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _rows_to_yuv(rgb, y0, y1, mat, yp, up, vp, ap):
+def _rows_to_yuv(
+    rgb: np.ndarray,
+    y0: int,
+    y1: int,
+    mat: np.ndarray,
+    yp: np.ndarray,
+    up: np.ndarray,
+    vp: np.ndarray,
+    ap: np.ndarray,
+) -> None:
     """Rows [y0, y1) (y0 even) of the uint8 composite → BT.709 limited-range planes, as the
     sinks store them: Y per pixel; U and V per 2×2 block, its two rows averaged and its columns
     weighted 1/4, 1/2, 1/4 around the even column (H.264's left chroma siting, the one the
@@ -120,7 +157,7 @@ def _rows_to_yuv(rgb, y0, y1, mat, yp, up, vp, ap):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _screen_lut(ints, bg_color, lut):
+def _screen_lut(ints: np.ndarray, bg_color: np.ndarray, lut: np.ndarray) -> None:
     """What _emit writes for a pixel of alpha 0, per background byte (an image) or per
     channel (a colour): screen tiles then copy it."""
     kind = ints[I_BG_KIND]
@@ -134,7 +171,16 @@ def _screen_lut(ints, bg_color, lut):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _screen_span(ints, bg_color, bg_img, lut, yy, xa, xb, out):
+def _screen_span(
+    ints: np.ndarray,
+    bg_color: np.ndarray,
+    bg_img: np.ndarray,
+    lut: np.ndarray,
+    yy: int,
+    xa: int,
+    xb: int,
+    out: np.ndarray,
+) -> None:
     """Pixels [xa, xb) of row yy where alpha is 0: the background as _emit gives it."""
     kind = ints[I_BG_KIND]
     o = out[yy]

@@ -66,9 +66,9 @@ log = logging.getLogger(__name__)
 
 @njit(nogil=True, cache=True, error_model="numpy")
 def _band(
-    y, u, v, rgbp, across, mi0, mi1, mfy,
-    P, ints, dec, lw, fw, bg_color, bg_img, out, mat, yp, up, vp, ap, buf, line, tiles, y0, y1,
-):  # fmt: skip
+    y: np.ndarray, u: np.ndarray, v: np.ndarray, rgbp: np.ndarray, across: np.ndarray, mi0: np.ndarray, mi1: np.ndarray, mfy: np.ndarray,
+    P: np.ndarray, ints: np.ndarray, dec: np.ndarray, lw: np.ndarray, fw: np.ndarray, bg_color: np.ndarray, bg_img: np.ndarray, out: np.ndarray, mat: np.ndarray, yp: np.ndarray, up: np.ndarray, vp: np.ndarray, ap: np.ndarray, buf: np.ndarray, line: np.ndarray, tiles: np.ndarray, y0: int, y1: int,
+) -> None:  # fmt: skip
     """Output rows [y0, y1): decode and key rows [y0 − halo, y1 + halo), refine, composite."""
     h, w = out.shape[0], out.shape[1]
     halo = ints[I_HALO]
@@ -196,10 +196,10 @@ def _band(
 
 
 def _key_frame(
-    y, u, v, rgbp, across, mi0, mi1, mfy,
-    P, ints, dec, lw, fw, bg_color, bg_img, out, mat, yp, up, vp, ap,
-    scratch, lines, tiles, band_rows,
-):  # fmt: skip
+    y: np.ndarray, u: np.ndarray, v: np.ndarray, rgbp: np.ndarray, across: np.ndarray, mi0: np.ndarray, mi1: np.ndarray, mfy: np.ndarray,
+    P: np.ndarray, ints: np.ndarray, dec: np.ndarray, lw: np.ndarray, fw: np.ndarray, bg_color: np.ndarray, bg_img: np.ndarray, out: np.ndarray, mat: np.ndarray, yp: np.ndarray, up: np.ndarray, vp: np.ndarray, ap: np.ndarray,
+    scratch: np.ndarray, lines: np.ndarray, tiles: np.ndarray, band_rows: int,
+) -> None:  # fmt: skip
     """The whole frame: bands of ``band_rows`` rows, dealt round-robin to the scratch's workers.
 
     Compiled once for _SIGNATURE by :func:`kernel` (inputs as read-only arrays of any
@@ -275,6 +275,7 @@ def _is_cached() -> bool:
     try:
         from numba.core.caching import FunctionCache
 
-        return Path(FunctionCache(_key_frame)._cache_file._index_path).exists()
+        cache = FunctionCache(_key_frame)  # type: ignore[no-untyped-call]  # numba's, untyped
+        return Path(cache._cache_file._index_path).exists()
     except Exception:  # noqa: BLE001 - an answer either way only changes one message
         return False

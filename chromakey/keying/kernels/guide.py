@@ -36,7 +36,9 @@ from .windows import _hsum, _vsum
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _guide(P, ints, buf, n, y0, y1, xa, xb):
+def _guide(
+    P: np.ndarray, ints: np.ndarray, buf: np.ndarray, n: int, y0: int, y1: int, xa: int, xb: int
+) -> None:
     """cpu.guided_matte on rows [y0, y1) × columns [xa, xb), from raw/luma rows [0, n).
 
     Means are sums divided by the window's size, so that where the matte is constant the
@@ -107,7 +109,15 @@ BOUND_SLACK = 1e-4
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _bound_tiles(P, ints, buf, line, n, states, stats):
+def _bound_tiles(
+    P: np.ndarray,
+    ints: np.ndarray,
+    buf: np.ndarray,
+    line: np.ndarray,
+    n: int,
+    states: np.ndarray,
+    stats: np.ndarray,
+) -> None:
     """Tiles whose guided matte is provably clearly screen or clearly subject, from the raw
     matte's and luma's ranges alone, so that neither guide nor refinement runs there.
 

@@ -9,6 +9,9 @@ own edges then reach none of its kept pixels: the band split's argument, across 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from numba import njit
 
@@ -44,7 +47,9 @@ FULL_SHARE = 0.6
 
 
 @njit(nogil=True, cache=True)
-def changed_blocks(cur, prev, c, bh, bw, grid):
+def changed_blocks(
+    cur: np.ndarray, prev: np.ndarray, c: int, bh: int, bw: int, grid: np.ndarray
+) -> None:
     """grid[i, j] |= whether block (i, j) (bh rows × bw pixels of c bytes) of ``cur`` differs
     from ``prev``, both H×(W·c) uint8; ``prev`` takes the changed blocks' bytes, so that it
     then equals cur. A block's row is compared as one run of bytes (a vector loop); a block
@@ -75,7 +80,9 @@ def changed_blocks(cur, prev, c, bh, bw, grid):
 
 
 @njit(nogil=True, cache=True)
-def copy_blocks(src, dst, kept, mask, bh, bw):
+def copy_blocks(
+    src: np.ndarray, dst: np.ndarray, kept: np.ndarray, mask: np.ndarray, bh: int, bw: int
+) -> None:
     """``dst`` and ``kept`` take ``src``'s bytes in the blocks set in ``mask`` (bh rows × bw
     bytes; all three H×(W·c) uint8)."""
     h, wc = dst.shape
@@ -138,7 +145,13 @@ def rectangles(dirty: np.ndarray, gap: int) -> list[tuple[int, int, int, int]]:
     return out
 
 
-def map_blocks(values: np.ndarray, mi0: np.ndarray, mi1: np.ndarray, grid: tuple[int, int], op):
+def map_blocks(
+    values: np.ndarray,
+    mi0: np.ndarray,
+    mi1: np.ndarray,
+    grid: tuple[int, int],
+    op: Callable[..., Any],
+) -> np.ndarray:
     """``op`` (np.any, np.max) per block of (map rows, W) ``values`` over the map rows its pixel
     rows interpolate between (a pixel row r lerps map rows mi0[r] and mi1[r]) and its columns."""
     gh, gw = grid
@@ -160,20 +173,22 @@ class Kept:
         self.clear()
 
     def clear(self) -> None:
-        self.settings: tuple | None = None
-        self.layout: tuple | None = None
+        self.settings: tuple[object, ...] | None = None
+        self.layout: tuple[object, ...] | None = None
         self.inputs: list[np.ndarray] = []
         self.across: np.ndarray = np.zeros((0, 0, 0), np.float32)  # none yet: no shape matches
         self.outputs: list[tuple[np.ndarray, int]] = []  # (plane, frame pixels per pixel)
         self.valid = False  # the outputs are the previous frame's
         self.reused = 0.0  # the last frame's share of output blocks kept
         self.plain = 0.0  # and of blocks found plain screen among the others
-        self.background: tuple[tuple, list[np.ndarray]] | None = None  # alpha 0's outputs
+        self.background: tuple[tuple[object, ...], list[np.ndarray]] | None = (
+            None  # alpha 0's outputs
+        )
 
     def changed(
         self,
-        layout: tuple,
-        settings: tuple,
+        layout: tuple[object, ...],
+        settings: tuple[object, ...],
         inputs: list[tuple[np.ndarray, int, int]],
         across: np.ndarray,
         mi0: np.ndarray,
@@ -234,10 +249,10 @@ class Kept:
         dirty: np.ndarray,
         reach: int,
         shape: tuple[int, int],
-        key_view,
+        key_view: Callable[[int, int, int, int], list[np.ndarray]],
         fill: np.ndarray | None = None,
         background: list[np.ndarray] | None = None,
-    ) -> list:
+    ) -> list[np.ndarray]:
         """This frame's outputs: the kept ones, with every rectangle of dirty blocks keyed
         again by ``key_view(r0, r1, c0, c1)`` (a region of the frame, its outputs in the
         order kept) on ``reach`` pixels of context and copied in (and into the kept ones);
@@ -247,7 +262,9 @@ class Kept:
         v = reach + reach % 2  # even: regions start on whole 4:2:0 chroma samples
         new = [o.copy() for o, _ in self.outputs]
 
-        def put(r0, r1, c0, c1, got, vr0, vc0):
+        def put(
+            r0: int, r1: int, c0: int, c1: int, got: list[np.ndarray], vr0: int, vc0: int
+        ) -> None:
             for (kept, f), out, g in zip(self.outputs, new, got, strict=True):
                 a, b, c, d = r0 // f, -(-r1 // f), c0 // f, -(-c1 // f)
                 part = g[a - vr0 // f : b - vr0 // f, c - vc0 // f : d - vc0 // f]

@@ -305,8 +305,22 @@ class CpuKeyer:
             return YuvImage(got[0], got[1], got[2], got[3] if len(got) == 4 else None)
         return got[0]
 
-    def _call(self, yuv_rgb, across, map_rows, P, ints, dec, lw, fw, bg_color, bg_img, out,
-              planes, kind) -> None:  # fmt: skip
+    def _call(
+        self,
+        yuv_rgb: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        across: np.ndarray,
+        map_rows: tuple[np.ndarray, np.ndarray, np.ndarray],
+        P: np.ndarray,
+        ints: np.ndarray,
+        dec: np.ndarray,
+        lw: np.ndarray,
+        fw: np.ndarray,
+        bg_color: np.ndarray,
+        bg_img: np.ndarray,
+        out: np.ndarray,
+        planes: list[np.ndarray],
+        kind: int,
+    ) -> None:
         """One call of the frame kernel on a frame (or a region keyed as one)."""
         h, w = out.shape[0], out.shape[1]
         band_rows = self.rows_per_band(h)

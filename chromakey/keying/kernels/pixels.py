@@ -53,7 +53,7 @@ from .common import (
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _upsample_row(c, out, fx):
+def _upsample_row(c: np.ndarray, out: np.ndarray, fx: int) -> None:
     """cpu.upsample_chroma along a row: column 2j = c[j], 2j+1 = (c[j] + c[j+1]) / 2, clamped."""
     w = out.shape[0]
     cw = c.shape[0]
@@ -80,7 +80,20 @@ def _upsample_row(c, out, fx):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _decode_rows(y, u, v, rgbp, ints, dec, a, b, buf, line, base, ja):
+def _decode_rows(
+    y: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    rgbp: np.ndarray,
+    ints: np.ndarray,
+    dec: np.ndarray,
+    a: int,
+    b: int,
+    buf: np.ndarray,
+    line: np.ndarray,
+    base: int,
+    ja: int,
+) -> None:
     """Rows [a, b) of the frame → buf[B_R..B_B][a − base : b − base] (cpu.decode_rgb's values).
 
     Subsampled chroma is guided by luma: buf[B_CY], buf[B_CSU], buf[B_CSV] hold the chroma
@@ -154,7 +167,9 @@ def _decode_rows(y, u, v, rgbp, ints, dec, a, b, buf, line, base, ja):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def screen_across(colors, mj0, mj1, mfx):
+def screen_across(
+    colors: np.ndarray, mj0: np.ndarray, mj1: np.ndarray, mfx: np.ndarray
+) -> np.ndarray:
     """cpu.screen_at's first step: each block row interpolated along x → (3, block rows, W)."""
     rows = colors.shape[0]
     w = mj0.shape[0]
@@ -169,7 +184,16 @@ def screen_across(colors, mj0, mj1, mfx):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _screen_rows(across, mi0, mi1, mfy, a, b, buf, base):
+def _screen_rows(
+    across: np.ndarray,
+    mi0: np.ndarray,
+    mi1: np.ndarray,
+    mfy: np.ndarray,
+    a: int,
+    b: int,
+    buf: np.ndarray,
+    base: int,
+) -> None:
     """cpu.screen_at for rows [a, b) → buf[B_SCR_*] rows from a − base: top + fy·(bottom − top)."""
     w = buf.shape[2]
     for r in range(a, b):
@@ -182,7 +206,9 @@ def _screen_rows(across, mi0, mi1, mfy, a, b, buf, base):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _key_pixels(P, ints, lw, i0, i1, buf):
+def _key_pixels(
+    P: np.ndarray, ints: np.ndarray, lw: np.ndarray, i0: int, i1: int, buf: np.ndarray
+) -> None:
     """Rows [i0, i1) of the band: membership, raw alpha, luma and the spill gate's own part
     (and the reach's seed and the share kept for :func:`reach_rows`)."""
     w = buf.shape[2]
@@ -248,7 +274,7 @@ def _key_pixels(P, ints, lw, i0, i1, buf):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def reach_rows(P, ints, buf, line, n):
+def reach_rows(P: np.ndarray, ints: np.ndarray, buf: np.ndarray, line: np.ndarray, n: int) -> None:
     """cpu.reach_membership on the band's n rows, after _key_pixels: raw falls to
     1 − near·can_mix·share where that is lower (the same value as 1 − max(membership,
     near·can_mix)·share, exactly). It can only where the pixel holds more of the screen's
@@ -280,7 +306,9 @@ def reach_rows(P, ints, buf, line, n):
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
-def _reach_pixel(P, buf, seed, i, x, r, n, w):
+def _reach_pixel(
+    P: np.ndarray, buf: np.ndarray, seed: np.ndarray, i: int, x: int, r: int, n: int, w: int
+) -> None:
     """reach_rows at one pixel the reach can lower: near, then can_mix, then the new raw."""
     sh = buf[B_SHARE, i, x]
     raw = buf[B_RAW, i]

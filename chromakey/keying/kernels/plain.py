@@ -57,7 +57,9 @@ _SLOPE_SLACK = 4e-7 / CHROMA_GUIDE_EPS
 
 
 @njit(nogil=True, cache=True)
-def block_ranges(plane, c, bh, bw, lo, hi):
+def block_ranges(
+    plane: np.ndarray, c: int, bh: int, bw: int, lo: np.ndarray, hi: np.ndarray
+) -> None:
     """lo[i, j, k], hi[i, j, k]: min and max of channel k over block (i, j) (bh rows × bw
     pixels) of ``plane`` (H×(W·c) bytes); 255 and 0 where a block holds no pixel."""
     h, wc = plane.shape
@@ -80,7 +82,7 @@ def block_ranges(plane, c, bh, bw, lo, hi):
                     lo[i, j, k], hi[i, j, k] = mn, mx
 
 
-def spread(a: np.ndarray, k: int, op) -> np.ndarray:
+def spread(a: np.ndarray, k: int, op: np.ufunc) -> np.ndarray:
     """``op`` (np.minimum or np.maximum) over the square of k blocks around each block."""
     out = a.copy()
     for axis in (0, 1):
@@ -95,14 +97,18 @@ def spread(a: np.ndarray, k: int, op) -> np.ndarray:
     return out
 
 
-def _ranges(plane: np.ndarray, c: int, bh: int, bw: int, grid: tuple[int, int]) -> tuple:
+def _ranges(
+    plane: np.ndarray, c: int, bh: int, bw: int, grid: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
     lo = np.empty((*grid, c), np.uint8)
     hi = np.empty((*grid, c), np.uint8)
     block_ranges(plane, c, bh, bw, lo, hi)
     return lo.astype(np.float64), hi.astype(np.float64)
 
 
-def _lin(terms: list[tuple[np.ndarray, np.ndarray, float]], const: float):
+def _lin(
+    terms: list[tuple[np.ndarray, np.ndarray, float]], const: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Interval of const + Σ coef·[lo, hi]."""
     lo = np.full_like(terms[0][0], const)
     hi = lo.copy()
@@ -204,13 +210,16 @@ def plain_blocks(
     return raw + spread_ + _M <= screen_lo
 
 
-def _screen_excess(across, mi0, mi1, key: int, grid: tuple[int, int]) -> np.ndarray:
+def _screen_excess(
+    across: np.ndarray, mi0: np.ndarray, mi1: np.ndarray, key: int, grid: tuple[int, int]
+) -> np.ndarray:
     """Per block, the most the screen's key excess (cpu.screen_excess) takes among its pixels."""
     out = np.full(grid, np.inf)
     for o in (k for k in range(3) if k != key):
         e = (across[key] - across[o]).astype(np.float64)
         out = np.minimum(out, map_blocks(e, mi0, mi1, grid, np.max))
-    return np.maximum(out, float(_MIN_SCREEN_EXCESS))
+    excess: np.ndarray = np.maximum(out, float(_MIN_SCREEN_EXCESS))
+    return excess
 
 
 def _soft(P: np.ndarray, e0_at: int, inv_at: int, x: np.ndarray) -> np.ndarray:

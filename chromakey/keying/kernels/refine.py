@@ -1,5 +1,8 @@
 """Matte refinement on mixed tiles: edge test, clip, the local colour model, choke, feather."""
 
+from __future__ import annotations
+
+import numpy as np
 from numba import njit
 
 from .colour_model import _R as COLOUR_R
@@ -20,6 +23,7 @@ from .common import (
     P_CLIP_INV,
     P_EDGE_E0,
     P_EDGE_INV,
+    Real,
     _clamped,
     _clip01,
     _soft_step,
@@ -28,7 +32,20 @@ from .windows import _hreduce, _vreduce
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _refine(P, ints, fw, buf, line, n, y0, y1, xa, xb, ya, yb):
+def _refine(
+    P: np.ndarray,
+    ints: np.ndarray,
+    fw: np.ndarray,
+    buf: np.ndarray,
+    line: np.ndarray,
+    n: int,
+    y0: int,
+    y1: int,
+    xa: int,
+    xb: int,
+    ya: int,
+    yb: int,
+) -> None:
     """Edge test, clip, colour model (cpu.colour_model_matte), choke, feather on rows
     [ya, yb) × [xa, xb) (guided matte valid on [y0, y1) ⊇ reach; the band's colours and raw
     matte on every row the colour model reaches)."""
@@ -91,15 +108,15 @@ def _refine(P, ints, fw, buf, line, n, y0, y1, xa, xb, ya, yb):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _refined_one(ints, fw):
+def _refined_one(ints: np.ndarray, fw: np.ndarray) -> Real:
     """What refinement makes of a matte that is 1 throughout: 1, or the feather's sum of
     taps (rows, then columns, each clipped) — the value a subject tile then takes."""
     fn = ints[I_FEATHER_N]
     if fn == 0:
         return F32(1.0)
-    one = F32(1.0)
+    one: Real = F32(1.0)
     for _ in range(2):
-        acc = F32(0.0)
+        acc: Real = F32(0.0)
         for k in range(2 * fn + 1):
             acc += fw[k] * one
         one = _clip01(acc)

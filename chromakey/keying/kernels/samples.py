@@ -2,6 +2,10 @@
 decodes them, their HSL, and whether each is clearly screen (membership and key excess),
 each reading like its numpy twin in ``keying.screen_measure`` and ``keying.reference``."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 from numba import njit
 
@@ -9,6 +13,9 @@ from ...core.color import HSL_EPS
 from ...core.frames import Frame
 from ...core.params import KeyerParams
 from ..reference.common import MIN_RAMP
+
+if TYPE_CHECKING:
+    from .common import Real
 
 F32 = np.float32
 
@@ -70,7 +77,16 @@ def decode_constants(frame: Frame) -> np.ndarray:
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def sample_yuv(y, u, v, fx, fy, step, offset, dec):
+def sample_yuv(
+    y: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    fx: int,
+    fy: int,
+    step: int,
+    offset: int,
+    dec: np.ndarray,
+) -> np.ndarray:
     """calibration.sample_rgb of a YUV frame: every ``step``-th pixel from ``offset``, the
     nearest chroma sample, decoded with ``dec`` (decode_constants) → (rows, cols, 3)."""
     h, w = y.shape
@@ -98,7 +114,7 @@ def sample_yuv(y, u, v, fx, fy, step, offset, dec):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def sample_rgb8(rgb, step, offset):
+def sample_rgb8(rgb: np.ndarray, step: int, offset: int) -> np.ndarray:
     """calibration.sample_rgb of an RGB frame → (rows, cols, 3) float32."""
     h, w = rgb.shape[0], rgb.shape[1]
     rows = (h - offset + step - 1) // step
@@ -113,7 +129,7 @@ def sample_rgb8(rgb, step, offset):
 
 
 @njit(nogil=True, cache=True, error_model="numpy", inline="always")
-def _hsl(r, g, b):
+def _hsl(r: Real, g: Real, b: Real) -> tuple[Real, Real, Real, Real]:
     """core.color.rgb_to_hsl of one pixel: (hue, sat, light, chroma)."""
     mx = max(max(r, g), b)
     mn = min(min(r, g), b)
@@ -139,7 +155,7 @@ def _hsl(r, g, b):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def hsl(rgb):
+def hsl(rgb: np.ndarray) -> np.ndarray:
     """core.color.rgb_to_hsl of (rows, cols, 3) samples → (4, rows, cols): hue, sat, light, chroma."""
     rows, cols = rgb.shape[0], rgb.shape[1]
     out = np.empty((4, rows, cols), np.float32)
@@ -151,7 +167,7 @@ def hsl(rgb):
 
 
 @njit(nogil=True, cache=True, error_model="numpy", inline="always")
-def _soft(e0, inv, x):
+def _soft(e0: Real, inv: Real, x: Real) -> Real:
     """reference.soft_step with (e0, 1/width); a NaN width is the hard step x > e0."""
     if inv != inv:
         return np.float32(1.0) if x > e0 else np.float32(0.0)
@@ -160,7 +176,9 @@ def _soft(e0, inv, x):
 
 
 @njit(nogil=True, cache=True, error_model="numpy", inline="always")
-def _screen_sample(r, g, b, mp, key, member_screen):
+def _screen_sample(
+    r: Real, g: Real, b: Real, mp: np.ndarray, key: int, member_screen: Real
+) -> tuple[bool, Real]:
     """cpu.screen_membership > member_screen, and the key excess, of one sample."""
     hue, sat, light, chroma = _hsl(r, g, b)
     d = abs(hue - mp[M_HUE_CENTER])
@@ -178,11 +196,13 @@ def _screen_sample(r, g, b, mp, key, member_screen):
         other = max(r, b)
     else:
         other = max(r, g)
-    return m > member_screen, c[key] - other
+    return bool(m > member_screen), c[key] - other
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def screen_samples(rgb, mp, key, member_screen):
+def screen_samples(
+    rgb: np.ndarray, mp: np.ndarray, key: int, member_screen: Real
+) -> tuple[np.ndarray, np.ndarray]:
     """calibration.screen_mask and the key excess of each sample → (mask, excess)."""
     rows, cols = rgb.shape[0], rgb.shape[1]
     mask = np.empty((rows, cols), np.bool_)

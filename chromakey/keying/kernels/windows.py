@@ -1,12 +1,15 @@
 """Window sums and extrema along rows and down columns, in a fixed order of taps."""
 
+from __future__ import annotations
+
+import numpy as np
 from numba import njit
 
-from .common import _clamped
+from .common import Real, _clamped
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
-def _row_sum(s, d, rad, x0, x1):
+def _row_sum(s: np.ndarray, d: np.ndarray, rad: int, x0: int, x1: int) -> None:
     """d[x] = sum of s[x − rad … x + rad] for x in [x0, x1), edges clamped.
 
     Taps are added four at a time, ((t0 + t1) + t2) + t3, then the next four, so a sum
@@ -44,7 +47,9 @@ def _row_sum(s, d, rad, x0, x1):
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
-def _add_group(dd, s0, s1, s2, count, first):
+def _add_group(
+    dd: np.ndarray, s0: np.ndarray, s1: np.ndarray, s2: np.ndarray, count: int, first: bool
+) -> None:
     """dd (=|+=) the last one to three taps' sum, added in order."""
     m = dd.shape[0]
     if count == 1:
@@ -71,7 +76,7 @@ def _add_group(dd, s0, s1, s2, count, first):
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
-def _edge_sum(s, x, rad, w):
+def _edge_sum(s: np.ndarray, x: int, rad: int, w: int) -> Real:
     """_row_sum's value at one column near an edge, in the same grouping of taps."""
     taps = 2 * rad + 1
     acc = s[0] * 0
@@ -80,11 +85,12 @@ def _edge_sum(s, x, rad, w):
         for c in range(1, min(4, taps - k)):
             g += s[_clamped(x - rad + k + c, w)]
         acc = g if k == 0 else acc + g
-    return acc
+    total: Real = acc
+    return total
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _row_reduce(s, d, rad, x0, x1, is_max):
+def _row_reduce(s: np.ndarray, d: np.ndarray, rad: int, x0: int, x1: int, is_max: bool) -> None:
     """d[x] = max (or min) of s[x − rad … x + rad] for x in [x0, x1), edges clamped."""
     w = s.shape[0]
     lo = min(max(x0, rad), x1)
@@ -117,13 +123,15 @@ def _row_reduce(s, d, rad, x0, x1, is_max):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _hsum(buf, src, dst, rad, a, b, x0, x1):
+def _hsum(buf: np.ndarray, src: int, dst: int, rad: int, a: int, b: int, x0: int, x1: int) -> None:
     for i in range(a, b):
         _row_sum(buf[src, i], buf[dst, i], rad, x0, x1)
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _vsum(buf, src, dst, rad, a, b, x0, x1, n):
+def _vsum(
+    buf: np.ndarray, src: int, dst: int, rad: int, a: int, b: int, x0: int, x1: int, n: int
+) -> None:
     """dst = sum of 2·rad + 1 rows, rows clamped to [0, n), taps grouped as in _row_sum."""
     m = x1 - x0
     taps = 2 * rad + 1
@@ -146,13 +154,26 @@ def _vsum(buf, src, dst, rad, a, b, x0, x1, n):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _hreduce(buf, src, dst, rad, a, b, x0, x1, is_max):
+def _hreduce(
+    buf: np.ndarray, src: int, dst: int, rad: int, a: int, b: int, x0: int, x1: int, is_max: bool
+) -> None:
     for i in range(a, b):
         _row_reduce(buf[src, i], buf[dst, i], rad, x0, x1, is_max)
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _vreduce(buf, src, dst, rad, a, b, x0, x1, n, is_max):
+def _vreduce(
+    buf: np.ndarray,
+    src: int,
+    dst: int,
+    rad: int,
+    a: int,
+    b: int,
+    x0: int,
+    x1: int,
+    n: int,
+    is_max: bool,
+) -> None:
     m = x1 - x0
     for i in range(a, b):
         d = buf[dst, i, x0:x1]

@@ -40,7 +40,6 @@ from .guide import (
     BT709_LUMA,
     GUIDE_FIT_RAMP,
     GUIDE_MATTE_EPS,
-    box_sum,
     guide_coefficients,
     guided_matte,
     luma,
@@ -76,7 +75,7 @@ from .refine import (
 )
 from .screen import map_axis, screen_at, screen_colors, screen_rows
 from .unmix import composite, spill_gate, to_uint8, unmix_despill
-from .windows import window_reduce
+from .windows import box_sum, window_reduce
 
 __all__ = [
     "ALPHA_FLOOR",

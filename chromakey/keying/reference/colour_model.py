@@ -71,4 +71,5 @@ def colour_model_matte(
     partial = soft_step(0.0, COLOUR_PARTIAL, alpha) * soft_step(
         0.0, COLOUR_PARTIAL, F32(1.0) - alpha
     )
-    return alpha + trust * partial * (a - alpha)
+    result: np.ndarray = alpha + trust * partial * (a - alpha)
+    return result

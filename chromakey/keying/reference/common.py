@@ -30,7 +30,8 @@ def soft_step(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
     t = np.subtract(x, F32(e0))
     if not isinstance(t, np.ndarray):  # a scalar
         t = np.clip(t * F32(1.0 / (e1 - e0)), 0.0, 1.0)
-        return t * t * (F32(3.0) - F32(2.0) * t)
+        result: np.ndarray = t * t * (F32(3.0) - F32(2.0) * t)
+        return result
     t *= F32(1.0 / (e1 - e0))
     np.clip(t, 0.0, 1.0, out=t)
     u = np.multiply(F32(2.0), t)

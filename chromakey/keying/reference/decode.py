@@ -102,7 +102,8 @@ def chroma_slopes(yc: np.ndarray, c: np.ndarray) -> np.ndarray:
 
     m_y, m_c = mean(yc), mean(c)
     var = np.maximum(mean(yc * yc) - m_y * m_y, 0.0)
-    return (mean(yc * c) - m_y * m_c) / (var + F32(CHROMA_GUIDE_EPS))
+    result: np.ndarray = (mean(yc * c) - m_y * m_c) / (var + F32(CHROMA_GUIDE_EPS))
+    return result
 
 
 def guided_chroma(

@@ -31,7 +31,8 @@ BT709_LUMA = np.array([0.2126, 0.7152, 0.0722], F32)
 
 def luma(rgb: np.ndarray, weights: np.ndarray) -> np.ndarray:
     w = np.asarray(weights, F32)
-    return rgb[..., 0] * w[0] + rgb[..., 1] * w[1] + rgb[..., 2] * w[2]
+    result: np.ndarray = rgb[..., 0] * w[0] + rgb[..., 1] * w[1] + rgb[..., 2] * w[2]
+    return result
 
 
 # The matte variance below which a window's matte counts as flat in the guide's fit test.
@@ -77,4 +78,5 @@ def guided_matte(raw: np.ndarray, guide: np.ndarray, p: KeyerParams) -> np.ndarr
     coef = guide_coefficients(box_sum(box_sum(stack, r, 1), r, 0), r, p)
     m = box_sum(box_sum(coef, r, 1), r, 0) * F32(1.0 / (2 * r + 1) ** 2)
     fitted = m[..., 0] * guide + m[..., 1]
-    return np.clip(m[..., 2] * fitted + (F32(1.0) - m[..., 2]) * raw, 0.0, 1.0)
+    result: np.ndarray = np.clip(m[..., 2] * fitted + (F32(1.0) - m[..., 2]) * raw, 0.0, 1.0)
+    return result

@@ -27,7 +27,8 @@ def screen_membership(
     m *= soft_step(0.5 * p.dark_guard, p.dark_guard, chroma)
     m *= F32(1.0) - soft_step(p.bright_guard, 1.0, light)
     m *= F32(1.0) - soft_step(p.sat_max, p.sat_max + p.sat_softness, sat)  # 1 when sat_max is 1
-    return m
+    result: np.ndarray = m
+    return result
 
 
 # --- 2b. membership's reach ---------------------------------------------------------
@@ -76,7 +77,8 @@ def reach_membership(
     rest = rgb - share[..., None] * screen  # the implied foreground × (1 − share)
     over = np.max(rest, axis=-1) - (F32(1.0) - share)
     can_mix = soft_step(*REACH_MIX, share) * (F32(1.0) - soft_step(*REACH_GAMUT, over))
-    return np.maximum(membership, near * can_mix)
+    result: np.ndarray = np.maximum(membership, near * can_mix)
+    return result
 
 
 # --- 3. fractional alpha --------------------------------------------------------
@@ -91,7 +93,8 @@ def key_excess(rgb: np.ndarray, key: int) -> np.ndarray:
     """How far the key channel stands above the larger of the other two."""
     a, b = [c for c in range(3) if c != key]
     other = np.maximum(rgb[..., a], rgb[..., b])
-    return np.subtract(rgb[..., key], other, out=other if other.ndim else None)
+    result: np.ndarray = np.subtract(rgb[..., key], other, out=other if other.ndim else None)
+    return result
 
 
 # Smallest key excess a screen colour is credited with (a grey "screen" would divide by 0).
@@ -100,14 +103,17 @@ MIN_SCREEN_EXCESS = 0.05
 
 def screen_excess(screen: np.ndarray, key: int) -> np.ndarray:
     """The screen's own key excess (per pixel for a per-pixel screen), floored at MIN_SCREEN_EXCESS."""
-    return np.maximum(key_excess(screen, key), F32(MIN_SCREEN_EXCESS))
+    result: np.ndarray = np.maximum(key_excess(screen, key), F32(MIN_SCREEN_EXCESS))
+    return result
 
 
 def screen_share(excess: np.ndarray, screen_excess: np.ndarray | float) -> np.ndarray:
     """The share of the screen's colour a pixel holds, by its key excess: 0–1."""
-    return np.clip(excess * (F32(1.0) / np.asarray(screen_excess, F32)), 0.0, 1.0)
+    result: np.ndarray = np.clip(excess * (F32(1.0) / np.asarray(screen_excess, F32)), 0.0, 1.0)
+    return result
 
 
 def raw_alpha(share: np.ndarray, membership: np.ndarray) -> np.ndarray:
     """1 − (the share of the screen's colour the pixel holds), gated by membership."""
-    return F32(1.0) - membership * share
+    result: np.ndarray = F32(1.0) - membership * share
+    return result

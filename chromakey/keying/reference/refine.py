@@ -40,7 +40,8 @@ def gaussian_weights(radius: float) -> np.ndarray:
     sigma = max(radius / 2.0, 1e-3)
     x = np.arange(-n, n + 1, dtype=np.float64)
     w = np.exp(-(x * x) / (2.0 * sigma * sigma))
-    return (w / w.sum()).astype(F32)
+    result: np.ndarray = (w / w.sum()).astype(F32)
+    return result
 
 
 def _blur(a: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -68,7 +69,8 @@ def edge_weight(alpha: np.ndarray, p: KeyerParams) -> np.ndarray:
 def clip_matte(alpha: np.ndarray, edge: np.ndarray, p: KeyerParams) -> np.ndarray:
     """Clip black/white away from edges only, so shadows go and hair stays fractional."""
     clipped = np.clip((alpha - F32(p.clip_black)) * F32(1.0 / (p.clip_white - p.clip_black)), 0, 1)
-    return clipped + edge * (alpha - clipped)
+    result: np.ndarray = clipped + edge * (alpha - clipped)
+    return result
 
 
 def choke_matte(alpha: np.ndarray, p: KeyerParams) -> np.ndarray:

@@ -63,7 +63,8 @@ def screen_colors(screen: ScreenMap, height: int, width: int) -> np.ndarray:
     """The screen colour per pixel (H×W×3), or one (3,) colour when it is the same everywhere
     (numpy broadcasts it over the pixels, so a constant map costs no H×W×3 array)."""
     if screen.is_constant:
-        return screen.colors[0, 0]
+        result: np.ndarray = screen.colors[0, 0]
+        return result
     return screen_at(screen, height, width)
 
 
@@ -71,4 +72,5 @@ def screen_rows(screen: ScreenMap, height: int, width: int, y0: int, y1: int) ->
     """Rows [y0, y1) of :func:`screen_colors` for an H×W frame, or its one (3,) colour."""
     if not screen.is_constant:
         return screen_at(screen, height, width, y0, y1)
-    return screen.colors[0, 0]
+    result: np.ndarray = screen.colors[0, 0]
+    return result

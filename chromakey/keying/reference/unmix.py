@@ -22,7 +22,8 @@ def spill_gate(hue_m: np.ndarray, sat: np.ndarray, alpha: np.ndarray, p: KeyerPa
     """
     near_screen = window_reduce(F32(1.0) - alpha, p.spill_radius, np.maximum)
     weak = F32(1.0) - soft_step(p.sat_min, p.sat_min + p.sat_softness, sat)
-    return np.maximum(np.maximum(hue_m, weak), near_screen)
+    gate: np.ndarray = np.maximum(np.maximum(hue_m, weak), near_screen)
+    return gate
 
 
 def unmix_despill(
@@ -86,7 +87,8 @@ def _over(fg: np.ndarray, a3: np.ndarray, bg: np.ndarray) -> np.ndarray:
         out, bg, out=out if out.shape == np.broadcast_shapes(out.shape, bg.shape) else None
     )
     np.add(fg, out, out=out)
-    return np.clip(out, 0.0, 1.0, out=out)
+    clipped: np.ndarray = np.clip(out, 0.0, 1.0, out=out)
+    return clipped
 
 
 def to_uint8(img: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

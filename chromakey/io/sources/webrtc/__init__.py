@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ....core.errors import ParameterError
 from .urls import (
@@ -31,6 +31,9 @@ __all__ = [
     "options_from",
     "parse_location",
 ]
+
+if TYPE_CHECKING:
+    from .track import LiveTrackSource
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -100,7 +103,7 @@ def open_webrtc(
     ice_servers: Sequence[str] = (),
     stall_timeout: float = 5.0,
     log: Callable[[str], Any] | None = None,
-) -> Any:
+) -> LiveTrackSource:
     """A live source for ``location``. ``once`` (``render``): the stream ends when its
     publisher leaves; otherwise (``preview``) a WHIP endpoint waits for the next one and a
     pull re-opens."""
