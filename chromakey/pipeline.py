@@ -255,6 +255,7 @@ def render(
     source_options: dict[str, Any] | None = None,
     input_colour: InputColour | None = None,
     pack_alpha: bool = False,
+    output_options: dict[str, Any] | None = None,
 ) -> RenderStats:
     """Key ``input`` and write ``output`` (.mp4/.mov/.mkv/.webm, raw .nut/.y4m or a %05d.png
     pattern; ``-`` for standard output, input ``-`` for standard input).
@@ -267,6 +268,8 @@ def render(
     ICE servers); its stream ends, and the file is finished, when its publisher leaves.
     ``pack_alpha`` writes a transparent composite into an opaque video twice as wide: colour
     left, alpha right as grey (:mod:`chromakey.io.sinks.packed`; examples/web/ unpacks it).
+    ``output_options`` go to a WHEP output (``-o whep://…``,
+    :class:`chromakey.io.sinks.whep.WhepSink`: ``token``, ``max_viewers``).
     ``input_colour`` (:class:`chromakey.core.color.InputColour`) states the input's YUV
     matrix and range over its tags. With ``keep_partial`` a Ctrl-C finishes the frames rendered so far into a playable
     file (``stats.interrupted``) instead of discarding them.
@@ -301,6 +304,7 @@ def render(
                 audio_stream=source.audio,
                 warn=warn,
                 pack_alpha=pack_alpha,
+                whep=output_options,
             )
         )
     except BaseException:

@@ -198,7 +198,7 @@ def test_default_bind_is_loopback_only():
     lines: list[str] = []
     src = WhipSource(f"whip://:{port}/live", log=lines.append)
     try:
-        bound = [site.name for site in src._runner.sites]
+        bound = src.http.bound
         assert bound == [f"http://127.0.0.1:{port}"]
         assert src.endpoint.loopback
         # No socket listens on a wildcard address for it.

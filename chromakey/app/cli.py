@@ -102,6 +102,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
             source_options=_webrtc_options(args),
             input_colour=input_colour(args),
             pack_alpha=args.pack_alpha,
+            output_options=_whep_options(args),
         )
     finally:
         bar.finish()
@@ -123,6 +124,32 @@ def _webrtc_options(args: argparse.Namespace) -> dict[str, Any]:
             raise ParameterError(f"--stall-timeout: applies to WebRTC inputs, not {args.input}")
         opts["stall_timeout"] = args.stall_timeout
     return opts
+
+
+def _whep_options(args: argparse.Namespace) -> dict[str, Any] | None:
+    """A WHEP output's options; an error for ones given to another output."""
+    from ..io.sources.webrtc.urls import is_webrtc_output
+
+    given = {
+        "token": args.whep_token,
+        "max_viewers": args.whep_viewers,
+        "wait_first": args.whep_wait,
+    }
+    if not is_webrtc_output(args.output):
+        env = os.environ.get("CHROMAKEY_WHEP_TOKEN")
+        named = [
+            flag
+            for flag, value in (("--whep-token", args.whep_token),
+                                ("--whep-viewers", args.whep_viewers),
+                                ("--whep-wait", args.whep_wait))
+            if value is not None and not (flag == "--whep-token" and value == env)
+        ]  # fmt: skip
+        if named:
+            raise ParameterError(
+                f"{', '.join(named)}: applies to a whep:// output, not {args.output}"
+            )
+        return None
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -233,6 +260,26 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="WebRTC: seconds without media after which the publisher counts as gone and "
         "the file is finished [5]",
+    )
+    g = p.add_argument_group("whep output", "-o whep://HOST:PORT/PATH serves viewers over WHEP")
+    g.add_argument(
+        "--whep-token",
+        default=os.environ.get("CHROMAKEY_WHEP_TOKEN"),
+        metavar="T",
+        help="the bearer token viewers must send (401 without it) [$CHROMAKEY_WHEP_TOKEN; none]",
+    )
+    g.add_argument(
+        "--whep-viewers",
+        type=int,
+        metavar="N",
+        help="viewers at once; more get 503 [4]",
+    )
+    g.add_argument(
+        "--whep-wait",
+        type=float,
+        metavar="S",
+        help="seconds the stream waits for its first viewer before it starts; 0 starts at "
+        "once [60]",
     )
     add_colour_options(p)
     add_keyer_options(p)

@@ -11,6 +11,7 @@ from ...core.errors import ParameterError
 from ...core.quote import shown
 from ..safety import same_file
 from ..sources.base import SourceInfo
+from ..sources.webrtc.urls import is_webrtc_output, parse_output
 from .base import Sink
 from .formats import video_format
 from .packed import PackedAlphaSink
@@ -29,6 +30,9 @@ def output_kind(output: str | os.PathLike[str], output_format: str | None = None
     if is_push(text):
         check_push(text)
         return "stream"
+    if is_webrtc_output(text):
+        parse_output(text)  # raises on a malformed location
+        return "whep"
     if "%" in text:
         if output_format is not None:
             raise ParameterError(
@@ -57,7 +61,7 @@ def check_packing(
         )
     if kind == "png":
         raise ParameterError(f"{output}: PNG keeps alpha as it is; --pack-alpha is for video")
-    # (a stream output packs a transparent composite by itself)
+    # (a stream or WHEP output packs a transparent composite by itself)
 
 
 def open_sink(
@@ -69,10 +73,12 @@ def open_sink(
     audio_stream: Any = None,
     warn: Warn | None = None,
     pack_alpha: bool = False,
+    whep: dict[str, Any] | None = None,
 ) -> Sink:
     """The sink for ``output``, sized and timed as the source ``info`` says. With
     ``pack_alpha`` a transparent composite goes into an opaque video file packed (colour left,
-    alpha right as grey: :mod:`chromakey.io.sinks.packed`)."""
+    alpha right as grey: :mod:`chromakey.io.sinks.packed`). ``whep``: a WHEP output's
+    options (:class:`chromakey.io.sinks.whep.WhepSink`: ``token``, ``max_viewers``)."""
     kind = output_kind(output, output_format)
     check_packing(output, kind, transparent, pack_alpha)
     if kind == "png":
@@ -84,6 +90,14 @@ def open_sink(
             os.fspath(output), width, info.height, rate=info.rate, audio_stream=audio_stream
         )
         return PackedAlphaSink(push) if transparent else push
+    if kind == "whep":
+        from .whep import WhepSink  # aiortc, only when used
+
+        width = 2 * info.width if transparent else info.width
+        served = WhepSink(
+            os.fspath(output), width, info.height, audio_stream=audio_stream, **(whep or {})
+        )
+        return PackedAlphaSink(served) if transparent else served
     if pack_alpha:
         inner = VideoFileSink(
             output,

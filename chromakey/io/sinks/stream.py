@@ -24,6 +24,7 @@ import numpy as np
 from ...core.errors import ParameterError, StreamError
 from ...core.frames import YuvImage
 from .base import Sink
+from .realtime import RealTime, SourceAudio
 
 log = logging.getLogger(__name__)
 
@@ -85,18 +86,19 @@ class StreamSink(Sink):
         self.width, self.height = width - width % 2, height - height % 2
         self.rate = Fraction(rate) if rate else Fraction(30)
         self.give_up = give_up
-        self.clock, self.sleep = clock, sleep
+        self.clock = clock
+        self._pace = RealTime(clock, sleep)
         self._template = audio_stream
         self.frames = 0
         self.dropped = 0
         self.reconnects = 0
-        self._start: float | None = None  # wall clock of stream time 0
         self._down_since: float | None = None
         self._retry_at = 0.0
         self._backoff = RECONNECT_FIRST
         self._container: Any = None
         self._last_ms: int | None = None
-        self._samples = 0  # audio samples sent, on the stream's clock across connections
+        # The source's audio for AAC, on the stream's clock across connections.
+        self._sound = SourceAudio(audio_stream, "fltp") if audio_stream is not None else None
         try:
             self._connect()
         except (av.error.FFmpegError, OSError) as exc:
@@ -113,17 +115,11 @@ class StreamSink(Sink):
             cc = v.codec_context
             cc.color_range, cc.colorspace, cc.color_primaries, cc.color_trc = 1, 1, 1, 1
             self._video = v
-            self._audio = self._decoder = self._resampler = None
+            self._audio = None
             if self._template is not None:
-                a = c.add_stream("aac", rate=48000)
+                a = c.add_stream("aac", rate=SourceAudio.RATE)
                 a.layout = "stereo"
                 self._audio = a
-                self._decoder = av.CodecContext.create(self._template.codec_context.name, "r")
-                tpl = self._template.codec_context
-                self._decoder.sample_rate, self._decoder.layout = tpl.sample_rate, tpl.layout
-                if tpl.extradata:
-                    self._decoder.extradata = tpl.extradata
-                self._resampler = av.AudioResampler(format="fltp", layout="stereo", rate=48000)
             c.start_encoding()  # connects: a refusal raises here
         except BaseException:
             with contextlib.suppress(Exception):
@@ -180,18 +176,10 @@ class StreamSink(Sink):
 
     # --- Sink -----------------------------------------------------------------------------
 
-    def _pace(self, time_s: float) -> None:
-        now = self.clock()
-        if self._start is None:
-            self._start = now - time_s
-        ahead = self._start + time_s - now
-        if ahead > 0:
-            self.sleep(ahead)
-
     def write(self, image: np.ndarray | YuvImage, time_s: float) -> None:
         if isinstance(image, YuvImage):
             raise TypeError("the stream sink takes RGB arrays (pixel_format 'rgb24')")
-        self._pace(time_s)
+        self._pace.hold(time_s)
         if not self._ensure():
             self.dropped += 1
             return
@@ -213,20 +201,10 @@ class StreamSink(Sink):
         self.frames += 1
 
     def write_audio(self, packet: av.Packet) -> None:
-        if self._container is None or self._audio is None:
+        if self._container is None or self._audio is None or self._sound is None:
             return
-        if self._decoder is None or self._resampler is None:
-            return
-        try:
-            decoded = self._decoder.decode(packet)
-        except av.error.FFmpegError:
-            return
-        for d in decoded:
-            d.pts = None
-            for f in self._resampler.resample(d):
-                f.pts, f.time_base = self._samples, Fraction(1, 48000)
-                self._samples += f.samples
-                self._mux(self._audio.encode(f))
+        for f in self._sound.frames(packet):
+            self._mux(self._audio.encode(f))
 
     def close(self) -> None:
         if self._container is None:

@@ -24,6 +24,7 @@ ACCEPTED_VIDEO = ("VP8", "H264")  # what the keyer takes from a publisher (aiort
 # A publisher sends video and audio (OBS, FFmpeg), a browser maybe a data channel too.
 MAX_SECTIONS = 4
 _SENDING = ("sendonly", "sendrecv")
+_RECEIVING = ("recvonly", "sendrecv")
 _CANDIDATE_TYPES = ("host", "srflx", "prflx", "relay")
 _MDNS = re.compile(r"[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*\.local")
 
@@ -99,12 +100,13 @@ def check_lines(text: str, what: str = "the offer") -> None:
             _check_candidate(line[len("a=candidate:") :])
 
 
-def check_offer(text: str) -> Any:
+def check_offer(text: str, *, receives: bool = False) -> Any:
     """The parsed offer (aiortc's SessionDescription), or OfferError saying what is wrong.
 
     Checked before a peer is made for it: at most :data:`MAX_SECTIONS` sections, valid
     ports and candidates; it must parse, carry a video section that sends (sendonly or
-    sendrecv) and offer VP8 or H.264 there.
+    sendrecv) — or, for a viewer (``receives``), one that receives (recvonly or sendrecv) —
+    and offer VP8 or H.264 there.
     """
     from aiortc.sdp import SessionDescription
 
@@ -119,18 +121,25 @@ def check_offer(text: str) -> Any:
         ) from None
     video = [m for m in parsed.media if m.kind == "video"]
     if not video:
-        raise OfferError("the offer has no video section; publish a video track")
+        raise OfferError(
+            "the offer has no video section; "
+            + ("offer to receive video" if receives else "publish a video track")
+        )
     names = {codec.mimeType.split("/")[-1].upper() for m in video for codec in m.rtp.codecs}
     if not names & set(ACCEPTED_VIDEO):
         raise OfferError(
             f"the offer's video codecs ({shown(', '.join(sorted(names))) or 'none'}) are not "
-            f"accepted; publish {' or '.join(ACCEPTED_VIDEO)}"
+            f"accepted; {'receive' if receives else 'publish'} {' or '.join(ACCEPTED_VIDEO)}"
         )
-    if not any((m.direction or "sendrecv") in _SENDING for m in video):
+    wanted = _RECEIVING if receives else _SENDING
+    if not any((m.direction or "sendrecv") in wanted for m in video):
         directions = ", ".join(sorted({str(m.direction) for m in video}))
         raise OfferError(
-            f"the offer sends no video (its video section is {shown(directions)}); publish "
-            "a sendonly video track",
+            f"the offer receives no video (its video section is {shown(directions)}); a "
+            "viewer offers a recvonly video transceiver"
+            if receives
+            else f"the offer sends no video (its video section is {shown(directions)}); "
+            "publish a sendonly video track",
             status=422,
         )
     for m in parsed.media:

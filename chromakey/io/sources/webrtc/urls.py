@@ -6,6 +6,10 @@
   from a WHEP server;
 - ``livekit+wss://HOST`` (``livekit+ws://`` for a local server) — join a LiveKit room; the
   access token travels apart from the URL (``--token``), never inside it.
+
+As an output, ``whep://HOST:PORT/PATH`` serves the composite to WHEP viewers at
+``http://HOST:PORT/PATH`` (:func:`parse_output`): an empty host is loopback, the port
+defaults to 8890.
 """
 
 from __future__ import annotations
@@ -23,11 +27,15 @@ __all__ = [
     "WhepLocation",
     "WhipLocation",
     "is_webrtc",
+    "is_webrtc_output",
     "parse_location",
+    "parse_output",
 ]
 
 WEBRTC_SCHEMES = ("whip", "whep", "wheps", "livekit+ws", "livekit+wss")
 DEFAULT_WHIP_PORT = 8889
+DEFAULT_WHEP_PORT = 8890
+OUTPUT_SCHEMES = ("whep",)
 
 
 def is_webrtc(location: str | os.PathLike[str]) -> bool:
@@ -62,6 +70,29 @@ class WhepLocation:
 @dataclass(frozen=True)
 class LiveKitLocation:
     url: str  # ws(s)://…
+
+
+def is_webrtc_output(location: str | os.PathLike[str]) -> bool:
+    """Whether an output names a WebRTC endpoint to serve (``whep://``)."""
+    text = os.fspath(location)
+    return "://" in text and text.split("://", 1)[0].lower() in OUTPUT_SCHEMES
+
+
+def parse_output(text: str) -> WhipLocation:
+    """Where ``-o whep://HOST:PORT/PATH`` serves its viewers; ParameterError otherwise."""
+    scheme = text.split("://", 1)[0].lower() if "://" in text else ""
+    if scheme not in OUTPUT_SCHEMES:
+        raise ParameterError(f"{text!r}: a WebRTC output is whep://HOST:PORT/PATH")
+    parts = urlsplit(text)
+    port = _port(text, parts)
+    if parts.username or parts.password:
+        raise ParameterError(
+            f"{text!r}: credentials do not belong in the URL; give viewers a token with "
+            "--whep-token"
+        )
+    if parts.query or parts.fragment:
+        raise ParameterError(f"{text!r}: a WHEP output takes no query or fragment")
+    return WhipLocation(parts.hostname or "127.0.0.1", port or DEFAULT_WHEP_PORT, parts.path or "/")
 
 
 def _port(text: str, parts: object) -> int | None:

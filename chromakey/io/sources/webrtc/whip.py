@@ -34,8 +34,6 @@ Policy:
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hmac
 import logging
 import secrets
 import time
@@ -44,30 +42,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ....core.errors import ParameterError, StreamError
+from .endpoint import BODY_TIMEOUT, MAX_HEADER_BYTES, MAX_SDP, SdpEndpoint
 from .peer import LoopThread, new_peer, require_aiortc
 from .sdpcheck import OfferError, check_offer
-from .serverlog import OneLineLogger, loop_exception_handler
+from .serverlog import loop_exception_handler
 from .shown import shown
 from .track import LiveTrackSource
 from .urls import WhipLocation, parse_location
 
 __all__ = ["BODY_TIMEOUT", "MAX_HEADER_BYTES", "MAX_SDP", "WhipSource"]
 
-MAX_SDP = 64 * 1024  # bytes of an offer
-BODY_TIMEOUT = 5.0  # s for the whole offer to arrive once its headers have
-MAX_HEADER_BYTES = 8190  # a request line or header (aiohttp's default, stated here)
-MAX_HEADERS = 64  # a browser sends about 15
 _log = logging.getLogger(__name__)
 CLOSE_TIMEOUT = 5.0  # s for aiortc to close a publisher's peer (one that vanished can hang it)
-_CORS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "Location, ETag, Link, Accept-Post",
-}
-_PREFLIGHT = {
-    "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match",
-    "Access-Control-Max-Age": "600",
-    "Accept-Post": "application/sdp",
-}
 
 
 def status_line(line: str) -> None:
@@ -120,9 +106,9 @@ class WhipSource(LiveTrackSource):
         self.connect_timeout = float(connect_timeout)
         self.ice_servers = tuple(ice_servers)
         self.log = log or status_line
-        self.refused: dict[int, int] = {}  # HTTP status → count, for tests and the status line
+        self.http = SdpEndpoint("whip", where, token, self.log)
+        self.refused = self.http.refused  # HTTP status → count, for tests and the status line
         self._session: _Session | None = None
-        self._runner: Any = None
         self._loop = LoopThread("chromakey-whip")
         self._loop.loop.set_exception_handler(loop_exception_handler("whip", self.log))
         try:
@@ -141,108 +127,33 @@ class WhipSource(LiveTrackSource):
     # --- HTTP ------------------------------------------------------------------------------------
 
     async def _serve(self) -> None:
-        from aiohttp import web
-
-        app = web.Application(client_max_size=MAX_SDP)
-        path = self.endpoint.path
-        app.router.add_route("*", path, self._on_endpoint)
-        app.router.add_route("*", path.rstrip("/") + "/{session}", self._on_session)
-        self._runner = web.AppRunner(
-            app,
-            access_log=None,
-            handle_signals=False,
-            logger=OneLineLogger("whip", self.log),
-            max_line_size=MAX_HEADER_BYTES,
-            max_field_size=MAX_HEADER_BYTES,
-            max_headers=MAX_HEADERS,
-        )
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self.endpoint.host, self.endpoint.port).start()
+        await self.http.serve(self._on_endpoint, self._on_session)
         self._watchdog = asyncio.ensure_future(self._watch())
 
-    def _reply(self, request: Any, status: int, text: str = "", **headers: str) -> Any:
-        from aiohttp import web
-
-        if status >= 400:
-            self.refused[status] = self.refused.get(status, 0) + 1
-            self.log(f"whip: {status} to {request.remote} ({request.method}): {text}")
-        hdrs = dict(_CORS) | {k.replace("_", "-"): v for k, v in headers.items()}
-        return web.Response(status=status, text=text or None, headers=hdrs)
-
-    def _preflight(self, methods: str) -> Any:
-        from aiohttp import web
-
-        hdrs = _CORS | _PREFLIGHT | {"Access-Control-Allow-Methods": methods, "Allow": methods}
-        return web.Response(status=204, headers=hdrs)
-
-    def _denied(self, request: Any) -> Any | None:
-        if self.token is None:
-            return None
-        given = request.headers.get("Authorization", "")
-        scheme, _, value = given.partition(" ")
-        # aiohttp hands undecodable header bytes over as surrogates: compared as the bytes sent.
-        sent = value.strip().encode("utf-8", "surrogateescape")
-        if scheme.lower() == "bearer" and hmac.compare_digest(sent, self.token.encode()):
-            return None
-        why = "no bearer token" if not given else "a wrong bearer token"
-        return self._reply(
-            request,
-            401,
-            f"{why}; send Authorization: Bearer TOKEN",
-            WWW_Authenticate='Bearer realm="chromakey whip"',
-        )
-
     async def _on_endpoint(self, request: Any) -> Any:
+        http = self.http
         if request.method == "OPTIONS":
-            return self._preflight("OPTIONS, POST")
+            return http.preflight("OPTIONS, POST")
         if request.method != "POST":
-            return self._reply(request, 405, "publish with POST", Allow="OPTIONS, POST")
-        denied = self._denied(request)
-        if denied is not None:
-            return denied
-        if request.content_type != "application/sdp":
-            return self._reply(request, 415, "the offer must be sent as application/sdp")
-        if (request.content_length or 0) > MAX_SDP:
-            return self._reply(request, 413, f"the offer is larger than {MAX_SDP} bytes")
-        body = await self._read(request)
+            return http.reply(request, 405, "publish with POST", Allow="OPTIONS, POST")
+        refused = http.refuse_offer(request)
+        if refused is not None:
+            return refused
+        body = await http.read(request)
         if not isinstance(body, bytes):
             return body
         if self._session is not None:
-            return self._reply(
+            return http.reply(
                 request, 409, "another publisher is live here; try again when it has left"
             )
         try:
             offer = check_offer(body.decode("utf-8"))
         except UnicodeDecodeError:
-            return self._reply(request, 400, "malformed offer: the SDP is not UTF-8 text")
+            return http.reply(request, 400, "malformed offer: the SDP is not UTF-8 text")
         except OfferError as exc:
             what = "malformed offer" if exc.status == 400 else "offer refused"
-            return self._reply(request, exc.status, f"{what}: {exc}")
+            return http.reply(request, exc.status, f"{what}: {exc}")
         return await self._answer(request, body.decode("utf-8"), offer)
-
-    async def _read(self, request: Any) -> Any:
-        """The offer's bytes, or the response already made for a body that did not come."""
-        from aiohttp import web
-        from aiohttp.http_exceptions import HttpProcessingError
-
-        try:
-            return await asyncio.wait_for(request.read(), BODY_TIMEOUT)
-        except web.HTTPRequestEntityTooLarge:
-            return self._reply(request, 413, f"the offer is larger than {MAX_SDP} bytes")
-        except TimeoutError:
-            resp = self._reply(request, 408, f"the offer did not arrive within {BODY_TIMEOUT:g} s")
-            resp.force_close()
-            with contextlib.suppress(ConnectionError):
-                await resp.prepare(request)
-                await resp.write_eof()
-            request.protocol.force_close()  # no lingering for the rest of a body that stalled
-            return resp
-        except HttpProcessingError as exc:
-            said = " ".join(str(exc.message).split())
-            return self._reply(request, 400, f"malformed request body: {shown(said)}")
-        except ConnectionError:
-            self.log(f"whip: {request.remote} went away before its offer had arrived")
-            return web.Response(status=400)
 
     async def _answer(self, request: Any, sdp: str, offer: Any) -> Any:
         from aiortc import RTCSessionDescription
@@ -263,13 +174,15 @@ class WhipSource(LiveTrackSource):
         except Exception as exc:  # noqa: BLE001 - aiortc refuses offers with many types
             self._session = None
             await pc.close()
-            return self._reply(request, 400, f"malformed offer: cannot answer it ({shown(exc)})")
+            return self.http.reply(
+                request, 400, f"malformed offer: cannot answer it ({shown(exc)})"
+            )
         codecs = sorted({shown(c.mimeType, 40) for m in offer.media for c in m.rtp.codecs})
         self.begin(f"publisher {request.remote}")
         session.frames_before = self.frames
         self.log(f"whip: publisher {request.remote} connected (offers {', '.join(codecs[:6])})")
-        location = f"{self.endpoint.path.rstrip('/')}/{session.id}"
-        return self._reply(
+        location = self.http.session_path(session.id)
+        return self.http.reply(
             request,
             201,
             pc.localDescription.sdp,
@@ -281,18 +194,18 @@ class WhipSource(LiveTrackSource):
     async def _on_session(self, request: Any) -> Any:
         methods = "OPTIONS, DELETE"
         if request.method == "OPTIONS":
-            return self._preflight(methods)
-        denied = self._denied(request)
+            return self.http.preflight(methods)
+        denied = self.http.denied(request)
         if denied is not None:
             return denied
         session = self._session
         if session is None or request.match_info["session"] != session.id:
-            return self._reply(request, 404, "no such WHIP session")
+            return self.http.reply(request, 404, "no such WHIP session")
         if request.method == "DELETE":
             await self._end(session, "it sent DELETE")
-            return self._reply(request, 200)
+            return self.http.reply(request, 200)
         # PATCH is trickle ICE or an ICE restart; aiortc answers with every candidate.
-        return self._reply(request, 405, "trickle ICE is not supported", Allow=methods)
+        return self.http.reply(request, 405, "trickle ICE is not supported", Allow=methods)
 
     # --- media -------------------------------------------------------------------------------------
 
@@ -358,8 +271,7 @@ class WhipSource(LiveTrackSource):
         self._watchdog.cancel()
         if self._session is not None:
             await self._end(self._session, "chromakey stopped")
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self.http.cleanup()
 
     def close(self) -> None:
         if self._stop.is_set():

@@ -1,0 +1,159 @@
+"""The HTTP side of a WebRTC endpoint that takes SDP offers: the WHIP ingest (publishers POST
+to it) and the WHEP output (viewers POST to it) share it.
+
+Policy, the same for both: it listens only where told; an optional bearer token is checked
+as WHIP and WHEP say (``Authorization: Bearer TOKEN``, else 401 with ``WWW-Authenticate``);
+an offer is at most ``MAX_SDP`` bytes (413), ``application/sdp`` (415), and arrives within
+``BODY_TIMEOUT`` seconds (408, and the connection closed); malformed HTTP is aiohttp's 400.
+Browsers on other origins may use it: OPTIONS answers the CORS preflight and ``Location``
+is exposed to scripts. Every refusal is at most one log line, and what a peer sent is shown
+escaped and cut short, never raw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from .serverlog import OneLineLogger
+from .shown import shown
+from .urls import WhipLocation
+
+__all__ = ["BODY_TIMEOUT", "MAX_HEADERS", "MAX_HEADER_BYTES", "MAX_SDP", "SdpEndpoint"]
+
+MAX_SDP = 64 * 1024  # bytes of an offer
+BODY_TIMEOUT = 5.0  # s for the whole offer to arrive once its headers have
+MAX_HEADER_BYTES = 8190  # a request line or header (aiohttp's default, stated here)
+MAX_HEADERS = 64  # a browser sends about 15
+_CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "Location, ETag, Link, Accept-Post",
+}
+_PREFLIGHT = {
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match",
+    "Access-Control-Max-Age": "600",
+    "Accept-Post": "application/sdp",
+}
+
+Handler = Callable[[Any], Awaitable[Any]]
+
+
+class SdpEndpoint:
+    """An aiohttp server at ``where`` with the offer policy above. ``name`` leads its log
+    lines ("whip", "whep"); ``refused`` counts the error statuses it gave, by status."""
+
+    def __init__(
+        self, name: str, where: WhipLocation, token: str | None, log: Callable[[str], Any]
+    ) -> None:
+        self.name = name
+        self.where = where
+        self.token = token
+        self.log = log
+        self.refused: dict[int, int] = {}
+        self._runner: Any = None
+
+    async def serve(self, on_endpoint: Handler, on_session: Handler) -> None:
+        """Listen (on the running loop): the endpoint's path and its sessions' paths below it."""
+        from aiohttp import web
+
+        app = web.Application(client_max_size=MAX_SDP)
+        path = self.where.path
+        app.router.add_route("*", path, on_endpoint)
+        app.router.add_route("*", path.rstrip("/") + "/{session}", on_session)
+        self._runner = web.AppRunner(
+            app,
+            access_log=None,
+            handle_signals=False,
+            logger=OneLineLogger(self.name, self.log),
+            max_line_size=MAX_HEADER_BYTES,
+            max_field_size=MAX_HEADER_BYTES,
+            max_headers=MAX_HEADERS,
+        )
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.where.host, self.where.port).start()
+
+    @property
+    def bound(self) -> list[str]:
+        """The URLs it listens on (one: the host it was given)."""
+        return [] if self._runner is None else [site.name for site in self._runner.sites]
+
+    async def cleanup(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def session_path(self, session_id: str) -> str:
+        return f"{self.where.path.rstrip('/')}/{session_id}"
+
+    def reply(self, request: Any, status: int, text: str = "", **headers: str) -> Any:
+        """A response with the CORS headers; an error status is counted and logged in one
+        line. ``headers`` take ``_`` for ``-`` (``Content_Type``)."""
+        from aiohttp import web
+
+        if status >= 400:
+            self.refused[status] = self.refused.get(status, 0) + 1
+            self.log(f"{self.name}: {status} to {request.remote} ({request.method}): {text}")
+        hdrs = dict(_CORS) | {k.replace("_", "-"): v for k, v in headers.items()}
+        return web.Response(status=status, text=text or None, headers=hdrs)
+
+    def preflight(self, methods: str) -> Any:
+        from aiohttp import web
+
+        hdrs = _CORS | _PREFLIGHT | {"Access-Control-Allow-Methods": methods, "Allow": methods}
+        return web.Response(status=204, headers=hdrs)
+
+    def denied(self, request: Any) -> Any | None:
+        """The 401 for a request without the bearer token (None: let it in)."""
+        if self.token is None:
+            return None
+        given = request.headers.get("Authorization", "")
+        scheme, _, value = given.partition(" ")
+        # aiohttp hands undecodable header bytes over as surrogates: compared as the bytes sent.
+        sent = value.strip().encode("utf-8", "surrogateescape")
+        if scheme.lower() == "bearer" and hmac.compare_digest(sent, self.token.encode()):
+            return None
+        why = "no bearer token" if not given else "a wrong bearer token"
+        return self.reply(
+            request,
+            401,
+            f"{why}; send Authorization: Bearer TOKEN",
+            WWW_Authenticate=f'Bearer realm="chromakey {self.name}"',
+        )
+
+    def refuse_offer(self, request: Any) -> Any | None:
+        """The response for an offer refused on its headers alone (token, type, size)."""
+        denied = self.denied(request)
+        if denied is not None:
+            return denied
+        if request.content_type != "application/sdp":
+            return self.reply(request, 415, "the offer must be sent as application/sdp")
+        if (request.content_length or 0) > MAX_SDP:
+            return self.reply(request, 413, f"the offer is larger than {MAX_SDP} bytes")
+        return None
+
+    async def read(self, request: Any) -> Any:
+        """The offer's bytes, or the response already made for a body that did not come."""
+        from aiohttp import web
+        from aiohttp.http_exceptions import HttpProcessingError
+
+        try:
+            return await asyncio.wait_for(request.read(), BODY_TIMEOUT)
+        except web.HTTPRequestEntityTooLarge:
+            return self.reply(request, 413, f"the offer is larger than {MAX_SDP} bytes")
+        except TimeoutError:
+            resp = self.reply(request, 408, f"the offer did not arrive within {BODY_TIMEOUT:g} s")
+            resp.force_close()
+            with contextlib.suppress(ConnectionError):
+                await resp.prepare(request)
+                await resp.write_eof()
+            request.protocol.force_close()  # no lingering for the rest of a body that stalled
+            return resp
+        except HttpProcessingError as exc:
+            said = " ".join(str(exc.message).split())
+            return self.reply(request, 400, f"malformed request body: {shown(said)}")
+        except ConnectionError:
+            self.log(f"{self.name}: {request.remote} went away before its offer had arrived")
+            return web.Response(status=400)
