@@ -28,8 +28,8 @@ SUBJECTS = {(80, 90): (220, 40, 200), (240, 90): (217, 160, 102)}  # centre → 
 SCREEN_POINTS = [(10, 10), (160, 170), (310, 90)]
 
 
-def _clip(path: Path) -> None:
-    """Two flat rectangles on a #008000 screen, 2 s of H.264."""
+def _clip(path: Path, seconds: int = 2) -> None:
+    """Two flat rectangles on a #008000 screen, ``seconds`` of H.264."""
     rgb = np.zeros((H, W, 3), np.uint8)
     rgb[:] = (0, 128, 0)
     for (cx, cy), colour in SUBJECTS.items():
@@ -39,7 +39,7 @@ def _clip(path: Path) -> None:
         s.width, s.height, s.pix_fmt = W, H, "yuv420p"
         s.options = {"crf": "12", "preset": "ultrafast"}
         s.codec_context.colorspace, s.codec_context.color_range = 1, 1  # bt709, limited
-        for i in range(60):
+        for i in range(30 * seconds):
             f = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
                 format="yuv420p", dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG
             )

@@ -5,6 +5,7 @@ checked on loopback against a real aiortc offer."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import pytest
 from chromakey.pipeline import render
 
 from webrtc_media import check_like_reference, decode
-from webrtc_net import ROOT, Lines, free_port, require_aiortc
+from webrtc_net import ROOT, Lines, chromium, chromium_command, free_port, require_aiortc
 
 pytestmark = pytest.mark.slow
 BLUE = (0x1E, 0x90, 0xFF)
@@ -217,3 +218,43 @@ def test_a_whep_output_is_refused_in_one_line_before_any_input_opens(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode != 0 and "applies to a whep:// output" in done.stderr
+
+
+# --- a browser as the viewer: examples/web/ on a page of another origin -----------------------
+
+
+def test_chromium_plays_the_transparent_stream_on_a_page_of_another_origin(netns, tmp_path):
+    """The page (on the namespace's second address) plays ``-o whep://`` (on the first) with
+    examples/web/ and reads its own canvas back: where the screen was, the page shows through;
+    where the subjects were drawn, their colour, opaque."""
+    require_aiortc()
+    exe = chromium()
+    from test_web_unpack import SCREEN_POINTS, SUBJECTS, _clip
+
+    site = tmp_path / "site"
+    shutil.copytree(ROOT / "examples" / "web", site)
+    clip = tmp_path / "green.mp4"
+    _clip(clip, seconds=12)
+    port = free_port()
+    server, served = _serve(netns, clip, port, "-b", "transparent")
+    page_server = netns.python("tests/webrtc_page.py", netns.b, "8000", str(site), stdout=-1)
+    reports = Lines(page_server)
+    reports.wait_for(lambda line: line == "serving", 30)
+    points = [*SUBJECTS, *SCREEN_POINTS]
+    probe = ";".join(f"{x},{y}" for x, y in points)
+    page = f"http://{netns.b}:8000/index.html?whep=http://{netns.a}:{port}/live&probe={probe}"
+    cmd = chromium_command(exe, tmp_path / "profile", page)
+    cmd[1:1] = ["--use-gl=angle", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
+    netns.popen(cmd, stdout=-3, stderr=-3)
+    probed = reports.wait_for(lambda line: line.startswith(("report probed", "report error")), 120)
+    served.wait_for(lambda line: "joined (1 of 4)" in line, 10)
+    assert probed.startswith("report probed "), probed
+    got = {}
+    for item in probed.split(" ", 2)[2].split(";"):
+        x, y, *rgba = (int(v) for v in item.split(","))
+        got[(x, y)] = np.array(rgba)
+    for point, colour in SUBJECTS.items():
+        assert got[point][3] >= 250, (point, got[point])
+        assert np.abs(got[point][:3] - colour).max() <= 8, (point, got[point], colour)
+    for point in SCREEN_POINTS:
+        assert got[point][3] <= 2, (point, got[point])  # the page shows through

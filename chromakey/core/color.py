@@ -95,6 +95,10 @@ class YuvSpec:
 # measured from the publishers that send one (README, "Colour from WebRTC publishers";
 # benchmarks/webrtc_colour.py). Browsers convert their canvas and camera to I420 this way.
 WEBRTC_UNTAGGED = YuvSpec("bt709", True)
+# What a browser shows an untagged WebRTC frame as: Chromium, the viewer of examples/web/,
+# shows VP8 as BT.601 limited range (tests/test_whep_output.py measured the three choices:
+# only this one keeps a drawn colour within 8 levels). The WHEP output encodes this way.
+WEBRTC_DISPLAYED = YuvSpec("bt601", False)
 
 
 @dataclass(frozen=True)

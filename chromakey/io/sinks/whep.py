@@ -13,9 +13,11 @@ is watched from its start; a live source meanwhile drops what its queue cannot h
 The HTTP policy is the WHIP endpoint's (:mod:`chromakey.io.sources.webrtc.endpoint`):
 loopback unless told, ``--whep-token`` as a bearer token, CORS for pages of other origins,
 offer limits and one-line refusals; beyond ``max_viewers`` a viewer gets 503 with
-``Retry-After``. Colour goes out as an untagged WebRTC frame is read here
-(:data:`chromakey.core.color.WEBRTC_UNTAGGED`). A transparent composite goes packed (colour
-left, alpha right as grey), as ``examples/web/`` unpacks it.
+``Retry-After``. Colour goes out as browsers show an untagged frame
+(:data:`chromakey.core.color.WEBRTC_DISPLAYED`, BT.601 limited range; our own WHEP source
+reads untagged frames as Chromium's canvas capture sends them, so pulling this output back
+takes ``--input-matrix bt601 --input-range limited``). A transparent composite goes packed
+(colour left, alpha right as grey), as ``examples/web/`` unpacks it.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import Any
 import av
 import numpy as np
 
-from ...core.color import WEBRTC_UNTAGGED
+from ...core.color import WEBRTC_DISPLAYED
 from ...core.errors import ParameterError, StreamError
 from ...core.frames import YuvImage
 from ..sources.webrtc.endpoint import SdpEndpoint
@@ -274,10 +276,10 @@ class WhepSink(Sink):
         rgb = np.ascontiguousarray(image[: self.height, : self.width, :3])
         frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
             format="yuv420p",
-            dst_colorspace=_MATRICES[WEBRTC_UNTAGGED.matrix],
+            dst_colorspace=_MATRICES[WEBRTC_DISPLAYED.matrix],
             dst_color_range=(
                 av.video.reformatter.ColorRange.JPEG
-                if WEBRTC_UNTAGGED.full_range
+                if WEBRTC_DISPLAYED.full_range
                 else av.video.reformatter.ColorRange.MPEG
             ),
         )
