@@ -40,7 +40,6 @@ from ...core.errors import ParameterError, StreamError
 from ...core.frames import YuvImage
 from ..sources.webrtc.endpoint import SdpEndpoint
 from ..sources.webrtc.peer import LoopThread, new_peer, require_aiortc
-from ..sources.webrtc.sdpcheck import OfferError, check_offer
 from ..sources.webrtc.serverlog import loop_exception_handler
 from ..sources.webrtc.shown import shown
 from ..sources.webrtc.urls import parse_output
@@ -126,7 +125,10 @@ class WhepSink(Sink):
         self._loop = LoopThread("chromakey-whep")
         self._loop.loop.set_exception_handler(loop_exception_handler("whep", self.log))
         try:
-            self._loop.run(self.http.serve(self._on_endpoint, self._on_session), timeout=10.0)
+            serving = self.http.serve(
+                receives=True, busy=self._busy, answer=self._answer, leave=self._leave_by_id
+            )
+            self._loop.run(serving, timeout=10.0)
         except OSError as exc:
             self._loop.stop()
             raise StreamError(
@@ -145,35 +147,17 @@ class WhepSink(Sink):
 
     # --- HTTP ------------------------------------------------------------------------------
 
-    async def _on_endpoint(self, request: Any) -> Any:
-        http = self.http
-        if request.method == "OPTIONS":
-            return http.preflight("OPTIONS, POST")
-        if request.method != "POST":
-            return http.reply(request, 405, "watch with POST", Allow="OPTIONS, POST")
-        refused = http.refuse_offer(request)
-        if refused is not None:
-            return refused
-        body = await http.read(request)
-        if not isinstance(body, bytes):
-            return body
+    def _busy(self, request: Any) -> Any | None:
         if self._closed:
-            return http.reply(request, 503, "the stream has ended")
+            return self.http.reply(request, 503, "the stream has ended")
         if len(self._viewers) >= self.max_viewers:
-            return http.reply(
+            return self.http.reply(
                 request,
                 503,
                 f"{self.max_viewers} viewers are watching already; try again later",
                 Retry_After=str(RETRY_AFTER),
             )
-        try:
-            offer = check_offer(body.decode("utf-8"), receives=True)
-        except UnicodeDecodeError:
-            return http.reply(request, 400, "malformed offer: the SDP is not UTF-8 text")
-        except OfferError as exc:
-            what = "malformed offer" if exc.status == 400 else "offer refused"
-            return http.reply(request, exc.status, f"{what}: {exc}")
-        return await self._answer(request, body.decode("utf-8"), offer)
+        return None
 
     async def _answer(self, request: Any, sdp: str, offer: Any) -> Any:
         from aiortc import RTCSessionDescription
@@ -222,20 +206,12 @@ class WhepSink(Sink):
             ETag=f'"{viewer.id}"',
         )
 
-    async def _on_session(self, request: Any) -> Any:
-        methods = "OPTIONS, DELETE"
-        if request.method == "OPTIONS":
-            return self.http.preflight(methods)
-        denied = self.http.denied(request)
-        if denied is not None:
-            return denied
-        viewer = self._viewers.get(request.match_info["session"])
+    async def _leave_by_id(self, viewer_id: str) -> bool:
+        viewer = self._viewers.get(viewer_id)
         if viewer is None:
-            return self.http.reply(request, 404, "no such WHEP session")
-        if request.method == "DELETE":
-            await self._leave(viewer, "it sent DELETE")
-            return self.http.reply(request, 200)
-        return self.http.reply(request, 405, "trickle ICE is not supported", Allow=methods)
+            return False
+        await self._leave(viewer, "it sent DELETE")
+        return True
 
     async def _leave(self, viewer: _Viewer, reason: str) -> None:
         if self._viewers.pop(viewer.id, None) is None:

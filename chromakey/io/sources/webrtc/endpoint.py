@@ -18,6 +18,7 @@ import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .sdpcheck import OfferError, check_offer
 from .serverlog import OneLineLogger
 from .shown import shown
 from .urls import WhipLocation
@@ -38,7 +39,7 @@ _PREFLIGHT = {
     "Accept-Post": "application/sdp",
 }
 
-Handler = Callable[[Any], Awaitable[Any]]
+Answer = Callable[[Any, str, Any], Awaitable[Any]]  # (request, the offer's SDP, parsed) → reply
 
 
 class SdpEndpoint:
@@ -55,14 +56,26 @@ class SdpEndpoint:
         self.refused: dict[int, int] = {}
         self._runner: Any = None
 
-    async def serve(self, on_endpoint: Handler, on_session: Handler) -> None:
-        """Listen (on the running loop): the endpoint's path and its sessions' paths below it."""
+    async def serve(
+        self,
+        *,
+        receives: bool,
+        busy: Callable[[Any], Any | None],
+        answer: Answer,
+        leave: Callable[[str], Awaitable[bool]],
+    ) -> None:
+        """Listen (on the running loop): POST to the endpoint's path takes an offer, DELETE on
+        a session's path below it leaves. ``receives``: offers are a viewer's (WHEP), else a
+        publisher's (WHIP). ``busy(request)`` is the refusal while no peer can be taken (409,
+        503) or None; ``answer`` makes the peer and its reply for a checked offer; ``leave``
+        ends a session by id (False: no such session)."""
         from aiohttp import web
 
+        self._receives, self._busy, self._answer, self._leave = receives, busy, answer, leave
         app = web.Application(client_max_size=MAX_SDP)
         path = self.where.path
-        app.router.add_route("*", path, on_endpoint)
-        app.router.add_route("*", path.rstrip("/") + "/{session}", on_session)
+        app.router.add_route("*", path, self._on_endpoint)
+        app.router.add_route("*", path.rstrip("/") + "/{session}", self._on_session)
         self._runner = web.AppRunner(
             app,
             access_log=None,
@@ -122,6 +135,45 @@ class SdpEndpoint:
             f"{why}; send Authorization: Bearer TOKEN",
             WWW_Authenticate=f'Bearer realm="chromakey {self.name}"',
         )
+
+    async def _on_endpoint(self, request: Any) -> Any:
+        if request.method == "OPTIONS":
+            return self.preflight("OPTIONS, POST")
+        if request.method != "POST":
+            verb = "watch" if self._receives else "publish"
+            return self.reply(request, 405, f"{verb} with POST", Allow="OPTIONS, POST")
+        refused = self.refuse_offer(request)
+        if refused is not None:
+            return refused
+        body = await self.read(request)
+        if not isinstance(body, bytes):
+            return body
+        busy = self._busy(request)
+        if busy is not None:
+            return busy
+        try:
+            sdp = body.decode("utf-8")
+            offer = check_offer(sdp, receives=self._receives)
+        except UnicodeDecodeError:
+            return self.reply(request, 400, "malformed offer: the SDP is not UTF-8 text")
+        except OfferError as exc:
+            what = "malformed offer" if exc.status == 400 else "offer refused"
+            return self.reply(request, exc.status, f"{what}: {exc}")
+        return await self._answer(request, sdp, offer)
+
+    async def _on_session(self, request: Any) -> Any:
+        methods = "OPTIONS, DELETE"
+        if request.method == "OPTIONS":
+            return self.preflight(methods)
+        denied = self.denied(request)
+        if denied is not None:
+            return denied
+        if request.method == "DELETE":
+            if await self._leave(request.match_info["session"]):
+                return self.reply(request, 200)
+            return self.reply(request, 404, f"no such {self.name.upper()} session")
+        # PATCH is trickle ICE or an ICE restart; aiortc answers with every candidate.
+        return self.reply(request, 405, "trickle ICE is not supported", Allow=methods)
 
     def refuse_offer(self, request: Any) -> Any | None:
         """The response for an offer refused on its headers alone (token, type, size)."""

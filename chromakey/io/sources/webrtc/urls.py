@@ -17,7 +17,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from ....core.errors import ParameterError
 
@@ -80,44 +80,42 @@ def is_webrtc_output(location: str | os.PathLike[str]) -> bool:
 
 def parse_output(text: str) -> WhipLocation:
     """Where ``-o whep://HOST:PORT/PATH`` serves its viewers; ParameterError otherwise."""
-    scheme = text.split("://", 1)[0].lower() if "://" in text else ""
-    if scheme not in OUTPUT_SCHEMES:
-        raise ParameterError(f"{text!r}: a WebRTC output is whep://HOST:PORT/PATH")
-    parts = urlsplit(text)
-    port = _port(text, parts)
-    if parts.username or parts.password:
-        raise ParameterError(
-            f"{text!r}: credentials do not belong in the URL; give viewers a token with "
-            "--whep-token"
-        )
-    if parts.query or parts.fragment:
-        raise ParameterError(f"{text!r}: a WHEP output takes no query or fragment")
+    scheme, parts, port = _split(
+        text, OUTPUT_SCHEMES, "a WebRTC output is whep://HOST:PORT/PATH", "give viewers a token "
+        "with --whep-token", "a WHEP output"
+    )  # fmt: skip
     return WhipLocation(parts.hostname or "127.0.0.1", port or DEFAULT_WHEP_PORT, parts.path or "/")
 
 
-def _port(text: str, parts: object) -> int | None:
+def _split(
+    text: str, schemes: tuple[str, ...], unknown: str, token: str, what: str
+) -> tuple[str, SplitResult, int | None]:
+    """(scheme, parts, port) of a location of one of ``schemes``, its port a number and no
+    credentials, query or fragment in it; ParameterError (``unknown``, ``token``: what to do
+    instead) otherwise."""
+    scheme = text.split("://", 1)[0].lower() if "://" in text else ""
+    if scheme not in schemes:
+        raise ParameterError(f"{text!r}: {unknown}")
+    parts = urlsplit(text)
     try:
-        return parts.port  # type: ignore[attr-defined]
+        port = parts.port
     except ValueError:
         raise ParameterError(f"{text!r}: the port is not a number from 1 to 65535") from None
+    if parts.username or parts.password:
+        raise ParameterError(f"{text!r}: credentials do not belong in the URL; {token}")
+    if parts.query or parts.fragment:
+        raise ParameterError(f"{text!r}: {what} takes no query or fragment")
+    return scheme, parts, port
 
 
 def parse_location(text: str) -> WhipLocation | WhepLocation | LiveKitLocation:
     """A checked WebRTC location; ParameterError says what is wrong with one that is not."""
-    scheme = text.split("://", 1)[0].lower() if "://" in text else ""
-    if scheme not in WEBRTC_SCHEMES:
-        raise ParameterError(
-            f"{text!r}: not a WebRTC location; use {', '.join(s + '://' for s in WEBRTC_SCHEMES)}"
-        )
-    parts = urlsplit(text)
-    port = _port(text, parts)
-    if parts.username or parts.password:
-        raise ParameterError(
-            f"{text!r}: credentials do not belong in the URL; pass the token with --token "
-            "(or --whip-token for a WHIP endpoint)"
-        )
-    if parts.query or parts.fragment:
-        raise ParameterError(f"{text!r}: a WebRTC location takes no query or fragment")
+    scheme, parts, port = _split(
+        text, WEBRTC_SCHEMES,
+        f"not a WebRTC location; use {', '.join(s + '://' for s in WEBRTC_SCHEMES)}",
+        "pass the token with --token (or --whip-token for a WHIP endpoint)",
+        "a WebRTC location",
+    )  # fmt: skip
     host = parts.hostname or ""
     if scheme == "whip":
         path = parts.path or "/"

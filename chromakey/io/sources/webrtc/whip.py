@@ -44,7 +44,6 @@ from typing import Any
 from ....core.errors import ParameterError, StreamError
 from .endpoint import BODY_TIMEOUT, MAX_HEADER_BYTES, MAX_SDP, SdpEndpoint
 from .peer import LoopThread, new_peer, require_aiortc
-from .sdpcheck import OfferError, check_offer
 from .serverlog import loop_exception_handler
 from .shown import shown
 from .track import LiveTrackSource
@@ -127,33 +126,17 @@ class WhipSource(LiveTrackSource):
     # --- HTTP ------------------------------------------------------------------------------------
 
     async def _serve(self) -> None:
-        await self.http.serve(self._on_endpoint, self._on_session)
+        await self.http.serve(
+            receives=False, busy=self._busy, answer=self._answer, leave=self._leave_by_id
+        )
         self._watchdog = asyncio.ensure_future(self._watch())
 
-    async def _on_endpoint(self, request: Any) -> Any:
-        http = self.http
-        if request.method == "OPTIONS":
-            return http.preflight("OPTIONS, POST")
-        if request.method != "POST":
-            return http.reply(request, 405, "publish with POST", Allow="OPTIONS, POST")
-        refused = http.refuse_offer(request)
-        if refused is not None:
-            return refused
-        body = await http.read(request)
-        if not isinstance(body, bytes):
-            return body
-        if self._session is not None:
-            return http.reply(
-                request, 409, "another publisher is live here; try again when it has left"
-            )
-        try:
-            offer = check_offer(body.decode("utf-8"))
-        except UnicodeDecodeError:
-            return http.reply(request, 400, "malformed offer: the SDP is not UTF-8 text")
-        except OfferError as exc:
-            what = "malformed offer" if exc.status == 400 else "offer refused"
-            return http.reply(request, exc.status, f"{what}: {exc}")
-        return await self._answer(request, body.decode("utf-8"), offer)
+    def _busy(self, request: Any) -> Any | None:
+        if self._session is None:
+            return None
+        return self.http.reply(
+            request, 409, "another publisher is live here; try again when it has left"
+        )
 
     async def _answer(self, request: Any, sdp: str, offer: Any) -> Any:
         from aiortc import RTCSessionDescription
@@ -191,21 +174,12 @@ class WhipSource(LiveTrackSource):
             ETag=f'"{session.id}"',
         )
 
-    async def _on_session(self, request: Any) -> Any:
-        methods = "OPTIONS, DELETE"
-        if request.method == "OPTIONS":
-            return self.http.preflight(methods)
-        denied = self.http.denied(request)
-        if denied is not None:
-            return denied
+    async def _leave_by_id(self, session_id: str) -> bool:
         session = self._session
-        if session is None or request.match_info["session"] != session.id:
-            return self.http.reply(request, 404, "no such WHIP session")
-        if request.method == "DELETE":
-            await self._end(session, "it sent DELETE")
-            return self.http.reply(request, 200)
-        # PATCH is trickle ICE or an ICE restart; aiortc answers with every candidate.
-        return self.http.reply(request, 405, "trickle ICE is not supported", Allow=methods)
+        if session is None or session_id != session.id:
+            return False
+        await self._end(session, "it sent DELETE")
+        return True
 
     # --- media -------------------------------------------------------------------------------------
 
