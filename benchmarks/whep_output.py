@@ -78,7 +78,7 @@ def measure(ns: Netns, size: tuple[int, int], seconds: float, viewers: int) -> d
     server = ns.python(*me, "serve", ns.a, str(w), str(h), str(seconds), str(viewers),
                        stdout=-1, stderr=-1, env=env)  # fmt: skip
     served = Lines(server)
-    served.wait_for(lambda line: "serving on" in line, 60)
+    served.wait_for(lambda line: "listening on" in line, 60)
     watchers = [
         ns.python(*me, "watch", ns.a, stdout=-1, stderr=-1, env=env) for _ in range(viewers)
     ]

@@ -46,7 +46,7 @@ def _serve(netns, clip, port, *extra):  # noqa: ANN001, ANN002, ANN202
         stdout=-1, stderr=-1,
     )  # fmt: skip
     log = Lines(proc, "stderr")
-    log.wait_for(lambda line: "whep: serving on" in line, 60)
+    log.wait_for(lambda line: "whep: listening on" in line, 60)
     return proc, log
 
 

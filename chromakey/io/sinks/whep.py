@@ -36,7 +36,7 @@ import av
 import numpy as np
 
 from ...core.color import WEBRTC_DISPLAYED
-from ...core.errors import ParameterError, StreamError
+from ...core.errors import ParameterError
 from ...core.frames import YuvImage
 from ..sources.webrtc.endpoint import SdpEndpoint
 from ..sources.webrtc.peer import LoopThread, new_peer, require_aiortc
@@ -124,21 +124,12 @@ class WhepSink(Sink):
         self._closed = False
         self._loop = LoopThread("chromakey-whep")
         self._loop.loop.set_exception_handler(loop_exception_handler("whep", self.log))
-        try:
-            serving = self.http.serve(
-                receives=True, busy=self._busy, answer=self._answer, leave=self._leave_by_id
-            )
-            self._loop.run(serving, timeout=10.0)
-        except OSError as exc:
-            self._loop.stop()
-            raise StreamError(
-                f"{where.url}: cannot listen there ({exc.strerror or exc}); choose another "
-                "port or free this one"
-            ) from None
-        note = "" if token is None else " (bearer token required)"
-        self.log(f"whep: serving on {where.url} to up to {self.max_viewers} viewers{note}")
-        if not where.loopback and token is None:
-            self.log(f"whep: note: {where.host} is reachable from the network; set --whep-token")
+        serving = self.http.serve(
+            receives=True, busy=self._busy, answer=self._answer, leave=self._leave_by_id
+        )
+        self.http.start(
+            self._loop, serving, f"up to {self.max_viewers} viewers (WHEP)", "--whep-token"
+        )
 
     @property
     def viewers(self) -> int:

@@ -15,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from ....core.errors import StreamError
+from .peer import LoopThread
 from .sdpcheck import OfferError, check_offer
 from .serverlog import OneLineLogger
 from .shown import shown
@@ -87,6 +89,26 @@ class SdpEndpoint:
         )
         await self._runner.setup()
         await web.TCPSite(self._runner, self.where.host, self.where.port).start()
+
+    def start(
+        self, loop: LoopThread, serving: Coroutine[Any, Any, Any], what: str, option: str
+    ) -> None:
+        """Run ``serving`` (which calls :meth:`serve`) on ``loop``; a port that cannot be had
+        is one StreamError line (the loop stopped). Logs where it listens, ``what`` for, and a
+        note when it is reachable from the network without a token (``option`` sets one)."""
+        where = self.where
+        try:
+            loop.run(serving, timeout=10.0)
+        except OSError as exc:
+            loop.stop()
+            raise StreamError(
+                f"{where.url}: cannot listen there ({exc.strerror or exc}); choose another "
+                "port or free this one"
+            ) from None
+        note = "" if self.token is None else " (bearer token required)"
+        self.log(f"{self.name}: listening on {where.url} for {what}{note}")
+        if not where.loopback and self.token is None:
+            self.log(f"{self.name}: note: {where.host} is reachable from the network; set {option}")
 
     @property
     def bound(self) -> list[str]:

@@ -41,7 +41,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ....core.errors import ParameterError, StreamError
+from ....core.errors import ParameterError
 from .endpoint import BODY_TIMEOUT, MAX_HEADER_BYTES, MAX_SDP, SdpEndpoint
 from .peer import LoopThread, new_peer, require_aiortc
 from .serverlog import loop_exception_handler
@@ -110,18 +110,7 @@ class WhipSource(LiveTrackSource):
         self._session: _Session | None = None
         self._loop = LoopThread("chromakey-whip")
         self._loop.loop.set_exception_handler(loop_exception_handler("whip", self.log))
-        try:
-            self._loop.run(self._serve(), timeout=10.0)
-        except OSError as exc:
-            self._loop.stop()
-            raise StreamError(
-                f"{where.url}: cannot listen there ({exc.strerror or exc}); choose another "
-                "port or free this one"
-            ) from None
-        note = "" if token is None else " (bearer token required)"
-        self.log(f"whip: listening on {where.url} for one publisher{note}")
-        if not where.loopback and token is None:
-            self.log(f"whip: note: {where.host} is reachable from the network; set --whip-token")
+        self.http.start(self._loop, self._serve(), "one publisher", "--whip-token")
 
     # --- HTTP ------------------------------------------------------------------------------------
 
