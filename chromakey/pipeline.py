@@ -268,8 +268,9 @@ def render(
     ICE servers); its stream ends, and the file is finished, when its publisher leaves.
     ``pack_alpha`` writes a transparent composite into an opaque video twice as wide: colour
     left, alpha right as grey (:mod:`chromakey.io.sinks.packed`; examples/web/ unpacks it).
-    ``output_options`` go to a WHEP output (``-o whep://…``,
-    :class:`chromakey.io.sinks.whep.WhepSink`: ``token``, ``max_viewers``).
+    ``output_options`` go to a live output: ``-o whep://…``
+    (:class:`chromakey.io.sinks.whep.WhepSink`: ``token``, ``max_viewers``, ``wait_first``) or
+    ``-o livekit+wss://…`` (:class:`chromakey.io.sinks.livekit.LiveKitSink`: ``token``).
     ``input_colour`` (:class:`chromakey.core.color.InputColour`) states the input's YUV
     matrix and range over its tags. With ``keep_partial`` a Ctrl-C finishes the frames rendered so far into a playable
     file (``stats.interrupted``) instead of discarding them.
@@ -304,7 +305,7 @@ def render(
                 audio_stream=source.audio,
                 warn=warn,
                 pack_alpha=pack_alpha,
-                whep=output_options,
+                live=output_options,
             )
         )
     except BaseException:

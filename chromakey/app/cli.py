@@ -102,7 +102,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
             source_options=_webrtc_options(args),
             input_colour=input_colour(args),
             pack_alpha=args.pack_alpha,
-            output_options=_whep_options(args),
+            output_options=_output_options(args),
         )
     finally:
         bar.finish()
@@ -117,7 +117,10 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 def _webrtc_options(args: argparse.Namespace) -> dict[str, Any]:
     from ..io.sources.webrtc import is_webrtc, options_from
+    from ..io.sources.webrtc.urls import is_room
 
+    if is_room(args.output) and not is_webrtc(args.input):
+        args = argparse.Namespace(**{**vars(args), "token": None})  # --token is the room's
     opts = options_from(args)
     if args.stall_timeout is not None:
         if not is_webrtc(args.input):
@@ -126,30 +129,41 @@ def _webrtc_options(args: argparse.Namespace) -> dict[str, Any]:
     return opts
 
 
-def _whep_options(args: argparse.Namespace) -> dict[str, Any] | None:
-    """A WHEP output's options; an error for ones given to another output."""
-    from ..io.sources.webrtc.urls import is_webrtc_output
+def _output_options(args: argparse.Namespace) -> dict[str, Any] | None:
+    """A live output's options (whep://, livekit+wss://); an error for ones given to another
+    output."""
+    from ..io.sources.webrtc.urls import is_room, is_webrtc, is_webrtc_output
 
-    given = {
+    whep = {
         "token": args.whep_token,
         "max_viewers": args.whep_viewers,
         "wait_first": args.whep_wait,
     }
-    if not is_webrtc_output(args.output):
-        env = os.environ.get("CHROMAKEY_WHEP_TOKEN")
-        named = [
-            flag
-            for flag, value in (("--whep-token", args.whep_token),
-                                ("--whep-viewers", args.whep_viewers),
-                                ("--whep-wait", args.whep_wait))
-            if value is not None and not (flag == "--whep-token" and value == env)
-        ]  # fmt: skip
-        if named:
+    flags = {"token": "--whep-token", "max_viewers": "--whep-viewers", "wait_first": "--whep-wait"}
+    env = {"--whep-token": "CHROMAKEY_WHEP_TOKEN", "--output-token": "CHROMAKEY_OUTPUT_TOKEN"}
+    stray = {flags[k]: v for k, v in whep.items() if v is not None}
+    if args.output_token is not None:
+        stray["--output-token"] = args.output_token
+    if is_webrtc_output(args.output):
+        for flag in flags.values():
+            stray.pop(flag, None)
+        chosen: dict[str, Any] | None = {k: v for k, v in whep.items() if v is not None}
+    elif is_room(args.output):
+        stray.pop("--output-token", None)
+        # --token is the input's when the input is a WebRTC source; else the room's.
+        token = args.output_token or (None if is_webrtc(args.input) else args.token)
+        if not token:
             raise ParameterError(
-                f"{', '.join(named)}: applies to a whep:// output, not {args.output}"
+                f"{args.output}: a LiveKit output needs an access token that may publish: "
+                "--token T (--output-token T when the input is a WebRTC source too)"
             )
-        return None
-    return {k: v for k, v in given.items() if v is not None}
+        chosen = {"token": token}
+    else:
+        chosen = None
+    named = [f for f, v in stray.items() if not (f in env and v == os.environ.get(env[f]))]
+    if named:
+        raise ParameterError(f"{', '.join(named)}: applies to a live output, not {args.output}")
+    return chosen
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -261,7 +275,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="WebRTC: seconds without media after which the publisher counts as gone and "
         "the file is finished [5]",
     )
-    g = p.add_argument_group("whep output", "-o whep://HOST:PORT/PATH serves viewers over WHEP")
+    g = p.add_argument_group(
+        "live outputs",
+        "-o whep://HOST:PORT/PATH serves viewers over WHEP; -o livekit+wss://HOST publishes "
+        "into a LiveKit room (--token T)",
+    )
+    g.add_argument(
+        "--output-token",
+        default=os.environ.get("CHROMAKEY_OUTPUT_TOKEN"),
+        metavar="T",
+        help="a LiveKit output's access token when --token is the WebRTC input's "
+        "[$CHROMAKEY_OUTPUT_TOKEN]",
+    )
     g.add_argument(
         "--whep-token",
         default=os.environ.get("CHROMAKEY_WHEP_TOKEN"),

@@ -11,7 +11,7 @@ from ...core.errors import ParameterError
 from ...core.quote import shown
 from ..safety import same_file
 from ..sources.base import SourceInfo
-from ..sources.webrtc.urls import is_webrtc_output, parse_output
+from ..sources.webrtc.urls import is_room, is_webrtc_output, parse_location, parse_output
 from .base import Sink
 from .formats import video_format
 from .packed import PackedAlphaSink
@@ -33,6 +33,9 @@ def output_kind(output: str | os.PathLike[str], output_format: str | None = None
     if is_webrtc_output(text):
         parse_output(text)  # raises on a malformed location
         return "whep"
+    if is_room(text):
+        parse_location(text)
+        return "livekit"
     if "%" in text:
         if output_format is not None:
             raise ParameterError(
@@ -73,12 +76,13 @@ def open_sink(
     audio_stream: Any = None,
     warn: Warn | None = None,
     pack_alpha: bool = False,
-    whep: dict[str, Any] | None = None,
+    live: dict[str, Any] | None = None,
 ) -> Sink:
     """The sink for ``output``, sized and timed as the source ``info`` says. With
     ``pack_alpha`` a transparent composite goes into an opaque video file packed (colour left,
-    alpha right as grey: :mod:`chromakey.io.sinks.packed`). ``whep``: a WHEP output's
-    options (:class:`chromakey.io.sinks.whep.WhepSink`: ``token``, ``max_viewers``)."""
+    alpha right as grey: :mod:`chromakey.io.sinks.packed`). ``live``: a live output's
+    options (:class:`chromakey.io.sinks.whep.WhepSink`: ``token``, ``max_viewers``,
+    ``wait_first``; :class:`chromakey.io.sinks.livekit.LiveKitSink`: ``token``)."""
     kind = output_kind(output, output_format)
     check_packing(output, kind, transparent, pack_alpha)
     if kind == "png":
@@ -95,9 +99,17 @@ def open_sink(
 
         width = 2 * info.width if transparent else info.width
         served = WhepSink(
-            os.fspath(output), width, info.height, audio_stream=audio_stream, **(whep or {})
+            os.fspath(output), width, info.height, audio_stream=audio_stream, **(live or {})
         )
         return PackedAlphaSink(served) if transparent else served
+    if kind == "livekit":
+        from .livekit import LiveKitSink  # the LiveKit SDK, only when used
+
+        width = 2 * info.width if transparent else info.width
+        room = LiveKitSink(
+            os.fspath(output), width, info.height, audio_stream=audio_stream, **(live or {})
+        )
+        return PackedAlphaSink(room) if transparent else room
     if pack_alpha:
         inner = VideoFileSink(
             output,

@@ -46,7 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("CHROMAKEY_TOKEN"),
         metavar="T",
         help="LiveKit access token (LiveAvatar's livekit_client_token), or a WHEP server's "
-        "bearer token [$CHROMAKEY_TOKEN]",
+        "bearer token; with -o livekit+wss://… and another input, the output room's token "
+        "[$CHROMAKEY_TOKEN]",
     )
     g.add_argument(
         "--participant",

@@ -35,7 +35,14 @@ from .track import AUDIO_RATE, LiveTrackSource
 from .urls import LiveKitLocation, parse_location
 from .whip import status_line
 
-__all__ = ["LiveKitSource", "check_token", "i420_planes", "release_sdk"]
+__all__ = [
+    "LiveKitSource",
+    "check_token",
+    "connect_error",
+    "i420_planes",
+    "release_sdk",
+    "require_livekit",
+]
 
 
 def require_livekit() -> Any:
@@ -121,6 +128,23 @@ def _one_line(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
+def connect_error(url: str, exc: BaseException) -> Exception:
+    """A failed join as one typed line: the token refused (401/403) is an InputError, any
+    other failure a StreamError; our own typed errors as they are."""
+    if isinstance(exc, (ParameterError, InputError, StreamError)):
+        return exc
+    text = _one_line(exc)
+    if any(code in text for code in ("401", "403", "nauthorized", "orbidden")):
+        return InputError(
+            f"{url}: the LiveKit server refused the token ({text}); start a new session for a "
+            "fresh access token"
+        )
+    return StreamError(
+        f"{url}: cannot join the LiveKit room ({text}); check the URL and that the server is "
+        "reachable"
+    )
+
+
 class LiveKitSource(LiveTrackSource):
     """The avatar's video (and audio) track from a LiveKit room."""
 
@@ -168,18 +192,7 @@ class LiveKitSource(LiveTrackSource):
         return "reconnecting" if self._reconnecting else "waiting"
 
     def _connect_error(self, exc: BaseException) -> Exception:
-        if isinstance(exc, (ParameterError, InputError, StreamError)):
-            return exc
-        text = _one_line(exc)
-        if any(code in text for code in ("401", "403", "nauthorized", "orbidden")):
-            return InputError(
-                f"{self.url}: the LiveKit server refused the token ({text}); start a new "
-                "session for a fresh livekit_client_token"
-            )
-        return StreamError(
-            f"{self.url}: cannot join the LiveKit room ({text}); check the URL and that the "
-            "server is reachable"
-        )
+        return connect_error(self.url, exc)
 
     async def _connect(self, token: str, timeout: float) -> None:
         rtc = self.rtc

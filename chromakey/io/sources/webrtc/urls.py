@@ -27,6 +27,7 @@ __all__ = [
     "WhepLocation",
     "WhipLocation",
     "is_webrtc",
+    "is_room",
     "is_webrtc_output",
     "parse_location",
     "parse_output",
@@ -36,6 +37,7 @@ WEBRTC_SCHEMES = ("whip", "whep", "wheps", "livekit+ws", "livekit+wss")
 DEFAULT_WHIP_PORT = 8889
 DEFAULT_WHEP_PORT = 8890
 OUTPUT_SCHEMES = ("whep",)
+ROOM_SCHEMES = ("livekit+ws", "livekit+wss")
 
 
 def is_webrtc(location: str | os.PathLike[str]) -> bool:
@@ -76,6 +78,12 @@ def is_webrtc_output(location: str | os.PathLike[str]) -> bool:
     """Whether an output names a WebRTC endpoint to serve (``whep://``)."""
     text = os.fspath(location)
     return "://" in text and text.split("://", 1)[0].lower() in OUTPUT_SCHEMES
+
+
+def is_room(location: str | os.PathLike[str]) -> bool:
+    """Whether a location names a LiveKit room (as an input or as an output)."""
+    text = os.fspath(location)
+    return "://" in text and text.split("://", 1)[0].lower() in ROOM_SCHEMES
 
 
 def parse_output(text: str) -> WhipLocation:
