@@ -61,6 +61,7 @@ from benchmarks.metrics import (  # noqa: E402
 from benchmarks.quality import clip_params  # noqa: E402
 from benchmarks.truth import make_clips  # noqa: E402
 from chromakey.bench import parse_size  # noqa: E402
+from chromakey.core.layers import CLEAR  # noqa: E402
 from chromakey.core.screenmap import keyed_params  # noqa: E402
 from chromakey.io.sources import VideoSource  # noqa: E402
 from chromakey.keying import reference as cpu  # noqa: E402
@@ -104,7 +105,7 @@ def bound_clip(clip, frames: int) -> dict[str, dict[str, float]]:
             rgb = cpu.decode_rgb(fr)
             fg, a = cpu.key_frame(rgb, sm, keyed_params(params, sm), cpu.luma_weights(fr))
             a = np.clip(a, 0, 1)
-            ours_rgb = cpu.composite(fg, a, None)[..., :3]  # our straight colour, as output
+            ours_rgb = cpu.composite(fg, a, CLEAR)[..., :3]  # our straight colour, as output
             tf = clip.truth(i)
             t = truth_ctx(
                 tf,

@@ -88,3 +88,12 @@ def test_the_texture_keyer_is_told_apart_by_what_it_can_do(gl_ctx):
     finally:
         cpu.close()
         gpu.close()
+
+
+def test_the_reference_composite_refuses_what_is_not_a_layer():
+    from chromakey.keying import reference as cpu
+
+    fg, alpha = np.zeros((2, 2, 3), np.float32), np.zeros((2, 2), np.float32)
+    assert cpu.composite(fg, alpha, CLEAR).shape == (2, 2, 4)
+    with pytest.raises(ParameterError, match="give a chromakey.core.layers Layer"):
+        cpu.composite(fg, alpha, None)  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...core.errors import ParameterError
 from ...core.layers import Clear, Layer, Picture, Solid
 from ...core.params import KeyerParams
 from .common import ALPHA_FLOOR, ALPHA_VISIBLE, F32, soft_step
@@ -78,6 +79,11 @@ def composite(fg: np.ndarray, alpha: np.ndarray, background: Layer) -> np.ndarra
             np.divide(prem, np.maximum(out_a, F32(ALPHA_FLOOR)), out=out[..., :3])
             out[..., 3:4] = out_a
             return np.clip(out, 0.0, 1.0)
+        case _:  # a caller of older days (None, an array): say what to give instead
+            raise ParameterError(
+                f"composite over a {type(background).__name__}: give a chromakey.core.layers "
+                "Layer (CLEAR, Solid(rgb) or Picture(pixels))"
+            )
 
 
 def _over(fg: np.ndarray, a3: np.ndarray, bg: np.ndarray) -> np.ndarray:
