@@ -17,7 +17,8 @@ from .formats import video_format
 from .packed import PackedAlphaSink
 from .partial import Warn
 from .png import PngSequenceSink
-from .stream import StreamSink, check_push, is_push
+from .srt import SrtSink, check_srt
+from .stream import StreamSink, is_push
 from .video import VideoFileSink
 
 __all__ = ["open_sink", "output_kind", "same_file"]
@@ -28,7 +29,8 @@ def output_kind(output: str | os.PathLike[str], output_format: str | None = None
     name given a ``--format``."""
     text = os.fspath(output)
     if is_push(text):
-        check_push(text)
+        if text.lower().startswith("srt://"):
+            check_srt(text)
         return "stream"
     if is_webrtc_output(text):
         parse_output(text)  # raises on a malformed location
@@ -90,9 +92,9 @@ def open_sink(
     if kind == "stream":
         # A stream carries no alpha: a transparent composite goes packed, twice as wide.
         width = 2 * info.width if transparent else info.width
-        push = StreamSink(
-            os.fspath(output), width, info.height, rate=info.rate, audio_stream=audio_stream
-        )
+        url = os.fspath(output)
+        kind_of = SrtSink if url.lower().startswith("srt://") else StreamSink
+        push = kind_of(url, width, info.height, rate=info.rate, audio_stream=audio_stream)
         return PackedAlphaSink(push) if transparent else push
     if kind == "whep":
         from .whep import WhepSink  # aiortc, only when used

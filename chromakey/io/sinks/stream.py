@@ -1,4 +1,5 @@
-"""Pushing the composite to a streaming server: ``rtmp(s)://`` as FLV (H.264 and AAC).
+"""Pushing the composite to a streaming server: ``rtmp(s)://`` as FLV (H.264 and AAC), and
+the base of the SRT push (:mod:`chromakey.io.sinks.srt`, MPEG-TS).
 
 Frames go out at the source's own pace (as ``ffmpeg -re``): each is held until its time has
 come on the wall clock from the first frame, so that a file source streams in real time and
@@ -6,8 +7,7 @@ a live source, which arrives in real time, is not held at all. A connection that
 mid-stream is re-opened with backoff (``RECONNECT_FIRST`` doubling to ``RECONNECT_MAX``),
 frames in between dropped, each new connection starting with a keyframe; after
 ``give_up`` seconds without a connection, or when the server refuses the first one, a
-one-line StreamError. ``srt://`` is refused with the reason: the FFmpeg inside PyAV is built
-without libsrt.
+one-line StreamError.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 import av
 import numpy as np
 
-from ...core.errors import ParameterError, StreamError
+from ...core.errors import StreamError
 from ...core.frames import YuvImage
 from .base import Sink
 from .realtime import RealTime, SourceAudio
@@ -41,29 +41,6 @@ def is_push(location: str) -> bool:
     return location.split("://", 1)[0].lower() in PUSH_SCHEMES and "://" in location
 
 
-def _srt_available() -> bool:
-    try:
-        c = av.open("srt://127.0.0.1:9", "w", format="mpegts")
-        s = c.add_stream("mpeg2video", rate=1)
-        s.width = s.height = 16
-        c.start_encoding()
-    except av.error.ProtocolNotFoundError:
-        return False
-    except Exception:  # noqa: BLE001 - anything else means the protocol is there
-        return True
-    return True
-
-
-def check_push(location: str) -> None:
-    """Refuse what cannot be pushed before any input is opened."""
-    scheme = location.split("://", 1)[0].lower()
-    if scheme == "srt" and not _srt_available():
-        raise ParameterError(
-            f"{location}: this build's FFmpeg (inside PyAV) has no SRT protocol (libsrt); "
-            "push to rtmp:// instead, or relay with an ffmpeg built with libsrt"
-        )
-
-
 class StreamSink(Sink):
     """The composite as FLV (H.264 yuv420p BT.709, AAC) pushed to an RTMP server."""
 
@@ -81,7 +58,6 @@ class StreamSink(Sink):
         clock: Any = time.monotonic,
         sleep: Any = time.sleep,
     ) -> None:
-        check_push(url)
         self.url = url
         self.width, self.height = width - width % 2, height - height % 2
         self.rate = Fraction(rate) if rate else Fraction(30)
@@ -104,9 +80,15 @@ class StreamSink(Sink):
         except (av.error.FFmpegError, OSError) as exc:
             raise StreamError(f"{url}: the server refused the stream ({_why(exc)})") from exc
 
+    container_format = "flv"
+
+    def _open_container(self) -> Any:
+        """The output container of a new connection (connecting: a refusal raises here)."""
+        return av.open(self.url, "w", format=self.container_format)
+
     def _connect(self) -> None:
         """A new connection: container, encoders (a keyframe first), audio re-encoder."""
-        c = av.open(self.url, "w", format="flv")
+        c = self._open_container()
         try:
             v = c.add_stream("libx264", rate=self.rate)
             v.width, v.height, v.pix_fmt = self.width, self.height, "yuv420p"
