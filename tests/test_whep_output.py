@@ -120,13 +120,19 @@ def test_a_second_viewer_waits_for_a_place_and_gets_a_picture_at_once(netns, tmp
 # --- the HTTP policy, on loopback (no ICE: the offers are refused or answered, not connected) --
 
 
-def _offer(direction: str = "recvonly") -> str:
-    """A real aiortc offer to receive (or to send) video and audio."""
-    from aiortc import RTCPeerConnection
+def _offer(direction: str = "recvonly", video: str | None = None) -> str:
+    """A real aiortc offer to receive (or to send) video and audio; ``video`` keeps only that
+    codec (``H264``) in the video section."""
+    from aiortc import RTCPeerConnection, RTCRtpSender
 
     async def make() -> str:
         pc = RTCPeerConnection()
-        pc.addTransceiver("video", direction=direction)
+        t = pc.addTransceiver("video", direction=direction)
+        if video is not None:
+            codecs = RTCRtpSender.getCapabilities("video").codecs
+            t.setCodecPreferences(
+                [c for c in codecs if c.mimeType in (f"video/{video}", "video/rtx")]
+            )
         pc.addTransceiver("audio", direction=direction)
         await pc.setLocalDescription(await pc.createOffer())
         sdp = pc.localDescription.sdp
@@ -191,7 +197,11 @@ def test_token_cors_limits_and_refusals(tmp_path):
         )
         with urllib.request.urlopen(leave, timeout=10) as resp:
             assert resp.status == 200
-        assert _post(url, _offer(), "s3cret")[0] == 201  # the place is free again
+        status, headers, answer = _post(url, _offer(video="H264"), "s3cret")  # free again
+        assert status == 201, answer
+        # A viewer that takes H.264 only is answered in H.264 (VP8 otherwise, as offered first).
+        video = answer.split("m=video", 1)[1].split("m=audio", 1)[0]
+        assert "H264/90000" in video and "VP8/90000" not in video
     finally:
         stop.set()
         writer.join(10)
@@ -258,3 +268,25 @@ def test_chromium_plays_the_transparent_stream_on_a_page_of_another_origin(netns
         assert np.abs(got[point][:3] - colour).max() <= 8, (point, got[point], colour)
     for point in SCREEN_POINTS:
         assert got[point][3] <= 2, (point, got[point])  # the page shows through
+
+
+def test_a_slow_viewers_queue_drops_its_oldest_and_holds_no_one_back():
+    """The queue a viewer's encoder pulls from: bounded; offering never waits; the newest
+    frames are what a viewer that fell behind gets next."""
+    require_aiortc()
+    from chromakey.io.sinks.whep_track import FeedTrack
+
+    async def run() -> tuple[list[int], int]:
+        track = FeedTrack("video", 2)
+        for n in range(5):
+            track.offer(n)  # returns at once, however far behind the viewer is
+        got = [await track.recv(), await track.recv()]
+        track.end()
+        from aiortc.mediastreams import MediaStreamError
+
+        with pytest.raises(MediaStreamError):  # ended: the sender stops
+            await track.recv()
+        return got, track.dropped
+
+    got, dropped = asyncio.run(run())
+    assert got == [3, 4] and dropped == 3
