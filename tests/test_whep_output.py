@@ -227,7 +227,7 @@ def test_a_whep_output_is_refused_in_one_line_before_any_input_opens(tmp_path):
          str(tmp_path / "out.mp4"), "--whep-viewers", "2"],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
-    assert done.returncode != 0 and "applies to a whep:// output" in done.stderr
+    assert done.returncode != 0 and "applies to a live output" in done.stderr
 
 
 # --- a browser as the viewer: examples/web/ on a page of another origin -----------------------
