@@ -135,8 +135,12 @@ def _refused_port() -> int:
         ("401", InputError, "refused the token"),
     ],
 )
-def test_connection_errors_are_one_line_typed_errors(mode, error, message):
+@pytest.mark.parametrize("end", ["source", "output"])
+def test_connection_errors_are_one_line_typed_errors(mode, error, message, end):
+    """Joining as the source (reading the avatar) and as the output (publishing the composite,
+    chromakey.io.sinks.livekit) fails the same way."""
     require_livekit()
+    from chromakey.io.sinks.livekit import LiveKitSink
     from chromakey.io.sources.webrtc.livekit import LiveKitSource
 
     server = None
@@ -144,9 +148,13 @@ def test_connection_errors_are_one_line_typed_errors(mode, error, message):
         port = _refused_port()
     else:
         server, port = _server(mode)
+    url = f"livekit+ws://127.0.0.1:{port}"
     try:
         with pytest.raises(error, match=message) as info:
-            LiveKitSource(f"livekit+ws://127.0.0.1:{port}", token=TOKEN, connect_timeout=10)
+            if end == "source":
+                LiveKitSource(url, token=TOKEN, connect_timeout=10)
+            else:
+                LiveKitSink(url, 64, 48, token=TOKEN, connect_timeout=10)
         assert "\n" not in str(info.value)
     finally:
         if server is not None:

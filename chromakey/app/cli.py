@@ -22,6 +22,7 @@ from ..core.sizes import parse_size
 from ..io.sinks.formats import RAW_FORMATS
 from ..io.stdio import describe, is_stdio
 from . import preview
+from .live_options import add_output_arguments, input_options, output_options
 from .options import (
     BACKEND_CHOICES,
     EXIT_INTERNAL,
@@ -99,10 +100,10 @@ def _cmd_render(args: argparse.Namespace) -> int:
             progress=bar,
             keep_partial=args.keep_partial,
             output_format=args.output_format,
-            source_options=_webrtc_options(args),
+            source_options=input_options(args),
             input_colour=input_colour(args),
             pack_alpha=args.pack_alpha,
-            output_options=_output_options(args),
+            output_options=output_options(args),
         )
     finally:
         bar.finish()
@@ -113,57 +114,6 @@ def _cmd_render(args: argparse.Namespace) -> int:
     # Standard output carries the video: the report goes to stderr then.
     print(f"wrote {name}: {stats.summary()}", file=sys.stderr if is_stdio(args.output) else None)
     return 0
-
-
-def _webrtc_options(args: argparse.Namespace) -> dict[str, Any]:
-    from ..io.sources.webrtc import is_webrtc, options_from
-    from ..io.sources.webrtc.urls import is_room
-
-    if is_room(args.output) and not is_webrtc(args.input):
-        args = argparse.Namespace(**{**vars(args), "token": None})  # --token is the room's
-    opts = options_from(args)
-    if args.stall_timeout is not None:
-        if not is_webrtc(args.input):
-            raise ParameterError(f"--stall-timeout: applies to WebRTC inputs, not {args.input}")
-        opts["stall_timeout"] = args.stall_timeout
-    return opts
-
-
-def _output_options(args: argparse.Namespace) -> dict[str, Any] | None:
-    """A live output's options (whep://, livekit+wss://); an error for ones given to another
-    output."""
-    from ..io.sources.webrtc.urls import is_room, is_webrtc, is_webrtc_output
-
-    whep = {
-        "token": args.whep_token,
-        "max_viewers": args.whep_viewers,
-        "wait_first": args.whep_wait,
-    }
-    flags = {"token": "--whep-token", "max_viewers": "--whep-viewers", "wait_first": "--whep-wait"}
-    env = {"--whep-token": "CHROMAKEY_WHEP_TOKEN", "--output-token": "CHROMAKEY_OUTPUT_TOKEN"}
-    stray = {flags[k]: v for k, v in whep.items() if v is not None}
-    if args.output_token is not None:
-        stray["--output-token"] = args.output_token
-    if is_webrtc_output(args.output):
-        for flag in flags.values():
-            stray.pop(flag, None)
-        chosen: dict[str, Any] | None = {k: v for k, v in whep.items() if v is not None}
-    elif is_room(args.output):
-        stray.pop("--output-token", None)
-        # --token is the input's when the input is a WebRTC source; else the room's.
-        token = args.output_token or (None if is_webrtc(args.input) else args.token)
-        if not token:
-            raise ParameterError(
-                f"{args.output}: a LiveKit output needs an access token that may publish: "
-                "--token T (--output-token T when the input is a WebRTC source too)"
-            )
-        chosen = {"token": token}
-    else:
-        chosen = None
-    named = [f for f, v in stray.items() if not (f in env and v == os.environ.get(env[f]))]
-    if named:
-        raise ParameterError(f"{', '.join(named)}: applies to a live output, not {args.output}")
-    return chosen
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -275,37 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="WebRTC: seconds without media after which the publisher counts as gone and "
         "the file is finished [5]",
     )
-    g = p.add_argument_group(
-        "live outputs",
-        "-o whep://HOST:PORT/PATH serves viewers over WHEP; -o livekit+wss://HOST publishes "
-        "into a LiveKit room (--token T)",
-    )
-    g.add_argument(
-        "--output-token",
-        default=os.environ.get("CHROMAKEY_OUTPUT_TOKEN"),
-        metavar="T",
-        help="a LiveKit output's access token when --token is the WebRTC input's "
-        "[$CHROMAKEY_OUTPUT_TOKEN]",
-    )
-    g.add_argument(
-        "--whep-token",
-        default=os.environ.get("CHROMAKEY_WHEP_TOKEN"),
-        metavar="T",
-        help="the bearer token viewers must send (401 without it) [$CHROMAKEY_WHEP_TOKEN; none]",
-    )
-    g.add_argument(
-        "--whep-viewers",
-        type=int,
-        metavar="N",
-        help="viewers at once; more get 503 [4]",
-    )
-    g.add_argument(
-        "--whep-wait",
-        type=float,
-        metavar="S",
-        help="seconds the stream waits for its first viewer before it starts; 0 starts at "
-        "once [60]",
-    )
+    add_output_arguments(p)
     add_colour_options(p)
     add_keyer_options(p)
     p.set_defaults(run=_cmd_render)

@@ -56,9 +56,7 @@ def colorspace_args(frame: av.VideoFrame) -> dict[str, Any]:
     if fmt.is_rgb or len(fmt.components) < 3 or int(frame.colorspace) not in (0, 2):
         return {}
     spec = YuvSpec.for_frame(frame.colorspace, frame.color_range, frame.width, frame.height)
-    return {
-        "src_colorspace": {"bt709": "ITU709", "bt601": "ITU601", "bt2020": "BT2020"}[spec.matrix]
-    }
+    return {"src_colorspace": spec.sws_colorspace}
 
 
 class Fitter:

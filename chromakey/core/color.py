@@ -33,6 +33,16 @@ class YuvSpec:
     matrix: str = "bt709"
     full_range: bool = False
 
+    @property
+    def sws_colorspace(self) -> str:
+        """The matrix as swscale (PyAV's reformat) names it."""
+        return {"bt709": "ITU709", "bt601": "ITU601", "bt2020": "BT2020"}[self.matrix]
+
+    @property
+    def sws_range(self) -> str:
+        """The range as swscale names it: JPEG full, MPEG limited."""
+        return "JPEG" if self.full_range else "MPEG"
+
     @classmethod
     def for_frame(
         cls,

@@ -97,8 +97,7 @@ class LiveCompositor:
         self._compositor = Compositor(keyer, first_background, params, input_colour)
         # The GLSL passes key into a texture on this thread; any other keyer keys to an image,
         # on a keying thread of its own when ``threaded``, and the image is uploaded.
-        self._texture_path = self._compositor.texture_keyer is not None
-        self.threaded = bool(threaded) and not self._texture_path
+        self.threaded = bool(threaded) and self._compositor.texture_keyer is None
         self.clock = clock
         self.sync = sync
         self.stats = LiveStats()
@@ -237,7 +236,7 @@ class LiveCompositor:
         """Calibrate, key and composite one frame into the texture, on this thread."""
         t0 = time.perf_counter()
         scene = self._scene_time(frame)
-        if self._texture_path:
+        if self._compositor.texture_keyer is not None:
             tex = self._compositor.step_texture(frame, scene)
             if self.sync:
                 self.ctx.finish()

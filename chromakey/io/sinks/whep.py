@@ -57,11 +57,6 @@ AUDIO_DEPTH = 50  # audio frames likewise (about a second)
 CLOSE_TIMEOUT = 5.0  # s for aiortc to close a viewer's peer
 RETRY_AFTER = 5  # s a refused viewer is told to wait
 _VIDEO_TIME_BASE = Fraction(1, 90000)  # RTP video clock
-_MATRICES = {
-    "bt601": av.video.reformatter.Colorspace.ITU601,
-    "bt709": av.video.reformatter.Colorspace.ITU709,
-    "bt2020": av.video.reformatter.Colorspace.BT2020,
-}
 
 
 def status_line(line: str) -> None:
@@ -130,11 +125,6 @@ class WhepSink(Sink):
         self.http.start(
             self._loop, serving, f"up to {self.max_viewers} viewers (WHEP)", "--whep-token"
         )
-
-    @property
-    def viewers(self) -> int:
-        """Viewers connected now."""
-        return len(self._viewers)
 
     # --- HTTP ------------------------------------------------------------------------------
 
@@ -243,12 +233,8 @@ class WhepSink(Sink):
         rgb = np.ascontiguousarray(image[: self.height, : self.width, :3])
         frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
             format="yuv420p",
-            dst_colorspace=_MATRICES[WEBRTC_DISPLAYED.matrix],
-            dst_color_range=(
-                av.video.reformatter.ColorRange.JPEG
-                if WEBRTC_DISPLAYED.full_range
-                else av.video.reformatter.ColorRange.MPEG
-            ),
+            dst_colorspace=WEBRTC_DISPLAYED.sws_colorspace,
+            dst_color_range=WEBRTC_DISPLAYED.sws_range,
         )
         frame.pts, frame.time_base = round(time_s * 90000), _VIDEO_TIME_BASE
         self._loop.loop.call_soon_threadsafe(self._to_viewers, frame, "video")

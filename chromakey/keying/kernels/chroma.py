@@ -7,6 +7,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..param_table import (
+    I_FX,
+    I_FY,
+)
 from .common import (
     _CHROMA_EPS,
     _CHROMA_R,
@@ -20,8 +24,6 @@ from .common import (
     B_H4,
     B_H5,
     F32,
-    I_FX,
-    I_FY,
     Real,
 )
 

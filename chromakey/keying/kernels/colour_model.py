@@ -10,6 +10,9 @@ import numpy as np
 from numba import njit
 
 from .. import reference as cpu
+from ..param_table import (
+    ramp,
+)
 from .common import (
     B_B,
     B_CB,
@@ -30,7 +33,6 @@ from .common import (
     Real,
     _clamped,
     _soft_step,
-    ramp,
 )
 
 _R = cpu.COLOUR_RADIUS

@@ -3,6 +3,11 @@
 import numpy as np
 from numba import njit
 
+from ..param_table import (
+    I_BG_KIND,
+    I_KEY,
+    P_SPILL,
+)
 from .common import (
     _ALPHA_EPS,
     _ALPHA_VISIBLE,
@@ -11,9 +16,6 @@ from .common import (
     BG_RGB,
     BG_RGBA,
     F32,
-    I_BG_KIND,
-    I_KEY,
-    P_SPILL,
     Real,
     _clip01,
     _u8,

@@ -19,6 +19,21 @@ import numpy as np
 from numba import njit, prange
 from numba import types as nt
 
+from ..param_table import (
+    I_FX,
+    I_FY,
+    I_GUIDE_R,
+    I_HALO,
+    I_LAYOUT,
+    I_PREFILLED,
+    I_REACH,
+    I_REST,
+    I_SPILL_R,
+    I_TILES,
+    I_YUV,
+    P_SCREEN_LO,
+    P_SUBJECT_HI,
+)
 from .chroma import _chroma_guide, chroma_span
 from .common import (
     B_ALPHA,
@@ -36,20 +51,7 @@ from .common import (
     B_TMP,
     F32,
     GUIDE_GAP,
-    I_FX,
-    I_FY,
-    I_GUIDE_R,
-    I_HALO,
-    I_LAYOUT,
-    I_PREFILLED,
-    I_REACH,
-    I_REST,
-    I_SPILL_R,
-    I_TILES,
-    I_YUV,
     LAYOUT_RGB,
-    P_SCREEN_LO,
-    P_SUBJECT_HI,
     T_MIXED,
     T_SCREEN,
     T_SUBJECT,

@@ -3,6 +3,16 @@
 import numpy as np
 from numba import njit
 
+from ..param_table import (
+    I_GUIDE_R,
+    I_REST,
+    P_FIT_E0,
+    P_FIT_INV,
+    P_GUIDE_EPS,
+    P_MATTE_EPS,
+    P_SCREEN_LO,
+    P_SUBJECT_HI,
+)
 from .common import (
     B_GUIDED,
     B_LUMA,
@@ -18,14 +28,6 @@ from .common import (
     B_T3,
     B_T4,
     F32,
-    I_GUIDE_R,
-    I_REST,
-    P_FIT_E0,
-    P_FIT_INV,
-    P_GUIDE_EPS,
-    P_MATTE_EPS,
-    P_SCREEN_LO,
-    P_SUBJECT_HI,
     T_SCREEN,
     T_SUBJECT,
     TILE,

@@ -13,14 +13,7 @@ from ...core.layers import CLEAR, Clear, Layer, Picture, Solid, check_layer, out
 from ...core.params import KeyerParams
 from ...core.screenmap import ScreenMap, keyed_params
 from .. import reference as cpu
-from .alpha0 import alpha0_outputs, prefill
-from .common import (
-    BAND_ROWS,
-    BG_COLOR,
-    BG_NONE,
-    BG_RGB,
-    BG_RGBA,
-    F32,
+from ..param_table import (
     I_BG_KIND,
     I_FX,
     I_FY,
@@ -29,6 +22,15 @@ from .common import (
     I_PREFILLED,
     I_TILES,
     I_YUV,
+)
+from .alpha0 import alpha0_outputs, prefill
+from .common import (
+    BAND_ROWS,
+    BG_COLOR,
+    BG_NONE,
+    BG_RGB,
+    BG_RGBA,
+    F32,
     LAYOUT_RGB,
     LAYOUT_YUV,
     N_BUFFERS,

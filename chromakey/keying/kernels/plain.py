@@ -18,14 +18,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..reference import CHROMA_GUIDE_EPS
-from .common import (
-    _HUE_EPS,
-    _MIN_SCREEN_EXCESS,
+from ..param_table import (
     I_GUIDE_R,
     I_KEY,
     I_LAYOUT,
-    LAYOUT_RGB,
     P_BRIGHT_E0,
     P_BRIGHT_INV,
     P_DARK_E0,
@@ -40,6 +36,12 @@ from .common import (
     P_SCREEN_LO,
     P_VIVID_E0,
     P_VIVID_INV,
+)
+from ..reference import CHROMA_GUIDE_EPS
+from .common import (
+    _HUE_EPS,
+    _MIN_SCREEN_EXCESS,
+    LAYOUT_RGB,
 )
 from .incremental import BLOCK, map_blocks
 

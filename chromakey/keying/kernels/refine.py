@@ -5,6 +5,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..param_table import (
+    I_CHOKE,
+    I_EDGE_R,
+    I_FEATHER_N,
+    P_CLIP_BLACK,
+    P_CLIP_INV,
+    P_EDGE_E0,
+    P_EDGE_INV,
+)
 from .colour_model import _R as COLOUR_R
 from .colour_model import _colour_model_row, _colour_weights
 from .common import (
@@ -16,13 +25,6 @@ from .common import (
     B_S3,
     B_TMP,
     F32,
-    I_CHOKE,
-    I_EDGE_R,
-    I_FEATHER_N,
-    P_CLIP_BLACK,
-    P_CLIP_INV,
-    P_EDGE_E0,
-    P_EDGE_INV,
     Real,
     _clamped,
     _clip01,
