@@ -260,11 +260,11 @@ def test_blocks_found_plain_key_to_alpha_0_and_show_the_background(seed):
     has alpha 0 when every pixel is keyed (and the sequence check holds with it on)."""
     from chromakey.core.screenmap import keyed_params
     from chromakey.keying import reference as cpu
-    from chromakey.keying.param_table import I_LAYOUT
     from chromakey.keying.kernels.incremental import BLOCK, DECODE_REACH, flat, reach_blocks
     from chromakey.keying.kernels.packing import decode_constants, halo, pack_params
     from chromakey.keying.kernels.pixels import screen_across
     from chromakey.keying.kernels.plain import plain_blocks
+    from chromakey.keying.param_table import I_LAYOUT
 
     rng = np.random.default_rng(seed)
     h, w = int(rng.integers(90, 200)), int(rng.integers(90, 240))
