@@ -101,7 +101,10 @@ def main(argv: list[str] | None = None) -> int:
             clip = str(noisy_copy(clip, args.noise, args.frames, Path(tmp) / "noisy.mp4"))
         frames = load(clip, args.frames, args.hold_map)
     bg = Solid(parse_color(args.background))
-    keyers = {"on": CpuKeyer(KeyerParams()), "off": CpuKeyer(KeyerParams(), incremental=False)}
+    keyers = {
+        "on": CpuKeyer(KeyerParams(), incremental=True),
+        "off": CpuKeyer(KeyerParams(), incremental=False),
+    }
     for k in keyers.values():
         k.render(*frames[0], bg)  # loads the kernel, faults in the scratch
     ms: dict[str, list[float]] = {"on": [], "off": []}

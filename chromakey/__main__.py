@@ -1,5 +1,9 @@
 import sys
 
-from .app.cli import main
+from .core.memory import pause_collector
+
+pause_collector()  # before the imports: see pause_collector
+
+from .app.cli import main  # noqa: E402 - after the collector is paused
 
 sys.exit(main())

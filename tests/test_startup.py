@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,9 @@ from media import write_clip
 
 ROOT = Path(__file__).resolve().parent.parent
 # Imported only where used: never by a render of a file on the CPU path.
-NOT_ON_THE_CPU_PATH = ("aiortc", "ray", "livekit", "moderngl", "glcontext", "glfw", "scipy.linalg")
+NOT_ON_THE_CPU_PATH = (
+    "aiortc", "ray", "livekit", "moderngl", "glcontext", "glfw", "scipy.linalg", "pycparser",
+)  # fmt: skip
 
 
 def _imported(stderr: str) -> set[str]:
@@ -66,6 +69,66 @@ def test_a_cpu_render_imports_no_webrtc_ray_livekit_opengl_or_scipy_linalg(clip,
     assert _loaded(names, "chromakey.keying.kernels") and _loaded(names, "av")
     assert [m for m in NOT_ON_THE_CPU_PATH if _loaded(names, m)] == []
     assert "3 frames" in r.stdout
+
+
+# In a process of its own: the CPU keyer's kernels load with numba's probes answered "not
+# installed"; afterwards what they blocked imports as usual (aiortc needs cffi), the collector
+# is as the host left it, and a command line's start-up pause ends at its first frame.
+AFTER_THE_KERNELS = textwrap.dedent(
+    """
+    import gc, sys
+    from chromakey.core.params import KeyerParams
+    from chromakey.keying.select import cpu_keyer
+
+    cpu_keyer(KeyerParams()).close()
+    import numba.core.typing.cffi_utils as cffi_utils
+    assert not cffi_utils.SUPPORTED  # numba typed no cffi in this process
+    assert "pycparser" not in sys.modules and "scipy.linalg" not in sys.modules
+    import cffi
+    cffi.FFI().cdef("int f(int);")  # cffi itself works
+    assert gc.isenabled()
+    from chromakey.core.memory import pause_collector, settle_collector
+
+    pause_collector()
+    assert not gc.isenabled()
+    settle_collector()
+    assert gc.isenabled() and gc.get_freeze_count() > 0
+    settle_collector()  # once only
+    print("ok")
+    """
+)
+
+
+def test_the_kernels_load_without_scipy_or_cffi_which_then_import_as_usual():
+    r = subprocess.run([sys.executable, "-c", AFTER_THE_KERNELS], capture_output=True,
+                       text=True, cwd=ROOT, timeout=300)  # fmt: skip
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]
+
+
+def test_a_command_line_render_ends_its_start_up_pause_at_the_first_frame(clip, tmp_path):
+    probe = textwrap.dedent(
+        f"""
+        import gc, runpy, sys
+        sys.argv = ["chromakey", "render", {str(clip)!r}, "-o", {str(tmp_path / "o.nut")!r},
+                    "--backend", "cpu"]
+        seen = []
+        import chromakey.app.cli as cli
+        real = cli.Progress.__call__
+        def spy(self, done, total):
+            real(self, done, total)
+            seen.append(gc.isenabled())
+        cli.Progress.__call__ = spy
+        try:
+            runpy.run_module("chromakey", run_name="__main__")
+        except SystemExit as exc:
+            assert exc.code == 0, exc.code
+        assert seen and all(seen), seen
+        print("ok")
+        """
+    )
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT,
+                       timeout=300)  # fmt: skip
+    assert r.returncode == 0 and r.stdout.splitlines()[-1] == "ok", r.stderr[-2000:]
 
 
 def test_auto_remembers_a_software_rasteriser_and_then_makes_no_context(clip, tmp_path):

@@ -16,7 +16,7 @@ from .. import __version__
 from ..backgrounds import FITS, PLAY_STYLES
 from ..core import signals
 from ..core.errors import ChromakeyError, ParameterError
-from ..core.memory import keep_freed_memory
+from ..core.memory import keep_freed_memory, settle_collector
 from ..core.quote import one_line
 from ..core.sizes import parse_size
 from ..io.sinks.formats import RAW_FORMATS
@@ -45,6 +45,7 @@ class Progress:
         self.last = 0.0
 
     def __call__(self, done: int, total: int | None) -> None:
+        settle_collector()  # a frame is out: start-up is over
         if not self.enabled:
             return
         now = time.perf_counter()
@@ -307,6 +308,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"unrecognized arguments: {' '.join(unknown)} "
                 f"(see 'chromakey {args.command} --help')"
             )
+        if args.run not in (_cmd_sample, _cmd_render, _cmd_demo):  # those: at the first frame
+            settle_collector()
         return int(args.run(args))
     except ChromakeyError as exc:
         if debug:

@@ -98,7 +98,14 @@ class YuvSpec:
     def from_rgb(self) -> tuple[np.ndarray, np.ndarray]:
         """(M, offset) with yuv = M @ rgb + offset: the exact inverse of ``to_rgb``."""
         m, off = self.to_rgb()
-        return np.linalg.inv(m), off
+        return _inverse3(m), off
+
+
+def _inverse3(m: np.ndarray) -> np.ndarray:
+    """A 3×3 inverse by its adjugate: numpy's ``linalg.inv`` calls LAPACK, whose OpenBLAS
+    threads then spin on the other core for a tenth of a second, during start-up."""
+    adj = np.array([np.cross(m[1], m[2]), np.cross(m[2], m[0]), np.cross(m[0], m[1])]).T
+    return np.asarray(adj / float((m[0] * adj[:, 0]).sum()), dtype=np.float64)
 
 
 # What an untagged WebRTC frame is taken to be (no VUI, no RTP colour-space extension):

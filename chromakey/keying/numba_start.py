@@ -1,13 +1,20 @@
-"""Loading the compiled kernels without importing SciPy's linear algebra.
+"""Loading the compiled kernels without importing SciPy's linear algebra or cffi's C parser.
 
-numba's first compile or cache load in a process imports its NumPy implementations, and one
-of them (``numba.np.arraymath``) probes for a BLAS by importing ``scipy.linalg.cython_blas``
-when SciPy is installed: SciPy's linear algebra and, through it, ``numpy.f2py`` — 0.2–0.3 s
-of a start-up that is about a second in all, for functions the kernels never call (their
-sums are loops, no ``np.dot``). The probe is answered "no BLAS" while the kernels load;
-numba then makes 1-D ``np.dot`` a loop in this process, and compiles everything else that
-needs BLAS as before (it imports SciPy itself then). Where SciPy's linear algebra is already
-imported, nothing changes.
+numba's first compile or cache load in a process imports its NumPy implementations and its
+typing of foreign functions, and two of them import optional packages only to offer what the
+kernels never use:
+
+- ``numba.np.arraymath`` probes for a BLAS by importing ``scipy.linalg.cython_blas`` when
+  SciPy is installed: SciPy's linear algebra and, through it, ``numpy.f2py`` (0.1–0.3 s). The
+  kernels' sums are loops, no ``np.dot``.
+- ``numba.core.typing.cffi_utils`` makes a ``cffi.FFI()`` when cffi is installed (aiortc
+  brings it): cffi's C parser and pycparser's lexer tables (about 0.05 s). The kernels call no
+  cffi function.
+
+Both imports are answered "not installed" while the kernels load: numba then makes 1-D
+``np.dot`` a loop and types no cffi function in this process, and compiles anything else as
+before. Where a module is already imported, nothing changes for it; afterwards both import
+as usual (aiortc's cffi included).
 """
 
 from __future__ import annotations
@@ -16,19 +23,23 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-_PROBED_BY = "numba.np.arraymath"  # the module whose import probes for BLAS
-_PROBE = "scipy.linalg"
+# (the numba module whose import probes, the optional module it imports)
+_PROBES = (("numba.np.arraymath", "scipy.linalg"), ("numba.core.typing.cffi_utils", "cffi"))
 
 
 @contextmanager
-def no_blas_probe() -> Iterator[None]:
-    """numba's BLAS probe finds none for the duration (only if it has not run yet)."""
-    if _PROBED_BY in sys.modules or _PROBE in sys.modules:
-        yield
-        return
-    sys.modules[_PROBE] = None  # type: ignore[assignment]  # an import of it raises ImportError
+def quiet_probes() -> Iterator[None]:
+    """numba's probes find neither package for the duration (each only if it has not run)."""
+    blocked = [
+        name
+        for probed_by, name in _PROBES
+        if probed_by not in sys.modules and name not in sys.modules
+    ]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]  # an import of it raises ImportError
     try:
         yield  # the first compile or cache load in the block probes, and finds none
     finally:
-        if sys.modules.get(_PROBE, 0) is None:
-            del sys.modules[_PROBE]
+        for name in blocked:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]

@@ -142,8 +142,8 @@ def _software_note(renderer: str) -> str:
 
 
 def cpu_keyer(params: KeyerParams) -> CpuKeyer:
-    """The CPU keyer, its kernels loaded without numba's BLAS probe (``numba_start``)."""
-    with numba_start.no_blas_probe():
+    """The CPU keyer, its kernels loaded without numba's probes for SciPy and cffi (``numba_start``)."""
+    with numba_start.quiet_probes():
         from .kernels import CpuKeyer
 
         return CpuKeyer(params)

@@ -127,35 +127,56 @@ def _rows_to_yuv(
     ap: np.ndarray,
 ) -> None:
     """Rows [y0, y1) (y0 even) of the uint8 composite → BT.709 limited-range planes, as the
-    sinks store them: Y per pixel; U and V per 2×2 block, its two rows averaged and its columns
-    weighted 1/4, 1/2, 1/4 around the even column (H.264's left chroma siting, the one the
-    decoder here assumes), edges clamped; straight alpha copied when there is a plane for it."""
+    sinks store them (:func:`_rows_to_yuv_span` over every column)."""
+    _rows_to_yuv_span(rgb, y0, y1, 0, rgb.shape[1], 0, mat, yp, up, vp, ap)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _rows_to_yuv_span(
+    rgb: np.ndarray,
+    y0: int,
+    y1: int,
+    x0: int,
+    x1: int,
+    xo: int,
+    mat: np.ndarray,
+    yp: np.ndarray,
+    up: np.ndarray,
+    vp: np.ndarray,
+    ap: np.ndarray,
+) -> None:
+    """Rows [y0, y1) × columns [x0, x1) (y0, x0 and xo even) of the uint8 composite → the
+    planes' columns from x0 + xo: Y per pixel; U and V per 2×2 block, its two rows averaged
+    and its columns weighted 1/4, 1/2, 1/4 around the even column (H.264's left chroma
+    siting, the one the decoder here assumes), the composite's edges clamped; straight alpha
+    copied when there is a plane for it. A region keyed on its own (kernels.jobs) writes its
+    core through ``xo``: its own edges then lie beyond the columns the core's chroma reads."""
     h, w = rgb.shape[0], rgb.shape[1]
     s = F32(1.0 / 255.0)
     for r in range(y0, y1):
         row, yr = rgb[r], yp[r]
-        for x in range(w):
+        for x in range(x0, x1):
             v_ = (
                 mat[0] * (F32(row[x, 0]) * s)
                 + mat[1] * (F32(row[x, 1]) * s)
                 + mat[2] * (F32(row[x, 2]) * s)
             )
-            yr[x] = _u8(_clip01(v_ + mat[9]))
+            yr[x + xo] = _u8(_clip01(v_ + mat[9]))
         if ap.shape[0] == h:
             ar = ap[r]
-            for x in range(w):
-                ar[x] = row[x, 3]
-    cw = up.shape[1]
+            for x in range(x0, x1):
+                ar[x + xo] = row[x, 3]
+    co = xo // 2
     for cr in range(y0 // 2, (y1 + 1) // 2):
         ra, rb = rgb[2 * cr], rgb[min(2 * cr + 1, h - 1)]
         ur, vr = up[cr], vp[cr]
-        for cx in range(cw):
+        for cx in range(x0 // 2, (x1 + 1) // 2):
             xl, xm, xr = max(2 * cx - 1, 0), 2 * cx, min(2 * cx + 1, w - 1)
             cr_ = _sited(ra, rb, xl, xm, xr, 0)
             cg_ = _sited(ra, rb, xl, xm, xr, 1)
             cb_ = _sited(ra, rb, xl, xm, xr, 2)
-            ur[cx] = _u8(_clip01(mat[3] * cr_ + mat[4] * cg_ + mat[5] * cb_ + mat[10]))
-            vr[cx] = _u8(_clip01(mat[6] * cr_ + mat[7] * cg_ + mat[8] * cb_ + mat[11]))
+            ur[cx + co] = _u8(_clip01(mat[3] * cr_ + mat[4] * cg_ + mat[5] * cb_ + mat[10]))
+            vr[cx + co] = _u8(_clip01(mat[6] * cr_ + mat[7] * cg_ + mat[8] * cb_ + mat[11]))
 
 
 @njit(nogil=True, cache=True, error_model="numpy")

@@ -232,7 +232,8 @@ _SIGNATURE = nt.void(
     _readonly(nt.uint8, 3),  # rgb plane
     # The screen map across x: our own array, always C-contiguous; typed so, as the rows the
     # kernel interpolates every row between are then read as vectors (half _screen_rows' time).
-    _readonly(nt.float32, 3, "C"),
+    # Writable, as the jobs kernel's copy of a strip of it is (one compilation of _band).
+    nt.Array(nt.float32, 3, "C"),
     _readonly(nt.int64, 1), _readonly(nt.int64, 1), _readonly(nt.float32, 1),  # map rows
     _readonly(nt.float32, 1), _readonly(nt.int64, 1), _readonly(nt.float32, 1),  # P, ints, dec
     _readonly(nt.float32, 1), _readonly(nt.float32, 1), _readonly(nt.float32, 1),  # lw, fw, bg

@@ -3,8 +3,10 @@
 An output pixel depends only on the inputs within ``reach`` pixels of it (the keying stages'
 halo, the decode's chroma reach, the sink's chroma siting) and on the settings. A block whose
 inputs within that reach are the bytes of the previous frame keeps its previous bytes; the
-others are keyed again, in rectangles with ``reach`` pixels of context each (a rectangle's
-own edges then reach none of its kept pixels: the band split's argument, across as well).
+others are keyed again, in rectangles, all in one call of the jobs kernel (kernels.jobs): each
+a band of the frame's own rows (its halo read from the frame, as every band's is) on a strip
+with ``reach`` pixels of context either side, whose clamped edges then reach none of its kept
+pixels (the band split's argument, across).
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ DECODE_REACH = CHROMA_GUIDE_ROWS - 4
 STRIPE = 8
 
 # Blocks of clean columns between two runs of dirty ones that a rectangle keys rather than
-# start another, beyond the context both would key anyway: a kernel call's fixed cost (about
-# half a millisecond from Python) is worth keying a few blocks' columns.
+# start another, beyond the context both would key anyway: a job's fixed cost (its halo rows,
+# its chroma guide's rows) is worth keying a few blocks' columns.
 MERGE = 3
 
 # Frames in a row keyed whole (nothing to keep) after which the frame is no longer copied for
@@ -80,11 +82,9 @@ def changed_blocks(
 
 
 @njit(nogil=True, cache=True)
-def copy_blocks(
-    src: np.ndarray, dst: np.ndarray, kept: np.ndarray, mask: np.ndarray, bh: int, bw: int
-) -> None:
-    """``dst`` and ``kept`` take ``src``'s bytes in the blocks set in ``mask`` (bh rows × bw
-    bytes; all three H×(W·c) uint8)."""
+def copy_blocks(src: np.ndarray, dst: np.ndarray, mask: np.ndarray, bh: int, bw: int) -> None:
+    """``dst`` takes ``src``'s bytes in the blocks set in ``mask`` (bh rows × bw bytes; both
+    H×(W·c) uint8)."""
     h, wc = dst.shape
     gh, gw = mask.shape
     for i in range(gh):
@@ -94,7 +94,6 @@ def copy_blocks(
                 x0, x1 = j * bw, min((j + 1) * bw, wc)
                 for r in range(r0, r1):
                     dst[r, x0:x1] = src[r, x0:x1]
-                    kept[r, x0:x1] = src[r, x0:x1]
 
 
 def flat(a: np.ndarray) -> np.ndarray:
@@ -226,7 +225,11 @@ class Kept:
         grid = np.zeros((gh, gw), bool)
         for kept, (p, fy, fx) in zip(self.inputs, inputs, strict=True):
             c = p.shape[2] if p.ndim == 3 else 1
-            changed_blocks(flat(p), kept, c, BLOCK // fy, BLOCK // fx, grid)
+            cur, run = flat(p), BLOCK // fx * c  # a block row's bytes
+            if run % 8 == 0 and cur.shape[1] % 8 == 0 and cur.strides[1] == 1:
+                # Compared 8 bytes at a time: a block row is then 1–6 words, not 8–48 bytes.
+                cur, kept, run = cur.view(np.uint64), kept.view(np.uint64), run // 8
+            changed_blocks(cur, kept, 1, BLOCK // fy, run, grid)
         if not np.array_equal(across, self.across):
             d = (across != self.across).any(axis=0)  # (map rows, W)
             grid |= map_blocks(d, mi0, mi1, grid.shape, np.any)
@@ -249,35 +252,33 @@ class Kept:
         dirty: np.ndarray,
         reach: int,
         shape: tuple[int, int],
-        key_view: Callable[[int, int, int, int], list[np.ndarray]],
+        key_jobs: Callable[[np.ndarray], None],
         fill: np.ndarray | None = None,
         background: list[np.ndarray] | None = None,
     ) -> list[np.ndarray]:
-        """This frame's outputs: the kept ones, with every rectangle of dirty blocks keyed
-        again by ``key_view(r0, r1, c0, c1)`` (a region of the frame, its outputs in the
-        order kept) on ``reach`` pixels of context and copied in (and into the kept ones);
-        the ``fill`` blocks (plain screen) copied from ``background`` (the outputs of a frame
-        of alpha 0) instead."""
-        h, w = shape
-        v = reach + reach % 2  # even: regions start on whole 4:2:0 chroma samples
-        new = [o.copy() for o, _ in self.outputs]
-
-        def put(
-            r0: int, r1: int, c0: int, c1: int, got: list[np.ndarray], vr0: int, vc0: int
-        ) -> None:
-            for (kept, f), out, g in zip(self.outputs, new, got, strict=True):
-                a, b, c, d = r0 // f, -(-r1 // f), c0 // f, -(-c1 // f)
-                part = g[a - vr0 // f : b - vr0 // f, c - vc0 // f : d - vc0 // f]
-                out[a:b, c:d] = part
-                kept[a:b, c:d] = part
-
+        """This frame's outputs: the kept ones, brought up to this frame, copied. The ``fill``
+        blocks (plain screen) take ``background``'s bytes (the outputs of a frame of alpha 0);
+        every rectangle of dirty blocks is keyed again by ``key_jobs`` (kernels.jobs: one call
+        for all of them, writing into the kept outputs) on ``reach`` pixels of context."""
         if fill is not None and background is not None:
-            for (kept, f), out, src in zip(self.outputs, new, background, strict=True):
-                bh, bw = BLOCK // f, BLOCK // f * (out.shape[2] if out.ndim == 3 else 1)
-                copy_blocks(flat(src), flat(out), flat(kept), fill, bh, bw)
-        for i0, i1, j0, j1 in rectangles(dirty, 2 * reach_blocks(v) + MERGE):
-            r0, r1 = i0 * BLOCK, min(i1 * BLOCK, h)
-            c0, c1 = j0 * BLOCK, min(j1 * BLOCK, w)
-            vr0, vr1, vc0, vc1 = max(r0 - v, 0), min(r1 + v, h), max(c0 - v, 0), min(c1 + v, w)
-            put(r0, r1, c0, c1, key_view(vr0, vr1, vc0, vc1), vr0, vc0)
-        return new
+            for (kept, f), src in zip(self.outputs, background, strict=True):
+                bh, bw = BLOCK // f, BLOCK // f * (kept.shape[2] if kept.ndim == 3 else 1)
+                copy_blocks(flat(src), flat(kept), fill, bh, bw)
+        if dirty.any():
+            key_jobs(jobs(dirty, reach + reach % 2, shape))
+        return [o.copy() for o, _ in self.outputs]
+
+
+def jobs(dirty: np.ndarray, v: int, shape: tuple[int, int]) -> np.ndarray:
+    """kernels.jobs' rows for the rectangles covering ``dirty``: each one's pixel rows, its
+    strip (``v`` columns of context either side, ``v`` even so that a strip starts on whole
+    4:2:0 chroma samples) and its own columns; the largest first, as the kernel deals them
+    round-robin to its workers."""
+    h, w = shape
+    rects = rectangles(dirty, 2 * reach_blocks(v) + MERGE)
+    out = np.empty((len(rects), 6), np.int64)
+    for n, (i0, i1, j0, j1) in enumerate(rects):
+        k0, k1 = j0 * BLOCK, min(j1 * BLOCK, w)
+        out[n] = (i0 * BLOCK, min(i1 * BLOCK, h), max(k0 - v, 0), min(k1 + v, w), k0, k1)
+    size = (out[:, 1] - out[:, 0]) * (out[:, 3] - out[:, 2])
+    return np.ascontiguousarray(out[np.argsort(-size, kind="stable")])

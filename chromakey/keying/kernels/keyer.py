@@ -19,28 +19,23 @@ from ..param_table import (
     I_FY,
     I_HALO,
     I_LAYOUT,
-    I_PREFILLED,
     I_TILES,
     I_YUV,
 )
-from .alpha0 import alpha0_outputs, prefill
+from .alpha0 import alpha0_outputs
 from .common import (
     BAND_ROWS,
     BG_COLOR,
     BG_NONE,
     BG_RGB,
     BG_RGBA,
-    F32,
     LAYOUT_RGB,
     LAYOUT_YUV,
-    N_BUFFERS,
-    N_LINES,
     T_MIXED,
     T_SCREEN,
     T_SUBJECT,
-    TILE,
 )
-from .frame import _KERNEL_LOCK, kernel
+from .frame import kernel
 from .incremental import (
     DECODE_REACH,
     FULL_SHARE,
@@ -53,15 +48,16 @@ from .incremental import (
 from .packing import (
     NO_COLOR,
     NO_IMAGE,
+    NO_OUT_IMAGE,
     NO_OUT_PLANE,
     NO_PLANE,
-    TO_YUV,
     decode_constants,
     pack_params,
 )
 from .pathchoice import PathChoice
 from .pixels import screen_across
 from .plain import PLAIN_FROM, plain_blocks
+from .runner import FrameArgs, KernelRunner
 
 # --- the keyer ----------------------------------------------------------------------------
 
@@ -103,17 +99,13 @@ class CpuKeyer:
         self._kept = Kept()
         self._idle = 0  # frames in a row keyed whole with the incremental path on
         self._frames = 0
-        self._counts = np.zeros(3, np.int64)
         self.band_rows = max(2, int(band_rows))
         self._packed = pack_params(params)
         self._packed_for = params
         # As many bands at once as numba has threads (a batch worker runs with fewer than
         # the machine's CPUs), and no more than the CPUs this process may use.
-        self._workers = max(1, min(cpu.cpu_workers(), numba.get_num_threads()))
-        self._scratch: np.ndarray | None = None
-        self._tiles = np.zeros((0, 3, 4), np.int64)
-        self._rgb = np.zeros((0, 0, 3), np.uint8)
-        self._lines = np.zeros((0, N_LINES, 256), F32)
+        workers = max(1, min(cpu.cpu_workers(), numba.get_num_threads()))
+        self._run = KernelRunner(workers, self.band_rows, tiles)
         kernel()
 
     def set_params(self, params: KeyerParams) -> None:
@@ -209,44 +201,27 @@ class CpuKeyer:
         fy, fx = (1, 1) if frame.layout == "rgb" else (int(ints[I_FY]), int(ints[I_FX]))
         has_img = kind in (BG_RGB, BG_RGBA)
 
-        def key_view(r0: int, r1: int, c0: int, c1: int) -> list[np.ndarray]:
-            """Rows [r0, r1) × columns [c0, c1) of the frame keyed as a frame of its own (the
-            caller discards what its clamped edges reach): its outputs, as kept."""
-            vh, vw = r1 - r0, c1 - c0
-            if frame.layout == "rgb":
-                yv = uv = vv = NO_PLANE
-                rgbv = rgbp[r0:r1, c0:c1]
-            else:
-                cr, cc = slice(r0 // fy, -(-r1 // fy)), slice(c0 // fx, -(-c1 // fx))
-                yv, uv, vv, rgbv = yplane[r0:r1, c0:c1], uplane[cr, cc], vplane[cr, cc], rgbp
-            whole = (r0, r1, c0, c1) == (0, h, 0, w)
+        args = FrameArgs((yplane, uplane, vplane, rgbp), across, (mi0, mi1, mfy), P, ints,
+                         dec, lw, fw, bg_color, bg_img)  # fmt: skip
+
+        def key_whole() -> list[np.ndarray]:
+            """Every pixel of the frame keyed: its outputs, in the order kept."""
             if yuv:
-                out = (
-                    self._composite_scratch(h, w, channels)
-                    if whole
-                    else np.empty((vh, vw, channels), np.uint8)
-                )
-                ch = ((vh + 1) // 2, (vw + 1) // 2)
-                planes = [np.empty((vh, vw), np.uint8), np.empty(ch, np.uint8),
-                          np.empty(ch, np.uint8)]  # fmt: skip
-                planes.append(np.empty((vh, vw), np.uint8) if channels == 4 else NO_OUT_PLANE)
+                out = self._run.composite_scratch(h, w, channels)
+                planes = [np.empty((h, w), np.uint8), np.empty(((h + 1) // 2, (w + 1) // 2),
+                          np.uint8), np.empty(((h + 1) // 2, (w + 1) // 2), np.uint8),
+                          np.empty((h, w), np.uint8) if channels == 4 else NO_OUT_PLANE]  # fmt: skip
             else:
-                out = np.empty((vh, vw, channels), np.uint8)
-                planes = [NO_OUT_PLANE] * 4
-            self._call(
-                (yv, uv, vv, rgbv),
-                across if whole else np.ascontiguousarray(across[:, :, c0:c1]),
-                (mi0[r0:r1], mi1[r0:r1], mfy[r0:r1]), P, ints.copy(), dec, lw, fw,
-                bg_color, bg_img[r0:r1, c0:c1] if has_img else bg_img, out, planes, kind,
-            )  # fmt: skip
+                out, planes = np.empty((h, w, channels), np.uint8), [NO_OUT_PLANE] * 4
+            self._run.whole(args, out, planes, kind)
             if yuv:
                 return planes if channels == 4 else planes[:3]
             return [out]
 
-        self._counts = np.zeros(3, np.int64)
+        self._run.counts = np.zeros(3, np.int64)
         if not incremental:
             self._kept.reused = self._kept.plain = 0.0
-            return self._result(key_view(0, h, 0, w), yuv)
+            return self._result(key_whole(), yuv)
         layout = (h, w, channels, yuv, frame.layout, fy, fx, kind)
         settings = (
             self.tiles, P.tobytes(), ints.tobytes(), fw.tobytes(), dec.tobytes(),
@@ -286,7 +261,7 @@ class CpuKeyer:
                 self._kept.plain = float(fill.mean())
         gain = dirty is not None and dirty.mean() <= FULL_SHARE
         if dirty is None or not gain or not self._kept.valid:
-            got = key_view(0, h, 0, w)
+            got = key_whole()
             # After IDLE_AFTER frames with nothing to keep (camera noise everywhere), the
             # frame is no longer copied for the next; the blocks are still compared, and the
             # first frame that could keep some is copied again.
@@ -299,48 +274,23 @@ class CpuKeyer:
             self._kept.reused = 0.0
             return self._result(got, yuv)
         self._idle = 0
-        return self._result(self._kept.rekey(dirty, reach, (h, w), key_view, fill, alpha0), yuv)
+
+        def key_jobs(jobs: np.ndarray) -> None:
+            """kernels.jobs on this frame: the rectangles ``jobs`` keyed into the kept outputs."""
+            kept = [o for o, _ in self._kept.outputs]
+            if yuv:
+                out, planes = NO_OUT_IMAGE, kept + [NO_OUT_PLANE] * (4 - len(kept))
+            else:
+                out, planes = kept[0], [NO_OUT_PLANE] * 4
+            self._run.jobs(args, out, planes, jobs, channels)
+
+        return self._result(self._kept.rekey(dirty, reach, (h, w), key_jobs, fill, alpha0), yuv)
 
     @staticmethod
     def _result(got: list[np.ndarray], yuv: bool) -> np.ndarray | YuvImage:
         if yuv:
             return YuvImage(got[0], got[1], got[2], got[3] if len(got) == 4 else None)
         return got[0]
-
-    def _call(
-        self,
-        yuv_rgb: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-        across: np.ndarray,
-        map_rows: tuple[np.ndarray, np.ndarray, np.ndarray],
-        P: np.ndarray,
-        ints: np.ndarray,
-        dec: np.ndarray,
-        lw: np.ndarray,
-        fw: np.ndarray,
-        bg_color: np.ndarray,
-        bg_img: np.ndarray,
-        out: np.ndarray,
-        planes: list[np.ndarray],
-        kind: int,
-    ) -> None:
-        """One call of the frame kernel on a frame (or a region keyed as one)."""
-        h, w = out.shape[0], out.shape[1]
-        band_rows = self.rows_per_band(h)
-        scratch, lines, tiles = self._buffers(h, w, band_rows + 2 * int(ints[I_HALO]))
-        if self.tiles:  # screen tiles then only skip: a streaming copy beats per-pixel stores
-            ints[I_PREFILLED] = prefill(out, kind, bg_color, bg_img)
-        with _KERNEL_LOCK:  # numba's threads are one pool per process: one frame at a time
-            kernel()(
-                *yuv_rgb, across, *map_rows, P, ints, dec, lw, fw,
-                bg_color, bg_img, out, TO_YUV, *planes, scratch, lines, tiles, band_rows,
-            )  # fmt: skip
-            self._counts += tiles[:, 1, :3].sum(axis=0)
-
-    def _composite_scratch(self, h: int, w: int, channels: int) -> np.ndarray:
-        """The RGB(A) composite the YUV planes are made from, kept between frames."""
-        if self._rgb.shape != (h, w, channels):
-            self._rgb = np.empty((h, w, channels), np.uint8)
-        return self._rgb
 
     def warm(self, width: int, height: int) -> None:
         """Key one blank frame of this size, so that the first real frame does not pay for
@@ -353,32 +303,12 @@ class CpuKeyer:
     def tile_counts(self) -> dict[str, int]:
         """Tiles of the last frame (counted once per band) by what they needed: ``mixed`` the
         whole chain, ``screen`` only the background, ``subject`` only despill."""
-        c = self._counts
+        c = self._run.counts
         return {"mixed": int(c[T_MIXED]), "screen": int(c[T_SCREEN]), "subject": int(c[T_SUBJECT])}
 
     def rows_per_band(self, h: int) -> int:
-        """About BAND_ROWS rows a band, in a whole number of bands per worker (even load); even,
-        so that a band holds whole rows of 4:2:0 chroma."""
-        bands = max(1, round(h / self.band_rows / self._workers)) * self._workers
-        rows = max(1, -(-h // bands))
-        return rows + (rows % 2)
-
-    def _buffers(self, h: int, w: int, rows: int) -> tuple[np.ndarray, ...]:
-        """Per-worker scratch, kept between frames (faulting it in anew costs more than keying)."""
-        # At least the chroma guide's rows: half a band's rows and its window (chroma.chroma_span).
-        rows = max(min(rows, h), 8) + 2
-        # One pool, shaped to each call's width (a region's, or the frame's): the kernel reads
-        # a band's width from its scratch. The line and tile scratch only need to be as wide.
-        k = self._workers
-        need = k * N_BUFFERS * rows * w
-        if self._scratch is None or self._scratch.size < need:
-            self._scratch = np.zeros(need, F32)
-        if self._lines.shape[0] != k or self._lines.shape[2] < max(w + 1, 256):
-            self._lines = np.zeros((k, N_LINES, max(w + 1, 256)), F32)
-        if self._tiles.shape[0] != k or self._tiles.shape[2] < 4 * ((w + TILE - 1) // TILE):
-            self._tiles = np.zeros((k, 3, 4 * ((w + TILE - 1) // TILE)), np.int64)
-        scratch = self._scratch[:need].reshape(k, N_BUFFERS, rows, w)
-        return scratch, self._lines, self._tiles
+        """The rows of a band at height ``h`` (KernelRunner.rows_per_band)."""
+        return self._run.rows_per_band(h)
 
     @property
     def path(self) -> str:
@@ -394,5 +324,5 @@ class CpuKeyer:
 
     def close(self) -> None:
         """Frees the scratch and the kept frame."""
-        self._scratch = None
+        self._run.close()
         self._kept.clear()

@@ -37,6 +37,9 @@ NO_OUT_PLANE = np.zeros((1, 1), np.uint8)  # "no plane" for the kernel's outputs
 NO_IMAGE = np.zeros((1, 1, 3), np.uint8)
 
 
+NO_OUT_IMAGE = np.zeros((1, 1, 3), np.uint8)  # "no RGB(A) output" (the jobs kernel's YUV planes)
+
+
 def _yuv_matrix() -> np.ndarray:
     """YuvImage's RGB → YUV (0–1 units): the 3×3 matrix by rows, then the offsets."""
     m, off = YuvImage.SPEC.from_rgb()
