@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Literal
 
 import numba
 import numpy as np
 
+from ...core.color import YuvSpec
 from ...core.frames import Frame, YuvImage
 from ...core.layers import CLEAR, Clear, Layer, Picture, Solid, check_layer, out_channels
 from ...core.params import KeyerParams
@@ -293,11 +295,43 @@ class CpuKeyer:
         return got[0]
 
     def warm(self, width: int, height: int) -> None:
-        """Key one blank frame of this size, so that the first real frame does not pay for
-        allocating and faulting in the scratch (a live view's first frame would be late)."""
-        blank = Frame.from_rgb(np.zeros((max(height, 1), max(width, 1), 3), np.uint8))
-        self.render(blank, ScreenMap.constant((0.0, 0.5, 0.0)), CLEAR)
-        self._kept.clear()
+        """Key frames of plain screen of this size, as decoded video (4:2:0 planes, contiguous
+        and with padded rows: numba compiles each kind) and as RGB, on each path: the first
+        real frames then pay neither for allocating and faulting in the scratch nor for
+        loading the incremental path's kernels (a live view's first frames would be late).
+        Each is keyed whole, then with a pixel changed (the jobs kernel), then with a third
+        of its rows changed (the plain-screen test, and its blocks filled)."""
+        h, w = max(height, 1), max(width, 1)
+        green = (0.0, 0.5, 0.0)
+        m, off = YuvSpec().from_rgb()
+        y0, u0, v0 = (np.clip((m * np.array(green)).sum(axis=1) + off, 0.0, 1.0) * 255.0).round()
+
+        def yuv(delta: np.ndarray, pad: int) -> Frame:
+            y = np.zeros((h, w + pad), np.uint8)[:, :w]
+            y[:] = y0 + delta
+            ch, cw = (h + 1) // 2, (w + 1) // 2
+            u = np.full((ch, cw + pad), u0, np.uint8)[:, :cw]
+            v = np.full((ch, cw + pad), v0, np.uint8)[:, :cw]
+            return Frame.from_yuv(y, u, v, YuvSpec())
+
+        def rgb(delta: np.ndarray) -> Frame:
+            px = np.zeros((h, w, 3), np.uint8)
+            px[..., 1] = 128 + delta
+            return Frame.from_rgb(px)
+
+        blanks: list[Callable[[np.ndarray], Frame]] = [
+            lambda d: yuv(d, 0), lambda d: yuv(d, 64), rgb,
+        ]  # fmt: skip
+        screen = ScreenMap.constant(green)
+        for blank in blanks:
+            delta = np.zeros((h, w), np.uint8)
+            self._render(blank(delta), screen, CLEAR, None, True)
+            delta[0, 0] = 1
+            self._render(blank(delta), screen, CLEAR, None, True)
+            delta[: max(h // 3, 1)] = 1
+            self._render(blank(delta), screen, CLEAR, None, True)
+            self._kept.clear()
+        self._idle = self._frames = 0
 
     @property
     def tile_counts(self) -> dict[str, int]:

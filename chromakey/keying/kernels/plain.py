@@ -141,6 +141,26 @@ def plain_blocks(
     grid: tuple[int, int],
     reach_blocks: int,
 ) -> np.ndarray:
+    """Blocks whose every pixel within ``reach_blocks`` blocks keys to an alpha of exactly 0
+    (:func:`_plain_blocks`). The bounds divide by a block's chroma, which is 0 on a grey or
+    black block: the NaN that gives fails every comparison, so such a block is not plain
+    (as it is not), and numpy is not to warn about it."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _plain_blocks(planes, ints, P, dec, across, mi0, mi1, lw, grid, reach_blocks)
+
+
+def _plain_blocks(
+    planes: list[tuple[np.ndarray, int, int, int]],
+    ints: np.ndarray,
+    P: np.ndarray,
+    dec: np.ndarray,
+    across: np.ndarray,
+    mi0: np.ndarray,
+    mi1: np.ndarray,
+    lw: np.ndarray,
+    grid: tuple[int, int],
+    reach_blocks: int,
+) -> np.ndarray:
     """Blocks whose every pixel within ``reach_blocks`` blocks keys to an alpha of exactly 0.
     ``planes``: (H×(W·c) bytes, c, rows, columns of the frame per plane pixel): Y, U, V or RGB."""
     layout, key = int(ints[I_LAYOUT]), int(ints[I_KEY])
