@@ -359,14 +359,14 @@ def test_the_path_choice_times_both_paths_then_runs_the_faster_then_times_again(
             choice.record(times[choice.path])
 
     run({"incremental": 0.010, "whole": 0.020}, 10)
-    assert seen == ["incremental"] * 3 + ["whole"] * 3 + ["incremental"] * 4
+    assert seen == ["whole"] * 3 + ["incremental"] * 3 + ["incremental"] * 4
     assert choice.medians == {"incremental": 0.010, "whole": 0.020}
     seen.clear()
     run({"incremental": 0.030, "whole": 0.020}, 10)  # the footage turned noisy
-    assert seen == ["incremental"] * 3 + ["whole"] * 3 + ["whole"] * 4
+    assert seen == ["whole"] * 3 + ["incremental"] * 3 + ["whole"] * 4
     seen.clear()
     run({"incremental": 0.0195, "whole": 0.020}, 7)  # a gain within the margin is no gain
-    assert seen == ["incremental"] * 3 + ["whole"] * 3 + ["whole"]
+    assert seen == ["whole"] * 3 + ["incremental"] * 3 + ["whole"]
 
 
 def test_auto_switching_paths_mid_stream_keeps_the_bytes_of_keying_every_pixel():
