@@ -72,7 +72,7 @@ def alpha0_outputs(
         ch = ((h + 1) // 2, (w + 1) // 2)
         got = [np.empty((h, w), np.uint8), np.empty(ch, np.uint8), np.empty(ch, np.uint8),
                np.empty((h, w), np.uint8) if channels == 4 else NO_OUT_PLANE]  # fmt: skip
-        _rows_to_yuv(rgb, 0, h, TO_YUV, *got)
+        _rows_to_yuv(rgb, 0, h, 0, rgb.shape[1], 0, TO_YUV, *got)
         got = got if channels == 4 else got[:3]
     kept.background = (settings, got)
     return got

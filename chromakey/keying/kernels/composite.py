@@ -120,22 +120,6 @@ def _rows_to_yuv(
     rgb: np.ndarray,
     y0: int,
     y1: int,
-    mat: np.ndarray,
-    yp: np.ndarray,
-    up: np.ndarray,
-    vp: np.ndarray,
-    ap: np.ndarray,
-) -> None:
-    """Rows [y0, y1) (y0 even) of the uint8 composite → BT.709 limited-range planes, as the
-    sinks store them (:func:`_rows_to_yuv_span` over every column)."""
-    _rows_to_yuv_span(rgb, y0, y1, 0, rgb.shape[1], 0, mat, yp, up, vp, ap)
-
-
-@njit(nogil=True, cache=True, error_model="numpy")
-def _rows_to_yuv_span(
-    rgb: np.ndarray,
-    y0: int,
-    y1: int,
     x0: int,
     x1: int,
     xo: int,

@@ -194,7 +194,7 @@ def _band(
                 )  # fmt: skip
     # 6. The sink's YUV planes, from the rows just written (still in cache).
     if ints[I_YUV] != 0:
-        _rows_to_yuv(out, y0, y1, mat, yp, up, vp, ap)
+        _rows_to_yuv(out, y0, y1, 0, w, 0, mat, yp, up, vp, ap)
 
 
 def _key_frame(

@@ -20,7 +20,7 @@ from numba import types as nt
 
 from ..param_table import I_FX, I_LAYOUT, I_YUV
 from .common import LAYOUT_RGB
-from .composite import _rows_to_yuv_span
+from .composite import _rows_to_yuv
 from .frame import _SIGNATURE, _band
 
 # Columns of a job: its rows y0–y1, the strip c0–c1 it is keyed on, the columns k0–k1 it writes.
@@ -80,7 +80,7 @@ def _key_jobs(
             )  # fmt: skip
             xo = k0 - c0
             if yuv:
-                _rows_to_yuv_span(st, y0, y1, xo, xo + k1 - k0, c0, mat, yp, up, vp, ap)
+                _rows_to_yuv(st, y0, y1, xo, xo + k1 - k0, c0, mat, yp, up, vp, ap)
             else:  # row by row as runs of bytes: a vector copy, not an element-wise one
                 n, a0, s0 = (k1 - k0) * channels, k0 * channels, xo * channels
                 for r in range(y0, y1):

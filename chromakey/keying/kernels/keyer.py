@@ -159,7 +159,7 @@ class CpuKeyer:
 
         ``pixel_format="rgba"`` makes an opaque composite H×W×4 too (alpha 255);
         ``pixel_format="yuv420p"`` (an opaque composite) or ``"yuva420p"`` (a transparent
-        one) returns the encoder's planes instead, made in the same pass (:func:`_rows_to_yuv`);
+        one) returns the encoder's planes instead, made in the same pass (:func:`composite._rows_to_yuv`);
         for any other combination the uint8 image.
         """
         P, ints, fw = self._pack(keyed_params(self.params, screen))

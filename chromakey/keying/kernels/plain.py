@@ -15,6 +15,10 @@ tiles' fill does. Every bound is widened by margins far above float32 rounding. 
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
 import numpy as np
 from numba import njit
 
@@ -44,6 +48,9 @@ from .common import (
     LAYOUT_RGB,
 )
 from .incremental import BLOCK, map_blocks
+
+_Args = ParamSpec("_Args")
+_R = TypeVar("_R")
 
 # The share of a frame's blocks to key again from which the test runs (below, a few blocks'
 # keying costs less than the test).
@@ -129,27 +136,21 @@ def _ramp_top(e0: float, inv: float) -> float:
     return e0 + _M if inv < 0 else e0 + 1.0 / inv + _M
 
 
+def _quiet_division(fn: Callable[_Args, _R]) -> Callable[_Args, _R]:
+    """``fn`` without numpy's warnings on division: the bounds divide by a block's chroma,
+    which is 0 on a grey or black block; the NaN that gives fails every comparison, so such a
+    block is not plain (as it is not), and nothing is to be printed about it."""
+
+    @functools.wraps(fn)
+    def quiet(*args: _Args.args, **kwargs: _Args.kwargs) -> _R:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return fn(*args, **kwargs)
+
+    return quiet
+
+
+@_quiet_division
 def plain_blocks(
-    planes: list[tuple[np.ndarray, int, int, int]],
-    ints: np.ndarray,
-    P: np.ndarray,
-    dec: np.ndarray,
-    across: np.ndarray,
-    mi0: np.ndarray,
-    mi1: np.ndarray,
-    lw: np.ndarray,
-    grid: tuple[int, int],
-    reach_blocks: int,
-) -> np.ndarray:
-    """Blocks whose every pixel within ``reach_blocks`` blocks keys to an alpha of exactly 0
-    (:func:`_plain_blocks`). The bounds divide by a block's chroma, which is 0 on a grey or
-    black block: the NaN that gives fails every comparison, so such a block is not plain
-    (as it is not), and numpy is not to warn about it."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return _plain_blocks(planes, ints, P, dec, across, mi0, mi1, lw, grid, reach_blocks)
-
-
-def _plain_blocks(
     planes: list[tuple[np.ndarray, int, int, int]],
     ints: np.ndarray,
     P: np.ndarray,
