@@ -49,13 +49,11 @@ FULL_SHARE = 0.6
 
 
 @njit(nogil=True, cache=True)
-def changed_blocks(
-    cur: np.ndarray, prev: np.ndarray, c: int, bh: int, bw: int, grid: np.ndarray
-) -> None:
-    """grid[i, j] |= whether block (i, j) (bh rows × bw pixels of c bytes) of ``cur`` differs
-    from ``prev``, both H×(W·c) uint8; ``prev`` takes the changed blocks' bytes, so that it
-    then equals cur. A block's row is compared as one run of bytes (a vector loop); a block
-    already found changed is not compared further."""
+def changed_blocks(cur: np.ndarray, prev: np.ndarray, bh: int, bw: int, grid: np.ndarray) -> None:
+    """grid[i, j] |= whether block (i, j) (bh rows × bw elements) of ``cur`` differs from
+    ``prev``, both 2-D rows of bytes or of 8-byte words; ``prev`` takes the changed blocks'
+    elements, so that it then equals cur. A block's row is compared as one run (a vector
+    loop); a block already found changed is not compared further."""
     h, wc = cur.shape
     gh, gw = grid.shape
     for i in range(gh):
@@ -65,7 +63,7 @@ def changed_blocks(
         for r in range(r0, r1):
             a, b = cur[r], prev[r]
             for j in range(gw):
-                x0, x1 = j * bw * c, min((j + 1) * bw * c, wc)
+                x0, x1 = j * bw, min((j + 1) * bw, wc)
                 if x0 >= wc:
                     break
                 if grid[i, j]:
@@ -76,7 +74,7 @@ def changed_blocks(
                 grid[i, j] = d
         for j in range(gw):
             if grid[i, j]:
-                x0, x1 = j * bw * c, min((j + 1) * bw * c, wc)
+                x0, x1 = j * bw, min((j + 1) * bw, wc)
                 for r in range(r0, r1):
                     prev[r, x0:x1] = cur[r, x0:x1]
 
@@ -229,7 +227,7 @@ class Kept:
             if run % 8 == 0 and cur.shape[1] % 8 == 0 and cur.strides[1] == 1:
                 # Compared 8 bytes at a time: a block row is then 1–6 words, not 8–48 bytes.
                 cur, kept, run = cur.view(np.uint64), kept.view(np.uint64), run // 8
-            changed_blocks(cur, kept, 1, BLOCK // fy, run, grid)
+            changed_blocks(cur, kept, BLOCK // fy, run, grid)
         if not np.array_equal(across, self.across):
             d = (across != self.across).any(axis=0)  # (map rows, W)
             grid |= map_blocks(d, mi0, mi1, grid.shape, np.any)

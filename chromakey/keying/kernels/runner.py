@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,8 +62,7 @@ class KernelRunner:
         ints = a.ints.copy()
         if self.tiles:  # screen tiles then only skip: a streaming copy beats per-pixel stores
             ints[I_PREFILLED] = prefill(out, kind, a.bg_color, a.bg_img)
-        args = FrameArgs(a.planes, a.across, a.map_rows, a.P, ints, a.dec, a.lw, a.fw,
-                         a.bg_color, a.bg_img)  # fmt: skip
+        args = dataclasses.replace(a, ints=ints)
         with _KERNEL_LOCK:  # numba's threads are one pool per process: one frame at a time
             kernel()(*args.vectors(), out, TO_YUV, *planes, scratch, lines, tiles, band_rows)
             self.counts = tiles[:, 1, :3].sum(axis=0)
