@@ -20,7 +20,8 @@ BOUNDS_SAD_TITLE = "SAD · worst decile bias:"
 BOUNDS_I23_TITLE = "lost patch px · tint levels · lag px:"
 HEAD = (
     "| clip | SAD ours | FFmpeg best | ÷ FFmpeg (≤ 0.6× on #008000) | ours (bounds) "
-    "| oracle (bounds) | ÷ oracle (≤ 1.25× on footage) | lost patch px: ours · FFmpeg (≤ 64) "
+    "| oracle (bounds) | ÷ oracle (≤ 1.25× on footage) "
+    "| lost patch px: ours · FFmpeg · screen-coloured subject (≤ 64) "
     "| tint levels: ours · FFmpeg · oracle (\\|ours\\| ≤ 2) "
     "| dtSSD×100: ours · FFmpeg (still: ≤ 0.3× today) | lag px: ours · FFmpeg (≤ 0.5) |"
 )

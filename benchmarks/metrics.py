@@ -45,6 +45,29 @@ def largest_lost_patch(a: np.ndarray, g: np.ndarray) -> int:
     return largest_component(sure & (a < LOST_ALPHA))
 
 
+def screen_coloured_patch(g: np.ndarray, fg: np.ndarray, screen_rgb: np.ndarray, p) -> int:
+    """The lost patch's floor for a keyer that decides by colour: the largest patch of the sure
+    subject (as largest_lost_patch) whose *true* colour our reference keys below LOST_ALPHA
+    against the screen's nominal colour (its membership, with the window measured on that
+    colour, times its share of the colour: the raw matte, before any neighbourhood). There the
+    subject is screen-coloured, and no chroma key keeps it without keying screen too."""
+    from chromakey.core.color import rgb_to_hsl
+    from chromakey.keying import reference as cpu
+    from chromakey.keying.screen_window import window_of_color
+
+    q = window_of_color(np.asarray(screen_rgb, np.float32), p).apply(p)
+    sure = erode(g >= 1 - 1e-4, LOST_ERODE)
+    if not sure.any():
+        return 0
+    rgb = np.asarray(fg, np.float32)
+    hue, sat, light, chroma = rgb_to_hsl(rgb)
+    member = cpu.screen_membership(cpu.hue_membership(hue, q), sat, light, chroma, q)
+    key = cpu.key_channel(q)
+    screen = np.asarray(screen_rgb, np.float32)
+    share = cpu.screen_share(cpu.key_excess(rgb, key), cpu.screen_excess(screen, key))
+    return largest_component(sure & (cpu.raw_alpha(share, member) < LOST_ALPHA))
+
+
 def _excess(rgb: np.ndarray, channel: int) -> np.ndarray:
     """The screen channel's excess over the other two: G − max(R, B) for a green screen."""
     others = [k for k in range(3) if k != channel]

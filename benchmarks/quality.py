@@ -57,6 +57,7 @@ from benchmarks.metrics import (  # noqa: E402
     Acc,
     accumulate,
     lit_screen,
+    screen_coloured_patch,
     spill_floor_sad,
     truth_ctx,
     worst_bias,
@@ -67,6 +68,7 @@ from chromakey.core.layers import CLEAR
 from chromakey.core.params import KeyerParams  # noqa: E402
 from chromakey.io.sources import VideoSource  # noqa: E402
 from chromakey.keying.calibration import ScreenCalibrator  # noqa: E402
+from chromakey.keying.reference import ReferenceKeyer  # noqa: E402
 from chromakey.keying.select import make_keyer  # noqa: E402
 
 F32 = np.float32
@@ -76,7 +78,8 @@ def ours_frames(
     path: Path, backend: str, params: KeyerParams | None = None
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     params = params or KeyerParams()  # the defaults: what is measured
-    keyer = make_keyer(backend, params)
+    # "reference": the numpy oracle the other two are held to, to try a change there first.
+    keyer = ReferenceKeyer(params) if backend == "reference" else make_keyer(backend, params)
     calib = ScreenCalibrator(params)
     src = VideoSource(path, audio=False)
     try:
@@ -119,9 +122,13 @@ def evaluate(
     methods: dict[str, Iterator[tuple[np.ndarray, np.ndarray]]],
     png_dir: Path | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Per method the metrics; under "floor", the clip's spill_floor_sad."""
+    """Per method the metrics; under "floor", the clip's spill_floor_sad ("SAD") and, on
+    footage, its screen_coloured_patch ("screen-coloured px")."""
     accs = {m: Acc() for m in methods}
     floor: list[float] = []
+    # The lost patch's floor (screen-coloured subject) on footage, whose screen is known.
+    coloured = 0
+    screen_rgb = screen_by_name(clip.spec.screen).rgb if isinstance(clip, FootageClip) else None
     lit = lit_screen(clip.spec) if isinstance(clip, Clip) else None
     prev_g = None
     snap = clip.spec.frame_count // 2
@@ -131,6 +138,9 @@ def evaluate(
             tf, prev_g, lit, getattr(clip, "motion_x", None), getattr(clip, "screen_channel", 1)
         )
         floor.append(spill_floor_sad(tf))
+        if screen_rgb is not None:
+            patch = screen_coloured_patch(tf.alpha, tf.foreground, screen_rgb, clip_params(clip))
+            coloured = max(coloured, patch)
         for m, it in methods.items():
             got = next(it, None)
             if got is None:
@@ -156,7 +166,10 @@ def evaluate(
         close = getattr(it, "close", None)
         if close:
             close()
-    return {m: a.result() for m, a in accs.items()} | {"floor": {"SAD": float(np.mean(floor))}}
+    floors = {"SAD": float(np.mean(floor))}
+    if screen_rgb is not None:
+        floors["screen-coloured px"] = float(coloured)
+    return {m: a.result() for m, a in accs.items()} | {"floor": floors}
 
 
 # --- tables -----------------------------------------------------------------------------------
@@ -274,8 +287,10 @@ def run(args: argparse.Namespace) -> int:
     for clip in clips:
         t0 = time.perf_counter()
         res, peer = evaluate_clip(clip, backends, exe, args)
-        floor = res.pop("floor")["SAD"]
+        floors = res.pop("floor")
+        floor = floors["SAD"]
         keyed = {("FFmpeg (tuned)" if m == peer else m): v for m, v in res.items()}
+        keyed["floor"] = floors
         per_clip.append((clip, keyed))
         s = clip.spec
         print(
@@ -288,12 +303,22 @@ def run(args: argparse.Namespace) -> int:
         print("\nIssue 23's measures (lost patch: the largest over the frames):\n")
         print(table(res, ISSUE23, None))
         print(f"\nSAD floor of an exact screen-share keyer (spill reads as coverage): {floor:.3f}")
+        if "screen-coloured px" in floors:
+            print(
+                "Lost patch floor (the sure subject whose own colour keys as the screen): "
+                f"{floors['screen-coloured px']:.0f} px"
+            )
         rows.append((clip, keyed))
     print("\n### Per clip\n")
     print(per_clip_table(rows, backends))
-    print("\n### Issue 23's measures per clip (ours · FFmpeg's best of grid)\n")
+    print(
+        "\n### Issue 23's measures per clip (ours · FFmpeg's best of grid; the lost patch's "
+        "floor after them)\n"
+    )
     print(issue23_table(rows, backends))
-    sample_rows = [k for c, k in per_clip if isinstance(c, Clip)]
+    sample_rows = [
+        {m: v for m, v in k.items() if m != "floor"} for c, k in per_clip if isinstance(c, Clip)
+    ]
     if sample_rows:
         summary = mean_results(sample_rows)
         peer_key = "FFmpeg (tuned)" if exe else None
@@ -312,10 +337,11 @@ def _sad_beside(o: dict, f: dict | None) -> tuple[str, str]:
 
 
 def _clip_rows(
-    rows: list, backends: list[str], head: str, cells: Callable[[dict, dict | None], str]
+    rows: list, backends: list[str], head: str, cells: Callable[[dict, dict | None, dict], str]
 ) -> str:
     """A table with one line per clip and backend: the clip, the backend, our SAD, FFmpeg's
-    best SAD and their ratio, then ``cells(ours, FFmpeg's)`` (each cell led by "| ")."""
+    best SAD and their ratio, then ``cells(ours, FFmpeg's, the clip's floors)`` (each cell led
+    by "| ")."""
     columns = head.count("|") - 1
     lines = [head, "|---|---|" + "---:|" * (columns - 2)]
     for clip, keyed in rows:
@@ -325,7 +351,8 @@ def _clip_rows(
             if o is None:
                 continue
             fs, ratio = _sad_beside(o, f)
-            lines.append(f"| {clip.name} | {b} | {o['SAD']:.3f} | {fs} | {ratio} {cells(o, f)} |")
+            row = f"| {clip.name} | {b} | {o['SAD']:.3f} | {fs} | {ratio} "
+            lines.append(row + f"{cells(o, f, keyed.get('floor', {}))} |")
     return "\n".join(lines)
 
 
@@ -336,7 +363,7 @@ def per_clip_table(rows: list, backends: list[str]) -> str:
         "| subject lost % | edge PSNR dB | dtSSD×100 | worst decile bias |"
     )
 
-    def cells(o: dict, f: dict | None) -> str:
+    def cells(o: dict, f: dict | None, floor: dict) -> str:
         return (
             f"| {o['bg visible %']:.3f} | {o['eaten %']:.3f} | {o['screen left %']:.3f} "
             f"| {o['subject lost %']:.3f} | {o['edge PSNR dB']:.2f} | {o['dtSSD×100']:.2f} "
@@ -354,13 +381,16 @@ def issue23_table(rows: list, backends: list[str]) -> str:
         return f"{o[k]:{fmt}} · {f[k]:{fmt}}" if f else f"{o[k]:{fmt}} · —"
 
     head = (
-        "| clip | backend | SAD | FFmpeg SAD | ratio | lost patch px | tint levels "
-        "| dtSSD×100 | lag px |"
+        "| clip | backend | SAD | FFmpeg SAD | ratio | lost patch px (· screen-coloured) "
+        "| tint levels | dtSSD×100 | lag px |"
     )
 
-    def cells(o: dict, f: dict | None) -> str:
+    def cells(o: dict, f: dict | None, floor: dict) -> str:
+        coloured = floor.get("screen-coloured px")
+        lost = pair(o, f, "lost patch px", ".0f")
         return (
-            f"| {pair(o, f, 'lost patch px', '.0f')} | {pair(o, f, 'tint levels', '+.2f')} "
+            f"| {lost}{f' · {coloured:.0f}' if coloured is not None else ''} "
+            f"| {pair(o, f, 'tint levels', '+.2f')} "
             f"| {pair(o, f, 'dtSSD×100', '.2f')} | {pair(o, f, 'lag px', '+.2f')}"
         )
 
@@ -374,7 +404,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", default="360p,720p", help="clip sizes: 360p, 720p, 1080p or WxH")
     p.add_argument("--seeds", default="0,1,2", help="sample seeds [0,1,2]")
     p.add_argument("--seconds", type=float, default=3.0, help="clip length [3]")
-    p.add_argument("--backends", default="cpu,gpu", help="our backends [cpu,gpu]")
+    p.add_argument(
+        "--backends",
+        default="cpu,gpu",
+        help="our backends: cpu, gpu, reference (the numpy oracle, slow)",
+    )
     p.add_argument("--workdir", default="/tmp/chromakey-bench", help="clip cache folder")
     p.add_argument("--png-dir", help="save |alpha error| PNGs of each clip's middle frame here")
     p.add_argument(

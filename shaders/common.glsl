@@ -63,9 +63,16 @@ float screen_membership(float hue_m, float sat, float light, float chroma) {
 }
 
 // --- 2b. membership's reach ---------------------------------------------------------------
-// cpu.reach_membership in two halves: the key pass computes each pixel's own terms (reach_seed,
-// can_mix), the reach pass (reach.frag.glsl) the max of the seeds over the window around it
+// cpu.reach_terms and cpu.reach_membership in two halves: the key pass computes each pixel's
+// own terms (own_membership, reach_seed, and can_mix or, on a pale screen's window, the whole
+// membership), the reach pass (reach.frag.glsl) the max of the seeds over the window around it
 // (near) and the raised membership.
+
+// The membership a pixel has away from the screen: on a pale screen's window, none below
+// cpu.PALE_INTERIOR·sat_min (pale_interior's ramp); all of it on a vivid one.
+float own_membership(float membership, float sat) {
+    return pale != 0 ? membership * soft_step(pale_interior.x, pale_interior.y, sat) : membership;
+}
 
 // membership · soft_step(REACH_SHARE, share): how surely the pixel is screen, for its neighbours.
 float reach_seed(float membership, float share) {
@@ -81,9 +88,9 @@ float can_mix(float share, vec3 rgb, vec3 screen_) {
         * (1.0 - soft_step(reach_gamut.x, reach_gamut.y, over));
 }
 
-// Membership raised by the surely-screen pixels near it where the pixel can be a mix.
-float reach_membership(float membership, float near, float can_mix_) {
-    return max(membership, near * can_mix_);
+// The pixel's own membership raised towards ``can`` by the surely-screen pixels near it.
+float reach_membership(float own, float near, float can) {
+    return max(own, near * can);
 }
 
 // --- 3. fractional alpha ----------------------------------------------------------------

@@ -26,7 +26,11 @@ def reference_matte(
     key = cpu.key_channel(p)
     share = cpu.screen_share(cpu.key_excess(rgb, key), cpu.screen_excess(screen, key))
     if reach:
-        member = cpu.reach_membership(member, share, rgb, screen, p)
+        member = cpu.reach_membership(
+            *cpu.reach_terms(member, sat, share, rgb, screen, p), share, p
+        )
+    else:
+        member = cpu.own_membership(member, sat, p)
     raw = cpu.raw_alpha(share, member)
     guided = cpu.guided_matte(raw, cpu.luma(rgb, luma_w), p)
     clipped = cpu.clip_matte(guided, cpu.edge_weight(guided, p), p)

@@ -72,6 +72,8 @@ def params(draw) -> KeyerParams:
         spill_radius=draw(st.sampled_from([0, 1, 2, 5, draw(st.integers(0, 32))])),
         guide_radius=draw(st.sampled_from([0, 1, 4, draw(st.integers(0, 16))])),
         guide_eps=draw(st.sampled_from([1e-4, draw(st.floats(1e-5, 1.0))])),
+        # a pale screen's window (its own membership ramp and a wider reach) now and then
+        sat_max=draw(st.sampled_from([1.0, 1.0, draw(st.floats(0.6, 0.999))])),
     )
 
 

@@ -158,7 +158,7 @@ def random_params(rng: np.random.Generator, i: int) -> KeyerParams:
     hue_min = round((center - width / 2) % 360, 3)
     hue_max = round((center + width / 2) % 360, 3)
     clip_black = rng.uniform(0, 0.8)
-    return KeyerParams(
+    kw = dict(
         hue_min=hue_min,
         hue_max=hue_max if hue_max != hue_min else (hue_min + 1) % 360,
         hue_softness=0.0 if rng.random() < 0.2 else rng.uniform(0, 60),
@@ -176,6 +176,9 @@ def random_params(rng: np.random.Generator, i: int) -> KeyerParams:
         guide_radius=int(rng.integers(0, 9)),
         guide_eps=float(10 ** rng.uniform(-5, -1)),
     )
+    if rng.random() < 0.4:  # a pale screen's window: its own membership ramp, a wider reach
+        kw["sat_max"] = float(rng.uniform(float(kw["sat_min"]), 1.0))
+    return KeyerParams(**kw)
 
 
 def random_map(rng: np.random.Generator, width: int, height: int) -> ScreenMap:

@@ -61,7 +61,7 @@ def test_default_settings_take_seven_narrow_passes():
     _narrow(graph)
     # Membership reaches cpu.MEMBER_REACH pixels: the key pass's terms, the reach pass's window.
     key, reach = graph[0], graph[1]
-    assert key.outputs == ("keyed", "gate", "seed") and key.defines == (("REACH", 1),)
+    assert key.outputs == ("keyed", "gate", "seed") and key.defines == ()
     assert reach.defines == (("REACH_RADIUS", cpu.MEMBER_REACH),)
     assert reach.outputs == ("guide", "colour")
     assert {t for _, t in reach.inputs} == {"keyed", "seed"}
@@ -78,25 +78,18 @@ def test_default_settings_take_seven_narrow_passes():
     assert frame_bytes(graph, 1920, 1080) == per_px * 1920 * 1080
 
 
-def test_a_pale_screen_window_takes_no_reach_pass():
-    """sat_max < 1: membership does not reach (cpu.member_reach is 0), and the key pass writes
-    the raw matte and the colour model's terms itself."""
+def test_a_pale_screen_window_reaches_farther_through_the_same_passes():
+    """sat_max < 1: the same passes as a vivid screen's window, the reach's square
+    cpu.PALE_REACH pixels each way (a pale subject's mixes beside the screen, not its inside)."""
     p = KeyerParams(sat_max=0.9)
-    assert cpu.member_reach(p) == 0
+    assert cpu.pale_window(p) and cpu.member_reach(p) == cpu.PALE_REACH != cpu.MEMBER_REACH
     graph = pass_graph(p)
-    assert [ps.program for ps in graph] == [
-        "key",
-        "guide",
-        "matte",
-        "colour_rows",
-        "colour_model",
-        "composite",
-    ]
-    assert graph[0].outputs == ("guide", "gate", "colour") and graph[0].defines == (("REACH", 0),)
-    assert graph[3].inputs == (("src", "colour"),)
-    assert "keyed" not in [t for ps in graph for t in ps.outputs]
+    assert [ps.program for ps in graph] == [ps.program for ps in pass_graph(KeyerParams())]
+    assert graph[1].program == "reach" and graph[1].defines == (("REACH_RADIUS", cpu.PALE_REACH),)
     _narrow(graph)
-    assert sum(ps.bytes_per_pixel for ps in graph) == 8 + 1 + 16 + 12 + 4 + 16 + 4 + 4
+    assert sum(ps.bytes_per_pixel for ps in graph) == sum(
+        ps.bytes_per_pixel for ps in pass_graph(KeyerParams())
+    )
 
 
 @pytest.mark.parametrize("chroma", [(2, 2), (2, 1)])
@@ -134,8 +127,8 @@ def test_subsampled_frames_take_the_chroma_guide_first_on_the_chroma_grid(chroma
         ({"guide_radius": gpu.FUSED_GUIDE_RADIUS + 1}, 3),
         ({"guide_radius": 0}, -2),  # no guide, no matte pass: the colour model clips the raw matte
         ({"choke": 1, "feather": 3.0, "spill_radius": 20, "guide_radius": 16}, 2 + 2 + 1 + 3),
-        ({"sat_max": 0.9}, -1),  # a pale screen's window: no reach pass
-        ({"sat_max": 0.9, "guide_radius": 0}, -1 - 2),
+        ({"sat_max": 0.9}, 0),  # a pale screen's window: the same passes, a wider reach
+        ({"sat_max": 0.9, "guide_radius": 0}, -2),
     ],
 )
 def test_other_settings_add_passes_only_for_themselves(change, extra):

@@ -72,14 +72,14 @@ def alpha_without_reach(rgb: np.ndarray, p: KeyerParams) -> np.ndarray:
     return reference_matte(rgb, SCREEN, p, reach=False)
 
 
-def test_the_matte_without_reach_is_the_reference_where_membership_does_not_reach():
-    """alpha_without_reach is cpu.key_pixels' chain: where the reach is 0 (a pale screen's
-    window), it is the reference keyer's own matte."""
-    p = KeyerParams(sat_max=0.9, guide_radius=0)
-    assert cpu.member_reach(p) == 0
+@pytest.mark.parametrize("sat_max", [1.0, 0.9], ids=["vivid", "pale"])
+def test_the_chain_with_its_reach_is_the_reference_keyer(sat_max):
+    """reference_matte (whose reach alpha_without_reach leaves out) is cpu.key_pixels' chain:
+    with the reach, it is the reference keyer's own matte, on either kind of window."""
+    p = KeyerParams(sat_max=sat_max, guide_radius=0)
     rgb8 = scene_rgb()
     keyed = cpu.ReferenceKeyer(p).render(Frame.from_rgb(rgb8), screen(), CLEAR)[..., 3]
-    alpha = alpha_without_reach(rgb8.astype(F32) / F32(255), p)
+    alpha = reference_matte(rgb8.astype(F32) / F32(255), SCREEN, p)
     assert np.array_equal(keyed, cpu.to_uint8(alpha[..., None])[..., 0])
 
 

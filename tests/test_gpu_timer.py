@@ -27,7 +27,7 @@ W, H = 48, 32
 SETTINGS = [
     KeyerParams(),
     KeyerParams(choke=1, feather=1.5, spill_radius=6),  # choke, feather, near-screen rows
-    KeyerParams(guide_radius=6, sat_max=0.9),  # the separable guide; no reach pass
+    KeyerParams(guide_radius=6, sat_max=0.9),  # the separable guide; a pale window's reach
 ]
 LAYOUTS = ["yuv420", "rgb"]
 

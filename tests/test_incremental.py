@@ -24,7 +24,7 @@ PARAMS = [
     KeyerParams(),
     KeyerParams(choke=2, feather=1.5, spill_radius=4),
     KeyerParams(choke=-2, guide_radius=2),
-    KeyerParams(sat_max=0.9, spill_radius=0),  # no membership reach
+    KeyerParams(sat_max=0.9, spill_radius=0),  # a pale window's reach (PALE_REACH)
     KeyerParams(guide_radius=0, feather=3.0),
 ]
 

@@ -253,6 +253,7 @@ def test_the_issue_23_table_joins_quality_and_bounds_on_the_clip():
     keyed = {
         "ours cpu": result(1.2, 80, -3.5, 0.4, 0.02),
         "FFmpeg (tuned)": result(2.4, 7, 6.0, 0.9, -0.5),
+        "floor": {"SAD": 0.1, "screen-coloured px": 60.0},
     }
     quality = "### Issue 23's measures per clip\n\n" + issue23_table([(clip, keyed)], ["cpu"])
     bounds = {m: result(1.0, 80, -3.5, 0.4, 0.02) for m in METHODS}
@@ -260,7 +261,7 @@ def test_the_issue_23_table_joins_quality_and_bounds_on_the_clip():
     text = join(quality, tables([(clip.name, bounds)]))
     line = next(ln for ln in text.splitlines() if ln.startswith(f"| {clip.name} |"))
     cells = [c.strip() for c in line.strip("|").split("|")]
-    assert cells[1:8] == ["1.200", "2.400", "0.50×", "1.000", "0.800", "1.25×", "80 · 7"]
+    assert cells[1:8] == ["1.200", "2.400", "0.50×", "1.000", "0.800", "1.25×", "80 · 7 · 60"]
     assert cells[8] == "−3.50 · +6.00 · −12.00"  # ours, FFmpeg, the oracle
     assert cells[9:] == ["0.40 · 0.90", "+0.02 · −0.50"]
 
@@ -283,3 +284,21 @@ def test_frame_png_crops_a_keyed_frame(tmp_path):
     assert (f.width, f.height) == (120, 90)  # even sizes
     with pytest.raises(SystemExit):
         frame_png.main([str(clip.path), "--crop", "1,2,3", "-o", str(out)])
+
+
+def test_the_lost_patch_floor_is_the_subject_that_is_screen_coloured():
+    """A studio-green spot in a sure subject is lost by any colour key: the floor counts it
+    (eroded as the lost patch is), and a skin-coloured subject has none."""
+    from benchmarks.footage import SCREENS
+    from benchmarks.metrics import LOST_ERODE, screen_coloured_patch
+    from chromakey.core.params import KeyerParams
+
+    g = np.zeros((40, 40), np.float32)
+    g[5:35, 5:35] = 1.0
+    fg = np.tile(np.array([0.85, 0.65, 0.55], np.float32), (40, 40, 1))
+    screen = SCREENS["studio"].rgb
+    assert screen_coloured_patch(g, fg, screen, KeyerParams()) == 0
+    fg[15:25, 15:25] = screen * 0.9  # the screen's colour, a little darker
+    fg[5:8, 5:35] = screen  # on the edge: eroded away
+    assert screen_coloured_patch(g, fg, screen, KeyerParams()) == 100
+    assert LOST_ERODE >= 3

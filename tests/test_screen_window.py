@@ -224,17 +224,22 @@ def test_reach_counts_a_mix_beside_the_screen_as_screen_coloured():
     hue, sat, light, chroma = rgb_to_hsl(rgb)
     member = cpu.screen_membership(cpu.hue_membership(hue, p), sat, light, chroma, p)
     share = cpu.screen_share(cpu.key_excess(rgb, 1), cpu.screen_excess(screen, 1))
-    raised = cpu.reach_membership(member, share, rgb, screen, p)
-    assert member[2, 1] < 0.5 and raised[2, 1] == pytest.approx(1.0)  # the mix
-    assert raised[2, 2] == member[2, 2] and raised[2, 3] == member[2, 3]  # lime, spilled skin
-    off = KeyerParams(auto_hue=False, auto_sat=False, sat_max=0.999)  # a pale screen's window
-    np.testing.assert_array_equal(cpu.reach_membership(member, share, rgb, screen, off), member)
+
+    def raised(p: KeyerParams) -> np.ndarray:
+        return cpu.reach_membership(*cpu.reach_terms(member, sat, share, rgb, screen, p), share, p)
+
+    assert member[2, 1] < 0.5 and raised(p)[2, 1] == pytest.approx(1.0)  # the mix
+    assert raised(p)[2, 2] == member[2, 2] and raised(p)[2, 3] == member[2, 3]  # lime, spilled skin
+    # On a pale screen's window a pixel rises to no more than its own colour's membership.
+    pale = KeyerParams(auto_hue=False, auto_sat=False, sat_max=0.999)
+    assert np.all(raised(pale) <= member) and raised(pale)[2, 1] == member[2, 1]
 
 
 @pytest.mark.parametrize("backend", ["reference", "cpu"])
 def test_mixed_edge_pixels_read_closer_to_their_coverage(backend):
     """A digital composite's anti-aliased skin edge over #008000: the reach brings its alpha
-    closer to the exact coverage than the same key without it."""
+    closer to the exact coverage than the same key on a pale screen's window, where a pixel
+    rises to no more than its own colour's membership."""
     f, cover = soft_disc_frame((0.85, 0.65, 0.55))
     edge = (cover > 0.05) & (cover < 0.95)
 
@@ -244,7 +249,7 @@ def test_mixed_edge_pixels_read_closer_to_their_coverage(backend):
 
     p = KeyerParams(auto_hue=False, auto_sat=False)
     off = KeyerParams(auto_hue=False, auto_sat=False, sat_max=0.999)
-    assert cpu.member_reach(p) == cpu.MEMBER_REACH and cpu.member_reach(off) == 0
+    assert not cpu.pale_window(p) and cpu.pale_window(off)
     with_reach, without = edge_error(p), edge_error(off)
     assert with_reach < 0.9 * without, (with_reach, without)
 
@@ -255,3 +260,32 @@ def test_a_lime_edge_beside_the_screen_is_not_taken_for_a_mix(backend):
     f, cover = soft_disc_frame((0.60, 0.90, 0.10))
     a = key([f] * 2, KeyerParams(), backend)[-1]
     assert a[cover >= 1].min() > 0.95
+
+
+def pale_shirt_frame() -> tuple[Frame, np.ndarray, np.ndarray]:
+    """A pale muslin (hue 90°, saturation 0.2, lightness 0.55) with a white shirt's shadowed
+    grey-green patch (RGB 142,146,131: saturation about 0.05, the screen's hue) and, beside the
+    screen, 1-px strands that are half that grey, half the muslin. Returns the frame and the
+    patch's inside and the strands as masks."""
+    h, w = 96, 128
+    muslin = hsl_to_rgb(np.array([90.0], np.float32), np.array([0.2], np.float32),
+                        np.array([0.55], np.float32))[0]  # fmt: skip
+    shirt = np.array([142, 146, 131], np.float32) / 255
+    img = np.tile(muslin, (h, w, 1))
+    img[24:72, 16:64] = shirt
+    inside = np.zeros((h, w), bool)
+    inside[32:64, 24:56] = True
+    strands = np.zeros((h, w), bool)
+    strands[16:80, 80:120:6] = True
+    img[strands] = 0.5 * shirt + 0.5 * muslin
+    return Frame.from_rgb((img * 255).round().astype(np.uint8)), inside, strands
+
+
+@pytest.mark.parametrize("backend", ["reference", "cpu"])
+def test_a_pale_subject_on_a_pale_screen_has_no_holes_and_its_mixes_still_key(backend):
+    """The near-grey inside of a shadowed white shirt is not the pale screen (issue 23's holes),
+    while a mix of it with the screen beside the screen still counts as one."""
+    f, inside, strands = pale_shirt_frame()
+    a = key([f] * 2, KeyerParams(), backend)[-1]
+    assert a[inside].min() > 0.95, a[inside].min()
+    assert a[strands].max() < 0.8, a[strands].max()

@@ -55,8 +55,10 @@ F32 = np.float32
     P_MIX_INV,
     P_GAMUT_E0,
     P_GAMUT_INV,
+    P_PALE_E0,
+    P_PALE_INV,
     N_PARAMS,
-) = range(32)
+) = range(34)
 
 # Indices into the kernels' int64 vector: the settings' (from the table), then the frame's
 # and the call's (set by the CPU keyer per frame).
@@ -78,12 +80,13 @@ F32 = np.float32
     I_PREFILLED,
     I_REST,
     I_REACH,
+    I_PALE,
     N_INTS,
-) = range(18)
+) = range(19)
 
 # The int slots the table fills; the others belong to the frame and the call.
 SETTINGS_INTS = frozenset(
-    {I_KEY, I_GUIDE_R, I_CHOKE, I_FEATHER_N, I_SPILL_R, I_EDGE_R, I_HALO, I_REST, I_REACH}
+    {I_KEY, I_GUIDE_R, I_CHOKE, I_FEATHER_N, I_SPILL_R, I_EDGE_R, I_HALO, I_REST, I_REACH, I_PALE}
 )
 
 Value = float | int | tuple[float, float]
@@ -137,6 +140,11 @@ def _subject_floor(p: KeyerParams) -> float:
     return float(s)
 
 
+def _pale_ramp(p: KeyerParams) -> tuple[float, float]:
+    """cpu.own_membership's saturation ramp on a pale screen's window."""
+    return cpu.PALE_INTERIOR * p.sat_min, p.sat_min
+
+
 TABLE: tuple[Param, ...] = (
     Param("hue_center", "float", lambda p: p.hue_center, "KeyerParams.hue_center (degrees)",
           P_HUE_CENTER, lambda p: (p.hue_center,)),
@@ -169,13 +177,19 @@ TABLE: tuple[Param, ...] = (
           islot=I_KEY),
     # Membership's reach: soft ramps (e0, e1), uniforms rather than #defines, as their ends
     # 0.0 and 0.5 are also plain arithmetic in the shaders. Its radius, cpu.member_reach(p),
-    # is the reach pass's REACH_RADIUS #define; 0 draws no reach pass.
+    # is the reach pass's REACH_RADIUS #define.
     Param("reach_share", "vec2", lambda p: cpu.REACH_SHARE, "cpu.REACH_SHARE",
           P_REACH_E0, lambda p: ramp(*cpu.REACH_SHARE)),
     Param("reach_mix", "vec2", lambda p: cpu.REACH_MIX, "cpu.REACH_MIX",
           P_MIX_E0, lambda p: ramp(*cpu.REACH_MIX)),
     Param("reach_gamut", "vec2", lambda p: cpu.REACH_GAMUT, "cpu.REACH_GAMUT",
           P_GAMUT_E0, lambda p: ramp(*cpu.REACH_GAMUT)),
+    # A pale screen's window (cpu.pale_window) and its ramp away from the screen
+    # (cpu.own_membership).
+    Param("pale", "int", lambda p: int(cpu.pale_window(p)), "1: a pale screen's window",
+          islot=I_PALE),
+    Param("pale_interior", "vec2", _pale_ramp, "cpu.own_membership's saturation ramp",
+          P_PALE_E0, lambda p: ramp(*_pale_ramp(p))),
     # The local colour model's ramps and mix, uniforms for the same reason (0, 1, 2 and 0.5
     # among them); its radius and least divisor are #defines (COLOUR_RADIUS, COLOUR_TINY).
     # The kernels take them as constants of their own module.

@@ -72,9 +72,8 @@ TARGETS: dict[str, str] = {
     # residual's narrow ramp (COLOUR_RESIDUAL) amplifies its errors.
     "colour": "RGBA32F",
     "colour_rows": "RGBA32F",
-    # Membership's reach only (cpu.member_reach(p) > 0): the key pass's (luma, membership, share,
-    # can_mix) and reach_seed, float32: the reach pass makes the raw matte of them, which the
-    # guide's variance sums and the clip ramp amplify.
+    # The key pass's (luma, own membership, share, can) and reach_seed, float32: the reach pass
+    # makes the raw matte of them, which the guide's variance sums and the clip ramp amplify.
     "keyed": "RGBA32F",
     "seed": "R32F",
     "gate": "R8",  # colour_gate: scales a despill that is at most alpha, so 1/510 stays < ½ step
@@ -152,9 +151,8 @@ def _reduce_pair(what: str, radius: int, use_max: bool, src: str = "alpha") -> l
 
 @functools.lru_cache(maxsize=64)
 def pass_graph(p: KeyerParams, chroma: tuple[int, int] = (1, 1)) -> tuple[GpuPass, ...]:
-    """The passes GpuKeyer draws for ``p``, in order: 7 at default settings (6 for a pale
-    screen's window, sat_max < 1, where membership does not reach), and first the chroma
-    guide pass when the frame's chroma is subsampled (``chroma``: Frame.chroma_factors, (1, 1)
+    """The passes GpuKeyer draws for ``p``, in order: 7 at default settings, and first the
+    chroma guide pass when the frame's chroma is subsampled (``chroma``: Frame.chroma_factors, (1, 1)
     for 4:4:4 and RGB frames).
 
     Pure data (no GL), so the pass table and bytes per frame come from the graph that runs.
@@ -163,19 +161,14 @@ def pass_graph(p: KeyerParams, chroma: tuple[int, int] = (1, 1)) -> tuple[GpuPas
     if chroma != (1, 1):
         # Read by every pass that decodes (key, reach, colour model, composite): decode.glsl.
         passes.append(GpuPass("chroma guide", "chroma_guide", ("chroma_guide",), grid=chroma))
-    reach = cpu.member_reach(p)
-    if reach > 0:
-        # The raw matte needs the seeds around each pixel: the key pass writes its own terms,
-        # the reach pass the raw matte (into the guide target, as the key pass does without)
-        # and the colour model's terms of it.
-        passes += [
-            GpuPass("key", "key", ("keyed", "gate", "seed"), defines=(("REACH", 1),)),
-            GpuPass("reach", "reach", ("guide", "colour"),
-                    (("keyed_tex", "keyed"), ("seed_tex", "seed")),
-                    defines=(("REACH_RADIUS", reach),)),
-        ]  # fmt: skip
-    else:
-        passes.append(GpuPass("key", "key", ("guide", "gate", "colour"), defines=(("REACH", 0),)))
+    # The raw matte needs the seeds around each pixel: the key pass writes its own terms, the
+    # reach pass the raw matte (into the guide target) and the colour model's terms of it.
+    passes += [
+        GpuPass("key", "key", ("keyed", "gate", "seed")),
+        GpuPass("reach", "reach", ("guide", "colour"),
+                (("keyed_tex", "keyed"), ("seed_tex", "seed")),
+                defines=(("REACH_RADIUS", cpu.member_reach(p)),)),
+    ]  # fmt: skip
     r = p.guide_radius
     sums, box_rows = ("sums_ab", "sums_w"), r
     if 0 < r <= FUSED_GUIDE_RADIUS:

@@ -81,8 +81,9 @@ N_LINES = 11
 B_CY, B_CSU, B_CSV = B_T2, B_T3, B_T4
 B_H0, B_H1, B_H2, B_H3, B_H4, B_H5 = B_S0, B_S1, B_S2, B_S3, B_T0, B_T1
 # Membership's reach (pixels.reach_rows), on the band's rows while they are keyed: the
-# surely-screen seed and the share of the screen's colour.
-B_SEED, B_SHARE = B_S0, B_S1
+# surely-screen seed and the share of the screen's colour; on a pale screen's window, what
+# membership may rise to beside the screen, and the seeds' max along rows, then down columns.
+B_SEED, B_SHARE, B_CAN, B_NEAR_ROWS, B_NEAR = B_S0, B_S1, B_S2, B_S3, B_S4
 # The local colour model (kernels.colour_model), in the refinement: the solid weight and its
 # colours on the band's rows (free once the luma guide has run), and their running column
 # sums in rows of the line scratch (free once the rows are decoded).

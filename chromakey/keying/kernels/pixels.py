@@ -8,6 +8,7 @@ from ..param_table import (
     I_FY,
     I_KEY,
     I_LAYOUT,
+    I_PALE,
     I_REACH,
     P_BRIGHT_E0,
     P_BRIGHT_INV,
@@ -21,6 +22,8 @@ from ..param_table import (
     P_HUE_INV,
     P_MIX_E0,
     P_MIX_INV,
+    P_PALE_E0,
+    P_PALE_INV,
     P_REACH_E0,
     P_REACH_INV,
     P_SAT_E0,
@@ -34,12 +37,15 @@ from .common import (
     _HUE_EPS,
     _MIN_SCREEN_EXCESS,
     B_B,
+    B_CAN,
     B_CSU,
     B_CSV,
     B_CY,
     B_G,
     B_GATE0,
     B_LUMA,
+    B_NEAR,
+    B_NEAR_ROWS,
     B_R,
     B_RAW,
     B_SCR_B,
@@ -52,6 +58,7 @@ from .common import (
     _clip01,
     _soft_step,
 )
+from .windows import _hreduce, _vreduce
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
@@ -223,12 +230,14 @@ def _key_pixels(
     ve, vi = P[P_VIVID_E0], P[P_VIVID_INV]
     we, wi = P[P_WEAK_E0], P[P_WEAK_INV]
     re_, ri_ = P[P_REACH_E0], P[P_REACH_INV]
+    pe, pi = P[P_PALE_E0], P[P_PALE_INV]
+    pale = ints[I_PALE] != 0
     l0, l1, l2 = lw[0], lw[1], lw[2]
     for i in range(i0, i1):
         pr, pg, pb = buf[B_R, i], buf[B_G, i], buf[B_B, i]
         qr, qg, qb = buf[B_SCR_R, i], buf[B_SCR_G, i], buf[B_SCR_B, i]
         raw, lum, gate = buf[B_RAW, i], buf[B_LUMA, i], buf[B_GATE0, i]
-        seed, shr = buf[B_SEED, i], buf[B_SHARE, i]
+        seed, shr, can = buf[B_SEED, i], buf[B_SHARE, i], buf[B_CAN, i]
         for x in range(w):
             r, g, b = pr[x], pg[x], pb[x]
             mx = max(max(r, g), b)
@@ -267,9 +276,12 @@ def _key_pixels(
             s2 = sg if key == 2 else sb
             sx = max(sk - max(s1, s2), _MIN_SCREEN_EXCESS)
             share = _clip01(ex * (F32(1.0) / sx))
-            raw[x] = F32(1.0) - m * share
+            # own_membership (on a pale screen's window, what rises beside it is kept)
+            own = m * _soft_step(pe, pi, sat) if pale else m
+            can[x] = m  # read on a pale window only; stored always, so the loop vectorises
+            raw[x] = F32(1.0) - own * share
             # reach_membership's seed (this pixel surely screen) and the share it needs.
-            seed[x] = m * _soft_step(re_, ri_, share)
+            seed[x] = own * _soft_step(re_, ri_, share)
             shr[x] = share
             lum[x] = r * l0 + g * l1 + b * l2
             gate[x] = max(hue_m, F32(1.0) - _soft_step(we, wi, sat))
@@ -285,6 +297,9 @@ def reach_rows(P: np.ndarray, ints: np.ndarray, buf: np.ndarray, line: np.ndarra
     over the square, and can_mix are computed only there, directly."""
     r = ints[I_REACH]
     w = buf.shape[2]
+    if ints[I_PALE] != 0:
+        _pale_reach(buf, r, n, w)
+        return
     me = P[P_MIX_E0]
     seed = buf[B_SEED]
     # Which pixels the reach can lower, a byte each, tested 8 at a time: the test vectorises,
@@ -330,3 +345,16 @@ def _reach_pixel(
     mix = _soft_step(P[P_MIX_E0], P[P_MIX_INV], sh)
     can = mix * (F32(1.0) - _soft_step(P[P_GAMUT_E0], P[P_GAMUT_INV], over))
     raw[x] = min(raw[x], F32(1.0) - near * (can * sh))
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _pale_reach(buf: np.ndarray, r: int, n: int, w: int) -> None:
+    """reach_rows on a pale screen's window: near for every pixel (a separable max of the
+    seeds), then raw falls to 1 − near·can·share where that is lower. The pixels that may rise
+    are not few here (a pale subject's every near-grey), so no pixel is singled out."""
+    _hreduce(buf, B_SEED, B_NEAR_ROWS, r, 0, n, 0, w, True)
+    _vreduce(buf, B_NEAR_ROWS, B_NEAR, r, 0, n, 0, w, n, True)
+    for i in range(n):
+        raw, near, can, shr = buf[B_RAW, i], buf[B_NEAR, i], buf[B_CAN, i], buf[B_SHARE, i]
+        for x in range(w):
+            raw[x] = min(raw[x], F32(1.0) - (near[x] * can[x]) * shr[x])

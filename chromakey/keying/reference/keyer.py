@@ -22,6 +22,7 @@ from .membership import (
     key_excess,
     raw_alpha,
     reach_membership,
+    reach_terms,
     screen_excess,
     screen_membership,
     screen_share,
@@ -63,7 +64,8 @@ def key_pixels(
     key = key_channel(p)
     screen = np.asarray(colors, F32)
     share = screen_share(key_excess(rgb, key), screen_excess(screen, key))
-    raw = raw_alpha(share, reach_membership(member, share, rgb, screen, p))
+    own, can = reach_terms(member, sat, share, rgb, screen, p)
+    raw = raw_alpha(share, reach_membership(own, can, share, p))
     guided = guided_matte(raw, luma(rgb, luma_w), p)
     clipped = clip_matte(guided, edge_weight(guided, p), p)
     alpha = shape_matte(colour_model_matte(clipped, raw, rgb, screen), p)

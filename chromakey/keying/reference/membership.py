@@ -33,16 +33,24 @@ def screen_membership(
 
 # --- 2b. membership's reach ---------------------------------------------------------
 #
-# A pixel half subject, half screen has a hue between the two: skin and #008000 mix to about
-# 90°, outside the window, so membership alone reads such a pixel as opaque and the key leaves
-# a ring of screen colour around the subject. Next to surely-screen pixels such a colour is
-# likely a mix with the screen, so within MEMBER_REACH pixels of them a pixel counts as screen-
-# coloured (its share of the screen's colour still decides its alpha) if it can be one: its
-# share is more than spill gives (REACH_MIX), and the foreground that share implies,
-# (C − share·S) / (1 − share), is a colour (no channel over 1, REACH_GAMUT). A subject colour of
-# its own keeps its membership: a lime tie beside #008000 would imply a foreground brighter
-# than white. A pale screen's mixes cannot be told from the subject's own pale colours: the
-# reach applies only where the window has no saturation ceiling (sat_max = 1, a vivid screen).
+# Whether a pixel is a mix with the screen is told by the pixels around it, not by its colour
+# alone. Next to surely-screen pixels (within member_reach(p) pixels of them) a pixel may count
+# as more screen-coloured than its own colour says; away from them it may not.
+#
+# A vivid screen. A pixel half subject, half screen has a hue between the two: skin and
+# #008000 mix to about 90°, outside the window, so membership alone reads such a pixel as
+# opaque and the key leaves a ring of screen colour around the subject. Beside the screen it
+# counts as screen-coloured (its share of the screen's colour still decides its alpha) if it
+# can be a mix: its share is more than spill gives (REACH_MIX), and the foreground that share
+# implies, (C − share·S) / (1 − share), is a colour (no channel over 1, REACH_GAMUT). A subject
+# colour of its own keeps its membership: a lime tie beside #008000 would imply a foreground
+# brighter than white.
+#
+# A pale screen (sat_max < 1). Its mixes with a pale subject cannot be told from the subject's
+# own near-greys by colour: a white shirt in shadow with a faint green cast has the screen's hue
+# and a saturation within the ramp below sat_min. Such a colour counts as screen only beside
+# the screen: away from it (the shirt's inside) the ramp starts at PALE_INTERIOR·sat_min, and a
+# near-grey is not screen however pale the screen is.
 
 # Pixels from surely-screen pixels within which membership may be raised.
 MEMBER_REACH = 2
@@ -54,30 +62,62 @@ REACH_MIX = (0.15, 0.3)
 # How far over 1 (times 1 − share) the implied foreground's brightest channel may go before
 # the pixel cannot be a mix with the screen (soft ramp): compression noise and 4:2:0 chroma.
 REACH_GAMUT = (0.0, 0.1)
+# A pale screen's window away from the screen: its saturation ramp starts at this share of
+# sat_min (beside the screen, at sat_min − sat_softness as everywhere else).
+PALE_INTERIOR = 0.5
+# Pixels from a pale screen's surely-screen pixels within which its ramp is the whole one.
+PALE_REACH = 4
 
 
 def member_reach(p: KeyerParams) -> int:
-    """MEMBER_REACH for a vivid screen's window, 0 for a pale one's (sat_max < 1)."""
-    return MEMBER_REACH if p.sat_max >= 1.0 else 0
+    """Pixels from the screen within which membership may be raised."""
+    return PALE_REACH if pale_window(p) else MEMBER_REACH
 
 
-def reach_membership(
+def pale_window(p: KeyerParams) -> bool:
+    """A pale screen's window: one with a saturation ceiling."""
+    return p.sat_max < 1.0
+
+
+def own_membership(membership: np.ndarray, sat: np.ndarray, p: KeyerParams) -> np.ndarray:
+    """The membership a pixel has away from the screen: all of it on a vivid screen; on a pale
+    one, none below PALE_INTERIOR·sat_min."""
+    if not pale_window(p):
+        return membership
+    result: np.ndarray = membership * soft_step(PALE_INTERIOR * p.sat_min, p.sat_min, sat)
+    return result
+
+
+def can_mix(share: np.ndarray, rgb: np.ndarray, screen: np.ndarray) -> np.ndarray:
+    """Whether a pixel beside a vivid screen can be a mix with it (``screen``: (3,) or per
+    pixel, as rgb): more of its colour than spill, and an implied foreground that is a colour."""
+    rest = rgb - share[..., None] * screen  # the implied foreground × (1 − share)
+    over = np.max(rest, axis=-1) - (F32(1.0) - share)
+    result: np.ndarray = soft_step(*REACH_MIX, share) * (F32(1.0) - soft_step(*REACH_GAMUT, over))
+    return result
+
+
+def reach_terms(
     membership: np.ndarray,
+    sat: np.ndarray,
     share: np.ndarray,
     rgb: np.ndarray,
     screen: np.ndarray,
     p: KeyerParams,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(own, can): the pixel's membership away from the screen, and what it may rise to beside
+    it (can_mix on a vivid screen, the whole membership on a pale one)."""
+    if pale_window(p):
+        return own_membership(membership, sat, p), membership
+    return membership, can_mix(share, rgb, screen)
+
+
+def reach_membership(
+    own: np.ndarray, can: np.ndarray, share: np.ndarray, p: KeyerParams
 ) -> np.ndarray:
-    """Membership raised within member_reach(p) pixels of surely-screen pixels, for the pixels
-    there that can be a mix with the screen (``screen``: (3,) or per pixel, as rgb)."""
-    r = member_reach(p)
-    if r == 0:
-        return membership
-    near = window_reduce(membership * soft_step(*REACH_SHARE, share), r, np.maximum)
-    rest = rgb - share[..., None] * screen  # the implied foreground × (1 − share)
-    over = np.max(rest, axis=-1) - (F32(1.0) - share)
-    can_mix = soft_step(*REACH_MIX, share) * (F32(1.0) - soft_step(*REACH_GAMUT, over))
-    result: np.ndarray = np.maximum(membership, near * can_mix)
+    """``own`` raised to ``can`` within member_reach(p) pixels of surely-screen pixels."""
+    near = window_reduce(own * soft_step(*REACH_SHARE, share), member_reach(p), np.maximum)
+    result: np.ndarray = np.maximum(own, near * can)
     return result
 
 
