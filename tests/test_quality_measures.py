@@ -242,7 +242,7 @@ def test_the_issue_23_table_joins_quality_and_bounds_on_the_clip():
 
     from benchmarks.bounds import METHODS, tables
     from benchmarks.issue23_table import join
-    from benchmarks.quality import issue23_table
+    from benchmarks.quality_tables import issue23_table
 
     def result(sad, lost, tint, dt, lag):
         r = {"SAD": sad, "lost patch px": lost, "tint levels": tint, "dtSSD×100": dt}
