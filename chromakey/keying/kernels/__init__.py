@@ -25,9 +25,13 @@ holds the window sums and extrema they share, ``common`` the constants, ``keyer`
 :class:`CpuKeyer` that packs the parameters and calls the kernel.
 """
 
-from .common import BAND_ROWS, TILE, TOLERANCE
-from .frame import kernel
-from .keyer import CpuKeyer
-from .packing import halo, pack_params
+from .cache_guard import drop_stale_cache
+
+drop_stale_cache()  # before any kernel is loaded from numba's cache
+
+from .common import BAND_ROWS, TILE, TOLERANCE  # noqa: E402
+from .frame import kernel  # noqa: E402
+from .keyer import CpuKeyer  # noqa: E402
+from .packing import halo, pack_params  # noqa: E402
 
 __all__ = ["BAND_ROWS", "TILE", "TOLERANCE", "CpuKeyer", "halo", "kernel", "pack_params"]
