@@ -12,9 +12,10 @@ thread is doing, and if the process is still there GRACE seconds later it remove
 temporary files still registered here (:func:`track`) and ends the process itself.
 
 Raising anywhere is not safe everywhere: an exception inside numba's compiler or llvmlite
-leaves their LLVM objects half torn down (their finalisers then print tracebacks). While
-the main thread is in their code the signal is only recorded, and raised at the next
-:func:`checkpoint`: between frames, and in the waits for a frame or a free writer slot.
+leaves their LLVM objects half torn down (their finalisers then print tracebacks), and one
+inside ``Thread.start`` a thread that no join can wait for. While the main thread is in such
+code the signal is only recorded, and raised at the next :func:`checkpoint`: between frames,
+and in the waits for a frame or a free writer slot.
 """
 
 from __future__ import annotations
@@ -97,12 +98,19 @@ def received() -> int | None:
 
 # Packages whose code an exception must not cut through (see the module's docstring).
 _UNINTERRUPTIBLE = ("numba", "llvmlite")
+# … and calls: a Thread.start cut short while it waits for the new thread leaves that thread
+# launched but not marked started, and the clean-up's join then fails ("cannot join thread
+# before it is started") instead of ending the run with the signal's status.
+_UNINTERRUPTIBLE_CALLS = (("threading", "start"),)
 
 
 def _in_uninterruptible(frame: FrameType | None) -> bool:
     while frame is not None:
         name = frame.f_globals.get("__name__", "")
-        if isinstance(name, str) and name.split(".", 1)[0] in _UNINTERRUPTIBLE:
+        if isinstance(name, str) and (
+            name.split(".", 1)[0] in _UNINTERRUPTIBLE
+            or (name, frame.f_code.co_name) in _UNINTERRUPTIBLE_CALLS
+        ):
             return True
         frame = frame.f_back
     return False
