@@ -69,7 +69,7 @@ float screen_membership(float hue_m, float sat, float light, float chroma) {
 // (near) and the raised membership.
 
 // The membership a pixel has away from the screen: on a pale screen's window, none below
-// cpu.PALE_INTERIOR·sat_min (pale_interior's ramp); all of it on a vivid one.
+// cpu.PALE_INTERIOR·sat_min (pale_interior: cpu.pale_ramp); all of it on a vivid one.
 float own_membership(float membership, float sat) {
     return pale != 0 ? membership * soft_step(pale_interior.x, pale_interior.y, sat) : membership;
 }

@@ -290,13 +290,21 @@ sys.exit(1)
 """
 
 
+def ends_with_status(script: str, sig: int, *, timeout: float) -> str:
+    """Runs ``script`` in a fresh interpreter; asserts it ended with 128 + ``sig`` and printed
+    no traceback, and returns its standard error."""
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       env=ENV, timeout=timeout)  # fmt: skip
+    assert r.returncode == 128 + sig, r.stderr
+    assert "Traceback" not in r.stderr, r.stderr
+    return r.stderr
+
+
 def test_an_interrupt_a_finaliser_swallowed_is_raised_at_the_next_checkpoint():
     """A signal that lands in a ``__del__`` raises there, where Python only prints it: it is
     kept, silently, and raised between frames."""
-    r = subprocess.run([sys.executable, "-c", SWALLOWED], capture_output=True, text=True,
-                       env=ENV, timeout=60)  # fmt: skip
-    assert r.returncode == 128 + signal.SIGTERM, r.stderr
-    assert "Traceback" not in r.stderr and "Exception ignored" not in r.stderr, r.stderr
+    stderr = ends_with_status(SWALLOWED, signal.SIGTERM, timeout=60)
+    assert "Exception ignored" not in stderr, stderr
 
 
 HELD_IN_COMPILER = """
@@ -334,10 +342,8 @@ def test_a_signal_in_numbas_compiler_is_held_until_the_next_checkpoint():
     """Raised inside numba's compiler, an Interrupted leaves LLVM objects half torn down, whose
     finalisers later print tracebacks (a kernel compiles on its first frame): the signal is
     recorded there, the compile finishes, and the next checkpoint raises it."""
-    r = subprocess.run([sys.executable, "-c", HELD_IN_COMPILER], capture_output=True,
-                       text=True, env=ENV, timeout=120)  # fmt: skip
-    assert r.returncode == 128 + signal.SIGINT, r.stderr
-    assert "Traceback" not in r.stderr and "Exception ignored" not in r.stderr, r.stderr
+    stderr = ends_with_status(HELD_IN_COMPILER, signal.SIGINT, timeout=120)
+    assert "Exception ignored" not in stderr, stderr
 
 
 HELD_IN_THREAD_START = """
@@ -369,10 +375,7 @@ def test_a_signal_as_a_thread_starts_is_held_until_the_next_checkpoint():
     thread launched but not marked started, and the clean-up's join then failed with "cannot
     join thread before it is started" (an internal error, exit 70, once in CI): the signal is
     recorded there, start() returns, and the next checkpoint raises it."""
-    r = subprocess.run([sys.executable, "-c", HELD_IN_THREAD_START], capture_output=True,
-                       text=True, env=ENV, timeout=60)  # fmt: skip
-    assert r.returncode == 128 + signal.SIGTERM, r.stderr
-    assert "Traceback" not in r.stderr, r.stderr
+    ends_with_status(HELD_IN_THREAD_START, signal.SIGTERM, timeout=60)
 
 
 SIGNALLED_AS_THE_SINK_OPENS = """

@@ -140,11 +140,6 @@ def _subject_floor(p: KeyerParams) -> float:
     return float(s)
 
 
-def _pale_ramp(p: KeyerParams) -> tuple[float, float]:
-    """cpu.own_membership's saturation ramp on a pale screen's window."""
-    return cpu.PALE_INTERIOR * p.sat_min, p.sat_min
-
-
 TABLE: tuple[Param, ...] = (
     Param("hue_center", "float", lambda p: p.hue_center, "KeyerParams.hue_center (degrees)",
           P_HUE_CENTER, lambda p: (p.hue_center,)),
@@ -188,8 +183,8 @@ TABLE: tuple[Param, ...] = (
     # (cpu.own_membership).
     Param("pale", "int", lambda p: int(cpu.pale_window(p)), "1: a pale screen's window",
           islot=I_PALE),
-    Param("pale_interior", "vec2", _pale_ramp, "cpu.own_membership's saturation ramp",
-          P_PALE_E0, lambda p: ramp(*_pale_ramp(p))),
+    Param("pale_interior", "vec2", cpu.pale_ramp, "cpu.pale_ramp",
+          P_PALE_E0, lambda p: ramp(*cpu.pale_ramp(p))),
     # The local colour model's ramps and mix, uniforms for the same reason (0, 1, 2 and 0.5
     # among them); its radius and least divisor are #defines (COLOUR_RADIUS, COLOUR_TINY).
     # The kernels take them as constants of their own module.

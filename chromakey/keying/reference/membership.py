@@ -79,12 +79,17 @@ def pale_window(p: KeyerParams) -> bool:
     return p.sat_max < 1.0
 
 
+def pale_ramp(p: KeyerParams) -> tuple[float, float]:
+    """A pale screen's saturation ramp away from the screen: PALE_INTERIOR·sat_min to sat_min."""
+    return PALE_INTERIOR * p.sat_min, p.sat_min
+
+
 def own_membership(membership: np.ndarray, sat: np.ndarray, p: KeyerParams) -> np.ndarray:
     """The membership a pixel has away from the screen: all of it on a vivid screen; on a pale
-    one, none below PALE_INTERIOR·sat_min."""
+    one, none below PALE_INTERIOR·sat_min (:func:`pale_ramp`)."""
     if not pale_window(p):
         return membership
-    result: np.ndarray = membership * soft_step(PALE_INTERIOR * p.sat_min, p.sat_min, sat)
+    result: np.ndarray = membership * soft_step(*pale_ramp(p), sat)
     return result
 
 
