@@ -94,6 +94,7 @@ def bound_clip(clip, frames: int) -> dict[str, dict[str, float]]:
     accs = {k: Acc() for k in METHODS}
     src = VideoSource(clip.path, audio=False)
     prev_g = None
+    held, held_for = None, None  # our still hold's state, as ReferenceKeyer carries it
     try:
         i = 0
         for kind, fr in src:
@@ -103,7 +104,10 @@ def bound_clip(clip, frames: int) -> dict[str, dict[str, float]]:
                 break
             sm = calib.update(fr)
             rgb = cpu.decode_rgb(fr)
-            fg, a = cpu.key_frame(rgb, sm, keyed_params(params, sm), cpu.luma_weights(fr))
+            p = keyed_params(params, sm)
+            hold = cpu.HoldState(held if held_for == p else None)
+            fg, a = cpu.key_frame(rgb, sm, p, cpu.luma_weights(fr), hold)
+            held, held_for = hold.next, p
             a = np.clip(a, 0, 1)
             ours_rgb = cpu.composite(fg, a, CLEAR)[..., :3]  # our straight colour, as output
             tf = clip.truth(i)

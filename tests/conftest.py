@@ -57,7 +57,9 @@ def _module_gpu_keyer(gl_session):
 @pytest.fixture
 def gpu(_module_gpu_keyer, gl_ctx):
     """A GpuKeyer on the session's context, one per module (its programs built once), with
-    the context current for the test."""
+    the context current for the test; reset, so that the test's first frame is keyed on its
+    own (the still hold holds nothing from an earlier test's)."""
+    _module_gpu_keyer.reset()
     return _module_gpu_keyer
 
 

@@ -74,6 +74,8 @@ def params(draw) -> KeyerParams:
         guide_eps=draw(st.sampled_from([1e-4, draw(st.floats(1e-5, 1.0))])),
         # a pale screen's window (its own membership ramp and a wider reach) now and then
         sat_max=draw(st.sampled_from([1.0, 1.0, draw(st.floats(0.6, 0.999))])),
+        # the still hold's reach in the halo (tests/test_still_hold.py runs the hold itself)
+        still_hold=draw(st.sampled_from([0.0, 0.2])),
     )
 
 

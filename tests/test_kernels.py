@@ -26,7 +26,9 @@ SCREEN = np.array([0.05, 0.55, 0.08], np.float32)
 
 
 def reference(frame: Frame, screen, p: KeyerParams, bg) -> np.ndarray:
-    fg, alpha = cpu.key_frame(cpu.decode_rgb(frame), screen, p, cpu.luma_weights(frame))
+    """A keyer's first frame: the still hold has nothing to hold, and rounds the matte."""
+    rgb, lw = cpu.decode_rgb(frame), cpu.luma_weights(frame)
+    fg, alpha = cpu.key_frame(rgb, screen, p, lw, cpu.HoldState())
     return cpu.to_uint8(cpu.composite(fg, alpha, bg))
 
 

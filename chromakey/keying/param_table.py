@@ -57,11 +57,13 @@ F32 = np.float32
     P_GAMUT_INV,
     P_PALE_E0,
     P_PALE_INV,
+    P_HOLD,
     N_PARAMS,
-) = range(34)
+) = range(35)
 
 # Indices into the kernels' int64 vector: the settings' (from the table), then the frame's
-# and the call's (set by the CPU keyer per frame).
+# and the call's (set by the CPU keyer per frame; I_HOLD: 1 where the still hold has the
+# previous frame's state to read).
 (
     I_KEY,
     I_GUIDE_R,
@@ -81,8 +83,9 @@ F32 = np.float32
     I_REST,
     I_REACH,
     I_PALE,
+    I_HOLD,
     N_INTS,
-) = range(19)
+) = range(20)
 
 # The int slots the table fills; the others belong to the frame and the call.
 SETTINGS_INTS = frozenset(
@@ -185,6 +188,10 @@ TABLE: tuple[Param, ...] = (
           islot=I_PALE),
     Param("pale_interior", "vec2", cpu.pale_ramp, "cpu.pale_ramp",
           P_PALE_E0, lambda p: ramp(*cpu.pale_ramp(p))),
+    # The still hold (cpu.hold_matte): its threshold, and the matte of a plain subject that
+    # passes through it (the kernels compute that from their feather taps).
+    Param("still_hold", "float", lambda p: p.still_hold, "", P_HOLD, lambda p: (p.still_hold,)),
+    Param("refined_one", "float", cpu.refined_one, "cpu.refined_one"),
     # The local colour model's ramps and mix, uniforms for the same reason (0, 1, 2 and 0.5
     # among them); its radius and least divisor are #defines (COLOUR_RADIUS, COLOUR_TINY).
     # The kernels take them as constants of their own module.

@@ -53,6 +53,7 @@ from .context import GL_REQUIRE, create_context, software_renderer
 from .glsl import ShaderError
 from .keyer import GpuKeyer
 from .passes import (
+    CARRIED,
     CHROMA_GRID,
     FORMATS,
     FUSED_GUIDE_RADIUS,
@@ -70,6 +71,7 @@ from .timer import FrameTimes, PassTimer, mean_ms
 from .uploads import FIRST_INPUT_UNIT
 
 __all__ = [
+    "CARRIED",
     "CHROMA_GRID",
     "FIRST_INPUT_UNIT",
     "FORMATS",

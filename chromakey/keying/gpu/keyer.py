@@ -76,6 +76,8 @@ class GpuKeyer:
         self._size: tuple[int, int] | None = None
         self._chroma_size = (1, 1)  # the last frame's U and V planes (CHROMA_GRID targets)
         self._tex: dict[str, moderngl.Texture] = {}
+        # What the "held" target's levels were keyed with, for the still hold.
+        self._held_for: tuple[object, ...] | None = None
         self._fbo: dict[tuple[str, ...], moderngl.Framebuffer] = {}
         try:
             with made_current(self.ctx, self._standalone):
@@ -194,6 +196,7 @@ class GpuKeyer:
         self._fbo.clear()
         self._tex.clear()
         self._size = None
+        self._held_for = None
 
     # --- stages ----------------------------------------------------------------------------
 
@@ -305,14 +308,10 @@ class GpuKeyer:
         out: np.ndarray | None = None,
         pixel_format: str | None = None,
     ) -> np.ndarray:
-        """uint8 H×W×3 over a ``Solid`` or an opaque ``Picture``, H×W×4 over ``Clear`` or a
-        ``Picture`` with alpha.
-
-        As ReferenceKeyer.render; ``pixel_format`` is taken for the Keyer protocol, and the
-        result is always that uint8 image (pixel_formats). The pixels are read straight into ``out`` if given (a C-contiguous
-        uint8 array of the result's shape, reused by a caller that wants no allocation per
-        frame); otherwise into a new array.
-        """
+        """As ReferenceKeyer.render: uint8 H×W×3, or H×W×4 over ``Clear`` or a ``Picture``
+        with alpha, whatever ``pixel_format`` (taken for the Keyer protocol) says. Read
+        straight into ``out`` if given (a C-contiguous uint8 array of that shape, reused by a
+        caller that wants no allocation per frame)."""
         with made_current(self.ctx, self._standalone):
             comps = self._render(frame, screen, background)
             t0 = time.perf_counter()
@@ -340,7 +339,12 @@ class GpuKeyer:
         self._chroma_size = (-(-w // chroma[0]), -(-h // chroma[1]))
         # No blending, depth test or culling from a host's state; its framebuffer comes back.
         with self.ctx.scope(self._framebuffer(("out",)), enable_only=moderngl.NOTHING):
-            self._apply_params(keyed_params(self.params, screen), chroma)
+            p = keyed_params(self.params, screen)
+            self._apply_params(p, chroma)
+            hold = self._current.get("hold")
+            held_for = (p, w, h)
+            if hold is not None:
+                _set(hold, "hold_prev", int(self._held_for == held_for))
             with timed(self.timer, UPLOAD):
                 self._upload_frame(frame)
                 self._set_background(background)
@@ -348,12 +352,14 @@ class GpuKeyer:
                 self.ctx.finish()
             t1 = time.perf_counter()
             self._run_passes(screen, isinstance(background, Picture))
+            self._held_for = None
+            if hold is not None:  # this frame's levels, for the next frame's hold
+                self.ctx.copy_framebuffer(self._target("held"), self._framebuffer(("levels",)))
+                self._held_for = held_for
             if self.timing:
                 self.ctx.finish()
             t2 = time.perf_counter()
-        self.stats["upload"] = t1 - t0
-        self.stats["passes"] = t2 - t1
-        self.stats["readback"] = 0.0
+        self.stats.update(upload=t1 - t0, passes=t2 - t1, readback=0.0)
         return out_channels(background)
 
     def warm(self, width: int, height: int) -> None:
@@ -363,6 +369,10 @@ class GpuKeyer:
             raise RuntimeError("this GpuKeyer is closed")
         with made_current(self.ctx, self._standalone):
             self._ensure_targets(max(width, 1), max(height, 1))
+
+    def reset(self) -> None:
+        """The next frame keyed on its own (no still hold from this one)."""
+        self._held_for = None
 
     def close(self) -> None:
         """Release the keyer's GL objects (and its context, if it made it). Idempotent."""

@@ -46,6 +46,7 @@ def shader_defines() -> dict[str, int | float]:
         "CHROMA_GUIDE_RADIUS": cpu.CHROMA_GUIDE_RADIUS,
         "CHROMA_GUIDE_EPS": cpu.CHROMA_GUIDE_EPS,
         "COLOUR_RADIUS": cpu.COLOUR_RADIUS,
+        "HOLD_REACH": cpu.HOLD_REACH,
         # What a zero weight sum or a zero-length line divides by (the reference's own).
         "COLOUR_TINY": float(cpu.COLOUR_TINY),
     }
@@ -90,8 +91,17 @@ TARGETS: dict[str, str] = {
     "matte": "R32F",
     "alpha": "R32F",
     "alpha_tmp": "R32F",
+    # The still hold: the matte shown, whose values are all levels (cpu.hold_matte), and its
+    # copy GpuKeyer keeps for the next frame.
+    "levels": "R8",
+    "held": "R8",
     "out": "RGBA8",  # the composite: what render() reads back and render_texture() hands over
 }
+
+
+# Targets a frame reads from the frame before: GpuKeyer copies them after each frame (the
+# still hold's levels), so no pass of the frame writes them before they are read.
+CARRIED = frozenset({"held"})
 
 
 # Targets the size of the frame's chroma planes (GpuPass.grid of the pass that writes them);
@@ -151,7 +161,7 @@ def _reduce_pair(what: str, radius: int, use_max: bool, src: str = "alpha") -> l
 
 @functools.lru_cache(maxsize=64)
 def pass_graph(p: KeyerParams, chroma: tuple[int, int] = (1, 1)) -> tuple[GpuPass, ...]:
-    """The passes GpuKeyer draws for ``p``, in order: 7 at default settings, and first the
+    """The passes GpuKeyer draws for ``p``, in order: 8 at default settings, and first the
     chroma guide pass when the frame's chroma is subsampled (``chroma``: Frame.chroma_factors, (1, 1)
     for 4:4:4 and RGB frames).
 
@@ -228,9 +238,17 @@ def pass_graph(p: KeyerParams, chroma: tuple[int, int] = (1, 1)) -> tuple[GpuPas
                     (("radius", s), ("use_max", 0), ("direction", (1, 0))))
         )  # fmt: skip
         near, near_radius = "alpha_tmp", (0, s)
+    # The still hold between the shaped matte and the composite (the spill gate's near-screen
+    # test reads the matte before it, as cpu.key_pixels does).
+    shown = "alpha"
+    if p.still_hold > 0:
+        passes.append(
+            GpuPass("hold", "hold", ("levels",), (("alpha_tex", "alpha"), ("held_tex", "held")))
+        )
+        shown = "levels"
     passes.append(
         GpuPass("composite", "composite", ("out",),
-                (("alpha_tex", "alpha"), ("near_tex", near), gate),
+                (("alpha_tex", shown), ("near_tex", near), gate),
                 defines=(("NEAR_RX", near_radius[0]), ("NEAR_RY", near_radius[1])))
     )  # fmt: skip
     return tuple(passes)

@@ -67,8 +67,9 @@ T_MIXED, T_SCREEN, T_SUBJECT = 0, 1, 2
     B_TMP,
     B_S4,
     B_T4,
+    B_HOLD,
     N_BUFFERS,
-) = range(23)
+) = range(24)
 
 # Rows of the per-worker line scratch: decode's chroma rows (0–3, 5–10), the background LUT
 # (4), the reach's flags (5, as bytes, once the rows are decoded), the colour model's column
@@ -103,6 +104,9 @@ _ALPHA_EPS = F32(cpu.ALPHA_FLOOR)
 
 
 _ALPHA_VISIBLE = F32(cpu.ALPHA_VISIBLE)
+
+
+_HOLD_R = cpu.HOLD_REACH
 
 
 # --- per-pixel maths (twins of the reference's) -------------------------------------------

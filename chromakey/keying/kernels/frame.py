@@ -24,6 +24,7 @@ from ..param_table import (
     I_FY,
     I_GUIDE_R,
     I_HALO,
+    I_HOLD,
     I_LAYOUT,
     I_PREFILLED,
     I_REACH,
@@ -31,16 +32,19 @@ from ..param_table import (
     I_SPILL_R,
     I_TILES,
     I_YUV,
+    P_HOLD,
     P_SCREEN_LO,
     P_SUBJECT_HI,
 )
 from .chroma import _chroma_guide, chroma_span
 from .common import (
+    _HOLD_R,
     B_ALPHA,
     B_B,
     B_G,
     B_GATE0,
     B_GUIDED,
+    B_HOLD,
     B_R,
     B_RAW,
     B_S2,
@@ -56,6 +60,7 @@ from .common import (
     T_SCREEN,
     T_SUBJECT,
     TILE,
+    _u8,
 )
 from .composite import _composite_px, _rows_to_yuv, _screen_lut, _screen_span
 from .guide import _bound_tiles, _guide
@@ -69,9 +74,12 @@ log = logging.getLogger(__name__)
 @njit(nogil=True, cache=True, error_model="numpy")
 def _band(
     y: np.ndarray, u: np.ndarray, v: np.ndarray, rgbp: np.ndarray, across: np.ndarray, mi0: np.ndarray, mi1: np.ndarray, mfy: np.ndarray,
-    P: np.ndarray, ints: np.ndarray, dec: np.ndarray, lw: np.ndarray, fw: np.ndarray, bg_color: np.ndarray, bg_img: np.ndarray, out: np.ndarray, mat: np.ndarray, yp: np.ndarray, up: np.ndarray, vp: np.ndarray, ap: np.ndarray, buf: np.ndarray, line: np.ndarray, tiles: np.ndarray, y0: int, y1: int,
+    P: np.ndarray, ints: np.ndarray, dec: np.ndarray, lw: np.ndarray, fw: np.ndarray, bg_color: np.ndarray, bg_img: np.ndarray, out: np.ndarray, mat: np.ndarray, yp: np.ndarray, up: np.ndarray, vp: np.ndarray, ap: np.ndarray,
+    held: np.ndarray, shown: np.ndarray, buf: np.ndarray, line: np.ndarray, tiles: np.ndarray, y0: int, y1: int,
 ) -> None:  # fmt: skip
-    """Output rows [y0, y1): decode and key rows [y0 − halo, y1 + halo), refine, composite."""
+    """Output rows [y0, y1): decode and key rows [y0 − halo, y1 + halo), refine, hold,
+    composite. ``held``: the still hold's previous levels (read where ints[I_HOLD]);
+    ``shown``: this frame's, written where the hold is on (P[P_HOLD] > 0)."""
     h, w = out.shape[0], out.shape[1]
     halo = ints[I_HALO]
     a, b = max(y0 - halo, 0), min(y1 + halo, h)
@@ -91,6 +99,10 @@ def _band(
     use_tiles = ints[I_TILES] != 0
     nt_ = (w + TILE - 1) // TILE
     sr_ = ints[I_SPILL_R]
+    hold_on = P[P_HOLD] > F32(0.0)
+    hr = _HOLD_R if hold_on else 0
+    use_held = hold_on and ints[I_HOLD] != 0
+    ext = max(sr_, hr)  # the shaped matte's columns and rows read around a run
     rest = ints[I_REST]
     ga, gb = max(o0 - rest, 0), min(o1 + rest, n)  # rows of guided matte that are read
     # 1. Classify tiles from bounds on the guided matte (see _bound_tiles).
@@ -145,7 +157,7 @@ def _band(
         tiles[1, states[t]] += 1
     # 4. Refinement on runs of mixed tiles; the others are exactly 0 or the refined 1.
     one = _refined_one(ints, fw)
-    aa, ab = max(o0 - sr_, 0), min(o1 + sr_, n)
+    aa, ab = max(o0 - ext, 0), min(o1 + ext, n)
     t = 0
     while t < nt_:
         if states[t] != T_MIXED:
@@ -159,7 +171,7 @@ def _band(
         while t1 < nt_ and states[t1] == T_MIXED:
             t1 += 1
         xa, xb = t * TILE, min(t1 * TILE, w)
-        _refine(P, ints, fw, buf, line, n, ga, gb, max(xa - sr_, 0), min(xb + sr_, w), aa, ab)
+        _refine(P, ints, fw, buf, line, n, ga, gb, max(xa - ext, 0), min(xb + ext, w), aa, ab)
         # The spill gate's reach: the max of 1 − alpha over a square of spill_radius.
         xc, xd = max(xa - sr_, 0), min(xb + sr_, w)
         for i in range(aa, ab):
@@ -168,13 +180,23 @@ def _band(
                 d_[j] = F32(1.0) - s_[j]
         _hreduce(buf, B_S3, B_S2, sr_, aa, ab, xa, xb, True)
         _vreduce(buf, B_S2, B_TMP, sr_, o0, o1, xa, xb, n, True)
+        if use_held:  # the hold's test: the max of |matte − held| over a square of HOLD_REACH
+            xc, xd = max(xa - hr, 0), min(xb + hr, w)
+            ha, hb = max(o0 - hr, 0), min(o1 + hr, n)
+            for i in range(ha, hb):
+                s_, k_, d_ = buf[B_ALPHA, i, xc:xd], held[a + i, xc:xd], buf[B_S3, i, xc:xd]
+                for j in range(xd - xc):
+                    d_[j] = abs(s_[j] - F32(k_[j]) * F32(1.0 / 255.0))
+            _hreduce(buf, B_S3, B_S2, hr, ha, hb, xa, xb, True)
+            _vreduce(buf, B_S2, B_HOLD, hr, o0, o1, xa, xb, n, True)
         t = t1
     # 5. Spill gate, unmix, despill, composite on the output rows.
     lut = line[4, :256]
     _screen_lut(ints, bg_color, lut)
+    limit = P[P_HOLD]
     for i in range(o0, o1):
         yy = a + i
-        alpha, near = buf[B_ALPHA, i], buf[B_TMP, i]
+        alpha, near, moved = buf[B_ALPHA, i], buf[B_TMP, i], buf[B_HOLD, i]
         pr, pg, pb = buf[B_R, i], buf[B_G, i], buf[B_B, i]
         qr, qg, qb = buf[B_SCR_R, i], buf[B_SCR_G, i], buf[B_SCR_B, i]
         gate0 = buf[B_GATE0, i]
@@ -182,12 +204,21 @@ def _band(
             xa, xb = t * TILE, min((t + 1) * TILE, w)
             state = states[t]
             if state == T_SCREEN:
+                if hold_on:
+                    shown[yy, xa:xb] = 0
                 if ints[I_PREFILLED] == 0:  # else render() wrote the background already
                     _screen_span(ints, bg_color, bg_img, lut, yy, xa, xb, out)
                 continue
             for x in range(xa, xb):
                 al = alpha[x]
                 nr = near[x] if state == T_MIXED else F32(1.0) - al
+                if hold_on:  # cpu.hold_matte: plain screen and subject pass through
+                    level = _u8(al)
+                    if state == T_MIXED and al > F32(0.0) and al < one:
+                        if use_held and moved[x] <= limit:
+                            level = held[yy, x]
+                        al = F32(level) * F32(1.0 / 255.0)
+                    shown[yy, x] = level
                 _composite_px(
                     P, ints, pr[x], pg[x], pb[x], al, max(gate0[x], nr), qr[x], qg[x], qb[x],
                     bg_color, bg_img, yy, x, out,
@@ -200,7 +231,7 @@ def _band(
 def _key_frame(
     y: np.ndarray, u: np.ndarray, v: np.ndarray, rgbp: np.ndarray, across: np.ndarray, mi0: np.ndarray, mi1: np.ndarray, mfy: np.ndarray,
     P: np.ndarray, ints: np.ndarray, dec: np.ndarray, lw: np.ndarray, fw: np.ndarray, bg_color: np.ndarray, bg_img: np.ndarray, out: np.ndarray, mat: np.ndarray, yp: np.ndarray, up: np.ndarray, vp: np.ndarray, ap: np.ndarray,
-    scratch: np.ndarray, lines: np.ndarray, tiles: np.ndarray, band_rows: int,
+    held: np.ndarray, shown: np.ndarray, scratch: np.ndarray, lines: np.ndarray, tiles: np.ndarray, band_rows: int,
 ) -> None:  # fmt: skip
     """The whole frame: bands of ``band_rows`` rows, dealt round-robin to the scratch's workers.
 
@@ -218,7 +249,7 @@ def _key_frame(
             _band(
                 y, u, v, rgbp, across, mi0, mi1, mfy,
                 P, ints, dec, lw, fw, bg_color, bg_img, out, mat, yp, up, vp, ap,
-                scratch[wi], lines[wi], tiles[wi],
+                held, shown, scratch[wi], lines[wi], tiles[wi],
                 y0, min(y0 + band_rows, h),
             )  # fmt: skip
 
@@ -241,6 +272,9 @@ _SIGNATURE = nt.void(
     nt.Array(nt.uint8, 3, "C"),  # out
     _readonly(nt.float32, 1),  # RGB → YUV matrix and offsets
     *(nt.Array(nt.uint8, 2, "C") for _ in range(4)),  # Y, U, V, A planes out
+    # The still hold's levels: the previous frame's, this frame's (a strip of them in the
+    # jobs kernel, hence any layout).
+    _readonly(nt.uint8, 2), nt.Array(nt.uint8, 2, "A"),
     nt.Array(nt.float32, 4, "C"), nt.Array(nt.float32, 3, "C"), nt.Array(nt.int64, 3, "C"),
     nt.int64,
 )  # fmt: skip

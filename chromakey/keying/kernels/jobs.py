@@ -18,8 +18,8 @@ import numpy as np
 from numba import njit, prange
 from numba import types as nt
 
-from ..param_table import I_FX, I_LAYOUT, I_YUV
-from .common import LAYOUT_RGB
+from ..param_table import I_FX, I_LAYOUT, I_YUV, P_HOLD
+from .common import F32, LAYOUT_RGB
 from .composite import _rows_to_yuv
 from .frame import _SIGNATURE, _band
 
@@ -31,14 +31,16 @@ J_FIELDS = 6
 def _key_jobs(
     y: np.ndarray, u: np.ndarray, v: np.ndarray, rgbp: np.ndarray, across: np.ndarray, mi0: np.ndarray, mi1: np.ndarray, mfy: np.ndarray,
     P: np.ndarray, ints: np.ndarray, dec: np.ndarray, lw: np.ndarray, fw: np.ndarray, bg_color: np.ndarray, bg_img: np.ndarray, out: np.ndarray, mat: np.ndarray, yp: np.ndarray, up: np.ndarray, vp: np.ndarray, ap: np.ndarray,
-    scratch: np.ndarray, lines: np.ndarray, tiles: np.ndarray, band_ints: np.ndarray, jobs: np.ndarray, stage: np.ndarray, strips: np.ndarray, channels: int,
+    held: np.ndarray, shown: np.ndarray, scratch: np.ndarray, lines: np.ndarray, tiles: np.ndarray, band_ints: np.ndarray, jobs: np.ndarray, stage: np.ndarray, strips: np.ndarray, shown_stage: np.ndarray, channels: int,
 ) -> None:  # fmt: skip
     """Every job of ``jobs`` (rows in the order dealt, round-robin, to the scratch's workers)
     keyed into ``out`` (RGB(A), or the planes ``yp``–``ap`` where ``ints`` asks for YUV).
 
     ``band_ints``: ``ints`` with the band's own YUV planes and prefilled background off (a
     strip is keyed into the worker's ``stage``, whole, then its core copied out); ``strips``:
-    per worker, room for the screen map's rows across a strip (3 × map rows × W float32).
+    per worker, room for the screen map's rows across a strip (3 × map rows × W float32);
+    ``shown_stage``: per worker, room for a strip's still-hold levels (H × W), whose core is
+    copied into ``shown`` as the pixels' are into ``out``.
     """
     h = mi0.shape[0]
     w = across.shape[2]
@@ -50,6 +52,7 @@ def _key_jobs(
     fx = ints[I_FX]
     yuv = ints[I_YUV] != 0
     has_img = bg_img.shape[0] == h and bg_img.shape[1] == w
+    hold_on = P[P_HOLD] > F32(0.0)
     for wi in range(workers):
         tiles[wi, 1, :3] = 0
     for wi in prange(workers):
@@ -73,12 +76,20 @@ def _key_jobs(
                         ar[x] = sr[c0 + x]
             buf = scratch[wi].reshape(nbuf * brows * bw)[: nbuf * brows * vw]
             st = stage[wi, : h * vw * channels].reshape((h, vw, channels))
+            n_sh = h * vw if hold_on else 0
+            sh = shown_stage[wi, :n_sh].reshape((h if hold_on else 0, vw))
+            hv = held[:, c0:c1] if held.shape[1] == w else held
             _band(
                 yv, uv, vv, rv, acr, mi0, mi1, mfy,
                 P, band_ints, dec, lw, fw, bg_color, bv, st, mat, yp, up, vp, ap,
-                buf.reshape((nbuf, brows, vw)), lines[wi], tiles[wi], y0, y1,
+                hv, sh, buf.reshape((nbuf, brows, vw)), lines[wi], tiles[wi], y0, y1,
             )  # fmt: skip
             xo = k0 - c0
+            if hold_on:
+                for r in range(y0, y1):
+                    sd, ss = shown[r, k0:k1], sh[r, xo : xo + k1 - k0]
+                    for i in range(k1 - k0):
+                        sd[i] = ss[i]
             if yuv:
                 _rows_to_yuv(st, y0, y1, xo, xo + k1 - k0, c0, mat, yp, up, vp, ap)
             else:  # row by row as runs of bytes: a vector copy, not an element-wise one
@@ -96,6 +107,7 @@ _JOBS_SIGNATURE = nt.void(
     nt.Array(nt.int64, 2, "C"),  # jobs
     nt.Array(nt.uint8, 2, "C"),  # stage, per worker
     nt.Array(nt.float32, 2, "C"),  # strips, per worker
+    nt.Array(nt.uint8, 2, "C"),  # shown_stage, per worker
     nt.int64,  # channels
 )
 

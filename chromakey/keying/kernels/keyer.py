@@ -20,9 +20,11 @@ from ..param_table import (
     I_FX,
     I_FY,
     I_HALO,
+    I_HOLD,
     I_LAYOUT,
     I_TILES,
     I_YUV,
+    P_HOLD,
 )
 from .alpha0 import alpha0_outputs
 from .common import (
@@ -38,6 +40,7 @@ from .common import (
     T_SUBJECT,
 )
 from .frame import kernel
+from .hold import HeldLevels
 from .incremental import (
     DECODE_REACH,
     FULL_SHARE,
@@ -99,6 +102,7 @@ class CpuKeyer:
         )  # fmt: skip
         self.plain_screen = plain_screen
         self._kept = Kept()
+        self._held = HeldLevels()
         self._idle = 0  # frames in a row keyed whole with the incremental path on
         self._frames = 0
         self.band_rows = max(2, int(band_rows))
@@ -163,8 +167,11 @@ class CpuKeyer:
         for any other combination the uint8 image.
         """
         P, ints, fw = self._pack(keyed_params(self.params, screen))
-        ints = ints.copy()
         h, w = frame.height, frame.width
+        held_key = (P.tobytes(), ints.tobytes(), fw.tobytes())
+        held, shown, valid = self._held.begin(held_key, h, w, bool(P[P_HOLD] > 0))
+        hold = (held, shown)
+        ints = ints.copy()
         ints[I_TILES] = 1 if self.tiles else 0
         bg_color, bg_img = NO_COLOR, NO_IMAGE
         match background:
@@ -203,7 +210,9 @@ class CpuKeyer:
         fy, fx = (1, 1) if frame.layout == "rgb" else (int(ints[I_FY]), int(ints[I_FX]))
         has_img = kind in (BG_RGB, BG_RGBA)
 
-        args = FrameArgs((yplane, uplane, vplane, rgbp), across, (mi0, mi1, mfy), P, ints,
+        call_ints = ints.copy()
+        call_ints[I_HOLD] = int(valid)  # the call's, not a setting: the incremental key omits it
+        args = FrameArgs((yplane, uplane, vplane, rgbp), across, (mi0, mi1, mfy), P, call_ints,
                          dec, lw, fw, bg_color, bg_img)  # fmt: skip
 
         def key_whole() -> list[np.ndarray]:
@@ -215,7 +224,7 @@ class CpuKeyer:
                           np.empty((h, w), np.uint8) if channels == 4 else NO_OUT_PLANE]  # fmt: skip
             else:
                 out, planes = np.empty((h, w, channels), np.uint8), [NO_OUT_PLANE] * 4
-            self._run.whole(args, out, planes, kind)
+            self._run.whole(args, out, planes, kind, hold)
             if yuv:
                 return planes if channels == 4 else planes[:3]
             return [out]
@@ -223,7 +232,9 @@ class CpuKeyer:
         self._run.counts = np.zeros(3, np.int64)
         if not incremental:
             self._kept.reused = self._kept.plain = 0.0
-            return self._result(key_whole(), yuv)
+            got = key_whole()
+            self._held.end(held_key)
+            return self._result(got, yuv)
         layout = (h, w, channels, yuv, frame.layout, fy, fx, kind)
         settings = (
             self.tiles, P.tobytes(), ints.tobytes(), fw.tobytes(), dec.tobytes(),
@@ -274,8 +285,11 @@ class CpuKeyer:
             else:
                 self._kept.valid = False
             self._kept.reused = 0.0
+            self._held.end(held_key)
             return self._result(got, yuv)
         self._idle = 0
+        if shown.shape == (h, w):
+            self._held.keep(fill)
 
         def key_jobs(jobs: np.ndarray) -> None:
             """kernels.jobs on this frame: the rectangles ``jobs`` keyed into the kept outputs."""
@@ -284,9 +298,11 @@ class CpuKeyer:
                 out, planes = NO_OUT_IMAGE, kept + [NO_OUT_PLANE] * (4 - len(kept))
             else:
                 out, planes = kept[0], [NO_OUT_PLANE] * 4
-            self._run.jobs(args, out, planes, jobs, channels)
+            self._run.jobs(args, out, planes, jobs, channels, hold)
 
-        return self._result(self._kept.rekey(dirty, reach, (h, w), key_jobs, fill, alpha0), yuv)
+        got = self._kept.rekey(dirty, reach, (h, w), key_jobs, fill, alpha0)
+        self._held.end(held_key)
+        return self._result(got, yuv)
 
     @staticmethod
     def _result(got: list[np.ndarray], yuv: bool) -> np.ndarray | YuvImage:
@@ -331,6 +347,7 @@ class CpuKeyer:
             delta[: max(h // 3, 1)] = 1
             self._render(blank(delta), screen, CLEAR, None, True)
             self._kept.clear()
+        self._held.clear()
         self._idle = self._frames = 0
 
     @property
@@ -356,7 +373,13 @@ class CpuKeyer:
         """The last frame's share of output blocks kept from the frame before (incremental)."""
         return self._kept.reused
 
+    def reset(self) -> None:
+        """The next frame keyed on its own: no still hold from, nor blocks kept of, this one."""
+        self._held.clear()
+        self._kept.valid = False
+
     def close(self) -> None:
-        """Frees the scratch and the kept frame."""
+        """Frees the scratch, the kept frame and the still hold's state."""
         self._run.close()
         self._kept.clear()
+        self._held.clear()

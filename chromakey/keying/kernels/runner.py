@@ -53,9 +53,18 @@ class KernelRunner:
         self._rgb = np.zeros((0, 0, 3), np.uint8)
         self._stage = np.zeros((0, 0), np.uint8)  # the jobs kernel's strips keyed, per worker
         self._strips = np.zeros((0, 0), F32)  # and the screen map across them
+        self._shown = np.zeros((0, 0), np.uint8)  # and their still-hold levels
 
-    def whole(self, a: FrameArgs, out: np.ndarray, planes: list[np.ndarray], kind: int) -> None:
-        """The frame kernel on the whole frame into ``out`` (and ``planes`` for YUV)."""
+    def whole(
+        self,
+        a: FrameArgs,
+        out: np.ndarray,
+        planes: list[np.ndarray],
+        kind: int,
+        hold: tuple[np.ndarray, np.ndarray],
+    ) -> None:
+        """The frame kernel on the whole frame into ``out`` (and ``planes`` for YUV);
+        ``hold``: the still hold's (previous levels, this frame's) (kernels.hold)."""
         h, w = out.shape[0], out.shape[1]
         band_rows = self.rows_per_band(h)
         scratch, lines, tiles = self._buffers(h, w, band_rows + 2 * int(a.ints[I_HALO]))
@@ -64,7 +73,8 @@ class KernelRunner:
             ints[I_PREFILLED] = prefill(out, kind, a.bg_color, a.bg_img)
         args = dataclasses.replace(a, ints=ints)
         with _KERNEL_LOCK:  # numba's threads are one pool per process: one frame at a time
-            kernel()(*args.vectors(), out, TO_YUV, *planes, scratch, lines, tiles, band_rows)
+            kernel()(*args.vectors(), out, TO_YUV, *planes, *hold, scratch, lines, tiles,
+                     band_rows)  # fmt: skip
             self.counts = tiles[:, 1, :3].sum(axis=0)
 
     def jobs(
@@ -74,9 +84,10 @@ class KernelRunner:
         planes: list[np.ndarray],
         jobs: np.ndarray,
         channels: int,
+        hold: tuple[np.ndarray, np.ndarray],
     ) -> None:
         """The jobs kernel: the rectangles ``jobs`` of the frame keyed into ``out`` or
-        ``planes`` (the kept outputs)."""
+        ``planes`` (the kept outputs), and their still-hold levels into ``hold[1]``."""
         h, w = a.map_rows[0].shape[0], a.across.shape[2]
         rows = max(self.rows_per_band(h), int((jobs[:, J_Y1] - jobs[:, J_Y0]).max()))
         scratch, lines, tiles = self._buffers(h, w, rows + 2 * int(a.ints[I_HALO]))
@@ -85,13 +96,16 @@ class KernelRunner:
             self._stage = np.empty((k, h * w * channels), np.uint8)
         if self._strips.shape != (k, a.across.size):
             self._strips = np.empty((k, a.across.size), F32)
+        shown = h * w if hold[1].shape == (h, w) else 0
+        if self._shown.shape != (k, shown):
+            self._shown = np.empty((k, shown), np.uint8)
         band_ints = a.ints.copy()
         band_ints[I_YUV] = 0  # a strip's rows are converted once its core is copied out
         band_ints[I_PREFILLED] = 0  # the stage holds no background: the band writes it
         with _KERNEL_LOCK:
             jobs_kernel()(
-                *a.vectors(), out, TO_YUV, *planes, scratch, lines, tiles, band_ints, jobs,
-                self._stage, self._strips, channels,
+                *a.vectors(), out, TO_YUV, *planes, *hold, scratch, lines, tiles, band_ints,
+                jobs, self._stage, self._strips, self._shown, channels,
             )  # fmt: skip
             self.counts = tiles[:, 1, :3].sum(axis=0)
 
@@ -129,4 +143,5 @@ class KernelRunner:
         self._scratch = None
         self._stage = np.zeros((0, 0), np.uint8)
         self._strips = np.zeros((0, 0), F32)
+        self._shown = np.zeros((0, 0), np.uint8)
         self._rgb = np.zeros((0, 0, 3), np.uint8)

@@ -5,7 +5,7 @@ Each function has a GLSL twin of the same name in ``shaders/`` and reads the sam
 values are float32 in 0–1; images are H×W(×C) arrays. The modules follow the frame:
 ``decode`` → ``membership`` (membership, key excess, raw alpha) → ``screen`` (the screen
 colour at each pixel) → ``guide`` (the luma guide) → ``refine`` (edge, clip) → ``colour_model`` (partial pixels against the
-subject's colour beside them) → ``refine`` (choke, feather)
+subject's colour beside them) → ``refine`` (choke, feather) → ``hold`` (the still hold, against the previous frame)
 → ``unmix`` (spill gate, unmix and despill, composite); ``windows`` holds the window
 filters they share, ``common`` the constants and the soft step, ``keyer`` ``key_frame`` and
 :class:`ReferenceKeyer`. The names are gathered here, so that ``reference.X`` reads as one
@@ -45,6 +45,7 @@ from .guide import (
     luma,
     luma_weights,
 )
+from .hold import HOLD_REACH, HoldState, hold_matte, hold_reach, levels
 from .keyer import STRIP_PIXELS, ReferenceKeyer, cpu_workers, key_frame, key_pixels
 from .membership import (
     MEMBER_REACH,
@@ -78,6 +79,7 @@ from .refine import (
     gaussian_weights,
     halo_rows,
     refine_matte,
+    refined_one,
     shape_matte,
 )
 from .screen import map_axis, screen_at, screen_colors, screen_rows
@@ -85,6 +87,8 @@ from .unmix import composite, spill_gate, to_uint8, unmix_despill
 from .windows import box_sum, window_reduce
 
 __all__ = [
+    "HOLD_REACH",
+    "HoldState",
     "ALPHA_FLOOR",
     "ALPHA_VISIBLE",
     "CHROMA_GUIDE_EPS",
@@ -133,6 +137,9 @@ __all__ = [
     "guided_chroma",
     "guided_matte",
     "halo_rows",
+    "levels",
+    "hold_matte",
+    "hold_reach",
     "hue_membership",
     "key_channel",
     "key_excess",
@@ -150,6 +157,7 @@ __all__ = [
     "raw_alpha",
     "reach_membership",
     "refine_matte",
+    "refined_one",
     "shape_matte",
     "screen_at",
     "screen_colors",

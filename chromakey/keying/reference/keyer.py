@@ -16,6 +16,7 @@ from .colour_model import colour_model_matte
 from .common import F32
 from .decode import decode_rgb, decode_rows
 from .guide import BT709_LUMA, guided_matte, luma, luma_weights
+from .hold import HoldState, hold_matte
 from .membership import (
     hue_membership,
     key_channel,
@@ -27,7 +28,7 @@ from .membership import (
     screen_membership,
     screen_share,
 )
-from .refine import clip_matte, edge_weight, halo_rows, shape_matte
+from .refine import clip_matte, edge_weight, halo_rows, refined_one, shape_matte
 from .screen import screen_colors, screen_rows
 from .unmix import composite, spill_gate, to_uint8, unmix_despill
 
@@ -39,13 +40,17 @@ def key_frame(
     screen: ScreenMap,
     p: KeyerParams,
     luma_w: np.ndarray = BT709_LUMA,
+    hold: HoldState | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """RGB → (premultiplied foreground, alpha), keyed against a screen map
     (``ScreenMap.constant(colour)`` for one colour).
 
-    ``luma_w``: the frame's :func:`luma_weights` (the guide of :func:`guided_matte`).
+    ``luma_w``: the frame's :func:`luma_weights` (the guide of :func:`guided_matte`);
+    ``hold``: the still hold's previous state, and where its next goes (:func:`hold_matte`);
+    None keys the frame on its own.
     """
-    return key_pixels(rgb, screen_colors(screen, rgb.shape[0], rgb.shape[1]), p, luma_w)
+    colors = screen_colors(screen, rgb.shape[0], rgb.shape[1])
+    return key_pixels(rgb, colors, p, luma_w, hold)
 
 
 def key_pixels(
@@ -53,10 +58,12 @@ def key_pixels(
     colors: np.ndarray,
     p: KeyerParams,
     luma_w: np.ndarray = BT709_LUMA,
+    hold: HoldState | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`key_frame` with the screen's colours already given for these pixels: H×W×3, or
     one (3,) colour that numpy broadcasts. Apart from key_frame because a strip of rows keys
     against its rows of the whole frame's map (:func:`screen_rows`), not a map of its own.
+    ``hold``: the still hold's state of these pixels, or None.
     """
     hue, sat, light, chroma = rgb_to_hsl(rgb)
     hue_m = hue_membership(hue, p)
@@ -69,8 +76,10 @@ def key_pixels(
     guided = guided_matte(raw, luma(rgb, luma_w), p)
     clipped = clip_matte(guided, edge_weight(guided, p), p)
     alpha = shape_matte(colour_model_matte(clipped, raw, rgb, screen), p)
-    fg = unmix_despill(rgb, alpha, spill_gate(hue_m, sat, alpha, p), screen, key, p)
-    return fg, alpha
+    gate = spill_gate(hue_m, sat, alpha, p)  # from this frame's matte: spill is this frame's
+    if hold is not None:
+        alpha, hold.next = hold_matte(alpha, hold.prev, refined_one(p), p)
+    return unmix_despill(rgb, alpha, gate, screen, key, p), alpha
 
 
 def cpu_workers() -> int:
@@ -112,6 +121,10 @@ class ReferenceKeyer:
         self.workers = max(1, min(cpus, 4) if workers is None else int(workers))
         self.strip_rows = strip_rows
         self._pool: ThreadPoolExecutor | None = None
+        # The still hold's state (the levels of the matte shown), and the settings and size it
+        # was keyed with (other settings or another size start afresh).
+        self._held: np.ndarray | None = None
+        self._held_for: tuple[KeyerParams, int, int] | None = None
 
     def set_params(self, params: KeyerParams) -> None:
         self.params = params
@@ -124,15 +137,21 @@ class ReferenceKeyer:
         """
         check_layer(background, frame.width, frame.height)
         p = keyed_params(self.params, screen)
+        h, w = frame.height, frame.width
+        state = (p, h, w)
+        held = self._held if self._held_for == state else None
         bands = self.bands(frame.width, frame.height) if self.strips else []
         if len(bands) <= 1:
-            fg, alpha = key_frame(decode_rgb(frame), screen, p, luma_weights(frame))
+            hold = HoldState(held)
+            fg, alpha = key_frame(decode_rgb(frame), screen, p, luma_weights(frame), hold)
+            self._held, self._held_for = hold.next, state
             return to_uint8(composite(fg, alpha, background))
         out = np.empty((frame.height, frame.width, out_channels(background)), np.uint8)
+        kept = np.empty((h, w), np.uint8)
         halo = halo_rows(p)
 
         def band(rows: tuple[int, int]) -> None:
-            self._render_band(frame, screen, background, p, halo, rows[0], rows[1], out)
+            self._render_band(frame, screen, background, p, halo, rows, held, out, kept)
 
         if self.workers == 1:
             for rows in bands:
@@ -142,6 +161,7 @@ class ReferenceKeyer:
                 self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="cpu-keyer")
             for _ in self._pool.map(band, bands):  # re-raises a strip's exception here
                 pass
+        self._held, self._held_for = kept, state
         return out
 
     def bands(self, width: int, height: int) -> list[tuple[int, int]]:
@@ -160,20 +180,31 @@ class ReferenceKeyer:
         background: Layer,
         p: KeyerParams,
         halo: int,
-        y0: int,
-        y1: int,
+        rows: tuple[int, int],
+        held: np.ndarray | None,
         out: np.ndarray,
+        kept: np.ndarray,
     ) -> None:
-        """Rows [y0, y1) of the frame into ``out``: keyed with ``halo`` rows of context."""
-        h, w = frame.height, frame.width
+        """Rows [y0, y1) of the frame into ``out`` and their hold state into ``kept``: keyed
+        with ``halo`` rows of context (``held``: the previous frame's state, or None)."""
+        (y0, y1), h, w = rows, frame.height, frame.width
         h0, h1 = max(0, y0 - halo), min(h, y1 + halo)
         rgb = decode_rows(frame, h0, h1)
-        fg, alpha = key_pixels(rgb, screen_rows(screen, h, w, h0, h1), p, luma_weights(frame))
+        colors = screen_rows(screen, h, w, h0, h1)
+        hold = HoldState(held[h0:h1] if held is not None else None)
+        fg, alpha = key_pixels(rgb, colors, p, luma_weights(frame), hold)
         a, b = y0 - h0, y1 - h0
+        assert hold.next is not None  # key_pixels sets it
+        kept[y0:y1] = hold.next[a:b]
         bg = Picture(background.pixels[y0:y1]) if isinstance(background, Picture) else background
         to_uint8(composite(fg[a:b], alpha[a:b], bg), out=out[y0:y1])
 
+    def reset(self) -> None:
+        """The next frame keyed on its own (no still hold from this one)."""
+        self._held = self._held_for = None
+
     def close(self) -> None:
+        self.reset()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None

@@ -9,6 +9,7 @@ import numpy as np
 from ...core.params import KeyerParams
 from .colour_model import COLOUR_RADIUS
 from .common import EDGE_RADIUS, F32, soft_step
+from .hold import hold_reach
 from .membership import member_reach
 from .windows import _pad_edge, _shifted, window_reduce
 
@@ -24,14 +25,16 @@ def halo_rows(p: KeyerParams) -> int:
     luma guide (two box filters of guide_radius) and the edge test (EDGE_RADIUS) on one
     side, the local colour model (COLOUR_RADIUS, on the raw matte and the colours) on the
     other, whichever is wider; then the choke (|choke|), the feather (ceil(feather) taps),
-    the spill gate's max filter (spill_radius) and membership's reach (member_reach). Every
+    the spill gate's max filter (spill_radius) or the still hold's window (hold_reach),
+    whichever is wider (both read the shaped matte), and membership's reach (member_reach). Every
     operation of that kind added to key_frame must be counted here; tests/test_cpu_strips.py
     checks the sum against the whole frame.
     """
     feather = math.ceil(p.feather) if p.feather > 0 else 0
     clipped = max(2 * p.guide_radius + EDGE_RADIUS, COLOUR_RADIUS)
     reach = member_reach(p)
-    return clipped + abs(p.choke) + feather + p.spill_radius + reach + HALO_MARGIN
+    last = max(p.spill_radius, hold_reach(p))
+    return clipped + abs(p.choke) + feather + last + reach + HALO_MARGIN
 
 
 def gaussian_weights(radius: float) -> np.ndarray:
@@ -89,6 +92,12 @@ def feather_matte(alpha: np.ndarray, p: KeyerParams) -> np.ndarray:
 def shape_matte(alpha: np.ndarray, p: KeyerParams) -> np.ndarray:
     """The user's choke, then feather."""
     return feather_matte(choke_matte(alpha, p), p)
+
+
+def refined_one(p: KeyerParams) -> float:
+    """What refinement makes of a matte that is 1 throughout: a plain subject's matte (the
+    feather's taps sum to 1 only within rounding)."""
+    return float(shape_matte(np.ones((1, 1), F32), p)[0, 0])
 
 
 def refine_matte(guided: np.ndarray, p: KeyerParams) -> np.ndarray:

@@ -1,0 +1,52 @@
+"""The still hold's state between frames (reference.hold_matte): two planes of levels, the
+previous frame's (read) and this frame's (written), swapped after each frame."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .incremental import BLOCK, copy_blocks
+
+# What the kernels take for the state with the hold off (they then read and write none).
+NO_LEVELS = np.zeros((1, 1), np.uint8)
+NO_LEVELS.flags.writeable = False
+NO_SHOWN = np.zeros((1, 1), np.uint8)
+
+
+class HeldLevels:
+    """The levels each pixel showed, and the settings and size they were keyed with: a frame
+    keyed with others, or of another size, starts afresh (the kernels' I_HOLD off)."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self._planes: list[np.ndarray] = []
+        self._for: object = None
+        self._zeros = np.zeros((0, 0), np.uint8)
+
+    def begin(self, key: object, h: int, w: int, on: bool) -> tuple[np.ndarray, np.ndarray, bool]:
+        """(Previous levels, this frame's plane, whether the previous ones are this key's)."""
+        if not on:
+            self.clear()
+            return NO_LEVELS, NO_SHOWN, False
+        if not self._planes or self._planes[0].shape != (h, w):
+            self._planes = [np.zeros((h, w), np.uint8), np.zeros((h, w), np.uint8)]
+            self._for = None
+        return self._planes[0], self._planes[1], self._for == key
+
+    def keep(self, fill: np.ndarray | None) -> None:
+        """Before the incremental path's rectangles: this frame's plane starts as the previous
+        one (its kept blocks), with the ``fill`` blocks (plain screen, alpha 0) at 0."""
+        prev, shown = self._planes
+        np.copyto(shown, prev)
+        if fill is not None and fill.any():
+            if self._zeros.shape != shown.shape:
+                self._zeros = np.zeros(shown.shape, np.uint8)
+            copy_blocks(self._zeros, shown, fill, BLOCK, BLOCK)
+
+    def end(self, key: object) -> None:
+        """After a frame: its levels become the previous ones, for ``key``."""
+        if self._planes:
+            self._planes.reverse()
+            self._for = key
