@@ -47,7 +47,7 @@ def _narrow(graph) -> None:
             assert not fmt.endswith("32F") or target in FLOAT32_OK, (target, fmt)
 
 
-def test_default_settings_take_eight_narrow_passes():
+def test_default_settings_take_seven_narrow_passes():
     graph = pass_graph(KeyerParams())
     assert [ps.program for ps in graph] == [
         "key",
@@ -56,7 +56,6 @@ def test_default_settings_take_eight_narrow_passes():
         "matte",
         "colour_rows",
         "colour_model",
-        "hold",
         "composite",
     ]
     _narrow(graph)
@@ -67,27 +66,31 @@ def test_default_settings_take_eight_narrow_passes():
     assert reach.outputs == ("guide", "colour")
     assert {t for _, t in reach.inputs} == {"keyed", "seed"}
     # The local colour model: row sums of the reach pass's terms, then the clip and the model
-    # from the matte and those sums, into the matte the still hold reads; the composite shows
-    # the hold's levels and takes its near-screen test from the matte before it.
-    rows, model, hold, composite = graph[4:]
+    # from the matte and those sums, into the matte the composite reads.
+    rows, model, composite = graph[4:]
     assert rows.inputs == (("src", "colour"),) and rows.outputs == ("colour_rows",)
     assert dict(model.inputs) == {"matte_tex": "matte", "rows_tex": "colour_rows"}
-    assert model.outputs == ("alpha",)
-    assert dict(hold.inputs) == {"alpha_tex": "alpha", "held_tex": "held"}
-    assert hold.outputs == ("levels",)
-    assert dict(composite.inputs)["alpha_tex"] == "levels"
-    assert dict(composite.inputs)["near_tex"] == "alpha"
+    assert model.outputs == ("alpha",) and dict(composite.inputs)["alpha_tex"] == "alpha"
     per_px = sum(ps.bytes_per_pixel for ps in graph)
     # key (RGBA32F + R8 + R32F), reach (RG32F + RGBA32F), guide (RG32F + R32F), matte,
-    # colour rows (RGBA32F), colour model (R32F), hold (R8), out
-    assert per_px == 21 + 24 + 12 + 4 + 16 + 4 + 1 + 4
+    # colour rows (RGBA32F), colour model (R32F), out
+    assert per_px == 21 + 24 + 12 + 4 + 16 + 4 + 4
     assert frame_bytes(graph, 1920, 1080) == per_px * 1920 * 1080
 
 
-def test_with_the_still_hold_off_the_composite_reads_the_matte():
-    graph = pass_graph(KeyerParams(still_hold=0.0))
-    assert "hold" not in [ps.program for ps in graph]
-    assert dict(graph[-1].inputs)["alpha_tex"] == "alpha"
+def test_the_still_hold_is_one_narrow_pass_before_the_composite():
+    """Off by default; on, one pass reads the shaped matte and the previous frame's levels
+    (the keyer's carried target) and writes the levels the composite shows, one byte a
+    pixel; the composite's near-screen test still reads the matte before it."""
+    assert "hold" not in [ps.program for ps in pass_graph(KeyerParams())]
+    graph = pass_graph(KeyerParams(still_hold=0.2))
+    assert [ps.program for ps in graph][-2:] == ["hold", "composite"]
+    hold, composite = graph[-2:]
+    assert dict(hold.inputs) == {"alpha_tex": "alpha", "held_tex": "held"} and "held" in CARRIED
+    assert hold.outputs == ("levels",) and hold.bytes_per_pixel == 1
+    assert dict(composite.inputs)["alpha_tex"] == "levels"
+    assert dict(composite.inputs)["near_tex"] == "alpha"
+    assert frame_bytes(graph) == frame_bytes(pass_graph(KeyerParams())) + 1920 * 1080
 
 
 def test_a_pale_screen_window_reaches_farther_through_the_same_passes():
@@ -144,7 +147,7 @@ def test_subsampled_frames_take_the_chroma_guide_first_on_the_chroma_grid(chroma
     ],
 )
 def test_other_settings_add_passes_only_for_themselves(change, extra):
-    assert len(pass_graph(KeyerParams(**change))) == 8 + extra
+    assert len(pass_graph(KeyerParams(**change))) == 7 + extra
 
 
 @pytest.mark.parametrize(
@@ -155,6 +158,7 @@ def test_other_settings_add_passes_only_for_themselves(change, extra):
         KeyerParams(guide_radius=9, feather=2.0, spill_radius=12),
         KeyerParams(choke=2, feather=10.0, spill=0.0),
         KeyerParams(sat_max=0.5, guide_radius=0),
+        KeyerParams(still_hold=0.2, choke=1),
     ],
 )
 def test_every_input_is_written_before_it_is_read_and_never_by_its_reader(p):
@@ -198,9 +202,8 @@ def test_pass_table_names_passes_formats_and_bytes():
     assert "| 2 | reach | reach | guide (RG32F) + colour (RGBA32F) | 24 |" in table
     assert "| 5 | colour rows | colour_rows | colour_rows (RGBA32F) | 16 |" in table
     assert "| 6 | colour model | colour_model | alpha (R32F) | 4 |" in table
-    assert "| 7 | hold | hold | levels (R8) | 1 |" in table
-    assert "**8 passes**" in table and "**86**" in table
-    assert f"(86 B per picture pixel) = {86 * 1920 * 1080:,} B (178.3 MB)" in table
+    assert "**7 passes**" in table and "**85**" in table
+    assert f"(85 B per picture pixel) = {85 * 1920 * 1080:,} B (176.3 MB)" in table
 
 
 def test_passes_script_prints_the_table():
@@ -213,7 +216,7 @@ def test_passes_script_prints_the_table():
     )
     assert proc.returncode == 0, proc.stderr
     # 4:2:0 frames by default: the chroma guide pass first, 4 B per picture pixel.
-    assert "9 passes" in proc.stdout and "11 passes" in proc.stdout
+    assert "8 passes" in proc.stdout and "10 passes" in proc.stdout
     assert "choke rows" in proc.stdout
     assert (
         "| 1 | chroma guide | chroma_guide | chroma_guide (RGBA32F) at 1/2×1/2 | 4 |" in proc.stdout
@@ -223,7 +226,7 @@ def test_passes_script_prints_the_table():
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert plain.returncode == 0, plain.stderr
-    assert "8 passes" in plain.stdout and "chroma guide" not in plain.stdout
+    assert "7 passes" in plain.stdout and "chroma guide" not in plain.stdout
 
 
 def test_pass_times_script_times_every_pass_of_the_graph(gl_ctx):

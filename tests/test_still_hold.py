@@ -24,7 +24,7 @@ from chromakey.keying.kernels.common import TOLERANCE
 
 from parity import within_tolerance
 
-P = KeyerParams()
+P = KeyerParams(still_hold=0.2)  # off by default: a drifting subject moves in steps
 ONE = cpu.refined_one(P)
 
 
@@ -87,9 +87,9 @@ def test_a_first_frame_is_rounded_to_levels_and_the_hold_off_changes_nothing():
     assert np.array_equal(shown_off, alpha)
 
 
-def test_the_hold_adds_no_halo_at_default_settings():
+def test_the_hold_adds_no_halo_at_the_default_spill_radius():
     """HOLD_REACH is within the spill gate's default reach: the bands' halo, and with it the
-    incremental path's reach in blocks, are what they were without the hold."""
+    incremental path's reach in blocks, are what they are without the hold."""
     assert cpu.halo_rows(P) == cpu.halo_rows(P.replace(still_hold=0.0))
 
 
@@ -128,7 +128,7 @@ def run(keyer, frames: list[Frame], screens, bg=CLEAR) -> list[np.ndarray]:
 
 
 PARAMS = [
-    KeyerParams(),
+    P,
     KeyerParams(still_hold=0.05, feather=1.5, choke=1),
     KeyerParams(still_hold=0.5, spill_radius=0, guide_radius=2),
     KeyerParams(still_hold=0.3, spill_radius=5, sat_max=0.9),

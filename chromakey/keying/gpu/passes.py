@@ -161,7 +161,7 @@ def _reduce_pair(what: str, radius: int, use_max: bool, src: str = "alpha") -> l
 
 @functools.lru_cache(maxsize=64)
 def pass_graph(p: KeyerParams, chroma: tuple[int, int] = (1, 1)) -> tuple[GpuPass, ...]:
-    """The passes GpuKeyer draws for ``p``, in order: 8 at default settings, and first the
+    """The passes GpuKeyer draws for ``p``, in order: 7 at default settings, and first the
     chroma guide pass when the frame's chroma is subsampled (``chroma``: Frame.chroma_factors, (1, 1)
     for 4:4:4 and RGB frames).
 
