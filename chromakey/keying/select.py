@@ -53,11 +53,6 @@ class Keyer(Protocol):
         """Ready for frames of this size (scratch, targets), before a live clock starts."""
         ...
 
-    def reset(self) -> None:
-        """Forget the previous frame: the next is keyed on its own (the still hold holds
-        nothing), as after a cut to another scene or stream."""
-        ...
-
     def close(self) -> None: ...
 
 
