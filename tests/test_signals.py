@@ -270,7 +270,17 @@ def test_a_wait_no_handler_can_reach_still_ends_within_the_grace(tmp_path):
         proc.stdin.close()
 
 
-SWALLOWED = """
+# The scripts' end: the next checkpoint raises the signal held, and its exit status says which.
+EXIT_AT_CHECKPOINT = """try:
+    signals.checkpoint()
+except signals.Interrupted as exc:
+    sys.exit(signals.exit_status(exc))
+sys.exit(1)
+"""
+
+
+SWALLOWED = (
+    """
 import os, signal, sys
 from chromakey.core import signals
 signals.install()
@@ -282,12 +292,9 @@ class Finalised:
             pass
 
 Finalised()
-try:
-    signals.checkpoint()
-except signals.Interrupted as exc:
-    sys.exit(signals.exit_status(exc))
-sys.exit(1)
 """
+    + EXIT_AT_CHECKPOINT
+)
 
 
 def ends_with_status(script: str, sig: int, *, timeout: float) -> str:
@@ -307,7 +314,8 @@ def test_an_interrupt_a_finaliser_swallowed_is_raised_at_the_next_checkpoint():
     assert "Exception ignored" not in stderr, stderr
 
 
-HELD_IN_COMPILER = """
+HELD_IN_COMPILER = (
+    """
 import os, signal, sys
 import numba
 from numba.core import event
@@ -330,12 +338,9 @@ def twice(x):
 with event.install_listener("numba:compile", SignalMidCompile()):
     assert twice(21) == 42  # the compile finished: the signal did not cut through it
 assert signals.received() == signal.SIGINT
-try:
-    signals.checkpoint()
-except signals.Interrupted as exc:
-    sys.exit(signals.exit_status(exc))
-sys.exit(1)
 """
+    + EXIT_AT_CHECKPOINT
+)
 
 
 def test_a_signal_in_numbas_compiler_is_held_until_the_next_checkpoint():
@@ -346,7 +351,8 @@ def test_a_signal_in_numbas_compiler_is_held_until_the_next_checkpoint():
     assert "Exception ignored" not in stderr, stderr
 
 
-HELD_IN_THREAD_START = """
+HELD_IN_THREAD_START = (
+    """
 import os, signal, sys, threading, time
 from chromakey.core import signals
 signals.install()
@@ -362,12 +368,9 @@ t = SignalledAsItStarts(target=lambda: None)
 t.start()  # not cut short: the thread is started, so it can be joined
 t.join(5)
 assert signals.received() == signal.SIGTERM and not t.is_alive()
-try:
-    signals.checkpoint()
-except signals.Interrupted as exc:
-    sys.exit(signals.exit_status(exc))
-sys.exit(1)
 """
+    + EXIT_AT_CHECKPOINT
+)
 
 
 def test_a_signal_as_a_thread_starts_is_held_until_the_next_checkpoint():

@@ -168,8 +168,9 @@ class CpuKeyer:
         """
         P, ints, fw = self._pack(keyed_params(self.params, screen))
         h, w = frame.height, frame.width
-        held_key = (P.tobytes(), ints.tobytes(), fw.tobytes())
-        held, shown, valid = self._held.begin(held_key, h, w, bool(P[P_HOLD] > 0))
+        hold_on = bool(P[P_HOLD] > 0)  # off: no key to make, no state to keep
+        held_key = (P.tobytes(), ints.tobytes(), fw.tobytes()) if hold_on else None
+        held, shown, valid = self._held.begin(held_key, h, w, hold_on)
         hold = (held, shown)
         ints = ints.copy()
         ints[I_TILES] = 1 if self.tiles else 0
