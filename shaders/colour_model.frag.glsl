@@ -3,7 +3,8 @@
 // refine.glsl), then the local colour model (cpu.colour_model_matte) on the pixels the clip
 // leaves partial: the column sums of colour_rows' row sums give the solid subject's mean colour
 // beside the pixel, and its alpha moves toward where its own colour (decoded again here) lies
-// between the screen's and that one. Writes the matte choke, feather and the composite read.
+// between the screen's and that one. Writes the matte choke, feather and the composite read,
+// and that mean colour with its weight (cpu.LocalColour), which the composite's unmix reads.
 //
 // Only a partial pixel (0 < alpha < 1: the model's ramp over colour_partial is 0 at 0 and at 1)
 // reads the column or decodes, in loops whose trip count is 0 elsewhere: most of a frame is
@@ -21,7 +22,8 @@ uniform sampler2D rows_tex;      // colour_rows: row sums of solid_colour
 #define NEAR_R 0
 #include "refine.glsl"
 
-out float alpha_out;
+layout(location = 0) out float alpha_out;
+layout(location = 1) out vec4 local_out;  // cpu.LocalColour for the composite: 0 where not partial
 
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
@@ -32,8 +34,11 @@ void main() {
     for (int k = 0; k < partial * (2 * COLOUR_RADIUS + 1); k++) {
         sums += texelFetch(rows_tex, ivec2(p.x, clamp(p.y - COLOUR_RADIUS + k, 0, last)), 0);
     }
+    vec4 local = vec4(0.0);
     for (int once = 0; once < partial; once++) {
+        local = local_colour(alpha, sums);
         alpha = colour_model_matte(alpha, sums, decode_rgb(p), screen_at(p));
     }
     alpha_out = alpha;
+    local_out = local;
 }

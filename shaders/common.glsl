@@ -218,6 +218,41 @@ float colour_model_matte(float alpha, vec4 sums, vec3 rgb, vec3 screen_) {
     return alpha + trust * partial * (a - alpha);
 }
 
+// cpu.LocalColour at a partial pixel (alpha: its clipped matte): the solid subject's mean colour
+// beside it and the weight its colour may follow it with (F's support times the partial ramp).
+vec4 local_colour(float alpha, vec4 sums) {
+    float partial = soft_step(0.0, colour_partial, alpha) * soft_step(0.0, colour_partial, 1.0 - alpha);
+    return vec4(sums.yzw / max(sums.x, COLOUR_TINY),
+                soft_step(colour_support.x, colour_support.y, sums.x) * partial);
+}
+
+// cpu.edge_colour: the unmixed premultiplied colour fg moved by local.w · (1 − alpha) toward the
+// pixel unmixed again, along the line from the screen, to the local colour's key excess (at
+// most 0); 1/alpha of that unmix is the least over the other channels whose excess falls
+// with it, at most 1/EDGE_ALPHA_MIN.
+vec3 edge_colour(vec3 fg, float alpha, vec3 rgb, vec3 screen_, vec4 local, int k) {
+    float target = min(key_excess(local.rgb, k), 0.0);
+    vec3 d = rgb - screen_;
+    bool solved = false;
+    float u = 0.0;
+    for (int n = 1; n <= 2; n++) {
+        int j = (k + n) % 3;
+        float slope = d[k] - d[j];
+        if (slope < -COLOUR_TINY) {
+            float at = (target - (screen_[k] - screen_[j])) / slope;
+            u = solved ? min(u, at) : at;
+            solved = true;
+        }
+    }
+    if (!solved) {
+        return fg;
+    }
+    float weight = local.w * (1.0 - alpha);
+    u = clamp(u, 1.0, 1.0 / EDGE_ALPHA_MIN);
+    vec3 straight = clamp(screen_ + d * u, 0.0, 1.0);
+    return fg + weight * (alpha * straight - fg);
+}
+
 // --- 7. unmix and despill -----------------------------------------------------------------
 
 // Where spill may be removed: screen hues, weak colours, and anything near the screen.
@@ -233,11 +268,15 @@ float spill_gate(float colour_gate_, float near_screen) {
     return max(colour_gate_, near_screen);
 }
 
-// Premultiplied foreground: the screen's share removed, then its spill.
-vec3 unmix_despill(vec3 rgb, float alpha, float gate, vec3 screen_, int k) {
+// Premultiplied foreground: the screen's share removed, the edge's colour taken toward the
+// subject beside it (edge_colour; local.w is 0 where there is none), then its spill.
+vec3 unmix_despill(vec3 rgb, float alpha, float gate, vec3 screen_, vec4 local, int k) {
     vec3 fg = rgb - (1.0 - alpha) * screen_;
     fg = max(fg, 0.0);
     fg = min(fg, vec3(alpha));
+    if (local.w > 0.0) {
+        fg = edge_colour(fg, alpha, rgb, screen_, local, k);
+    }
     float spill_amount = max(key_excess(fg, k), 0.0);
     fg[k] -= spill * gate * spill_amount;
     return fg;

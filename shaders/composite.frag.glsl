@@ -15,6 +15,7 @@
 uniform sampler2D gate_tex;      // key pass: colour_gate
 uniform sampler2D alpha_tex;     // the refined matte
 uniform sampler2D near_tex;      // the matte again, or its min along rows over spill_radius
+uniform sampler2D local_tex;     // colour model pass: cpu.LocalColour (0 where none)
 
 uniform int background_mode;     // 0: none (straight RGBA out), 1: opaque RGB, 2: RGBA
 uniform int background_is_image; // 0: background_color, 1: background_image
@@ -63,7 +64,7 @@ void main() {
     float alpha = texelFetch(alpha_tex, p, 0).r;
     float near_min = window_min(p);
     float gate = spill_gate(texelFetch(gate_tex, p, 0).r, 1.0 - near_min);
-    vec3 fg = unmix_despill(rgb, alpha, gate, screen_at(p), key);
+    vec3 fg = unmix_despill(rgb, alpha, gate, screen_at(p), texelFetch(local_tex, p, 0), key);
     vec4 bg = background_is_image != 0 ? texelFetch(background_image, p, 0) : background_color;
     color_out = composite(fg, alpha, bg);
 }

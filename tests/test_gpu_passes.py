@@ -66,15 +66,17 @@ def test_default_settings_take_seven_narrow_passes():
     assert reach.outputs == ("guide", "colour")
     assert {t for _, t in reach.inputs} == {"keyed", "seed"}
     # The local colour model: row sums of the reach pass's terms, then the clip and the model
-    # from the matte and those sums, into the matte the composite reads.
+    # from the matte and those sums, into the matte the composite reads, and the local colour
+    # its unmix reads.
     rows, model, composite = graph[4:]
     assert rows.inputs == (("src", "colour"),) and rows.outputs == ("colour_rows",)
     assert dict(model.inputs) == {"matte_tex": "matte", "rows_tex": "colour_rows"}
-    assert model.outputs == ("alpha",) and dict(composite.inputs)["alpha_tex"] == "alpha"
+    assert model.outputs == ("alpha", "local") and dict(composite.inputs)["alpha_tex"] == "alpha"
+    assert dict(composite.inputs)["local_tex"] == "local"
     per_px = sum(ps.bytes_per_pixel for ps in graph)
     # key (RGBA32F + R8 + R32F), reach (RG32F + RGBA32F), guide (RG32F + R32F), matte,
-    # colour rows (RGBA32F), colour model (R32F), out
-    assert per_px == 21 + 24 + 12 + 4 + 16 + 4 + 4
+    # colour rows (RGBA32F), colour model (R32F + RGBA16F), out
+    assert per_px == 21 + 24 + 12 + 4 + 16 + 4 + 8 + 4
     assert frame_bytes(graph, 1920, 1080) == per_px * 1920 * 1080
 
 
@@ -201,9 +203,9 @@ def test_pass_table_names_passes_formats_and_bytes():
     assert "| 1 | key | key | keyed (RGBA32F) + gate (R8) + seed (R32F) | 21 |" in table
     assert "| 2 | reach | reach | guide (RG32F) + colour (RGBA32F) | 24 |" in table
     assert "| 5 | colour rows | colour_rows | colour_rows (RGBA32F) | 16 |" in table
-    assert "| 6 | colour model | colour_model | alpha (R32F) | 4 |" in table
-    assert "**7 passes**" in table and "**85**" in table
-    assert f"(85 B per picture pixel) = {85 * 1920 * 1080:,} B (176.3 MB)" in table
+    assert "| 6 | colour model | colour_model | alpha (R32F) + local (RGBA16F) | 12 |" in table
+    assert "**7 passes**" in table and "**93**" in table
+    assert f"(93 B per picture pixel) = {93 * 1920 * 1080:,} B (192.8 MB)" in table
 
 
 def test_passes_script_prints_the_table():

@@ -24,9 +24,10 @@ first for a frame with subsampled chroma (4:2:0, 4:2:2):
     rows
     colour     edge test and clip over a 5×5 window of the matte (refine.glsl); on the pixels
     model      left partial, the column sums → the solid subject's colour beside them, and the
-               local colour model's alpha (cpu.colour_model_matte) → the matte (R32F)
-    composite  decode again; the spill window's min of the matte; spill gate, unmix, despill,
-               over → RGBA8
+               local colour model's alpha (cpu.colour_model_matte) → the matte (R32F), and
+               that colour with its weight (cpu.LocalColour, RGBA16F)
+    composite  decode again; the spill window's min of the matte; spill gate, unmix, the
+               edge colour (cpu.edge_colour), despill, over → RGBA8
 
 Other settings add passes only for what they need: choke or feather (window_reduce rows +
 columns, Gaussian rows + columns on the colour model's matte), a spill_radius above

@@ -49,6 +49,7 @@ def shader_defines() -> dict[str, int | float]:
         "HOLD_REACH": cpu.HOLD_REACH,
         # What a zero weight sum or a zero-length line divides by (the reference's own).
         "COLOUR_TINY": float(cpu.COLOUR_TINY),
+        "EDGE_ALPHA_MIN": cpu.EDGE_ALPHA_MIN,
     }
 
 
@@ -58,6 +59,7 @@ FORMATS: dict[str, tuple[int, str]] = {
     "R32F": (1, "f4"),
     "RG32F": (2, "f4"),
     "RGBA8": (4, "f1"),
+    "RGBA16F": (4, "f2"),
     "RGBA32F": (4, "f4"),
 }
 
@@ -73,6 +75,10 @@ TARGETS: dict[str, str] = {
     # residual's narrow ramp (COLOUR_RESIDUAL) amplifies its errors.
     "colour": "RGBA32F",
     "colour_rows": "RGBA32F",
+    # The colour model's local colour and weight for the unmix (cpu.LocalColour), 16-bit: its
+    # rounding (2⁻¹² of a colour) moves the edge colour by a fraction of a step, as it is
+    # weighted by alpha·(1 − alpha) ≤ ¼.
+    "local": "RGBA16F",
     # The key pass's (luma, own membership, share, can) and reach_seed, float32: the reach pass
     # makes the raw matte of them, which the guide's variance sums and the clip ramp amplify.
     "keyed": "RGBA32F",
@@ -211,7 +217,7 @@ def pass_graph(p: KeyerParams, chroma: tuple[int, int] = (1, 1)) -> tuple[GpuPas
     # the solid subject's colour beside them, summed over rows, then columns and projected.
     passes += [
         GpuPass("colour rows", "colour_rows", ("colour_rows",), (("src", "colour"),)),
-        GpuPass("colour model", "colour_model", ("alpha",),
+        GpuPass("colour model", "colour_model", ("alpha", "local"),
                 (("matte_tex", matte), ("rows_tex", "colour_rows")),
                 defines=(("MATTE_CHANNEL", channel),)),
     ]  # fmt: skip
@@ -248,7 +254,7 @@ def pass_graph(p: KeyerParams, chroma: tuple[int, int] = (1, 1)) -> tuple[GpuPas
         shown = "levels"
     passes.append(
         GpuPass("composite", "composite", ("out",),
-                (("alpha_tex", shown), ("near_tex", near), gate),
+                (("alpha_tex", shown), ("near_tex", near), gate, ("local_tex", "local")),
                 defines=(("NEAR_RX", near_radius[0]), ("NEAR_RY", near_radius[1])))
     )  # fmt: skip
     return tuple(passes)

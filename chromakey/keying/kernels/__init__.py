@@ -20,7 +20,7 @@ tiling (``tiles=False``) and for any band height, which the tests check bit for 
 The flow of one band (``frame._band``): ``chroma`` (the chroma guide's slopes on the band's
 chroma rows) → ``pixels`` (decode with the guided chroma, screen map, membership, raw alpha,
 luma, then membership's reach beside the screen) → ``guide`` (bounds per tile, the luma guide near mixed tiles) → ``refine`` (mixed tiles:
-edge test, clip, then ``colour_model`` at the partial pixels, choke, feather) → ``composite`` (spill gate, unmix, despill, over, and the encoders' YUV planes); ``windows``
+edge test, clip, then ``colour_model`` at the partial pixels, choke, feather) → ``composite`` (spill gate, unmix, edge colour, despill, over, and the encoders' YUV planes); ``windows``
 holds the window sums and extrema they share, ``common`` the constants, ``keyer`` the
 :class:`CpuKeyer` that packs the parameters and calls the kernel.
 """

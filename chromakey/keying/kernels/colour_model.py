@@ -20,6 +20,10 @@ from .common import (
     B_CR,
     B_CW,
     B_G,
+    B_LB,
+    B_LG,
+    B_LR,
+    B_LW,
     B_R,
     B_RAW,
     B_SCR_B,
@@ -90,7 +94,8 @@ def _colour_columns(buf: np.ndarray, line: np.ndarray, n: int, i: int, xc: int, 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
 def _colour_model_px(buf: np.ndarray, line: np.ndarray, i: int, x: int, w: int, al: Real) -> Real:
-    """cpu.colour_model_matte at one partial pixel of row i (al: its clipped matte)."""
+    """cpu.colour_model at one partial pixel of row i (al: its clipped matte): the matte,
+    and the local colour into B_LR, B_LG, B_LB and its weight into B_LW."""
     sw, sr, sg, sb = F32(0.0), F32(0.0), F32(0.0), F32(0.0)
     for k in range(-_R, _R + 1):
         c = _clamped(x + k, w)
@@ -100,17 +105,21 @@ def _colour_model_px(buf: np.ndarray, line: np.ndarray, i: int, x: int, w: int, 
         sb += line[L_CB, c]
     d = max(sw, _TINY)
     qr, qg, qb = buf[B_SCR_R, i, x], buf[B_SCR_G, i, x], buf[B_SCR_B, i, x]
-    lr, lg, lb = sr / d - qr, sg / d - qg, sb / d - qb
+    mr, mg, mb = sr / d, sg / d, sb / d
+    lr, lg, lb = mr - qr, mg - qg, mb - qb
     spread = lr * lr + lg * lg + lb * lb
     pr, pg, pb = buf[B_R, i, x] - qr, buf[B_G, i, x] - qg, buf[B_B, i, x] - qb
     a = (pr * lr + pg * lg + pb * lb) / max(spread, _TINY)
     a = min(max(a, F32(0.0)), F32(1.0))
     fr, fg, fb = pr - a * lr, pg - a * lg, pb - a * lb
     residual = np.sqrt(fr * fr + fg * fg + fb * fb)
-    trust = _soft_step(_SUPPORT[0], _SUPPORT[1], sw) * _soft_step(_SPREAD[0], _SPREAD[1], spread)
+    support = _soft_step(_SUPPORT[0], _SUPPORT[1], sw)
+    trust = support * _soft_step(_SPREAD[0], _SPREAD[1], spread)
     trust *= (F32(1.0) - _soft_step(_RESIDUAL[0], _RESIDUAL[1], residual)) * _MIX
     partial = _soft_step(_PARTIAL[0], _PARTIAL[1], al)
     partial *= _soft_step(_PARTIAL[0], _PARTIAL[1], F32(1.0) - al)
+    buf[B_LR, i, x], buf[B_LG, i, x], buf[B_LB, i, x] = mr, mg, mb
+    buf[B_LW, i, x] = support * partial
     model: Real = al + trust * partial * (a - al)
     return model
 

@@ -68,8 +68,12 @@ T_MIXED, T_SCREEN, T_SUBJECT = 0, 1, 2
     B_S4,
     B_T4,
     B_HOLD,
+    B_LR,
+    B_LG,
+    B_LB,
+    B_LW,
     N_BUFFERS,
-) = range(24)
+) = range(28)
 
 # Rows of the per-worker line scratch: decode's chroma rows (0–3, 5–10), the background LUT
 # (4), the reach's flags (5, as bytes, once the rows are decoded), the colour model's column
@@ -90,6 +94,9 @@ B_SEED, B_SHARE, B_CAN, B_NEAR_ROWS, B_NEAR = B_S0, B_S1, B_S2, B_S3, B_S4
 # sums in rows of the line scratch (free once the rows are decoded).
 B_CW, B_CR, B_CG, B_CB = B_T0, B_T1, B_T2, B_T3  # consecutive channels
 L_CW, L_CR, L_CG, L_CB = 0, 1, 2, 3
+# What the colour model leaves the unmix (cpu.LocalColour): the solid subject's mean colour
+# beside a partial pixel (B_LR, B_LG, B_LB) and its weight (B_LW, 0 at every other pixel of a
+# mixed run), from the refinement to the composite.
 _CHROMA_R = cpu.CHROMA_GUIDE_RADIUS
 _CHROMA_EPS = F32(cpu.CHROMA_GUIDE_EPS)
 

@@ -3,6 +3,7 @@
 import numpy as np
 from numba import njit
 
+from .. import reference as cpu
 from ..param_table import (
     I_BG_KIND,
     I_KEY,
@@ -21,6 +22,55 @@ from .common import (
     _u8,
 )
 
+_TINY = F32(cpu.COLOUR_TINY)
+_U_MAX = F32(1.0 / cpu.EDGE_ALPHA_MIN)
+
+
+@njit(inline="always", nogil=True, cache=True, error_model="numpy")
+def _edge_key_first(
+    ck: Real, c1: Real, c2: Real, al: Real,
+    pk: Real, p1: Real, p2: Real, sk: Real, s1: Real, s2: Real,
+    lk: Real, l1: Real, l2: Real, lw: Real,
+) -> tuple[Real, Real, Real]:  # fmt: skip
+    """cpu.edge_colour at one pixel, its channels key first (c: the unmixed premultiplied
+    colour, p: the pixel, s: the screen, l: the local colour, lw: its weight)."""
+    target = min(lk - max(l1, l2), F32(0.0))
+    dk, d1, d2 = pk - sk, p1 - s1, p2 - s2
+    solved = False
+    u: Real = F32(0.0)
+    slope = dk - d1
+    if slope < -_TINY:
+        u, solved = (target - (sk - s1)) / slope, True
+    slope = dk - d2
+    if slope < -_TINY:
+        at = (target - (sk - s2)) / slope
+        u = min(u, at) if solved else at
+        solved = True
+    if not solved:
+        return ck, c1, c2
+    weight = lw * (F32(1.0) - al)
+    u = min(max(u, F32(1.0)), _U_MAX)
+    fk = _clip01(sk + dk * u)
+    f1 = _clip01(s1 + d1 * u)
+    f2 = _clip01(s2 + d2 * u)
+    return ck + weight * (al * fk - ck), c1 + weight * (al * f1 - c1), c2 + weight * (al * f2 - c2)
+
+
+@njit(inline="always", nogil=True, cache=True, error_model="numpy")
+def _edge_colour(
+    key: int, cr: Real, cg: Real, cb: Real, al: Real,
+    pr: Real, pg: Real, pb: Real, sr: Real, sg: Real, sb: Real,
+    lr: Real, lg: Real, lb: Real, lw: Real,
+) -> tuple[Real, Real, Real]:  # fmt: skip
+    """cpu.edge_colour at one pixel (see _edge_key_first), in RGB order."""
+    if key == 0:
+        return _edge_key_first(cr, cg, cb, al, pr, pg, pb, sr, sg, sb, lr, lg, lb, lw)
+    if key == 1:
+        g, r, b = _edge_key_first(cg, cr, cb, al, pg, pr, pb, sg, sr, sb, lg, lr, lb, lw)
+        return r, g, b
+    b, r, g = _edge_key_first(cb, cr, cg, al, pb, pr, pg, sb, sr, sg, lb, lr, lg, lw)
+    return r, g, b
+
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
 def _composite_px(
@@ -34,18 +84,25 @@ def _composite_px(
     sr: Real,
     sg: Real,
     sb: Real,
+    lr: Real,
+    lg: Real,
+    lb: Real,
+    lw: Real,
     bg_color: np.ndarray,
     bg_img: np.ndarray,
     yy: int,
     x: int,
     out: np.ndarray,
 ) -> None:
-    """unmix_despill, composite and to_uint8 for one pixel."""
+    """unmix_despill, composite and to_uint8 for one pixel (lr, lg, lb, lw: its
+    cpu.LocalColour; lw is 0 where it has none)."""
     key = ints[I_KEY]
     one_a = F32(1.0) - al
     cr = min(max(fr - one_a * sr, F32(0.0)), al)
     cg = min(max(fg_ - one_a * sg, F32(0.0)), al)
     cb = min(max(fb - one_a * sb, F32(0.0)), al)
+    if lw > F32(0.0):
+        cr, cg, cb = _edge_colour(key, cr, cg, cb, al, fr, fg_, fb, sr, sg, sb, lr, lg, lb, lw)
     if key == 0:
         sp = max(cr - max(cg, cb), F32(0.0))
         cr = cr - P[P_SPILL] * gate * sp

@@ -45,6 +45,10 @@ from .common import (
     B_GATE0,
     B_GUIDED,
     B_HOLD,
+    B_LB,
+    B_LG,
+    B_LR,
+    B_LW,
     B_R,
     B_RAW,
     B_S2,
@@ -200,6 +204,7 @@ def _band(
         pr, pg, pb = buf[B_R, i], buf[B_G, i], buf[B_B, i]
         qr, qg, qb = buf[B_SCR_R, i], buf[B_SCR_G, i], buf[B_SCR_B, i]
         gate0 = buf[B_GATE0, i]
+        lr, lg, lb, lw = buf[B_LR, i], buf[B_LG, i], buf[B_LB, i], buf[B_LW, i]
         for t in range(nt_):
             xa, xb = t * TILE, min((t + 1) * TILE, w)
             state = states[t]
@@ -219,9 +224,10 @@ def _band(
                             level = held[yy, x]
                         al = F32(level) * F32(1.0 / 255.0)
                     shown[yy, x] = level
+                wl = lw[x] if state == T_MIXED else F32(0.0)  # a subject tile's is 0
                 _composite_px(
                     P, ints, pr[x], pg[x], pb[x], al, max(gate0[x], nr), qr[x], qg[x], qb[x],
-                    bg_color, bg_img, yy, x, out,
+                    lr[x], lg[x], lb[x], wl, bg_color, bg_img, yy, x, out,
                 )  # fmt: skip
     # 6. The sink's YUV planes, from the rows just written (still in cache).
     if ints[I_YUV] != 0:

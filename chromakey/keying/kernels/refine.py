@@ -19,6 +19,7 @@ from .colour_model import _colour_model_row, _colour_weights
 from .common import (
     B_ALPHA,
     B_GUIDED,
+    B_LW,
     B_S0,
     B_S1,
     B_S2,
@@ -72,12 +73,13 @@ def _refine(
     _colour_weights(buf, max(ea - COLOUR_R, 0), min(eb + COLOUR_R, n), xc, xd)
     for i in range(ea, eb):
         g_, hi_, lo_ = buf[B_GUIDED, i, xa2:xb2], buf[B_S2, i, xa2:xb2], buf[B_S3, i, xa2:xb2]
-        out = buf[B_ALPHA, i, xa2:xb2]
+        out, lw_ = buf[B_ALPHA, i, xa2:xb2], buf[B_LW, i, xa2:xb2]
         for j in range(m):
             al = g_[j]
             edge = _soft_step(ee, ei, hi_[j] - lo_[j])
             clipped = _clip01((al - cbk) * cinv)
             out[j] = clipped + edge * (al - clipped)
+            lw_[j] = F32(0.0)  # the colour model sets it at the partial pixels
         _colour_model_row(buf, line, n, i, xa2, out, w)
     if cr > 0:
         ca, cb = max(ya - fn, 0), min(yb + fn, n)

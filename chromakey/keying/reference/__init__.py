@@ -6,7 +6,7 @@ values are float32 in 0–1; images are H×W(×C) arrays. The modules follow the
 ``decode`` → ``membership`` (membership, key excess, raw alpha) → ``screen`` (the screen
 colour at each pixel) → ``guide`` (the luma guide) → ``refine`` (edge, clip) → ``colour_model`` (partial pixels against the
 subject's colour beside them) → ``refine`` (choke, feather) → ``hold`` (the still hold, against the previous frame)
-→ ``unmix`` (spill gate, unmix and despill, composite); ``windows`` holds the window
+→ ``unmix`` (spill gate, unmix, edge colour and despill, composite); ``windows`` holds the window
 filters they share, ``common`` the constants and the soft step, ``keyer`` ``key_frame`` and
 :class:`ReferenceKeyer`. The names are gathered here, so that ``reference.X`` reads as one
 namespace (the compiled keyer and the GPU keyer take their constants from it).
@@ -21,7 +21,11 @@ from .colour_model import (
     COLOUR_SPREAD,
     COLOUR_SUPPORT,
     COLOUR_TINY,
+    EDGE_ALPHA_MIN,
+    LocalColour,
+    colour_model,
     colour_model_matte,
+    edge_colour,
     local_foreground,
 )
 from .common import ALPHA_FLOOR, ALPHA_VISIBLE, EDGE_RADIUS, F32, MIN_RAMP, soft_step
@@ -120,7 +124,11 @@ __all__ = [
     "COLOUR_SPREAD",
     "COLOUR_SUPPORT",
     "COLOUR_TINY",
+    "colour_model",
     "colour_model_matte",
+    "edge_colour",
+    "EDGE_ALPHA_MIN",
+    "LocalColour",
     "local_foreground",
     "chroma_luma",
     "chroma_slopes",

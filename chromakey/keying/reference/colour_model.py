@@ -19,6 +19,8 @@ result.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .common import F32, soft_step
@@ -41,6 +43,8 @@ COLOUR_MIX = 0.5
 COLOUR_PARTIAL = 0.02
 # What a zero weight sum or a zero-length line divides by.
 COLOUR_TINY = F32(1e-6)
+# The least alpha edge_colour unmixes a pixel with (1/alpha amplifies the codec's error).
+EDGE_ALPHA_MIN = 0.02
 
 
 def local_foreground(raw: np.ndarray, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -59,6 +63,13 @@ def colour_model_matte(
 ) -> np.ndarray:
     """The clipped matte with its partial pixels moved toward the local colour model's alpha
     (``screen``: the screen's colour, (3,) or per pixel as rgb)."""
+    return colour_model(alpha, raw, rgb, screen)[0]
+
+
+def colour_model(
+    alpha: np.ndarray, raw: np.ndarray, rgb: np.ndarray, screen: np.ndarray
+) -> tuple[np.ndarray, LocalColour]:
+    """:func:`colour_model_matte`, and the local colour the unmix gives its partial pixels."""
     fg, support = local_foreground(raw, rgb)
     line = fg - screen
     spread = np.sum(line * line, axis=-1)
@@ -72,4 +83,43 @@ def colour_model_matte(
         0.0, COLOUR_PARTIAL, F32(1.0) - alpha
     )
     result: np.ndarray = alpha + trust * partial * (a - alpha)
-    return result
+    return result, LocalColour(fg, soft_step(*COLOUR_SUPPORT, support) * partial)
+
+
+@dataclass(frozen=True)
+class LocalColour:
+    """The solid subject's mean colour beside each pixel (H×W×3) and how far a partial pixel's
+    colour may follow it (H×W: F's support, times the colour model's partial ramp)."""
+
+    fg: np.ndarray
+    weight: np.ndarray
+
+
+def edge_colour(
+    fg: np.ndarray,
+    alpha: np.ndarray,
+    rgb: np.ndarray,
+    screen: np.ndarray,
+    local: LocalColour,
+    key: int,
+) -> np.ndarray:
+    """The unmixed premultiplied colour ``fg`` of partial pixels moved toward the pixel
+    unmixed again to the local subject's key excess (see the module's docstring); in place."""
+    others = [c for c in range(3) if c != key]
+    f = local.fg
+    target = np.minimum(f[..., key] - np.maximum(f[..., others[0]], f[..., others[1]]), 0.0)
+    s = np.broadcast_to(np.asarray(screen, F32), rgb.shape)
+    d = rgb - s
+    # 1/alpha along the line from the screen through the pixel, S + u·(C − S), at which the
+    # key excess is the target: the least over the other channels whose excess falls with u.
+    u = np.full(alpha.shape, np.inf, F32)
+    for j in others:
+        slope = d[..., key] - d[..., j]
+        falls = slope < -COLOUR_TINY
+        at = (target - (s[..., key] - s[..., j])) / np.where(falls, slope, F32(-1.0))
+        np.minimum(u, np.where(falls, at, F32(np.inf)), out=u)
+    weight = np.where(np.isfinite(u), local.weight * (F32(1.0) - alpha), F32(0.0))
+    u = np.clip(np.where(np.isfinite(u), u, F32(1.0)), 1.0, F32(1.0 / EDGE_ALPHA_MIN))
+    straight = np.clip(s + d * u[..., None], 0.0, 1.0)
+    fg += weight[..., None] * (alpha[..., None] * straight - fg)
+    return fg

@@ -7,6 +7,7 @@ import numpy as np
 from ...core.errors import ParameterError
 from ...core.layers import Clear, Layer, Picture, Solid
 from ...core.params import KeyerParams
+from .colour_model import LocalColour, edge_colour
 from .common import ALPHA_FLOOR, ALPHA_VISIBLE, F32, soft_step
 from .membership import key_excess
 from .windows import window_reduce
@@ -34,8 +35,10 @@ def unmix_despill(
     screen: np.ndarray,
     key: int,
     p: KeyerParams,
+    local: LocalColour,
 ) -> np.ndarray:
-    """Premultiplied foreground: the screen's share removed, then its spill.
+    """Premultiplied foreground: the screen's share removed, the edge's colour taken toward
+    the subject beside it (:func:`edge_colour`), then its spill.
 
     ``screen`` is one (3,) colour or H×W×3, one per pixel (:func:`screen_at`). A pixel that
     is a·F + (1−a)·S gives back a·F exactly, so a partial pixel keeps its own colour instead
@@ -45,6 +48,7 @@ def unmix_despill(
     fg = rgb - (F32(1.0) - a3) * screen.astype(F32)
     fg = np.clip(fg, 0.0, None)
     np.minimum(fg, a3, out=fg)
+    edge_colour(fg, alpha, rgb, screen, local, key)
     spill = np.maximum(key_excess(fg, key), 0.0)
     fg[..., key] -= F32(p.spill) * gate * spill
     return fg

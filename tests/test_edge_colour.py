@@ -1,0 +1,160 @@
+"""The edge colour (reference.edge_colour): a partial pixel's colour unmixed again toward the
+key excess of the subject beside it, so that a matte a little off leaves neither screen in a
+strand nor takes the strand's own colour away; the compiled keyer and the shaders give the
+reference's output.
+
+Real cutouts with exact alpha (benchmarks/media, MIT) on a studio green with green light
+wrapped round the hair, and on flat #008000, through libx264 4:2:0, keyed as the pipeline keys
+them: the screen tint of partial pixels (benchmarks.metrics.screen_tint) falls, and the
+composite's error at the edges does not grow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks.footage import FootageClip, FootageSpec, encode
+from benchmarks.metrics import TEST_COLOR, screen_tint
+from chromakey.core.color import rgb_to_hsl
+from chromakey.core.params import KeyerParams
+from chromakey.core.screenmap import keyed_params
+from chromakey.io.sources import VideoSource
+from chromakey.keying import reference as cpu
+from chromakey.keying.calibration import ScreenCalibrator
+
+F32 = np.float32
+GREEN = np.array([0.1, 0.6, 0.2], F32)  # a studio green: R and B well above 0
+BROWN = np.array([0.45, 0.3, 0.2], F32)  # hair: key excess G − max(R, B) = −0.15
+
+
+def mixed(a_true: float, f: np.ndarray = BROWN, s: np.ndarray = GREEN) -> np.ndarray:
+    return (a_true * f + (1 - a_true) * s).astype(F32).reshape(1, 1, 3)
+
+
+def unmixed(rgb: np.ndarray, a: float, s: np.ndarray = GREEN) -> np.ndarray:
+    fg = np.clip(rgb - (1 - a) * s, 0.0, None)
+    return np.minimum(fg, F32(a))
+
+
+def local(f: np.ndarray = BROWN, weight: float = 1.0) -> cpu.LocalColour:
+    return cpu.LocalColour(f.reshape(1, 1, 3).astype(F32), np.full((1, 1), weight, F32))
+
+
+# --- the rule ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("a", [0.25, 0.35, 0.5, 0.65])
+def test_a_matte_that_is_off_gives_the_subjects_colour_back_by_one_minus_alpha(a):
+    """A pixel that is a*·F + (1 − a*)·S, keyed at a ≠ a*: unmixed again to F's key excess it
+    is F itself (the line from S through the pixel passes F), and the colour moves that way
+    by (1 − a)."""
+    rgb = mixed(0.4)
+    a_arr = np.full((1, 1), a, F32)
+    plain = unmixed(rgb, a)
+    got = cpu.edge_colour(plain.copy(), a_arr, rgb, GREEN, local(), key=1)
+    expect = plain + (1 - a) * (a * BROWN - plain)
+    np.testing.assert_allclose(got, expect, atol=2e-6)
+    # Toward the subject's hue: its straight key excess is nearer F's than the plain unmix's.
+    exc = float(cpu.key_excess(got / a, 1)[0, 0])
+    assert abs(exc - (-0.15)) < abs(float(cpu.key_excess(plain / a, 1)[0, 0]) - (-0.15))
+
+
+def test_a_spilled_subject_is_taken_to_a_neutral_excess_not_its_green():
+    """Beside a subject whose own colour is greener than neutral (spill), the target is 0."""
+    rgb = mixed(0.5)
+    spilled = np.array([0.3, 0.5, 0.3], F32)
+    a = np.full((1, 1), 0.5, F32)
+    got = cpu.edge_colour(unmixed(rgb, 0.5), a, rgb, GREEN, local(spilled), key=1)
+    # Unmixed to excess 0 and weighted by 1 − a = ½: the plain excess (that of BROWN, −0.15)
+    # moves halfway toward 0 in straight terms, measured along the line, not past 0.
+    exc = float(cpu.key_excess(got / a, 1)[0, 0])
+    assert -0.15 < exc < 0.0
+
+
+def test_no_weight_a_solid_pixel_or_no_solution_leaves_the_unmix():
+    rgb = mixed(0.5)
+    a = np.full((1, 1), 0.5, F32)
+    plain = unmixed(rgb, 0.5)
+    assert np.array_equal(cpu.edge_colour(plain.copy(), a, rgb, GREEN, local(weight=0), 1), plain)
+    one = np.ones((1, 1), F32)
+    solid = unmixed(rgb, 1.0)
+    assert np.array_equal(cpu.edge_colour(solid.copy(), one, rgb, GREEN, local(), 1), solid)
+    # A pixel greener than the screen: no alpha along the line lowers its excess to the target.
+    greener = np.array([0.05, 0.8, 0.1], F32).reshape(1, 1, 3)
+    odd = unmixed(greener, 0.5)
+    assert np.array_equal(cpu.edge_colour(odd.copy(), a, greener, GREEN, local(), 1), odd)
+
+
+def test_the_colour_is_unmixed_with_no_less_than_the_least_alpha():
+    """A pixel almost all screen cannot be unmixed by 1/alpha without bound: its colour is
+    at most that of an unmix at EDGE_ALPHA_MIN (clipped to [0, 1])."""
+    rgb = mixed(0.004)
+    a = np.full((1, 1), 0.1, F32)
+    got = cpu.edge_colour(unmixed(rgb, 0.1), a, rgb, GREEN, local(weight=1.0), 1)
+    d = rgb - GREEN
+    bound = np.clip(GREEN + d / cpu.EDGE_ALPHA_MIN, 0, 1)
+    plain = unmixed(rgb, 0.1)
+    np.testing.assert_allclose(got, plain + 0.9 * (0.1 * bound - plain), atol=2e-6)
+
+
+def test_on_a_blue_screen_the_key_channel_is_blue():
+    blue = np.array([0.1, 0.3, 0.7], F32)
+    rgb = mixed(0.4, BROWN, blue)
+    a = np.full((1, 1), 0.3, F32)
+    got = cpu.edge_colour(unmixed(rgb, 0.3, blue), a, rgb, blue, local(), key=2)
+    exc = float(cpu.key_excess(got / 0.3, 2)[0, 0])
+    plain = float(cpu.key_excess(unmixed(rgb, 0.3, blue) / 0.3, 2)[0, 0])
+    truth = float(cpu.key_excess(BROWN, 2))
+    assert abs(exc - truth) < abs(plain - truth)
+
+
+# --- real cutouts through H.264 ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", params=["hair spill", "avatar"])
+def clip(request, tmp_path_factory) -> FootageClip:
+    """girl-3 with green light wrapped round her hair on a studio green (camera noise), and
+    girl-1 on flat #008000 (the presenter case): 320×180, 4 frames, libx264 4:2:0."""
+    folder = tmp_path_factory.mktemp("edge")
+    if request.param == "hair spill":
+        spec = FootageSpec("girl-3", "studio", True, 320, 180, 4, look="hair spill")
+    else:
+        spec = FootageSpec("girl-1", "avatar", False, 320, 180, 4)
+    return FootageClip(encode(folder / "clip.mp4", spec), spec)
+
+
+def test_real_edges_take_the_subjects_colour_not_the_screens(clip):
+    """Against the plain unmix of the same matte: the partial pixels' screen tint at most 60%
+    of its size, and the composite over magenta no worse at the edges."""
+    p0 = KeyerParams()
+    cal = ScreenCalibrator(p0)
+    src = VideoSource(clip.path, audio=False)
+    tints: dict[str, list[float]] = {"edge": [], "plain": []}
+    errors = {"edge": 0.0, "plain": 0.0}
+    try:
+        for i, frame in enumerate(f for kind, f in src if kind == "video"):
+            screen = cal.update(frame)
+            p = keyed_params(p0, screen)
+            rgb = cpu.decode_rgb(frame)
+            colors = cpu.screen_colors(screen, frame.height, frame.width)
+            fg, alpha = cpu.key_frame(rgb, screen, p, cpu.luma_weights(frame))
+            hue, sat, _, _ = rgb_to_hsl(rgb)
+            gate = cpu.spill_gate(cpu.hue_membership(hue, p), sat, alpha, p)
+            none = cpu.LocalColour(np.zeros_like(rgb), np.zeros_like(alpha))
+            plain = cpu.unmix_despill(rgb, alpha, gate, colors, cpu.key_channel(p), p, none)
+            truth = clip.truth(i)
+            g = truth.alpha
+            comp_truth = g[..., None] * truth.foreground + (1 - g[..., None]) * TEST_COLOR
+            edge = (g > 0) & (g < 1)
+            for name, premult in (("edge", fg), ("plain", plain)):
+                straight = premult / np.maximum(alpha, F32(1e-6))[..., None]
+                tints[name].append(screen_tint(alpha, straight, g, truth.foreground))
+                comp = premult + (1 - alpha[..., None]) * np.asarray(TEST_COLOR, F32)
+                errors[name] += float(((comp - comp_truth)[edge] ** 2).sum())
+    finally:
+        src.close()
+    edge_tint, plain_tint = float(np.mean(tints["edge"])), float(np.mean(tints["plain"]))
+    assert abs(plain_tint) > 2, "the clip's plain unmix is tinted: a test of something"
+    assert abs(edge_tint) <= 0.6 * abs(plain_tint), (edge_tint, plain_tint)
+    assert errors["edge"] <= errors["plain"], errors
