@@ -227,11 +227,12 @@ vec4 local_colour(float alpha, vec4 sums) {
 }
 
 // cpu.edge_colour: the unmixed premultiplied colour fg moved by local.w · (1 − alpha) toward the
-// pixel unmixed again, along the line from the screen, to the local colour's key excess (at
-// most 0); 1/alpha of that unmix is the least over the other channels whose excess falls
-// with it, at most 1/EDGE_ALPHA_MIN.
+// pixel unmixed again, along the line from the screen, to the local colour's key excess (less
+// the despill's share of it above 0); 1/alpha of that unmix is the least over the other
+// channels whose excess falls with it, at most 1/EDGE_ALPHA_MIN.
 vec3 edge_colour(vec3 fg, float alpha, vec3 rgb, vec3 screen_, vec4 local, int k) {
-    float target = min(key_excess(local.rgb, k), 0.0);
+    float excess = key_excess(local.rgb, k);
+    float target = excess - spill * max(excess, 0.0);
     vec3 d = rgb - screen_;
     bool solved = false;
     float u = 0.0;

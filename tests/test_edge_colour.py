@@ -26,6 +26,7 @@ from chromakey.keying.calibration import ScreenCalibrator
 F32 = np.float32
 GREEN = np.array([0.1, 0.6, 0.2], F32)  # a studio green: R and B well above 0
 BROWN = np.array([0.45, 0.3, 0.2], F32)  # hair: key excess G − max(R, B) = −0.15
+SPILL = KeyerParams().spill  # full despill: a spilled neighbour's target is 0
 
 
 def mixed(a_true: float, f: np.ndarray = BROWN, s: np.ndarray = GREEN) -> np.ndarray:
@@ -52,7 +53,7 @@ def test_a_matte_that_is_off_gives_the_subjects_colour_back_by_one_minus_alpha(a
     rgb = mixed(0.4)
     a_arr = np.full((1, 1), a, F32)
     plain = unmixed(rgb, a)
-    got = cpu.edge_colour(plain.copy(), a_arr, rgb, GREEN, local(), key=1)
+    got = cpu.edge_colour(plain.copy(), a_arr, rgb, GREEN, local(), 1, SPILL)
     expect = plain + (1 - a) * (a * BROWN - plain)
     np.testing.assert_allclose(got, expect, atol=2e-6)
     # Toward the subject's hue: its straight key excess is nearer F's than the plain unmix's.
@@ -65,25 +66,47 @@ def test_a_spilled_subject_is_taken_to_a_neutral_excess_not_its_green():
     rgb = mixed(0.5)
     spilled = np.array([0.3, 0.5, 0.3], F32)
     a = np.full((1, 1), 0.5, F32)
-    got = cpu.edge_colour(unmixed(rgb, 0.5), a, rgb, GREEN, local(spilled), key=1)
+    got = cpu.edge_colour(unmixed(rgb, 0.5), a, rgb, GREEN, local(spilled), 1, SPILL)
     # Unmixed to excess 0 and weighted by 1 − a = ½: the plain excess (that of BROWN, −0.15)
     # moves halfway toward 0 in straight terms, measured along the line, not past 0.
     exc = float(cpu.key_excess(got / a, 1)[0, 0])
     assert -0.15 < exc < 0.0
 
 
+@pytest.mark.parametrize("spill", [0.0, 0.5])
+def test_with_less_despill_a_green_subjects_edge_keeps_that_share_of_its_green(spill):
+    """The despill's strength takes its share of F's excess above 0 off the target, so with
+    ``--spill 0`` the edge of a green subject (a lime tie) is unmixed to the tie's own excess."""
+    lime = np.array([0.45, 0.8, 0.2], F32)  # excess +0.35: above any grey
+    rgb = mixed(0.4, lime)
+    a = np.full((1, 1), 0.4, F32)
+    got = cpu.edge_colour(unmixed(rgb, 0.4), a, rgb, GREEN, local(lime), 1, spill)
+    # Unmixed at the true alpha, the pixel is the tie: the colour moves (1 − a) of the way.
+    expect = unmixed(rgb, 0.4)
+    target_excess = (1 - spill) * 0.35
+    exc = float(cpu.key_excess(got / 0.4, 1)[0, 0])
+    plain = float(cpu.key_excess(expect / 0.4, 1)[0, 0])
+    assert abs(plain - 0.35) < 1e-5  # the true alpha: the plain unmix is the tie itself
+    if spill == 0:
+        np.testing.assert_allclose(got, expect, atol=2e-6)  # already at the target
+    else:
+        assert target_excess < exc < plain
+
+
 def test_no_weight_a_solid_pixel_or_no_solution_leaves_the_unmix():
     rgb = mixed(0.5)
     a = np.full((1, 1), 0.5, F32)
     plain = unmixed(rgb, 0.5)
-    assert np.array_equal(cpu.edge_colour(plain.copy(), a, rgb, GREEN, local(weight=0), 1), plain)
+    assert np.array_equal(
+        cpu.edge_colour(plain.copy(), a, rgb, GREEN, local(weight=0), 1, SPILL), plain
+    )
     one = np.ones((1, 1), F32)
     solid = unmixed(rgb, 1.0)
-    assert np.array_equal(cpu.edge_colour(solid.copy(), one, rgb, GREEN, local(), 1), solid)
+    assert np.array_equal(cpu.edge_colour(solid.copy(), one, rgb, GREEN, local(), 1, SPILL), solid)
     # A pixel greener than the screen: no alpha along the line lowers its excess to the target.
     greener = np.array([0.05, 0.8, 0.1], F32).reshape(1, 1, 3)
     odd = unmixed(greener, 0.5)
-    assert np.array_equal(cpu.edge_colour(odd.copy(), a, greener, GREEN, local(), 1), odd)
+    assert np.array_equal(cpu.edge_colour(odd.copy(), a, greener, GREEN, local(), 1, SPILL), odd)
 
 
 def test_the_colour_is_unmixed_with_no_less_than_the_least_alpha():
@@ -91,7 +114,7 @@ def test_the_colour_is_unmixed_with_no_less_than_the_least_alpha():
     at most that of an unmix at EDGE_ALPHA_MIN (clipped to [0, 1])."""
     rgb = mixed(0.004)
     a = np.full((1, 1), 0.1, F32)
-    got = cpu.edge_colour(unmixed(rgb, 0.1), a, rgb, GREEN, local(weight=1.0), 1)
+    got = cpu.edge_colour(unmixed(rgb, 0.1), a, rgb, GREEN, local(weight=1.0), 1, SPILL)
     d = rgb - GREEN
     bound = np.clip(GREEN + d / cpu.EDGE_ALPHA_MIN, 0, 1)
     plain = unmixed(rgb, 0.1)
@@ -102,7 +125,7 @@ def test_on_a_blue_screen_the_key_channel_is_blue():
     blue = np.array([0.1, 0.3, 0.7], F32)
     rgb = mixed(0.4, BROWN, blue)
     a = np.full((1, 1), 0.3, F32)
-    got = cpu.edge_colour(unmixed(rgb, 0.3, blue), a, rgb, blue, local(), key=2)
+    got = cpu.edge_colour(unmixed(rgb, 0.3, blue), a, rgb, blue, local(), 2, SPILL)
     exc = float(cpu.key_excess(got / 0.3, 2)[0, 0])
     plain = float(cpu.key_excess(unmixed(rgb, 0.3, blue) / 0.3, 2)[0, 0])
     truth = float(cpu.key_excess(BROWN, 2))

@@ -30,11 +30,12 @@ _U_MAX = F32(1.0 / cpu.EDGE_ALPHA_MIN)
 def _edge_key_first(
     ck: Real, c1: Real, c2: Real, al: Real,
     pk: Real, p1: Real, p2: Real, sk: Real, s1: Real, s2: Real,
-    lk: Real, l1: Real, l2: Real, lw: Real,
+    lk: Real, l1: Real, l2: Real, lw: Real, spill: Real,
 ) -> tuple[Real, Real, Real]:  # fmt: skip
     """cpu.edge_colour at one pixel, its channels key first (c: the unmixed premultiplied
     colour, p: the pixel, s: the screen, l: the local colour, lw: its weight)."""
-    target = min(lk - max(l1, l2), F32(0.0))
+    excess = lk - max(l1, l2)
+    target = excess - spill * max(excess, F32(0.0))
     dk, d1, d2 = pk - sk, p1 - s1, p2 - s2
     solved = False
     u: Real = F32(0.0)
@@ -60,15 +61,15 @@ def _edge_key_first(
 def _edge_colour(
     key: int, cr: Real, cg: Real, cb: Real, al: Real,
     pr: Real, pg: Real, pb: Real, sr: Real, sg: Real, sb: Real,
-    lr: Real, lg: Real, lb: Real, lw: Real,
+    lr: Real, lg: Real, lb: Real, lw: Real, spill: Real,
 ) -> tuple[Real, Real, Real]:  # fmt: skip
     """cpu.edge_colour at one pixel (see _edge_key_first), in RGB order."""
     if key == 0:
-        return _edge_key_first(cr, cg, cb, al, pr, pg, pb, sr, sg, sb, lr, lg, lb, lw)
+        return _edge_key_first(cr, cg, cb, al, pr, pg, pb, sr, sg, sb, lr, lg, lb, lw, spill)
     if key == 1:
-        g, r, b = _edge_key_first(cg, cr, cb, al, pg, pr, pb, sg, sr, sb, lg, lr, lb, lw)
+        g, r, b = _edge_key_first(cg, cr, cb, al, pg, pr, pb, sg, sr, sb, lg, lr, lb, lw, spill)
         return r, g, b
-    b, r, g = _edge_key_first(cb, cr, cg, al, pb, pr, pg, sb, sr, sg, lb, lr, lg, lw)
+    b, r, g = _edge_key_first(cb, cr, cg, al, pb, pr, pg, sb, sr, sg, lb, lr, lg, lw, spill)
     return r, g, b
 
 
@@ -102,7 +103,9 @@ def _composite_px(
     cg = min(max(fg_ - one_a * sg, F32(0.0)), al)
     cb = min(max(fb - one_a * sb, F32(0.0)), al)
     if lw > F32(0.0):
-        cr, cg, cb = _edge_colour(key, cr, cg, cb, al, fr, fg_, fb, sr, sg, sb, lr, lg, lb, lw)
+        cr, cg, cb = _edge_colour(
+            key, cr, cg, cb, al, fr, fg_, fb, sr, sg, sb, lr, lg, lb, lw, P[P_SPILL]
+        )
     if key == 0:
         sp = max(cr - max(cg, cb), F32(0.0))
         cr = cr - P[P_SPILL] * gate * sp

@@ -102,12 +102,19 @@ def edge_colour(
     screen: np.ndarray,
     local: LocalColour,
     key: int,
+    spill: float,
 ) -> np.ndarray:
     """The unmixed premultiplied colour ``fg`` of partial pixels moved toward the pixel
-    unmixed again to the local subject's key excess (see the module's docstring); in place."""
+    unmixed again to the local subject's key excess (see the module's docstring); in place.
+
+    ``spill``: the despill's strength, which takes the same share of F's excess above 0 off
+    the target (at 1, the default, the target is at most 0; at 0 a green subject's edge keeps
+    its green).
+    """
     others = [c for c in range(3) if c != key]
     f = local.fg
-    target = np.minimum(f[..., key] - np.maximum(f[..., others[0]], f[..., others[1]]), 0.0)
+    excess = f[..., key] - np.maximum(f[..., others[0]], f[..., others[1]])
+    target = excess - F32(spill) * np.maximum(excess, 0.0)
     s = np.broadcast_to(np.asarray(screen, F32), rgb.shape)
     d = rgb - s
     # 1/alpha along the line from the screen through the pixel, S + u·(C − S), at which the

@@ -48,7 +48,7 @@ def unmix_despill(
     fg = rgb - (F32(1.0) - a3) * screen.astype(F32)
     fg = np.clip(fg, 0.0, None)
     np.minimum(fg, a3, out=fg)
-    edge_colour(fg, alpha, rgb, screen, local, key)
+    edge_colour(fg, alpha, rgb, screen, local, key, p.spill)
     spill = np.maximum(key_excess(fg, key), 0.0)
     fg[..., key] -= F32(p.spill) * gate * spill
     return fg
