@@ -199,6 +199,11 @@ vec4 solid_colour(float raw, vec3 rgb) {
     return vec4(w, w * rgb);
 }
 
+// The colour model's ramp over colour_partial from 0 and from 1 (0 at exactly 0 and 1).
+float colour_partial_ramp(float alpha) {
+    return soft_step(0.0, colour_partial, alpha) * soft_step(0.0, colour_partial, 1.0 - alpha);
+}
+
 // A partial pixel's clipped alpha moved toward where it lies on the line from the screen to the
 // solid subject's mean colour F (sums: the window sums of solid_colour), as far as it is trusted
 // and ramped in over colour_partial from 0 and from 1 (0 at exactly 0 and 1).
@@ -214,16 +219,14 @@ float colour_model_matte(float alpha, vec4 sums, vec3 rgb, vec3 screen_) {
     float trust = soft_step(colour_support.x, colour_support.y, sums.x)
         * soft_step(colour_spread.x, colour_spread.y, spread);
     trust *= (1.0 - soft_step(colour_residual.x, colour_residual.y, residual)) * colour_mix;
-    float partial = soft_step(0.0, colour_partial, alpha) * soft_step(0.0, colour_partial, 1.0 - alpha);
-    return alpha + trust * partial * (a - alpha);
+    return alpha + trust * colour_partial_ramp(alpha) * (a - alpha);
 }
 
 // cpu.LocalColour at a partial pixel (alpha: its clipped matte): the solid subject's mean colour
 // beside it and the weight its colour may follow it with (F's support times the partial ramp).
 vec4 local_colour(float alpha, vec4 sums) {
-    float partial = soft_step(0.0, colour_partial, alpha) * soft_step(0.0, colour_partial, 1.0 - alpha);
     return vec4(sums.yzw / max(sums.x, COLOUR_TINY),
-                soft_step(colour_support.x, colour_support.y, sums.x) * partial);
+                soft_step(colour_support.x, colour_support.y, sums.x) * colour_partial_ramp(alpha));
 }
 
 // cpu.edge_colour: the unmixed premultiplied colour fg moved by local.w · (1 − alpha) toward the

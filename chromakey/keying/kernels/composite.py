@@ -9,6 +9,7 @@ from ..param_table import (
     I_KEY,
     P_SPILL,
 )
+from .colour_model import _TINY
 from .common import (
     _ALPHA_EPS,
     _ALPHA_VISIBLE,
@@ -22,7 +23,6 @@ from .common import (
     _u8,
 )
 
-_TINY = F32(cpu.COLOUR_TINY)
 _U_MAX = F32(1.0 / cpu.EDGE_ALPHA_MIN)
 
 

@@ -289,7 +289,7 @@ class CpuKeyer:
             self._held.end(held_key)
             return self._result(got, yuv)
         self._idle = 0
-        if shown.shape == (h, w):
+        if hold_on:
             self._held.keep(fill)
 
         def key_jobs(jobs: np.ndarray) -> None:

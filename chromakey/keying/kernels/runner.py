@@ -11,6 +11,7 @@ from ..param_table import I_HALO, I_PREFILLED, I_YUV
 from .alpha0 import prefill
 from .common import F32, N_BUFFERS, N_LINES, TILE
 from .frame import _KERNEL_LOCK, kernel
+from .hold import NO_SHOWN
 from .jobs import J_Y0, J_Y1, jobs_kernel
 from .packing import TO_YUV
 
@@ -96,7 +97,7 @@ class KernelRunner:
             self._stage = np.empty((k, h * w * channels), np.uint8)
         if self._strips.shape != (k, a.across.size):
             self._strips = np.empty((k, a.across.size), F32)
-        shown = h * w if hold[1].shape == (h, w) else 0
+        shown = 0 if hold[1] is NO_SHOWN else h * w
         if self._shown.shape != (k, shown):
             self._shown = np.empty((k, shown), np.uint8)
         band_ints = a.ints.copy()

@@ -28,7 +28,7 @@ from .colour_model import (
     edge_colour,
     local_foreground,
 )
-from .common import ALPHA_FLOOR, ALPHA_VISIBLE, EDGE_RADIUS, F32, MIN_RAMP, soft_step
+from .common import ALPHA_FLOOR, ALPHA_VISIBLE, EDGE_RADIUS, F32, MIN_RAMP, levels, soft_step
 from .decode import (
     CHROMA_GUIDE_EPS,
     CHROMA_GUIDE_RADIUS,
@@ -49,7 +49,7 @@ from .guide import (
     luma,
     luma_weights,
 )
-from .hold import HOLD_REACH, HoldState, hold_matte, hold_reach, levels
+from .hold import HOLD_REACH, HoldState, hold_matte, hold_reach
 from .keyer import STRIP_PIXELS, ReferenceKeyer, cpu_workers, key_frame, key_pixels
 from .membership import (
     MEMBER_REACH,

@@ -77,13 +77,14 @@ def colour_model(
     a = np.clip(np.sum(to_pixel * line, axis=-1) / np.maximum(spread, COLOUR_TINY), 0.0, 1.0)
     off = to_pixel - a[..., None] * line
     residual = np.sqrt(np.sum(off * off, axis=-1))
-    trust = soft_step(*COLOUR_SUPPORT, support) * soft_step(*COLOUR_SPREAD, spread)
+    supported = soft_step(*COLOUR_SUPPORT, support)
+    trust = supported * soft_step(*COLOUR_SPREAD, spread)
     trust *= (F32(1.0) - soft_step(*COLOUR_RESIDUAL, residual)) * F32(COLOUR_MIX)
     partial = soft_step(0.0, COLOUR_PARTIAL, alpha) * soft_step(
         0.0, COLOUR_PARTIAL, F32(1.0) - alpha
     )
     result: np.ndarray = alpha + trust * partial * (a - alpha)
-    return result, LocalColour(fg, soft_step(*COLOUR_SUPPORT, support) * partial)
+    return result, LocalColour(fg, supported * partial)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,12 @@ ALPHA_VISIBLE = 1.0 / 512.0
 EDGE_RADIUS = 2
 
 
+def levels(x: np.ndarray) -> np.ndarray:
+    """0–1 → uint8 levels, rounded to nearest (the kernels' _u8, a GPU's unorm8)."""
+    result: np.ndarray = (x * F32(255.0) + F32(0.5)).astype(np.uint8)
+    return result
+
+
 def soft_step(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
     """GLSL smoothstep, and a hard step (x > e0) when the ramp has no width.
 

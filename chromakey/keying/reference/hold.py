@@ -1,4 +1,4 @@
-"""7. The still hold: a matte that stands still where the picture does.
+"""6c. The still hold: a matte that stands still where the picture does.
 
 A still subject's matte still moves from frame to frame: camera noise and the codec's
 re-quantisation move a partial pixel's colour by a level or two, and the clip ramps and the
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...core.params import KeyerParams
-from .common import F32
+from .common import F32, levels
 from .windows import window_reduce
 
 # Pixels around a pixel whose change of matte lets it change too. Measured (a clip that
@@ -71,9 +71,3 @@ def hold_matte(
         taken = np.where(moved | plain, taken, kept)
     shown: np.ndarray = np.where(plain, alpha, taken.astype(F32) * F32(1.0 / 255.0))
     return shown.astype(F32, copy=False), taken
-
-
-def levels(x: np.ndarray) -> np.ndarray:
-    """0–1 → uint8 levels, rounded to nearest (the kernels' _u8)."""
-    result: np.ndarray = (x * F32(255.0) + F32(0.5)).astype(np.uint8)
-    return result

@@ -8,7 +8,7 @@ from ...core.errors import ParameterError
 from ...core.layers import Clear, Layer, Picture, Solid
 from ...core.params import KeyerParams
 from .colour_model import LocalColour, edge_colour
-from .common import ALPHA_FLOOR, ALPHA_VISIBLE, F32, soft_step
+from .common import ALPHA_FLOOR, ALPHA_VISIBLE, F32, levels, soft_step
 from .membership import key_excess
 from .windows import window_reduce
 
@@ -107,7 +107,7 @@ def to_uint8(img: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     ``out``: a uint8 array to write into (the float image is then used as scratch).
     """
     if out is None:
-        return (img * F32(255.0) + F32(0.5)).astype(np.uint8)
+        return levels(img)
     scaled = np.multiply(img, F32(255.0), out=img if img.dtype == F32 else None)
     np.add(scaled, F32(0.5), out=scaled)
     np.copyto(out, scaled, casting="unsafe")
