@@ -47,7 +47,7 @@ def _narrow(graph) -> None:
             assert not fmt.endswith("32F") or target in FLOAT32_OK, (target, fmt)
 
 
-def test_default_settings_take_seven_narrow_passes():
+def test_default_settings_take_eight_narrow_passes():
     graph = pass_graph(KeyerParams())
     assert [ps.program for ps in graph] == [
         "key",
@@ -56,43 +56,54 @@ def test_default_settings_take_seven_narrow_passes():
         "matte",
         "colour_rows",
         "colour_model",
+        "hold",
         "composite",
     ]
     _narrow(graph)
     # Membership reaches cpu.MEMBER_REACH pixels: the key pass's terms, the reach pass's window.
     key, reach = graph[0], graph[1]
-    assert key.outputs == ("keyed", "gate", "seed") and key.defines == ()
+    assert key.outputs == ("keyed", "gate", "seed", "samples") and key.defines == ()
     assert reach.defines == (("REACH_RADIUS", cpu.MEMBER_REACH),)
     assert reach.outputs == ("guide", "colour")
     assert {t for _, t in reach.inputs} == {"keyed", "seed"}
     # The local colour model: row sums of the reach pass's terms, then the clip and the model
     # from the matte and those sums, into the matte the composite reads, and the local colour
     # its unmix reads.
-    rows, model, composite = graph[4:]
+    rows, model, hold, composite = graph[4:]
     assert rows.inputs == (("src", "colour"),) and rows.outputs == ("colour_rows",)
     assert dict(model.inputs) == {"matte_tex": "matte", "rows_tex": "colour_rows"}
-    assert model.outputs == ("alpha", "local") and dict(composite.inputs)["alpha_tex"] == "alpha"
+    assert model.outputs == ("alpha", "local") and dict(hold.inputs)["alpha_tex"] == "alpha"
+    assert dict(composite.inputs)["alpha_tex"] == "levels"
     assert dict(composite.inputs)["local_tex"] == "local"
     per_px = sum(ps.bytes_per_pixel for ps in graph)
-    # key (RGBA32F + R8 + R32F), reach (RG32F + RGBA32F), guide (RG32F + R32F), matte,
-    # colour rows (RGBA32F), colour model (R32F + RGBA16F), out
-    assert per_px == 21 + 24 + 12 + 4 + 16 + 4 + 8 + 4
+    # key (RGBA32F + R8 + R32F + RGBA8), reach (RG32F + RGBA32F), guide (RG32F + R32F),
+    # matte, colour rows (RGBA32F), colour model (R32F + RGBA16F), hold (R8), out
+    assert per_px == 25 + 24 + 12 + 4 + 16 + 4 + 8 + 1 + 4
     assert frame_bytes(graph, 1920, 1080) == per_px * 1920 * 1080
 
 
 def test_the_still_hold_is_one_narrow_pass_before_the_composite():
-    """Off by default; on, one pass reads the shaped matte and the previous frame's levels
-    (the keyer's carried target) and writes the levels the composite shows, one byte a
-    pixel; the composite's near-screen test still reads the matte before it."""
-    assert "hold" not in [ps.program for ps in pass_graph(KeyerParams())]
-    graph = pass_graph(KeyerParams(still_hold=0.2))
+    """On by default: the key pass also writes the pixels' input bytes (RGBA8), and one pass reads
+    the shaped matte, the colour and the previous frame's levels and colour (the keyer's
+    carried targets) and writes the levels the composite shows, one byte a pixel; the
+    composite's near-screen test still reads the matte before it. Off, neither is drawn."""
+    off = pass_graph(KeyerParams(still_hold=0.0))
+    assert "hold" not in [ps.program for ps in off]
+    graph = pass_graph(KeyerParams())
     assert [ps.program for ps in graph][-2:] == ["hold", "composite"]
     hold, composite = graph[-2:]
-    assert dict(hold.inputs) == {"alpha_tex": "alpha", "held_tex": "held"} and "held" in CARRIED
+    assert dict(hold.inputs) == {
+        "alpha_tex": "alpha",
+        "held_tex": "held",
+        "samples_tex": "samples",
+        "samples_held_tex": "samples_held",
+    }
+    assert {"held", "samples_held"} <= CARRIED
     assert hold.outputs == ("levels",) and hold.bytes_per_pixel == 1
+    assert graph[0].outputs[-1] == "samples" and "samples" not in off[0].outputs
     assert dict(composite.inputs)["alpha_tex"] == "levels"
     assert dict(composite.inputs)["near_tex"] == "alpha"
-    assert frame_bytes(graph) == frame_bytes(pass_graph(KeyerParams())) + 1920 * 1080
+    assert frame_bytes(graph) == frame_bytes(off) + 5 * 1920 * 1080
 
 
 def test_a_pale_screen_window_reaches_farther_through_the_same_passes():
@@ -149,7 +160,7 @@ def test_subsampled_frames_take_the_chroma_guide_first_on_the_chroma_grid(chroma
     ],
 )
 def test_other_settings_add_passes_only_for_themselves(change, extra):
-    assert len(pass_graph(KeyerParams(**change))) == 7 + extra
+    assert len(pass_graph(KeyerParams(**change))) == 8 + extra
 
 
 @pytest.mark.parametrize(
@@ -200,12 +211,16 @@ def test_the_keyer_draws_exactly_the_graph(gl_ctx, p, layout):
 
 def test_pass_table_names_passes_formats_and_bytes():
     table = pass_table(pass_graph(KeyerParams()), 1920, 1080)
-    assert "| 1 | key | key | keyed (RGBA32F) + gate (R8) + seed (R32F) | 21 |" in table
+    assert (
+        "| 1 | key | key | keyed (RGBA32F) + gate (R8) + seed (R32F) + samples (RGBA8) | 25 |"
+        in table
+    )
     assert "| 2 | reach | reach | guide (RG32F) + colour (RGBA32F) | 24 |" in table
     assert "| 5 | colour rows | colour_rows | colour_rows (RGBA32F) | 16 |" in table
     assert "| 6 | colour model | colour_model | alpha (R32F) + local (RGBA16F) | 12 |" in table
-    assert "**7 passes**" in table and "**93**" in table
-    assert f"(93 B per picture pixel) = {93 * 1920 * 1080:,} B (192.8 MB)" in table
+    assert "| 7 | hold | hold | levels (R8) | 1 |" in table
+    assert "**8 passes**" in table and "**98**" in table
+    assert f"(98 B per picture pixel) = {98 * 1920 * 1080:,} B (203.2 MB)" in table
 
 
 def test_passes_script_prints_the_table():
@@ -218,7 +233,7 @@ def test_passes_script_prints_the_table():
     )
     assert proc.returncode == 0, proc.stderr
     # 4:2:0 frames by default: the chroma guide pass first, 4 B per picture pixel.
-    assert "8 passes" in proc.stdout and "10 passes" in proc.stdout
+    assert "9 passes" in proc.stdout and "11 passes" in proc.stdout
     assert "choke rows" in proc.stdout
     assert (
         "| 1 | chroma guide | chroma_guide | chroma_guide (RGBA32F) at 1/2×1/2 | 4 |" in proc.stdout
@@ -228,7 +243,7 @@ def test_passes_script_prints_the_table():
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert plain.returncode == 0, plain.stderr
-    assert "7 passes" in plain.stdout and "chroma guide" not in plain.stdout
+    assert "8 passes" in plain.stdout and "chroma guide" not in plain.stdout
 
 
 def test_pass_times_script_times_every_pass_of_the_graph(gl_ctx):

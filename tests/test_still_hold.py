@@ -24,12 +24,14 @@ from chromakey.keying.kernels.common import TOLERANCE
 
 from parity import within_tolerance
 
-P = KeyerParams(still_hold=0.2)  # off by default: a drifting subject moves in steps
+P = KeyerParams()  # the hold is on by default
 ONE = cpu.refined_one(P)
+PLAY = int(np.floor(P.still_hold * 255 + 0.5))  # levels of play where the picture is still
 
 
-def hold(alpha: np.ndarray, kept: np.ndarray | None, p: KeyerParams = P):
-    return cpu.hold_matte(alpha.astype(np.float32), kept, cpu.refined_one(p), p)
+def hold(alpha: np.ndarray, rgb: np.ndarray, kept, p: KeyerParams = P):
+    """The rule on a matte and a colour (0–1) whose levels stand for the input bytes."""
+    return cpu.hold_matte(alpha.astype(np.float32), cpu.levels(rgb), kept, cpu.refined_one(p), p)
 
 
 # --- the rule ----------------------------------------------------------------------------------
@@ -40,56 +42,108 @@ def partial_levels(h: int = 40, w: int = 48) -> np.ndarray:
     return np.tile(np.linspace(20, 235, w).round().astype(np.uint8), (h, 1))
 
 
-def test_a_matte_that_moved_less_than_the_hold_keeps_its_levels():
-    kept = partial_levels()
+def ramp_colour(h: int = 40, w: int = 48, shift: float = 0.0) -> np.ndarray:
+    """A colour (0–1) whose channels ramp across x and y, moved ``shift`` px along x."""
+    x = (np.arange(w) - shift)[None, :] / w
+    y = np.arange(h)[:, None] / h
+    rgb = np.stack(
+        [0.1 + 0.8 * x + 0 * y, 0.9 - 0.7 * x + 0.1 * y, 0.3 + 0.4 * y + 0.2 * x], axis=-1
+    )
+    return np.clip(rgb, 0, 1).astype(np.float32)
+
+
+def state(levels: np.ndarray, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return levels, cpu.levels(rgb)
+
+
+def test_a_still_picture_keeps_its_levels_within_the_play():
+    kept, rgb = partial_levels(), ramp_colour()
     rng = np.random.default_rng(0)
-    noise = rng.uniform(-0.9, 0.9, kept.shape) * P.still_hold
-    alpha = np.clip(kept / 255 + noise, 0.02, 0.98)
-    shown, state = hold(alpha, kept)
-    assert np.array_equal(state, kept)
-    assert np.array_equal(shown, kept.astype(np.float32) * np.float32(1 / 255))
+    step = rng.integers(-2 * PLAY, 2 * PLAY + 1, kept.shape)
+    alpha = np.clip(kept + step, 10, 245) / 255
+    shown, (levels, colour) = hold(alpha, rgb, state(kept, rgb))
+    now = cpu.levels(alpha.astype(np.float32)).astype(int)
+    top = int(cpu.levels(np.float32(ONE)))
+    # The play, where neither plain screen nor plain subject is nearer than it.
+    free = (now >= PLAY) & (top - now >= PLAY)
+    within = (np.abs(now - kept) <= PLAY) & free
+    beyond = (np.abs(now - kept) > PLAY) & free
+    assert within.mean() > 0.2 and beyond.mean() > 0.2, "both cases are tested"
+    assert np.array_equal(levels[within], kept[within])  # not moved at all
+    # Beyond the play, dragged along: the play's distance from this frame's matte.
+    assert (np.abs(levels.astype(int) - now)[beyond] == PLAY).all()
+    # Near plain, the play is the distance from it: never further from this frame's matte.
+    cap = np.minimum(now, top - now)
+    assert (np.abs(levels.astype(int) - now) <= np.minimum(cap, PLAY)).all()
+    assert np.array_equal(shown, levels.astype(np.float32) * np.float32(1 / 255))
+    assert np.array_equal(colour, cpu.levels(rgb))
 
 
-def test_a_change_beyond_the_hold_releases_its_neighbourhood_and_only_that():
+def test_a_moving_picture_takes_this_frames_matte():
     kept = partial_levels()
-    alpha = kept / 255 + 0.3 * P.still_hold
-    alpha[20, 24] += 2 * P.still_hold
-    shown, state = hold(alpha, kept)
-    near = np.zeros(kept.shape, bool)
-    r = cpu.HOLD_REACH
-    near[20 - r : 21 + r, 24 - r : 25 + r] = True
-    assert np.array_equal(state[near], cpu.levels(alpha.astype(np.float32))[near])
-    assert np.array_equal(state[~near], kept[~near])
-    # Held or not, what is shown is this frame's matte within the hold (and half a level).
-    assert np.abs(shown - alpha).max() <= P.still_hold + 0.5 / 255 + 1e-6
+    alpha = np.clip(kept / 255 + 0.5 * P.still_hold, 0, 0.98)
+    moved = ramp_colour(shift=1.0)  # a pixel a frame: well past MOTION_MOVING
+    _, (levels, _) = hold(alpha, moved, state(kept, ramp_colour()))
+    assert np.array_equal(levels, cpu.levels(alpha.astype(np.float32)))
+
+
+def test_a_pixel_whose_own_colour_jumped_takes_this_frames_matte():
+    """A strand thinner than a pixel moves without a gradient to tell: a pixel whose colour
+    changed past COLOUR_MOVING levels has no play, one within COLOUR_STILL all of it."""
+    kept, rgb = partial_levels(), np.full((40, 48, 3), 0.5, np.float32)  # flat: no speed
+    alpha = np.clip(kept / 255 - 0.5 * P.still_hold, 0.01, 0.98)  # far from plain on the right
+    now = rgb.copy()
+    now[:, :24, 1] += np.float32((cpu.COLOUR_MOVING + 1) / 255)
+    now[:, 24:, 1] += np.float32((cpu.COLOUR_STILL - 1) / 255)
+    _, (levels, _) = hold(alpha, now, state(kept, rgb))
+    taken = cpu.levels(alpha.astype(np.float32))
+    # (Away from the step between the halves, which is a gradient with motion across it.)
+    assert np.array_equal(levels[:, :20], taken[:, :20])
+    assert np.array_equal(levels[:, 28:], kept[:, 28:])
+
+
+def test_the_speed_is_the_shift_and_noise_is_still():
+    """A picture moved along its gradient: the speed is the shift (a little less, as
+    MOTION_EPS pulls it toward 0, and levels round the colours); zero-mean noise of a level
+    or two is still."""
+    x = np.arange(64, dtype=np.float32)
+    before = np.repeat(np.tile(0.05 + 0.9 * x / 64, (48, 1))[..., None], 3, axis=-1)
+    inner = (slice(8, -8), slice(8, -8))
+    for shift in (0.1, 0.3):
+        moved = np.repeat(np.tile(0.05 + 0.9 * (x - shift) / 64, (48, 1))[..., None], 3, axis=-1)
+        speed = cpu.motion_speed(cpu.levels(moved), cpu.levels(before))[inner]
+        assert (speed >= 0.6 * shift).all() and (speed <= 1.15 * shift).all(), shift
+    rng = np.random.default_rng(2)
+    noisy = np.clip(before + rng.normal(0, 1.5 / 255, before.shape), 0, 1).astype(np.float32)
+    speed = cpu.motion_speed(cpu.levels(noisy), cpu.levels(before))
+    assert np.median(speed) < cpu.MOTION_STILL
 
 
 def test_plain_screen_and_plain_subject_pass_through():
-    kept = partial_levels()
+    kept, rgb = partial_levels(), ramp_colour()
     alpha = (kept / 255).astype(np.float32)
     alpha[:, :8], alpha[:, -8:] = 0.0, ONE
-    shown, state = hold(alpha, kept)
-    assert (shown[:, :8] == 0).all() and (state[:, :8] == 0).all()
-    assert (shown[:, -8:] == np.float32(ONE)).all() and (state[:, -8:] == 255).all()
-    # A pixel held at plain stays plain while its partial matte stays within the hold.
-    again, _ = hold(alpha + np.float32(0.5 * P.still_hold) * (alpha == 0), state)
-    assert (again[:, :8] == 0).all()
+    shown, (levels, _) = hold(alpha, rgb, state(kept, rgb))
+    assert (shown[:, :8] == 0).all() and (levels[:, :8] == 0).all()
+    assert (shown[:, -8:] == np.float32(ONE)).all() and (levels[:, -8:] == 255).all()
 
 
 def test_a_first_frame_is_rounded_to_levels_and_the_hold_off_changes_nothing():
     alpha = np.random.default_rng(1).random((16, 16)).astype(np.float32)
-    shown, state = hold(alpha, None)
+    rgb = ramp_colour(16, 16)
+    shown, (levels, _) = hold(alpha, rgb, None)
     partial = (alpha > 0) & (alpha < ONE)
-    assert np.array_equal(shown[partial], state[partial] * np.float32(1 / 255))
+    assert np.array_equal(shown[partial], levels[partial] * np.float32(1 / 255))
     off = P.replace(still_hold=0.0)
-    assert cpu.halo_rows(off) <= cpu.halo_rows(P)
-    shown_off, _ = hold(alpha, cpu.levels(alpha) // 2, off)
+    shown_off, _ = hold(alpha, rgb, state(cpu.levels(alpha) // 2, rgb), off)
     assert np.array_equal(shown_off, alpha)
 
 
-def test_the_hold_adds_no_halo_at_the_default_spill_radius():
-    """HOLD_REACH is within the spill gate's default reach: the bands' halo, and with it the
-    incremental path's reach in blocks, are what they are without the hold."""
+def test_the_hold_adds_no_halo():
+    """The hold reads the matte of its own pixel and colours within MOTION_REACH + 1, less
+    than the rest reaches: the bands' halo, and with it the incremental path's reach in
+    blocks, are what they are without the hold."""
+    assert cpu.halo_rows(P) > cpu.MOTION_REACH + 1
     assert cpu.halo_rows(P) == cpu.halo_rows(P.replace(still_hold=0.0))
 
 
@@ -242,8 +296,10 @@ def test_a_still_subject_keeps_a_still_matte(cutout_clips, backend):
 
 @pytest.mark.parametrize("backend", ["reference", "cpu"])
 def test_a_sliding_subject_takes_each_frames_matte(cutout_clips, backend):
-    """Where the matte moved by more than the hold from one frame to the next (the edges the
-    subject sweeps), the held matte is this frame's own: no lag, no ghost."""
+    """Where the matte moved by more than the play from one frame to the next (the edges the
+    subject sweeps), the held matte is this frame's own (all but a few pixels in a thousand,
+    where a window's colours happen to change without a gradient to explain them): no lag,
+    no ghost. Everywhere it is within the play."""
     make = (lambda p: cpu.ReferenceKeyer(p)) if backend == "reference" else CpuKeyer
     frames = cutout_clips["slide"]
     held = mattes(frames, P, make)
@@ -252,6 +308,7 @@ def test_a_sliding_subject_takes_each_frames_matte(cutout_clips, backend):
     for i in range(1, len(frames)):
         moved = np.abs(free[i] - free[i - 1]) > P.still_hold
         swept += int(moved.sum())
-        assert np.abs(held[i] - free[i])[moved].max() <= 1 / 255 + 1e-6, f"frame {i}"
-        assert np.abs(held[i] - free[i]).max() <= P.still_hold + 1 / 255 + 1e-6
+        off = np.abs(held[i] - free[i])
+        assert (off[moved] <= 1 / 255 + 1e-6).mean() >= 0.995, f"frame {i}"
+        assert off.max() <= P.still_hold + 1 / 255 + 1e-6
     assert swept > 100, "the subject moved"

@@ -69,10 +69,9 @@ _HELP: dict[str, str] = {
     "feather": "radius in pixels of the matte's edge blur",
     "spill": "strength of green spill removal, 0 off, 1 full",
     "spill_radius": "pixels from the screen within which any colour may carry spill",
-    "still_hold": "the largest change of matte (0–1), at a pixel and the pixels around it, "
-    "for which it keeps the previous frame's: a still subject's edge then stops shimmering "
-    "with camera and codec noise, but a slowly drifting one moves in steps; 0 (the default) "
-    "turns the hold off, 0.2 suits a camera on a tripod",
+    "still_hold": "the most (0–1) a pixel's shown matte may differ from this frame's where the "
+    "picture around it does not move: a still subject's edge then stops shimmering with camera "
+    "and codec noise, while a moving one takes each frame's matte; 0 turns the hold off",
     "screen_adapt": "per-frame weight of a new screen colour estimate (0 freezes the first)",
     "screen": "the screen's family: green (any green, from yellowish to bluish) or blue",
     "auto_hue": "centre the hue window on the measured screen (off when you give --hue-min/--hue-max)",
@@ -111,7 +110,7 @@ class KeyerParams:
     spill: float = 1.0
     spill_radius: int = 2
     screen_adapt: float = 0.1
-    still_hold: float = 0.0
+    still_hold: float = 0.125
     screen_color: tuple[float, float, float] | None = field(default=None)
     screen: str = "green"
     auto_hue: bool = True

@@ -353,8 +353,9 @@ class GpuKeyer:
             t1 = time.perf_counter()
             self._run_passes(screen, isinstance(background, Picture))
             self._held_for = None
-            if hold is not None:  # this frame's levels, for the next frame's hold
-                self.ctx.copy_framebuffer(self._target("held"), self._framebuffer(("levels",)))
+            if hold is not None:  # this frame's state, for the next frame's hold
+                for kept, src in (("held", "levels"), ("samples_held", "samples")):
+                    self.ctx.copy_framebuffer(self._target(kept), self._framebuffer((src,)))
                 self._held_for = held_for
             if self.timing:
                 self.ctx.finish()

@@ -46,7 +46,12 @@ def shader_defines() -> dict[str, int | float]:
         "CHROMA_GUIDE_RADIUS": cpu.CHROMA_GUIDE_RADIUS,
         "CHROMA_GUIDE_EPS": cpu.CHROMA_GUIDE_EPS,
         "COLOUR_RADIUS": cpu.COLOUR_RADIUS,
-        "HOLD_REACH": cpu.HOLD_REACH,
+        "MOTION_REACH": cpu.MOTION_REACH,
+        "MOTION_STILL": cpu.MOTION_STILL,
+        "MOTION_SPAN": cpu.MOTION_MOVING - cpu.MOTION_STILL,  # as the reference divides by it
+        "MOTION_EPS": cpu.MOTION_EPS,
+        "COLOUR_STILL": cpu.COLOUR_STILL,
+        "COLOUR_MOVING": cpu.COLOUR_MOVING,
         # What a zero weight sum or a zero-length line divides by (the reference's own).
         "COLOUR_TINY": float(cpu.COLOUR_TINY),
         "EDGE_ALPHA_MIN": cpu.EDGE_ALPHA_MIN,
@@ -98,16 +103,19 @@ TARGETS: dict[str, str] = {
     "alpha": "R32F",
     "alpha_tmp": "R32F",
     # The still hold: the matte shown, whose values are all levels (cpu.hold_matte), and its
-    # copy GpuKeyer keeps for the next frame.
+    # copy GpuKeyer keeps for the next frame; the pixels' input bytes (cpu.pixel_samples,
+    # exact in RGBA8) from the key pass, and their copy.
     "levels": "R8",
     "held": "R8",
+    "samples": "RGBA8",
+    "samples_held": "RGBA8",
     "out": "RGBA8",  # the composite: what render() reads back and render_texture() hands over
 }
 
 
 # Targets a frame reads from the frame before: GpuKeyer copies them after each frame (the
-# still hold's levels), so no pass of the frame writes them before they are read.
-CARRIED = frozenset({"held"})
+# still hold's state), so no pass of the frame writes them before they are read.
+CARRIED = frozenset({"held", "samples_held"})
 
 
 # Targets the size of the frame's chroma planes (GpuPass.grid of the pass that writes them);
@@ -179,8 +187,10 @@ def pass_graph(p: KeyerParams, chroma: tuple[int, int] = (1, 1)) -> tuple[GpuPas
         passes.append(GpuPass("chroma guide", "chroma_guide", ("chroma_guide",), grid=chroma))
     # The raw matte needs the seeds around each pixel: the key pass writes its own terms, the
     # reach pass the raw matte (into the guide target) and the colour model's terms of it.
+    # With the still hold on, the key pass also writes the input bytes the hold's motion reads.
+    samples = ("samples",) if p.still_hold > 0 else ()
     passes += [
-        GpuPass("key", "key", ("keyed", "gate", "seed")),
+        GpuPass("key", "key", ("keyed", "gate", "seed", *samples)),
         GpuPass("reach", "reach", ("guide", "colour"),
                 (("keyed_tex", "keyed"), ("seed_tex", "seed")),
                 defines=(("REACH_RADIUS", cpu.member_reach(p)),)),
@@ -249,7 +259,17 @@ def pass_graph(p: KeyerParams, chroma: tuple[int, int] = (1, 1)) -> tuple[GpuPas
     shown = "alpha"
     if p.still_hold > 0:
         passes.append(
-            GpuPass("hold", "hold", ("levels",), (("alpha_tex", "alpha"), ("held_tex", "held")))
+            GpuPass(
+                "hold",
+                "hold",
+                ("levels",),
+                (
+                    ("alpha_tex", "alpha"),
+                    ("held_tex", "held"),
+                    ("samples_tex", "samples"),
+                    ("samples_held_tex", "samples_held"),
+                ),
+            )  # fmt: skip
         )
         shown = "levels"
     passes.append(

@@ -38,7 +38,6 @@ from ..param_table import (
 )
 from .chroma import _chroma_guide, chroma_span
 from .common import (
-    _HOLD_R,
     B_ALPHA,
     B_B,
     B_G,
@@ -68,6 +67,7 @@ from .common import (
 )
 from .composite import _composite_px, _rows_to_yuv, _screen_lut, _screen_span
 from .guide import _bound_tiles, _guide
+from .motion import _hold_play
 from .pixels import _decode_rows, _key_pixels, _screen_rows, reach_rows, screen_across
 from .refine import _refine, _refined_one
 from .windows import _hreduce, _vreduce
@@ -79,11 +79,13 @@ log = logging.getLogger(__name__)
 def _band(
     y: np.ndarray, u: np.ndarray, v: np.ndarray, rgbp: np.ndarray, across: np.ndarray, mi0: np.ndarray, mi1: np.ndarray, mfy: np.ndarray,
     P: np.ndarray, ints: np.ndarray, dec: np.ndarray, lw: np.ndarray, fw: np.ndarray, bg_color: np.ndarray, bg_img: np.ndarray, out: np.ndarray, mat: np.ndarray, yp: np.ndarray, up: np.ndarray, vp: np.ndarray, ap: np.ndarray,
-    held: np.ndarray, shown: np.ndarray, buf: np.ndarray, line: np.ndarray, tiles: np.ndarray, y0: int, y1: int,
+    held: np.ndarray, shown: np.ndarray, qy: np.ndarray, qu: np.ndarray, qv: np.ndarray, qrgb: np.ndarray,
+    buf: np.ndarray, line: np.ndarray, tiles: np.ndarray, y0: int, y1: int,
 ) -> None:  # fmt: skip
     """Output rows [y0, y1): decode and key rows [y0 − halo, y1 + halo), refine, hold,
-    composite. ``held``: the still hold's previous levels (read where ints[I_HOLD]);
-    ``shown``: this frame's, written where the hold is on (P[P_HOLD] > 0)."""
+    composite. ``held``: the still hold's previous levels and ``qy``…``qrgb`` the previous
+    frame's input planes (read where ints[I_HOLD]); ``shown``: this frame's levels, written
+    where the hold is on (P[P_HOLD] > 0)."""
     h, w = out.shape[0], out.shape[1]
     halo = ints[I_HALO]
     a, b = max(y0 - halo, 0), min(y1 + halo, h)
@@ -104,9 +106,8 @@ def _band(
     nt_ = (w + TILE - 1) // TILE
     sr_ = ints[I_SPILL_R]
     hold_on = P[P_HOLD] > F32(0.0)
-    hr = _HOLD_R if hold_on else 0
     use_held = hold_on and ints[I_HOLD] != 0
-    ext = max(sr_, hr)  # the shaped matte's columns and rows read around a run
+    ext = sr_  # the shaped matte's columns and rows read around a run
     rest = ints[I_REST]
     ga, gb = max(o0 - rest, 0), min(o1 + rest, n)  # rows of guided matte that are read
     # 1. Classify tiles from bounds on the guided matte (see _bound_tiles).
@@ -184,23 +185,16 @@ def _band(
                 d_[j] = F32(1.0) - s_[j]
         _hreduce(buf, B_S3, B_S2, sr_, aa, ab, xa, xb, True)
         _vreduce(buf, B_S2, B_TMP, sr_, o0, o1, xa, xb, n, True)
-        if use_held:  # the hold's test: the max of |matte − held| over a square of HOLD_REACH
-            xc, xd = max(xa - hr, 0), min(xb + hr, w)
-            ha, hb = max(o0 - hr, 0), min(o1 + hr, n)
-            for i in range(ha, hb):
-                s_, k_, d_ = buf[B_ALPHA, i, xc:xd], held[a + i, xc:xd], buf[B_S3, i, xc:xd]
-                for j in range(xd - xc):
-                    d_[j] = abs(s_[j] - F32(k_[j]) * F32(1.0 / 255.0))
-            _hreduce(buf, B_S3, B_S2, hr, ha, hb, xa, xb, True)
-            _vreduce(buf, B_S2, B_HOLD, hr, o0, o1, xa, xb, n, True)
+        if use_held:  # the hold's play, from the colour's motion since the last frame
+            _hold_play(P, ints, y, u, v, rgbp, qy, qu, qv, qrgb, buf, a, n, one, o0, o1, xa, xb)
         t = t1
     # 5. Spill gate, unmix, despill, composite on the output rows.
+    top = int(_u8(one))  # a plain subject's level: the play reaches no further
     lut = line[4, :256]
     _screen_lut(ints, bg_color, lut)
-    limit = P[P_HOLD]
     for i in range(o0, o1):
         yy = a + i
-        alpha, near, moved = buf[B_ALPHA, i], buf[B_TMP, i], buf[B_HOLD, i]
+        alpha, near, play = buf[B_ALPHA, i], buf[B_TMP, i], buf[B_HOLD, i]
         pr, pg, pb = buf[B_R, i], buf[B_G, i], buf[B_B, i]
         qr, qg, qb = buf[B_SCR_R, i], buf[B_SCR_G, i], buf[B_SCR_B, i]
         gate0 = buf[B_GATE0, i]
@@ -220,8 +214,11 @@ def _band(
                 if hold_on:  # cpu.hold_matte: plain screen and subject pass through
                     level = _u8(al)
                     if state == T_MIXED and al > F32(0.0) and al < one:
-                        if use_held and moved[x] <= limit:
-                            level = held[yy, x]
+                        if use_held:  # within the play of the level shown last frame
+                            # (whole numbers of levels: ints, as exact as the floats)
+                            lv_ = int(level)
+                            pl_ = min(int(play[x]), lv_, top - lv_)
+                            level = np.uint8(min(max(int(held[yy, x]), lv_ - pl_), lv_ + pl_))
                         al = F32(level) * F32(1.0 / 255.0)
                     shown[yy, x] = level
                 wl = lw[x] if state == T_MIXED else F32(0.0)  # a subject tile's is 0
@@ -237,7 +234,8 @@ def _band(
 def _key_frame(
     y: np.ndarray, u: np.ndarray, v: np.ndarray, rgbp: np.ndarray, across: np.ndarray, mi0: np.ndarray, mi1: np.ndarray, mfy: np.ndarray,
     P: np.ndarray, ints: np.ndarray, dec: np.ndarray, lw: np.ndarray, fw: np.ndarray, bg_color: np.ndarray, bg_img: np.ndarray, out: np.ndarray, mat: np.ndarray, yp: np.ndarray, up: np.ndarray, vp: np.ndarray, ap: np.ndarray,
-    held: np.ndarray, shown: np.ndarray, scratch: np.ndarray, lines: np.ndarray, tiles: np.ndarray, band_rows: int,
+    held: np.ndarray, shown: np.ndarray, qy: np.ndarray, qu: np.ndarray, qv: np.ndarray, qrgb: np.ndarray,
+    scratch: np.ndarray, lines: np.ndarray, tiles: np.ndarray, band_rows: int,
 ) -> None:  # fmt: skip
     """The whole frame: bands of ``band_rows`` rows, dealt round-robin to the scratch's workers.
 
@@ -255,7 +253,7 @@ def _key_frame(
             _band(
                 y, u, v, rgbp, across, mi0, mi1, mfy,
                 P, ints, dec, lw, fw, bg_color, bg_img, out, mat, yp, up, vp, ap,
-                held, shown, scratch[wi], lines[wi], tiles[wi],
+                held, shown, qy, qu, qv, qrgb, scratch[wi], lines[wi], tiles[wi],
                 y0, min(y0 + band_rows, h),
             )  # fmt: skip
 
@@ -279,8 +277,9 @@ _SIGNATURE = nt.void(
     _readonly(nt.float32, 1),  # RGB → YUV matrix and offsets
     *(nt.Array(nt.uint8, 2, "C") for _ in range(4)),  # Y, U, V, A planes out
     # The still hold's levels: the previous frame's, this frame's (a strip of them in the
-    # jobs kernel, hence any layout).
+    # jobs kernel, hence any layout); the previous frame's Y, U, V and RGB planes.
     _readonly(nt.uint8, 2), nt.Array(nt.uint8, 2, "A"),
+    _readonly(nt.uint8, 2), _readonly(nt.uint8, 2), _readonly(nt.uint8, 2), _readonly(nt.uint8, 3),
     nt.Array(nt.float32, 4, "C"), nt.Array(nt.float32, 3, "C"), nt.Array(nt.int64, 3, "C"),
     nt.int64,
 )  # fmt: skip

@@ -31,7 +31,7 @@ J_FIELDS = 6
 def _key_jobs(
     y: np.ndarray, u: np.ndarray, v: np.ndarray, rgbp: np.ndarray, across: np.ndarray, mi0: np.ndarray, mi1: np.ndarray, mfy: np.ndarray,
     P: np.ndarray, ints: np.ndarray, dec: np.ndarray, lw: np.ndarray, fw: np.ndarray, bg_color: np.ndarray, bg_img: np.ndarray, out: np.ndarray, mat: np.ndarray, yp: np.ndarray, up: np.ndarray, vp: np.ndarray, ap: np.ndarray,
-    held: np.ndarray, shown: np.ndarray, scratch: np.ndarray, lines: np.ndarray, tiles: np.ndarray, band_ints: np.ndarray, jobs: np.ndarray, stage: np.ndarray, strips: np.ndarray, shown_stage: np.ndarray, channels: int,
+    held: np.ndarray, shown: np.ndarray, qy: np.ndarray, qu: np.ndarray, qv: np.ndarray, qrgb: np.ndarray, scratch: np.ndarray, lines: np.ndarray, tiles: np.ndarray, band_ints: np.ndarray, jobs: np.ndarray, stage: np.ndarray, strips: np.ndarray, shown_stage: np.ndarray, channels: int,
 ) -> None:  # fmt: skip
     """Every job of ``jobs`` (rows in the order dealt, round-robin, to the scratch's workers)
     keyed into ``out`` (RGB(A), or the planes ``yp``–``ap`` where ``ints`` asks for YUV).
@@ -61,12 +61,19 @@ def _key_jobs(
             c0, c1, k0, k1 = jobs[j, J_C0], jobs[j, J_C1], jobs[j, J_K0], jobs[j, J_K1]
             vw = c1 - c0
             yv, uv, vv, rv = y, u, v, rgbp
+            qyv, quv, qvv, qrv = qy, qu, qv, qrgb  # the previous frame's, for the still hold
             if rgb_in:
                 rv = rgbp[:, c0:c1]
+                if hold_on:
+                    qrv = qrgb[:, c0:c1]
             else:
                 yv = y[:, c0:c1]
                 uv = u[:, c0 // fx : (c1 + fx - 1) // fx]
                 vv = v[:, c0 // fx : (c1 + fx - 1) // fx]
+                if hold_on:
+                    qyv = qy[:, c0:c1]
+                    quv = qu[:, c0 // fx : (c1 + fx - 1) // fx]
+                    qvv = qv[:, c0 // fx : (c1 + fx - 1) // fx]
             bv = bg_img[:, c0:c1] if has_img else bg_img
             acr = strips[wi, : 3 * rows * vw].reshape((3, rows, vw))
             for c in range(3):
@@ -82,7 +89,7 @@ def _key_jobs(
             _band(
                 yv, uv, vv, rv, acr, mi0, mi1, mfy,
                 P, band_ints, dec, lw, fw, bg_color, bv, st, mat, yp, up, vp, ap,
-                hv, sh, buf.reshape((nbuf, brows, vw)), lines[wi], tiles[wi], y0, y1,
+                hv, sh, qyv, quv, qvv, qrv, buf.reshape((nbuf, brows, vw)), lines[wi], tiles[wi], y0, y1,
             )  # fmt: skip
             xo = k0 - c0
             if hold_on:

@@ -170,8 +170,6 @@ class CpuKeyer:
         h, w = frame.height, frame.width
         hold_on = bool(P[P_HOLD] > 0)  # off: no key to make, no state to keep
         held_key = (P.tobytes(), ints.tobytes(), fw.tobytes()) if hold_on else None
-        held, shown, valid = self._held.begin(held_key, h, w, hold_on)
-        hold = (held, shown)
         ints = ints.copy()
         ints[I_TILES] = 1 if self.tiles else 0
         bg_color, bg_img = NO_COLOR, NO_IMAGE
@@ -197,6 +195,8 @@ class CpuKeyer:
             rgbp = NO_IMAGE
             ints[I_FX], ints[I_FY] = frame.chroma_factors
             lw = cpu.luma_weights(frame)
+        frame_planes = (yplane, uplane, vplane, rgbp)
+        hold, valid = self._held.begin(held_key, h, w, hold_on, frame_planes)
         dec = decode_constants(frame)
         smap = screen
         rows, cols = smap.shape
@@ -234,7 +234,7 @@ class CpuKeyer:
         if not incremental:
             self._kept.reused = self._kept.plain = 0.0
             got = key_whole()
-            self._held.end(held_key)
+            self._held.end(held_key, frame_planes)
             return self._result(got, yuv)
         layout = (h, w, channels, yuv, frame.layout, fy, fx, kind)
         settings = (
@@ -286,7 +286,7 @@ class CpuKeyer:
             else:
                 self._kept.valid = False
             self._kept.reused = 0.0
-            self._held.end(held_key)
+            self._held.end(held_key, frame_planes)
             return self._result(got, yuv)
         self._idle = 0
         if hold_on:
@@ -302,7 +302,7 @@ class CpuKeyer:
             self._run.jobs(args, out, planes, jobs, channels, hold)
 
         got = self._kept.rekey(dirty, reach, (h, w), key_jobs, fill, alpha0)
-        self._held.end(held_key)
+        self._held.end(held_key, frame_planes)
         return self._result(got, yuv)
 
     @staticmethod

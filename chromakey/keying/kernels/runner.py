@@ -62,10 +62,11 @@ class KernelRunner:
         out: np.ndarray,
         planes: list[np.ndarray],
         kind: int,
-        hold: tuple[np.ndarray, np.ndarray],
+        hold: tuple[np.ndarray, ...],
     ) -> None:
         """The frame kernel on the whole frame into ``out`` (and ``planes`` for YUV);
-        ``hold``: the still hold's (previous levels, this frame's) (kernels.hold)."""
+        ``hold``: the still hold's (previous levels, this frame's, the previous frame's input
+        planes) (kernels.hold)."""
         h, w = out.shape[0], out.shape[1]
         band_rows = self.rows_per_band(h)
         scratch, lines, tiles = self._buffers(h, w, band_rows + 2 * int(a.ints[I_HALO]))
@@ -85,7 +86,7 @@ class KernelRunner:
         planes: list[np.ndarray],
         jobs: np.ndarray,
         channels: int,
-        hold: tuple[np.ndarray, np.ndarray],
+        hold: tuple[np.ndarray, ...],
     ) -> None:
         """The jobs kernel: the rectangles ``jobs`` of the frame keyed into ``out`` or
         ``planes`` (the kept outputs), and their still-hold levels into ``hold[1]``."""

@@ -38,6 +38,7 @@ from .decode import (
     decode_rgb,
     decode_rows,
     guided_chroma,
+    pixel_samples,
     upsample_chroma,
 )
 from .guide import (
@@ -49,7 +50,19 @@ from .guide import (
     luma,
     luma_weights,
 )
-from .hold import HOLD_REACH, HoldState, hold_matte, hold_reach
+from .hold import (
+    COLOUR_MOVING,
+    COLOUR_STILL,
+    MOTION_EPS,
+    MOTION_MOVING,
+    MOTION_REACH,
+    MOTION_STILL,
+    HoldState,
+    colour_change,
+    hold_matte,
+    hold_play,
+    motion_speed,
+)
 from .keyer import STRIP_PIXELS, ReferenceKeyer, cpu_workers, key_frame, key_pixels
 from .membership import (
     MEMBER_REACH,
@@ -91,7 +104,12 @@ from .unmix import composite, spill_gate, to_uint8, unmix_despill
 from .windows import box_sum, window_reduce
 
 __all__ = [
-    "HOLD_REACH",
+    "COLOUR_MOVING",
+    "COLOUR_STILL",
+    "MOTION_EPS",
+    "MOTION_MOVING",
+    "MOTION_REACH",
+    "MOTION_STILL",
     "HoldState",
     "ALPHA_FLOOR",
     "ALPHA_VISIBLE",
@@ -138,6 +156,7 @@ __all__ = [
     "cpu_workers",
     "decode_rgb",
     "decode_rows",
+    "pixel_samples",
     "edge_weight",
     "feather_matte",
     "gaussian_weights",
@@ -147,7 +166,9 @@ __all__ = [
     "halo_rows",
     "levels",
     "hold_matte",
-    "hold_reach",
+    "colour_change",
+    "hold_play",
+    "motion_speed",
     "hue_membership",
     "key_channel",
     "key_excess",

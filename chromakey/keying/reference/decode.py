@@ -153,6 +153,25 @@ def decode_rows(frame: Frame, y0: int, y1: int) -> np.ndarray:
     return rows[y0 - a : y1 - a]
 
 
+def pixel_samples(frame: Frame, y0: int = 0, y1: int | None = None) -> np.ndarray:
+    """Rows [y0, y1) of each pixel's own input bytes, H×W×3 uint8: its R, G, B, or its Y and
+    the U and V of the chroma sample it lies in (not blended). The still hold compares them
+    between frames: integers, the same in every backend, where decoded colours differ by a
+    rounding."""
+    y1 = frame.height if y1 is None else y1
+    w = frame.width
+    if frame.layout == "rgb":
+        return np.ascontiguousarray(frame.planes[0][y0:y1, :w, :3])
+    fx, fy = frame.chroma_factors
+    y, u, v = frame.planes
+    rows, cols = np.arange(y0, y1) // fy, np.arange(w) // fx
+    out = np.empty((y1 - y0, w, 3), np.uint8)
+    out[..., 0] = y[y0:y1, :w]
+    out[..., 1] = u[rows][:, cols]
+    out[..., 2] = v[rows][:, cols]
+    return out
+
+
 def _rgb_to_float(plane: np.ndarray) -> np.ndarray:
     out = plane.astype(F32)
     np.multiply(out, F32(1.0 / 255.0), out=out)

@@ -14,9 +14,9 @@ from ...core.params import KeyerParams
 from ...core.screenmap import ScreenMap, keyed_params
 from .colour_model import colour_model
 from .common import F32
-from .decode import decode_rgb, decode_rows
+from .decode import decode_rgb, decode_rows, pixel_samples
 from .guide import BT709_LUMA, guided_matte, luma, luma_weights
-from .hold import HoldState, hold_matte
+from .hold import NO_COLOUR, HoldState, hold_matte
 from .membership import (
     hue_membership,
     key_channel,
@@ -79,7 +79,7 @@ def key_pixels(
     alpha = shape_matte(modelled, p)
     gate = spill_gate(hue_m, sat, alpha, p)  # from this frame's matte: spill is this frame's
     if hold is not None:
-        alpha, hold.next = hold_matte(alpha, hold.prev, refined_one(p), p)
+        alpha, hold.next = hold_matte(alpha, hold.samples, hold.prev, refined_one(p), p)
     return unmix_despill(rgb, alpha, gate, screen, key, p, local), alpha
 
 
@@ -122,9 +122,10 @@ class ReferenceKeyer:
         self.workers = max(1, min(cpus, 4) if workers is None else int(workers))
         self.strip_rows = strip_rows
         self._pool: ThreadPoolExecutor | None = None
-        # The still hold's state (the levels of the matte shown), and the settings and size it
-        # was keyed with (other settings or another size start afresh).
-        self._held: np.ndarray | None = None
+        # The still hold's state (the levels of the matte shown and of the decoded colour),
+        # and the settings and size it was keyed with (other settings or another size start
+        # afresh).
+        self._held: tuple[np.ndarray, np.ndarray] | None = None
         self._held_for: tuple[KeyerParams, int, int] | None = None
 
     def set_params(self, params: KeyerParams) -> None:
@@ -143,12 +144,13 @@ class ReferenceKeyer:
         held = self._held if self._held_for == state else None
         bands = self.bands(frame.width, frame.height) if self.strips else []
         if len(bands) <= 1:
-            hold = HoldState(held)
+            hold = HoldState(pixel_samples(frame) if p.still_hold > 0 else NO_COLOUR, held)
             fg, alpha = key_frame(decode_rgb(frame), screen, p, luma_weights(frame), hold)
             self._held, self._held_for = hold.next, state
             return to_uint8(composite(fg, alpha, background))
         out = np.empty((frame.height, frame.width, out_channels(background)), np.uint8)
-        kept = np.empty((h, w), np.uint8)
+        on = p.still_hold > 0
+        kept = (np.empty((h, w), np.uint8), np.empty((h, w, 3) if on else (0, 0, 3), np.uint8))
         halo = halo_rows(p)
 
         def band(rows: tuple[int, int]) -> None:
@@ -182,9 +184,9 @@ class ReferenceKeyer:
         p: KeyerParams,
         halo: int,
         rows: tuple[int, int],
-        held: np.ndarray | None,
+        held: tuple[np.ndarray, np.ndarray] | None,
         out: np.ndarray,
-        kept: np.ndarray,
+        kept: tuple[np.ndarray, np.ndarray],
     ) -> None:
         """Rows [y0, y1) of the frame into ``out`` and their hold state into ``kept``: keyed
         with ``halo`` rows of context (``held``: the previous frame's state, or None)."""
@@ -192,11 +194,14 @@ class ReferenceKeyer:
         h0, h1 = max(0, y0 - halo), min(h, y1 + halo)
         rgb = decode_rows(frame, h0, h1)
         colors = screen_rows(screen, h, w, h0, h1)
-        hold = HoldState(held[h0:h1] if held is not None else None)
+        samples = pixel_samples(frame, h0, h1) if p.still_hold > 0 else NO_COLOUR
+        hold = HoldState(samples, None if held is None else (held[0][h0:h1], held[1][h0:h1]))
         fg, alpha = key_pixels(rgb, colors, p, luma_weights(frame), hold)
         a, b = y0 - h0, y1 - h0
         assert hold.next is not None  # key_pixels sets it
-        kept[y0:y1] = hold.next[a:b]
+        kept[0][y0:y1] = hold.next[0][a:b]
+        if p.still_hold > 0:
+            kept[1][y0:y1] = hold.next[1][a:b]
         bg = Picture(background.pixels[y0:y1]) if isinstance(background, Picture) else background
         to_uint8(composite(fg[a:b], alpha[a:b], bg), out=out[y0:y1])
 

@@ -9,7 +9,6 @@ import numpy as np
 from ...core.params import KeyerParams
 from .colour_model import COLOUR_RADIUS
 from .common import EDGE_RADIUS, F32, soft_step
-from .hold import hold_reach
 from .membership import member_reach
 from .windows import _pad_edge, _shifted, window_reduce
 
@@ -25,16 +24,16 @@ def halo_rows(p: KeyerParams) -> int:
     luma guide (two box filters of guide_radius) and the edge test (EDGE_RADIUS) on one
     side, the local colour model (COLOUR_RADIUS, on the raw matte and the colours) on the
     other, whichever is wider; then the choke (|choke|), the feather (ceil(feather) taps),
-    the spill gate's max filter (spill_radius) or the still hold's window (hold_reach),
-    whichever is wider (both read the shaped matte), and membership's reach (member_reach). Every
+    the spill gate's max filter (spill_radius), and membership's reach (member_reach). The
+    still hold reads the shaped matte of the pixel alone, and colours within
+    hold.MOTION_REACH + 1, which the rest reaches further. Every
     operation of that kind added to key_frame must be counted here; tests/test_cpu_strips.py
     checks the sum against the whole frame.
     """
     feather = math.ceil(p.feather) if p.feather > 0 else 0
     clipped = max(2 * p.guide_radius + EDGE_RADIUS, COLOUR_RADIUS)
     reach = member_reach(p)
-    last = max(p.spill_radius, hold_reach(p))
-    return clipped + abs(p.choke) + feather + last + reach + HALO_MARGIN
+    return clipped + abs(p.choke) + feather + p.spill_radius + reach + HALO_MARGIN
 
 
 def gaussian_weights(radius: float) -> np.ndarray:
