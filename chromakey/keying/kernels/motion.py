@@ -40,6 +40,7 @@ _SPAN = F32(cpu.MOTION_MOVING - cpu.MOTION_STILL)
 _EPS = F32(cpu.MOTION_EPS)
 _C_STILL = F32(cpu.COLOUR_STILL)
 _C_SPAN = F32(cpu.COLOUR_MOVING - cpu.COLOUR_STILL)
+_C_MOVING = F32(cpu.COLOUR_MOVING)
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
@@ -106,6 +107,23 @@ def _terms(buf: np.ndarray, i: int, im: int, ip: int, xc: int, xd: int, w: int) 
             mg[x], mx[x], my[x] = _term(buf, i, im, ip, x, max(x - 1, 0), min(x + 1, w - 1))
 
 
+@njit(inline="always", nogil=True, cache=True, error_model="numpy")
+def _own_change(
+    ints: np.ndarray, y: np.ndarray, u: np.ndarray, v: np.ndarray, rgbp: np.ndarray,
+    qy: np.ndarray, qu: np.ndarray, qv: np.ndarray, qrgb: np.ndarray, yy: int, x: int,
+) -> np.float32:  # fmt: skip
+    """cpu.colour_change at pixel (yy, x): the most its input bytes moved since last frame."""
+    if ints[I_LAYOUT] == LAYOUT_RGB:
+        d = F32(0.0)
+        for c in range(3):
+            d = max(d, abs(F32(rgbp[yy, x, c]) - F32(qrgb[yy, x, c])))
+        return d
+    cy, cx = yy // ints[I_FY], x // ints[I_FX]
+    d = abs(F32(y[yy, x]) - F32(qy[yy, x]))
+    d = max(d, abs(F32(u[cy, cx]) - F32(qu[cy, cx])))
+    return max(d, abs(F32(v[cy, cx]) - F32(qv[cy, cx])))
+
+
 @njit(nogil=True, cache=True, error_model="numpy")
 def _hold_play(
     P: np.ndarray, ints: np.ndarray, y: np.ndarray, u: np.ndarray, v: np.ndarray, rgbp: np.ndarray,
@@ -119,12 +137,17 @@ def _hold_play(
     at the band's rows clamps at the picture's."""
     w = buf.shape[2]
     r = _MR
-    # Only the rows and columns within MOTION_REACH of a partial pixel of the run need terms.
+    # Only the rows and columns within MOTION_REACH of a partial pixel of the run need terms,
+    # and only of one whose own bytes moved less than COLOUR_MOVING: the others' play is 0
+    # whatever their speed (camera noise: most of them).
     lo, hi, first, last = n, -1, w, -1
     for i in range(o0, o1):
-        alpha = buf[B_ALPHA, i]
+        alpha, play = buf[B_ALPHA, i], buf[B_HOLD, i]
         for x in range(xa, xb):
             if alpha[x] > F32(0.0) and alpha[x] < one:
+                if _own_change(ints, y, u, v, rgbp, qy, qu, qv, qrgb, a + i, x) >= _C_MOVING:
+                    play[x] = F32(0.0)
+                    continue
                 lo, hi = min(lo, i), max(hi, i)
                 first, last = min(first, x), max(last, x)
     if hi < 0:
