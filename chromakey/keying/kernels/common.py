@@ -72,20 +72,8 @@ T_MIXED, T_SCREEN, T_SUBJECT = 0, 1, 2
     B_LG,
     B_LB,
     B_LW,
-    B_MG,
-    B_MX,
-    B_MY,
-    B_HG,
-    B_HX,
-    B_HY,
-    B_Q0,
-    B_Q1,
-    B_Q2,
-    B_P0,
-    B_P1,
-    B_P2,
     N_BUFFERS,
-) = range(40)
+) = range(28)
 
 # Rows of the per-worker line scratch: decode's chroma rows (0–3, 5–10), the background LUT
 # (4), the reach's flags (5, as bytes, once the rows are decoded), the colour model's column
@@ -109,9 +97,8 @@ L_CW, L_CR, L_CG, L_CB = 0, 1, 2, 3
 # What the colour model leaves the unmix (cpu.LocalColour): the solid subject's mean colour
 # beside a partial pixel (B_LR, B_LG, B_LB) and its weight (B_LW, 0 at every other pixel of a
 # mixed run), from the refinement to the composite.
-# The still hold's speed estimate (kernels.motion): the input bytes of this frame and the last
-# (B_Q0…, B_P0…), a pixel's terms (|g|², g·dt along x and y), their sums along rows, and the
-# play it leaves (B_HOLD, levels), for the composite.
+# The still hold's play at a mixed run's partial pixels (kernels.motion, levels), for the
+# composite: B_HOLD.
 _CHROMA_R = cpu.CHROMA_GUIDE_RADIUS
 _CHROMA_EPS = F32(cpu.CHROMA_GUIDE_EPS)
 

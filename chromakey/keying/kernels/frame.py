@@ -67,7 +67,7 @@ from .common import (
 )
 from .composite import _composite_px, _rows_to_yuv, _screen_lut, _screen_span
 from .guide import _bound_tiles, _guide
-from .motion import _hold_play
+from .motion import _hold_run
 from .pixels import _decode_rows, _key_pixels, _screen_rows, reach_rows, screen_across
 from .refine import _refine, _refined_one
 from .windows import _hreduce, _vreduce
@@ -186,7 +186,7 @@ def _band(
         _hreduce(buf, B_S3, B_S2, sr_, aa, ab, xa, xb, True)
         _vreduce(buf, B_S2, B_TMP, sr_, o0, o1, xa, xb, n, True)
         if use_held:  # the hold's play, from the colour's motion since the last frame
-            _hold_play(P, ints, y, u, v, rgbp, qy, qu, qv, qrgb, buf, a, n, one, o0, o1, xa, xb)
+            _hold_run(P, ints, y, u, v, rgbp, qy, qu, qv, qrgb, buf, a, h, one, o0, o1, xa, xb)
         t = t1
     # 5. Spill gate, unmix, despill, composite on the output rows.
     top = int(_u8(one))  # a plain subject's level: the play reaches no further

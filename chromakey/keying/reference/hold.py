@@ -83,7 +83,8 @@ def motion_speed(rgb: np.ndarray, prev_rgb: np.ndarray) -> np.ndarray:
     over the window of MOTION_REACH and the channels, with ``g`` the bytes' central
     difference (edges clamped) and ``dt`` their change since the previous frame (``rgb``,
     ``prev_rgb``: H×W×3 uint8). Window pixels outside the picture add nothing. Every term is
-    a multiple of ¼ and every sum below 2²⁴: the sums are exact in float32, in any order."""
+    a multiple of ¼ and the sums stay below 2²² (Σ|g|² could pass it only where a whole
+    window swings from 0 to 255 every 2 px in every channel): exact in float32, in any order."""
     c = rgb.astype(F32)
     h, w = c.shape[:2]
     xs, ys = np.arange(w), np.arange(h)
