@@ -7,7 +7,11 @@ where the pixel lies on the line from the screen's colour S (our calibrated scre
 the true foreground F*, a = (C − S)·(F* − S)/|F* − S|², our α elsewhere: a keyer that knew
 F* and where the edge is. Three inputs C: the decoded H.264 4:2:0 frame, the same with
 F* + k·S (the spill the subject reflects, which no keyer can tell from screen seen through
-it, added to F*), and the camera's frame before compression.
+it, added to F*), and the camera's frame before compression. Last, "oracle, F from the
+solid subject": the decoded frame read against the mean decoded colour of the truth's solid
+pixels within COLOUR_RADIUS (the window of our colour model) in place of F*, ours where there
+is none: a keyer that knew where the edge and the solid subject are, but not a partial
+pixel's own colour; what reading F off the subject beside an edge can reach.
 
 Every method is scored by benchmarks.metrics, as benchmarks.quality scores us:
 
@@ -70,7 +74,13 @@ from chromakey.keying.calibration import ScreenCalibrator  # noqa: E402
 F32 = np.float32
 # |F* − S|² under which the line is too short to read α on: there the oracle keeps ours.
 MIN_SPREAD = 0.02
-METHODS = ("ours", "oracle", "oracle, spill in F*", "oracle, before H.264")
+METHODS = (
+    "ours",
+    "oracle",
+    "oracle, spill in F*",
+    "oracle, before H.264",
+    "oracle, F from the solid subject",
+)
 
 
 def project(c: np.ndarray, s: np.ndarray, f: np.ndarray, ours: np.ndarray, edge: np.ndarray):
@@ -78,6 +88,22 @@ def project(c: np.ndarray, s: np.ndarray, f: np.ndarray, ours: np.ndarray, edge:
     spread = (line * line).sum(-1)
     a = np.clip(((c - s) * line).sum(-1) / np.maximum(spread, 1e-6), 0, 1)
     return np.where(edge & (spread > MIN_SPREAD), a, ours)
+
+
+def solid_mean(c: np.ndarray, solid: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
+    """(The mean of ``c`` over the ``solid`` pixels within ``r`` px, a square; whether there
+    is any): the colour a keyer that read F off the subject beside an edge would find."""
+
+    def box(a: np.ndarray) -> np.ndarray:
+        p = np.pad(a, [(r + 1, r)] + [(r + 1, r)] + [(0, 0)] * (a.ndim - 2)).cumsum(0).cumsum(1)
+        k = 2 * r + 1
+        out: np.ndarray = p[k:, k:] - p[:-k, k:] - p[k:, :-k] + p[:-k, :-k]
+        return out
+
+    w = solid.astype(np.float64)
+    n = box(w)
+    mean = box(c.astype(np.float64) * w[..., None]) / np.maximum(n, 1.0)[..., None]
+    return mean.astype(F32), n > 0.5
 
 
 def unmix(c: np.ndarray, s: np.ndarray, a: np.ndarray, ours: np.ndarray, edge: np.ndarray):
@@ -122,16 +148,19 @@ def bound_clip(clip, frames: int) -> dict[str, dict[str, float]]:
             s = cpu.screen_colors(sm, rgb.shape[0], rgb.shape[1])
             edge = ~t.zero & ~t.one
             spilled = f + tf.spill[..., None] * s
+            near, has_near = solid_mean(rgb, t.one, cpu.COLOUR_RADIUS)
             inputs = {
                 "oracle": rgb,
                 "oracle, spill in F*": rgb,
                 "oracle, before H.264": tf.observed,
+                "oracle, F from the solid subject": rgb,
             }
             alphas = {
                 "ours": a,
                 "oracle": project(rgb, s, f, a, edge),
                 "oracle, spill in F*": project(rgb, s, spilled, a, edge),
                 "oracle, before H.264": project(tf.observed, s, f, a, edge),
+                "oracle, F from the solid subject": project(rgb, s, near, a, edge & has_near),
             }
             for m, am in alphas.items():
                 tint_rgb = unmix(inputs[m], s, am, ours_rgb, edge) if m in inputs else None
