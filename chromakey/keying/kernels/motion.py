@@ -113,7 +113,7 @@ def _play(
     speed = _speed(cur, pre, yy, x, h, w)
     ramp = min(max((speed - _STILL) / _SPAN, F32(0.0)), F32(1.0))
     jump = min(max((change - _C_STILL) / _C_SPAN, F32(0.0)), F32(1.0))
-    return np.floor(F32(P[P_HOLD] * F32(255.0)) * (F32(1.0) - max(ramp, jump)) + F32(0.5))
+    return F32(np.floor(F32(P[P_HOLD] * F32(255.0)) * (F32(1.0) - max(ramp, jump)) + F32(0.5)))
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
