@@ -36,7 +36,12 @@ void main() {
         return;
     }
     float level = levels(a);
-    if (hold_prev != 0) {
+    float reach = min(level, levels(refined_one) - level);  // the play: no further than plain
+    vec3 dc = abs(bytes_at(samples_tex, p) - bytes_at(samples_held_tex, p));
+    float change = max(max(dc.r, dc.g), dc.b);
+    // A pixel whose own bytes moved past COLOUR_MOVING, or a level from plain, has no play,
+    // whatever the window's speed: most partial pixels of camera footage (its noise).
+    if (hold_prev != 0 && change < float(COLOUR_MOVING) && reach > 0.0) {
         // Sums along each row of the window, then over the rows (of whole multiples of 1/4,
         // exact in any order); window pixels outside the picture add nothing. Gradients clamp
         // at the picture's edges.
@@ -64,12 +69,9 @@ void main() {
         float speed = sqrt(sx * sx + sy * sy) / (sg + MOTION_EPS);
         float ramp = clamp((speed - MOTION_STILL) / MOTION_SPAN, 0.0, 1.0);
         float kept = levels(texelFetch(held_tex, p, 0).r);
-        vec3 dc = abs(bytes_at(samples_tex, p) - bytes_at(samples_held_tex, p));
-        float change = max(max(dc.r, dc.g), dc.b);
         float jump = clamp((change - float(COLOUR_STILL)) / float(COLOUR_MOVING - COLOUR_STILL),
                            0.0, 1.0);
-        float d = floor(still_hold * 255.0 * (1.0 - max(ramp, jump)) + 0.5);
-        d = min(d, min(level, levels(refined_one) - level));  // no further than from plain
+        float d = min(floor(still_hold * 255.0 * (1.0 - max(ramp, jump)) + 0.5), reach);
         level = min(max(kept, level - d), level + d);
     }
     shown = level / 255.0;
