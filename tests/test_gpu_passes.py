@@ -249,10 +249,12 @@ def test_passes_script_prints_the_table():
 def test_pass_times_script_times_every_pass_of_the_graph(gl_ctx):
     """benchmarks/pass_times.py: one row per pass the keyer drew, named as in the pass table
     (the reach pass at default settings, none for a pale screen's window), between the
-    upload and the read-back, then the passes' and the frame's totals."""
+    upload and the read-back, then the passes' and the frame's totals; on a repeated frame,
+    every pixel a mix, and frames with a camera's noise."""
     for extra, p in (
         ([], KeyerParams()),
         (["--scene", "mixed", "--set", "sat_max=0.9"], KeyerParams(sat_max=0.9)),
+        (["--scene", "camera"], KeyerParams()),
     ):
         proc = subprocess.run(
             [sys.executable, "-m", "benchmarks.pass_times", "--size", "64x48", "--frames", "2", *extra],
