@@ -42,20 +42,27 @@ def local(f: np.ndarray = BROWN, weight: float = 1.0) -> cpu.LocalColour:
     return cpu.LocalColour(f.reshape(1, 1, 3).astype(F32), np.full((1, 1), weight, F32))
 
 
+def follow(a: float) -> float:
+    """How far the colour moves at alpha ``a`` with F's whole weight."""
+    return min(1.0, cpu.EDGE_FOLLOW * (1.0 - a))
+
+
 # --- the rule ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("a", [0.25, 0.35, 0.5, 0.65])
-def test_a_matte_that_is_off_gives_the_subjects_colour_back_by_one_minus_alpha(a):
+@pytest.mark.parametrize("a", [0.25, 0.35, 0.5, 0.65, 0.8, 0.9])
+def test_a_matte_that_is_off_gives_the_subjects_colour_back_as_alpha_falls(a):
     """A pixel that is a*·F + (1 − a*)·S, keyed at a ≠ a*: unmixed again to F's key excess it
     is F itself (the line from S through the pixel passes F), and the colour moves that way
-    by (1 − a)."""
+    by min(1, EDGE_FOLLOW·(1 − a)): all the way at a faint pixel, little at a nearly solid one."""
     rgb = mixed(0.4)
     a_arr = np.full((1, 1), a, F32)
     plain = unmixed(rgb, a)
     got = cpu.edge_colour(plain.copy(), a_arr, rgb, GREEN, local(), 1, SPILL)
-    expect = plain + (1 - a) * (a * BROWN - plain)
+    expect = plain + follow(a) * (a * BROWN - plain)
     np.testing.assert_allclose(got, expect, atol=2e-6)
+    if a <= 1.0 / cpu.EDGE_FOLLOW:
+        np.testing.assert_allclose(got, a * BROWN.reshape(1, 1, 3), atol=2e-6)
     # Toward the subject's hue: its straight key excess is nearer F's than the plain unmix's.
     exc = float(cpu.key_excess(got / a, 1)[0, 0])
     assert abs(exc - (-0.15)) < abs(float(cpu.key_excess(plain / a, 1)[0, 0]) - (-0.15))
@@ -63,14 +70,18 @@ def test_a_matte_that_is_off_gives_the_subjects_colour_back_by_one_minus_alpha(a
 
 def test_a_spilled_subject_is_taken_to_a_neutral_excess_not_its_green():
     """Beside a subject whose own colour is greener than neutral (spill), the target is 0."""
-    rgb = mixed(0.5)
     spilled = np.array([0.3, 0.5, 0.3], F32)
-    a = np.full((1, 1), 0.5, F32)
-    got = cpu.edge_colour(unmixed(rgb, 0.5), a, rgb, GREEN, local(spilled), 1, SPILL)
-    # Unmixed to excess 0 and weighted by 1 − a = ½: the plain excess (that of BROWN, −0.15)
-    # moves halfway toward 0 in straight terms, measured along the line, not past 0.
-    exc = float(cpu.key_excess(got / a, 1)[0, 0])
-    assert -0.15 < exc < 0.0
+    for a_true in (0.5, 0.8):
+        rgb = mixed(a_true)
+        a = np.full((1, 1), a_true, F32)
+        got = cpu.edge_colour(unmixed(rgb, a_true), a, rgb, GREEN, local(spilled), 1, SPILL)
+        # Unmixed to excess 0: at alpha ½ the colour moves all the way there; at 0.8 (weight
+        # 0.4) the plain excess (that of BROWN, −0.15) moves part way toward 0, not past it.
+        exc = float(cpu.key_excess(got / a, 1)[0, 0])
+        if follow(a_true) == 1.0:
+            assert abs(exc) < 1e-5
+        else:
+            assert -0.15 < exc < 0.0
 
 
 @pytest.mark.parametrize("spill", [0.0, 0.5])
@@ -78,14 +89,14 @@ def test_with_less_despill_a_green_subjects_edge_keeps_that_share_of_its_green(s
     """The despill's strength takes its share of F's excess above 0 off the target, so with
     ``--spill 0`` the edge of a green subject (a lime tie) is unmixed to the tie's own excess."""
     lime = np.array([0.45, 0.8, 0.2], F32)  # excess +0.35: above any grey
-    rgb = mixed(0.4, lime)
-    a = np.full((1, 1), 0.4, F32)
-    got = cpu.edge_colour(unmixed(rgb, 0.4), a, rgb, GREEN, local(lime), 1, spill)
-    # Unmixed at the true alpha, the pixel is the tie: the colour moves (1 − a) of the way.
-    expect = unmixed(rgb, 0.4)
+    rgb = mixed(0.7, lime)
+    a = np.full((1, 1), 0.7, F32)
+    got = cpu.edge_colour(unmixed(rgb, 0.7), a, rgb, GREEN, local(lime), 1, spill)
+    # Unmixed at the true alpha, the pixel is the tie: the colour moves part of the way.
+    expect = unmixed(rgb, 0.7)
     target_excess = (1 - spill) * 0.35
-    exc = float(cpu.key_excess(got / 0.4, 1)[0, 0])
-    plain = float(cpu.key_excess(expect / 0.4, 1)[0, 0])
+    exc = float(cpu.key_excess(got / 0.7, 1)[0, 0])
+    plain = float(cpu.key_excess(expect / 0.7, 1)[0, 0])
     assert abs(plain - 0.35) < 1e-5  # the true alpha: the plain unmix is the tie itself
     if spill == 0:
         np.testing.assert_allclose(got, expect, atol=2e-6)  # already at the target
@@ -118,7 +129,7 @@ def test_the_colour_is_unmixed_with_no_less_than_the_least_alpha():
     d = rgb - GREEN
     bound = np.clip(GREEN + d / cpu.EDGE_ALPHA_MIN, 0, 1)
     plain = unmixed(rgb, 0.1)
-    np.testing.assert_allclose(got, plain + 0.9 * (0.1 * bound - plain), atol=2e-6)
+    np.testing.assert_allclose(got, plain + follow(0.1) * (0.1 * bound - plain), atol=2e-6)
 
 
 def test_on_a_blue_screen_the_key_channel_is_blue():

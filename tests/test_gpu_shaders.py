@@ -176,10 +176,10 @@ def test_no_shader_spells_out_a_shared_constant():
     """Every value shader_defines() generates is absent from the GLSL as a literal, and no
     shader #defines one of those names itself."""
     defines = shader_defines()
-    # Small integers (0, 1, 2 …) are arithmetic everywhere; the float constants are the ones
-    # that were copied by hand, and 512 is ALPHA_VISIBLE's denominator.
-    shared = {float(v) for v in defines.values() if isinstance(v, float)}
-    shared |= {float(v) for v in defines.values() if isinstance(v, int) and v > 4}
+    # Small whole numbers (0, 1, 2 …, int or float) are arithmetic everywhere; the other
+    # constants are the ones that were copied by hand, and 512 is ALPHA_VISIBLE's denominator.
+    numbers = [float(v) for v in defines.values() if isinstance(v, (int, float))]
+    shared = {v for v in numbers if not (v.is_integer() and 0 <= v <= 4)}
     shared |= {512.0}
     root = Path(str(default_root()))
     for path in sorted(root.glob("*.glsl")):

@@ -24,6 +24,7 @@ from .common import (
 )
 
 _U_MAX = F32(1.0 / cpu.EDGE_ALPHA_MIN)
+_FOLLOW = F32(cpu.EDGE_FOLLOW)
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
@@ -49,7 +50,7 @@ def _edge_key_first(
         solved = True
     if not solved:
         return ck, c1, c2
-    weight = lw * (F32(1.0) - al)
+    weight = lw * min(_FOLLOW * (F32(1.0) - al), F32(1.0))
     u = min(max(u, F32(1.0)), _U_MAX)
     fk = _clip01(sk + dk * u)
     f1 = _clip01(s1 + d1 * u)

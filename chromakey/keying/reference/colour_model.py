@@ -45,6 +45,9 @@ COLOUR_PARTIAL = 0.02
 COLOUR_TINY = F32(1e-6)
 # The least alpha edge_colour unmixes a pixel with (1/alpha amplifies the codec's error).
 EDGE_ALPHA_MIN = 0.02
+# How fast a partial pixel's colour follows the subject's as its alpha falls: it moves
+# min(1, EDGE_FOLLOW·(1 − alpha)) of the way (times F's weight), all of it at alpha ≤ 1/2.
+EDGE_FOLLOW = 2.0
 
 
 def local_foreground(raw: np.ndarray, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -126,7 +129,8 @@ def edge_colour(
         falls = slope < -COLOUR_TINY
         at = (target - (s[..., key] - s[..., j])) / np.where(falls, slope, F32(-1.0))
         np.minimum(u, np.where(falls, at, F32(np.inf)), out=u)
-    weight = np.where(np.isfinite(u), local.weight * (F32(1.0) - alpha), F32(0.0))
+    follow = np.minimum(F32(EDGE_FOLLOW) * (F32(1.0) - alpha), F32(1.0))
+    weight = np.where(np.isfinite(u), local.weight * follow, F32(0.0))
     u = np.clip(np.where(np.isfinite(u), u, F32(1.0)), 1.0, F32(1.0 / EDGE_ALPHA_MIN))
     straight = np.clip(s + d * u[..., None], 0.0, 1.0)
     fg += weight[..., None] * (alpha[..., None] * straight - fg)
