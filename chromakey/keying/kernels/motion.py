@@ -6,8 +6,8 @@ Only a partial pixel whose own bytes moved less than COLOUR_MOVING needs a speed
 play is 0 whatever it is): a few in a hundred of the partial pixels on camera footage, and
 as few on an avatar's, whose edges move. So each such pixel's window is summed on its own,
 from the bytes of the square around it, rather than the terms over the whole run. Every term
-is a multiple of ¼ and every sum below 2²⁴: exact in float32, in any order, as in the
-reference and the shaders.
+is a multiple of ¼ and every sum below 2²² (see cpu.motion_speed): exact in float32, in any
+order, as in the reference and the shaders.
 """
 
 from __future__ import annotations
