@@ -158,8 +158,11 @@ COMPILE_PROBE = textwrap.dedent(
 )
 
 
-def test_a_second_process_loads_the_compiled_kernel_instead_of_compiling(tmp_path):
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+def test_a_second_process_loads_the_compiled_kernel_instead_of_compiling():
+    """numba's cache beside the package, as every user's process finds it: the first process
+    here compiles the kernel or loads what an earlier one compiled (CI's setup, an earlier
+    test), and the next only loads it. A fresh cache would only add a second compile."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
 
     def run() -> tuple[int, int]:
         out = subprocess.run(
@@ -169,7 +172,7 @@ def test_a_second_process_loads_the_compiled_kernel_instead_of_compiling(tmp_pat
         misses, hits = out.stdout.split()
         return int(misses), int(hits)
 
-    assert run() == (1, 0)  # a fresh cache: compiled once
+    assert sum(run()) == 1  # compiled once, or loaded
     assert run() == (0, 1)  # then loaded
 
 
