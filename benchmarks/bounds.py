@@ -31,6 +31,14 @@ Every method is scored by benchmarks.metrics, as benchmarks.quality scores us:
   unmixed with its α, F = S + (C − S)/α on the partial pixels (ours elsewhere): the screen
   tint that is left in the pixel once α is right.
 
+Last, issue 23's tint with the truth's α (a table of its own, TINT_MIXES): the colour a keyer
+that knew each partial pixel's α could give it, read off the pixel (C unmixed with α*,
+F = S + (C − S)/α*, as is and despilled: its key excess above 0 taken off) or off the subject
+beside (the same line S + u·(C − S) taken to the key excess of the truth's solid pixels'
+mean within COLOUR_RADIUS, reference.excess_matched), and every fixed mix (1 − t)·own + t·beside
+of the two, t in steps of 1/TINT_MIXES. A clip none of them brings within ±TINT_BAND levels
+is beyond what α and either colour reading can give.
+
 Issue 12's targets for edge PSNR (≥ the issue's before + 3 dB) and flicker (≤ 0.6 × before)
 are set against the figures in benchmarks/RESULTS.md ("Issue 12, third step"); compare there.
 A target the oracle misses is beyond any keyer that reads a pixel against S and a foreground
@@ -56,8 +64,11 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 from benchmarks.footage import all_specs  # noqa: E402
 from benchmarks.footage import make_clips as make_footage  # noqa: E402
 from benchmarks.metrics import (  # noqa: E402
+    TINT_HIGH,
+    TINT_LOW,
     TINT_MIN_ALPHA,
     Acc,
+    _excess,
     accumulate,
     truth_ctx,
     worst_bias,
@@ -74,6 +85,11 @@ from chromakey.keying.calibration import ScreenCalibrator  # noqa: E402
 F32 = np.float32
 # |F* − S|² under which the line is too short to read α on: there the oracle keeps ours.
 MIN_SPREAD = 0.02
+# The fixed mixes of the pixel's own colour and the subject beside's that the tint with the
+# truth's α tries: t = 0, 1/TINT_MIXES, …, 1; and issue 23's band, ±levels.
+TINT_MIXES = 10
+TINT_BAND = 2.0
+OWN_COLOURS = ("own", "own despilled")
 METHODS = (
     "ours",
     "oracle",
@@ -113,11 +129,42 @@ def unmix(c: np.ndarray, s: np.ndarray, a: np.ndarray, ours: np.ndarray, edge: n
     return np.where((edge & (a >= TINT_MIN_ALPHA))[..., None], f, ours)
 
 
+def true_alpha_tints(
+    c: np.ndarray, s: np.ndarray, g: np.ndarray, near: np.ndarray, has_near: np.ndarray,
+    f: np.ndarray, key: int, spill: float,
+) -> dict[str, np.ndarray]:  # fmt: skip
+    """Per colour of OWN_COLOURS, the tint sums (levels) of the mixes t = 0 … 1 toward the
+    subject beside, over this frame's partial pixels (the truth's α in (TINT_LOW, TINT_HIGH)),
+    and "n", their count; F from the subject only where it has solid pixels beside and a
+    colour on its line with their excess, the pixel's own colour elsewhere."""
+    m = (g > TINT_LOW) & (g < TINT_HIGH)
+    c, s, g, near, f = c[m], s[m], g[m], near[m], f[m]
+    own = np.clip(s + (c - s) / np.maximum(g, TINT_MIN_ALPHA)[:, None], 0, 1)
+    spilled = own.copy()
+    spilled[:, key] -= np.maximum(_excess(own, key), 0.0)
+    beside, found = cpu.excess_matched(c, s, cpu.excess_target(near, key, spill), key)
+    use = (has_near[m] & found)[:, None]
+    truth = _excess(f, key)
+    out = {"n": np.array([m.sum()], np.float64)}
+    for name, colour in zip(OWN_COLOURS, (own, spilled), strict=True):
+        far = np.where(use, beside, colour)
+        out[name] = np.array(
+            [
+                255 * float((_excess((1 - t) * colour + t * far, key) - truth).sum())
+                for t in np.linspace(0.0, 1.0, TINT_MIXES + 1)
+            ]
+        )
+    return out
+
+
 def bound_clip(clip, frames: int) -> dict[str, dict[str, float]]:
-    """Per method of METHODS, metrics.Acc.result over the clip's first ``frames`` frames."""
+    """Per method of METHODS, metrics.Acc.result over the clip's first ``frames`` frames;
+    and "tint with the truth's α": per colour of OWN_COLOURS, "<colour> t=<t>" the mean tint
+    (levels) of each fixed mix (true_alpha_tints)."""
     params = clip_params(clip)
     calib = ScreenCalibrator(params)
     accs = {k: Acc() for k in METHODS}
+    mixes: dict[str, np.ndarray] = {}
     src = VideoSource(clip.path, audio=False)
     prev_g = None
     held, held_for = None, None  # our still hold's state, as ReferenceKeyer carries it
@@ -165,11 +212,21 @@ def bound_clip(clip, frames: int) -> dict[str, dict[str, float]]:
             for m, am in alphas.items():
                 tint_rgb = unmix(inputs[m], s, am, ours_rgb, edge) if m in inputs else None
                 accumulate(accs[m], t, am, ours_rgb, tint_rgb)
+            key = getattr(clip, "screen_channel", 1)
+            for k, v in true_alpha_tints(rgb, s, g, near, has_near, f, key, p.spill).items():
+                mixes[k] = mixes[k] + v if k in mixes else v
             prev_g = g
             i += 1
     finally:
         src.close()
-    return {m: acc.result() for m, acc in accs.items()}
+    out = {m: acc.result() for m, acc in accs.items()}
+    n = max(float(mixes["n"][0]), 1.0) if mixes else 1.0
+    out["tint with the truth's α"] = {
+        f"{name} t={t:g}": float(v / n)
+        for name in OWN_COLOURS
+        for t, v in zip(np.linspace(0.0, 1.0, TINT_MIXES + 1), mixes.get(name, ()), strict=False)
+    }
+    return out
 
 
 def _num(x: float, fmt: str) -> str:
@@ -177,8 +234,8 @@ def _num(x: float, fmt: str) -> str:
 
 
 def tables(rows: list[tuple[str, dict[str, dict[str, float]]]]) -> str:
-    """Three markdown tables, one line per clip: SAD · worst bias, edge PSNR · dtSSD×100, and
-    issue 23's lost patch px · tint levels · lag px."""
+    """Four markdown tables, one line per clip: SAD · worst bias, edge PSNR · dtSSD×100,
+    issue 23's lost patch px · tint levels · lag px, and the tint with the truth's α."""
     out = []
     for title, cell in (
         ("SAD · worst decile bias", lambda r: f"{r['SAD']:.3f} · {_num(worst_bias(r), '+.3f')}"),
@@ -198,7 +255,36 @@ def tables(rows: list[tuple[str, dict[str, dict[str, float]]]]) -> str:
             f"| {name} | " + " | ".join(cell(res[m]) for m in METHODS) + " |" for name, res in rows
         ]
         out.append("")
+    out.append(TINT_TITLE + "\n")
+    out.append(
+        "| clip | own · own despilled · subject beside | mixes own → beside within ±2 "
+        "| mixes despilled → beside within ±2 |"
+    )
+    out.append("|---|---:|---:|---:|")
+    for name, res in rows:
+        mix = res.get("tint with the truth's α", {})
+        if not mix:
+            continue
+        ends = " · ".join(_num(mix[f"{c} t=0"], "+.2f") for c in OWN_COLOURS)
+        cells = [f"{ends} · {_num(mix[f'{OWN_COLOURS[0]} t=1'], '+.2f')}"]
+        cells += [_within(mix, c) for c in OWN_COLOURS]
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    out.append("")
     return "\n".join(out)
+
+
+TINT_TITLE = "tint levels with the truth's α (fixed mixes t of own and subject beside):"
+
+
+def _within(mix: dict[str, float], colour: str) -> str:
+    """The mixes t of ``colour`` toward the subject beside whose tint is within ±TINT_BAND, as
+    a range; else "none" and the nearest."""
+    tints = {float(k.split("t=")[1]): v for k, v in mix.items() if k.startswith(colour + " t=")}
+    ok = [t for t, v in tints.items() if abs(v) <= TINT_BAND]
+    if ok:
+        return f"t {min(ok):g}–{max(ok):g}" if len(ok) > 1 else f"t {ok[0]:g}"
+    t, v = min(tints.items(), key=lambda kv: abs(kv[1]))
+    return f"none (nearest {_num(v, '+.2f')} at t {t:g})"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,7 @@ import math
 
 import pytest
 
-from benchmarks.bounds import METHODS, bound_clip, tables
+from benchmarks.bounds import METHODS, OWN_COLOURS, TINT_MIXES, TINT_TITLE, bound_clip, tables
 from benchmarks.footage import FootageSpec
 from benchmarks.footage import make_clips as make_footage
 from benchmarks.quality import clip_params, evaluate, ours_frames
@@ -32,8 +32,9 @@ def bounds(clip):
 
 
 def test_every_method_has_finite_scores(bounds):
-    assert set(bounds) == set(METHODS)
-    for m, r in bounds.items():
+    assert set(bounds) == {*METHODS, "tint with the truth's α"}
+    for m in METHODS:
+        r = bounds[m]
         for k in ("SAD", "edge PSNR dB", "dtSSD×100"):
             assert math.isfinite(r[k]), (m, k, r[k])
         assert r["edge PSNR dB"] > 0, m
@@ -57,7 +58,8 @@ def test_our_row_is_what_the_quality_benchmark_measures(clip, bounds):
 def test_the_tables_have_a_line_per_clip(clip, bounds):
     text = tables([(clip.name, bounds)])
     lines = [ln for ln in text.splitlines() if ln.startswith(f"| {clip.name} |")]
-    assert len(lines) == 3
+    assert len(lines) == 4
+    assert TINT_TITLE in text
     assert all(ln.count(" · ") == len(METHODS) for ln in lines[:2])
     assert lines[2].count(" · ") == 2 * len(METHODS)  # lost patch · tint · lag
 
@@ -65,7 +67,19 @@ def test_the_tables_have_a_line_per_clip(clip, bounds):
 def test_issue_23_measures_are_scored_for_every_method(bounds):
     """The oracle changes α only on the truth's partial pixels: inside the sure subject its
     lost patch is ours."""
-    for m, r in bounds.items():
+    for m in METHODS:
+        r = bounds[m]
         assert math.isfinite(r["tint levels"]), m
         assert math.isfinite(r["lag px"]), m  # the strands drift to the right
         assert r["lost patch px"] == bounds["ours"]["lost patch px"], m
+
+
+def test_the_tint_with_the_truths_alpha_tries_every_fixed_mix(bounds):
+    """Both colours read off the pixel go from t = 0 to the subject beside at t = 1; the
+    despill only takes excess off, so the despilled colour's tint is never above the plain
+    one's."""
+    mix = bounds["tint with the truth's α"]
+    assert len(mix) == len(OWN_COLOURS) * (TINT_MIXES + 1)
+    assert all(math.isfinite(v) for v in mix.values())
+    own, spilled = OWN_COLOURS
+    assert mix[f"{spilled} t=0"] <= mix[f"{own} t=0"] + 1e-9

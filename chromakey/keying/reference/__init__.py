@@ -27,6 +27,8 @@ from .colour_model import (
     colour_model,
     colour_model_matte,
     edge_colour,
+    excess_matched,
+    excess_target,
     local_foreground,
 )
 from .common import ALPHA_FLOOR, ALPHA_VISIBLE, EDGE_RADIUS, F32, MIN_RAMP, levels, soft_step
@@ -146,6 +148,8 @@ __all__ = [
     "colour_model",
     "colour_model_matte",
     "edge_colour",
+    "excess_matched",
+    "excess_target",
     "EDGE_ALPHA_MIN",
     "EDGE_FOLLOW",
     "LocalColour",

@@ -99,6 +99,37 @@ class LocalColour:
     weight: np.ndarray
 
 
+def excess_target(fg: np.ndarray, key: int, spill: float) -> np.ndarray:
+    """The key excess an edge takes from the subject's colour ``fg`` beside it: F's, less the
+    despill's share (``spill``) of it above 0 (at 1, the default, at most 0; at 0 a green
+    subject's edge keeps its green)."""
+    others = [c for c in range(3) if c != key]
+    excess = fg[..., key] - np.maximum(fg[..., others[0]], fg[..., others[1]])
+    target: np.ndarray = excess - F32(spill) * np.maximum(excess, 0.0)
+    return target
+
+
+def excess_matched(
+    rgb: np.ndarray, screen: np.ndarray, target: np.ndarray, key: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(The straight colour on the line from the screen through the pixel, S + u·(C − S),
+    whose key excess is ``target``; where there is one): the pixel unmixed with the alpha
+    1/u that leaves it the subject's excess, u within [1, 1/EDGE_ALPHA_MIN]."""
+    others = [c for c in range(3) if c != key]
+    s = np.broadcast_to(np.asarray(screen, F32), rgb.shape)
+    d = rgb - s
+    # u is the least over the other channels whose excess falls along the line.
+    u = np.full(rgb.shape[:-1], np.inf, F32)
+    for j in others:
+        slope = d[..., key] - d[..., j]
+        falls = slope < -COLOUR_TINY
+        at = (target - (s[..., key] - s[..., j])) / np.where(falls, slope, F32(-1.0))
+        np.minimum(u, np.where(falls, at, F32(np.inf)), out=u)
+    found = np.isfinite(u)
+    u = np.clip(np.where(found, u, F32(1.0)), 1.0, F32(1.0 / EDGE_ALPHA_MIN))
+    return np.clip(s + d * u[..., None], 0.0, 1.0), found
+
+
 def edge_colour(
     fg: np.ndarray,
     alpha: np.ndarray,
@@ -109,29 +140,12 @@ def edge_colour(
     spill: float,
 ) -> np.ndarray:
     """The unmixed premultiplied colour ``fg`` of partial pixels moved toward the pixel
-    unmixed again to the local subject's key excess (see the module's docstring); in place.
-
-    ``spill``: the despill's strength, which takes the same share of F's excess above 0 off
-    the target (at 1, the default, the target is at most 0; at 0 a green subject's edge keeps
-    its green).
+    unmixed again to the local subject's key excess (:func:`excess_target`,
+    :func:`excess_matched`); in place. It moves min(1, EDGE_FOLLOW·(1 − alpha)) of the way,
+    times F's weight.
     """
-    others = [c for c in range(3) if c != key]
-    f = local.fg
-    excess = f[..., key] - np.maximum(f[..., others[0]], f[..., others[1]])
-    target = excess - F32(spill) * np.maximum(excess, 0.0)
-    s = np.broadcast_to(np.asarray(screen, F32), rgb.shape)
-    d = rgb - s
-    # 1/alpha along the line from the screen through the pixel, S + u·(C − S), at which the
-    # key excess is the target: the least over the other channels whose excess falls with u.
-    u = np.full(alpha.shape, np.inf, F32)
-    for j in others:
-        slope = d[..., key] - d[..., j]
-        falls = slope < -COLOUR_TINY
-        at = (target - (s[..., key] - s[..., j])) / np.where(falls, slope, F32(-1.0))
-        np.minimum(u, np.where(falls, at, F32(np.inf)), out=u)
+    straight, found = excess_matched(rgb, screen, excess_target(local.fg, key, spill), key)
     follow = np.minimum(F32(EDGE_FOLLOW) * (F32(1.0) - alpha), F32(1.0))
-    weight = np.where(np.isfinite(u), local.weight * follow, F32(0.0))
-    u = np.clip(np.where(np.isfinite(u), u, F32(1.0)), 1.0, F32(1.0 / EDGE_ALPHA_MIN))
-    straight = np.clip(s + d * u[..., None], 0.0, 1.0)
+    weight = np.where(found, local.weight * follow, F32(0.0))
     fg += weight[..., None] * (alpha[..., None] * straight - fg)
     return fg
