@@ -68,7 +68,6 @@ from benchmarks.metrics import (  # noqa: E402
     TINT_LOW,
     TINT_MIN_ALPHA,
     Acc,
-    _excess,
     accumulate,
     truth_ctx,
     worst_bias,
@@ -90,6 +89,7 @@ MIN_SPREAD = 0.02
 TINT_MIXES = 10
 TINT_BAND = 2.0
 OWN_COLOURS = ("own", "own despilled")
+TINT_TITLE = "tint levels with the truth's α (fixed mixes t of own and subject beside):"
 METHODS = (
     "ours",
     "oracle",
@@ -141,16 +141,16 @@ def true_alpha_tints(
     c, s, g, near, f = c[m], s[m], g[m], near[m], f[m]
     own = np.clip(s + (c - s) / np.maximum(g, TINT_MIN_ALPHA)[:, None], 0, 1)
     spilled = own.copy()
-    spilled[:, key] -= np.maximum(_excess(own, key), 0.0)
+    spilled[:, key] -= np.maximum(cpu.key_excess(own, key), 0.0)
     beside, found = cpu.excess_matched(c, s, cpu.excess_target(near, key, spill), key)
     use = (has_near[m] & found)[:, None]
-    truth = _excess(f, key)
+    truth = cpu.key_excess(f, key)
     out = {"n": np.array([m.sum()], np.float64)}
     for name, colour in zip(OWN_COLOURS, (own, spilled), strict=True):
         far = np.where(use, beside, colour)
         out[name] = np.array(
             [
-                255 * float((_excess((1 - t) * colour + t * far, key) - truth).sum())
+                255 * float((cpu.key_excess((1 - t) * colour + t * far, key) - truth).sum())
                 for t in np.linspace(0.0, 1.0, TINT_MIXES + 1)
             ]
         )
@@ -257,8 +257,8 @@ def tables(rows: list[tuple[str, dict[str, dict[str, float]]]]) -> str:
         out.append("")
     out.append(TINT_TITLE + "\n")
     out.append(
-        "| clip | own · own despilled · subject beside | mixes own → beside within ±2 "
-        "| mixes despilled → beside within ±2 |"
+        f"| clip | own · own despilled · subject beside | mixes own → beside within ±{TINT_BAND:g} "
+        f"| mixes despilled → beside within ±{TINT_BAND:g} |"
     )
     out.append("|---|---:|---:|---:|")
     for name, res in rows:
@@ -273,12 +273,9 @@ def tables(rows: list[tuple[str, dict[str, dict[str, float]]]]) -> str:
     return "\n".join(out)
 
 
-TINT_TITLE = "tint levels with the truth's α (fixed mixes t of own and subject beside):"
-
-
 def _within(mix: dict[str, float], colour: str) -> str:
     """The mixes t of ``colour`` toward the subject beside whose tint is within ±TINT_BAND, as
-    a range; else "none" and the nearest."""
+    the least and the greatest of them; else "none" and the nearest."""
     tints = {float(k.split("t=")[1]): v for k, v in mix.items() if k.startswith(colour + " t=")}
     ok = [t for t, v in tints.items() if abs(v) <= TINT_BAND]
     if ok:

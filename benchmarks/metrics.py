@@ -68,19 +68,16 @@ def screen_coloured_patch(g: np.ndarray, fg: np.ndarray, screen_rgb: np.ndarray,
     return largest_component(sure & (cpu.raw_alpha(share, member) < LOST_ALPHA))
 
 
-def _excess(rgb: np.ndarray, channel: int) -> np.ndarray:
-    """The screen channel's excess over the other two: G − max(R, B) for a green screen."""
-    others = [k for k in range(3) if k != channel]
-    return rgb[..., channel] - np.maximum(rgb[..., others[0]], rgb[..., others[1]])
-
-
 def tint_terms(
     a: np.ndarray, rgb: np.ndarray, g: np.ndarray, fg: np.ndarray, channel: int = 1
 ) -> tuple[float, int]:
     """The sum over the partial pixels (see TINT_LOW …) of the straight colour's screen excess
     (channel 1, green: G − max(R, B)) minus the truth's, in 8-bit levels, and their count."""
+    from chromakey.keying.reference import key_excess
+
     m = (g > TINT_LOW) & (g < TINT_HIGH) & (a >= TINT_MIN_ALPHA)
-    return 255 * float((_excess(rgb[m], channel) - _excess(fg[m], channel)).sum()), int(m.sum())
+    excess = key_excess(rgb[m], channel) - key_excess(fg[m], channel)
+    return 255 * float(excess.sum()), int(m.sum())
 
 
 def screen_tint(

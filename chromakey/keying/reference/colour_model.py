@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .common import F32, soft_step
+from .membership import key_excess
 from .windows import box_sum
 
 # Pixels either side over which the solid subject's colour is averaged (a square window).
@@ -103,8 +104,7 @@ def excess_target(fg: np.ndarray, key: int, spill: float) -> np.ndarray:
     """The key excess an edge takes from the subject's colour ``fg`` beside it: F's, less the
     despill's share (``spill``) of it above 0 (at 1, the default, at most 0; at 0 a green
     subject's edge keeps its green)."""
-    others = [c for c in range(3) if c != key]
-    excess = fg[..., key] - np.maximum(fg[..., others[0]], fg[..., others[1]])
+    excess = key_excess(fg, key)
     target: np.ndarray = excess - F32(spill) * np.maximum(excess, 0.0)
     return target
 
