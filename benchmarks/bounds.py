@@ -89,6 +89,7 @@ MIN_SPREAD = 0.02
 TINT_MIXES = 10
 TINT_BAND = 2.0
 OWN_COLOURS = ("own", "own despilled")
+MIX_STEPS = np.linspace(0.0, 1.0, TINT_MIXES + 1)
 TINT_TITLE = "tint levels with the truth's α (fixed mixes t of own and subject beside):"
 METHODS = (
     "ours",
@@ -122,11 +123,21 @@ def solid_mean(c: np.ndarray, solid: np.ndarray, r: int) -> tuple[np.ndarray, np
     return mean.astype(F32), n > 0.5
 
 
+def straight(c: np.ndarray, s: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """The straight colour C holds under α over S: F = S + (C − S)/α, α at least
+    TINT_MIN_ALPHA."""
+    f: np.ndarray = np.clip(s + (c - s) / np.maximum(a, TINT_MIN_ALPHA)[..., None], 0, 1)
+    return f
+
+
 def unmix(c: np.ndarray, s: np.ndarray, a: np.ndarray, ours: np.ndarray, edge: np.ndarray):
-    """The straight colour C holds under α over S, F = S + (C − S)/α, on ``edge`` where α is
-    shown (≥ TINT_MIN_ALPHA); ``ours`` elsewhere."""
-    f = np.clip(s + (c - s) / np.maximum(a, TINT_MIN_ALPHA)[..., None], 0, 1)
-    return np.where((edge & (a >= TINT_MIN_ALPHA))[..., None], f, ours)
+    """:func:`straight` on ``edge`` where α is shown (≥ TINT_MIN_ALPHA); ``ours`` elsewhere."""
+    return np.where((edge & (a >= TINT_MIN_ALPHA))[..., None], straight(c, s, a), ours)
+
+
+def mix_key(colour: str, t: float) -> str:
+    """The name of the mix t of ``colour`` toward the subject beside, in bound_clip's result."""
+    return f"{colour} t={t:g}"
 
 
 def true_alpha_tints(
@@ -139,7 +150,7 @@ def true_alpha_tints(
     colour on its line with their excess, the pixel's own colour elsewhere."""
     m = (g > TINT_LOW) & (g < TINT_HIGH)
     c, s, g, near, f = c[m], s[m], g[m], near[m], f[m]
-    own = np.clip(s + (c - s) / np.maximum(g, TINT_MIN_ALPHA)[:, None], 0, 1)
+    own = straight(c, s, g)
     spilled = own.copy()
     spilled[:, key] -= np.maximum(cpu.key_excess(own, key), 0.0)
     beside, found = cpu.excess_matched(c, s, cpu.excess_target(near, key, spill), key)
@@ -151,7 +162,7 @@ def true_alpha_tints(
         out[name] = np.array(
             [
                 255 * float((cpu.key_excess((1 - t) * colour + t * far, key) - truth).sum())
-                for t in np.linspace(0.0, 1.0, TINT_MIXES + 1)
+                for t in MIX_STEPS
             ]
         )
     return out
@@ -165,6 +176,7 @@ def bound_clip(clip, frames: int) -> dict[str, dict[str, float]]:
     calib = ScreenCalibrator(params)
     accs = {k: Acc() for k in METHODS}
     mixes: dict[str, np.ndarray] = {}
+    key = getattr(clip, "screen_channel", 1)
     src = VideoSource(clip.path, audio=False)
     prev_g = None
     held, held_for = None, None  # our still hold's state, as ReferenceKeyer carries it
@@ -189,7 +201,7 @@ def bound_clip(clip, frames: int) -> dict[str, dict[str, float]]:
                 prev_g,
                 None,
                 getattr(clip, "motion_x", None),
-                getattr(clip, "screen_channel", 1),
+                key,
             )
             g, f = tf.alpha, tf.foreground
             s = cpu.screen_colors(sm, rgb.shape[0], rgb.shape[1])
@@ -212,7 +224,6 @@ def bound_clip(clip, frames: int) -> dict[str, dict[str, float]]:
             for m, am in alphas.items():
                 tint_rgb = unmix(inputs[m], s, am, ours_rgb, edge) if m in inputs else None
                 accumulate(accs[m], t, am, ours_rgb, tint_rgb)
-            key = getattr(clip, "screen_channel", 1)
             for k, v in true_alpha_tints(rgb, s, g, near, has_near, f, key, p.spill).items():
                 mixes[k] = mixes[k] + v if k in mixes else v
             prev_g = g
@@ -222,9 +233,9 @@ def bound_clip(clip, frames: int) -> dict[str, dict[str, float]]:
     out = {m: acc.result() for m, acc in accs.items()}
     n = max(float(mixes["n"][0]), 1.0) if mixes else 1.0
     out["tint with the truth's α"] = {
-        f"{name} t={t:g}": float(v / n)
+        mix_key(name, t): float(v / n)
         for name in OWN_COLOURS
-        for t, v in zip(np.linspace(0.0, 1.0, TINT_MIXES + 1), mixes.get(name, ()), strict=False)
+        for t, v in zip(MIX_STEPS, mixes.get(name, ()), strict=False)
     }
     return out
 
@@ -265,8 +276,8 @@ def tables(rows: list[tuple[str, dict[str, dict[str, float]]]]) -> str:
         mix = res.get("tint with the truth's α", {})
         if not mix:
             continue
-        ends = " · ".join(_num(mix[f"{c} t=0"], "+.2f") for c in OWN_COLOURS)
-        cells = [f"{ends} · {_num(mix[f'{OWN_COLOURS[0]} t=1'], '+.2f')}"]
+        ends = " · ".join(_num(mix[mix_key(c, 0.0)], "+.2f") for c in OWN_COLOURS)
+        cells = [f"{ends} · {_num(mix[mix_key(OWN_COLOURS[0], 1.0)], '+.2f')}"]
         cells += [_within(mix, c) for c in OWN_COLOURS]
         out.append(f"| {name} | " + " | ".join(cells) + " |")
     out.append("")
@@ -276,7 +287,7 @@ def tables(rows: list[tuple[str, dict[str, dict[str, float]]]]) -> str:
 def _within(mix: dict[str, float], colour: str) -> str:
     """The mixes t of ``colour`` toward the subject beside whose tint is within ±TINT_BAND, as
     the least and the greatest of them; else "none" and the nearest."""
-    tints = {float(k.split("t=")[1]): v for k, v in mix.items() if k.startswith(colour + " t=")}
+    tints = {float(t): mix[mix_key(colour, t)] for t in MIX_STEPS}
     ok = [t for t, v in tints.items() if abs(v) <= TINT_BAND]
     if ok:
         return f"t {min(ok):g}–{max(ok):g}" if len(ok) > 1 else f"t {ok[0]:g}"
