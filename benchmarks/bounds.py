@@ -11,7 +11,11 @@ it, added to F*), and the camera's frame before compression. Last, "oracle, F fr
 solid subject": the decoded frame read against the mean decoded colour of the truth's solid
 pixels within COLOUR_RADIUS (the window of our colour model) in place of F*, ours where there
 is none: a keyer that knew where the edge and the solid subject are, but not a partial
-pixel's own colour; what reading F off the subject beside an edge can reach.
+pixel's own colour; what reading F off the subject beside an edge can reach. And "oracle, F
+from the nearest-fitting solid sample": the same, with F the one solid pixel within
+COLOUR_RADIUS (a disc) whose line from S passes nearest the decoded pixel, not their mean,
+as a keyer that picked the right colour among two beside the edge (hair and skin, a fold's
+lit and shadowed side) would read it.
 
 Every method is scored by benchmarks.metrics, as benchmarks.quality scores us:
 
@@ -97,6 +101,7 @@ METHODS = (
     "oracle, spill in F*",
     "oracle, before H.264",
     "oracle, F from the solid subject",
+    "oracle, F from the nearest-fitting solid sample",
 )
 
 
@@ -121,6 +126,37 @@ def solid_mean(c: np.ndarray, solid: np.ndarray, r: int) -> tuple[np.ndarray, np
     n = box(w)
     mean = box(c.astype(np.float64) * w[..., None]) / np.maximum(n, 1.0)[..., None]
     return mean.astype(F32), n > 0.5
+
+
+def nearest_sample(
+    c: np.ndarray, s: np.ndarray, solid: np.ndarray, edge: np.ndarray, r: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(F, found): at each ``edge`` pixel, the colour of the ``solid`` pixel within ``r`` px
+    (a disc, positions clamped to the frame) whose line from S passes nearest the pixel's
+    colour ``c``, among those at least MIN_SPREAD from S; ``c`` elsewhere."""
+    h, w = solid.shape
+    ys, xs = np.nonzero(edge)
+    to_pixel = c[ys, xs] - s[ys, xs]
+    best = np.full(len(ys), np.inf, F32)
+    pick = c[ys, xs].copy()
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            if dy * dy + dx * dx > r * r or (dy, dx) == (0, 0):
+                continue
+            qy, qx = np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1)
+            line = c[qy, qx] - s[ys, xs]
+            spread = (line * line).sum(-1)
+            a = np.clip((to_pixel * line).sum(-1) / np.maximum(spread, 1e-6), 0, 1)
+            off = to_pixel - a[:, None] * line
+            far = (off * off).sum(-1)
+            take = solid[qy, qx] & (spread > MIN_SPREAD) & (far < best)
+            best = np.where(take, far, best)
+            pick = np.where(take[:, None], c[qy, qx], pick)
+    f = c.copy()
+    f[ys, xs] = pick
+    found = np.zeros(solid.shape, bool)
+    found[ys, xs] = np.isfinite(best)
+    return f, found
 
 
 def straight(c: np.ndarray, s: np.ndarray, a: np.ndarray) -> np.ndarray:
@@ -208,11 +244,13 @@ def bound_clip(clip, frames: int) -> dict[str, dict[str, float]]:
             edge = ~t.zero & ~t.one
             spilled = f + tf.spill[..., None] * s
             near, has_near = solid_mean(rgb, t.one, cpu.COLOUR_RADIUS)
+            sample, has_sample = nearest_sample(rgb, s, t.one, edge, cpu.COLOUR_RADIUS)
             inputs = {
                 "oracle": rgb,
                 "oracle, spill in F*": rgb,
                 "oracle, before H.264": tf.observed,
                 "oracle, F from the solid subject": rgb,
+                "oracle, F from the nearest-fitting solid sample": rgb,
             }
             alphas = {
                 "ours": a,
@@ -220,6 +258,9 @@ def bound_clip(clip, frames: int) -> dict[str, dict[str, float]]:
                 "oracle, spill in F*": project(rgb, s, spilled, a, edge),
                 "oracle, before H.264": project(tf.observed, s, f, a, edge),
                 "oracle, F from the solid subject": project(rgb, s, near, a, edge & has_near),
+                "oracle, F from the nearest-fitting solid sample": project(
+                    rgb, s, sample, a, edge & has_sample
+                ),
             }
             for m, am in alphas.items():
                 tint_rgb = unmix(inputs[m], s, am, ours_rgb, edge) if m in inputs else None

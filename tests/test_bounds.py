@@ -10,9 +10,19 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
-from benchmarks.bounds import METHODS, OWN_COLOURS, TINT_MIXES, TINT_TITLE, bound_clip, tables
+from benchmarks.bounds import (
+    METHODS,
+    OWN_COLOURS,
+    TINT_MIXES,
+    TINT_TITLE,
+    bound_clip,
+    nearest_sample,
+    project,
+    tables,
+)
 from benchmarks.footage import FootageSpec
 from benchmarks.footage import make_clips as make_footage
 from benchmarks.quality import clip_params, evaluate, ours_frames
@@ -83,3 +93,25 @@ def test_the_tint_with_the_truths_alpha_tries_every_fixed_mix(bounds):
     assert all(math.isfinite(v) for v in mix.values())
     own, spilled = OWN_COLOURS
     assert mix[f"{spilled} t=0"] <= mix[f"{own} t=0"] + 1e-9
+
+
+def test_the_nearest_fitting_sample_is_the_colour_the_pixel_is_a_mix_of():
+    """Skin above, navy below a pixel that is 0.3 skin over the screen: their mean is neither,
+    the skin sample's line passes through the pixel, and its alpha reads 0.3."""
+    screen = np.array([0.0, 0.5, 0.0], np.float32)
+    skin = np.array([0.85, 0.65, 0.55], np.float32)
+    navy = np.array([0.2, 0.25, 0.6], np.float32)
+    c = np.tile(screen, (9, 9, 1))
+    c[:4] = skin
+    c[5:] = navy
+    c[4, 4] = 0.3 * skin + 0.7 * screen
+    s = np.broadcast_to(screen, c.shape)
+    solid = np.ones((9, 9), bool)
+    solid[4] = False
+    edge = np.zeros((9, 9), bool)
+    edge[4, 4] = True
+    f, found = nearest_sample(c, s, solid, edge, 3)
+    assert found[4, 4] and not found[0, 0]
+    np.testing.assert_allclose(f[4, 4], skin)
+    alpha = project(c, s, f, np.zeros((9, 9), np.float32), edge & found)
+    assert alpha[4, 4] == pytest.approx(0.3, abs=1e-5)
