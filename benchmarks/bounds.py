@@ -105,10 +105,16 @@ METHODS = (
 )
 
 
-def project(c: np.ndarray, s: np.ndarray, f: np.ndarray, ours: np.ndarray, edge: np.ndarray):
-    line = f - s
+def along(to_pixel: np.ndarray, line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(α, |F − S|²): where C lies on the line from S to F (``to_pixel`` C − S, ``line``
+    F − S), (C − S)·(F − S)/|F − S|² clipped to 0–1."""
     spread = (line * line).sum(-1)
-    a = np.clip(((c - s) * line).sum(-1) / np.maximum(spread, 1e-6), 0, 1)
+    a = np.clip((to_pixel * line).sum(-1) / np.maximum(spread, 1e-6), 0, 1)
+    return a, spread
+
+
+def project(c: np.ndarray, s: np.ndarray, f: np.ndarray, ours: np.ndarray, edge: np.ndarray):
+    a, spread = along(c - s, f - s)
     return np.where(edge & (spread > MIN_SPREAD), a, ours)
 
 
@@ -145,8 +151,7 @@ def nearest_sample(
                 continue
             qy, qx = np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1)
             line = c[qy, qx] - s[ys, xs]
-            spread = (line * line).sum(-1)
-            a = np.clip((to_pixel * line).sum(-1) / np.maximum(spread, 1e-6), 0, 1)
+            a, spread = along(to_pixel, line)
             off = to_pixel - a[:, None] * line
             far = (off * off).sum(-1)
             take = solid[qy, qx] & (spread > MIN_SPREAD) & (far < best)
