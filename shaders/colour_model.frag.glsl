@@ -18,6 +18,7 @@
 
 uniform sampler2D matte_tex;     // the matte pass's guided matte, or the key / reach pass's raw
 uniform sampler2D rows_tex;      // colour_rows: row sums of solid_colour
+uniform sampler2D raw_tex;       // the reach pass's guide target: the raw matte in channel 1
 
 #define NEAR_R 0
 #include "refine.glsl"
@@ -34,10 +35,22 @@ void main() {
     for (int k = 0; k < partial * (2 * COLOUR_RADIUS + 1); k++) {
         sums += texelFetch(rows_tex, ivec2(p.x, clamp(p.y - COLOUR_RADIUS + k, 0, last)), 0);
     }
+    // cpu.colour_mix's window of clear screen, summed as cpu.box_sum adds it: along each row
+    // first, every sum from its first tap.
+    ivec2 edge = textureSize(raw_tex, 0) - 1;
+    float clear_sum = 0.0;
+    for (int k = 0; k < partial * (2 * COLOUR_NEAR_RADIUS + 1); k++) {
+        int y = clamp(p.y - COLOUR_NEAR_RADIUS + k, 0, edge.y);
+        float row = clear_weight(texelFetch(raw_tex, ivec2(clamp(p.x - COLOUR_NEAR_RADIUS, 0, edge.x), y), 0).y);
+        for (int d = 1 - COLOUR_NEAR_RADIUS; d <= COLOUR_NEAR_RADIUS; d++) {
+            row += clear_weight(texelFetch(raw_tex, ivec2(clamp(p.x + d, 0, edge.x), y), 0).y);
+        }
+        clear_sum = k == 0 ? row : clear_sum + row;
+    }
     vec4 local = vec4(0.0);
     for (int once = 0; once < partial; once++) {
         local = local_colour(alpha, sums);
-        alpha = colour_model_matte(alpha, sums, decode_rgb(p), screen_at(p));
+        alpha = colour_model_matte(alpha, sums, decode_rgb(p), screen_at(p), colour_mix_at(clear_sum));
     }
     alpha_out = alpha;
     local_out = local;

@@ -204,10 +204,20 @@ float colour_partial_ramp(float alpha) {
     return soft_step(0.0, colour_partial, alpha) * soft_step(0.0, colour_partial, 1.0 - alpha);
 }
 
+// cpu.colour_mix: the share of the way a trusted pixel moves, from the sum of the clear screen
+// weights (clear_weight) within COLOUR_NEAR_RADIUS.
+float clear_weight(float raw) {
+    return 1.0 - soft_step(colour_clear.x, colour_clear.y, raw);
+}
+
+float colour_mix_at(float clear_sum) {
+    return colour_mix + soft_step(colour_near.x, colour_near.y, clear_sum) * (colour_mix_near - colour_mix);
+}
+
 // A partial pixel's clipped alpha moved toward where it lies on the line from the screen to the
 // solid subject's mean colour F (sums: the window sums of solid_colour), as far as it is trusted
-// and ramped in over colour_partial from 0 and from 1 (0 at exactly 0 and 1).
-float colour_model_matte(float alpha, vec4 sums, vec3 rgb, vec3 screen_) {
+// (mix: colour_mix_at) and ramped in over colour_partial from 0 and from 1 (0 at exactly 0 and 1).
+float colour_model_matte(float alpha, vec4 sums, vec3 rgb, vec3 screen_, float mix_) {
     vec3 fg = sums.yzw / max(sums.x, COLOUR_TINY);
     vec3 line = fg - screen_;
     float spread = line.x * line.x + line.y * line.y + line.z * line.z;
@@ -218,7 +228,7 @@ float colour_model_matte(float alpha, vec4 sums, vec3 rgb, vec3 screen_) {
     float residual = sqrt(off.x * off.x + off.y * off.y + off.z * off.z);
     float trust = soft_step(colour_support.x, colour_support.y, sums.x)
         * soft_step(colour_spread.x, colour_spread.y, spread);
-    trust *= (1.0 - soft_step(colour_residual.x, colour_residual.y, residual)) * colour_mix;
+    trust *= (1.0 - soft_step(colour_residual.x, colour_residual.y, residual)) * mix_;
     return alpha + trust * colour_partial_ramp(alpha) * (a - alpha);
 }
 

@@ -35,14 +35,27 @@ def half_solid(pixel: np.ndarray, clipped: float) -> tuple[np.ndarray, ...]:
 
 
 def test_a_mix_of_skin_and_screen_moves_toward_its_coverage():
-    """0.3 skin + 0.7 screen, read as 0.6 by the matte: the model's alpha is 0.3, and the
-    pixel moves COLOUR_MIX of the way there (every trust ramp is at 1 here)."""
+    """0.3 skin + 0.7 screen, read as 0.6 by the matte, beside clear screen: the model's alpha
+    is 0.3, and the pixel moves COLOUR_MIX_NEAR of the way there (every trust ramp is at 1)."""
     alpha, raw, rgb, c = half_solid(0.3 * SKIN + 0.7 * SCREEN, 0.6)
     out = cpu.colour_model_matte(alpha, raw, rgb, SCREEN)
-    assert out[c] == pytest.approx(0.6 + cpu.COLOUR_MIX * (0.3 - 0.6), abs=1e-4)
+    assert out[c] == pytest.approx(0.6 + cpu.COLOUR_MIX_NEAR * (0.3 - 0.6), abs=1e-4)
     others = np.ones_like(alpha, bool)
     others[c] = False
     np.testing.assert_array_equal(out[others], alpha[others])  # exactly 0 and 1 stay
+
+
+def test_away_from_clear_screen_a_mix_moves_less():
+    """The same pixel with no clear screen within COLOUR_NEAR_RADIUS (a semi-transparent patch
+    inside the subject: raw 0.5 around it) moves COLOUR_MIX of the way; with clear screen only
+    beyond the radius, too."""
+    alpha, raw, rgb, c = half_solid(0.3 * SKIN + 0.7 * SCREEN, 0.6)
+    r = cpu.COLOUR_NEAR_RADIUS
+    inner = raw.copy()
+    inner[c[0] - r : c[0] + r + 1, c[1] : c[1] + r + 1] = 0.5
+    out = cpu.colour_model_matte(alpha, inner, rgb, SCREEN)
+    assert out[c] == pytest.approx(0.6 + cpu.COLOUR_MIX * (0.3 - 0.6), abs=1e-4)
+    assert cpu.COLOUR_MIX < cpu.COLOUR_MIX_NEAR
 
 
 def test_a_colour_off_the_line_from_screen_to_subject_keeps_its_matte():

@@ -64,19 +64,26 @@ def frame_of(layout: str, strand: bool = False) -> Frame:
 @pytest.mark.parametrize("layout", ["rgb", "yuv420"])
 def test_the_helper_is_the_reference_and_the_model_moves_the_edge_toward_the_truth(layout):
     """reference_alpha(…, True) is what ReferenceKeyer keys; with the model, the disc's edge
-    pixels' alpha lies nearer their coverage, and the pixels it moves are edge pixels."""
+    pixels' alpha lies nearer their coverage, and the pixels it moves are edge pixels or, at
+    most a pixel off the edge, the screen 4:2:0 chroma tints, which it moves toward 0."""
     frame = frame_of(layout)
     truth = coverage()
     edge = (truth > 0) & (truth < 1)
+    padded = np.pad(edge, 1)
+    near_edge = np.zeros_like(edge)
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            near_edge |= padded[dy : dy + H, dx : dx + W]
     for p in (KeyerParams(), KeyerParams(guide_radius=0)):
         with_model = reference_alpha(frame, p, True)
         keyed = cpu.ReferenceKeyer(p).render(frame, screen(), CLEAR)[..., 3].astype(np.int16)
         assert np.array_equal(keyed, alpha8(with_model))
         without = reference_alpha(frame, p, False)
         moved = np.abs(alpha8(with_model) - alpha8(without)) > TOL_MAX
-        assert moved.sum() >= 20 and np.all(edge[moved])
+        assert moved.sum() >= 20 and np.all(near_edge[moved])
         err_with = np.abs(with_model - truth)
         err_without = np.abs(without - truth)
+        assert np.all(err_with[moved & ~edge] < err_without[moved & ~edge])
         assert err_with[edge].mean() < err_without[edge].mean()
         assert np.mean(err_with[moved] < err_without[moved]) > 0.9
 

@@ -200,6 +200,9 @@ TABLE: tuple[Param, ...] = (
     Param("colour_spread", "vec2", lambda p: cpu.COLOUR_SPREAD, "cpu.COLOUR_SPREAD"),
     Param("colour_residual", "vec2", lambda p: cpu.COLOUR_RESIDUAL, "cpu.COLOUR_RESIDUAL"),
     Param("colour_mix", "float", lambda p: cpu.COLOUR_MIX, "cpu.COLOUR_MIX"),
+    Param("colour_mix_near", "float", lambda p: cpu.COLOUR_MIX_NEAR, "cpu.COLOUR_MIX_NEAR"),
+    Param("colour_clear", "vec2", lambda p: cpu.COLOUR_CLEAR, "cpu.COLOUR_CLEAR"),
+    Param("colour_near", "vec2", lambda p: cpu.COLOUR_NEAR, "cpu.COLOUR_NEAR"),
     Param("colour_partial", "float", lambda p: cpu.COLOUR_PARTIAL, "cpu.COLOUR_PARTIAL"),
     # The kernels' own: the shaders have these as #defines (passes.shader_defines) or as the
     # pass graph's shape (radii), or do without (the exact-0/1 shortcuts of the tiles).

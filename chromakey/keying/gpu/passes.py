@@ -46,6 +46,7 @@ def shader_defines() -> dict[str, int | float]:
         "CHROMA_GUIDE_RADIUS": cpu.CHROMA_GUIDE_RADIUS,
         "CHROMA_GUIDE_EPS": cpu.CHROMA_GUIDE_EPS,
         "COLOUR_RADIUS": cpu.COLOUR_RADIUS,
+        "COLOUR_NEAR_RADIUS": cpu.COLOUR_NEAR_RADIUS,
         "MOTION_REACH": cpu.MOTION_REACH,
         "MOTION_STILL": cpu.MOTION_STILL,
         "MOTION_SPAN": cpu.MOTION_MOVING - cpu.MOTION_STILL,  # as the reference divides by it
@@ -229,7 +230,7 @@ def pass_graph(p: KeyerParams, chroma: tuple[int, int] = (1, 1)) -> tuple[GpuPas
     passes += [
         GpuPass("colour rows", "colour_rows", ("colour_rows",), (("src", "colour"),)),
         GpuPass("colour model", "colour_model", ("alpha", "local"),
-                (("matte_tex", matte), ("rows_tex", "colour_rows")),
+                (("matte_tex", matte), ("rows_tex", "colour_rows"), ("raw_tex", "guide")),
                 defines=(("MATTE_CHANNEL", channel),)),
     ]  # fmt: skip
     if p.choke != 0:

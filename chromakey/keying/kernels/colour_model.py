@@ -16,6 +16,7 @@ from ..param_table import (
 from .common import (
     B_B,
     B_CB,
+    B_CCL,
     B_CG,
     B_CR,
     B_CW,
@@ -31,8 +32,10 @@ from .common import (
     B_SCR_R,
     F32,
     L_CB,
+    L_CCL,
     L_CG,
     L_CR,
+    L_CTMP,
     L_CW,
     Real,
     _clamped,
@@ -53,6 +56,10 @@ _SUPPORT = _ramp32(*cpu.COLOUR_SUPPORT)
 _SPREAD = _ramp32(*cpu.COLOUR_SPREAD)
 _RESIDUAL = _ramp32(*cpu.COLOUR_RESIDUAL)
 _MIX = F32(cpu.COLOUR_MIX)
+_MIX_UP = F32(cpu.COLOUR_MIX_NEAR - cpu.COLOUR_MIX)
+_CLEAR = _ramp32(*cpu.COLOUR_CLEAR)
+_NEAR = _ramp32(*cpu.COLOUR_NEAR)
+_NR = cpu.COLOUR_NEAR_RADIUS
 _PARTIAL = _ramp32(0.0, cpu.COLOUR_PARTIAL)
 _TINY = F32(cpu.COLOUR_TINY)
 
@@ -76,9 +83,40 @@ def _colour_weights(buf: np.ndarray, ca: int, cb: int, xc: int, xd: int) -> None
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
+def _clear_sums(buf: np.ndarray, line: np.ndarray, ca: int, cb: int, xc: int, xd: int) -> None:
+    """The clear-screen weight's sums along rows [ca, cb) over COLOUR_NEAR_RADIUS, in
+    cpu.box_sum's order, at columns [xc, xd): right COLOUR_NEAR_RADIUS in from a cut that is
+    not the frame's edge (the model reads them a window further in)."""
+    c0, cinv = _CLEAR
+    m = xd - xc
+    tmp = line[L_CTMP, :m]
+    for i in range(ca, cb):
+        raw = buf[B_RAW, i, xc:xd]
+        for j in range(m):
+            tmp[j] = F32(1.0) - _soft_step(c0, cinv, raw[j])
+        ccl = buf[B_CCL, i, xc:xd]
+        for j in range(min(_NR, m)):
+            acc = tmp[max(j - _NR, 0)]
+            for d in range(1 - _NR, _NR + 1):
+                acc += tmp[min(max(j + d, 0), m - 1)]
+            ccl[j] = acc
+        for j in range(_NR, m - _NR):
+            acc = tmp[j - _NR]
+            for d in range(1 - _NR, _NR + 1):
+                acc += tmp[j + d]
+            ccl[j] = acc
+        for j in range(max(m - _NR, _NR), m):
+            acc = tmp[min(max(j - _NR, 0), m - 1)]
+            for d in range(1 - _NR, _NR + 1):
+                acc += tmp[min(max(j + d, 0), m - 1)]
+            ccl[j] = acc
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
 def _colour_columns(buf: np.ndarray, line: np.ndarray, n: int, i: int, xc: int, xd: int) -> None:
-    """The column sums of row i's window into line: direct sums of the 2·R + 1 rows, edges
-    clamped, in a fixed order, so that they do not depend on where a band or run begins.
+    """The column sums of row i's windows into line (the solid terms' over COLOUR_RADIUS, the
+    clear weight's over COLOUR_NEAR_RADIUS): direct sums of the rows, edges clamped, in a
+    fixed order, so that they do not depend on where a band or run begins.
     One channel at a time: a loop over one source and one destination vectorises."""
     m = xd - xc
     for c in range(4):
@@ -90,6 +128,21 @@ def _colour_columns(buf: np.ndarray, line: np.ndarray, n: int, i: int, xc: int, 
             s = buf[B_CW + c, _clamped(i + k, n), xc:xd]
             for j in range(m):
                 d[j] += s[j]
+    d = line[L_CCL, xc:xd]
+    s = buf[B_CCL, _clamped(i - _NR, n), xc:xd]
+    for j in range(m):
+        d[j] = s[j]
+    for k in range(1 - _NR, _NR + 1):
+        s = buf[B_CCL, _clamped(i + k, n), xc:xd]
+        for j in range(m):
+            d[j] += s[j]
+
+
+@njit(inline="always", nogil=True, cache=True, error_model="numpy")
+def _colour_mix(line: np.ndarray, x: int) -> Real:
+    """cpu.colour_mix at column x of the row whose clear sums' column sums are in line."""
+    mix: Real = _MIX + _soft_step(_NEAR[0], _NEAR[1], line[L_CCL, x]) * _MIX_UP
+    return mix
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
@@ -115,7 +168,8 @@ def _colour_model_px(buf: np.ndarray, line: np.ndarray, i: int, x: int, w: int, 
     residual = np.sqrt(fr * fr + fg * fg + fb * fb)
     support = _soft_step(_SUPPORT[0], _SUPPORT[1], sw)
     trust = support * _soft_step(_SPREAD[0], _SPREAD[1], spread)
-    trust *= (F32(1.0) - _soft_step(_RESIDUAL[0], _RESIDUAL[1], residual)) * _MIX
+    mix = _colour_mix(line, x)
+    trust *= (F32(1.0) - _soft_step(_RESIDUAL[0], _RESIDUAL[1], residual)) * mix
     partial = _soft_step(_PARTIAL[0], _PARTIAL[1], al)
     partial *= _soft_step(_PARTIAL[0], _PARTIAL[1], F32(1.0) - al)
     buf[B_LR, i, x], buf[B_LG, i, x], buf[B_LB, i, x] = mr, mg, mb

@@ -77,7 +77,7 @@ T_MIXED, T_SCREEN, T_SUBJECT = 0, 1, 2
 
 # Rows of the per-worker line scratch: decode's chroma rows (0–3, 5–10), the background LUT
 # (4), the reach's flags (5, as bytes, once the rows are decoded), the colour model's column
-# sums (0–3, in the refinement).
+# sums and scratch (0–5, in the refinement).
 N_LINES = 11
 
 # The chroma guide's buffers (kernels.chroma), on the band's chroma rows: free until the
@@ -94,6 +94,10 @@ B_SEED, B_SHARE, B_CAN, B_NEAR_ROWS, B_NEAR = B_S0, B_S1, B_S2, B_S3, B_S4
 # sums in rows of the line scratch (free once the rows are decoded).
 B_CW, B_CR, B_CG, B_CB = B_T0, B_T1, B_T2, B_T3  # consecutive channels
 L_CW, L_CR, L_CG, L_CB = 0, 1, 2, 3
+# Its clear-screen weight (cpu.colour_mix): a row's weights in line row L_CTMP, their sums along
+# the row (COLOUR_NEAR_RADIUS) on the band's rows (B_CCL), and those summed down the columns in
+# the row the background LUT takes only later, for the composite (L_CCL).
+B_CCL, L_CCL, L_CTMP = B_T4, 4, 5
 # What the colour model leaves the unmix (cpu.LocalColour): the solid subject's mean colour
 # beside a partial pixel (B_LR, B_LG, B_LB) and its weight (B_LW, 0 at every other pixel of a
 # mixed run), from the refinement to the composite.

@@ -14,8 +14,9 @@ from ..param_table import (
     P_EDGE_E0,
     P_EDGE_INV,
 )
+from .colour_model import _NR as NEAR_R
 from .colour_model import _R as COLOUR_R
-from .colour_model import _colour_model_row, _colour_weights
+from .colour_model import _clear_sums, _colour_model_row, _colour_weights
 from .common import (
     B_ALPHA,
     B_GUIDED,
@@ -71,6 +72,7 @@ def _refine(
     m = xb2 - xa2
     xc, xd = max(xa2 - COLOUR_R, 0), min(xb2 + COLOUR_R, w)
     _colour_weights(buf, max(ea - COLOUR_R, 0), min(eb + COLOUR_R, n), xc, xd)
+    _clear_sums(buf, line, max(ea - NEAR_R, 0), min(eb + NEAR_R, n), xc, xd)
     for i in range(ea, eb):
         g_, hi_, lo_ = buf[B_GUIDED, i, xa2:xb2], buf[B_S2, i, xa2:xb2], buf[B_S3, i, xa2:xb2]
         out, lw_ = buf[B_ALPHA, i, xa2:xb2], buf[B_LW, i, xa2:xb2]

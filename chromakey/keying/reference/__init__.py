@@ -13,7 +13,11 @@ namespace (the compiled keyer and the GPU keyer take their constants from it).
 """
 
 from .colour_model import (
+    COLOUR_CLEAR,
     COLOUR_MIX,
+    COLOUR_MIX_NEAR,
+    COLOUR_NEAR,
+    COLOUR_NEAR_RADIUS,
     COLOUR_PARTIAL,
     COLOUR_RADIUS,
     COLOUR_RESIDUAL,
@@ -137,7 +141,11 @@ __all__ = [
     "STRIP_PIXELS",
     "window_reduce",
     "box_sum",
+    "COLOUR_CLEAR",
     "COLOUR_MIX",
+    "COLOUR_MIX_NEAR",
+    "COLOUR_NEAR",
+    "COLOUR_NEAR_RADIUS",
     "COLOUR_PARTIAL",
     "COLOUR_RADIUS",
     "COLOUR_RESIDUAL",

@@ -11,7 +11,10 @@ The estimate is trusted only where it can be: the window holds solid subject
 (COLOUR_SUPPORT), F is far enough from S for the line to be measured on (COLOUR_SPREAD), and
 the pixel lies on that line (COLOUR_RESIDUAL): beside skin, a strand of dark hair is no mix
 of skin and screen, and keeps its matte. Even then the matte moves only COLOUR_MIX of the
-way, since the window's mean is not the edge's own colour. It runs after the clip, on the
+way, since the window's mean is not the edge's own colour; COLOUR_MIX_NEAR within
+COLOUR_NEAR_RADIUS of clear screen, where the pixel is the subject's outer edge and the solid
+subject beside it is most often that edge's own colour (inside the subject, a semi-transparent
+patch or a strand over a hole lies beside other colours). It runs after the clip, on the
 pixels the clip leaves partial (ramped in over COLOUR_PARTIAL from 0 and 1), so clearly screen and clearly subject stay
 exactly 0 and 1, and before choke and feather, so that a user's choke and feather shape the
 result.
@@ -39,6 +42,13 @@ COLOUR_SPREAD = (0.05, 0.15)
 COLOUR_RESIDUAL = (0.02, 0.05)
 # The share of the way from the matte to the colour model's alpha a trusted pixel moves.
 COLOUR_MIX = 0.5
+# ... and beside clear screen: the raw matte under which a pixel is clear screen (soft ramp),
+# the pixels around within which it counts, the sum of their clear weights over which the
+# pixel is beside the screen (soft ramp), and the share it moves there.
+COLOUR_CLEAR = (0.0, 0.05)
+COLOUR_NEAR_RADIUS = 2
+COLOUR_NEAR = (0.0, 2.0)
+COLOUR_MIX_NEAR = 0.75
 # How far from 0 and from 1 the clipped matte ramps the model in (soft ramps): the model acts
 # on partial pixels only, and a pixel a rounding away from 0 or 1 is moved by a rounding.
 COLOUR_PARTIAL = 0.02
@@ -70,6 +80,16 @@ def colour_model_matte(
     return colour_model(alpha, raw, rgb, screen)[0]
 
 
+def colour_mix(raw: np.ndarray) -> np.ndarray:
+    """The share of the way a trusted pixel moves: COLOUR_MIX, ramped up to COLOUR_MIX_NEAR
+    by the clear screen within COLOUR_NEAR_RADIUS."""
+    clear = F32(1.0) - soft_step(*COLOUR_CLEAR, raw)
+    r = COLOUR_NEAR_RADIUS
+    near = soft_step(*COLOUR_NEAR, box_sum(box_sum(clear, r, 1), r, 0))
+    mix: np.ndarray = F32(COLOUR_MIX) + near * F32(COLOUR_MIX_NEAR - COLOUR_MIX)
+    return mix
+
+
 def colour_model(
     alpha: np.ndarray, raw: np.ndarray, rgb: np.ndarray, screen: np.ndarray
 ) -> tuple[np.ndarray, LocalColour]:
@@ -83,7 +103,7 @@ def colour_model(
     residual = np.sqrt(np.sum(off * off, axis=-1))
     supported = soft_step(*COLOUR_SUPPORT, support)
     trust = supported * soft_step(*COLOUR_SPREAD, spread)
-    trust *= (F32(1.0) - soft_step(*COLOUR_RESIDUAL, residual)) * F32(COLOUR_MIX)
+    trust *= (F32(1.0) - soft_step(*COLOUR_RESIDUAL, residual)) * colour_mix(raw)
     partial = soft_step(0.0, COLOUR_PARTIAL, alpha) * soft_step(
         0.0, COLOUR_PARTIAL, F32(1.0) - alpha
     )
