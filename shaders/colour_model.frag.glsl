@@ -41,7 +41,8 @@ void main() {
     float clear_sum = 0.0;
     for (int k = 0; k < partial * (2 * COLOUR_NEAR_RADIUS + 1); k++) {
         int y = clamp(p.y - COLOUR_NEAR_RADIUS + k, 0, edge.y);
-        float row = clear_weight(texelFetch(raw_tex, ivec2(clamp(p.x - COLOUR_NEAR_RADIUS, 0, edge.x), y), 0).y);
+        int x0 = clamp(p.x - COLOUR_NEAR_RADIUS, 0, edge.x);
+        float row = clear_weight(texelFetch(raw_tex, ivec2(x0, y), 0).y);
         for (int d = 1 - COLOUR_NEAR_RADIUS; d <= COLOUR_NEAR_RADIUS; d++) {
             row += clear_weight(texelFetch(raw_tex, ivec2(clamp(p.x + d, 0, edge.x), y), 0).y);
         }
@@ -50,7 +51,8 @@ void main() {
     vec4 local = vec4(0.0);
     for (int once = 0; once < partial; once++) {
         local = local_colour(alpha, sums);
-        alpha = colour_model_matte(alpha, sums, decode_rgb(p), screen_at(p), colour_mix_at(clear_sum));
+        float mix_ = colour_mix_at(clear_sum);
+        alpha = colour_model_matte(alpha, sums, decode_rgb(p), screen_at(p), mix_);
     }
     alpha_out = alpha;
     local_out = local;

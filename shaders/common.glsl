@@ -211,7 +211,8 @@ float clear_weight(float raw) {
 }
 
 float colour_mix_at(float clear_sum) {
-    return colour_mix + soft_step(colour_near.x, colour_near.y, clear_sum) * (colour_mix_near - colour_mix);
+    float beside = soft_step(colour_near.x, colour_near.y, clear_sum);
+    return colour_mix + beside * (colour_mix_near - colour_mix);
 }
 
 // A partial pixel's clipped alpha moved toward where it lies on the line from the screen to the
