@@ -67,11 +67,16 @@ def test_default_settings_take_eight_narrow_passes():
     assert reach.outputs == ("guide", "colour")
     assert {t for _, t in reach.inputs} == {"keyed", "seed"}
     # The local colour model: row sums of the reach pass's terms, then the clip and the model
-    # from the matte and those sums, into the matte the composite reads, and the local colour
-    # its unmix reads.
+    # from the matte and those sums (and, for how far it moves, the raw matte's clear screen
+    # around: the guide target), into the matte the composite reads, and the local colour its
+    # unmix reads.
     rows, model, hold, composite = graph[4:]
     assert rows.inputs == (("src", "colour"),) and rows.outputs == ("colour_rows",)
-    assert dict(model.inputs) == {"matte_tex": "matte", "rows_tex": "colour_rows"}
+    assert dict(model.inputs) == {
+        "matte_tex": "matte",
+        "rows_tex": "colour_rows",
+        "raw_tex": "guide",
+    }
     assert model.outputs == ("alpha", "local") and dict(hold.inputs)["alpha_tex"] == "alpha"
     assert dict(composite.inputs)["alpha_tex"] == "levels"
     assert dict(composite.inputs)["local_tex"] == "local"
