@@ -95,21 +95,24 @@ def _clear_sums(buf: np.ndarray, line: np.ndarray, ca: int, cb: int, xc: int, xd
         for j in range(m):
             tmp[j] = F32(1.0) - _soft_step(c0, cinv, raw[j])
         ccl = buf[B_CCL, i, xc:xd]
-        for j in range(min(_NR, m)):
-            acc = tmp[max(j - _NR, 0)]
-            for d in range(1 - _NR, _NR + 1):
-                acc += tmp[min(max(j + d, 0), m - 1)]
-            ccl[j] = acc
+        for j in range(min(_NR, m)):  # the ends clamp; the loop between them need not
+            ccl[j] = _clamped_taps(tmp, j, m)
         for j in range(_NR, m - _NR):
             acc = tmp[j - _NR]
             for d in range(1 - _NR, _NR + 1):
                 acc += tmp[j + d]
             ccl[j] = acc
         for j in range(max(m - _NR, _NR), m):
-            acc = tmp[min(max(j - _NR, 0), m - 1)]
-            for d in range(1 - _NR, _NR + 1):
-                acc += tmp[min(max(j + d, 0), m - 1)]
-            ccl[j] = acc
+            ccl[j] = _clamped_taps(tmp, j, m)
+
+
+@njit(inline="always", nogil=True, cache=True, error_model="numpy")
+def _clamped_taps(tmp: np.ndarray, j: int, m: int) -> Real:
+    """_clear_sums' sum at j, its taps clamped to [0, m)."""
+    acc: Real = tmp[_clamped(j - _NR, m)]
+    for d in range(1 - _NR, _NR + 1):
+        acc += tmp[_clamped(j + d, m)]
+    return acc
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
