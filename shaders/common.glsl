@@ -227,8 +227,11 @@ float colour_model_matte(float alpha, vec4 sums, vec3 rgb, vec3 screen_, float m
     float a = clamp(along / max(spread, COLOUR_TINY), 0.0, 1.0);
     vec3 off = to_pixel - a * line;
     float residual = sqrt(off.x * off.x + off.y * off.y + off.z * off.z);
+    // cpu.spread_scale: on a pale screen the line counts against the screen's key excess.
+    float sx = screen_excess(screen_, key);
+    float scale = max(colour_pale_sq / (sx * sx), 1.0);
     float trust = soft_step(colour_support.x, colour_support.y, sums.x)
-        * soft_step(colour_spread.x, colour_spread.y, spread);
+        * soft_step(colour_spread.x, colour_spread.y, spread * scale);
     trust *= (1.0 - soft_step(colour_residual.x, colour_residual.y, residual)) * mix_;
     return alpha + trust * colour_partial_ramp(alpha) * (a - alpha);
 }

@@ -35,5 +35,5 @@ def reference_matte(
     guided = cpu.guided_matte(raw, cpu.luma(rgb, luma_w), p)
     clipped = cpu.clip_matte(guided, cpu.edge_weight(guided, p), p)
     if colour_model:
-        clipped = cpu.colour_model_matte(clipped, raw, rgb, screen)
+        clipped = cpu.colour_model_matte(clipped, raw, rgb, screen, key)
     return cpu.shape_matte(clipped, p)

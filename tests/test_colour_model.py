@@ -19,13 +19,15 @@ SCREEN = np.array([0.0, 0.5, 0.0], np.float32)
 SKIN = np.array([0.85, 0.65, 0.55], np.float32)
 
 
-def half_solid(pixel: np.ndarray, clipped: float) -> tuple[np.ndarray, ...]:
-    """A 15×15 patch: solid skin (raw 1) in its left columns, the screen in its right ones,
-    ``pixel`` at the centre with a clipped matte of ``clipped``."""
+def half_solid(
+    pixel: np.ndarray, clipped: float, screen: np.ndarray = SCREEN, subject: np.ndarray = SKIN
+) -> tuple[np.ndarray, ...]:
+    """A 15×15 patch: solid ``subject`` (raw 1) in its left columns, the screen in its right
+    ones, ``pixel`` at the centre with a clipped matte of ``clipped``."""
     n = 2 * cpu.COLOUR_RADIUS + 1
-    rgb = np.tile(SCREEN, (n, n, 1))
+    rgb = np.tile(screen, (n, n, 1))
     raw = np.zeros((n, n), np.float32)
-    rgb[:, : n // 2] = SKIN
+    rgb[:, : n // 2] = subject
     raw[:, : n // 2] = 1.0
     alpha = raw.copy()
     c = n // 2
@@ -38,7 +40,7 @@ def test_a_mix_of_skin_and_screen_moves_toward_its_coverage():
     """0.3 skin + 0.7 screen, read as 0.6 by the matte, beside clear screen: the model's alpha
     is 0.3, and the pixel moves COLOUR_MIX_NEAR of the way there (every trust ramp is at 1)."""
     alpha, raw, rgb, c = half_solid(0.3 * SKIN + 0.7 * SCREEN, 0.6)
-    out = cpu.colour_model_matte(alpha, raw, rgb, SCREEN)
+    out = cpu.colour_model_matte(alpha, raw, rgb, SCREEN, 1)
     assert out[c] == pytest.approx(0.6 + cpu.COLOUR_MIX_NEAR * (0.3 - 0.6), abs=1e-4)
     others = np.ones_like(alpha, bool)
     others[c] = False
@@ -53,29 +55,47 @@ def test_away_from_clear_screen_a_mix_moves_less():
     r = cpu.COLOUR_NEAR_RADIUS
     inner = raw.copy()
     inner[c[0] - r : c[0] + r + 1, c[1] : c[1] + r + 1] = 0.5
-    out = cpu.colour_model_matte(alpha, inner, rgb, SCREEN)
+    out = cpu.colour_model_matte(alpha, inner, rgb, SCREEN, 1)
     assert out[c] == pytest.approx(0.6 + cpu.COLOUR_MIX * (0.3 - 0.6), abs=1e-4)
     assert cpu.COLOUR_MIX < cpu.COLOUR_MIX_NEAR
+
+
+def test_on_a_pale_screen_a_pale_subject_is_read_on_its_short_line():
+    """A white shirt in shadow (RGB 142, 146, 131) before a pale muslin (hue 90°, saturation
+    0.2, lightness 0.55, key excess 0.09): F lies under 0.09 from S, a line too short on a
+    saturated screen, but on this one it counts against the screen's excess (COLOUR_PALE_EXCESS),
+    and a half-and-half edge read as 0.8 moves toward 0.5."""
+    muslin = np.array([0.55, 0.64, 0.46], np.float32)
+    shirt = np.array([142, 146, 131], np.float32) / 255
+    spread = np.float32(np.sum((shirt - muslin) ** 2))
+    alpha, raw, rgb, c = half_solid(0.5 * shirt + 0.5 * muslin, 0.8, muslin, shirt)
+    out = cpu.colour_model_matte(alpha, raw, rgb, muslin, 1)
+    scale = float(cpu.spread_scale(muslin, 1))
+    trust = float(cpu.soft_step(*cpu.COLOUR_SPREAD, np.float32(spread * scale)))
+    assert spread < cpu.COLOUR_SPREAD[0] and scale > 10 and trust > 0.5
+    assert out[c] == pytest.approx(0.8 + trust * cpu.COLOUR_MIX_NEAR * (0.5 - 0.8), abs=1e-4)
+    # On #008000 the same short line is not read: the matte stays.
+    assert float(cpu.spread_scale(SCREEN, 1)) == 1.0
 
 
 def test_a_colour_off_the_line_from_screen_to_subject_keeps_its_matte():
     """A dark strand over the screen beside skin is no mix of skin and screen."""
     alpha, raw, rgb, c = half_solid(0.7 * SCREEN, 0.3)
-    assert cpu.colour_model_matte(alpha, raw, rgb, SCREEN)[c] == np.float32(0.3)
+    assert cpu.colour_model_matte(alpha, raw, rgb, SCREEN, 1)[c] == np.float32(0.3)
 
 
 def test_without_solid_subject_in_reach_nothing_moves():
     alpha, raw, rgb, c = half_solid(0.3 * SKIN + 0.7 * SCREEN, 0.6)
     raw[:] = 0.9  # nothing is solid: below COLOUR_SOLID's ramp
     assert cpu.COLOUR_SOLID[0] > 0.9
-    np.testing.assert_array_equal(cpu.colour_model_matte(alpha, raw, rgb, SCREEN), alpha)
+    np.testing.assert_array_equal(cpu.colour_model_matte(alpha, raw, rgb, SCREEN, 1), alpha)
 
 
 def test_the_model_is_continuous_at_0_and_1():
     """A matte a rounding away from 1 moves by about a rounding, not by the model's step."""
     alpha, raw, rgb, c = half_solid(0.3 * SKIN + 0.7 * SCREEN, 1.0)
     alpha[c] = np.nextafter(np.float32(1.0), np.float32(0.0))
-    assert abs(cpu.colour_model_matte(alpha, raw, rgb, SCREEN)[c] - 1.0) < 1e-6
+    assert abs(cpu.colour_model_matte(alpha, raw, rgb, SCREEN, 1)[c] - 1.0) < 1e-6
 
 
 @pytest.mark.parametrize("color", [tuple(SKIN), (0.95, 0.85, 0.2), (0.2, 0.25, 0.6)])

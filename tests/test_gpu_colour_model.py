@@ -64,8 +64,10 @@ def frame_of(layout: str, strand: bool = False) -> Frame:
 @pytest.mark.parametrize("layout", ["rgb", "yuv420"])
 def test_the_helper_is_the_reference_and_the_model_moves_the_edge_toward_the_truth(layout):
     """reference_alpha(…, True) is what ReferenceKeyer keys; with the model, the disc's edge
-    pixels' alpha lies nearer their coverage, and the pixels it moves are edge pixels or, at
-    most a pixel off the edge, the screen 4:2:0 chroma tints, which it moves toward 0."""
+    pixels' alpha lies nearer their coverage (every pixel it moves, in RGB; on 4:2:0, whose
+    chroma a pixel carries off the edge, nearly every one and their mean error), and the
+    pixels it moves are edge pixels or, at most a pixel off the edge, the screen 4:2:0 chroma
+    tints, which it moves toward 0."""
     frame = frame_of(layout)
     truth = coverage()
     edge = (truth > 0) & (truth < 1)
@@ -85,7 +87,12 @@ def test_the_helper_is_the_reference_and_the_model_moves_the_edge_toward_the_tru
         err_without = np.abs(without - truth)
         assert np.all(err_with[moved & ~edge] < err_without[moved & ~edge])
         assert err_with[edge].mean() < err_without[edge].mean()
-        assert np.mean(err_with[moved] < err_without[moved]) > 0.9
+        nearer = np.mean(err_with[moved] < err_without[moved])
+        if layout == "rgb":
+            assert nearer == 1.0
+        else:  # 4:2:0 moves a pixel's chroma: a few overshoot, the mean error still falls
+            assert nearer > 0.85
+            assert err_with[moved].mean() < 0.7 * err_without[moved].mean()
 
 
 @pytest.mark.parametrize("layout", ["rgb", "yuv420", "yuv422", "yuv444"])

@@ -198,6 +198,9 @@ TABLE: tuple[Param, ...] = (
     Param("colour_solid", "vec2", lambda p: cpu.COLOUR_SOLID, "cpu.COLOUR_SOLID"),
     Param("colour_support", "vec2", lambda p: cpu.COLOUR_SUPPORT, "cpu.COLOUR_SUPPORT"),
     Param("colour_spread", "vec2", lambda p: cpu.COLOUR_SPREAD, "cpu.COLOUR_SPREAD"),
+    Param(
+        "colour_pale_sq", "float", lambda p: cpu.COLOUR_PALE_EXCESS**2, "cpu.COLOUR_PALE_EXCESS²"
+    ),
     Param("colour_residual", "vec2", lambda p: cpu.COLOUR_RESIDUAL, "cpu.COLOUR_RESIDUAL"),
     Param("colour_mix", "float", lambda p: cpu.COLOUR_MIX, "cpu.COLOUR_MIX"),
     Param("colour_mix_near", "float", lambda p: cpu.COLOUR_MIX_NEAR, "cpu.COLOUR_MIX_NEAR"),

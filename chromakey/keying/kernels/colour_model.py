@@ -14,6 +14,7 @@ from ..param_table import (
     ramp,
 )
 from .common import (
+    _MIN_SCREEN_EXCESS,
     B_B,
     B_CB,
     B_CCL,
@@ -54,6 +55,7 @@ def _ramp32(e0: float, e1: float) -> tuple[F32, F32]:
 _SOLID = _ramp32(*cpu.COLOUR_SOLID)
 _SUPPORT = _ramp32(*cpu.COLOUR_SUPPORT)
 _SPREAD = _ramp32(*cpu.COLOUR_SPREAD)
+_PALE2 = F32(cpu.COLOUR_PALE_EXCESS**2)
 _RESIDUAL = _ramp32(*cpu.COLOUR_RESIDUAL)
 _MIX = F32(cpu.COLOUR_MIX)
 _MIX_UP = F32(cpu.COLOUR_MIX_NEAR - cpu.COLOUR_MIX)
@@ -149,9 +151,11 @@ def _colour_mix(line: np.ndarray, x: int) -> Real:
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
-def _colour_model_px(buf: np.ndarray, line: np.ndarray, i: int, x: int, w: int, al: Real) -> Real:
-    """cpu.colour_model at one partial pixel of row i (al: its clipped matte): the matte,
-    and the local colour into B_LR, B_LG, B_LB and its weight into B_LW."""
+def _colour_model_px(
+    buf: np.ndarray, line: np.ndarray, i: int, x: int, w: int, al: Real, key: int
+) -> Real:
+    """cpu.colour_model at one partial pixel of row i (al: its clipped matte; key: the key
+    channel): the matte, and the local colour into B_LR, B_LG, B_LB and its weight into B_LW."""
     sw, sr, sg, sb = F32(0.0), F32(0.0), F32(0.0), F32(0.0)
     for k in range(-_R, _R + 1):
         c = _clamped(x + k, w)
@@ -170,7 +174,13 @@ def _colour_model_px(buf: np.ndarray, line: np.ndarray, i: int, x: int, w: int, 
     fr, fg, fb = pr - a * lr, pg - a * lg, pb - a * lb
     residual = np.sqrt(fr * fr + fg * fg + fb * fb)
     support = _soft_step(_SUPPORT[0], _SUPPORT[1], sw)
-    trust = support * _soft_step(_SPREAD[0], _SPREAD[1], spread)
+    # cpu.spread_scale: on a pale screen the line counts against the screen's key excess.
+    sk = qr if key == 0 else (qg if key == 1 else qb)
+    s1 = qg if key == 0 else qr
+    s2 = qg if key == 2 else qb
+    sx = max(sk - max(s1, s2), _MIN_SCREEN_EXCESS)
+    scale = max(_PALE2 / (sx * sx), F32(1.0))
+    trust = support * _soft_step(_SPREAD[0], _SPREAD[1], spread * scale)
     mix = _colour_mix(line, x)
     trust *= (F32(1.0) - _soft_step(_RESIDUAL[0], _RESIDUAL[1], residual)) * mix
     partial = _soft_step(_PARTIAL[0], _PARTIAL[1], al)
@@ -188,10 +198,11 @@ def _partial(al: Real) -> bool:
 
 @njit(nogil=True, cache=True, error_model="numpy")
 def _colour_model_row(
-    buf: np.ndarray, line: np.ndarray, n: int, i: int, x0: int, out: np.ndarray, w: int
+    buf: np.ndarray, line: np.ndarray, n: int, i: int, x0: int, out: np.ndarray, w: int, key: int
 ) -> None:
-    """The model at row i's partial pixels (``out``: the clipped matte from column x0): the
-    column sums only within COLOUR_RADIUS of them, a run of partial pixels at a time."""
+    """The model at row i's partial pixels (``out``: the clipped matte from column x0; key: the
+    key channel): the column sums only within COLOUR_RADIUS of them, a run of partial pixels at
+    a time."""
     m = out.shape[0]
     j = 0
     while j < m:
@@ -208,5 +219,5 @@ def _colour_model_row(
         for k in range(j, last + 1):
             al = out[k]
             if _partial(al):
-                out[k] = _colour_model_px(buf, line, i, x0 + k, w, al)
+                out[k] = _colour_model_px(buf, line, i, x0 + k, w, al, key)
         j = last + 1

@@ -9,6 +9,7 @@ from ..param_table import (
     I_CHOKE,
     I_EDGE_R,
     I_FEATHER_N,
+    I_KEY,
     P_CLIP_BLACK,
     P_CLIP_INV,
     P_EDGE_E0,
@@ -82,7 +83,7 @@ def _refine(
             clipped = _clip01((al - cbk) * cinv)
             out[j] = clipped + edge * (al - clipped)
             lw_[j] = F32(0.0)  # the colour model sets it at the partial pixels
-        _colour_model_row(buf, line, n, i, xa2, out, w)
+        _colour_model_row(buf, line, n, i, xa2, out, w, ints[I_KEY])
     if cr > 0:
         ca, cb = max(ya - fn, 0), min(yb + fn, n)
         xa3, xb3 = max(xa - fn, 0), min(xb + fn, w)

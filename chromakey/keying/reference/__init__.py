@@ -18,6 +18,7 @@ from .colour_model import (
     COLOUR_MIX_NEAR,
     COLOUR_NEAR,
     COLOUR_NEAR_RADIUS,
+    COLOUR_PALE_EXCESS,
     COLOUR_PARTIAL,
     COLOUR_RADIUS,
     COLOUR_RESIDUAL,
@@ -34,6 +35,7 @@ from .colour_model import (
     excess_matched,
     excess_target,
     local_foreground,
+    spread_scale,
 )
 from .common import ALPHA_FLOOR, ALPHA_VISIBLE, EDGE_RADIUS, F32, MIN_RAMP, levels, soft_step
 from .decode import (
@@ -146,6 +148,7 @@ __all__ = [
     "COLOUR_MIX_NEAR",
     "COLOUR_NEAR",
     "COLOUR_NEAR_RADIUS",
+    "COLOUR_PALE_EXCESS",
     "COLOUR_PARTIAL",
     "COLOUR_RADIUS",
     "COLOUR_RESIDUAL",
@@ -162,6 +165,7 @@ __all__ = [
     "EDGE_FOLLOW",
     "LocalColour",
     "local_foreground",
+    "spread_scale",
     "chroma_luma",
     "chroma_slopes",
     "choke_matte",

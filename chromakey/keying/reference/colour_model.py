@@ -8,9 +8,10 @@ mean colour there estimates F, and a follows from where the pixel lies on the li
 F: a = (C − S)·(F − S) / |F − S|², every channel at once, at luma's full resolution.
 
 The estimate is trusted only where it can be: the window holds solid subject
-(COLOUR_SUPPORT), F is far enough from S for the line to be measured on (COLOUR_SPREAD), and
-the pixel lies on that line (COLOUR_RESIDUAL): beside skin, a strand of dark hair is no mix
-of skin and screen, and keeps its matte. Even then the matte moves only COLOUR_MIX of the
+(COLOUR_SUPPORT), F is far enough from S for the line to be measured on (COLOUR_SPREAD; on a
+pale screen, far against the screen's own key excess, COLOUR_PALE_EXCESS: the screen's share
+reads a on that excess, a line as short), and the pixel lies on that line (COLOUR_RESIDUAL):
+beside skin, a strand of dark hair is no mix of skin and screen, and keeps its matte. Even then the matte moves only COLOUR_MIX of the
 way, since the window's mean is not the edge's own colour; COLOUR_MIX_NEAR within
 COLOUR_NEAR_RADIUS of clear screen, where the pixel is the subject's outer edge and the solid
 subject beside it is most often that edge's own colour (inside the subject, a semi-transparent
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .common import F32, soft_step
-from .membership import key_excess
+from .membership import key_excess, screen_excess
 from .windows import box_sum
 
 # Pixels either side over which the solid subject's colour is averaged (a square window).
@@ -36,10 +37,15 @@ COLOUR_RADIUS = 7
 COLOUR_SOLID = (0.95, 1.0)
 # Solid pixels the window needs before its mean is F (soft ramp on the sum of their weights).
 COLOUR_SUPPORT = (0.0, 2.0)
-# |F − S|² under which the line from S to F is too short to read a on (soft ramp).
+# |F − S|² under which the line from S to F is too short to read a on (soft ramp) ...
 COLOUR_SPREAD = (0.05, 0.15)
+# ... and below this key excess of the screen's (a pale screen: a muslin's is about 0.09) the
+# line counts against that excess, (COLOUR_PALE_EXCESS / excess)² times longer: the raw matte
+# reads a off the screen's excess, as short a line, and a white shirt in shadow lies 0.09 from
+# a pale muslin.
+COLOUR_PALE_EXCESS = 0.35
 # The pixel's distance from the line S–F over which it is not a mix of the two (soft ramp).
-COLOUR_RESIDUAL = (0.02, 0.05)
+COLOUR_RESIDUAL = (0.02, 0.06)
 # The share of the way from the matte to the colour model's alpha a trusted pixel moves.
 COLOUR_MIX = 0.5
 # ... and beside clear screen: the raw matte under which a pixel is clear screen (soft ramp),
@@ -73,11 +79,11 @@ def local_foreground(raw: np.ndarray, rgb: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def colour_model_matte(
-    alpha: np.ndarray, raw: np.ndarray, rgb: np.ndarray, screen: np.ndarray
+    alpha: np.ndarray, raw: np.ndarray, rgb: np.ndarray, screen: np.ndarray, key: int
 ) -> np.ndarray:
     """The clipped matte with its partial pixels moved toward the local colour model's alpha
-    (``screen``: the screen's colour, (3,) or per pixel as rgb)."""
-    return colour_model(alpha, raw, rgb, screen)[0]
+    (``screen``: the screen's colour, (3,) or per pixel as rgb; ``key``: its key channel)."""
+    return colour_model(alpha, raw, rgb, screen, key)[0]
 
 
 def colour_mix(raw: np.ndarray) -> np.ndarray:
@@ -90,8 +96,16 @@ def colour_mix(raw: np.ndarray) -> np.ndarray:
     return mix
 
 
+def spread_scale(screen: np.ndarray, key: int) -> np.ndarray:
+    """What |F − S|² is multiplied by before COLOUR_SPREAD's ramp: 1, or on a pale screen
+    (COLOUR_PALE_EXCESS) the ratio of the squared excesses."""
+    excess = screen_excess(np.asarray(screen, F32), key)
+    scale: np.ndarray = np.maximum(F32(COLOUR_PALE_EXCESS**2) / (excess * excess), F32(1.0))
+    return scale
+
+
 def colour_model(
-    alpha: np.ndarray, raw: np.ndarray, rgb: np.ndarray, screen: np.ndarray
+    alpha: np.ndarray, raw: np.ndarray, rgb: np.ndarray, screen: np.ndarray, key: int
 ) -> tuple[np.ndarray, LocalColour]:
     """:func:`colour_model_matte`, and the local colour the unmix gives its partial pixels."""
     fg, support = local_foreground(raw, rgb)
@@ -102,7 +116,7 @@ def colour_model(
     off = to_pixel - a[..., None] * line
     residual = np.sqrt(np.sum(off * off, axis=-1))
     supported = soft_step(*COLOUR_SUPPORT, support)
-    trust = supported * soft_step(*COLOUR_SPREAD, spread)
+    trust = supported * soft_step(*COLOUR_SPREAD, spread * spread_scale(screen, key))
     trust *= (F32(1.0) - soft_step(*COLOUR_RESIDUAL, residual)) * colour_mix(raw)
     partial = soft_step(0.0, COLOUR_PARTIAL, alpha) * soft_step(
         0.0, COLOUR_PARTIAL, F32(1.0) - alpha

@@ -75,7 +75,7 @@ def key_pixels(
     raw = raw_alpha(share, reach_membership(own, can, share, p))
     guided = guided_matte(raw, luma(rgb, luma_w), p)
     clipped = clip_matte(guided, edge_weight(guided, p), p)
-    modelled, local = colour_model(clipped, raw, rgb, screen)
+    modelled, local = colour_model(clipped, raw, rgb, screen, key)
     alpha = shape_matte(modelled, p)
     gate = spill_gate(hue_m, sat, alpha, p)  # from this frame's matte: spill is this frame's
     if hold is not None:
