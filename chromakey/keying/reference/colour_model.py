@@ -7,18 +7,18 @@ too low, and 4:2:0 chroma blurs it. Where solid subject lies within COLOUR_RADIU
 mean colour there estimates F, and a follows from where the pixel lies on the line from S to
 F: a = (C − S)·(F − S) / |F − S|², every channel at once, at luma's full resolution.
 
-The estimate is trusted only where it can be: the window holds solid subject
-(COLOUR_SUPPORT), F is far enough from S for the line to be measured on (COLOUR_SPREAD; on a
-pale screen, far against the screen's own key excess, COLOUR_PALE_EXCESS: the screen's share
-reads a on that excess, a line as short), and the pixel lies on that line (COLOUR_RESIDUAL):
-beside skin, a strand of dark hair is no mix of skin and screen, and keeps its matte. Even then the matte moves only COLOUR_MIX of the
-way, since the window's mean is not the edge's own colour; COLOUR_MIX_NEAR within
-COLOUR_NEAR_RADIUS of clear screen, where the pixel is the subject's outer edge and the solid
-subject beside it is most often that edge's own colour (inside the subject, a semi-transparent
-patch or a strand over a hole lies beside other colours). It runs after the clip, on the
-pixels the clip leaves partial (ramped in over COLOUR_PARTIAL from 0 and 1), so clearly screen and clearly subject stay
-exactly 0 and 1, and before choke and feather, so that a user's choke and feather shape the
-result.
+The estimate is trusted only where it can be: the window holds solid subject (COLOUR_SUPPORT),
+F is far enough from S for the line to be measured on (COLOUR_SPREAD; on a pale screen, far
+against the screen's own key excess, COLOUR_PALE_EXCESS: the screen's share reads a on that
+excess, a line as short), and the pixel lies on that line (COLOUR_RESIDUAL): beside skin, a
+strand of dark hair is no mix of skin and screen, and keeps its matte. Even then the matte
+moves only COLOUR_MIX of the way, since the window's mean is not the edge's own colour;
+COLOUR_MIX_NEAR within COLOUR_NEAR_RADIUS of clear screen, where the pixel is the subject's
+outer edge and the solid subject beside it is most often that edge's own colour (inside the
+subject, a semi-transparent patch or a strand over a hole lies beside other colours). It runs
+after the clip, on the pixels the clip leaves partial (ramped in over COLOUR_PARTIAL from 0 and
+1), so clearly screen and clearly subject stay exactly 0 and 1, and before choke and feather,
+so that a user's choke and feather shape the result.
 """
 
 from __future__ import annotations
