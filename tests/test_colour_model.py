@@ -17,6 +17,7 @@ from chromakey.keying.kernels.common import TOLERANCE
 
 SCREEN = np.array([0.0, 0.5, 0.0], np.float32)
 SKIN = np.array([0.85, 0.65, 0.55], np.float32)
+GREEN = 1  # the key channel of a green screen
 
 
 def half_solid(
@@ -40,7 +41,7 @@ def test_a_mix_of_skin_and_screen_moves_toward_its_coverage():
     """0.3 skin + 0.7 screen, read as 0.6 by the matte, beside clear screen: the model's alpha
     is 0.3, and the pixel moves COLOUR_MIX_NEAR of the way there (every trust ramp is at 1)."""
     alpha, raw, rgb, c = half_solid(0.3 * SKIN + 0.7 * SCREEN, 0.6)
-    out = cpu.colour_model_matte(alpha, raw, rgb, SCREEN, 1)
+    out = cpu.colour_model_matte(alpha, raw, rgb, SCREEN, GREEN)
     assert out[c] == pytest.approx(0.6 + cpu.COLOUR_MIX_NEAR * (0.3 - 0.6), abs=1e-4)
     others = np.ones_like(alpha, bool)
     others[c] = False
@@ -55,7 +56,7 @@ def test_away_from_clear_screen_a_mix_moves_less():
     r = cpu.COLOUR_NEAR_RADIUS
     inner = raw.copy()
     inner[c[0] - r : c[0] + r + 1, c[1] : c[1] + r + 1] = 0.5
-    out = cpu.colour_model_matte(alpha, inner, rgb, SCREEN, 1)
+    out = cpu.colour_model_matte(alpha, inner, rgb, SCREEN, GREEN)
     assert out[c] == pytest.approx(0.6 + cpu.COLOUR_MIX * (0.3 - 0.6), abs=1e-4)
     assert cpu.COLOUR_MIX < cpu.COLOUR_MIX_NEAR
 
@@ -69,33 +70,36 @@ def test_on_a_pale_screen_a_pale_subject_is_read_on_its_short_line():
     shirt = np.array([142, 146, 131], np.float32) / 255
     spread = np.float32(np.sum((shirt - muslin) ** 2))
     alpha, raw, rgb, c = half_solid(0.5 * shirt + 0.5 * muslin, 0.8, muslin, shirt)
-    out = cpu.colour_model_matte(alpha, raw, rgb, muslin, 1)
-    scale = float(cpu.spread_scale(muslin, 1))
+    out = cpu.colour_model_matte(alpha, raw, rgb, muslin, GREEN)
+    scale = float(cpu.spread_scale(muslin, GREEN))
     trust = float(cpu.soft_step(*cpu.COLOUR_SPREAD, np.float32(spread * scale)))
     assert spread < cpu.COLOUR_SPREAD[0] and scale > 10 and trust > 0.5
     assert out[c] == pytest.approx(0.8 + trust * cpu.COLOUR_MIX_NEAR * (0.5 - 0.8), abs=1e-4)
-    # On #008000 the same short line is not read: the matte stays.
-    assert float(cpu.spread_scale(SCREEN, 1)) == 1.0
+    # On #008000 a line as short is not read: the matte stays.
+    near = SCREEN + (shirt - muslin)
+    alpha, raw, rgb, c = half_solid(0.5 * near + 0.5 * SCREEN, 0.8, SCREEN, near)
+    assert float(cpu.spread_scale(SCREEN, GREEN)) == 1.0
+    assert cpu.colour_model_matte(alpha, raw, rgb, SCREEN, GREEN)[c] == np.float32(0.8)
 
 
 def test_a_colour_off_the_line_from_screen_to_subject_keeps_its_matte():
     """A dark strand over the screen beside skin is no mix of skin and screen."""
     alpha, raw, rgb, c = half_solid(0.7 * SCREEN, 0.3)
-    assert cpu.colour_model_matte(alpha, raw, rgb, SCREEN, 1)[c] == np.float32(0.3)
+    assert cpu.colour_model_matte(alpha, raw, rgb, SCREEN, GREEN)[c] == np.float32(0.3)
 
 
 def test_without_solid_subject_in_reach_nothing_moves():
     alpha, raw, rgb, c = half_solid(0.3 * SKIN + 0.7 * SCREEN, 0.6)
     raw[:] = 0.9  # nothing is solid: below COLOUR_SOLID's ramp
     assert cpu.COLOUR_SOLID[0] > 0.9
-    np.testing.assert_array_equal(cpu.colour_model_matte(alpha, raw, rgb, SCREEN, 1), alpha)
+    np.testing.assert_array_equal(cpu.colour_model_matte(alpha, raw, rgb, SCREEN, GREEN), alpha)
 
 
 def test_the_model_is_continuous_at_0_and_1():
     """A matte a rounding away from 1 moves by about a rounding, not by the model's step."""
     alpha, raw, rgb, c = half_solid(0.3 * SKIN + 0.7 * SCREEN, 1.0)
     alpha[c] = np.nextafter(np.float32(1.0), np.float32(0.0))
-    assert abs(cpu.colour_model_matte(alpha, raw, rgb, SCREEN, 1)[c] - 1.0) < 1e-6
+    assert abs(cpu.colour_model_matte(alpha, raw, rgb, SCREEN, GREEN)[c] - 1.0) < 1e-6
 
 
 @pytest.mark.parametrize("color", [tuple(SKIN), (0.95, 0.85, 0.2), (0.2, 0.25, 0.6)])
