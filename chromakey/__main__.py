@@ -4,6 +4,6 @@ from .core.memory import pause_collector
 
 pause_collector()  # before the imports: see pause_collector
 
-from .app.cli import main  # noqa: E402 - after the collector is paused
+from .app.cli import run  # noqa: E402 - after the collector is paused
 
-sys.exit(main())
+sys.exit(run())

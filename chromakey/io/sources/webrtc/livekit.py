@@ -68,8 +68,9 @@ def release_sdk() -> None:
     Left to the SDK's own atexit handler, livekit 1.2's runtime can call back into a Python
     that is finalizing and abort the process ("panic in a function that cannot unwind",
     SIGABRT instead of our exit status): seen in 3 of 24 parallel runs of a refused
-    connection (the CLI, and the bare SDK too), in none of 48 with this call before exit. The CLI calls
-    it on its way out; a library user who is done with rooms may too. Uses the SDK's private
+    connection (the CLI, and the bare SDK too), and still in 4 of 160 with this call before
+    exit, so the command also ends without teardown (chromakey.app.cli.run). The CLI calls it
+    on its way out; a library user who is done with rooms may too. Uses the SDK's private
     handle, so it does nothing where that is not there.
     """
     module = sys.modules.get("livekit.rtc._ffi_client")
