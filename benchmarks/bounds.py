@@ -194,7 +194,7 @@ def true_alpha_tints(
     own = straight(c, s, g)
     spilled = own.copy()
     spilled[:, key] -= np.maximum(cpu.key_excess(own, key), 0.0)
-    beside, found = cpu.excess_matched(c, s, cpu.excess_target(near, key, spill), key)
+    beside, found = cpu.excess_matched(c, s, cpu.excess_target(near, key, spill), key, g)
     use = (has_near[m] & found)[:, None]
     truth = cpu.key_excess(f, key)
     out = {"n": np.array([m.sum()], np.float64)}

@@ -246,7 +246,8 @@ vec4 local_colour(float alpha, vec4 sums) {
 // cpu.edge_colour: the unmixed premultiplied colour fg moved by local.w · min(1, EDGE_FOLLOW ·
 // (1 − alpha)) toward the pixel unmixed again, along the line from the screen, to the local
 // colour's key excess (less the despill's share of it above 0); 1/alpha of that unmix is the
-// least over the other channels whose excess falls with it, at most 1/EDGE_ALPHA_MIN.
+// least over the other channels whose excess falls with it, at most 1/EDGE_ALPHA_MIN and
+// 1/(EDGE_ALPHA_SHARE · alpha).
 vec3 edge_colour(vec3 fg, float alpha, vec3 rgb, vec3 screen_, vec4 local, int k) {
     float excess = key_excess(local.rgb, k);
     float target = excess - spill * max(excess, 0.0);
@@ -266,7 +267,7 @@ vec3 edge_colour(vec3 fg, float alpha, vec3 rgb, vec3 screen_, vec4 local, int k
         return fg;
     }
     float weight = local.w * min(EDGE_FOLLOW * (1.0 - alpha), 1.0);
-    u = clamp(u, 1.0, 1.0 / EDGE_ALPHA_MIN);
+    u = clamp(u, 1.0, 1.0 / max(EDGE_ALPHA_MIN, EDGE_ALPHA_SHARE * alpha));
     vec3 straight = clamp(screen_ + d * u, 0.0, 1.0);
     return fg + weight * (alpha * straight - fg);
 }

@@ -13,7 +13,7 @@ void main() {
         color = vec4(vec3(c.a), 1.0);
     } else if (mode == 2) {
         vec2 cell = floor(gl_FragCoord.xy / 16.0);
-        float check = mod(cell.x + cell.y, 2.0) < 1.0 ? 0.4 : 0.6;
+        float check = mod(cell.x + cell.y, 2.0) < 1.0 ? 0.4 : 1.0 - 0.4;  // dark and light greys
         color = vec4(mix(vec3(check), c.rgb, c.a), 1.0);
     } else {
         color = vec4(c.rgb, 1.0);

@@ -59,7 +59,11 @@ def test_a_matte_that_is_off_gives_the_subjects_colour_back_as_alpha_falls(a):
     a_arr = np.full((1, 1), a, F32)
     plain = unmixed(rgb, a)
     got = cpu.edge_colour(plain.copy(), a_arr, rgb, GREEN, local(), 1, SPILL)
-    expect = plain + follow(a) * (a * BROWN - plain)
+    # F itself, unless that is an unmix with less than EDGE_ALPHA_SHARE of the matte's alpha:
+    # then the unmix at that share, on the way to F.
+    least = cpu.EDGE_ALPHA_SHARE * a
+    target = BROWN if least <= 0.4 else np.clip(GREEN + (rgb[0, 0] - GREEN) / least, 0, 1)
+    expect = plain + follow(a) * (a * target - plain)
     np.testing.assert_allclose(got, expect, atol=2e-6)
     if a <= 1.0 / cpu.EDGE_FOLLOW:
         np.testing.assert_allclose(got, a * BROWN.reshape(1, 1, 3), atol=2e-6)
@@ -120,16 +124,44 @@ def test_no_weight_a_solid_pixel_or_no_solution_leaves_the_unmix():
     assert np.array_equal(cpu.edge_colour(odd.copy(), a, greener, GREEN, local(), 1, SPILL), odd)
 
 
-def test_the_colour_is_unmixed_with_no_less_than_the_least_alpha():
+@pytest.mark.parametrize("a", [0.01, 0.1])
+def test_the_colour_is_unmixed_with_no_less_than_the_least_alpha(a):
     """A pixel almost all screen cannot be unmixed by 1/alpha without bound: its colour is
-    at most that of an unmix at EDGE_ALPHA_MIN (clipped to [0, 1])."""
+    at most that of an unmix at EDGE_ALPHA_MIN or at EDGE_ALPHA_SHARE of the matte's alpha,
+    whichever is more (clipped to [0, 1]): at 0.01 the first holds it, at 0.1 the second."""
     rgb = mixed(0.004)
-    a = np.full((1, 1), 0.1, F32)
-    got = cpu.edge_colour(unmixed(rgb, 0.1), a, rgb, GREEN, local(weight=1.0), 1, SPILL)
+    a_arr = np.full((1, 1), a, F32)
+    got = cpu.edge_colour(unmixed(rgb, a), a_arr, rgb, GREEN, local(weight=1.0), 1, SPILL)
     d = rgb - GREEN
-    bound = np.clip(GREEN + d / cpu.EDGE_ALPHA_MIN, 0, 1)
-    plain = unmixed(rgb, 0.1)
-    np.testing.assert_allclose(got, plain + follow(0.1) * (0.1 * bound - plain), atol=2e-6)
+    least = max(cpu.EDGE_ALPHA_MIN, cpu.EDGE_ALPHA_SHARE * a)
+    assert (least == cpu.EDGE_ALPHA_MIN) == (a == 0.01)
+    bound = np.clip(GREEN + d / least, 0, 1)
+    plain = unmixed(rgb, a)
+    np.testing.assert_allclose(got, plain + follow(a) * (a * bound - plain), atol=2e-6)
+
+
+def test_on_a_pale_screen_the_colour_is_not_taken_far_past_its_own_unmix():
+    """A pale muslin's key excess is 0.09: along the line from it, the excess falls slowly,
+    and a dark strand keyed too opaque (0.75, truly 0.4) next to skin (excess −0.16) would be
+    unmixed to the skin's excess at an alpha of about 0.1, its colour driven to black. The
+    unmix stops at EDGE_ALPHA_SHARE of the matte's alpha, still darker than the plain one."""
+    muslin = np.array([0.55, 0.64, 0.55], F32)
+    strand = np.array([0.25, 0.2, 0.17], F32)
+    skin = np.array([0.7, 0.54, 0.38], F32)
+    rgb = mixed(0.4, strand, muslin)
+    a = 0.75
+    plain = unmixed(rgb, a, muslin)
+    got = cpu.edge_colour(plain.copy(), np.full((1, 1), a, F32), rgb, muslin, local(skin), 1, SPILL)
+    d = rgb[0, 0] - muslin
+    # Without the share: the u whose excess (G − R here) is the skin's.
+    free = (-0.16 - (muslin[1] - muslin[0])) / (d[1] - d[0])
+    least = cpu.EDGE_ALPHA_SHARE * a
+    assert 1.0 / free < 0.5 * least  # the excess alone would unmix at under half the share
+    at_share = np.clip(muslin + d / least, 0, 1)
+    np.testing.assert_allclose(
+        got[0, 0], plain[0, 0] + follow(a) * (a * at_share - plain[0, 0]), atol=2e-6
+    )
+    assert float(got.sum()) < float(plain.sum())  # darker than the plain unmix, toward the strand
 
 
 def test_on_a_blue_screen_the_key_channel_is_blue():

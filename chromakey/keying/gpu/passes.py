@@ -56,6 +56,7 @@ def shader_defines() -> dict[str, int | float]:
         # What a zero weight sum or a zero-length line divides by (the reference's own).
         "COLOUR_TINY": float(cpu.COLOUR_TINY),
         "EDGE_ALPHA_MIN": cpu.EDGE_ALPHA_MIN,
+        "EDGE_ALPHA_SHARE": cpu.EDGE_ALPHA_SHARE,
         "EDGE_FOLLOW": cpu.EDGE_FOLLOW,
     }
 

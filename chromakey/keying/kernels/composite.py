@@ -23,7 +23,8 @@ from .common import (
     _u8,
 )
 
-_U_MAX = F32(1.0 / cpu.EDGE_ALPHA_MIN)
+_EDGE_ALPHA_MIN = F32(cpu.EDGE_ALPHA_MIN)
+_EDGE_SHARE = F32(cpu.EDGE_ALPHA_SHARE)
 _FOLLOW = F32(cpu.EDGE_FOLLOW)
 
 
@@ -51,7 +52,7 @@ def _edge_key_first(
     if not solved:
         return ck, c1, c2
     weight = lw * min(_FOLLOW * (F32(1.0) - al), F32(1.0))
-    u = min(max(u, F32(1.0)), _U_MAX)
+    u = min(max(u, F32(1.0)), F32(1.0) / max(_EDGE_ALPHA_MIN, _EDGE_SHARE * al))
     fk = _clip01(sk + dk * u)
     f1 = _clip01(s1 + d1 * u)
     f2 = _clip01(s2 + d2 * u)

@@ -60,8 +60,12 @@ COLOUR_MIX_NEAR = 0.75
 COLOUR_PARTIAL = 0.02
 # What a zero weight sum or a zero-length line divides by.
 COLOUR_TINY = F32(1e-6)
-# The least alpha edge_colour unmixes a pixel with (1/alpha amplifies the codec's error).
+# The least alpha edge_colour unmixes a pixel with (1/alpha amplifies the codec's error) ...
 EDGE_ALPHA_MIN = 0.02
+# ... and the least share of the matte's own alpha: on a pale screen the key excess falls
+# slowly along the line from the screen, and a small shortfall of the pixel's excess would
+# take its colour far past its own unmix (a muslin's edge came out darker than the truth).
+EDGE_ALPHA_SHARE = 0.6
 # How fast a partial pixel's colour follows the subject's as its alpha falls: it moves
 # min(1, EDGE_FOLLOW·(1 − alpha)) of the way (times F's weight), all of it at alpha ≤ 1/2.
 EDGE_FOLLOW = 2.0
@@ -144,11 +148,12 @@ def excess_target(fg: np.ndarray, key: int, spill: float) -> np.ndarray:
 
 
 def excess_matched(
-    rgb: np.ndarray, screen: np.ndarray, target: np.ndarray, key: int
+    rgb: np.ndarray, screen: np.ndarray, target: np.ndarray, key: int, alpha: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(The straight colour on the line from the screen through the pixel, S + u·(C − S),
     whose key excess is ``target``; where there is one): the pixel unmixed with the alpha
-    1/u that leaves it the subject's excess, u within [1, 1/EDGE_ALPHA_MIN]."""
+    1/u that leaves it the subject's excess, 1/u no less than EDGE_ALPHA_MIN nor than
+    EDGE_ALPHA_SHARE of the matte's ``alpha`` (u at least 1)."""
     others = [c for c in range(3) if c != key]
     s = np.broadcast_to(np.asarray(screen, F32), rgb.shape)
     d = rgb - s
@@ -160,7 +165,8 @@ def excess_matched(
         at = (target - (s[..., key] - s[..., j])) / np.where(falls, slope, F32(-1.0))
         np.minimum(u, np.where(falls, at, F32(np.inf)), out=u)
     found = np.isfinite(u)
-    u = np.clip(np.where(found, u, F32(1.0)), 1.0, F32(1.0 / EDGE_ALPHA_MIN))
+    most = F32(1.0) / np.maximum(F32(EDGE_ALPHA_MIN), F32(EDGE_ALPHA_SHARE) * alpha)
+    u = np.clip(np.where(found, u, F32(1.0)), F32(1.0), most)
     return np.clip(s + d * u[..., None], 0.0, 1.0), found
 
 
@@ -178,7 +184,8 @@ def edge_colour(
     :func:`excess_matched`); in place. It moves min(1, EDGE_FOLLOW·(1 − alpha)) of the way,
     times F's weight.
     """
-    straight, found = excess_matched(rgb, screen, excess_target(local.fg, key, spill), key)
+    target = excess_target(local.fg, key, spill)
+    straight, found = excess_matched(rgb, screen, target, key, alpha)
     follow = np.minimum(F32(EDGE_FOLLOW) * (F32(1.0) - alpha), F32(1.0))
     weight = np.where(found, local.weight * follow, F32(0.0))
     fg += weight[..., None] * (alpha[..., None] * straight - fg)
