@@ -39,9 +39,9 @@ Last, issue 23's tint with the truth's α (a table of its own, TINT_MIXES): the 
 that knew each partial pixel's α could give it, read off the pixel (C unmixed with α*,
 F = S + (C − S)/α*, as is and despilled: its key excess above 0 taken off) or off the subject
 beside (the same line S + u·(C − S) taken to the key excess of the truth's solid pixels'
-mean within COLOUR_RADIUS, reference.excess_matched), and every fixed mix (1 − t)·own + t·beside
-of the two, t in steps of 1/TINT_MIXES. A clip none of them brings within ±TINT_BAND levels
-is beyond what α and either colour reading can give.
+mean within COLOUR_RADIUS, reference.excess_matched, its u bounded as the keyer's is, at α*),
+and every fixed mix (1 − t)·own + t·beside of the two, t in steps of 1/TINT_MIXES. A clip none
+of them brings within ±TINT_BAND levels is beyond what α and either colour reading can give.
 
 Issue 12's targets for edge PSNR (≥ the issue's before + 3 dB) and flicker (≤ 0.6 × before)
 are set against the figures in benchmarks/RESULTS.md ("Issue 12, third step"); compare there.
