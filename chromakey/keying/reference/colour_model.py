@@ -64,7 +64,7 @@ COLOUR_TINY = F32(1e-6)
 EDGE_ALPHA_MIN = 0.02
 # ... and the least share of the matte's own alpha: on a pale screen the key excess falls
 # slowly along the line from the screen, and a small shortfall of the pixel's excess would
-# take its colour far past its own unmix (a muslin's edge came out darker than the truth).
+# take its colour far past its own unmix (on a pale muslin, where the edge colour lost).
 EDGE_ALPHA_SHARE = 0.6
 # How fast a partial pixel's colour follows the subject's as its alpha falls: it moves
 # min(1, EDGE_FOLLOW·(1 − alpha)) of the way (times F's weight), all of it at alpha ≤ 1/2.
