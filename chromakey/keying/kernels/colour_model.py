@@ -14,7 +14,6 @@ from ..param_table import (
     ramp,
 )
 from .common import (
-    _MIN_SCREEN_EXCESS,
     B_B,
     B_CB,
     B_CCL,
@@ -40,6 +39,7 @@ from .common import (
     L_CW,
     Real,
     _clamped,
+    _screen_excess,
     _soft_step,
 )
 
@@ -175,10 +175,7 @@ def _colour_model_px(
     residual = np.sqrt(fr * fr + fg * fg + fb * fb)
     support = _soft_step(_SUPPORT[0], _SUPPORT[1], sw)
     # cpu.spread_scale: on a pale screen the line counts against the screen's key excess.
-    sk = qr if key == 0 else (qg if key == 1 else qb)
-    s1 = qg if key == 0 else qr
-    s2 = qg if key == 2 else qb
-    sx = max(sk - max(s1, s2), _MIN_SCREEN_EXCESS)
+    sx = _screen_excess(key, qr, qg, qb)
     scale = max(_PALE2 / (sx * sx), F32(1.0))
     trust = support * _soft_step(_SPREAD[0], _SPREAD[1], spread * scale)
     mix = _colour_mix(line, x)

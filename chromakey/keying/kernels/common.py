@@ -137,6 +137,21 @@ def _clip01(x: Real) -> Real:
     return min(max(x, F32(0.0)), F32(1.0))
 
 
+@njit(inline="always", nogil=True, cache=True, error_model="numpy")
+def _key_excess(key: int, r: Real, g: Real, b: Real) -> Real:
+    """cpu.key_excess at one colour: the key channel less the larger of the other two."""
+    kc = r if key == 0 else (g if key == 1 else b)
+    o1 = g if key == 0 else r
+    o2 = g if key == 2 else b
+    return kc - max(o1, o2)
+
+
+@njit(inline="always", nogil=True, cache=True, error_model="numpy")
+def _screen_excess(key: int, r: Real, g: Real, b: Real) -> Real:
+    """cpu.screen_excess at one screen colour: its key excess, at least MIN_SCREEN_EXCESS."""
+    return max(_key_excess(key, r, g, b), _MIN_SCREEN_EXCESS)
+
+
 # --- neighbourhood stages: direct window sums and extrema over [x0, x1) of rows [a, b) ----
 #
 # Loops run over slices from 0 so that numba can drop negative-index checks and vectorise.

@@ -35,7 +35,6 @@ from ..param_table import (
 )
 from .common import (
     _HUE_EPS,
-    _MIN_SCREEN_EXCESS,
     B_B,
     B_CAN,
     B_CSU,
@@ -56,6 +55,8 @@ from .common import (
     F32,
     LAYOUT_RGB,
     _clip01,
+    _key_excess,
+    _screen_excess,
     _soft_step,
 )
 from .windows import _hreduce, _vreduce
@@ -266,15 +267,8 @@ def _key_pixels(
             m = m * (F32(1.0) - _soft_step(be, bi, light))
             m = m * (F32(1.0) - _soft_step(ve, vi, sat))
             # key_excess, screen_excess, raw_alpha
-            kc = r if key == 0 else (g if key == 1 else b)
-            o1 = g if key == 0 else r
-            o2 = g if key == 2 else b
-            ex = kc - max(o1, o2)
-            sr, sg, sb = qr[x], qg[x], qb[x]
-            sk = sr if key == 0 else (sg if key == 1 else sb)
-            s1 = sg if key == 0 else sr
-            s2 = sg if key == 2 else sb
-            sx = max(sk - max(s1, s2), _MIN_SCREEN_EXCESS)
+            ex = _key_excess(key, r, g, b)
+            sx = _screen_excess(key, qr[x], qg[x], qb[x])
             share = _clip01(ex * (F32(1.0) / sx))
             # own_membership (on a pale screen's window, what rises beside it is kept)
             own = m * _soft_step(pe, pi, sat) if pale else m
