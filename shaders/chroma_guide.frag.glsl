@@ -44,7 +44,8 @@ void row_luma(int cx, int i, out float yc[WINDOW]) {
         col[k] = column_mean(clamp(2 * first - 1 + k, 0, last), i);
     }
     for (int k = 0; k < WINDOW; k++) {
-        yc[k] = 0.25 * (col[2 * k] + col[2 * k + 2]) + 0.5 * col[2 * k + 1];
+        // [1 2 1] / 4: the kernels' quarter and half weights, the same float (powers of 2).
+        yc[k] = (col[2 * k] + col[2 * k + 2] + 2.0 * col[2 * k + 1]) / 4.0;
     }
     for (int k = CHROMA_GUIDE_RADIUS - 1; k >= 0; k--) {
         yc[k] = first + k < 0 ? yc[k + 1] : yc[k];

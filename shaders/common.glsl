@@ -215,6 +215,15 @@ float colour_mix_at(float clear_sum) {
     return colour_mix + beside * (colour_mix_near - colour_mix);
 }
 
+// cpu.line_fit: where a pixel lies along the line from the screen to F (0–1), and its distance
+// from that line (to_pixel: C − S, line: F − S, spread: |F − S|²).
+vec2 line_fit(vec3 to_pixel, vec3 line, float spread) {
+    float along = to_pixel.x * line.x + to_pixel.y * line.y + to_pixel.z * line.z;
+    float a = clamp(along / max(spread, COLOUR_TINY), 0.0, 1.0);
+    vec3 off = to_pixel - a * line;
+    return vec2(a, sqrt(off.x * off.x + off.y * off.y + off.z * off.z));
+}
+
 // A partial pixel's clipped alpha moved toward where it lies on the line from the screen to the
 // solid subject's mean colour F (sums: the window sums of solid_colour), as far as it is trusted
 // (mix: colour_mix_at) and ramped in over colour_partial from 0 and from 1 (0 at exactly 0 and 1).
@@ -222,11 +231,9 @@ float colour_model_matte(float alpha, vec4 sums, vec3 rgb, vec3 screen_, float m
     vec3 fg = sums.yzw / max(sums.x, COLOUR_TINY);
     vec3 line = fg - screen_;
     float spread = line.x * line.x + line.y * line.y + line.z * line.z;
-    vec3 to_pixel = rgb - screen_;
-    float along = to_pixel.x * line.x + to_pixel.y * line.y + to_pixel.z * line.z;
-    float a = clamp(along / max(spread, COLOUR_TINY), 0.0, 1.0);
-    vec3 off = to_pixel - a * line;
-    float residual = sqrt(off.x * off.x + off.y * off.y + off.z * off.z);
+    vec2 fit = line_fit(rgb - screen_, line, spread);
+    float a = fit.x;
+    float residual = fit.y;
     // cpu.spread_scale: on a pale screen the line counts against the screen's key excess.
     float sx = screen_excess(screen_, key);
     float scale = max(colour_pale_sq / (sx * sx), 1.0);
@@ -247,7 +254,9 @@ vec4 local_colour(float alpha, vec4 sums) {
 // (1 − alpha)) toward the pixel unmixed again, along the line from the screen, to the local
 // colour's key excess (less the despill's share of it above 0); 1/alpha of that unmix is the
 // least over the other channels whose excess falls with it, at most 1/EDGE_ALPHA_MIN and
-// 1/(EDGE_ALPHA_SHARE · alpha).
+// 1/(EDGE_ALPHA_SHARE · alpha); that colour then moved toward the own unmix with its other
+// channels shifted to the same excess, as far as the pixel lies off the line from the screen to
+// the local colour (cpu.keep_key).
 vec3 edge_colour(vec3 fg, float alpha, vec3 rgb, vec3 screen_, vec4 local, int k) {
     float excess = key_excess(local.rgb, k);
     float target = excess - spill * max(excess, 0.0);
@@ -269,6 +278,18 @@ vec3 edge_colour(vec3 fg, float alpha, vec3 rgb, vec3 screen_, vec4 local, int k
     float weight = local.w * min(EDGE_FOLLOW * (1.0 - alpha), 1.0);
     u = clamp(u, 1.0, 1.0 / max(EDGE_ALPHA_MIN, EDGE_ALPHA_SHARE * alpha));
     vec3 straight = clamp(screen_ + d * u, 0.0, 1.0);
+    // cpu.keep_key: toward the own unmix, its other channels shifted to the line's excess.
+    vec3 own = fg / max(alpha, EDGE_ALPHA_MIN);
+    float shift = key_excess(straight, k) - key_excess(own, k);
+    vec3 kept = clamp(own - vec3(shift), 0.0, 1.0);
+    kept[k] = clamp(own[k], 0.0, 1.0);
+    float share = EDGE_KEEP_LESS + (EDGE_KEEP_MORE - EDGE_KEEP_LESS) *
+        soft_step(-EDGE_KEEP_RAMP, EDGE_KEEP_RAMP, shift);
+    vec3 beside = local.rgb - screen_;
+    float residual = line_fit(
+        d, beside, beside.x * beside.x + beside.y * beside.y + beside.z * beside.z).y;
+    share *= soft_step(EDGE_KEEP_RESIDUAL_LO, EDGE_KEEP_RESIDUAL_HI, residual);
+    straight += share * (kept - straight);
     return fg + weight * (alpha * straight - fg);
 }
 

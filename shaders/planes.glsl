@@ -43,7 +43,7 @@ ChromaTaps chroma_taps(ivec2 p) {
         int i = p.y / 2;
         int k = (p.y % 2 == 0) ? max(i - 1, 0) : min(i + 1, chroma_size.y - 1);
         t.row = ivec2(i, k);
-        t.wy = vec2(0.75, 0.25);
+        t.wy = vec2(3.0, 1.0) / 4.0;  // (0.75, 0.25), exact
     } else {
         t.row = ivec2(p.y);
         t.wy = vec2(1.0, 0.0);

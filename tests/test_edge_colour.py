@@ -140,6 +140,34 @@ def test_the_colour_is_unmixed_with_no_less_than_the_least_alpha(a):
     np.testing.assert_allclose(got, plain + follow(a) * (a * bound - plain), atol=2e-6)
 
 
+def smooth(e0: float, e1: float, x: float) -> float:
+    t = min(max((x - e0) / (e1 - e0), 0.0), 1.0)
+    return t * t * (3 - 2 * t)
+
+
+def off_line(rgb: np.ndarray, s: np.ndarray, f: np.ndarray) -> float:
+    """The pixel's distance from the segment S–F (where along it: clipped to 0–1)."""
+    d, line = rgb.reshape(3) - s, f - s
+    a = min(max(float(d @ line) / float(line @ line), 0.0), 1.0)
+    return float(np.linalg.norm(d - a * line))
+
+
+def kept_key(line: np.ndarray, plain: np.ndarray, a: float, residual: float, key: int = 1):
+    """The rule written out: the own unmix with its other channels shifted to the line's
+    excess, EDGE_KEEP_LESS or EDGE_KEEP_MORE of the way (by the shift's sign, ramped over
+    EDGE_KEEP_RAMP), times the residual's ramp."""
+    own = plain.reshape(3) / max(a, cpu.EDGE_ALPHA_MIN)
+    others = [c for c in range(3) if c != key]
+    shift = (line[key] - max(line[others])) - (own[key] - max(own[others]))
+    kept = own.copy()
+    kept[others] -= shift
+    kept = np.clip(kept, 0, 1)
+    r = cpu.EDGE_KEEP_RAMP
+    share = cpu.EDGE_KEEP_LESS + (cpu.EDGE_KEEP_MORE - cpu.EDGE_KEEP_LESS) * smooth(-r, r, shift)
+    share *= smooth(*cpu.EDGE_KEEP_RESIDUAL, residual)
+    return line + share * (kept - line)
+
+
 def test_on_a_pale_screen_the_colour_is_not_taken_far_past_its_own_unmix():
     """A pale muslin's key excess is 0.09: along the line from it, the excess falls slowly,
     and a dark strand keyed too opaque (0.75, truly 0.4) next to skin (excess −0.16) would be
@@ -159,10 +187,56 @@ def test_on_a_pale_screen_the_colour_is_not_taken_far_past_its_own_unmix():
     least = cpu.EDGE_ALPHA_SHARE * a
     assert 1.0 / free < 0.4 < least  # the excess alone unmixes past the truth; the share not
     at_share = np.clip(muslin + d / least, 0, 1)
+    # The strand lies off the line from the muslin to the skin: keep_key moves that colour on.
+    straight = kept_key(at_share, plain, a, off_line(rgb, muslin, skin))
     np.testing.assert_allclose(
-        got[0, 0], plain[0, 0] + follow(a) * (a * at_share - plain[0, 0]), atol=2e-6
+        got[0, 0], plain[0, 0] + follow(a) * (a * straight - plain[0, 0]), atol=2e-6
     )
     assert float(got.sum()) < float(plain.sum())  # darker than the plain unmix, toward the strand
+
+
+@pytest.mark.parametrize("a", [0.3, 0.6])
+def test_a_pixel_off_the_line_keeps_its_own_key_channel(a):
+    """A strand whose chroma the codec shifted (off the line from the screen to the hair
+    beside it, by more than EDGE_KEEP_RESIDUAL's end): its colour takes the line's key excess
+    through its other channels, its own unmix's key channel kept, all the way where the line
+    asks for more excess than the unmix has (a matte too low, 0.3 against a true 0.4) and
+    EDGE_KEEP_LESS of the way where less (0.6)."""
+    rgb = (mixed(0.4) + np.array([0.1, 0.0, -0.1], F32)).astype(F32)
+    residual = off_line(rgb, GREEN, BROWN)
+    assert residual > cpu.EDGE_KEEP_RESIDUAL[1]
+    a_arr = np.full((1, 1), a, F32)
+    plain = unmixed(rgb, a)
+    got = cpu.edge_colour(plain.copy(), a_arr, rgb, GREEN, local(), 1, SPILL)
+    d = rgb[0, 0] - GREEN
+    u = min((-0.15 - (GREEN[1] - GREEN[c])) / (d[1] - d[c]) for c in (0, 2) if d[1] - d[c] < 0)
+    u = min(max(u, 1.0), 1.0 / max(cpu.EDGE_ALPHA_MIN, cpu.EDGE_ALPHA_SHARE * a))
+    line = np.clip(GREEN + d * u, 0, 1)
+    straight = kept_key(line, plain, a, residual)
+    np.testing.assert_allclose(
+        got[0, 0], plain[0, 0] + follow(a) * (a * straight - plain[0, 0]), atol=2e-6
+    )
+    own_excess = float(cpu.key_excess(plain[0, 0] / a, 1))
+    line_excess = float(cpu.key_excess(line, 1))
+    if a < 0.4:
+        assert line_excess > own_excess + cpu.EDGE_KEEP_RAMP  # the full share: the key kept
+        assert abs(straight[1] - plain[0, 0, 1] / a) < 1e-6
+    else:
+        assert line_excess < own_excess - cpu.EDGE_KEEP_RAMP
+        kept = kept_key(line, plain, a, 1.0)  # the residual's ramp at its end
+        np.testing.assert_allclose(straight, kept, atol=1e-6)
+    assert abs(float(cpu.key_excess(straight, 1)) - line_excess) < 1e-5  # the line's excess
+
+
+def test_a_pixel_on_the_line_takes_the_lines_colour():
+    """On the line from the screen to the subject beside it the pixel is a mix of the two, and
+    the line's colour is the subject's own: keep_key leaves it (residual 0, share 0)."""
+    rgb = mixed(0.4)
+    a = 0.3
+    assert off_line(rgb, GREEN, BROWN) < 1e-6
+    plain = unmixed(rgb, a)
+    got = cpu.edge_colour(plain.copy(), np.full((1, 1), a, F32), rgb, GREEN, local(), 1, SPILL)
+    np.testing.assert_allclose(got, a * BROWN.reshape(1, 1, 3), atol=2e-6)
 
 
 def test_on_a_blue_screen_the_key_channel_is_blue():

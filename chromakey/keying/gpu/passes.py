@@ -58,6 +58,11 @@ def shader_defines() -> dict[str, int | float]:
         "EDGE_ALPHA_MIN": cpu.EDGE_ALPHA_MIN,
         "EDGE_ALPHA_SHARE": cpu.EDGE_ALPHA_SHARE,
         "EDGE_FOLLOW": cpu.EDGE_FOLLOW,
+        "EDGE_KEEP_LESS": cpu.EDGE_KEEP_LESS,
+        "EDGE_KEEP_MORE": cpu.EDGE_KEEP_MORE,
+        "EDGE_KEEP_RAMP": cpu.EDGE_KEEP_RAMP,
+        "EDGE_KEEP_RESIDUAL_LO": cpu.EDGE_KEEP_RESIDUAL[0],
+        "EDGE_KEEP_RESIDUAL_HI": cpu.EDGE_KEEP_RESIDUAL[1],
     }
 
 

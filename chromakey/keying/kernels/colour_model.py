@@ -151,6 +151,18 @@ def _colour_mix(line: np.ndarray, x: int) -> Real:
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
+def _line_fit(
+    pr: Real, pg: Real, pb: Real, lr: Real, lg: Real, lb: Real, spread: Real
+) -> tuple[Real, Real]:
+    """cpu.line_fit at one pixel (p: C − S, l: F − S, spread: |F − S|²)."""
+    a = (pr * lr + pg * lg + pb * lb) / max(spread, _TINY)
+    a = min(max(a, F32(0.0)), F32(1.0))
+    fr, fg, fb = pr - a * lr, pg - a * lg, pb - a * lb
+    residual: Real = np.sqrt(fr * fr + fg * fg + fb * fb)
+    return a, residual
+
+
+@njit(inline="always", nogil=True, cache=True, error_model="numpy")
 def _colour_model_px(
     buf: np.ndarray, line: np.ndarray, i: int, x: int, w: int, al: Real, key: int
 ) -> Real:
@@ -169,10 +181,7 @@ def _colour_model_px(
     lr, lg, lb = mr - qr, mg - qg, mb - qb
     spread = lr * lr + lg * lg + lb * lb
     pr, pg, pb = buf[B_R, i, x] - qr, buf[B_G, i, x] - qg, buf[B_B, i, x] - qb
-    a = (pr * lr + pg * lg + pb * lb) / max(spread, _TINY)
-    a = min(max(a, F32(0.0)), F32(1.0))
-    fr, fg, fb = pr - a * lr, pg - a * lg, pb - a * lb
-    residual = np.sqrt(fr * fr + fg * fg + fb * fb)
+    a, residual = _line_fit(pr, pg, pb, lr, lg, lb, spread)
     support = _soft_step(_SUPPORT[0], _SUPPORT[1], sw)
     # cpu.spread_scale: on a pale screen the line counts against the screen's key excess.
     sx = _screen_excess(key, qr, qg, qb)

@@ -9,7 +9,7 @@ from ..param_table import (
     I_KEY,
     P_SPILL,
 )
-from .colour_model import _TINY
+from .colour_model import _TINY, _line_fit, _ramp32
 from .common import (
     _ALPHA_EPS,
     _ALPHA_VISIBLE,
@@ -20,12 +20,17 @@ from .common import (
     F32,
     Real,
     _clip01,
+    _soft_step,
     _u8,
 )
 
 _EDGE_ALPHA_MIN = F32(cpu.EDGE_ALPHA_MIN)
 _EDGE_SHARE = F32(cpu.EDGE_ALPHA_SHARE)
 _FOLLOW = F32(cpu.EDGE_FOLLOW)
+_KEEP_LESS = F32(cpu.EDGE_KEEP_LESS)
+_KEEP_SPAN = F32(cpu.EDGE_KEEP_MORE - cpu.EDGE_KEEP_LESS)
+_KEEP_SHIFT = _ramp32(-cpu.EDGE_KEEP_RAMP, cpu.EDGE_KEEP_RAMP)
+_KEEP_RESIDUAL = _ramp32(*cpu.EDGE_KEEP_RESIDUAL)
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
@@ -56,6 +61,17 @@ def _edge_key_first(
     fk = _clip01(sk + dk * u)
     f1 = _clip01(s1 + d1 * u)
     f2 = _clip01(s2 + d2 * u)
+    # cpu.keep_key: toward the own unmix, its other channels shifted to the line's excess.
+    a_own = max(al, _EDGE_ALPHA_MIN)
+    ok, o1, o2 = ck / a_own, c1 / a_own, c2 / a_own
+    shift = (fk - max(f1, f2)) - (ok - max(o1, o2))
+    share = _KEEP_LESS + _KEEP_SPAN * _soft_step(_KEEP_SHIFT[0], _KEEP_SHIFT[1], shift)
+    bk, b1, b2 = lk - sk, l1 - s1, l2 - s2
+    _, residual = _line_fit(dk, d1, d2, bk, b1, b2, bk * bk + b1 * b1 + b2 * b2)
+    share *= _soft_step(_KEEP_RESIDUAL[0], _KEEP_RESIDUAL[1], residual)
+    fk = fk + share * (_clip01(ok) - fk)
+    f1 = f1 + share * (_clip01(o1 - shift) - f1)
+    f2 = f2 + share * (_clip01(o2 - shift) - f2)
     return ck + weight * (al * fk - ck), c1 + weight * (al * f1 - c1), c2 + weight * (al * f2 - c2)
 
 

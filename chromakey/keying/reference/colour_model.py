@@ -66,6 +66,17 @@ EDGE_ALPHA_MIN = 0.02
 # slowly along the line from the screen, and a small shortfall of the pixel's excess would
 # take its colour far past its own unmix (on a pale muslin, where the edge colour lost).
 EDGE_ALPHA_SHARE = 0.6
+# The colour on that line against the pixel's own unmix with its other channels shifted to the
+# same excess (its key channel kept): the share of the way taken toward the latter where the line
+# has less key excess than the own unmix, and where it has more (the matte read too little of
+# the subject there, and the line would take the screen's colour back into every channel) ...
+EDGE_KEEP_LESS = 0.25
+EDGE_KEEP_MORE = 1.0
+# ... ramped between the two over this much excess either side of the own unmix's (soft step),
+# and taken as far as the pixel lies off the line from the screen to the subject beside it (soft
+# ramp on that distance): a pixel on it is a mix of the two, the line's colour is then right.
+EDGE_KEEP_RAMP = 0.01
+EDGE_KEEP_RESIDUAL = (0.04, 0.1)
 # How fast a partial pixel's colour follows the subject's as its alpha falls: it moves
 # min(1, EDGE_FOLLOW·(1 − alpha)) of the way (times F's weight), all of it at alpha ≤ 1/2.
 EDGE_FOLLOW = 2.0
@@ -100,6 +111,16 @@ def colour_mix(raw: np.ndarray) -> np.ndarray:
     return mix
 
 
+def line_fit(
+    to_pixel: np.ndarray, line: np.ndarray, spread: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(Where a pixel lies along the line from the screen to F, 0–1; its distance from that
+    line), from C − S, F − S and |F − S|²."""
+    a = np.clip(np.sum(to_pixel * line, axis=-1) / np.maximum(spread, COLOUR_TINY), 0.0, 1.0)
+    off = to_pixel - a[..., None] * line
+    return a, np.sqrt(np.sum(off * off, axis=-1))
+
+
 def spread_scale(screen: np.ndarray, key: int) -> np.ndarray:
     """What |F − S|² is multiplied by before COLOUR_SPREAD's ramp: 1, or on a pale screen
     (COLOUR_PALE_EXCESS) the ratio of the squared excesses."""
@@ -115,10 +136,7 @@ def colour_model(
     fg, support = local_foreground(raw, rgb)
     line = fg - screen
     spread = np.sum(line * line, axis=-1)
-    to_pixel = rgb - screen
-    a = np.clip(np.sum(to_pixel * line, axis=-1) / np.maximum(spread, COLOUR_TINY), 0.0, 1.0)
-    off = to_pixel - a[..., None] * line
-    residual = np.sqrt(np.sum(off * off, axis=-1))
+    a, residual = line_fit(rgb - screen, line, spread)
     supported = soft_step(*COLOUR_SUPPORT, support)
     trust = supported * soft_step(*COLOUR_SPREAD, spread * spread_scale(screen, key))
     trust *= (F32(1.0) - soft_step(*COLOUR_RESIDUAL, residual)) * colour_mix(raw)
@@ -170,6 +188,28 @@ def excess_matched(
     return np.clip(s + d * u[..., None], 0.0, 1.0), found
 
 
+def keep_key(
+    line: np.ndarray, fg: np.ndarray, alpha: np.ndarray, key: int, residual: np.ndarray
+) -> np.ndarray:
+    """The colour on the line (``line``) moved toward the pixel's own unmix (``fg`` ÷ its
+    alpha) with the other channels shifted to the line's key excess: EDGE_KEEP_LESS of the way
+    where the line's excess is below the unmix's, EDGE_KEEP_MORE where above, times the
+    EDGE_KEEP_RESIDUAL ramp on the pixel's distance from the line from S to F (``residual``)."""
+    own = fg / np.maximum(alpha, F32(EDGE_ALPHA_MIN))[..., None]
+    shift = key_excess(line, key) - key_excess(own, key)
+    kept = own.copy()
+    for j in range(3):
+        if j != key:
+            kept[..., j] -= shift
+    np.clip(kept, 0.0, 1.0, out=kept)
+    share = F32(EDGE_KEEP_LESS) + F32(EDGE_KEEP_MORE - EDGE_KEEP_LESS) * soft_step(
+        -EDGE_KEEP_RAMP, EDGE_KEEP_RAMP, shift
+    )
+    share *= soft_step(*EDGE_KEEP_RESIDUAL, residual)
+    result: np.ndarray = line + share[..., None] * (kept - line)
+    return result
+
+
 def edge_colour(
     fg: np.ndarray,
     alpha: np.ndarray,
@@ -181,11 +221,15 @@ def edge_colour(
 ) -> np.ndarray:
     """The unmixed premultiplied colour ``fg`` of partial pixels moved toward the pixel
     unmixed again to the local subject's key excess (:func:`excess_target`,
-    :func:`excess_matched`); in place. It moves min(1, EDGE_FOLLOW·(1 − alpha)) of the way,
-    times F's weight.
+    :func:`excess_matched`, :func:`keep_key`); in place. It moves min(1, EDGE_FOLLOW·(1 −
+    alpha)) of the way, times F's weight.
     """
     target = excess_target(local.fg, key, spill)
-    straight, found = excess_matched(rgb, screen, target, key, alpha)
+    line, found = excess_matched(rgb, screen, target, key, alpha)
+    s = np.asarray(screen, F32)
+    beside = local.fg - s
+    _, residual = line_fit(rgb - s, beside, np.sum(beside * beside, axis=-1))
+    straight = keep_key(line, fg, alpha, key, residual)
     follow = np.minimum(F32(EDGE_FOLLOW) * (F32(1.0) - alpha), F32(1.0))
     weight = np.where(found, local.weight * follow, F32(0.0))
     fg += weight[..., None] * (alpha[..., None] * straight - fg)
