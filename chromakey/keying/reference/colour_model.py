@@ -76,7 +76,7 @@ EDGE_KEEP_MORE = 1.0
 # and taken as far as the pixel lies off the line from the screen to the subject beside it (soft
 # ramp on that distance): a pixel on it is a mix of the two, the line's colour is then right.
 EDGE_KEEP_RAMP = 0.01
-EDGE_KEEP_RESIDUAL = (0.04, 0.1)
+EDGE_KEEP_RESIDUAL = (0.05, 0.15)
 # How fast a partial pixel's colour follows the subject's as its alpha falls: it moves
 # min(1, EDGE_FOLLOW·(1 − alpha)) of the way (times F's weight), all of it at alpha ≤ 1/2.
 EDGE_FOLLOW = 2.0
