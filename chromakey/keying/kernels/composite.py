@@ -20,6 +20,7 @@ from .common import (
     F32,
     Real,
     _clip01,
+    _key_excess,
     _soft_step,
     _u8,
 )
@@ -124,15 +125,13 @@ def _composite_px(
         cr, cg, cb = _edge_colour(
             key, cr, cg, cb, al, fr, fg_, fb, sr, sg, sb, lr, lg, lb, lw, P[P_SPILL]
         )
+    taken = P[P_SPILL] * gate * max(_key_excess(key, cr, cg, cb), F32(0.0))
     if key == 0:
-        sp = max(cr - max(cg, cb), F32(0.0))
-        cr = cr - P[P_SPILL] * gate * sp
+        cr = cr - taken
     elif key == 1:
-        sp = max(cg - max(cr, cb), F32(0.0))
-        cg = cg - P[P_SPILL] * gate * sp
+        cg = cg - taken
     else:
-        sp = max(cb - max(cr, cg), F32(0.0))
-        cb = cb - P[P_SPILL] * gate * sp
+        cb = cb - taken
     _emit(ints, cr, cg, cb, al, bg_color, bg_img, yy, x, out)
 
 
