@@ -239,7 +239,10 @@ float colour_model_matte(float alpha, vec4 sums, vec3 rgb, vec3 screen_, float m
     float scale = max(colour_pale_sq / (sx * sx), 1.0);
     float trust = soft_step(colour_support.x, colour_support.y, sums.x)
         * soft_step(colour_spread.x, colour_spread.y, spread * scale);
-    trust *= (1.0 - soft_step(colour_residual.x, colour_residual.y, residual)) * mix_;
+    // cpu.fit_mix: more of the way for a pixel on the line, unless read nearly solid.
+    float on_line = colour_mix_fit * (1.0 - soft_step(colour_fit.x, colour_fit.y, residual))
+        * (1.0 - soft_step(colour_fit_solid.x, colour_fit_solid.y, alpha));
+    trust *= (1.0 - soft_step(colour_residual.x, colour_residual.y, residual)) * (mix_ + on_line);
     return alpha + trust * colour_partial_ramp(alpha) * (a - alpha);
 }
 

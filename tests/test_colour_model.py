@@ -37,12 +37,19 @@ def half_solid(
     return alpha, raw, rgb, (c, c)
 
 
+# The share of the way a pixel exactly on the line from S to F moves (COLOUR_FIT's ramp at 0).
+ON_LINE = cpu.COLOUR_MIX_FIT
+
+
 def test_a_mix_of_skin_and_screen_moves_toward_its_coverage():
     """0.3 skin + 0.7 screen, read as 0.6 by the matte, beside clear screen: the model's alpha
-    is 0.3, and the pixel moves COLOUR_MIX_NEAR of the way there (every trust ramp is at 1)."""
+    is 0.3, and the pixel, exactly on the line, moves COLOUR_MIX_NEAR + COLOUR_MIX_FIT of the
+    way there (every trust ramp is at 1)."""
     alpha, raw, rgb, c = half_solid(0.3 * SKIN + 0.7 * SCREEN, 0.6)
     out = cpu.colour_model_matte(alpha, raw, rgb, SCREEN, GREEN)
-    assert out[c] == pytest.approx(0.6 + cpu.COLOUR_MIX_NEAR * (0.3 - 0.6), abs=1e-4)
+    mix = cpu.COLOUR_MIX_NEAR + ON_LINE
+    assert out[c] == pytest.approx(0.6 + mix * (0.3 - 0.6), abs=1e-4)
+    assert mix <= 1.0
     others = np.ones_like(alpha, bool)
     others[c] = False
     np.testing.assert_array_equal(out[others], alpha[others])  # exactly 0 and 1 stay
@@ -50,15 +57,48 @@ def test_a_mix_of_skin_and_screen_moves_toward_its_coverage():
 
 def test_away_from_clear_screen_a_mix_moves_less():
     """The same pixel with no clear screen within COLOUR_NEAR_RADIUS (a semi-transparent patch
-    inside the subject: raw 0.5 around it) moves COLOUR_MIX of the way; with clear screen only
-    beyond the radius, too."""
+    inside the subject: raw 0.5 around it) moves COLOUR_MIX (+ COLOUR_MIX_FIT) of the way; with
+    clear screen only beyond the radius, too."""
     alpha, raw, rgb, c = half_solid(0.3 * SKIN + 0.7 * SCREEN, 0.6)
     r = cpu.COLOUR_NEAR_RADIUS
     inner = raw.copy()
     inner[c[0] - r : c[0] + r + 1, c[1] : c[1] + r + 1] = 0.5
     out = cpu.colour_model_matte(alpha, inner, rgb, SCREEN, GREEN)
-    assert out[c] == pytest.approx(0.6 + cpu.COLOUR_MIX * (0.3 - 0.6), abs=1e-4)
+    assert out[c] == pytest.approx(0.6 + (cpu.COLOUR_MIX + ON_LINE) * (0.3 - 0.6), abs=1e-4)
     assert cpu.COLOUR_MIX < cpu.COLOUR_MIX_NEAR
+
+
+@pytest.mark.parametrize("off", [0.0, 0.01, cpu.COLOUR_FIT[1]])
+def test_a_pixel_a_little_off_the_line_moves_less(off):
+    """The mix moved off the line from S to F by ``off`` (along blue, square to the line):
+    on it the pixel moves COLOUR_MIX_FIT more than colour_mix; that share ramps out over
+    COLOUR_FIT, whose end is where COLOUR_RESIDUAL's distrust begins."""
+    pixel = 0.3 * SKIN + 0.7 * SCREEN
+    line = SKIN - SCREEN
+    square = np.array([0.0, 0.0, 1.0], np.float32)
+    square -= line * (square @ line) / (line @ line)
+    pixel = pixel + np.float32(off) * square / np.linalg.norm(square)
+    alpha, raw, rgb, c = half_solid(pixel.astype(np.float32), 0.6)
+    out = cpu.colour_model_matte(alpha, raw, rgb, SCREEN, GREEN)
+    fit = float(cpu.fit_mix(np.float32(off), np.float32(0.6)))
+    assert fit == pytest.approx(ON_LINE * (1.0 - float(cpu.soft_step(*cpu.COLOUR_FIT, off))))
+    assert out[c] == pytest.approx(0.6 + (cpu.COLOUR_MIX_NEAR + fit) * (0.3 - 0.6), abs=1e-4)
+    assert cpu.COLOUR_FIT[1] <= cpu.COLOUR_RESIDUAL[0]
+    if off >= cpu.COLOUR_FIT[1]:
+        assert fit == 0.0
+
+
+def test_a_pixel_on_the_line_read_nearly_solid_moves_no_more():
+    """0.9 skin + 0.1 screen read as 0.97 (past COLOUR_FIT_SOLID's ramp): on the line,
+    but as often skin whose chroma 4:2:0 smeared toward the screen, so it moves colour_mix's
+    share only; read as 0.8, the whole COLOUR_MIX_FIT more."""
+    assert cpu.COLOUR_FIT_SOLID[1] <= 0.97
+    for clipped, extra in ((0.97, 0.0), (0.8, ON_LINE)):
+        alpha, raw, rgb, c = half_solid(0.9 * SKIN + 0.1 * SCREEN, clipped)
+        out = cpu.colour_model_matte(alpha, raw, rgb, SCREEN, GREEN)
+        mix = cpu.COLOUR_MIX_NEAR + extra
+        assert out[c] == pytest.approx(clipped + mix * (0.9 - clipped), abs=1e-4)
+    assert cpu.COLOUR_FIT_SOLID[0] >= 0.8
 
 
 def test_on_a_pale_screen_a_pale_subject_is_read_on_its_short_line():
@@ -74,7 +114,8 @@ def test_on_a_pale_screen_a_pale_subject_is_read_on_its_short_line():
     scale = float(cpu.spread_scale(muslin, GREEN))
     trust = float(cpu.soft_step(*cpu.COLOUR_SPREAD, np.float32(spread * scale)))
     assert spread < cpu.COLOUR_SPREAD[0] and scale > 10 and trust > 0.5
-    assert out[c] == pytest.approx(0.8 + trust * cpu.COLOUR_MIX_NEAR * (0.5 - 0.8), abs=1e-4)
+    mix = cpu.COLOUR_MIX_NEAR + ON_LINE  # the mix lies on the line
+    assert out[c] == pytest.approx(0.8 + trust * mix * (0.5 - 0.8), abs=1e-4)
     # On #008000 a line as short is not read: the matte stays.
     near = SCREEN + (shirt - muslin)
     alpha, raw, rgb, c = half_solid(0.5 * near + 0.5 * SCREEN, 0.8, SCREEN, near)

@@ -110,7 +110,7 @@ class KeyerParams:
     spill: float = 1.0
     spill_radius: int = 2
     screen_adapt: float = 0.1
-    still_hold: float = 0.125
+    still_hold: float = 0.15
     screen_color: tuple[float, float, float] | None = field(default=None)
     screen: str = "green"
     auto_hue: bool = True

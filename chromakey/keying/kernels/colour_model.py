@@ -59,6 +59,9 @@ _PALE2 = F32(cpu.COLOUR_PALE_EXCESS**2)
 _RESIDUAL = _ramp32(*cpu.COLOUR_RESIDUAL)
 _MIX = F32(cpu.COLOUR_MIX)
 _MIX_UP = F32(cpu.COLOUR_MIX_NEAR - cpu.COLOUR_MIX)
+_FIT = _ramp32(*cpu.COLOUR_FIT)
+_FIT_SOLID = _ramp32(*cpu.COLOUR_FIT_SOLID)
+_MIX_FIT = F32(cpu.COLOUR_MIX_FIT)
 _CLEAR = _ramp32(*cpu.COLOUR_CLEAR)
 _NEAR = _ramp32(*cpu.COLOUR_NEAR)
 _NR = cpu.COLOUR_NEAR_RADIUS
@@ -187,7 +190,11 @@ def _colour_model_px(
     sx = _screen_excess(key, qr, qg, qb)
     scale = max(_PALE2 / (sx * sx), F32(1.0))
     trust = support * _soft_step(_SPREAD[0], _SPREAD[1], spread * scale)
-    mix = _colour_mix(line, x)
+    # cpu.fit_mix: more of the way for a pixel on the line, unless read nearly solid.
+    near = (F32(1.0) - _soft_step(_FIT[0], _FIT[1], residual)) * (
+        F32(1.0) - _soft_step(_FIT_SOLID[0], _FIT_SOLID[1], al)
+    )
+    mix = _colour_mix(line, x) + _MIX_FIT * near
     trust *= (F32(1.0) - _soft_step(_RESIDUAL[0], _RESIDUAL[1], residual)) * mix
     partial = _soft_step(_PARTIAL[0], _PARTIAL[1], al)
     partial *= _soft_step(_PARTIAL[0], _PARTIAL[1], F32(1.0) - al)

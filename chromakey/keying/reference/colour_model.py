@@ -15,7 +15,10 @@ strand of dark hair is no mix of skin and screen, and keeps its matte. Even then
 moves only COLOUR_MIX of the way, since the window's mean is not the edge's own colour;
 COLOUR_MIX_NEAR within COLOUR_NEAR_RADIUS of clear screen, where the pixel is the subject's
 outer edge and the solid subject beside it is most often that edge's own colour (inside the
-subject, a semi-transparent patch or a strand over a hole lies beside other colours). It runs
+subject, a semi-transparent patch or a strand over a hole lies beside other colours); and
+COLOUR_MIX_FIT more where the pixel lies on the line to the codec's precision (COLOUR_FIT), a
+mix of that F and the screen whichever colour the edge itself has, unless the matte reads it
+nearly solid (COLOUR_FIT_SOLID). It runs
 after the clip, on the pixels the clip leaves partial (ramped in over COLOUR_PARTIAL from 0 and
 1), so clearly screen and clearly subject stay exactly 0 and 1, and before choke and feather,
 so that a user's choke and feather shape the result.
@@ -48,6 +51,15 @@ COLOUR_PALE_EXCESS = 0.35
 COLOUR_RESIDUAL = (0.02, 0.06)
 # The share of the way from the matte to the colour model's alpha a trusted pixel moves.
 COLOUR_MIX = 0.5
+# ... and the share more for a pixel on the line to within the codec's precision (soft ramp on
+# its distance from it, below COLOUR_RESIDUAL's): there the pixel is that mix, whatever the
+# window's mean misses of the edge's own colour. At most 1 with COLOUR_MIX_NEAR's share. Not
+# where the matte reads the pixel nearly solid (soft ramp down over COLOUR_FIT_SOLID): there a
+# colour on the line is as often the subject's own, its chroma smeared toward the screen by
+# 4:2:0 a pixel or two inside the edge.
+COLOUR_FIT = (0.005, 0.02)
+COLOUR_MIX_FIT = 0.25
+COLOUR_FIT_SOLID = (0.8, 0.9)
 # ... and beside clear screen: the raw matte under which a pixel is clear screen (soft ramp),
 # the pixels around within which it counts, the sum of their clear weights over which the
 # pixel is beside the screen (soft ramp), and the share it moves there.
@@ -103,12 +115,23 @@ def colour_model_matte(
 
 def colour_mix(raw: np.ndarray) -> np.ndarray:
     """The share of the way a trusted pixel moves: COLOUR_MIX, ramped up to COLOUR_MIX_NEAR
-    by the clear screen within COLOUR_NEAR_RADIUS."""
+    by the clear screen within COLOUR_NEAR_RADIUS (before :func:`fit_mix`)."""
     clear = F32(1.0) - soft_step(*COLOUR_CLEAR, raw)
     r = COLOUR_NEAR_RADIUS
     near = soft_step(*COLOUR_NEAR, box_sum(box_sum(clear, r, 1), r, 0))
     mix: np.ndarray = F32(COLOUR_MIX) + near * F32(COLOUR_MIX_NEAR - COLOUR_MIX)
     return mix
+
+
+def fit_mix(residual: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """The share added to :func:`colour_mix` for a pixel as near the line as ``residual``:
+    COLOUR_MIX_FIT on it, ramped out over COLOUR_FIT, and over COLOUR_FIT_SOLID on the clipped
+    matte ``alpha``."""
+    near = (F32(1.0) - soft_step(*COLOUR_FIT, residual)) * (
+        F32(1.0) - soft_step(*COLOUR_FIT_SOLID, alpha)
+    )
+    result: np.ndarray = F32(COLOUR_MIX_FIT) * near
+    return result
 
 
 def line_fit(
@@ -139,7 +162,9 @@ def colour_model(
     a, residual = line_fit(rgb - screen, line, spread)
     supported = soft_step(*COLOUR_SUPPORT, support)
     trust = supported * soft_step(*COLOUR_SPREAD, spread * spread_scale(screen, key))
-    trust *= (F32(1.0) - soft_step(*COLOUR_RESIDUAL, residual)) * colour_mix(raw)
+    trust *= (F32(1.0) - soft_step(*COLOUR_RESIDUAL, residual)) * (
+        colour_mix(raw) + fit_mix(residual, alpha)
+    )
     partial = soft_step(0.0, COLOUR_PARTIAL, alpha) * soft_step(
         0.0, COLOUR_PARTIAL, F32(1.0) - alpha
     )
