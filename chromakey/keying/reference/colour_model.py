@@ -18,10 +18,10 @@ outer edge and the solid subject beside it is most often that edge's own colour 
 subject, a semi-transparent patch or a strand over a hole lies beside other colours); and
 COLOUR_MIX_FIT more where the pixel lies on the line to the codec's precision (COLOUR_FIT), a
 mix of that F and the screen whichever colour the edge itself has, unless the matte reads it
-nearly solid (COLOUR_FIT_SOLID). It runs
-after the clip, on the pixels the clip leaves partial (ramped in over COLOUR_PARTIAL from 0 and
-1), so clearly screen and clearly subject stay exactly 0 and 1, and before choke and feather,
-so that a user's choke and feather shape the result.
+nearly solid (COLOUR_FIT_SOLID). It runs after the clip, on the pixels the clip leaves partial
+(ramped in over COLOUR_PARTIAL from 0 and 1), so clearly screen and clearly subject stay
+exactly 0 and 1, and before choke and feather, so that a user's choke and feather shape the
+result.
 """
 
 from __future__ import annotations
