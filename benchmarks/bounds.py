@@ -209,18 +209,14 @@ def true_alpha_tints(
     return out
 
 
-def bound_clip(clip, frames: int) -> dict[str, dict[str, float]]:
-    """Per method of METHODS, metrics.Acc.result over the clip's first ``frames`` frames;
-    and "tint with the truth's α": per colour of OWN_COLOURS, "<colour> t=<t>" the mean tint
-    (levels) of each fixed mix (true_alpha_tints)."""
+def keyed_frames(clip, frames: int):
+    """(rgb, screen map, keyed params, premultiplied fg, α clipped to 0–1) of the clip's first
+    ``frames`` frames, keyed by the reference as ReferenceKeyer keys them: the screen
+    calibrated per frame, the still hold's state carried from frame to frame."""
     params = clip_params(clip)
     calib = ScreenCalibrator(params)
-    accs = {k: Acc() for k in METHODS}
-    mixes: dict[str, np.ndarray] = {}
-    key = getattr(clip, "screen_channel", 1)
     src = VideoSource(clip.path, audio=False)
-    prev_g = None
-    held, held_for = None, None  # our still hold's state, as ReferenceKeyer carries it
+    held, held_for = None, None
     try:
         i = 0
         for kind, fr in src:
@@ -231,51 +227,63 @@ def bound_clip(clip, frames: int) -> dict[str, dict[str, float]]:
             sm = calib.update(fr)
             rgb = cpu.decode_rgb(fr)
             p = keyed_params(params, sm)
-            hold = cpu.HoldState(held if held_for == p else None)
+            samples = cpu.pixel_samples(fr) if p.still_hold > 0 else cpu.NO_COLOUR
+            hold = cpu.HoldState(samples, held if held_for == p else None)
             fg, a = cpu.key_frame(rgb, sm, p, cpu.luma_weights(fr), hold)
             held, held_for = hold.next, p
-            a = np.clip(a, 0, 1)
-            ours_rgb = cpu.composite(fg, a, CLEAR)[..., :3]  # our straight colour, as output
-            tf = clip.truth(i)
-            t = truth_ctx(
-                tf,
-                prev_g,
-                None,
-                getattr(clip, "motion_x", None),
-                key,
-            )
-            g, f = tf.alpha, tf.foreground
-            s = cpu.screen_colors(sm, rgb.shape[0], rgb.shape[1])
-            edge = ~t.zero & ~t.one
-            spilled = f + tf.spill[..., None] * s
-            near, has_near = solid_mean(rgb, t.one, cpu.COLOUR_RADIUS)
-            sample, has_sample = nearest_sample(rgb, s, t.one, edge, cpu.COLOUR_RADIUS)
-            inputs = {
-                "oracle": rgb,
-                "oracle, spill in F*": rgb,
-                "oracle, before H.264": tf.observed,
-                "oracle, F from the solid subject": rgb,
-                "oracle, F from the nearest-fitting solid sample": rgb,
-            }
-            alphas = {
-                "ours": a,
-                "oracle": project(rgb, s, f, a, edge),
-                "oracle, spill in F*": project(rgb, s, spilled, a, edge),
-                "oracle, before H.264": project(tf.observed, s, f, a, edge),
-                "oracle, F from the solid subject": project(rgb, s, near, a, edge & has_near),
-                "oracle, F from the nearest-fitting solid sample": project(
-                    rgb, s, sample, a, edge & has_sample
-                ),
-            }
-            for m, am in alphas.items():
-                tint_rgb = unmix(inputs[m], s, am, ours_rgb, edge) if m in inputs else None
-                accumulate(accs[m], t, am, ours_rgb, tint_rgb)
-            for k, v in true_alpha_tints(rgb, s, g, near, has_near, f, key, p.spill).items():
-                mixes[k] = mixes[k] + v if k in mixes else v
-            prev_g = g
+            yield rgb, sm, p, fg, np.clip(a, 0, 1)
             i += 1
     finally:
         src.close()
+
+
+def bound_clip(clip, frames: int) -> dict[str, dict[str, float]]:
+    """Per method of METHODS, metrics.Acc.result over the clip's first ``frames`` frames;
+    and "tint with the truth's α": per colour of OWN_COLOURS, "<colour> t=<t>" the mean tint
+    (levels) of each fixed mix (true_alpha_tints)."""
+    accs = {k: Acc() for k in METHODS}
+    mixes: dict[str, np.ndarray] = {}
+    key = getattr(clip, "screen_channel", 1)
+    prev_g = None
+    for i, (rgb, sm, p, fg, a) in enumerate(keyed_frames(clip, frames)):
+        ours_rgb = cpu.composite(fg, a, CLEAR)[..., :3]  # our straight colour, as output
+        tf = clip.truth(i)
+        t = truth_ctx(
+            tf,
+            prev_g,
+            None,
+            getattr(clip, "motion_x", None),
+            key,
+        )
+        g, f = tf.alpha, tf.foreground
+        s = cpu.screen_colors(sm, rgb.shape[0], rgb.shape[1])
+        edge = ~t.zero & ~t.one
+        spilled = f + tf.spill[..., None] * s
+        near, has_near = solid_mean(rgb, t.one, cpu.COLOUR_RADIUS)
+        sample, has_sample = nearest_sample(rgb, s, t.one, edge, cpu.COLOUR_RADIUS)
+        inputs = {
+            "oracle": rgb,
+            "oracle, spill in F*": rgb,
+            "oracle, before H.264": tf.observed,
+            "oracle, F from the solid subject": rgb,
+            "oracle, F from the nearest-fitting solid sample": rgb,
+        }
+        alphas = {
+            "ours": a,
+            "oracle": project(rgb, s, f, a, edge),
+            "oracle, spill in F*": project(rgb, s, spilled, a, edge),
+            "oracle, before H.264": project(tf.observed, s, f, a, edge),
+            "oracle, F from the solid subject": project(rgb, s, near, a, edge & has_near),
+            "oracle, F from the nearest-fitting solid sample": project(
+                rgb, s, sample, a, edge & has_sample
+            ),
+        }
+        for m, am in alphas.items():
+            tint_rgb = unmix(inputs[m], s, am, ours_rgb, edge) if m in inputs else None
+            accumulate(accs[m], t, am, ours_rgb, tint_rgb)
+        for k, v in true_alpha_tints(rgb, s, g, near, has_near, f, key, p.spill).items():
+            mixes[k] = mixes[k] + v if k in mixes else v
+        prev_g = g
     out = {m: acc.result() for m, acc in accs.items()}
     n = max(float(mixes["n"][0]), 1.0) if mixes else 1.0
     out["tint with the truth's α"] = {

@@ -19,6 +19,7 @@ from benchmarks.bounds import (
     TINT_MIXES,
     TINT_TITLE,
     bound_clip,
+    keyed_frames,
     nearest_sample,
     project,
     tables,
@@ -26,6 +27,10 @@ from benchmarks.bounds import (
 from benchmarks.footage import FootageSpec
 from benchmarks.footage import make_clips as make_footage
 from benchmarks.quality import clip_params, evaluate, ours_frames
+from chromakey.core.layers import CLEAR
+from chromakey.io.sources import VideoSource
+from chromakey.keying import reference as cpu
+from chromakey.keying.calibration import ScreenCalibrator
 
 FRAMES = 3
 
@@ -63,6 +68,26 @@ def test_our_row_is_what_the_quality_benchmark_measures(clip, bounds):
     assert ours["SAD"] == pytest.approx(q["SAD"], rel=0.05)
     assert ours["edge PSNR dB"] == pytest.approx(q["edge PSNR dB"], abs=0.3)
     assert ours["dtSSD×100"] == pytest.approx(q["dtSSD×100"], abs=0.1)
+
+
+def test_our_matte_is_the_reference_keyers_hold_and_all(clip):
+    """bounds keys "ours" as ReferenceKeyer does, the still hold's state carried from frame
+    to frame (its input bytes included), to the output's rounding; and the hold acts on this
+    clip, so a keying without it would differ."""
+    params = clip_params(clip)
+    ref, free = (
+        cpu.ReferenceKeyer(params, strips=False),
+        cpu.ReferenceKeyer(params.replace(still_hold=0.0), strips=False),
+    )
+    calib = ScreenCalibrator(params)
+    frames = [f for kind, f in VideoSource(clip.path, audio=False) if kind == "video"][:FRAMES]
+    held_somewhere = False
+    for (_, _, _, _, a), f in zip(keyed_frames(clip, FRAMES), frames, strict=True):
+        screen = calib.update(f)
+        want = ref.render(f, screen, CLEAR)[..., 3]
+        assert np.array_equal(cpu.levels(a), want)
+        held_somewhere |= bool(np.any(free.render(f, screen, CLEAR)[..., 3] != want))
+    assert held_somewhere
 
 
 def test_the_tables_have_a_line_per_clip(clip, bounds):
