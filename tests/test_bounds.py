@@ -80,7 +80,8 @@ def test_our_matte_is_the_reference_keyers_hold_and_all(clip):
         cpu.ReferenceKeyer(params.replace(still_hold=0.0), strips=False),
     )
     calib = ScreenCalibrator(params)
-    frames = [f for kind, f in VideoSource(clip.path, audio=False) if kind == "video"][:FRAMES]
+    with VideoSource(clip.path, audio=False) as src:
+        frames = [f for kind, f in src if kind == "video"][:FRAMES]
     held_somewhere = False
     for (_, _, _, _, a), f in zip(keyed_frames(clip, FRAMES), frames, strict=True):
         screen = calib.update(f)
