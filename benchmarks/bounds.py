@@ -227,8 +227,7 @@ def keyed_frames(clip, frames: int):
             sm = calib.update(fr)
             rgb = cpu.decode_rgb(fr)
             p = keyed_params(params, sm)
-            samples = cpu.pixel_samples(fr) if p.still_hold > 0 else cpu.NO_COLOUR
-            hold = cpu.HoldState(samples, held if held_for == p else None)
+            hold = cpu.hold_state(fr, p, held if held_for == p else None)
             fg, a = cpu.key_frame(rgb, sm, p, cpu.luma_weights(fr), hold)
             held, held_for = hold.next, p
             yield rgb, sm, p, fg, np.clip(a, 0, 1)

@@ -215,6 +215,13 @@ float colour_mix_at(float clear_sum) {
     return colour_mix + beside * (colour_mix_near - colour_mix);
 }
 
+// cpu.fit_mix: the share more for a pixel on the line (residual: its distance from it), unless
+// its clipped matte (alpha) reads it nearly solid.
+float fit_mix(float residual, float alpha) {
+    return colour_mix_fit * (1.0 - soft_step(colour_fit.x, colour_fit.y, residual))
+        * (1.0 - soft_step(colour_fit_solid.x, colour_fit_solid.y, alpha));
+}
+
 // cpu.line_fit: where a pixel lies along the line from the screen to F (0–1), and its distance
 // from that line (to_pixel: C − S, line: F − S, spread: |F − S|²).
 vec2 line_fit(vec3 to_pixel, vec3 line, float spread) {
@@ -239,10 +246,8 @@ float colour_model_matte(float alpha, vec4 sums, vec3 rgb, vec3 screen_, float m
     float scale = max(colour_pale_sq / (sx * sx), 1.0);
     float trust = soft_step(colour_support.x, colour_support.y, sums.x)
         * soft_step(colour_spread.x, colour_spread.y, spread * scale);
-    // cpu.fit_mix: more of the way for a pixel on the line, unless read nearly solid.
-    float on_line = colour_mix_fit * (1.0 - soft_step(colour_fit.x, colour_fit.y, residual))
-        * (1.0 - soft_step(colour_fit_solid.x, colour_fit_solid.y, alpha));
-    trust *= (1.0 - soft_step(colour_residual.x, colour_residual.y, residual)) * (mix_ + on_line);
+    trust *= (1.0 - soft_step(colour_residual.x, colour_residual.y, residual))
+        * (mix_ + fit_mix(residual, alpha));
     return alpha + trust * colour_partial_ramp(alpha) * (a - alpha);
 }
 

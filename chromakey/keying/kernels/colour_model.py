@@ -154,6 +154,16 @@ def _colour_mix(line: np.ndarray, x: int) -> Real:
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
+def _fit_mix(residual: Real, al: Real) -> Real:
+    """cpu.fit_mix at one pixel (al: its clipped matte)."""
+    near = (F32(1.0) - _soft_step(_FIT[0], _FIT[1], residual)) * (
+        F32(1.0) - _soft_step(_FIT_SOLID[0], _FIT_SOLID[1], al)
+    )
+    share: Real = _MIX_FIT * near
+    return share
+
+
+@njit(inline="always", nogil=True, cache=True, error_model="numpy")
 def _line_fit(
     pr: Real, pg: Real, pb: Real, lr: Real, lg: Real, lb: Real, spread: Real
 ) -> tuple[Real, Real]:
@@ -190,11 +200,7 @@ def _colour_model_px(
     sx = _screen_excess(key, qr, qg, qb)
     scale = max(_PALE2 / (sx * sx), F32(1.0))
     trust = support * _soft_step(_SPREAD[0], _SPREAD[1], spread * scale)
-    # cpu.fit_mix: more of the way for a pixel on the line, unless read nearly solid.
-    near = (F32(1.0) - _soft_step(_FIT[0], _FIT[1], residual)) * (
-        F32(1.0) - _soft_step(_FIT_SOLID[0], _FIT_SOLID[1], al)
-    )
-    mix = _colour_mix(line, x) + _MIX_FIT * near
+    mix = _colour_mix(line, x) + _fit_mix(residual, al)
     trust *= (F32(1.0) - _soft_step(_RESIDUAL[0], _RESIDUAL[1], residual)) * mix
     partial = _soft_step(_PARTIAL[0], _PARTIAL[1], al)
     partial *= _soft_step(_PARTIAL[0], _PARTIAL[1], F32(1.0) - al)

@@ -77,14 +77,20 @@ from .hold import (
     MOTION_MOVING,
     MOTION_REACH,
     MOTION_STILL,
-    NO_COLOUR,
     HoldState,
     colour_change,
     hold_matte,
     hold_play,
     motion_speed,
 )
-from .keyer import STRIP_PIXELS, ReferenceKeyer, cpu_workers, key_frame, key_pixels
+from .keyer import (
+    STRIP_PIXELS,
+    ReferenceKeyer,
+    cpu_workers,
+    hold_state,
+    key_frame,
+    key_pixels,
+)
 from .membership import (
     MEMBER_REACH,
     MIN_SCREEN_EXCESS,
@@ -132,7 +138,7 @@ __all__ = [
     "MOTION_REACH",
     "MOTION_STILL",
     "HoldState",
-    "NO_COLOUR",
+    "hold_state",
     "ALPHA_FLOOR",
     "ALPHA_VISIBLE",
     "CHROMA_GUIDE_EPS",

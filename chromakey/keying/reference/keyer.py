@@ -83,6 +83,14 @@ def key_pixels(
     return unmix_despill(rgb, alpha, gate, screen, key, p, local), alpha
 
 
+def hold_state(
+    frame: Frame, p: KeyerParams, held: tuple[np.ndarray, np.ndarray] | None
+) -> HoldState:
+    """A whole frame's still hold: its input bytes (none with the hold off) and the state
+    carried from the last frame (``held``, None: there is none)."""
+    return HoldState(pixel_samples(frame) if p.still_hold > 0 else NO_COLOUR, held)
+
+
 def cpu_workers() -> int:
     """CPUs this process may run on."""
     try:
@@ -144,7 +152,7 @@ class ReferenceKeyer:
         held = self._held if self._held_for == state else None
         bands = self.bands(frame.width, frame.height) if self.strips else []
         if len(bands) <= 1:
-            hold = HoldState(pixel_samples(frame) if p.still_hold > 0 else NO_COLOUR, held)
+            hold = hold_state(frame, p, held)
             fg, alpha = key_frame(decode_rgb(frame), screen, p, luma_weights(frame), hold)
             self._held, self._held_for = hold.next, state
             return to_uint8(composite(fg, alpha, background))
