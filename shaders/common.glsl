@@ -231,6 +231,32 @@ vec2 line_fit(vec3 to_pixel, vec3 line, float spread) {
     return vec2(a, sqrt(off.x * off.x + off.y * off.y + off.z * off.z));
 }
 
+// cpu.shade_fit: the model's alpha and the distance its trust is read from (c: the pixel's
+// colour, f: F, s: the screen; fit: the line's alpha and distance from it, line_fit). Where the
+// pixel is u·F + v·S + (1 − u − v)·black, inside that triangle (soft edges over colour_shade)
+// and more opaque there, its alpha moves toward 1 − v as far as it lies off the line.
+vec2 shade_fit(vec3 c, vec3 f, vec3 s, vec2 fit) {
+    float ff = f.x * f.x + f.y * f.y + f.z * f.z;
+    float fs = f.x * s.x + f.y * s.y + f.z * s.z;
+    float ss = s.x * s.x + s.y * s.y + s.z * s.z;
+    float det = ff * ss - fs * fs;
+    if (!(det > COLOUR_TINY)) {
+        return fit;
+    }
+    float fc = f.x * c.x + f.y * c.y + f.z * c.z;
+    float sc = s.x * c.x + s.y * c.y + s.z * c.z;
+    float u = (fc * ss - sc * fs) / det;
+    float v = (ff * sc - fs * fc) / det;
+    vec3 off = c - u * f - v * s;
+    float plane = sqrt(off.x * off.x + off.y * off.y + off.z * off.z);
+    float shade = 1.0 - v;
+    float inside = soft_step(0.0, colour_shade, u) * soft_step(0.0, colour_shade, v)
+        * soft_step(0.0, colour_shade, shade - u) * soft_step(0.0, colour_shade, shade - fit.x);
+    float off_line = soft_step(colour_residual.x, colour_residual.y, fit.y);
+    return vec2(fit.x + inside * off_line * (shade - fit.x),
+                fit.y - inside * max(fit.y - plane, 0.0));
+}
+
 // A partial pixel's clipped alpha moved toward where it lies on the line from the screen to the
 // solid subject's mean colour F (sums: the window sums of solid_colour), as far as it is trusted
 // (mix: colour_mix_at) and ramped in over colour_partial from 0 and from 1 (0 at exactly 0 and 1).
@@ -239,14 +265,15 @@ float colour_model_matte(float alpha, vec4 sums, vec3 rgb, vec3 screen_, float m
     vec3 line = fg - screen_;
     float spread = line.x * line.x + line.y * line.y + line.z * line.z;
     vec2 fit = line_fit(rgb - screen_, line, spread);
-    float a = fit.x;
     float residual = fit.y;
+    vec2 shaded = shade_fit(rgb, fg, screen_, fit);
+    float a = shaded.x;
     // cpu.spread_scale: on a pale screen the line counts against the screen's key excess.
     float sx = screen_excess(screen_, key);
     float scale = max(colour_pale_sq / (sx * sx), 1.0);
     float trust = soft_step(colour_support.x, colour_support.y, sums.x)
         * soft_step(colour_spread.x, colour_spread.y, spread * scale);
-    trust *= (1.0 - soft_step(colour_residual.x, colour_residual.y, residual))
+    trust *= (1.0 - soft_step(colour_residual.x, colour_residual.y, shaded.y))
         * (mix_ + fit_mix(residual, alpha));
     return alpha + trust * colour_partial_ramp(alpha) * (a - alpha);
 }

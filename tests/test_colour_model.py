@@ -129,6 +129,48 @@ def test_a_colour_off_the_line_from_screen_to_subject_keeps_its_matte():
     assert cpu.colour_model_matte(alpha, raw, rgb, SCREEN, GREEN)[c] == np.float32(0.3)
 
 
+def plane_coefficients(pixel: np.ndarray, f: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """(u, v) of pixel ≈ u·F + v·S, by least squares."""
+    return np.linalg.lstsq(np.stack([f, s], 1).astype(np.float64), pixel, rcond=None)[0]
+
+
+def test_the_subject_in_shade_over_the_screen_reads_as_its_coverage():
+    """0.3 of skin in shade (at half its light) over 0.7 screen, read as 0.1: far off the line
+    from S to F (which reads it as 0.14), but u·F + v·S + (1 − u − v)·black with u = 0.15,
+    v = 0.7, so the model's alpha is 1 − v = 0.3, trusted as on the line (beside clear screen:
+    COLOUR_MIX_NEAR of the way; not on the line: no COLOUR_MIX_FIT)."""
+    pixel = 0.3 * 0.5 * SKIN + 0.7 * SCREEN
+    line_a, residual = cpu.line_fit(pixel - SCREEN, SKIN - SCREEN, np.sum((SKIN - SCREEN) ** 2))
+    assert residual > cpu.COLOUR_RESIDUAL[1] and line_a < 0.15
+    alpha, raw, rgb, c = half_solid(pixel.astype(np.float32), 0.1)
+    out = cpu.colour_model_matte(alpha, raw, rgb, SCREEN, GREEN)
+    assert out[c] == pytest.approx(0.1 + cpu.COLOUR_MIX_NEAR * (0.3 - 0.1), abs=1e-4)
+    # The same shaded skin read as 0.5, above its coverage: it moves down to it.
+    alpha, raw, rgb, c = half_solid(pixel.astype(np.float32), 0.5)
+    out = cpu.colour_model_matte(alpha, raw, rgb, SCREEN, GREEN)
+    assert out[c] == pytest.approx(0.5 + cpu.COLOUR_MIX_NEAR * (0.3 - 0.5), abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    "pixel",
+    [
+        0.3 * SKIN + 0.7 * SCREEN + np.float32(0.1),  # brighter than any mix: u + v > 1
+        0.7 * SCREEN,  # the screen in shade, or a black strand: u = 0
+        0.3 * 0.5 * SKIN + 0.7 * SCREEN - np.array([0.0, 0.0, 0.12], np.float32),  # off the plane
+    ],
+)
+def test_a_colour_outside_the_shaded_mixes_keeps_its_matte(pixel):
+    """Off the line, and no mix of the subject in light or shade with the screen: outside the
+    triangle of F, S and black, or too far off its plane (COLOUR_RESIDUAL): the matte stays."""
+    alpha, raw, rgb, c = half_solid(np.clip(pixel, 0, 1).astype(np.float32), 0.4)
+    u, v = plane_coefficients(rgb[c].astype(np.float64), SKIN, SCREEN)
+    line_a, residual = cpu.line_fit(rgb[c] - SCREEN, SKIN - SCREEN, np.sum((SKIN - SCREEN) ** 2))
+    _, far = cpu.shade_fit(rgb[c], SKIN, SCREEN, line_a, residual)
+    assert residual > cpu.COLOUR_RESIDUAL[1]
+    assert u + v > 1 or u <= 0 or far > cpu.COLOUR_RESIDUAL[1], (u, v, far)
+    assert cpu.colour_model_matte(alpha, raw, rgb, SCREEN, GREEN)[c] == np.float32(0.4)
+
+
 def test_without_solid_subject_in_reach_nothing_moves():
     alpha, raw, rgb, c = half_solid(0.3 * SKIN + 0.7 * SCREEN, 0.6)
     raw[:] = 0.9  # nothing is solid: below COLOUR_SOLID's ramp

@@ -207,6 +207,7 @@ TABLE: tuple[Param, ...] = (
     Param("colour_fit", "vec2", lambda p: cpu.COLOUR_FIT, "cpu.COLOUR_FIT"),
     Param("colour_fit_solid", "vec2", lambda p: cpu.COLOUR_FIT_SOLID, "cpu.COLOUR_FIT_SOLID"),
     Param("colour_mix_fit", "float", lambda p: cpu.COLOUR_MIX_FIT, "cpu.COLOUR_MIX_FIT"),
+    Param("colour_shade", "float", lambda p: cpu.COLOUR_SHADE, "cpu.COLOUR_SHADE"),
     Param("colour_clear", "vec2", lambda p: cpu.COLOUR_CLEAR, "cpu.COLOUR_CLEAR"),
     Param("colour_near", "vec2", lambda p: cpu.COLOUR_NEAR, "cpu.COLOUR_NEAR"),
     Param("colour_partial", "float", lambda p: cpu.COLOUR_PARTIAL, "cpu.COLOUR_PARTIAL"),

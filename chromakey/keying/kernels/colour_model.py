@@ -66,6 +66,7 @@ _CLEAR = _ramp32(*cpu.COLOUR_CLEAR)
 _NEAR = _ramp32(*cpu.COLOUR_NEAR)
 _NR = cpu.COLOUR_NEAR_RADIUS
 _PARTIAL = _ramp32(0.0, cpu.COLOUR_PARTIAL)
+_SHADE = _ramp32(0.0, cpu.COLOUR_SHADE)
 _TINY = F32(cpu.COLOUR_TINY)
 
 
@@ -176,6 +177,44 @@ def _line_fit(
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
+def _shade_fit(
+    cr: Real,
+    cg: Real,
+    cb: Real,
+    fr: Real,
+    fg: Real,
+    fb: Real,
+    sr: Real,
+    sg: Real,
+    sb: Real,
+    a: Real,
+    residual: Real,
+) -> tuple[Real, Real]:
+    """cpu.shade_fit at one pixel (c: its colour, f: F, s: the screen; a, residual: the
+    line's)."""
+    ff = fr * fr + fg * fg + fb * fb
+    fs = fr * sr + fg * sg + fb * sb
+    ss = sr * sr + sg * sg + sb * sb
+    fc = fr * cr + fg * cg + fb * cb
+    sc = sr * cr + sg * cg + sb * cb
+    det = ff * ss - fs * fs
+    if not det > _TINY:
+        return a, residual
+    u = (fc * ss - sc * fs) / det
+    v = (ff * sc - fs * fc) / det
+    orr, og, ob = cr - u * fr - v * sr, cg - u * fg - v * sg, cb - u * fb - v * sb
+    plane = np.sqrt(orr * orr + og * og + ob * ob)
+    shade = F32(1.0) - v
+    e0, inv = _SHADE
+    inside = _soft_step(e0, inv, u) * _soft_step(e0, inv, v)
+    inside *= _soft_step(e0, inv, shade - u) * _soft_step(e0, inv, shade - a)
+    off_line = _soft_step(_RESIDUAL[0], _RESIDUAL[1], residual)
+    alpha: Real = a + inside * off_line * (shade - a)
+    far: Real = residual - inside * max(residual - plane, F32(0.0))
+    return alpha, far
+
+
+@njit(inline="always", nogil=True, cache=True, error_model="numpy")
 def _colour_model_px(
     buf: np.ndarray, line: np.ndarray, i: int, x: int, w: int, al: Real, key: int
 ) -> Real:
@@ -195,13 +234,16 @@ def _colour_model_px(
     spread = lr * lr + lg * lg + lb * lb
     pr, pg, pb = buf[B_R, i, x] - qr, buf[B_G, i, x] - qg, buf[B_B, i, x] - qb
     a, residual = _line_fit(pr, pg, pb, lr, lg, lb, spread)
+    a, far = _shade_fit(
+        buf[B_R, i, x], buf[B_G, i, x], buf[B_B, i, x], mr, mg, mb, qr, qg, qb, a, residual
+    )
     support = _soft_step(_SUPPORT[0], _SUPPORT[1], sw)
     # cpu.spread_scale: on a pale screen the line counts against the screen's key excess.
     sx = _screen_excess(key, qr, qg, qb)
     scale = max(_PALE2 / (sx * sx), F32(1.0))
     trust = support * _soft_step(_SPREAD[0], _SPREAD[1], spread * scale)
     mix = _colour_mix(line, x) + _fit_mix(residual, al)
-    trust *= (F32(1.0) - _soft_step(_RESIDUAL[0], _RESIDUAL[1], residual)) * mix
+    trust *= (F32(1.0) - _soft_step(_RESIDUAL[0], _RESIDUAL[1], far)) * mix
     partial = _soft_step(_PARTIAL[0], _PARTIAL[1], al)
     partial *= _soft_step(_PARTIAL[0], _PARTIAL[1], F32(1.0) - al)
     buf[B_LR, i, x], buf[B_LG, i, x], buf[B_LB, i, x] = mr, mg, mb

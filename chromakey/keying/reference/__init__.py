@@ -25,6 +25,7 @@ from .colour_model import (
     COLOUR_PARTIAL,
     COLOUR_RADIUS,
     COLOUR_RESIDUAL,
+    COLOUR_SHADE,
     COLOUR_SOLID,
     COLOUR_SPREAD,
     COLOUR_SUPPORT,
@@ -46,6 +47,7 @@ from .colour_model import (
     keep_key,
     line_fit,
     local_foreground,
+    shade_fit,
     spread_scale,
 )
 from .common import ALPHA_FLOOR, ALPHA_VISIBLE, EDGE_RADIUS, F32, MIN_RAMP, levels, soft_step
@@ -174,6 +176,7 @@ __all__ = [
     "COLOUR_PARTIAL",
     "COLOUR_RADIUS",
     "COLOUR_RESIDUAL",
+    "COLOUR_SHADE",
     "COLOUR_SOLID",
     "COLOUR_SPREAD",
     "COLOUR_SUPPORT",
@@ -185,6 +188,7 @@ __all__ = [
     "fit_mix",
     "keep_key",
     "line_fit",
+    "shade_fit",
     "excess_target",
     "EDGE_ALPHA_MIN",
     "EDGE_ALPHA_SHARE",

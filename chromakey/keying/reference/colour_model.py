@@ -1,27 +1,30 @@
 """6b. The local colour model: a partial pixel's alpha from the subject's colour beside it.
 
-A pixel at a subject's edge is a·F + (1 − a)·S. The matte so far reads a from the screen's
-share of the pixel (its green excess), which is right only where F has no green excess of its
-own: at skin's edge (F redder than green) it reads a too high, at a spilled or greenish edge
-too low, and 4:2:0 chroma blurs it. Where solid subject lies within COLOUR_RADIUS pixels, its
-mean colour there estimates F, and a follows from where the pixel lies on the line from S to
-F: a = (C − S)·(F − S) / |F − S|², every channel at once, at luma's full resolution.
+A pixel at a subject's edge is a·F + (1 − a)·S. The matte so far reads a from the screen's share
+of the pixel (its green excess), which is right only where F has no green excess of its own: at
+skin's edge (F redder than green) it reads a too high, at a spilled or greenish edge too low,
+and 4:2:0 chroma blurs it. Where solid subject lies within COLOUR_RADIUS pixels, its mean colour
+there estimates F, and a follows from where the pixel lies on the line from S to F:
+a = (C − S)·(F − S) / |F − S|², every channel at once, at luma's full resolution.
 
-The estimate is trusted only where it can be: the window holds solid subject (COLOUR_SUPPORT),
-F is far enough from S for the line to be measured on (COLOUR_SPREAD; on a pale screen, far
+The estimate is trusted only where it can be: the window holds solid subject (COLOUR_SUPPORT), F
+is far enough from S for the line to be measured on (COLOUR_SPREAD; on a pale screen, far
 against the screen's own key excess, COLOUR_PALE_EXCESS: the screen's share reads a on that
 excess, a line as short), and the pixel lies on that line (COLOUR_RESIDUAL): beside skin, a
-strand of dark hair is no mix of skin and screen, and keeps its matte. Even then the matte
-moves only COLOUR_MIX of the way, since the window's mean is not the edge's own colour;
-COLOUR_MIX_NEAR within COLOUR_NEAR_RADIUS of clear screen, where the pixel is the subject's
-outer edge and the solid subject beside it is most often that edge's own colour (inside the
-subject, a semi-transparent patch or a strand over a hole lies beside other colours); and
-COLOUR_MIX_FIT more where the pixel lies on the line to the codec's precision (COLOUR_FIT), a
-mix of that F and the screen whichever colour the edge itself has, unless the matte reads it
-nearly solid (COLOUR_FIT_SOLID). It runs after the clip, on the pixels the clip leaves partial
-(ramped in over COLOUR_PARTIAL from 0 and 1), so clearly screen and clearly subject stay
-exactly 0 and 1, and before choke and feather, so that a user's choke and feather shape the
-result.
+strand of dark hair is no mix of skin and screen, and keeps its matte. Off the line, a pixel may
+be the subject in shade mixed with the screen, u·F + v·S + (1 − u − v)·black (a strand's shaded
+side, a fold, the subject's own shadow at its edge): inside that triangle, and more opaque there
+than on the line, it is read at 1 − v and trusted by its distance from that plane
+(:func:`shade_fit`). Even then the matte moves only COLOUR_MIX of the way, since the window's
+mean is not the edge's own colour; COLOUR_MIX_NEAR within COLOUR_NEAR_RADIUS of clear screen,
+where the pixel is the subject's outer edge and the solid subject beside it is most often that
+edge's own colour (inside the subject, a semi-transparent patch or a strand over a hole lies
+beside other colours); and COLOUR_MIX_FIT more where the pixel lies on the line to the codec's
+precision (COLOUR_FIT), a mix of that F and the screen whichever colour the edge itself has,
+unless the matte reads it nearly solid (COLOUR_FIT_SOLID). It runs after the clip, on the pixels
+the clip leaves partial (ramped in over COLOUR_PARTIAL from 0 and 1), so clearly screen and
+clearly subject stay exactly 0 and 1, and before choke and feather, so that a user's choke and
+feather shape the result.
 """
 
 from __future__ import annotations
@@ -60,6 +63,12 @@ COLOUR_MIX = 0.5
 COLOUR_FIT = (0.005, 0.02)
 COLOUR_MIX_FIT = 0.25
 COLOUR_FIT_SOLID = (0.8, 0.9)
+# A pixel off that line may be the subject in shade mixed with the screen (a strand's shaded
+# side, a fold, the subject's own shadow at its edge): C = u·F + v·S + (1 − u − v)·black, alpha
+# 1 − v (:func:`shade_fit`). Inside that triangle, where 1 − v reads it more opaque than the
+# line does, it is read there as far as it lies off the line. The soft edges over which it is
+# inside: of u, v and 1 − u − v, and of 1 − v's lead over the line's alpha.
+COLOUR_SHADE = 0.02
 # ... and beside clear screen: the raw matte under which a pixel is clear screen (soft ramp),
 # the pixels around within which it counts, the sum of their clear weights over which the
 # pixel is beside the screen (soft ramp), and the share it moves there.
@@ -144,6 +153,32 @@ def line_fit(
     return a, np.sqrt(np.sum(off * off, axis=-1))
 
 
+def shade_fit(
+    rgb: np.ndarray, fg: np.ndarray, screen: np.ndarray, a: np.ndarray, residual: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(The model's alpha, the distance its trust is read from): the line's (``a``,
+    ``residual``: :func:`line_fit`), or where the pixel is u·F + v·S + (1 − u − v)·black
+    (least squares on the plane of F and S), inside that triangle and more opaque there, its
+    alpha moved toward 1 − v as far as it lies off the line (COLOUR_RESIDUAL) and its distance
+    from that plane (COLOUR_SHADE's soft edges)."""
+    s = np.broadcast_to(np.asarray(screen, F32), rgb.shape)
+    ff, fs, ss = np.sum(fg * fg, -1), np.sum(fg * s, -1), np.sum(s * s, -1)
+    fc, sc = np.sum(fg * rgb, -1), np.sum(s * rgb, -1)
+    det = ff * ss - fs * fs
+    d = np.maximum(det, COLOUR_TINY)
+    u = (fc * ss - sc * fs) / d
+    v = (ff * sc - fs * fc) / d
+    off = rgb - u[..., None] * fg - v[..., None] * s
+    plane = np.sqrt(np.sum(off * off, axis=-1))
+    shade = F32(1.0) - v
+    inside = (det > COLOUR_TINY) * soft_step(0.0, COLOUR_SHADE, u) * soft_step(0.0, COLOUR_SHADE, v)
+    inside *= soft_step(0.0, COLOUR_SHADE, shade - u) * soft_step(0.0, COLOUR_SHADE, shade - a)
+    off_line = soft_step(*COLOUR_RESIDUAL, residual)
+    alpha: np.ndarray = a + inside * off_line * (shade - a)
+    far: np.ndarray = residual - inside * np.maximum(residual - plane, 0.0)
+    return alpha, far
+
+
 def spread_scale(screen: np.ndarray, key: int) -> np.ndarray:
     """What |F − S|² is multiplied by before COLOUR_SPREAD's ramp: 1, or on a pale screen
     (COLOUR_PALE_EXCESS) the ratio of the squared excesses."""
@@ -160,9 +195,10 @@ def colour_model(
     line = fg - screen
     spread = np.sum(line * line, axis=-1)
     a, residual = line_fit(rgb - screen, line, spread)
+    a, far = shade_fit(rgb, fg, screen, a, residual)
     supported = soft_step(*COLOUR_SUPPORT, support)
     trust = supported * soft_step(*COLOUR_SPREAD, spread * spread_scale(screen, key))
-    trust *= (F32(1.0) - soft_step(*COLOUR_RESIDUAL, residual)) * (
+    trust *= (F32(1.0) - soft_step(*COLOUR_RESIDUAL, far)) * (
         colour_mix(raw) + fit_mix(residual, alpha)
     )
     partial = soft_step(0.0, COLOUR_PARTIAL, alpha) * soft_step(
