@@ -234,7 +234,8 @@ vec2 line_fit(vec3 to_pixel, vec3 line, float spread) {
 // cpu.shade_fit: the model's alpha and the distance its trust is read from (c: the pixel's
 // colour, f: F, s: the screen; fit: the line's alpha and distance from it, line_fit). Where the
 // pixel is u·F + v·S + (1 − u − v)·black, inside that triangle (soft edges over colour_shade)
-// and more opaque there, its alpha moves toward 1 − v as far as it lies off the line.
+// and more opaque there, or lit beyond F (u up to colour_lit·(1 − v), F as bright a colour, F
+// and S apart: colour_lit_apart), its alpha moves toward 1 − v as far as it lies off the line.
 vec2 shade_fit(vec3 c, vec3 f, vec3 s, vec2 fit) {
     float ff = f.x * f.x + f.y * f.y + f.z * f.z;
     float fs = f.x * s.x + f.y * s.y + f.z * s.z;
@@ -250,8 +251,12 @@ vec2 shade_fit(vec3 c, vec3 f, vec3 s, vec2 fit) {
     vec3 off = c - u * f - v * s;
     float plane = sqrt(off.x * off.x + off.y * off.y + off.z * off.z);
     float shade = 1.0 - v;
+    float dark = soft_step(0.0, colour_shade, shade - u);
+    float lit = soft_step(0.0, colour_shade, colour_lit * shade - u)
+        * soft_step(0.0, colour_shade, shade - u * max(f.x, max(f.y, f.z)))
+        * soft_step(colour_lit_apart.x, colour_lit_apart.y, det / (ff * ss));
     float inside = soft_step(0.0, colour_shade, u) * soft_step(0.0, colour_shade, v)
-        * soft_step(0.0, colour_shade, shade - u) * soft_step(0.0, colour_shade, shade - fit.x);
+        * (dark * soft_step(0.0, colour_shade, shade - fit.x) + (1.0 - dark) * lit);
     float off_line = soft_step(colour_residual.x, colour_residual.y, fit.y);
     return vec2(fit.x + inside * off_line * (shade - fit.x),
                 fit.y - inside * max(fit.y - plane, 0.0));

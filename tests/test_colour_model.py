@@ -151,23 +151,60 @@ def test_the_subject_in_shade_over_the_screen_reads_as_its_coverage():
     assert out[c] == pytest.approx(0.5 + cpu.COLOUR_MIX_NEAR * (0.3 - 0.5), abs=1e-4)
 
 
+# Dark brown hair: a strand lit brighter than the window's mean is a blond one, or a curl's lit side.
+HAIR = np.array([0.5, 0.35, 0.25], np.float32)
+
+
+@pytest.mark.parametrize("clipped", [0.9, 0.3])
+def test_the_subject_lit_beyond_its_window_mean_reads_as_its_coverage(clipped):
+    """Half a strand 1.4 times as bright as the dark hair beside it, over half screen: off the
+    line from S to F (which reads it as 0.66), but u·F + v·S with u = 0.7 = 1.4·(1 − v), a
+    colour: the model's alpha is 1 − v = 0.5, whether the matte read it more or less opaque."""
+    pixel = (0.5 * 1.4 * HAIR + 0.5 * SCREEN).astype(np.float32)
+    line = HAIR - SCREEN
+    line_a, residual = cpu.line_fit(pixel - SCREEN, line, np.sum(line * line))
+    assert residual > cpu.COLOUR_RESIDUAL[1] and line_a > 0.65
+    u, v = plane_coefficients(pixel.astype(np.float64), HAIR, SCREEN)
+    assert u > 1 - v and u <= cpu.COLOUR_LIT * (1 - v) - cpu.COLOUR_SHADE
+    alpha, raw, rgb, c = half_solid(pixel, clipped, subject=HAIR)
+    out = cpu.colour_model_matte(alpha, raw, rgb, SCREEN, GREEN)
+    assert out[c] == pytest.approx(clipped + cpu.COLOUR_MIX_NEAR * (0.5 - clipped), abs=1e-4)
+
+
+def test_on_a_pale_screen_a_pale_subject_lit_brighter_keeps_the_line():
+    """The white shirt (RGB 142, 146, 131) lit 1.2 times, half over a pale muslin: F and S lie
+    nearly parallel (sine² under COLOUR_LIT_APART), and the plane would read a brightening
+    as screen: the pixel keeps the line's reading and trust."""
+    muslin = np.array([0.55, 0.64, 0.46], np.float32)
+    shirt = np.array([142, 146, 131], np.float32) / 255
+    pixel = (0.5 * 1.2 * shirt + 0.5 * muslin).astype(np.float32)
+    sine2 = 1 - np.dot(shirt, muslin) ** 2 / (np.dot(shirt, shirt) * np.dot(muslin, muslin))
+    assert sine2 < cpu.COLOUR_LIT_APART[0]
+    line_a, residual = cpu.line_fit(pixel - muslin, shirt - muslin, np.sum((shirt - muslin) ** 2))
+    alpha, far = cpu.shade_fit(pixel, shirt, muslin, line_a, residual)
+    assert (alpha, far) == (line_a, residual)
+
+
 @pytest.mark.parametrize(
     "pixel",
     [
-        0.3 * SKIN + 0.7 * SCREEN + np.float32(0.1),  # brighter than any mix: u + v > 1
+        0.3 * SKIN + 0.7 * SCREEN + np.float32(0.1),  # brighter than any mix: u > LIT·(1 − v)
+        0.5 * np.float32(1.3) * SKIN + 0.5 * SCREEN,  # skin lit 1.3 times: brighter than white
         0.7 * SCREEN,  # the screen in shade, or a black strand: u = 0
         0.3 * 0.5 * SKIN + 0.7 * SCREEN - np.array([0.0, 0.0, 0.12], np.float32),  # off the plane
     ],
 )
 def test_a_colour_outside_the_shaded_mixes_keeps_its_matte(pixel):
     """Off the line, and no mix of the subject in light or shade with the screen: outside the
-    triangle of F, S and black, or too far off its plane (COLOUR_RESIDUAL): the matte stays."""
+    triangle of F, S and black and the subject lit (COLOUR_LIT, a colour), or too far off its
+    plane (COLOUR_RESIDUAL): the matte stays."""
     alpha, raw, rgb, c = half_solid(np.clip(pixel, 0, 1).astype(np.float32), 0.4)
     u, v = plane_coefficients(rgb[c].astype(np.float64), SKIN, SCREEN)
     line_a, residual = cpu.line_fit(rgb[c] - SCREEN, SKIN - SCREEN, np.sum((SKIN - SCREEN) ** 2))
     _, far = cpu.shade_fit(rgb[c], SKIN, SCREEN, line_a, residual)
     assert residual > cpu.COLOUR_RESIDUAL[1]
-    assert u + v > 1 or u <= 0 or far > cpu.COLOUR_RESIDUAL[1], (u, v, far)
+    lit_colour = u * SKIN.max() <= 1 - v and u <= cpu.COLOUR_LIT * (1 - v)
+    assert (u + v > 1 and not lit_colour) or u <= 0 or far > cpu.COLOUR_RESIDUAL[1], (u, v, far)
     assert cpu.colour_model_matte(alpha, raw, rgb, SCREEN, GREEN)[c] == np.float32(0.4)
 
 

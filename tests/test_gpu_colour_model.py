@@ -26,6 +26,7 @@ from chromakey.core.layers import CLEAR, Solid
 from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap
 from chromakey.keying import reference as cpu
+from chromakey.keying.kernels import CpuKeyer
 
 from parity import TOL_BULK, TOL_MAX
 
@@ -164,6 +165,45 @@ def test_a_dark_strand_beside_the_skin_is_not_read_as_a_mix(gpu):
     assert np.all(with_model >= without)
     assert np.mean(with_model[partial] == without[partial]) >= 0.75
     assert np.abs(gpu_alpha - with_model).max() <= TOL_BULK
+
+
+# Brown hair whose soft edge is lit 1.4 times (a blond rim): the edge is a mix of the lit colour
+# and the screen, off the line from S to the solid brown beside it, on the plane of the two.
+BROWN = np.array([0.5, 0.35, 0.25], F32)
+LIT = F32(1.4)
+RIM = 8.0  # the width of its soft edge, pixels
+
+
+def rim_coverage() -> np.ndarray:
+    """The disc's share of each pixel, its edge a ramp RIM pixels wide."""
+    yy, xx = np.mgrid[0:H, 0:W].astype(F32) + F32(0.5)
+    cx, cy, r = 30.0, 32.0, 20.0
+    return np.clip((r - np.hypot(xx - cx, yy - cy)) / RIM + 0.5, 0.0, 1.0).astype(F32)
+
+
+def lit_rim_rgb() -> np.ndarray:
+    """The disc of brown over the screen, lit LIT times where it is partial, uint8."""
+    a = rim_coverage()
+    f = np.where((a < 1)[..., None], LIT * BROWN, BROWN)
+    img = a[..., None] * f + (1 - a[..., None]) * SCREEN
+    return np.round(img * 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("layout", ["rgb", "yuv420"])
+def test_the_lit_rim_matches_the_reference_and_moves_toward_its_coverage(gpu, layout):
+    """The GPU and the compiled keyer give the reference's matte on the lit rim, and the colour
+    model brings the rim's partial pixels nearer the disc's coverage than the key without it."""
+    frame = to_frame(lit_rim_rgb(), layout, YuvSpec("bt709", False))
+    p = KeyerParams()
+    gpu.set_params(p)
+    expected = cpu.ReferenceKeyer(p).render(frame, screen(), CLEAR)
+    assert_parity(expected, gpu.render(frame, screen(), CLEAR), f"lit_rim_{layout}")
+    assert_parity(expected, CpuKeyer(p).render(frame, screen(), CLEAR), f"lit_rim_cpu_{layout}")
+    truth = rim_coverage()
+    edge = (truth > 0.1) & (truth < 0.9)
+    with_model = reference_alpha(frame, p, True)[edge]
+    without = reference_alpha(frame, p, False)[edge]
+    assert np.abs(with_model - truth[edge]).mean() < np.abs(without - truth[edge]).mean()
 
 
 N_RANDOM = 16

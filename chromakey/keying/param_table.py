@@ -208,6 +208,8 @@ TABLE: tuple[Param, ...] = (
     Param("colour_fit_solid", "vec2", lambda p: cpu.COLOUR_FIT_SOLID, "cpu.COLOUR_FIT_SOLID"),
     Param("colour_mix_fit", "float", lambda p: cpu.COLOUR_MIX_FIT, "cpu.COLOUR_MIX_FIT"),
     Param("colour_shade", "float", lambda p: cpu.COLOUR_SHADE, "cpu.COLOUR_SHADE"),
+    Param("colour_lit", "float", lambda p: cpu.COLOUR_LIT, "cpu.COLOUR_LIT"),
+    Param("colour_lit_apart", "vec2", lambda p: cpu.COLOUR_LIT_APART, "cpu.COLOUR_LIT_APART"),
     Param("colour_clear", "vec2", lambda p: cpu.COLOUR_CLEAR, "cpu.COLOUR_CLEAR"),
     Param("colour_near", "vec2", lambda p: cpu.COLOUR_NEAR, "cpu.COLOUR_NEAR"),
     Param("colour_partial", "float", lambda p: cpu.COLOUR_PARTIAL, "cpu.COLOUR_PARTIAL"),

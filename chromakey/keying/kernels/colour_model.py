@@ -67,6 +67,8 @@ _NEAR = _ramp32(*cpu.COLOUR_NEAR)
 _NR = cpu.COLOUR_NEAR_RADIUS
 _PARTIAL = _ramp32(0.0, cpu.COLOUR_PARTIAL)
 _SHADE = _ramp32(0.0, cpu.COLOUR_SHADE)
+_LIT = F32(cpu.COLOUR_LIT)
+_LIT_APART = _ramp32(*cpu.COLOUR_LIT_APART)
 _TINY = F32(cpu.COLOUR_TINY)
 
 
@@ -191,7 +193,10 @@ def _shade_fit(
     residual: Real,
 ) -> tuple[Real, Real]:
     """cpu.shade_fit at one pixel (c: its colour, f: F, s: the screen; a, residual: the
-    line's)."""
+    line's). On the line (residual under COLOUR_RESIDUAL's ramp) it is the line's reading, and
+    the plane, which holds the line, is nearer still: whole trust either way, and no fit."""
+    if residual <= _RESIDUAL[0]:
+        return a, residual
     ff = fr * fr + fg * fg + fb * fb
     fs = fr * sr + fg * sg + fb * sb
     ss = sr * sr + sg * sg + sb * sb
@@ -207,7 +212,15 @@ def _shade_fit(
     shade = F32(1.0) - v
     e0, inv = _SHADE
     inside = _soft_step(e0, inv, u) * _soft_step(e0, inv, v)
-    inside *= _soft_step(e0, inv, shade - u) * _soft_step(e0, inv, shade - a)
+    if inside > 0:
+        dark = _soft_step(e0, inv, shade - u)
+        side = dark * _soft_step(e0, inv, shade - a)
+        if dark < 1:  # lit beyond F
+            lit = _soft_step(e0, inv, _LIT * shade - u)
+            lit *= _soft_step(e0, inv, shade - u * max(fr, fg, fb))
+            lit *= _soft_step(_LIT_APART[0], _LIT_APART[1], det / (ff * ss))
+            side += (F32(1.0) - dark) * lit
+        inside *= side
     off_line = _soft_step(_RESIDUAL[0], _RESIDUAL[1], residual)
     alpha: Real = a + inside * off_line * (shade - a)
     far: Real = residual - inside * max(residual - plane, F32(0.0))

@@ -15,16 +15,17 @@ strand of dark hair is no mix of skin and screen, and keeps its matte. Off the l
 be the subject in shade mixed with the screen, u·F + v·S + (1 − u − v)·black (a strand's shaded
 side, a fold, the subject's own shadow at its edge): inside that triangle, and more opaque there
 than on the line, it is read at 1 − v and trusted by its distance from that plane
-(:func:`shade_fit`). Even then the matte moves only COLOUR_MIX of the way, since the window's
-mean is not the edge's own colour; COLOUR_MIX_NEAR within COLOUR_NEAR_RADIUS of clear screen,
-where the pixel is the subject's outer edge and the solid subject beside it is most often that
-edge's own colour (inside the subject, a semi-transparent patch or a strand over a hole lies
-beside other colours); and COLOUR_MIX_FIT more where the pixel lies on the line to the codec's
-precision (COLOUR_FIT), a mix of that F and the screen whichever colour the edge itself has,
-unless the matte reads it nearly solid (COLOUR_FIT_SOLID). It runs after the clip, on the pixels
-the clip leaves partial (ramped in over COLOUR_PARTIAL from 0 and 1), so clearly screen and
-clearly subject stay exactly 0 and 1, and before choke and feather, so that a user's choke and
-feather shape the result.
+(:func:`shade_fit`); or the subject's lit side, brighter than the window's mean (a blond strand
+among dark ones, a highlight), up to COLOUR_LIT times F, mixed with the screen. Even then the
+matte moves only COLOUR_MIX of the way, since the window's mean is not the edge's own colour;
+COLOUR_MIX_NEAR within COLOUR_NEAR_RADIUS of clear screen, where the pixel is the subject's outer
+edge and the solid subject beside it is most often that edge's own colour (inside the subject, a
+semi-transparent patch or a strand over a hole lies beside other colours); and COLOUR_MIX_FIT more
+where the pixel lies on the line to the codec's precision (COLOUR_FIT), a mix of that F and the
+screen whichever colour the edge itself has, unless the matte reads it nearly solid
+(COLOUR_FIT_SOLID). It runs after the clip, on the pixels the clip leaves partial (ramped in over
+COLOUR_PARTIAL from 0 and 1), so clearly screen and clearly subject stay exactly 0 and 1, and
+before choke and feather, so that a user's choke and feather shape the result.
 """
 
 from __future__ import annotations
@@ -69,6 +70,14 @@ COLOUR_FIT_SOLID = (0.8, 0.9)
 # line does, it is read there as far as it lies off the line. The soft edges over which it is
 # inside: of u, v and 1 − u − v, and of 1 − v's lead over the line's alpha.
 COLOUR_SHADE = 0.02
+# ... and the subject lit brighter than F (u > 1 − v: a blond strand among dark ones, the lit
+# side of a curl), read at 1 − v too, more or less opaque than the line reads it: F brightened
+# at most COLOUR_LIT times and still a colour (no channel over 1). Not where F and S lie near
+# parallel (soft ramp on the sine² of their angle): there a subject a little brighter than its
+# window's mean fits a mix with the screen as well (a pale subject before a pale muslin, sine²
+# about 0.02; a white shirt before a studio green, about 0.25), and would lose its matte.
+COLOUR_LIT = 1.5
+COLOUR_LIT_APART = (0.1, 0.3)
 # ... and beside clear screen: the raw matte under which a pixel is clear screen (soft ramp),
 # the pixels around within which it counts, the sum of their clear weights over which the
 # pixel is beside the screen (soft ramp), and the share it moves there.
@@ -158,9 +167,10 @@ def shade_fit(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(The model's alpha, the distance its trust is read from): the line's (``a``,
     ``residual``: :func:`line_fit`), or where the pixel is u·F + v·S + (1 − u − v)·black
-    (least squares on the plane of F and S), inside that triangle and more opaque there, its
-    alpha moved toward 1 − v as far as it lies off the line (COLOUR_RESIDUAL) and its distance
-    from that plane (COLOUR_SHADE's soft edges)."""
+    (least squares on the plane of F and S), inside that triangle and more opaque there, or
+    lit beyond F (u up to COLOUR_LIT·(1 − v), F as bright a colour, F and S apart:
+    COLOUR_LIT_APART), its alpha moved toward 1 − v as far as it lies off the line
+    (COLOUR_RESIDUAL) and its distance from that plane (COLOUR_SHADE's soft edges)."""
     s = np.broadcast_to(np.asarray(screen, F32), rgb.shape)
     ff, fs, ss = np.sum(fg * fg, -1), np.sum(fg * s, -1), np.sum(s * s, -1)
     fc, sc = np.sum(fg * rgb, -1), np.sum(s * rgb, -1)
@@ -171,8 +181,12 @@ def shade_fit(
     off = rgb - u[..., None] * fg - v[..., None] * s
     plane = np.sqrt(np.sum(off * off, axis=-1))
     shade = F32(1.0) - v
+    dark = soft_step(0.0, COLOUR_SHADE, shade - u)
+    lit = soft_step(0.0, COLOUR_SHADE, F32(COLOUR_LIT) * shade - u)
+    lit *= soft_step(0.0, COLOUR_SHADE, shade - u * np.max(fg, axis=-1))
+    lit *= soft_step(*COLOUR_LIT_APART, det / np.maximum(ff * ss, COLOUR_TINY))
     inside = (det > COLOUR_TINY) * soft_step(0.0, COLOUR_SHADE, u) * soft_step(0.0, COLOUR_SHADE, v)
-    inside *= soft_step(0.0, COLOUR_SHADE, shade - u) * soft_step(0.0, COLOUR_SHADE, shade - a)
+    inside *= dark * soft_step(0.0, COLOUR_SHADE, shade - a) + (F32(1.0) - dark) * lit
     off_line = soft_step(*COLOUR_RESIDUAL, residual)
     alpha: np.ndarray = a + inside * off_line * (shade - a)
     far: np.ndarray = residual - inside * np.maximum(residual - plane, 0.0)
