@@ -215,9 +215,8 @@ def keyed_frames(clip, frames: int):
     calibrated per frame, the still hold's state carried from frame to frame."""
     params = clip_params(clip)
     calib = ScreenCalibrator(params)
-    src = VideoSource(clip.path, audio=False)
     held, held_for = None, None
-    try:
+    with VideoSource(clip.path, audio=False) as src:
         i = 0
         for kind, fr in src:
             if kind != "video":
@@ -232,8 +231,6 @@ def keyed_frames(clip, frames: int):
             held, held_for = hold.next, p
             yield rgb, sm, p, fg, np.clip(a, 0, 1)
             i += 1
-    finally:
-        src.close()
 
 
 def bound_clip(clip, frames: int) -> dict[str, dict[str, float]]:
