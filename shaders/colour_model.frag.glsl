@@ -35,15 +35,15 @@ void main() {
     for (int k = 0; k < partial * (2 * COLOUR_RADIUS + 1); k++) {
         sums += texelFetch(rows_tex, ivec2(p.x, clamp(p.y - COLOUR_RADIUS + k, 0, last)), 0);
     }
-    // cpu.colour_mix's window of clear screen, summed as cpu.box_sum adds it: along each row
-    // first, every sum from its first tap.
+    // cpu.colour_mix's window of clear screen (colour_near_radius: cpu.near_radius), summed as
+    // cpu.box_sum adds it: along each row first, every sum from its first tap.
     ivec2 edge = textureSize(raw_tex, 0) - 1;
     float clear_sum = 0.0;
-    for (int k = 0; k < partial * (2 * COLOUR_NEAR_RADIUS + 1); k++) {
-        int y = clamp(p.y - COLOUR_NEAR_RADIUS + k, 0, edge.y);
-        int x0 = clamp(p.x - COLOUR_NEAR_RADIUS, 0, edge.x);
+    for (int k = 0; k < partial * (2 * colour_near_radius + 1); k++) {
+        int y = clamp(p.y - colour_near_radius + k, 0, edge.y);
+        int x0 = clamp(p.x - colour_near_radius, 0, edge.x);
         float row = clear_weight(texelFetch(raw_tex, ivec2(x0, y), 0).y);
-        for (int d = 1 - COLOUR_NEAR_RADIUS; d <= COLOUR_NEAR_RADIUS; d++) {
+        for (int d = 1 - colour_near_radius; d <= colour_near_radius; d++) {
             row += clear_weight(texelFetch(raw_tex, ivec2(clamp(p.x + d, 0, edge.x), y), 0).y);
         }
         clear_sum = k == 0 ? row : clear_sum + row;

@@ -205,7 +205,7 @@ float colour_partial_ramp(float alpha) {
 }
 
 // cpu.colour_mix: the share of the way a trusted pixel moves, from the sum of the clear screen
-// weights (clear_weight) within COLOUR_NEAR_RADIUS.
+// weights (clear_weight) within colour_near_radius (cpu.near_radius).
 float clear_weight(float raw) {
     return 1.0 - soft_step(colour_clear.x, colour_clear.y, raw);
 }

@@ -18,9 +18,11 @@ def reference_matte(
     *,
     reach: bool = True,
     colour_model: bool = True,
+    near: int | None = None,
 ) -> np.ndarray:
     """cpu.key_pixels' alpha against one screen colour, membership's reach and the local
-    colour model each optional."""
+    colour model each optional (``near``: the model's reach in from clear screen, by default
+    cpu.near_radius's)."""
     hue, sat, light, chroma = rgb_to_hsl(rgb)
     member = cpu.screen_membership(cpu.hue_membership(hue, p), sat, light, chroma, p)
     key = cpu.key_channel(p)
@@ -35,5 +37,6 @@ def reference_matte(
     guided = cpu.guided_matte(raw, cpu.luma(rgb, luma_w), p)
     clipped = cpu.clip_matte(guided, cpu.edge_weight(guided, p), p)
     if colour_model:
-        clipped = cpu.colour_model_matte(clipped, raw, rgb, screen, key)
+        r = cpu.near_radius(p) if near is None else near
+        clipped = cpu.colour_model_matte(clipped, raw, rgb, screen, key, r)
     return cpu.shape_matte(clipped, p)

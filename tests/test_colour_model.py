@@ -8,6 +8,7 @@ import pytest
 from chains import reference_matte
 from test_screen_window import soft_disc_frame
 
+from chromakey.core.frames import Frame
 from chromakey.core.layers import CLEAR
 from chromakey.core.params import KeyerParams
 from chromakey.core.screenmap import ScreenMap, keyed_params
@@ -66,6 +67,62 @@ def test_away_from_clear_screen_a_mix_moves_less():
     out = cpu.colour_model_matte(alpha, inner, rgb, SCREEN, GREEN)
     assert out[c] == pytest.approx(0.6 + (cpu.COLOUR_MIX + ON_LINE) * (0.3 - 0.6), abs=1e-4)
     assert cpu.COLOUR_MIX < cpu.COLOUR_MIX_NEAR
+
+
+def test_the_outer_edge_reaches_further_in_on_a_vivid_screen():
+    """How far in from clear screen a pixel is the outer edge: COLOUR_NEAR_RADIUS on a vivid
+    screen's window, COLOUR_NEAR_RADIUS_PALE on a pale one's; neither past COLOUR_RADIUS,
+    the window the bands' halo already holds."""
+    assert cpu.near_radius(KeyerParams()) == cpu.COLOUR_NEAR_RADIUS
+    assert cpu.near_radius(KeyerParams(sat_max=0.5)) == cpu.COLOUR_NEAR_RADIUS_PALE
+    assert cpu.COLOUR_NEAR_RADIUS_PALE < cpu.COLOUR_NEAR_RADIUS <= cpu.COLOUR_RADIUS
+
+
+@pytest.mark.parametrize("near", [cpu.COLOUR_NEAR_RADIUS, cpu.COLOUR_NEAR_RADIUS_PALE])
+def test_clear_screen_a_few_pixels_away_is_beside_on_a_vivid_screen_only(near):
+    """The mix with clear screen COLOUR_NEAR_RADIUS pixels away (a soft rim between, raw
+    0.5): within a vivid screen's reach it moves COLOUR_MIX_NEAR (+ COLOUR_MIX_FIT) of the
+    way, within a pale screen's COLOUR_MIX (+ COLOUR_MIX_FIT)."""
+    alpha, raw, rgb, c = half_solid(0.3 * SKIN + 0.7 * SCREEN, 0.6)
+    r = cpu.COLOUR_NEAR_RADIUS
+    rim = raw.copy()
+    rim[:, c[1] : c[1] + r] = 0.5
+    out = cpu.colour_model_matte(alpha, rim, rgb, SCREEN, GREEN, near)
+    mix = cpu.COLOUR_MIX_NEAR if near == r else cpu.COLOUR_MIX
+    assert out[c] == pytest.approx(0.6 + (mix + ON_LINE) * (0.3 - 0.6), abs=1e-4)
+
+
+def soft_rim_frame(width: float = 8.0) -> tuple[Frame, np.ndarray]:
+    """A skin disc over #008000 whose coverage ramps to 0 over ``width`` pixels (a soft edge,
+    loose hair's at 720p): its middle lies 3–4 pixels from clear screen."""
+    yy, xx = np.mgrid[0:64, 0:96].astype(np.float32) + np.float32(0.5)
+    cover = np.clip((20.0 - np.hypot(xx - 48.0, yy - 32.0)) / width + 0.5, 0.0, 1.0)
+    img = cover[..., None] * SKIN + (1 - cover[..., None]) * SCREEN
+    return Frame.from_rgb(np.round(img * 255).astype(np.uint8)), cover.astype(np.float32)
+
+
+def test_the_compiled_keyer_reaches_in_as_far_as_the_window_says():
+    """On a soft rim, the reference with the vivid screen's reach lies nearer the coverage
+    than with the pale one's, and differs from it beyond the kernels' tolerance; the compiled
+    keyer gives the reference's matte under either window (the reach is its int slot)."""
+    f, cover = soft_rim_frame()
+    rim = (cover > 0.02) & (cover < 0.98)
+    screen = ScreenMap.constant(SCREEN)
+    rgb = cpu.decode_rgb(f)
+    vivid = KeyerParams(auto_hue=False, auto_sat=False)
+    p = keyed_params(vivid, screen)
+    far, near = (
+        reference_matte(rgb, SCREEN, p, near=r)
+        for r in (cpu.COLOUR_NEAR_RADIUS, cpu.COLOUR_NEAR_RADIUS_PALE)
+    )
+    assert np.abs(far - cover)[rim].mean() < np.abs(near - cover)[rim].mean()
+    assert np.abs(cpu.levels(far) - cpu.levels(near).astype(int)).max() > 2 * TOLERANCE
+    for params in (vivid, KeyerParams(auto_hue=False, auto_sat=False, sat_max=0.9)):
+        ref = cpu.ReferenceKeyer(params, strips=False).render(f, screen, CLEAR)[..., 3]
+        ours = CpuKeyer(params).render(f, screen, CLEAR)[..., 3]
+        assert np.abs(ours.astype(int) - ref).max() <= TOLERANCE
+        if params is vivid:  # the keyer reaches as far as near_radius says
+            assert np.array_equal(ref, cpu.levels(far))
 
 
 @pytest.mark.parametrize("off", [0.0, 0.01, cpu.COLOUR_FIT[1]])

@@ -206,6 +206,32 @@ def test_the_lit_rim_matches_the_reference_and_moves_toward_its_coverage(gpu, la
     assert np.abs(with_model - truth[edge]).mean() < np.abs(without - truth[edge]).mean()
 
 
+def test_the_gpu_reaches_in_from_clear_screen_as_far_as_the_window_says(gpu):
+    """A skin disc with a soft rim RIM pixels wide: where the reference read with the vivid
+    screen's reach (COLOUR_NEAR_RADIUS) and with the pale one's differ beyond the parity
+    tolerance, the GPU gives the former under a vivid window (the colour_near_radius
+    uniform); under a pale window it matches the reference too."""
+    a = rim_coverage()[..., None]
+    frame = to_frame(np.round((a * SKIN + (1 - a) * SCREEN) * 255).astype(np.uint8), "rgb",
+                     YuvSpec("bt709", False))  # fmt: skip
+    p = KeyerParams()
+    rgb = cpu.decode_rgb(frame)
+    far, near = (
+        alpha8(reference_matte(rgb, SCREEN, p, cpu.luma_weights(frame), near=r))
+        for r in (cpu.COLOUR_NEAR_RADIUS, cpu.COLOUR_NEAR_RADIUS_PALE)
+    )
+    apart = np.abs(far - near) > TOL_MAX
+    assert apart.sum() >= 10, "the scene must be one where the reach matters"
+    gpu.set_params(p)
+    gpu_alpha = gpu.render(frame, screen(), CLEAR)[..., 3].astype(np.int16)
+    assert np.all(np.abs(gpu_alpha - far)[apart] < np.abs(gpu_alpha - near)[apart])
+    assert np.abs(gpu_alpha - far).max() <= TOL_MAX
+    pale = KeyerParams(sat_max=0.9)
+    gpu.set_params(pale)
+    expected = cpu.ReferenceKeyer(pale).render(frame, screen(), CLEAR)
+    assert_parity(expected, gpu.render(frame, screen(), CLEAR), "near_pale")
+
+
 N_RANDOM = 16
 LAYOUTS = ("yuv420", "rgb", "yuv422", "yuv444")
 

@@ -83,13 +83,26 @@ F32 = np.float32
     I_REST,
     I_REACH,
     I_PALE,
+    I_NEAR,
     I_HOLD,
     N_INTS,
-) = range(20)
+) = range(21)
 
 # The int slots the table fills; the others belong to the frame and the call.
 SETTINGS_INTS = frozenset(
-    {I_KEY, I_GUIDE_R, I_CHOKE, I_FEATHER_N, I_SPILL_R, I_EDGE_R, I_HALO, I_REST, I_REACH, I_PALE}
+    {
+        I_KEY,
+        I_GUIDE_R,
+        I_CHOKE,
+        I_FEATHER_N,
+        I_SPILL_R,
+        I_EDGE_R,
+        I_HALO,
+        I_REST,
+        I_REACH,
+        I_PALE,
+        I_NEAR,
+    }
 )
 
 Value = float | int | tuple[float, float]
@@ -194,7 +207,10 @@ TABLE: tuple[Param, ...] = (
     Param("refined_one", "float", cpu.refined_one, "cpu.refined_one"),
     # The local colour model's ramps and mix, uniforms for the same reason (0, 1, 2 and 0.5
     # among them); its radius and least divisor are #defines (COLOUR_RADIUS, COLOUR_TINY).
-    # The kernels take them as constants of their own module.
+    # The kernels take them as constants of their own module. How far in from clear screen
+    # a pixel is the outer edge depends on the window (cpu.near_radius): a uniform, and an
+    # int slot for the kernels.
+    Param("colour_near_radius", "int", cpu.near_radius, "cpu.near_radius", islot=I_NEAR),
     Param("colour_solid", "vec2", lambda p: cpu.COLOUR_SOLID, "cpu.COLOUR_SOLID"),
     Param("colour_support", "vec2", lambda p: cpu.COLOUR_SUPPORT, "cpu.COLOUR_SUPPORT"),
     Param("colour_spread", "vec2", lambda p: cpu.COLOUR_SPREAD, "cpu.COLOUR_SPREAD"),

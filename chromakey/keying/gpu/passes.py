@@ -46,7 +46,6 @@ def shader_defines() -> dict[str, int | float]:
         "CHROMA_GUIDE_RADIUS": cpu.CHROMA_GUIDE_RADIUS,
         "CHROMA_GUIDE_EPS": cpu.CHROMA_GUIDE_EPS,
         "COLOUR_RADIUS": cpu.COLOUR_RADIUS,
-        "COLOUR_NEAR_RADIUS": cpu.COLOUR_NEAR_RADIUS,
         "MOTION_REACH": cpu.MOTION_REACH,
         "MOTION_STILL": cpu.MOTION_STILL,
         "MOTION_SPAN": cpu.MOTION_MOVING - cpu.MOTION_STILL,  # as the reference divides by it

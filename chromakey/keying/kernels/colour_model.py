@@ -64,7 +64,6 @@ _FIT_SOLID = _ramp32(*cpu.COLOUR_FIT_SOLID)
 _MIX_FIT = F32(cpu.COLOUR_MIX_FIT)
 _CLEAR = _ramp32(*cpu.COLOUR_CLEAR)
 _NEAR = _ramp32(*cpu.COLOUR_NEAR)
-_NR = cpu.COLOUR_NEAR_RADIUS
 _PARTIAL = _ramp32(0.0, cpu.COLOUR_PARTIAL)
 _SHADE = _ramp32(0.0, cpu.COLOUR_SHADE)
 _LIT = F32(cpu.COLOUR_LIT)
@@ -91,10 +90,12 @@ def _colour_weights(buf: np.ndarray, ca: int, cb: int, xc: int, xd: int) -> None
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _clear_sums(buf: np.ndarray, line: np.ndarray, ca: int, cb: int, xc: int, xd: int) -> None:
-    """The clear-screen weight's sums along rows [ca, cb) over COLOUR_NEAR_RADIUS, in
-    cpu.box_sum's order, at columns [xc, xd): right COLOUR_NEAR_RADIUS in from a cut that is
-    not the frame's edge (the model reads them a window further in)."""
+def _clear_sums(
+    buf: np.ndarray, line: np.ndarray, ca: int, cb: int, xc: int, xd: int, nr: int
+) -> None:
+    """The clear-screen weight's sums along rows [ca, cb) over ``nr`` (cpu.near_radius), in
+    cpu.box_sum's order, at columns [xc, xd): right ``nr`` in from a cut that is not the
+    frame's edge (the model reads them a window further in)."""
     c0, cinv = _CLEAR
     m = xd - xc
     tmp = line[L_CTMP, :m]
@@ -103,30 +104,32 @@ def _clear_sums(buf: np.ndarray, line: np.ndarray, ca: int, cb: int, xc: int, xd
         for j in range(m):
             tmp[j] = F32(1.0) - _soft_step(c0, cinv, raw[j])
         ccl = buf[B_CCL, i, xc:xd]
-        for j in range(min(_NR, m)):  # the ends clamp; the loop between them need not
-            ccl[j] = _clamped_taps(tmp, j, m)
-        for j in range(_NR, m - _NR):
-            acc = tmp[j - _NR]
-            for d in range(1 - _NR, _NR + 1):
+        for j in range(min(nr, m)):  # the ends clamp; the loop between them need not
+            ccl[j] = _clamped_taps(tmp, j, m, nr)
+        for j in range(nr, m - nr):
+            acc = tmp[j - nr]
+            for d in range(1 - nr, nr + 1):
                 acc += tmp[j + d]
             ccl[j] = acc
-        for j in range(max(m - _NR, _NR), m):
-            ccl[j] = _clamped_taps(tmp, j, m)
+        for j in range(max(m - nr, nr), m):
+            ccl[j] = _clamped_taps(tmp, j, m, nr)
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
-def _clamped_taps(tmp: np.ndarray, j: int, m: int) -> Real:
+def _clamped_taps(tmp: np.ndarray, j: int, m: int, nr: int) -> Real:
     """_clear_sums' sum at j, its taps clamped to [0, m)."""
-    acc: Real = tmp[_clamped(j - _NR, m)]
-    for d in range(1 - _NR, _NR + 1):
+    acc: Real = tmp[_clamped(j - nr, m)]
+    for d in range(1 - nr, nr + 1):
         acc += tmp[_clamped(j + d, m)]
     return acc
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _colour_columns(buf: np.ndarray, line: np.ndarray, n: int, i: int, xc: int, xd: int) -> None:
+def _colour_columns(
+    buf: np.ndarray, line: np.ndarray, n: int, i: int, xc: int, xd: int, nr: int
+) -> None:
     """The column sums of row i's windows into line (the solid terms' over COLOUR_RADIUS, the
-    clear weight's over COLOUR_NEAR_RADIUS): direct sums of the rows, edges clamped, in a
+    clear weight's over ``nr``, cpu.near_radius): direct sums of the rows, edges clamped, in a
     fixed order, so that they do not depend on where a band or run begins.
     One channel at a time: a loop over one source and one destination vectorises."""
     m = xd - xc
@@ -140,10 +143,10 @@ def _colour_columns(buf: np.ndarray, line: np.ndarray, n: int, i: int, xc: int, 
             for j in range(m):
                 d[j] += s[j]
     d = line[L_CCL, xc:xd]
-    s = buf[B_CCL, _clamped(i - _NR, n), xc:xd]
+    s = buf[B_CCL, _clamped(i - nr, n), xc:xd]
     for j in range(m):
         d[j] = s[j]
-    for k in range(1 - _NR, _NR + 1):
+    for k in range(1 - nr, nr + 1):
         s = buf[B_CCL, _clamped(i + k, n), xc:xd]
         for j in range(m):
             d[j] += s[j]
@@ -272,11 +275,19 @@ def _partial(al: Real) -> bool:
 
 @njit(nogil=True, cache=True, error_model="numpy")
 def _colour_model_row(
-    buf: np.ndarray, line: np.ndarray, n: int, i: int, x0: int, out: np.ndarray, w: int, key: int
+    buf: np.ndarray,
+    line: np.ndarray,
+    n: int,
+    i: int,
+    x0: int,
+    out: np.ndarray,
+    w: int,
+    key: int,
+    nr: int,
 ) -> None:
     """The model at row i's partial pixels (``out``: the clipped matte from column x0; key: the
-    key channel): the column sums only within COLOUR_RADIUS of them, a run of partial pixels at
-    a time."""
+    key channel; nr: cpu.near_radius): the column sums only within COLOUR_RADIUS of them, a run
+    of partial pixels at a time."""
     m = out.shape[0]
     j = 0
     while j < m:
@@ -289,7 +300,7 @@ def _colour_model_row(
             if _partial(out[k]):
                 last = k
             k += 1
-        _colour_columns(buf, line, n, i, max(x0 + j - _R, 0), min(x0 + last + _R + 1, w))
+        _colour_columns(buf, line, n, i, max(x0 + j - _R, 0), min(x0 + last + _R + 1, w), nr)
         for k in range(j, last + 1):
             al = out[k]
             if _partial(al):

@@ -95,7 +95,7 @@ B_SEED, B_SHARE, B_CAN, B_NEAR_ROWS, B_NEAR = B_S0, B_S1, B_S2, B_S3, B_S4
 B_CW, B_CR, B_CG, B_CB = B_T0, B_T1, B_T2, B_T3  # consecutive channels
 L_CW, L_CR, L_CG, L_CB = 0, 1, 2, 3
 # Its clear-screen weight (cpu.colour_mix): a row's weights in line row L_CTMP, their sums along
-# the row (COLOUR_NEAR_RADIUS) on the band's rows (B_CCL), and those summed down the columns in
+# the row (cpu.near_radius) on the band's rows (B_CCL), and those summed down the columns in
 # the row the background LUT takes only later, for the composite (L_CCL).
 B_CCL, L_CCL, L_CTMP = B_T4, 4, 5
 # What the colour model leaves the unmix (cpu.LocalColour): the solid subject's mean colour

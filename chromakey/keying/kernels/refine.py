@@ -10,12 +10,12 @@ from ..param_table import (
     I_EDGE_R,
     I_FEATHER_N,
     I_KEY,
+    I_NEAR,
     P_CLIP_BLACK,
     P_CLIP_INV,
     P_EDGE_E0,
     P_EDGE_INV,
 )
-from .colour_model import _NR as NEAR_R
 from .colour_model import _R as COLOUR_R
 from .colour_model import _clear_sums, _colour_model_row, _colour_weights
 from .common import (
@@ -73,7 +73,8 @@ def _refine(
     m = xb2 - xa2
     xc, xd = max(xa2 - COLOUR_R, 0), min(xb2 + COLOUR_R, w)
     _colour_weights(buf, max(ea - COLOUR_R, 0), min(eb + COLOUR_R, n), xc, xd)
-    _clear_sums(buf, line, max(ea - NEAR_R, 0), min(eb + NEAR_R, n), xc, xd)
+    nr = ints[I_NEAR]
+    _clear_sums(buf, line, max(ea - nr, 0), min(eb + nr, n), xc, xd, nr)
     for i in range(ea, eb):
         g_, hi_, lo_ = buf[B_GUIDED, i, xa2:xb2], buf[B_S2, i, xa2:xb2], buf[B_S3, i, xa2:xb2]
         out, lw_ = buf[B_ALPHA, i, xa2:xb2], buf[B_LW, i, xa2:xb2]
@@ -83,7 +84,7 @@ def _refine(
             clipped = _clip01((al - cbk) * cinv)
             out[j] = clipped + edge * (al - clipped)
             lw_[j] = F32(0.0)  # the colour model sets it at the partial pixels
-        _colour_model_row(buf, line, n, i, xa2, out, w, ints[I_KEY])
+        _colour_model_row(buf, line, n, i, xa2, out, w, ints[I_KEY], nr)
     if cr > 0:
         ca, cb = max(ya - fn, 0), min(yb + fn, n)
         xa3, xb3 = max(xa - fn, 0), min(xb + fn, w)

@@ -18,9 +18,10 @@ than on the line, it is read at 1 − v and trusted by its distance from that pl
 (:func:`shade_fit`); or the subject's lit side, brighter than the window's mean (a blond strand
 among dark ones, a highlight), up to COLOUR_LIT times F, mixed with the screen. Even then the
 matte moves only COLOUR_MIX of the way, since the window's mean is not the edge's own colour;
-COLOUR_MIX_NEAR within COLOUR_NEAR_RADIUS of clear screen, where the pixel is the subject's outer
-edge and the solid subject beside it is most often that edge's own colour (inside the subject, a
-semi-transparent patch or a strand over a hole lies beside other colours); and COLOUR_MIX_FIT more
+COLOUR_MIX_NEAR within COLOUR_NEAR_RADIUS of clear screen (COLOUR_NEAR_RADIUS_PALE on a pale
+screen's window: :func:`near_radius`), where the pixel is the subject's outer edge and the solid
+subject beside it is most often that edge's own colour (inside the subject, a semi-transparent
+patch or a strand over a hole lies beside other colours); and COLOUR_MIX_FIT more
 where the pixel lies on the line to the codec's precision (COLOUR_FIT), a mix of that F and the
 screen whichever colour the edge itself has, unless the matte reads it nearly solid
 (COLOUR_FIT_SOLID). It runs after the clip, on the pixels the clip leaves partial (ramped in over
@@ -34,8 +35,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...core.params import KeyerParams
 from .common import F32, soft_step
-from .membership import key_excess, screen_excess
+from .membership import key_excess, pale_window, screen_excess
 from .windows import box_sum
 
 # Pixels either side over which the solid subject's colour is averaged (a square window).
@@ -80,9 +82,14 @@ COLOUR_LIT = 1.5
 COLOUR_LIT_APART = (0.1, 0.3)
 # ... and beside clear screen: the raw matte under which a pixel is clear screen (soft ramp),
 # the pixels around within which it counts, the sum of their clear weights over which the
-# pixel is beside the screen (soft ramp), and the share it moves there.
+# pixel is beside the screen (soft ramp), and the share it moves there. A vivid screen's outer
+# edge reaches COLOUR_NEAR_RADIUS in (a head's loose hair at 720p); on a pale screen's window
+# (membership.pale_window) only COLOUR_NEAR_RADIUS_PALE: its line is short, and the clear
+# screen there lies beside a pale subject's own near-greys, where the model's reading a few
+# pixels in cost edge PSNR (near_radius). Neither goes past COLOUR_RADIUS: the bands' halo.
 COLOUR_CLEAR = (0.0, 0.05)
-COLOUR_NEAR_RADIUS = 2
+COLOUR_NEAR_RADIUS = 4
+COLOUR_NEAR_RADIUS_PALE = 2
 COLOUR_NEAR = (0.0, 2.0)
 COLOUR_MIX_NEAR = 0.75
 # How far from 0 and from 1 the clipped matte ramps the model in (soft ramps): the model acts
@@ -123,21 +130,32 @@ def local_foreground(raw: np.ndarray, rgb: np.ndarray) -> tuple[np.ndarray, np.n
     return sums[..., 1:] / np.maximum(support, COLOUR_TINY)[..., None], support
 
 
+def near_radius(p: KeyerParams) -> int:
+    """How far in from clear screen a pixel counts as the outer edge (:func:`colour_mix`):
+    COLOUR_NEAR_RADIUS, or COLOUR_NEAR_RADIUS_PALE on a pale screen's window."""
+    return COLOUR_NEAR_RADIUS_PALE if pale_window(p) else COLOUR_NEAR_RADIUS
+
+
 def colour_model_matte(
-    alpha: np.ndarray, raw: np.ndarray, rgb: np.ndarray, screen: np.ndarray, key: int
+    alpha: np.ndarray,
+    raw: np.ndarray,
+    rgb: np.ndarray,
+    screen: np.ndarray,
+    key: int,
+    near: int = COLOUR_NEAR_RADIUS,
 ) -> np.ndarray:
     """The clipped matte with its partial pixels moved toward the local colour model's alpha
-    (``screen``: the screen's colour, (3,) or per pixel as rgb; ``key``: its key channel)."""
-    return colour_model(alpha, raw, rgb, screen, key)[0]
+    (``screen``: the screen's colour, (3,) or per pixel as rgb; ``key``: its key channel;
+    ``near``: :func:`near_radius`)."""
+    return colour_model(alpha, raw, rgb, screen, key, near)[0]
 
 
-def colour_mix(raw: np.ndarray) -> np.ndarray:
+def colour_mix(raw: np.ndarray, near: int = COLOUR_NEAR_RADIUS) -> np.ndarray:
     """The share of the way a trusted pixel moves: COLOUR_MIX, ramped up to COLOUR_MIX_NEAR
-    by the clear screen within COLOUR_NEAR_RADIUS (before :func:`fit_mix`)."""
+    by the clear screen within ``near`` pixels (before :func:`fit_mix`)."""
     clear = F32(1.0) - soft_step(*COLOUR_CLEAR, raw)
-    r = COLOUR_NEAR_RADIUS
-    near = soft_step(*COLOUR_NEAR, box_sum(box_sum(clear, r, 1), r, 0))
-    mix: np.ndarray = F32(COLOUR_MIX) + near * F32(COLOUR_MIX_NEAR - COLOUR_MIX)
+    beside = soft_step(*COLOUR_NEAR, box_sum(box_sum(clear, near, 1), near, 0))
+    mix: np.ndarray = F32(COLOUR_MIX) + beside * F32(COLOUR_MIX_NEAR - COLOUR_MIX)
     return mix
 
 
@@ -202,7 +220,12 @@ def spread_scale(screen: np.ndarray, key: int) -> np.ndarray:
 
 
 def colour_model(
-    alpha: np.ndarray, raw: np.ndarray, rgb: np.ndarray, screen: np.ndarray, key: int
+    alpha: np.ndarray,
+    raw: np.ndarray,
+    rgb: np.ndarray,
+    screen: np.ndarray,
+    key: int,
+    near: int = COLOUR_NEAR_RADIUS,
 ) -> tuple[np.ndarray, LocalColour]:
     """:func:`colour_model_matte`, and the local colour the unmix gives its partial pixels."""
     fg, support = local_foreground(raw, rgb)
@@ -213,7 +236,7 @@ def colour_model(
     supported = soft_step(*COLOUR_SUPPORT, support)
     trust = supported * soft_step(*COLOUR_SPREAD, spread * spread_scale(screen, key))
     trust *= (F32(1.0) - soft_step(*COLOUR_RESIDUAL, far)) * (
-        colour_mix(raw) + fit_mix(residual, alpha)
+        colour_mix(raw, near) + fit_mix(residual, alpha)
     )
     partial = soft_step(0.0, COLOUR_PARTIAL, alpha) * soft_step(
         0.0, COLOUR_PARTIAL, F32(1.0) - alpha

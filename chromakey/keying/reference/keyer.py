@@ -12,7 +12,7 @@ from ...core.frames import Frame
 from ...core.layers import Layer, Picture, check_layer, out_channels
 from ...core.params import KeyerParams
 from ...core.screenmap import ScreenMap, keyed_params
-from .colour_model import colour_model
+from .colour_model import colour_model, near_radius
 from .common import F32
 from .decode import decode_rgb, decode_rows, pixel_samples
 from .guide import BT709_LUMA, guided_matte, luma, luma_weights
@@ -75,7 +75,7 @@ def key_pixels(
     raw = raw_alpha(share, reach_membership(own, can, share, p))
     guided = guided_matte(raw, luma(rgb, luma_w), p)
     clipped = clip_matte(guided, edge_weight(guided, p), p)
-    modelled, local = colour_model(clipped, raw, rgb, screen, key)
+    modelled, local = colour_model(clipped, raw, rgb, screen, key, near_radius(p))
     alpha = shape_matte(modelled, p)
     gate = spill_gate(hue_m, sat, alpha, p)  # from this frame's matte: spill is this frame's
     if hold is not None:
