@@ -64,6 +64,8 @@ _FIT_SOLID = _ramp32(*cpu.COLOUR_FIT_SOLID)
 _MIX_FIT = F32(cpu.COLOUR_MIX_FIT)
 _CLEAR = _ramp32(*cpu.COLOUR_CLEAR)
 _NEAR = _ramp32(*cpu.COLOUR_NEAR)
+_NEAR_VIVID = cpu.COLOUR_NEAR_RADIUS
+_NEAR_PALE = cpu.COLOUR_NEAR_RADIUS_PALE
 _PARTIAL = _ramp32(0.0, cpu.COLOUR_PARTIAL)
 _SHADE = _ramp32(0.0, cpu.COLOUR_SHADE)
 _LIT = F32(cpu.COLOUR_LIT)
@@ -104,15 +106,27 @@ def _clear_sums(
         for j in range(m):
             tmp[j] = F32(1.0) - _soft_step(c0, cinv, raw[j])
         ccl = buf[B_CCL, i, xc:xd]
-        for j in range(min(nr, m)):  # the ends clamp; the loop between them need not
-            ccl[j] = _clamped_taps(tmp, j, m, nr)
-        for j in range(nr, m - nr):
-            acc = tmp[j - nr]
-            for d in range(1 - nr, nr + 1):
-                acc += tmp[j + d]
-            ccl[j] = acc
-        for j in range(max(m - nr, nr), m):
-            ccl[j] = _clamped_taps(tmp, j, m, nr)
+        # Each radius near_radius gives, as a constant: its taps unroll.
+        if nr == _NEAR_VIVID:
+            _clear_row(tmp, ccl, m, _NEAR_VIVID)
+        elif nr == _NEAR_PALE:
+            _clear_row(tmp, ccl, m, _NEAR_PALE)
+        else:
+            _clear_row(tmp, ccl, m, nr)
+
+
+@njit(inline="always", nogil=True, cache=True, error_model="numpy")
+def _clear_row(tmp: np.ndarray, ccl: np.ndarray, m: int, nr: int) -> None:
+    """One row of _clear_sums: ``tmp``'s sums over ``nr`` either side into ``ccl``."""
+    for j in range(min(nr, m)):  # the ends clamp; the loop between them need not
+        ccl[j] = _clamped_taps(tmp, j, m, nr)
+    for j in range(nr, m - nr):
+        acc = tmp[j - nr]
+        for d in range(1 - nr, nr + 1):
+            acc += tmp[j + d]
+        ccl[j] = acc
+    for j in range(max(m - nr, nr), m):
+        ccl[j] = _clamped_taps(tmp, j, m, nr)
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
