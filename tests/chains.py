@@ -38,5 +38,5 @@ def reference_matte(
     clipped = cpu.clip_matte(guided, cpu.edge_weight(guided, p), p)
     if colour_model:
         r = cpu.near_radius(p) if near is None else near
-        clipped = cpu.colour_model_matte(clipped, raw, rgb, screen, key, r)
+        clipped = cpu.colour_model(clipped, raw, rgb, screen, key, r)[0]
     return cpu.shape_matte(clipped, p)

@@ -87,7 +87,7 @@ def test_clear_screen_a_few_pixels_away_is_beside_on_a_vivid_screen_only(near):
     r = cpu.COLOUR_NEAR_RADIUS
     rim = raw.copy()
     rim[:, c[1] : c[1] + r] = 0.5
-    out = cpu.colour_model_matte(alpha, rim, rgb, SCREEN, GREEN, near)
+    out = cpu.colour_model(alpha, rim, rgb, SCREEN, GREEN, near)[0]
     mix = cpu.COLOUR_MIX_NEAR if near == r else cpu.COLOUR_MIX
     assert out[c] == pytest.approx(0.6 + (mix + ON_LINE) * (0.3 - 0.6), abs=1e-4)
 

@@ -88,22 +88,9 @@ F32 = np.float32
     N_INTS,
 ) = range(21)
 
-# The int slots the table fills; the others belong to the frame and the call.
-SETTINGS_INTS = frozenset(
-    {
-        I_KEY,
-        I_GUIDE_R,
-        I_CHOKE,
-        I_FEATHER_N,
-        I_SPILL_R,
-        I_EDGE_R,
-        I_HALO,
-        I_REST,
-        I_REACH,
-        I_PALE,
-        I_NEAR,
-    }
-)
+# The int slots the frame and the call set (the CPU keyer, per frame); the table fills the rest.
+_CALL_INTS = {I_TILES, I_BG_KIND, I_CHANNELS, I_LAYOUT, I_FX, I_FY, I_YUV, I_PREFILLED, I_HOLD}
+SETTINGS_INTS = frozenset(range(N_INTS)) - _CALL_INTS
 
 Value = float | int | tuple[float, float]
 

@@ -137,17 +137,12 @@ def near_radius(p: KeyerParams) -> int:
 
 
 def colour_model_matte(
-    alpha: np.ndarray,
-    raw: np.ndarray,
-    rgb: np.ndarray,
-    screen: np.ndarray,
-    key: int,
-    near: int = COLOUR_NEAR_RADIUS,
+    alpha: np.ndarray, raw: np.ndarray, rgb: np.ndarray, screen: np.ndarray, key: int
 ) -> np.ndarray:
     """The clipped matte with its partial pixels moved toward the local colour model's alpha
-    (``screen``: the screen's colour, (3,) or per pixel as rgb; ``key``: its key channel;
-    ``near``: :func:`near_radius`)."""
-    return colour_model(alpha, raw, rgb, screen, key, near)[0]
+    (``screen``: the screen's colour, (3,) or per pixel as rgb; ``key``: its key channel), a
+    vivid screen's reach from clear screen (:func:`colour_model` takes another)."""
+    return colour_model(alpha, raw, rgb, screen, key)[0]
 
 
 def colour_mix(raw: np.ndarray, near: int = COLOUR_NEAR_RADIUS) -> np.ndarray:
