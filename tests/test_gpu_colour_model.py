@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from chains import reference_matte
+from test_colour_model import soft_rim_frame
 from test_gpu_parity import (
     assert_parity,
     make_background,
@@ -207,13 +208,11 @@ def test_the_lit_rim_matches_the_reference_and_moves_toward_its_coverage(gpu, la
 
 
 def test_the_gpu_reaches_in_from_clear_screen_as_far_as_the_window_says(gpu):
-    """A skin disc with a soft rim RIM pixels wide: where the reference read with the vivid
+    """A skin disc with a soft rim RIM pixels wide (test_colour_model's): where the reference read with the vivid
     screen's reach (COLOUR_NEAR_RADIUS) and with the pale one's differ beyond the parity
     tolerance, the GPU gives the former under a vivid window (the colour_near_radius
     uniform); under a pale window it matches the reference too."""
-    a = rim_coverage()[..., None]
-    frame = to_frame(np.round((a * SKIN + (1 - a) * SCREEN) * 255).astype(np.uint8), "rgb",
-                     YuvSpec("bt709", False))  # fmt: skip
+    frame, _ = soft_rim_frame(RIM)
     p = KeyerParams()
     rgb = cpu.decode_rgb(frame)
     far, near = (
