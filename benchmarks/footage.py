@@ -16,7 +16,8 @@ on four screens:
 Each screen comes ``clean`` (evenly lit, no spill, no sensor noise: a digital composite) or
 ``camera`` (uneven light with a hue drift, screen light spilled onto the subject near its
 edges, sensor noise). Every clip then goes through libx264 4:2:0 like the quality clips
-(crf 23), so the keyer sees what a real stream gives it.
+(crf 23), so the keyer sees what a real stream gives it; one of issue 23's cases is encoded
+lossless (crf 0), as a camera original keeps the sensor's grain.
 
 The subject drifts by a fraction of a pixel a frame, resampled premultiplied: the truth of
 every frame is exact, and a static matte cannot hide behind a static scene. Issue 23's cases
@@ -111,12 +112,17 @@ class FootageSpec:
     # How it moves: "drift" (sub-pixel drift and bob), "still" (not at all) or "slide"
     # (SLIDE_PX a frame to the right).
     motion: str = "drift"
+    # libx264's crf: CRF smooths a camera's grain away as streams do; 0 is lossless, as a
+    # camera original or a raw feed keeps it.
+    crf: int = CRF
 
     @property
     def name(self) -> str:
         moved = f", hue {self.hue_shift:+g}°, light ×{self.light_scale:g}" if self.moved else ""
         if self.motion != "drift":
             moved += f", {self.motion}"
+        if self.crf != CRF:
+            moved += ", lossless" if self.crf == 0 else f", crf {self.crf}"
         fg = f"{self.foreground} {self.look}" if self.look else self.foreground
         return f"{fg} on {self.screen} ({'camera' if self.camera else 'clean'}{moved})"
 
@@ -272,7 +278,8 @@ class FootageClip:
 
 
 def encode(path: Path, spec: FootageSpec) -> Path:
-    """The observed frames → H.264 yuv420p (BT.709 limited, crf CRF), under a temporary name."""
+    """The observed frames → H.264 yuv420p (BT.709 limited, the spec's crf), under a temporary
+    name."""
     import av
 
     tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
@@ -282,7 +289,7 @@ def encode(path: Path, spec: FootageSpec) -> Path:
         cc = vs.codec_context
         cc.time_base = 1 / spec.rate
         cc.colorspace = cc.color_range = cc.color_primaries = cc.color_trc = 1
-        cc.options = {"preset": "veryfast", "crf": str(CRF)}
+        cc.options = {"preset": "veryfast", "crf": str(spec.crf)}
         for i in range(spec.frames):
             yuv = rgb_to_yuv420p(render_truth(spec, i).observed)
             container.mux(vs.encode(bt709_frame(yuv, i, spec.rate)))
@@ -307,13 +314,15 @@ def all_specs(frames: int = 24, width: int = 1280, height: int = 720) -> list[Fo
 
 def issue23_specs(frames: int = 24, width: int = 1280, height: int = 720) -> list[FootageSpec]:
     """Issue 23's cases: the pale shadowed shirt on a pale muslin, hair with spill on a studio
-    green, a still subject (flicker), the presenter on #008000 and the same sliding (lag)."""
+    green, a still subject (flicker), the presenter on #008000 and the same sliding (lag), and
+    a camera's grain that no codec smoothed (lossless) on a muslin."""
     return [
         FootageSpec("girl-3", "pale muslin", True, width, height, frames, look="pale"),
         FootageSpec("girl-3", "studio", True, width, height, frames, look="hair spill"),
         FootageSpec("girl-1", "studio", True, width, height, frames, motion="still"),
         FootageSpec("girl-3", "avatar", False, width, height, frames),
         FootageSpec("girl-3", "avatar", False, width, height, frames, motion="slide"),
+        FootageSpec("girl-2", "muslin", True, width, height, frames, crf=0),
     ]
 
 
@@ -326,6 +335,7 @@ def make_clips(folder: str | Path, specs: list[FootageSpec]) -> list[FootageClip
         moved = f"_h{s.hue_shift:+g}_l{s.light_scale:g}" if s.moved else ""
         moved += f"_{s.look.replace(' ', '-')}" if s.look else ""
         moved += f"_{s.motion}" if s.motion != "drift" else ""
+        moved += f"_crf{s.crf}" if s.crf != CRF else ""
         screen = s.screen.replace(" ", "-")
         path = folder / (
             f"footage_{s.foreground}_{screen}_{kind}{moved}_{s.width}x{s.height}_{s.frames}f.mp4"

@@ -177,9 +177,10 @@ float guided_matte(vec3 coef_sums, float guide, float raw) {
 
 // --- 6. refinement ------------------------------------------------------------------------
 
-// cpu.edge_weight after its max − min filter: 1 where the matte varies (hair, outlines).
+// cpu.edge_weight after its max − min filter: 1 where the matte varies (hair, outlines) by
+// more than the screen's grain does (edge_ramp: cpu.edge_ramp).
 float edge_weight(float spread) {
-    return soft_step(0.5 * edge_tolerance, edge_tolerance, spread);
+    return soft_step(edge_ramp.x, edge_ramp.y, spread);
 }
 
 // Clip black/white away from edges only, so shadows go and hair stays fractional.

@@ -76,6 +76,8 @@ def params(draw) -> KeyerParams:
         sat_max=draw(st.sampled_from([1.0, 1.0, draw(st.floats(0.6, 0.999))])),
         # the still hold's reach in the halo (tests/test_still_hold.py runs the hold itself)
         still_hold=draw(st.sampled_from([0.0, 0.2])),
+        # a grainy screen's margin on the edge test
+        screen_noise=draw(st.sampled_from([0.0, 0.0, draw(st.floats(0.0, 0.3))])),
     )
 
 

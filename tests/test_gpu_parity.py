@@ -178,6 +178,8 @@ def random_params(rng: np.random.Generator, i: int) -> KeyerParams:
     )
     if rng.random() < 0.4:  # a pale screen's window: its own membership ramp, a wider reach
         kw["sat_max"] = float(rng.uniform(float(kw["sat_min"]), 1.0))
+    if rng.random() < 0.5:  # a grainy screen's margin on the edge test
+        kw["screen_noise"] = float(rng.uniform(0.0, 0.3))
     return KeyerParams(**kw)
 
 
@@ -424,6 +426,7 @@ CHANGES = {
     "spill": 1.0,
     "spill_radius": 10,
     "sat_max": 0.7,
+    "screen_noise": 0.15,
 }
 NOT_KEYER_FIELDS = {
     "screen": "the family calibration searches; it sets the nominal hue window (hue_min/max)",

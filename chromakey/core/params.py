@@ -45,6 +45,7 @@ RANGES: Mapping[str, tuple[float, float]] = MappingProxyType(
         "spill_radius": (0, 32),
         "screen_adapt": (0.0, 1.0),
         "still_hold": (0.0, 0.5),
+        "screen_noise": (0.0, 0.5),
     }
 )
 
@@ -72,6 +73,9 @@ _HELP: dict[str, str] = {
     "still_hold": "the most (0–1) a pixel's shown matte may differ from this frame's where the "
     "picture around it does not move: a still subject's edge then stops shimmering with camera "
     "and codec noise, while a moving one takes each frame's matte; 0 turns the hold off",
+    "screen_noise": "the screen's grain: the spread (standard deviation) of its share of the key "
+    "colour from pixel to pixel, which the edge test looks past (a grainy screen keys clean); "
+    "at least this, raised to what is measured from the frames",
     "screen_adapt": "per-frame weight of a new screen colour estimate (0 freezes the first)",
     "screen": "the screen's family: green (any green, from yellowish to bluish) or blue",
     "auto_hue": "centre the hue window on the measured screen (off when you give --hue-min/--hue-max)",
@@ -111,6 +115,7 @@ class KeyerParams:
     spill_radius: int = 2
     screen_adapt: float = 0.1
     still_hold: float = 0.15
+    screen_noise: float = 0.0
     screen_color: tuple[float, float, float] | None = field(default=None)
     screen: str = "green"
     auto_hue: bool = True

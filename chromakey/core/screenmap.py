@@ -29,6 +29,8 @@ class ScreenWindow:
     sat_min: float
     sat_max: float
     dark_guard: float
+    # The screen's grain (KeyerParams.screen_noise), measured; 0 for a colour given.
+    noise: float = 0.0
 
     def apply(self, p: KeyerParams) -> KeyerParams:
         """``p`` with the measured window, where ``p`` lets calibration set it."""
@@ -47,6 +49,8 @@ def _applied(p: KeyerParams, w: ScreenWindow) -> KeyerParams:
         changes["sat_min"] = min(p.sat_min, w.sat_min)
         changes["sat_max"] = max(min(p.sat_max, w.sat_max), changes["sat_min"])
         changes["dark_guard"] = min(p.dark_guard, w.dark_guard)
+    if w.noise > p.screen_noise:  # a measurement of the footage, whatever the window's flags
+        changes["screen_noise"] = w.noise
     return p.replace(**changes) if changes else p
 
 

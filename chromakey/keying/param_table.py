@@ -132,12 +132,19 @@ def _feather_taps(p: KeyerParams) -> np.ndarray:
     return cpu.gaussian_weights(p.feather) if p.feather > 0 else np.ones(1, F32)
 
 
+def _screen_ceiling(p: KeyerParams) -> float:
+    """The largest guided matte, throughout the reach, that refines to exactly 0: at most
+    clip_black, and a spread at most the edge ramp's start (in float32, as the kernels test
+    the spread against it)."""
+    return float(min(F32(p.clip_black), F32(ramp(*cpu.edge_ramp(p))[0])))
+
+
 def _subject_floor(p: KeyerParams) -> float:
     """The smallest float32 s with 1 − s ≤ e0 and (s − clip_black)·inv ≥ 1 in float32
     arithmetic: a guided matte of at least s through the reach refines to exactly 1."""
-    e0 = F32(ramp(0.5 * p.edge_tolerance, p.edge_tolerance)[0])
+    e0 = F32(ramp(*cpu.edge_ramp(p))[0])
     black, inv = F32(p.clip_black), F32(1.0 / (p.clip_white - p.clip_black))
-    s = F32(max(p.clip_white, 1.0 - 0.5 * p.edge_tolerance))
+    s = F32(max(p.clip_white, 1.0 - cpu.edge_ramp(p)[0]))
     while s < F32(1.0) and (F32(1.0) - s > e0 or (s - black) * inv < F32(1.0)):
         s = np.nextafter(s, F32(2.0), dtype=F32)
     return float(s)
@@ -164,8 +171,8 @@ TABLE: tuple[Param, ...] = (
           P_CLIP_BLACK, lambda p: (p.clip_black,)),
     Param("clip_white", "float", lambda p: p.clip_white, "",
           P_CLIP_INV, lambda p: (1.0 / (p.clip_white - p.clip_black),)),
-    Param("edge_tolerance", "float", lambda p: p.edge_tolerance, "",
-          P_EDGE_E0, lambda p: ramp(0.5 * p.edge_tolerance, p.edge_tolerance)),
+    Param("edge_ramp", "vec2", cpu.edge_ramp, "cpu.edge_ramp(p): edge_tolerance and the grain",
+          P_EDGE_E0, lambda p: ramp(*cpu.edge_ramp(p))),
     Param("guide_radius", "int", lambda p: p.guide_radius, "", islot=I_GUIDE_R),
     Param("guide_eps", "float", lambda p: p.guide_eps, "", P_GUIDE_EPS, lambda p: (p.guide_eps,)),
     Param("guide_norm", "float", lambda p: float(F32(1.0 / (2 * p.guide_radius + 1) ** 2)),
@@ -223,10 +230,10 @@ TABLE: tuple[Param, ...] = (
     Param("fit_ramp", None, lambda p: cpu.GUIDE_FIT_RAMP, "",
           P_FIT_E0, lambda p: ramp(*cpu.GUIDE_FIT_RAMP)),
     # A guided matte at most SCREEN_LO through the refinement's reach refines to exactly 0:
-    # the edge test sees a spread ≤ edge_tolerance/2 (weight 0) and clip_black clips it.
+    # the edge test sees a spread at most its ramp's start (weight 0) and clip_black clips it.
     # At least SUBJECT_HI, it refines to exactly 1 the same way.
-    Param("screen_lo", None, lambda p: min(p.clip_black, 0.5 * p.edge_tolerance), "",
-          P_SCREEN_LO, lambda p: (min(p.clip_black, 0.5 * p.edge_tolerance),)),
+    Param("screen_lo", None, lambda p: _screen_ceiling(p), "",
+          P_SCREEN_LO, lambda p: (_screen_ceiling(p),)),
     Param("subject_hi", None, _subject_floor, "", P_SUBJECT_HI, lambda p: (_subject_floor(p),)),
     Param("choke", None, lambda p: p.choke, "", islot=I_CHOKE),
     Param("feather_n", None, lambda p: len(_feather_taps(p)) // 2, "", islot=I_FEATHER_N),

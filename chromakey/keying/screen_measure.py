@@ -207,8 +207,9 @@ def compiled_samples(frame: Frame, step: int | None = None, offset: int = 0) -> 
 
 def compiled_window(frame: Frame, p: KeyerParams) -> ScreenWindow | None:
     """``measure_window(sample_rgb(frame), p)`` with the samples and their HSL compiled."""
-    hue, sat, light, chroma = ck.hsl(compiled_samples(frame))
-    return window_of_samples(hue, sat, light, chroma, p)
+    rgb = compiled_samples(frame)
+    hue, sat, light, chroma = ck.hsl(rgb)
+    return window_of_samples(rgb, hue, sat, light, chroma, p)
 
 
 def compiled_screen_map(

@@ -1,15 +1,17 @@
-"""The screen's window: which hue it has and how saturated it is, measured from a grid of
-samples, and followed through a dead band so that a still scene keeps a still window."""
+"""The screen's window: which hue it has, how saturated and how grainy it is, measured from a
+grid of samples, and followed through a dead band so that a still scene keeps a still window."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
 from ..core.color import rgb_to_hsl
-from ..core.params import SCREEN_FAMILIES, KeyerParams
+from ..core.params import RANGES, SCREEN_FAMILIES, KeyerParams
 from ..core.screenmap import ScreenWindow
+from .reference import MIN_SCREEN_EXCESS, key_channel, key_excess
 
 F32 = np.float32
 
@@ -34,7 +36,14 @@ SAT_ROOF = 0.25  # sat_max for a pale screen: its 90th percentile plus this
 DARK_SHARE = 0.5  # dark_guard at most this share of the screen's 10th-percentile chroma
 # The window follows the measurements only when they move by more than this: a static scene
 # keeps a static window (and matte) through compression noise.
-WINDOW_DEADBAND = (1.5, 0.03)  # degrees of hue, saturation
+WINDOW_DEADBAND = (1.5, 0.03, 0.01)  # degrees of hue, saturation, the grain's share
+# The screen's grain: from the key excess of neighbouring samples of the screen (the grid's
+# pixels, a few apart: the light's own unevenness barely moves between them), the RMS of their
+# differences without the largest NOISE_TRIM of them (a crease, a subject's edge), divided by
+# NOISE_TRIMMED_RMS (that RMS for Gaussian noise, in its σ) and by √2 (a difference holds two
+# pixels' noise), as a share of the screen's own excess.
+NOISE_TRIM = 0.1
+NOISE_TRIMMED_RMS = 0.789
 
 
 def window_of_color(rgb: np.ndarray, p: KeyerParams) -> ScreenWindow:
@@ -56,15 +65,38 @@ def _window(
     )
 
 
+def screen_grain(excess: np.ndarray, screen: np.ndarray) -> float:
+    """The screen's grain (KeyerParams.screen_noise): the standard deviation of its share of
+    the key colour from pixel to pixel, from a grid of samples' key ``excess`` (H×W) where
+    ``screen`` (H×W bool) says they are the screen; 0 with too few of them side by side."""
+    pairs = [
+        (excess[:, 1:] - excess[:, :-1])[screen[:, 1:] & screen[:, :-1]],
+        (excess[1:] - excess[:-1])[screen[1:] & screen[:-1]],
+    ]
+    d = np.concatenate(pairs).astype(np.float64)
+    if d.size < 2:
+        return 0.0
+    a = np.abs(d)
+    kept = d[a <= np.quantile(a, 1.0 - NOISE_TRIM)]
+    sigma = math.sqrt(float(np.mean(kept * kept))) / (NOISE_TRIMMED_RMS * math.sqrt(2.0))
+    own = max(float(np.median(excess[screen])), MIN_SCREEN_EXCESS)
+    return sigma / own
+
+
 def measure_window(rgb: np.ndarray, p: KeyerParams) -> ScreenWindow | None:
     """The screen's window from a grid of samples (H×W×3), or None if no screen shows."""
-    return window_of_samples(*rgb_to_hsl(rgb), p)
+    return window_of_samples(rgb, *rgb_to_hsl(rgb), p)
 
 
 def window_of_samples(
-    hue: np.ndarray, sat: np.ndarray, light: np.ndarray, chroma: np.ndarray, p: KeyerParams
+    rgb: np.ndarray,
+    hue: np.ndarray,
+    sat: np.ndarray,
+    light: np.ndarray,
+    chroma: np.ndarray,
+    p: KeyerParams,
 ) -> ScreenWindow | None:
-    """:func:`measure_window` from the samples' HSL and chroma."""
+    """:func:`measure_window` from the samples (H×W×3) and their HSL and chroma."""
     lo, hi = SCREEN_FAMILIES[p.screen]["search"]
     cand = (
         (hue >= lo) & (hue <= hi) & (chroma >= WINDOW_MIN_CHROMA) & (sat >= WINDOW_MIN_SAT)
@@ -91,7 +123,9 @@ def window_of_samples(
         return None
     s10, s50, s90 = (float(v) for v in np.percentile(sat[near], (10, 50, 90)))
     c10 = float(np.percentile(chroma[near], 10))
-    return _window(float(np.median(hue[near])), s10, s50, s90, c10, p)
+    w = _window(float(np.median(hue[near])), s10, s50, s90, c10, p)
+    grain = screen_grain(key_excess(rgb, key_channel(w.apply(p))), near)
+    return replace(w, noise=min(grain, RANGES["screen_noise"][1]))
 
 
 def follow_window(old: ScreenWindow | None, new: ScreenWindow | None) -> ScreenWindow | None:
@@ -100,4 +134,6 @@ def follow_window(old: ScreenWindow | None, new: ScreenWindow | None) -> ScreenW
         return old if new is None else new
     dh = abs((new.hue_center - old.hue_center + 180.0) % 360.0 - 180.0)
     ds = max(abs(new.sat_min - old.sat_min), abs(new.sat_max - old.sat_max))
-    return new if dh > WINDOW_DEADBAND[0] or ds > WINDOW_DEADBAND[1] else old
+    dn = abs(new.noise - old.noise)
+    moved = dh > WINDOW_DEADBAND[0] or ds > WINDOW_DEADBAND[1] or dn > WINDOW_DEADBAND[2]
+    return new if moved else old

@@ -122,8 +122,10 @@ from .membership import (
 )
 from .refine import (
     HALO_MARGIN,
+    NOISE_RANGE,
     choke_matte,
     clip_matte,
+    edge_ramp,
     edge_weight,
     feather_matte,
     gaussian_weights,
@@ -156,6 +158,7 @@ __all__ = [
     "GUIDE_FIT_RAMP",
     "GUIDE_MATTE_EPS",
     "HALO_MARGIN",
+    "NOISE_RANGE",
     "MEMBER_REACH",
     "MIN_RAMP",
     "MIN_SCREEN_EXCESS",
@@ -217,6 +220,7 @@ __all__ = [
     "decode_rgb",
     "decode_rows",
     "pixel_samples",
+    "edge_ramp",
     "edge_weight",
     "feather_matte",
     "gaussian_weights",

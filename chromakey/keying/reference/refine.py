@@ -14,6 +14,13 @@ from .windows import _pad_edge, _shifted, window_reduce
 
 # Rows of context beyond what key_frame's neighbourhood operations reach, for safety.
 HALO_MARGIN = 2
+# A grainy screen (sensor noise that no codec smoothed away: a camera original, a lossless or
+# raw feed) gives its raw matte a spread over the edge test's window of up to this many times
+# its grain (KeyerParams.screen_noise, a standard deviation): the largest of a few dozen
+# samples of one-sided noise (the share is clipped at 1), with the light's unevenness that the
+# screen map leaves. The edge test looks past it, so clip_black keys the grain like a shadow
+# (on a muslin's grain, 3.5 left speckle and 5.5 clipped the faint edge: benchmarks/RESULTS.md).
+NOISE_RANGE = 4.0
 
 
 def halo_rows(p: KeyerParams) -> int:
@@ -60,12 +67,21 @@ def _blur(a: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return a
 
 
+def edge_ramp(p: KeyerParams) -> tuple[float, float]:
+    """The edge test's soft ramp on the matte's spread, edge_tolerance/2 wide: from
+    edge_tolerance/2, or from NOISE_RANGE times the screen's grain where that is more."""
+    half = 0.5 * p.edge_tolerance
+    start = max(half, NOISE_RANGE * p.screen_noise)
+    return start, start + half
+
+
 def edge_weight(alpha: np.ndarray, p: KeyerParams) -> np.ndarray:
-    """1 where the matte varies within EDGE_RADIUS (hair, outlines), 0 on flat regions."""
+    """1 where the matte varies within EDGE_RADIUS (hair, outlines) by more than the screen's
+    grain does, 0 on flat regions."""
     spread = window_reduce(alpha, EDGE_RADIUS, np.maximum) - window_reduce(
         alpha, EDGE_RADIUS, np.minimum
     )
-    return soft_step(0.5 * p.edge_tolerance, p.edge_tolerance, spread)
+    return soft_step(*edge_ramp(p), spread)
 
 
 def clip_matte(alpha: np.ndarray, edge: np.ndarray, p: KeyerParams) -> np.ndarray:
