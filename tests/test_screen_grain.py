@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.footage import FootageSpec, encode, render_truth
+from benchmarks.footage import SCREENS, FootageSpec, encode, render_truth
 from benchmarks.metrics import dilate
 from chromakey.core.frames import Frame
 from chromakey.core.layers import CLEAR
@@ -113,6 +113,21 @@ def test_the_compiled_keyer_keys_a_grainy_muslin_clean(clips):
     for i, f in enumerate(clips[spec]):
         a = keyer.render(f, cal.update(f), CLEAR)[..., 3].astype(np.float32) / 255
         assert speckle(spec, i, a) < 0.001
+
+
+def test_a_screen_colour_the_user_gives_still_has_its_grain_measured(clips):
+    spec = grainy(0)
+    p = KeyerParams(screen_color=tuple(float(c) for c in SCREENS[spec.screen].rgb))
+    cal = ScreenCalibrator(p)
+    first = None
+    for i, f in enumerate(clips[spec]):
+        screen = cal.update(f)
+        q = keyed_params(p, screen)
+        assert q.screen_noise > 0.0
+        first = first or screen
+        assert screen is first  # a still grain keeps the very same map
+        _, a = cpu.key_frame(cpu.decode_rgb(f), screen, q, cpu.luma_weights(f))
+        assert speckle(spec, i, np.clip(a, 0.0, 1.0)) < 0.001
 
 
 def test_a_coded_clip_keys_as_it_did(clips):

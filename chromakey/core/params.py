@@ -75,8 +75,7 @@ _HELP: dict[str, str] = {
     "and codec noise, while a moving one takes each frame's matte; 0 turns the hold off",
     "screen_noise": "the screen's grain: the spread (standard deviation) of its share of the key "
     "colour from pixel to pixel, which the edge test looks past (a grainy screen keys clean); "
-    "at least this, raised to what is measured from the frames (not measured when "
-    "--screen-color gives the screen)",
+    "at least this, raised to what is measured from the frames",
     "screen_adapt": "per-frame weight of a new screen colour estimate (0 freezes the first)",
     "screen": "the screen's family: green (any green, from yellowish to bluish) or blue",
     "auto_hue": "centre the hue window on the measured screen (off when you give --hue-min/--hue-max)",

@@ -23,6 +23,7 @@ the same time constant as a measurement every frame.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -133,6 +134,8 @@ class ScreenCalibrator:
         self._mean: Tracked | None = None
         self._constant: ScreenMap | None = None  # the last one-colour map handed out
         self._sampler = MapSampler()
+        self._grain_window: ScreenWindow | None = None  # measured for a colour the user gives
+        self._grain_since: int | None = None  # frames since it was measured (None: never)
 
     def set_params(self, params: KeyerParams) -> None:
         if (params.hue_min, params.hue_max) != (self.params.hue_min, self.params.hue_max):
@@ -147,8 +150,9 @@ class ScreenCalibrator:
         p = self.params
         cell = cell_size(frame.width, frame.height)
         if p.screen_color is not None:
-            window = window_of_color(np.asarray(p.screen_color, F32), p)
-            return self._one_colour(np.asarray(p.screen_color, F32), cell, window)
+            color = np.asarray(p.screen_color, F32)
+            window = replace(window_of_color(color, p), noise=self._grain(frame, p))
+            return self._one_colour(color, cell, window)
         grid = grid_shape(frame.width, frame.height, cell)
         same_grid = self.map is not None and self.map.cell == cell and self.map.shape == grid
         if same_grid and p.screen_adapt == 0.0:
@@ -179,6 +183,20 @@ class ScreenCalibrator:
             if moved or self.map is None or self.map.window != self.window:
                 self.map = ScreenMap(self._colors.published, cell, self.screen, self.window)
         return self._current(cell, grid)
+
+    def _grain(self, frame: Frame, p: KeyerParams) -> float:
+        """The screen's grain where the user gives its colour: measured as the window is (the
+        screen found among the frame's samples), as often as the map would be, and followed
+        through the window's dead band."""
+        since = self._grain_since
+        interval = map_interval(p.screen_adapt, frame.width, frame.height)
+        # screen_adapt 0 freezes the first measurement, as it freezes the map.
+        if since is None or (p.screen_adapt > 0.0 and since + 1 >= interval):
+            self._grain_since = 0
+            self._grain_window = follow_window(self._grain_window, compiled_window(frame, p))
+        else:
+            self._grain_since = since + 1
+        return 0.0 if self._grain_window is None else self._grain_window.noise
 
     def _current(self, cell: int, grid: tuple[int, int]) -> ScreenMap:
         if self.map is not None and self.map.cell == cell and self.map.shape == grid:
