@@ -2,8 +2,7 @@
 // Pass 0, subsampled YUV frames only, drawn on the chroma grid (one fragment per U/V sample):
 // cpu.chroma_luma and cpu.chroma_slopes. Writes guide_out (RGBA32F) = (slope_u, slope_v, yc, 0):
 // the slope of each chroma channel against luma over the (2·CHROMA_GUIDE_RADIUS + 1)² window
-// of chroma samples around this one (times CHROMA_GUIDE_FIT's ramp on the share of the window's
-// chroma variance it explains: cpu.fit_share), and this sample's chroma-grid luma yc. decode.glsl blends
+// of chroma samples around this one, and this sample's chroma-grid luma yc. decode.glsl blends
 // them bilinearly (float32: the slope multiplies luma's detail, and yc is subtracted from luma).
 //
 // The window's yc are computed here from the luma plane, a window row at a time: neighbouring
@@ -11,7 +10,6 @@
 // 4·CHROMA_GUIDE_RADIUS + 3 column pairs. The sums are row sums first, then the sum of the rows,
 // in cpu.box_sum's order.
 
-#include "common.glsl"
 #include "planes.glsl"
 
 #define WINDOW (2 * CHROMA_GUIDE_RADIUS + 1)
@@ -60,8 +58,8 @@ void row_luma(int cx, int i, out float yc[WINDOW]) {
 void main() {
     ivec2 c = ivec2(gl_FragCoord.xy);
     ivec2 last = chroma_size - 1;
-    // Window sums of yc, u, v, yc², yc·u, yc·v, u² + v².
-    float s_y = 0.0, s_yy = 0.0, s_cc = 0.0;
+    // Window sums of yc, u, v, yc², yc·u, yc·v.
+    float s_y = 0.0, s_yy = 0.0;
     vec2 s_c = vec2(0.0), s_yc = vec2(0.0);
     float own = 0.0;
     for (int di = -CHROMA_GUIDE_RADIUS; di <= CHROMA_GUIDE_RADIUS; di++) {
@@ -71,7 +69,7 @@ void main() {
         if (di == 0) {
             own = yc[CHROMA_GUIDE_RADIUS];
         }
-        float r_y = 0.0, r_yy = 0.0, r_cc = 0.0;
+        float r_y = 0.0, r_yy = 0.0;
         vec2 r_c = vec2(0.0), r_yc = vec2(0.0);
         for (int k = 0; k < WINDOW; k++) {
             vec2 uv = chroma_code(ivec2(clamp(c.x - CHROMA_GUIDE_RADIUS + k, 0, last.x), i));
@@ -79,23 +77,16 @@ void main() {
             r_c += uv;
             r_yy += yc[k] * yc[k];
             r_yc += yc[k] * uv;
-            r_cc += uv.x * uv.x + uv.y * uv.y;
         }
         s_y += r_y;
         s_c += r_c;
         s_yy += r_yy;
         s_yc += r_yc;
-        s_cc += r_cc;
     }
     float n = 1.0 / float(WINDOW * WINDOW);
     float m_y = s_y * n;
     vec2 m_c = s_c * n;
     float var = max(s_yy * n - m_y * m_y, 0.0);
-    float var_c = max(s_cc * n - (m_c.x * m_c.x + m_c.y * m_c.y), 0.0);
-    vec2 cov = s_yc * n - m_y * m_c;
-    float r2 = (cov.x * cov.x + cov.y * cov.y)
-             / ((var + CHROMA_FIT_EPS) * (var_c + CHROMA_FIT_EPS));
-    float fit = soft_step(CHROMA_GUIDE_FIT_LO, CHROMA_GUIDE_FIT_HI, r2);
-    vec2 slope = cov * (1.0 / (var + CHROMA_GUIDE_EPS)) * fit;
+    vec2 slope = (s_yc * n - m_y * m_c) / (var + CHROMA_GUIDE_EPS);
     guide_out = vec4(slope, own, 0.0);
 }

@@ -1,18 +1,15 @@
 """The chroma guide on a band's chroma rows (cpu.chroma_luma and cpu.chroma_slopes): the
-luma on the chroma grid and each chroma sample's slopes against it, faded by how much of the
-window's chroma they explain (cpu.fit_share), for the decode of the band's rows
-(pixels._decode_rows)."""
+luma on the chroma grid and each chroma sample's slope against it, for the decode of the
+band's rows (pixels._decode_rows)."""
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from .. import reference as cpu
 from ..param_table import (
     I_FX,
     I_FY,
-    ramp,
 )
 from .common import (
     _CHROMA_EPS,
@@ -26,15 +23,9 @@ from .common import (
     B_H3,
     B_H4,
     B_H5,
-    B_H6,
     F32,
     Real,
-    _soft_step,
 )
-
-# CHROMA_GUIDE_FIT's ramp (start, 1 / width) and CHROMA_FIT_EPS, frozen into the compiled code.
-_FIT0, _FIT_INV = (F32(x) for x in ramp(*cpu.CHROMA_GUIDE_FIT))
-_FIT_EPS = F32(cpu.CHROMA_FIT_EPS)
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
@@ -122,17 +113,6 @@ def _hsums(a: np.ndarray, c: np.ndarray, sc: np.ndarray, sac: np.ndarray, cw: in
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _hsum(c: np.ndarray, sc: np.ndarray, cw: int) -> None:
-    """cpu.box_sum along a row of c (as _hsums, one array)."""
-    for j in range(cw):
-        q = min(max(j - _CHROMA_R, 0), cw - 1)
-        t1 = c[q]
-        for t in range(1, 2 * _CHROMA_R + 1):
-            t1 += c[min(max(j - _CHROMA_R + t, 0), cw - 1)]
-        sc[j] = t1
-
-
-@njit(nogil=True, cache=True, error_model="numpy")
 def _vsum(buf: np.ndarray, plane: int, k: int, ja: int, ch: int, out: np.ndarray) -> None:
     """cpu.box_sum down the horizontal sums in buf[plane] at chroma row k."""
     cw = out.shape[0]
@@ -155,22 +135,11 @@ def _inv_var(sy: np.ndarray, syy: np.ndarray, n: Real, out: np.ndarray) -> None:
 
 @njit(nogil=True, cache=True, error_model="numpy")
 def _slopes(
-    sy: np.ndarray, syy: np.ndarray, su: np.ndarray, sv: np.ndarray, scc: np.ndarray,
-    syu: np.ndarray, syv: np.ndarray, inv: np.ndarray, n: Real, out_u: np.ndarray,
-    out_v: np.ndarray,
-) -> None:  # fmt: skip
-    """cov · 1 / (var + eps) · cpu.fit_share, for U and V, from the window's sums."""
-    for j in range(out_u.shape[0]):
-        my = sy[j] * n
-        var = max(syy[j] * n - my * my, F32(0.0))
-        mu, mv = su[j] * n, sv[j] * n
-        var_c = max(scc[j] * n - (mu * mu + mv * mv), F32(0.0))
-        cu = syu[j] * n - my * mu
-        cv = syv[j] * n - my * mv
-        r2 = (cu * cu + cv * cv) / ((var + _FIT_EPS) * (var_c + _FIT_EPS))
-        fit = _soft_step(_FIT0, _FIT_INV, r2)
-        out_u[j] = cu * inv[j] * fit
-        out_v[j] = cv * inv[j] * fit
+    sy: np.ndarray, sc: np.ndarray, syc: np.ndarray, inv: np.ndarray, n: Real, out: np.ndarray
+) -> None:
+    """cov · 1 / (var + eps), from the window's sums."""
+    for j in range(out.shape[0]):
+        out[j] = (syc[j] * n - (sy[j] * n) * (sc[j] * n)) * inv[j]
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
@@ -191,8 +160,8 @@ def _chroma_guide(
     ka, kb, ja = chroma_span(ints, ch, a, b)
     jb = min(kb + _CHROMA_R, ch)
     s = F32(1.0 / 255.0)
-    tu, tv, tq = line[0, :cw], line[1, :cw], line[3, :cw]
-    # Luma on the chroma grid, and the window's horizontal sums of the seven products.
+    tu, tv = line[0, :cw], line[1, :cw]
+    # Luma on the chroma grid, and the window's horizontal sums of the six products.
     for k in range(ja, jb):
         i = k - ja
         yc = buf[B_CY, i, :cw]
@@ -205,14 +174,10 @@ def _chroma_guide(
         _hsums(yc, yc, buf[B_H0, i], buf[B_H3, i], cw)
         _hsums(yc, tu, buf[B_H1, i], buf[B_H4, i], cw)
         _hsums(yc, tv, buf[B_H2, i], buf[B_H5, i], cw)
-        for j in range(cw):
-            tq[j] = tu[j] * tu[j] + tv[j] * tv[j]
-        _hsum(tq, buf[B_H6, i], cw)
     # The vertical sums → means → slopes, for the rows the decode reads.
     n = F32(1.0 / (2 * _CHROMA_R + 1) ** 2)
     sy, su_, sv_ = line[0, :cw], line[1, :cw], line[2, :cw]
     syy, syu, syv, inv = line[5, :cw], line[6, :cw], line[7, :cw], line[8, :cw]
-    scc = line[9, :cw]
     for k in range(ka, kb):
         i = k - ja
         _vsum(buf, B_H0, k, ja, ch, sy)
@@ -220,7 +185,7 @@ def _chroma_guide(
         _inv_var(sy, syy, n, inv)
         _vsum(buf, B_H1, k, ja, ch, su_)
         _vsum(buf, B_H4, k, ja, ch, syu)
+        _slopes(sy, su_, syu, inv, n, buf[B_CSU, i, :cw])
         _vsum(buf, B_H2, k, ja, ch, sv_)
         _vsum(buf, B_H5, k, ja, ch, syv)
-        _vsum(buf, B_H6, k, ja, ch, scc)
-        _slopes(sy, syy, su_, sv_, scc, syu, syv, inv, n, buf[B_CSU, i, :cw], buf[B_CSV, i, :cw])
+        _slopes(sy, sv_, syv, inv, n, buf[B_CSV, i, :cw])
