@@ -45,6 +45,11 @@ def shader_defines() -> dict[str, int | float]:
         "MAX_TAPS": MAX_FEATHER_TAPS,
         "CHROMA_GUIDE_RADIUS": cpu.CHROMA_GUIDE_RADIUS,
         "CHROMA_GUIDE_EPS": cpu.CHROMA_GUIDE_EPS,
+        "CHROMA_GUIDE_FIT_LO": cpu.CHROMA_GUIDE_FIT[0],
+        "CHROMA_GUIDE_FIT_HI": cpu.CHROMA_GUIDE_FIT[1],
+        "CHROMA_SITING_FIT_LO": cpu.CHROMA_SITING_FIT[0],
+        "CHROMA_SITING_FIT_HI": cpu.CHROMA_SITING_FIT[1],
+        "CHROMA_FIT_EPS": cpu.CHROMA_FIT_EPS,
         "COLOUR_RADIUS": cpu.COLOUR_RADIUS,
         "MOTION_REACH": cpu.MOTION_REACH,
         "MOTION_STILL": cpu.MOTION_STILL,
@@ -78,7 +83,7 @@ FORMATS: dict[str, tuple[int, str]] = {
 # Every render target a pass may write, in the narrowest format that keeps parity.
 TARGETS: dict[str, str] = {
     # On the chroma grid (CHROMA_GRID): the slopes of U and V against luma and the chroma-grid
-    # luma, float32: a slope (up to 1/(4·√CHROMA_GUIDE_EPS), about 32) multiplies luma minus
+    # luma, float32: a slope (up to 1/(4·√CHROMA_GUIDE_EPS), about 64) multiplies luma minus
     # the blended chroma-grid luma, so 16-bit rounding of either would show by several steps.
     "chroma_guide": "RGBA32F",
     "guide": "RG32F",  # luma, raw matte: the guide's variance sums E[I²] − E[I]² cancel

@@ -1,15 +1,18 @@
 """The chroma guide on a band's chroma rows (cpu.chroma_luma and cpu.chroma_slopes): the
-luma on the chroma grid and each chroma sample's slope against it, for the decode of the
-band's rows (pixels._decode_rows)."""
+luma on the chroma grid and each chroma sample's slopes against it, faded by how much of the
+window's chroma they explain (cpu.fit_share), for the decode of the band's rows
+(pixels._decode_rows)."""
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
+from .. import reference as cpu
 from ..param_table import (
     I_FX,
     I_FY,
+    ramp,
 )
 from .common import (
     _CHROMA_EPS,
@@ -23,9 +26,21 @@ from .common import (
     B_H3,
     B_H4,
     B_H5,
+    B_H6,
+    B_H7,
+    B_H8,
+    B_H9,
+    B_H10,
     F32,
     Real,
+    _soft_step,
 )
+
+# CHROMA_GUIDE_FIT's and CHROMA_SITING_FIT's ramps (start, 1 / width) and CHROMA_FIT_EPS,
+# frozen into the compiled code.
+_FIT0, _FIT_INV = (F32(x) for x in ramp(*cpu.CHROMA_GUIDE_FIT))
+_SIT0, _SIT_INV = (F32(x) for x in ramp(*cpu.CHROMA_SITING_FIT))
+_FIT_EPS = F32(cpu.CHROMA_FIT_EPS)
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
@@ -41,10 +56,11 @@ def chroma_span(ints: np.ndarray, ch: int, a: int, b: int) -> tuple[int, int, in
 
 @njit(nogil=True, cache=True, error_model="numpy")
 def _chroma_luma_row(
-    y: np.ndarray, fx: int, fy: int, k: int, tmp: np.ndarray, out: np.ndarray
+    y: np.ndarray, fx: int, fy: int, k: int, tmp: np.ndarray, out: np.ndarray, outq: np.ndarray
 ) -> None:
-    """cpu.chroma_luma's row k: the mean of luma rows 2k and 2k + 1, [1, 2, 1]/4 across
-    (``tmp``: a scratch line of the luma's width)."""
+    """cpu.chroma_luma's row k into ``out`` (the mean of luma rows 2k and 2k + 1, [1, 2, 1]/4
+    across) and cpu.centred_luma's into ``outq`` (the mean of columns 2j and 2j + 1);
+    ``tmp``: a scratch line of the luma's width."""
     h, w = y.shape
     cw = out.shape[0]
     s = F32(1.0 / 255.0)
@@ -64,6 +80,7 @@ def _chroma_luma_row(
     if fx != 2:
         for j in range(cw):
             out[j] = t[min(j, w - 1)]
+            outq[j] = out[j]
         return
     # Interior columns 2j − 1 … 2j + 1 inside the row; the first and any past the edge clamped.
     m = max(min(cw, (w - 1) // 2), 1)
@@ -74,6 +91,8 @@ def _chroma_luma_row(
         c = 2 * j
         xl, xm, xr = min(max(c - 1, 0), w - 1), min(c, w - 1), min(c + 1, w - 1)
         out[j] = F32(0.25) * (t[xl] + t[xr]) + F32(0.5) * t[xm]
+    for j in range(cw):
+        outq[j] = F32(0.5) * (t[min(2 * j, w - 1)] + t[min(2 * j + 1, w - 1)])
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy")
@@ -113,33 +132,65 @@ def _hsums(a: np.ndarray, c: np.ndarray, sc: np.ndarray, sac: np.ndarray, cw: in
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _vsum(buf: np.ndarray, plane: int, k: int, ja: int, ch: int, out: np.ndarray) -> None:
-    """cpu.box_sum down the horizontal sums in buf[plane] at chroma row k."""
-    cw = out.shape[0]
-    r0 = buf[plane, max(k - _CHROMA_R, 0) - ja]
-    for x in range(cw):
-        out[x] = r0[x]
+def _hsum(c: np.ndarray, sc: np.ndarray, cw: int) -> None:
+    """cpu.box_sum along a row of c (as _hsums, one array)."""
+    lo, hi = min(_CHROMA_R, cw), max(cw - _CHROMA_R, min(_CHROMA_R, cw))
+    m = hi - lo
+    d = sc[lo:hi]
+    c0 = c[0:m]
+    for x in range(m):
+        d[x] = c0[x]
     for t in range(1, 2 * _CHROMA_R + 1):
-        rt = buf[plane, min(max(k - _CHROMA_R + t, 0), ch - 1) - ja]
-        for x in range(cw):
-            out[x] += rt[x]
+        ct = c[t : t + m]
+        for x in range(m):
+            d[x] += ct[x]
+    for j in range(0, lo):
+        sc[j] = _pair_sums(c, c, j, cw)[0]
+    for j in range(hi, cw):
+        sc[j] = _pair_sums(c, c, j, cw)[0]
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
-def _inv_var(sy: np.ndarray, syy: np.ndarray, n: Real, out: np.ndarray) -> None:
-    """1 / (var + eps) of the window's luma, from its sums (n: 1 / the window's size)."""
-    for j in range(out.shape[0]):
-        my = sy[j] * n
-        out[j] = F32(1.0) / (max(syy[j] * n - my * my, F32(0.0)) + _CHROMA_EPS)
+@njit(inline="always", nogil=True, cache=True, error_model="numpy")
+def _vsum(buf: np.ndarray, plane: int, k: int, ja: int, ch: int, j: int) -> Real:
+    """cpu.box_sum down the horizontal sums in buf[plane] at chroma row k, column j (rows
+    added top to bottom)."""
+    total: Real = buf[plane, max(k - _CHROMA_R, 0) - ja, j]
+    for t in range(1, 2 * _CHROMA_R + 1):
+        total += buf[plane, min(max(k - _CHROMA_R + t, 0), ch - 1) - ja, j]
+    return total
+
+
+@njit(inline="always", nogil=True, cache=True, error_model="numpy")
+def _fit_r2(
+    buf: np.ndarray, py: int, pyy: int, pyu: int, pyv: int, mu: Real, mv: Real, var_c: Real,
+    n: Real, k: int, ja: int, ch: int, j: int,
+) -> tuple[Real, Real, Real, Real]:  # fmt: skip
+    """cpu.fit_r2 of one siting's luma (its window sums in planes py, pyy, pyu, pyv), with
+    the luma's variance and covariances with U and V."""
+    my = _vsum(buf, py, k, ja, ch, j) * n
+    var = max(_vsum(buf, pyy, k, ja, ch, j) * n - my * my, F32(0.0))
+    cu = _vsum(buf, pyu, k, ja, ch, j) * n - my * mu
+    cv = _vsum(buf, pyv, k, ja, ch, j) * n - my * mv
+    return (cu * cu + cv * cv) / ((var + _FIT_EPS) * (var_c + _FIT_EPS)), var, cu, cv
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
 def _slopes(
-    sy: np.ndarray, sc: np.ndarray, syc: np.ndarray, inv: np.ndarray, n: Real, out: np.ndarray
+    buf: np.ndarray, k: int, ja: int, ch: int, out_u: np.ndarray, out_v: np.ndarray
 ) -> None:
-    """cov · 1 / (var + eps), from the window's sums."""
-    for j in range(out.shape[0]):
-        out[j] = (syc[j] * n - (sy[j] * n) * (sc[j] * n)) * inv[j]
+    """cov · 1 / (var + eps) · cpu.fit_share, for U and V at chroma row k, from the window's
+    horizontal sums: their vertical sums taken where they are used, one column at a time."""
+    n = F32(1.0 / (2 * _CHROMA_R + 1) ** 2)
+    for j in range(out_u.shape[0]):
+        mu = _vsum(buf, B_H1, k, ja, ch, j) * n
+        mv = _vsum(buf, B_H2, k, ja, ch, j) * n
+        var_c = max(_vsum(buf, B_H6, k, ja, ch, j) * n - (mu * mu + mv * mv), F32(0.0))
+        r2q = _fit_r2(buf, B_H7, B_H8, B_H9, B_H10, mu, mv, var_c, n, k, ja, ch, j)[0]
+        r2, var, cu, cv = _fit_r2(buf, B_H0, B_H3, B_H4, B_H5, mu, mv, var_c, n, k, ja, ch, j)
+        fit = max(_soft_step(_FIT0, _FIT_INV, r2), _soft_step(_SIT0, _SIT_INV, r2q))
+        inv = F32(1.0) / (var + _CHROMA_EPS)
+        out_u[j] = cu * inv * fit
+        out_v[j] = cv * inv * fit
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
@@ -160,12 +211,14 @@ def _chroma_guide(
     ka, kb, ja = chroma_span(ints, ch, a, b)
     jb = min(kb + _CHROMA_R, ch)
     s = F32(1.0 / 255.0)
-    tu, tv = line[0, :cw], line[1, :cw]
-    # Luma on the chroma grid, and the window's horizontal sums of the six products.
+    tu, tv, tq = line[0, :cw], line[1, :cw], line[3, :cw]
+    yq, tqu, tqv = line[5, :cw], line[6, :cw], line[7, :cw]
+    # Luma on the chroma grid by both sitings, and the window's horizontal sums of the eleven
+    # products.
     for k in range(ja, jb):
         i = k - ja
         yc = buf[B_CY, i, :cw]
-        _chroma_luma_row(y, fx, fy, k, line[2], yc)
+        _chroma_luma_row(y, fx, fy, k, line[2], yc, yq)
         u0, v0 = u[k], v[k]
         for j in range(cw):
             tu[j] = F32(u0[j]) * s
@@ -174,18 +227,15 @@ def _chroma_guide(
         _hsums(yc, yc, buf[B_H0, i], buf[B_H3, i], cw)
         _hsums(yc, tu, buf[B_H1, i], buf[B_H4, i], cw)
         _hsums(yc, tv, buf[B_H2, i], buf[B_H5, i], cw)
-    # The vertical sums → means → slopes, for the rows the decode reads.
-    n = F32(1.0 / (2 * _CHROMA_R + 1) ** 2)
-    sy, su_, sv_ = line[0, :cw], line[1, :cw], line[2, :cw]
-    syy, syu, syv, inv = line[5, :cw], line[6, :cw], line[7, :cw], line[8, :cw]
+        for j in range(cw):
+            tq[j] = tu[j] * tu[j] + tv[j] * tv[j]
+            tqu[j] = yq[j] * tu[j]
+            tqv[j] = yq[j] * tv[j]
+        _hsum(tq, buf[B_H6, i], cw)
+        _hsums(yq, yq, buf[B_H7, i], buf[B_H8, i], cw)
+        _hsum(tqu, buf[B_H9, i], cw)
+        _hsum(tqv, buf[B_H10, i], cw)
+    # The slopes, for the rows the decode reads.
     for k in range(ka, kb):
         i = k - ja
-        _vsum(buf, B_H0, k, ja, ch, sy)
-        _vsum(buf, B_H3, k, ja, ch, syy)
-        _inv_var(sy, syy, n, inv)
-        _vsum(buf, B_H1, k, ja, ch, su_)
-        _vsum(buf, B_H4, k, ja, ch, syu)
-        _slopes(sy, su_, syu, inv, n, buf[B_CSU, i, :cw])
-        _vsum(buf, B_H2, k, ja, ch, sv_)
-        _vsum(buf, B_H5, k, ja, ch, syv)
-        _slopes(sy, sv_, syv, inv, n, buf[B_CSV, i, :cw])
+        _slopes(buf, k, ja, ch, buf[B_CSU, i, :cw], buf[B_CSV, i, :cw])

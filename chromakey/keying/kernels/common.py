@@ -82,9 +82,11 @@ N_LINES = 11
 
 # The chroma guide's buffers (kernels.chroma), on the band's chroma rows: free until the
 # luma guide runs, as every row is decoded before it. Its luma and slopes, read by the decode;
-# the horizontal window sums of its six products.
+# the horizontal window sums of its eleven products (those read only by the guide itself in
+# buffers that the keying of the band's rows fills later).
 B_CY, B_CSU, B_CSV = B_T2, B_T3, B_T4
-B_H0, B_H1, B_H2, B_H3, B_H4, B_H5 = B_S0, B_S1, B_S2, B_S3, B_T0, B_T1
+B_H0, B_H1, B_H2, B_H3, B_H4, B_H5, B_H6 = B_S0, B_S1, B_S2, B_S3, B_T0, B_T1, B_S4
+B_H7, B_H8, B_H9, B_H10 = B_GUIDED, B_ALPHA, B_TMP, B_HOLD
 # Membership's reach (pixels.reach_rows), on the band's rows while they are keyed: the
 # surely-screen seed and the share of the screen's colour; on a pale screen's window, what
 # membership may rise to beside the screen, and the seeds' max along rows, then down columns.

@@ -6,7 +6,7 @@ import numpy as np
 
 from ...core.color import YuvSpec
 from ...core.frames import Frame
-from .common import F32
+from .common import F32, soft_step
 from .windows import box_sum
 
 # --- 1. decode ------------------------------------------------------------------
@@ -18,13 +18,42 @@ from .windows import box_sum
 # chroma grid, each window's slope of chroma against the luma the encoder averaged; at each
 # pixel, the bilinear chroma plus that slope times luma's detail below the chroma grid.
 # Where luma is flat the slope is 0 and the result is the bilinear chroma; across a strand
-# or a hard edge the chroma edge comes back at luma's place and sharpness.
+# or a hard edge the chroma edge comes back at luma's place and sharpness. Only as far as the
+# window is such a mix, though: where three colours meet (skin, hair and the screen), or noise
+# moves chroma, one slope against luma explains little of the window's chroma and would carry
+# the wrong colour to every pixel; there the slope fades out to the bilinear chroma.
+# Encoders site chroma two ways: H.264's (co-sited with even columns, [1, 2, 1] across) and
+# centred (each 2×2 block averaged: JPEG, libyuv's WebRTC capture, which sends the avatars).
+# A one-pixel strand in an odd column lands whole in one centred sample, but the co-sited
+# model's luma splits it between two, so that model explains the window poorly where its
+# slope matters most. A window keeps its slope if either model explains its chroma.
 
 # Chroma samples either side of the window the slope is fitted over (3×3 samples: 6×6 px).
 CHROMA_GUIDE_RADIUS = 1
-# Luma variance (0–1 units) below which a window's luma counts as flat: two code values,
-# what compression noise moves it by.
-CHROMA_GUIDE_EPS = (2.0 / 255.0) ** 2
+# Luma variance (0–1 units) below which a window's luma counts as flat: a code value.
+# Measured on the footage clips (6 frames each, with CHROMA_GUIDE_FIT): 2 code values left
+# the thin strands' chroma too flat (their SAD 1–2.5% higher), 0.7 cost the other clips more
+# than it gave the strands.
+CHROMA_GUIDE_EPS = (1.0 / 255.0) ** 2
+# The share of the window's chroma variance (U and V together) that the slopes explain, r²,
+# over which they fade in (soft ramp): a mix of two colours is near 1. Measured with the
+# quality set (24 frames a clip): SAD −0.7 to −2.4% on 13 of 19 clips, within ±0.3% on the
+# rest (the sample +0.27%), edge PSNR up to +0.19 dB; (0.3, 0.9) gained more on the
+# presenters (6 frames) but cost the pale muslin's and the sample's clips 0.3–0.4%.
+CHROMA_GUIDE_FIT = (0.2, 0.8)
+# The same ramp on the centred model's r², far higher: a window that the co-sited model fits
+# poorly keeps its slope only where the centred model fits it nearly exactly, as it does a
+# strand's. Measured on the footage clips (all H.264-sited, 6 frames each): the same ramp as
+# the co-sited model's gave back a third of the fit's gain (noise fits one of two models
+# more often than one) and cost the pale muslin's clip 0.9% SAD; (0.8, 0.98) costs nothing.
+CHROMA_SITING_FIT = (0.8, 0.98)
+# What r²'s variances are floored by (0–1 units): half a code value. Far above what float32
+# rounds a window's variance by, so that the backends read r² alike where chroma holds only
+# noise (a quarter of a code value let the shaders differ from the reference by 7 levels on
+# a few pixels of a noisy still frame), and low enough that a faint strand or a pale
+# screen's edge keeps its slope (a code value cost the pale muslin's and the sample's clips
+# 0.4–0.5% SAD).
+CHROMA_FIT_EPS = (0.5 / 255.0) ** 2
 # Luma rows either side of a band that the chroma guide reads (decode_rows's margin):
 # the bilinear step's chroma row, the window's CHROMA_GUIDE_RADIUS rows, each two luma rows.
 CHROMA_GUIDE_ROWS = 2 * (CHROMA_GUIDE_RADIUS + 2)
@@ -74,12 +103,8 @@ def chroma_luma(y: np.ndarray, fx: int, fy: int, cw: int, ch: int) -> np.ndarray
     """Luma on the chroma grid (cw × ch), filtered as an encoder filters chroma for H.264's
     siting: the mean of each row pair, then [1, 2, 1]/4 across columns 2j − 1, 2j, 2j + 1,
     edges clamped."""
-    h, w = y.shape
-    if fy == 2:
-        rows = np.minimum(2 * np.arange(ch), h - 1)
-        y = F32(0.5) * (y[rows] + y[np.minimum(rows + 1, h - 1)])
-    else:
-        y = y[np.minimum(np.arange(ch), h - 1)]
+    y = _row_pairs(y, fy, ch)
+    w = y.shape[1]
     if fx == 2:
         cols = 2 * np.arange(cw)
         mid = y[:, np.minimum(cols, w - 1)]
@@ -91,18 +116,71 @@ def chroma_luma(y: np.ndarray, fx: int, fy: int, cw: int, ch: int) -> np.ndarray
     return np.ascontiguousarray(y, F32)
 
 
-def chroma_slopes(yc: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Per chroma sample, the slope of chroma ``c`` against luma ``yc`` over its window:
-    cov / (var + CHROMA_GUIDE_EPS), edges clamped."""
+def centred_luma(y: np.ndarray, fx: int, fy: int, cw: int, ch: int) -> np.ndarray:
+    """Luma on the chroma grid (cw × ch) as an encoder with centred siting filters chroma:
+    the mean of each row pair, then of columns 2j and 2j + 1, edges clamped."""
+    y = _row_pairs(y, fy, ch)
+    w = y.shape[1]
+    if fx == 2:
+        cols = 2 * np.arange(cw)
+        y = F32(0.5) * (y[:, np.minimum(cols, w - 1)] + y[:, np.minimum(cols + 1, w - 1)])
+    else:
+        y = y[:, np.minimum(np.arange(cw), w - 1)]
+    return np.ascontiguousarray(y, F32)
+
+
+def _row_pairs(y: np.ndarray, fy: int, ch: int) -> np.ndarray:
+    """Luma's ch rows on the chroma grid: the mean of rows 2k and 2k + 1 with vertical
+    subsampling (row k without), edges clamped. Both sitings average a row pair alike."""
+    h = y.shape[0]
+    if fy == 2:
+        rows = np.minimum(2 * np.arange(ch), h - 1)
+        result: np.ndarray = F32(0.5) * (y[rows] + y[np.minimum(rows + 1, h - 1)])
+    else:
+        result = y[np.minimum(np.arange(ch), h - 1)]
+    return result
+
+
+def chroma_slopes(
+    yc: np.ndarray, yq: np.ndarray, u: np.ndarray, v: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per chroma sample, the slopes of ``u`` and ``v`` against luma ``yc`` (chroma_luma)
+    over its window, cov / (var + CHROMA_GUIDE_EPS), each times the fit share: how well the
+    window's chroma is explained by ``yc`` or by ``yq`` (centred_luma). Edges clamped."""
     r = CHROMA_GUIDE_RADIUS
     n = F32(1.0 / (2 * r + 1) ** 2)
 
     def mean(a: np.ndarray) -> np.ndarray:
         return box_sum(box_sum(a, r, 1), r, 0) * n
 
-    m_y, m_c = mean(yc), mean(c)
-    var = np.maximum(mean(yc * yc) - m_y * m_y, 0.0)
-    result: np.ndarray = (mean(yc * c) - m_y * m_c) / (var + F32(CHROMA_GUIDE_EPS))
+    m_u, m_v = mean(u), mean(v)
+    var_c = np.maximum(mean(u * u + v * v) - (m_u * m_u + m_v * m_v), 0.0)
+
+    def moments(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        m_y = mean(y)
+        var = np.maximum(mean(y * y) - m_y * m_y, 0.0)
+        return var, mean(y * u) - m_y * m_u, mean(y * v) - m_y * m_v
+
+    var, cov_u, cov_v = moments(yc)
+    var_q, cq_u, cq_v = moments(yq)
+    fit = fit_share(fit_r2(var, var_c, cov_u, cov_v), fit_r2(var_q, var_c, cq_u, cq_v))
+    inv = F32(1.0) / (var + F32(CHROMA_GUIDE_EPS))
+    return cov_u * inv * fit, cov_v * inv * fit
+
+
+def fit_r2(var: np.ndarray, var_c: np.ndarray, cov_u: np.ndarray, cov_v: np.ndarray) -> np.ndarray:
+    """r² = (cov_u² + cov_v²) / ((var + e) · (var_c + e)), e CHROMA_FIT_EPS: the share of the
+    window's chroma variance that its slopes against luma explain."""
+    eps = F32(CHROMA_FIT_EPS)
+    result: np.ndarray = (cov_u * cov_u + cov_v * cov_v) / ((var + eps) * (var_c + eps))
+    return result
+
+
+def fit_share(r2: np.ndarray, r2_centred: np.ndarray) -> np.ndarray:
+    """How much of a window's slopes the decode takes: CHROMA_GUIDE_FIT's ramp on the
+    co-sited model's r², or CHROMA_SITING_FIT's on the centred model's, whichever is more."""
+    co_sited = soft_step(*CHROMA_GUIDE_FIT, r2)
+    result: np.ndarray = np.maximum(co_sited, soft_step(*CHROMA_SITING_FIT, r2_centred))
     return result
 
 
@@ -119,8 +197,9 @@ def guided_chroma(
     yc = chroma_luma(y, fx, fy, cw, ch)
     detail = y - upsample_chroma(yc, fx, fy, w, h)
     out = []
-    for c in (u, v):
-        slope = upsample_chroma(chroma_slopes(yc, c), fx, fy, w, h)
+    yq = centred_luma(y, fx, fy, cw, ch)
+    for c, s in zip((u, v), chroma_slopes(yc, yq, u, v), strict=True):
+        slope = upsample_chroma(s, fx, fy, w, h)
         out.append(upsample_chroma(c, fx, fy, w, h) + slope * detail)
     return out[0], out[1]
 
