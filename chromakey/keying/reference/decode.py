@@ -23,7 +23,7 @@ from .windows import box_sum
 # moves chroma, one slope against luma explains little of the window's chroma and would carry
 # the wrong colour to every pixel; there the slope fades out to the bilinear chroma.
 # Encoders site chroma two ways: H.264's (co-sited with even columns, [1, 2, 1] across) and
-# centred (each 2×2 block averaged: JPEG, libyuv's WebRTC capture, which sends the avatars).
+# centred (each 2×2 block averaged: JPEG, and libyuv's RGB → I420, which WebRTC senders use).
 # A one-pixel strand in an odd column lands whole in one centred sample, but the co-sited
 # model's luma splits it between two, so that model explains the window poorly where its
 # slope matters most. A window keeps its slope if either model explains its chroma.
