@@ -17,7 +17,9 @@ Each screen comes ``clean`` (evenly lit, no spill, no sensor noise: a digital co
 ``camera`` (uneven light with a hue drift, screen light spilled onto the subject near its
 edges, sensor noise). Every clip then goes through libx264 4:2:0 like the quality clips
 (crf 23), so the keyer sees what a real stream gives it; one of issue 23's cases is encoded
-lossless (crf 0), as a camera original keeps the sensor's grain.
+lossless (crf 0), as a camera original keeps the sensor's grain. RGB becomes 4:2:0 through our
+encoder (H.264's chroma siting), or, with ``chroma="center"``, through FFmpeg's swscale
+(benchmarks.siting).
 
 The subject drifts by a fraction of a pixel a frame, resampled premultiplied: the truth of
 every frame is exact, and a static matte cannot hide behind a static scene. Issue 23's cases
@@ -115,6 +117,10 @@ class FootageSpec:
     # libx264's crf: CRF smooths a camera's grain away as streams do; 0 is lossless, as a
     # camera original or a raw feed keeps it.
     crf: int = CRF
+    # How RGB becomes 4:2:0 (YuvSpec.chroma_siting): "left", our encoder's H.264 siting, or
+    # "center", FFmpeg's swscale (each chroma sample centred on its 2×2 block), as a file made
+    # from an RGB render with ``ffmpeg -pix_fmt yuv420p`` is (benchmarks.siting).
+    chroma: str = "left"
 
     @property
     def name(self) -> str:
@@ -123,6 +129,8 @@ class FootageSpec:
             moved += f", {self.motion}"
         if self.crf != CRF:
             moved += ", lossless" if self.crf == 0 else f", crf {self.crf}"
+        if self.chroma != "left":
+            moved += f", chroma {self.chroma}"
         fg = f"{self.foreground} {self.look}" if self.look else self.foreground
         return f"{fg} on {self.screen} ({'camera' if self.camera else 'clean'}{moved})"
 
@@ -277,9 +285,21 @@ class FootageClip:
         return render_truth(self.spec, i)
 
 
+def swscale_yuv420p(rgb: np.ndarray) -> np.ndarray:
+    """H×W×3 float RGB → a BT.709 limited-range yuv420p buffer as FFmpeg converts it: 8-bit
+    RGB through swscale (PyAV's reformat), chroma centred on each 2×2 block."""
+    import av
+
+    rgb8 = (np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    frame = av.VideoFrame.from_ndarray(rgb8, format="rgb24")
+    out = frame.reformat(format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG")
+    result: np.ndarray = out.to_ndarray()
+    return result
+
+
 def encode(path: Path, spec: FootageSpec) -> Path:
-    """The observed frames → H.264 yuv420p (BT.709 limited, the spec's crf), under a temporary
-    name."""
+    """The observed frames → H.264 yuv420p (BT.709 limited, the spec's crf, its chroma
+    siting), under a temporary name."""
     import av
 
     tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
@@ -290,8 +310,9 @@ def encode(path: Path, spec: FootageSpec) -> Path:
         cc.time_base = 1 / spec.rate
         cc.colorspace = cc.color_range = cc.color_primaries = cc.color_trc = 1
         cc.options = {"preset": "veryfast", "crf": str(spec.crf)}
+        convert = swscale_yuv420p if spec.chroma == "center" else rgb_to_yuv420p
         for i in range(spec.frames):
-            yuv = rgb_to_yuv420p(render_truth(spec, i).observed)
+            yuv = convert(render_truth(spec, i).observed)
             container.mux(vs.encode(bt709_frame(yuv, i, spec.rate)))
         container.mux(vs.encode(None))
     os.replace(tmp, path)
@@ -336,6 +357,7 @@ def make_clips(folder: str | Path, specs: list[FootageSpec]) -> list[FootageClip
         moved += f"_{s.look.replace(' ', '-')}" if s.look else ""
         moved += f"_{s.motion}" if s.motion != "drift" else ""
         moved += f"_crf{s.crf}" if s.crf != CRF else ""
+        moved += f"_chroma-{s.chroma}" if s.chroma != "left" else ""
         screen = s.screen.replace(" ", "-")
         path = folder / (
             f"footage_{s.foreground}_{screen}_{kind}{moved}_{s.width}x{s.height}_{s.frames}f.mp4"

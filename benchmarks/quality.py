@@ -64,7 +64,8 @@ from benchmarks.metrics import (  # noqa: E402
 from benchmarks.quality_tables import MAIN, issue23_table, per_clip_table, table  # noqa: E402
 from benchmarks.truth import Clip, make_clips  # noqa: E402
 from chromakey.bench import machine_info, machine_table, parse_size  # noqa: E402
-from chromakey.core.layers import CLEAR
+from chromakey.core.color import InputColour  # noqa: E402
+from chromakey.core.layers import CLEAR  # noqa: E402
 from chromakey.core.params import KeyerParams  # noqa: E402
 from chromakey.io.sources import VideoSource  # noqa: E402
 from chromakey.keying.calibration import ScreenCalibrator  # noqa: E402
@@ -75,9 +76,16 @@ F32 = np.float32
 
 
 def ours_frames(
-    path: Path, backend: str, params: KeyerParams | None = None
+    path: Path,
+    backend: str,
+    params: KeyerParams | None = None,
+    input_colour: InputColour | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Straight alpha and colour of each frame; ``input_colour``: what the user states of the
+    input's YUV (``--input-chroma-siting`` and the rest), put on each frame as the compositor
+    does."""
     params = params or KeyerParams()  # the defaults: what is measured
+    stated = input_colour or InputColour()
     # "reference": the numpy oracle the other two are held to, to try a change there first.
     keyer = ReferenceKeyer(params) if backend == "reference" else make_keyer(backend, params)
     calib = ScreenCalibrator(params)
@@ -86,6 +94,7 @@ def ours_frames(
         for kind, frame in src:
             if kind != "video":
                 continue
+            frame.yuv = stated.apply(frame.yuv)
             rgba = keyer.render(frame, calib.update(frame), CLEAR)
             x = rgba.astype(F32) * F32(1 / 255)
             yield x[..., 3], x[..., :3]

@@ -1,6 +1,7 @@
 #version 330 core
 // Pass 0, subsampled YUV frames only, drawn on the chroma grid (one fragment per U/V sample):
-// cpu.chroma_luma and cpu.chroma_slopes. Writes guide_out (RGBA32F) = (slope_u, slope_v, yc, 0):
+// cpu.chroma_luma (cpu.centred_luma where chroma_centred) and cpu.chroma_slopes. Writes
+// guide_out (RGBA32F) = (slope_u, slope_v, yc, 0):
 // the slope of each chroma channel against luma over the (2·CHROMA_GUIDE_RADIUS + 1)² window
 // of chroma samples around this one (times the share of the window's chroma variance it
 // explains by either siting's luma: cpu.fit_share), and this sample's chroma-grid luma yc.
@@ -33,7 +34,8 @@ float column_mean(int x, int i) {
 // yc (cpu.chroma_luma) of the window's samples on chroma row i: columns c.x − R … c.x + R,
 // each [1, 2, 1]/4 over luma columns 2j − 1, 2j, 2j + 1 with horizontal subsampling; a sample
 // past the plane's edge is the edge sample, as cpu.box_sum clamps. yq: the same samples'
-// cpu.centred_luma, the mean of luma columns 2j and 2j + 1.
+// cpu.centred_luma, the mean of luma columns 2j and 2j + 1. Where chroma_centred, the two
+// swap: yc is always the frame's own siting's luma, yq the other's.
 void row_luma(int cx, int i, out float yc[WINDOW], out float yq[WINDOW]) {
     int last = picture_size.x - 1;
     int first = cx - CHROMA_GUIDE_RADIUS;
@@ -60,6 +62,13 @@ void row_luma(int cx, int i, out float yc[WINDOW], out float yq[WINDOW]) {
     for (int k = CHROMA_GUIDE_RADIUS + 1; k < WINDOW; k++) {
         yc[k] = first + k > chroma_size.x - 1 ? yc[k - 1] : yc[k];
         yq[k] = first + k > chroma_size.x - 1 ? yq[k - 1] : yq[k];
+    }
+    if (chroma_centred != 0) {
+        for (int k = 0; k < WINDOW; k++) {
+            float t = yc[k];
+            yc[k] = yq[k];
+            yq[k] = t;
+        }
     }
 }
 

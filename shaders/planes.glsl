@@ -15,6 +15,7 @@ uniform usampler2D plane_rgb;
 uniform ivec2 picture_size;      // Frame.width, Frame.height
 uniform ivec2 chroma_factors;    // Frame.chroma_factors: (2, 2) 4:2:0, (2, 1) 4:2:2, (1, 1) 4:4:4
 uniform ivec2 chroma_size;       // U and V planes' width and height
+uniform int chroma_centred;      // 1: chroma sits between two columns (YuvSpec.centred)
 
 // Y, U, V as float 0–1 code values (cpu._decode_yuv's y/255, u/255, v/255).
 float luma_code(ivec2 p) {
@@ -28,12 +29,14 @@ vec2 chroma_code(ivec2 c) {
 
 // The chroma samples cpu.upsample_chroma blends for picture pixel p, and their weights: H.264
 // siting, co-sited horizontally, centred vertically — row 2k = 0.75·c[k] + 0.25·c[k−1], row
-// 2k+1 = 0.75·c[k] + 0.25·c[k+1], column 2j = c[j], column 2j+1 = 0.5·(c[j] + c[j+1]), indices
-// clamped. Rows are blended first, then columns, in the reference's order.
+// 2k+1 = 0.75·c[k] + 0.25·c[k+1], column 2j = c[j], column 2j+1 = 0.5·(c[j] + c[j+1]); or with
+// chroma_centred, columns as the rows. Indices clamped. Rows are blended first, then columns,
+// in the reference's order.
 struct ChromaTaps {
-    ivec2 col;                   // chroma columns (j, j + 1)
+    ivec2 col;                   // chroma columns (j, j + 1), centred: (j, its neighbour)
     ivec2 row;                   // chroma rows (k, its neighbour)
-    vec2 wx;                     // (1, 0) on a co-sited column, (0.5, 0.5) between two
+    vec2 wx;                     // (1, 0) on a co-sited column, (0.5, 0.5) between two;
+                                 // centred: (0.75, 0.25)
     vec2 wy;                     // (0.75, 0.25) with vertical subsampling, else (1, 0)
 };
 
@@ -48,7 +51,12 @@ ChromaTaps chroma_taps(ivec2 p) {
         t.row = ivec2(p.y);
         t.wy = vec2(1.0, 0.0);
     }
-    if (chroma_factors.x == 2) {
+    if (chroma_factors.x == 2 && chroma_centred != 0) {
+        int j = p.x / 2;
+        int k = (p.x % 2 == 0) ? max(j - 1, 0) : min(j + 1, chroma_size.x - 1);
+        t.col = ivec2(j, k);
+        t.wx = vec2(3.0, 1.0) / 4.0;
+    } else if (chroma_factors.x == 2) {
         int j = p.x / 2;
         t.col = ivec2(j, min(j + 1, chroma_size.x - 1));
         // 0.5·a + 0.5·b is exactly 0.5·(a + b); 1·a + 0·b exactly a.

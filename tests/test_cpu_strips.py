@@ -34,7 +34,8 @@ def scene(h: int, w: int, seed: int) -> np.ndarray:
 
 
 def yuv_frame(rgb: np.ndarray, sub: tuple[int, int], seed: int) -> Frame:
-    """A YUV frame with the given chroma subsampling (fx, fy) made from ``rgb`` (not exact)."""
+    """A YUV frame with the given chroma subsampling (fx, fy) made from ``rgb`` (not exact);
+    an odd ``seed``'s chroma is read as centred across, an even one's as H.264's."""
     h, w = rgb.shape[:2]
     fx, fy = sub
     f = rgb.astype(np.float32) / 255
@@ -46,7 +47,8 @@ def yuv_frame(rgb: np.ndarray, sub: tuple[int, int], seed: int) -> Frame:
     def u8(a):
         return np.clip(a + 0.5, 0, 255).astype(np.uint8)
 
-    return Frame.from_yuv(u8(y), u8(u), u8(v), YuvSpec("bt709", False))
+    siting = "center" if seed % 2 else "left"
+    return Frame.from_yuv(u8(y), u8(u), u8(v), YuvSpec("bt709", False, siting))
 
 
 def screen_map(h: int, w: int, seed: int) -> ScreenMap:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from test_gpu_parity import assert_parity, synthetic_rgb, to_frame
 
-from chromakey.core.color import YuvSpec
+from chromakey.core.color import CHROMA_SITINGS, YuvSpec
 from chromakey.core.frames import Frame
 from chromakey.core.layers import CLEAR, Solid
 from chromakey.core.params import KeyerParams
@@ -59,21 +59,26 @@ def decoded(frame: Frame, guided: bool) -> np.ndarray:
     s = F32(1.0 / 255.0)
     yy = y.astype(F32) * s
     uu, vv = u.astype(F32) * s, v.astype(F32) * s
+    centred = frame.spec.centred
     if guided:
-        uu, vv = cpu.guided_chroma(yy, uu, vv, fx, fy)
+        uu, vv = cpu.guided_chroma(yy, uu, vv, fx, fy, centred)
     else:
-        uu, vv = (cpu.upsample_chroma(c, fx, fy, w, h) for c in (uu, vv))
+        uu, vv = (cpu.upsample_chroma(c, fx, fy, w, h, centred) for c in (uu, vv))
     yy = yy * m[0, 0] - F32(m[0, 0] * off[0])
     uu, vv = uu - F32(off[1]), vv - F32(off[2])
     rgb = np.stack([yy + vv * m[0, 2], (yy + uu * m[1, 1]) + vv * m[1, 2], yy + uu * m[2, 1]], -1)
     return np.clip(rgb, 0.0, 1.0).astype(F32)
 
 
+@pytest.mark.parametrize("siting", CHROMA_SITINGS)
 @pytest.mark.parametrize("layout", ["yuv420", "yuv422"])
 @pytest.mark.parametrize("bg_kind", ["color", "none"])
-def test_guided_chroma_on_strands_matches_reference_and_is_not_bilinear(gpu, layout, bg_kind):
+def test_guided_chroma_on_strands_matches_reference_and_is_not_bilinear(
+    gpu, layout, bg_kind, siting
+):
+    """to_frame averages each 2×2 block (chroma centred): read as such, and as H.264's."""
     rgb = strands_rgb()
-    frame = to_frame(rgb, layout, YuvSpec(), padded=True)
+    frame = to_frame(rgb, layout, YuvSpec(chroma_siting=siting), padded=True)
     p = KeyerParams()
     screen = ScreenMap.constant(default_screen(p))
     bg = Solid((0.95, 0.1, 0.85)) if bg_kind == "color" else CLEAR
@@ -85,7 +90,7 @@ def test_guided_chroma_on_strands_matches_reference_and_is_not_bilinear(gpu, lay
     np.testing.assert_array_equal(keyed(decoded(frame, True), frame, p, screen, bg), expected)
 
     # (a) The GPU matches the reference.
-    assert_parity(expected, actual, f"strands_{layout}_{bg_kind}")
+    assert_parity(expected, actual, f"strands_{layout}_{bg_kind}_{siting}")
 
     # (b) … and is far from what plain bilinear chroma gives, on the strands and the edge.
     bilinear = keyed(decoded(frame, False), frame, p, screen, bg)

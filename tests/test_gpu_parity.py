@@ -11,14 +11,14 @@ and named in the assertion message.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
-from chromakey.core.color import YuvSpec
+from chromakey.core.color import CHROMA_SITINGS, YuvSpec
 from chromakey.core.frames import Frame
 from chromakey.core.layers import CLEAR, Layer, Picture, Solid
 from chromakey.core.params import KeyerParams
@@ -262,6 +262,7 @@ def random_case(i: int):
     bg_kind = BACKGROUNDS[(i // len(LAYOUTS)) % len(BACKGROUNDS)]
     w, h = SIZES[(i // 2) % len(SIZES)]
     spec = (YuvSpec("bt709", False), YuvSpec("bt601", False), YuvSpec("bt709", True))[i % 3]
+    spec = replace(spec, chroma_siting=CHROMA_SITINGS[(i // len(LAYOUTS)) % 2])
     rgb = synthetic_rgb(w, h, seed=i)
     frame = to_frame(rgb, layout, spec, padded=(i % 3 == 1))
     screen = pick_screen(rng, rgb, p, frame)

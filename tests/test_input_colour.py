@@ -76,6 +76,11 @@ def test_parse_and_apply():
         InputColour.parse("srgb")
     with pytest.raises(ParameterError, match="limited or full"):
         InputColour.parse(range="pc")
+    centred = InputColour.parse(chroma_siting="center")
+    assert centred and centred.apply(spec) == YuvSpec("bt709", False, "center")
+    assert InputColour.parse("bt601").apply(YuvSpec(chroma_siting="center")).centred  # kept
+    with pytest.raises(ParameterError, match="left or center"):
+        InputColour.parse(chroma_siting="centre")
 
 
 def test_untagged_webrtc_default_fills_only_what_the_tag_leaves_unsaid():

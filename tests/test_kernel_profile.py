@@ -4,6 +4,7 @@ and the kernels' chroma upsampling row (rewritten after that profile) against th
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from benchmarks import kernel_profile as kp
 from chromakey.keying import reference as cpu
@@ -45,14 +46,15 @@ def test_report_is_read_per_numba_function():
     assert "| pixels._key_pixels | 50.0% |" in rows
 
 
-def test_upsample_row_is_the_references_columns():
+@pytest.mark.parametrize("centred", [False, True])
+def test_upsample_row_is_the_references_columns(centred):
     rng = np.random.default_rng(0)
     for w in range(1, 41):
         for cw in range(1, (w + 1) // 2 + 3):  # fewer, as many and more chroma columns
             c = rng.random((1, cw), dtype=np.float32)
             out = np.full(w, np.nan, np.float32)
-            _upsample_row(c[0], out, 2)
-            want = cpu.upsample_chroma(c, 2, 1, w, 1)[0]
+            _upsample_row(c[0], out, 2, centred)
+            want = cpu.upsample_chroma(c, 2, 1, w, 1, centred)[0]
             np.testing.assert_array_equal(out, want, err_msg=f"w={w} cw={cw}")
 
 

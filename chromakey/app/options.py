@@ -7,7 +7,7 @@ import argparse
 import dataclasses
 from typing import NoReturn
 
-from ..core.color import MATRICES, RANGES, InputColour
+from ..core.color import CHROMA_SITINGS, MATRICES, RANGES, InputColour
 from ..core.errors import ParameterError
 from ..core.params import INTEGER_FIELDS, SCREEN_FAMILIES, KeyerParams
 
@@ -51,7 +51,8 @@ def add_keyer_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_colour_options(p: argparse.ArgumentParser) -> None:
-    """``--input-matrix`` and ``--input-range``: what the input's YUV numbers mean, over its tags."""
+    """``--input-matrix``, ``--input-range`` and ``--input-chroma-siting``: what the input's YUV
+    numbers mean, over its tags."""
     g = p.add_argument_group(
         "input colour", "override what the input's tags (or their absence) say"
     )
@@ -67,11 +68,19 @@ def add_colour_options(p: argparse.ArgumentParser) -> None:
         help="the YUV range of the input [its tag; untagged: limited for files, full for "
         "WebRTC publishers]",
     )
+    g.add_argument(
+        "--input-chroma-siting",
+        choices=CHROMA_SITINGS,
+        help="where the input's subsampled chroma sits across: left, H.264's (co-sited with "
+        "even columns), or center, as FFmpeg's swscale and libyuv convert RGB [left]",
+    )
 
 
 def input_colour(args: argparse.Namespace) -> InputColour:
     return InputColour.parse(
-        getattr(args, "input_matrix", None), getattr(args, "input_range", None)
+        getattr(args, "input_matrix", None),
+        getattr(args, "input_range", None),
+        getattr(args, "input_chroma_siting", None),
     )
 
 

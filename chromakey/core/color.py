@@ -19,6 +19,11 @@ LUMA_COEFFICIENTS: dict[str, tuple[float, float]] = {
 
 MATRICES = tuple(LUMA_COEFFICIENTS)
 RANGES = ("limited", "full")
+# Where 4:2:0 and 4:2:2 chroma samples sit across, FFmpeg's names: "left", co-sited with the
+# even luma columns (H.264's and MPEG-2's default, what an untagged stream is taken as), or
+# "center", between two columns (JPEG and MPEG-1; what swscale's and libyuv's RGB → YUV
+# conversions write). Vertically both sit between two rows.
+CHROMA_SITINGS = ("left", "center")
 
 # FFmpeg's AVColorSpace values that name a matrix we know.
 _AVCOL_SPC = {1: "bt709", 5: "bt601", 6: "bt601", 9: "bt2020", 10: "bt2020"}
@@ -28,10 +33,16 @@ _AVCOL_RANGE_FULL = 2  # AVCOL_RANGE_JPEG
 
 @dataclass(frozen=True)
 class YuvSpec:
-    """How a YUV frame's numbers map to RGB."""
+    """How a YUV frame's numbers map to RGB, and where its chroma samples sit."""
 
     matrix: str = "bt709"
     full_range: bool = False
+    chroma_siting: str = "left"
+
+    @property
+    def centred(self) -> bool:
+        """Whether subsampled chroma sits between two luma columns (CHROMA_SITINGS)."""
+        return self.chroma_siting == "center"
 
     @property
     def sws_colorspace(self) -> str:
@@ -75,7 +86,8 @@ class YuvSpec:
         )
 
     def describe(self) -> str:
-        return f"{self.matrix} {'full' if self.full_range else 'limited'} range"
+        text = f"{self.matrix} {'full' if self.full_range else 'limited'} range"
+        return text + (", chroma centred" if self.centred else "")
 
     def to_rgb(self) -> tuple[np.ndarray, np.ndarray]:
         """(M, offset) with rgb = M @ (yuv − offset), all in 0–1 units."""
@@ -121,23 +133,34 @@ WEBRTC_DISPLAYED = YuvSpec("bt601", False)
 @dataclass(frozen=True)
 class InputColour:
     """The user's word on what a source's YUV numbers mean (``--input-matrix``,
-    ``--input-range``): it overrides any tag and any default, part by part."""
+    ``--input-range``, ``--input-chroma-siting``): it overrides any tag and any default, part
+    by part."""
 
     matrix: str | None = None
     full_range: bool | None = None
+    chroma_siting: str | None = None
 
     @classmethod
-    def parse(cls, matrix: str | None = None, range: str | None = None) -> InputColour:  # noqa: A002
+    def parse(
+        cls,
+        matrix: str | None = None,
+        range: str | None = None,  # noqa: A002
+        chroma_siting: str | None = None,
+    ) -> InputColour:
         if matrix is not None and matrix not in LUMA_COEFFICIENTS:
             raise ParameterError(
                 f"input matrix {quoted(matrix)} is unknown; use {', '.join(MATRICES)}"
             )
         if range is not None and range not in RANGES:
             raise ParameterError(f"input range {quoted(range)} is unknown; use limited or full")
-        return cls(matrix, None if range is None else range == "full")
+        if chroma_siting is not None and chroma_siting not in CHROMA_SITINGS:
+            raise ParameterError(
+                f"input chroma siting {quoted(chroma_siting)} is unknown; use left or center"
+            )
+        return cls(matrix, None if range is None else range == "full", chroma_siting)
 
     def __bool__(self) -> bool:
-        return self.matrix is not None or self.full_range is not None
+        return any(x is not None for x in (self.matrix, self.full_range, self.chroma_siting))
 
     def apply(self, spec: YuvSpec | None) -> YuvSpec | None:
         """``spec`` with what the user stated put in; an RGB frame (None) stays RGB."""
@@ -146,6 +169,7 @@ class InputColour:
         return YuvSpec(
             self.matrix if self.matrix is not None else spec.matrix,
             self.full_range if self.full_range is not None else spec.full_range,
+            self.chroma_siting if self.chroma_siting is not None else spec.chroma_siting,
         )
 
 
@@ -204,160 +228,42 @@ def hsl_to_rgb(hue: np.ndarray, sat: np.ndarray, light: np.ndarray) -> np.ndarra
     return rgb
 
 
-# CSS Color Module Level 4 named colours.
-CSS_COLORS: dict[str, str] = dict(
-    item.split(":")
-    for item in [
-        "aliceblue:f0f8ff",
-        "antiquewhite:faebd7",
-        "aqua:00ffff",
-        "aquamarine:7fffd4",
-        "azure:f0ffff",
-        "beige:f5f5dc",
-        "bisque:ffe4c4",
-        "black:000000",
-        "blanchedalmond:ffebcd",
-        "blue:0000ff",
-        "blueviolet:8a2be2",
-        "brown:a52a2a",
-        "burlywood:deb887",
-        "cadetblue:5f9ea0",
-        "chartreuse:7fff00",
-        "chocolate:d2691e",
-        "coral:ff7f50",
-        "cornflowerblue:6495ed",
-        "cornsilk:fff8dc",
-        "crimson:dc143c",
-        "cyan:00ffff",
-        "darkblue:00008b",
-        "darkcyan:008b8b",
-        "darkgoldenrod:b8860b",
-        "darkgray:a9a9a9",
-        "darkgreen:006400",
-        "darkgrey:a9a9a9",
-        "darkkhaki:bdb76b",
-        "darkmagenta:8b008b",
-        "darkolivegreen:556b2f",
-        "darkorange:ff8c00",
-        "darkorchid:9932cc",
-        "darkred:8b0000",
-        "darksalmon:e9967a",
-        "darkseagreen:8fbc8f",
-        "darkslateblue:483d8b",
-        "darkslategray:2f4f4f",
-        "darkslategrey:2f4f4f",
-        "darkturquoise:00ced1",
-        "darkviolet:9400d3",
-        "deeppink:ff1493",
-        "deepskyblue:00bfff",
-        "dimgray:696969",
-        "dimgrey:696969",
-        "dodgerblue:1e90ff",
-        "firebrick:b22222",
-        "floralwhite:fffaf0",
-        "forestgreen:228b22",
-        "fuchsia:ff00ff",
-        "gainsboro:dcdcdc",
-        "ghostwhite:f8f8ff",
-        "gold:ffd700",
-        "goldenrod:daa520",
-        "gray:808080",
-        "green:008000",
-        "greenyellow:adff2f",
-        "grey:808080",
-        "honeydew:f0fff0",
-        "hotpink:ff69b4",
-        "indianred:cd5c5c",
-        "indigo:4b0082",
-        "ivory:fffff0",
-        "khaki:f0e68c",
-        "lavender:e6e6fa",
-        "lavenderblush:fff0f5",
-        "lawngreen:7cfc00",
-        "lemonchiffon:fffacd",
-        "lightblue:add8e6",
-        "lightcoral:f08080",
-        "lightcyan:e0ffff",
-        "lightgoldenrodyellow:fafad2",
-        "lightgray:d3d3d3",
-        "lightgreen:90ee90",
-        "lightgrey:d3d3d3",
-        "lightpink:ffb6c1",
-        "lightsalmon:ffa07a",
-        "lightseagreen:20b2aa",
-        "lightskyblue:87cefa",
-        "lightslategray:778899",
-        "lightslategrey:778899",
-        "lightsteelblue:b0c4de",
-        "lightyellow:ffffe0",
-        "lime:00ff00",
-        "limegreen:32cd32",
-        "linen:faf0e6",
-        "magenta:ff00ff",
-        "maroon:800000",
-        "mediumaquamarine:66cdaa",
-        "mediumblue:0000cd",
-        "mediumorchid:ba55d3",
-        "mediumpurple:9370db",
-        "mediumseagreen:3cb371",
-        "mediumslateblue:7b68ee",
-        "mediumspringgreen:00fa9a",
-        "mediumturquoise:48d1cc",
-        "mediumvioletred:c71585",
-        "midnightblue:191970",
-        "mintcream:f5fffa",
-        "mistyrose:ffe4e1",
-        "moccasin:ffe4b5",
-        "navajowhite:ffdead",
-        "navy:000080",
-        "oldlace:fdf5e6",
-        "olive:808000",
-        "olivedrab:6b8e23",
-        "orange:ffa500",
-        "orangered:ff4500",
-        "orchid:da70d6",
-        "palegoldenrod:eee8aa",
-        "palegreen:98fb98",
-        "paleturquoise:afeeee",
-        "palevioletred:db7093",
-        "papayawhip:ffefd5",
-        "peachpuff:ffdab9",
-        "peru:cd853f",
-        "pink:ffc0cb",
-        "plum:dda0dd",
-        "powderblue:b0e0e6",
-        "purple:800080",
-        "rebeccapurple:663399",
-        "red:ff0000",
-        "rosybrown:bc8f8f",
-        "royalblue:4169e1",
-        "saddlebrown:8b4513",
-        "salmon:fa8072",
-        "sandybrown:f4a460",
-        "seagreen:2e8b57",
-        "seashell:fff5ee",
-        "sienna:a0522d",
-        "silver:c0c0c0",
-        "skyblue:87ceeb",
-        "slateblue:6a5acd",
-        "slategray:708090",
-        "slategrey:708090",
-        "snow:fffafa",
-        "springgreen:00ff7f",
-        "steelblue:4682b4",
-        "tan:d2b48c",
-        "teal:008080",
-        "thistle:d8bfd8",
-        "tomato:ff6347",
-        "turquoise:40e0d0",
-        "violet:ee82ee",
-        "wheat:f5deb3",
-        "white:ffffff",
-        "whitesmoke:f5f5f5",
-        "yellow:ffff00",
-        "yellowgreen:9acd32",
-    ]
-)
+# CSS Color Module Level 4 named colours, name:hex.
+_CSS_TABLE = """
+aliceblue:f0f8ff antiquewhite:faebd7 aqua:00ffff aquamarine:7fffd4 azure:f0ffff
+beige:f5f5dc bisque:ffe4c4 black:000000 blanchedalmond:ffebcd blue:0000ff
+blueviolet:8a2be2 brown:a52a2a burlywood:deb887 cadetblue:5f9ea0 chartreuse:7fff00
+chocolate:d2691e coral:ff7f50 cornflowerblue:6495ed cornsilk:fff8dc crimson:dc143c
+cyan:00ffff darkblue:00008b darkcyan:008b8b darkgoldenrod:b8860b darkgray:a9a9a9
+darkgreen:006400 darkgrey:a9a9a9 darkkhaki:bdb76b darkmagenta:8b008b
+darkolivegreen:556b2f darkorange:ff8c00 darkorchid:9932cc darkred:8b0000
+darksalmon:e9967a darkseagreen:8fbc8f darkslateblue:483d8b darkslategray:2f4f4f
+darkslategrey:2f4f4f darkturquoise:00ced1 darkviolet:9400d3 deeppink:ff1493
+deepskyblue:00bfff dimgray:696969 dimgrey:696969 dodgerblue:1e90ff firebrick:b22222
+floralwhite:fffaf0 forestgreen:228b22 fuchsia:ff00ff gainsboro:dcdcdc ghostwhite:f8f8ff
+gold:ffd700 goldenrod:daa520 gray:808080 green:008000 greenyellow:adff2f grey:808080
+honeydew:f0fff0 hotpink:ff69b4 indianred:cd5c5c indigo:4b0082 ivory:fffff0 khaki:f0e68c
+lavender:e6e6fa lavenderblush:fff0f5 lawngreen:7cfc00 lemonchiffon:fffacd
+lightblue:add8e6 lightcoral:f08080 lightcyan:e0ffff lightgoldenrodyellow:fafad2
+lightgray:d3d3d3 lightgreen:90ee90 lightgrey:d3d3d3 lightpink:ffb6c1 lightsalmon:ffa07a
+lightseagreen:20b2aa lightskyblue:87cefa lightslategray:778899 lightslategrey:778899
+lightsteelblue:b0c4de lightyellow:ffffe0 lime:00ff00 limegreen:32cd32 linen:faf0e6
+magenta:ff00ff maroon:800000 mediumaquamarine:66cdaa mediumblue:0000cd
+mediumorchid:ba55d3 mediumpurple:9370db mediumseagreen:3cb371 mediumslateblue:7b68ee
+mediumspringgreen:00fa9a mediumturquoise:48d1cc mediumvioletred:c71585
+midnightblue:191970 mintcream:f5fffa mistyrose:ffe4e1 moccasin:ffe4b5 navajowhite:ffdead
+navy:000080 oldlace:fdf5e6 olive:808000 olivedrab:6b8e23 orange:ffa500 orangered:ff4500
+orchid:da70d6 palegoldenrod:eee8aa palegreen:98fb98 paleturquoise:afeeee
+palevioletred:db7093 papayawhip:ffefd5 peachpuff:ffdab9 peru:cd853f pink:ffc0cb
+plum:dda0dd powderblue:b0e0e6 purple:800080 rebeccapurple:663399 red:ff0000
+rosybrown:bc8f8f royalblue:4169e1 saddlebrown:8b4513 salmon:fa8072 sandybrown:f4a460
+seagreen:2e8b57 seashell:fff5ee sienna:a0522d silver:c0c0c0 skyblue:87ceeb
+slateblue:6a5acd slategray:708090 slategrey:708090 snow:fffafa springgreen:00ff7f
+steelblue:4682b4 tan:d2b48c teal:008080 thistle:d8bfd8 tomato:ff6347 turquoise:40e0d0
+violet:ee82ee wheat:f5deb3 white:ffffff whitesmoke:f5f5f5 yellow:ffff00
+yellowgreen:9acd32
+"""
+CSS_COLORS: dict[str, str] = dict(item.split(":") for item in _CSS_TABLE.split())
 
 _HEX = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 

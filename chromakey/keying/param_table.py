@@ -63,7 +63,8 @@ F32 = np.float32
 
 # Indices into the kernels' int64 vector: the settings' (from the table), then the frame's
 # and the call's (set by the CPU keyer per frame; I_HOLD: 1 where the still hold has the
-# previous frame's state to read).
+# previous frame's state to read; I_CENTRED: 1 where the frame's chroma is centred across,
+# YuvSpec.centred).
 (
     I_KEY,
     I_GUIDE_R,
@@ -85,11 +86,14 @@ F32 = np.float32
     I_PALE,
     I_NEAR,
     I_HOLD,
+    I_CENTRED,
     N_INTS,
-) = range(21)
+) = range(22)
 
 # The int slots the frame and the call set (the CPU keyer, per frame); the table fills the rest.
-_CALL_INTS = {I_TILES, I_BG_KIND, I_CHANNELS, I_LAYOUT, I_FX, I_FY, I_YUV, I_PREFILLED, I_HOLD}
+_CALL_INTS = {
+    I_TILES, I_BG_KIND, I_CHANNELS, I_LAYOUT, I_FX, I_FY, I_YUV, I_PREFILLED, I_HOLD, I_CENTRED
+}  # fmt: skip
 SETTINGS_INTS = frozenset(range(N_INTS)) - _CALL_INTS
 
 Value = float | int | tuple[float, float]

@@ -4,6 +4,7 @@ else to RGB. Shared by the file and the network sources."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import av
@@ -41,7 +42,7 @@ def to_frame(
     name = av_frame.format.name
     spec = YuvSpec.for_frame(av_frame.colorspace, av_frame.color_range, w, h, untagged)
     if name in _FULL_RANGE_FORMATS:
-        spec = YuvSpec(spec.matrix, True)
+        spec = dataclasses.replace(spec, full_range=True)
     time = float(av_frame.time) if av_frame.pts is not None else fallback_time
     cw, ch = _chroma_size(av_frame)
     comps = av_frame.format.components

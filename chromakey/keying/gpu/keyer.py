@@ -226,6 +226,7 @@ class GpuKeyer:
             _set(prog, "layout_rgb", 0)
             _set(prog, "chroma_factors", frame.chroma_factors)
             _set(prog, "chroma_size", (u.shape[1], u.shape[0]))
+            _set(prog, "chroma_centred", int(frame.spec.centred))
             _set(prog, "yuv_matrix", tuple(float(x) for x in m32.T.reshape(-1)))
             _set(prog, "yuv_offset", tuple(float(x) for x in off))
 

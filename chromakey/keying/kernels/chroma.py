@@ -1,7 +1,7 @@
-"""The chroma guide on a band's chroma rows (cpu.chroma_luma and cpu.chroma_slopes): the
-luma on the chroma grid and each chroma sample's slopes against it, faded by how much of the
-window's chroma they explain (cpu.fit_share), for the decode of the band's rows
-(pixels._decode_rows)."""
+"""The chroma guide on a band's chroma rows (cpu.chroma_luma or cpu.centred_luma, by the
+frame's siting, and cpu.chroma_slopes): the luma on the chroma grid and each chroma sample's
+slopes against it, faded by how much of the window's chroma they explain (cpu.fit_share), for
+the decode of the band's rows (pixels._decode_rows)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from numba import njit
 
 from .. import reference as cpu
 from ..param_table import (
+    I_CENTRED,
     I_FX,
     I_FY,
     ramp,
@@ -204,21 +205,25 @@ def _chroma_guide(
     buf: np.ndarray,
     line: np.ndarray,
 ) -> None:
-    """buf[B_CY] and buf[B_CSU], buf[B_CSV]: luma and slopes at chroma rows [ka, kb) of
-    chroma_span (row k at index k − ja), for rows [a, b) of the frame."""
+    """buf[B_CY] and buf[B_CSU], buf[B_CSV]: luma (the frame's siting's) and slopes at chroma
+    rows [ka, kb) of chroma_span (row k at index k − ja), for rows [a, b) of the frame."""
     fx, fy = ints[I_FX], ints[I_FY]
+    centred = ints[I_CENTRED] != 0
     ch, cw = u.shape
     ka, kb, ja = chroma_span(ints, ch, a, b)
     jb = min(kb + _CHROMA_R, ch)
     s = F32(1.0 / 255.0)
     tu, tv, tq = line[0, :cw], line[1, :cw], line[3, :cw]
     yq, tqu, tqv = line[5, :cw], line[6, :cw], line[7, :cw]
-    # Luma on the chroma grid by both sitings, and the window's horizontal sums of the eleven
-    # products.
+    # Luma on the chroma grid by both sitings (yc the frame's own, yq the other), and the
+    # window's horizontal sums of the eleven products.
     for k in range(ja, jb):
         i = k - ja
         yc = buf[B_CY, i, :cw]
-        _chroma_luma_row(y, fx, fy, k, line[2], yc, yq)
+        if centred:
+            _chroma_luma_row(y, fx, fy, k, line[2], yq, yc)
+        else:
+            _chroma_luma_row(y, fx, fy, k, line[2], yc, yq)
         u0, v0 = u[k], v[k]
         for j in range(cw):
             tu[j] = F32(u0[j]) * s

@@ -17,6 +17,7 @@ from ...core.screenmap import ScreenMap, keyed_params
 from .. import reference as cpu
 from ..param_table import (
     I_BG_KIND,
+    I_CENTRED,
     I_FX,
     I_FY,
     I_HALO,
@@ -194,6 +195,7 @@ class CpuKeyer:
             yplane, uplane, vplane = frame.planes
             rgbp = NO_IMAGE
             ints[I_FX], ints[I_FY] = frame.chroma_factors
+            ints[I_CENTRED] = int(frame.spec.centred)
             lw = cpu.luma_weights(frame)
         frame_planes = (yplane, uplane, vplane, rgbp)
         hold, valid = self._held.begin(held_key, h, w, hold_on, frame_planes)

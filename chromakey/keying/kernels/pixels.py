@@ -4,6 +4,7 @@ import numpy as np
 from numba import njit
 
 from ..param_table import (
+    I_CENTRED,
     I_FX,
     I_FY,
     I_KEY,
@@ -63,8 +64,9 @@ from .windows import _hreduce, _vreduce
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _upsample_row(c: np.ndarray, out: np.ndarray, fx: int) -> None:
-    """cpu.upsample_chroma along a row: column 2j = c[j], 2j+1 = (c[j] + c[j+1]) / 2, clamped."""
+def _upsample_row(c: np.ndarray, out: np.ndarray, fx: int, centred: bool) -> None:
+    """cpu.upsample_chroma along a row: column 2j = c[j], 2j+1 = (c[j] + c[j+1]) / 2, clamped;
+    ``centred``: 2j = .75 c[j] + .25 c[j−1], 2j+1 = .75 c[j] + .25 c[j+1], clamped."""
     w = out.shape[0]
     cw = c.shape[0]
     if fx == 1:
@@ -73,6 +75,9 @@ def _upsample_row(c: np.ndarray, out: np.ndarray, fx: int) -> None:
             out[x] = c[x]
         for x in range(m, w):
             out[x] = c[cw - 1]
+        return
+    if centred:
+        _upsample_centred(c, out)
         return
     we, wo = (w + 1) // 2, w // 2
     # Columns 2j and 2j + 1 together while c[j + 1] exists: one pass, two loads and two
@@ -87,6 +92,28 @@ def _upsample_row(c: np.ndarray, out: np.ndarray, fx: int) -> None:
         out[2 * j] = c[j] if j < me else c[cw - 1]
     for j in range(m, wo):  # past c's last column: clamped to it
         out[2 * j + 1] = (c[min(j, cw - 1)] + c[cw - 1]) * F32(0.5)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _upsample_centred(c: np.ndarray, out: np.ndarray) -> None:
+    """_upsample_row for chroma centred across, in cpu._centred_rows's order (.75 c[j] first)."""
+    w = out.shape[0]
+    cw = c.shape[0]
+    we, wo = (w + 1) // 2, w // 2
+    m = max(min(wo, cw - 1), 1)  # interior j: c[j − 1] and c[j + 1] both exist
+    out[0] = F32(0.75) * c[0] + F32(0.25) * c[0]
+    if wo > 0:
+        out[1] = F32(0.75) * c[0] + F32(0.25) * c[min(1, cw - 1)]
+    for j in range(1, m):
+        a = F32(0.75) * c[j]
+        out[2 * j] = a + F32(0.25) * c[j - 1]
+        out[2 * j + 1] = a + F32(0.25) * c[j + 1]
+    for j in range(m, we):
+        q = min(j, cw - 1)
+        out[2 * j] = F32(0.75) * c[q] + F32(0.25) * c[min(j - 1, cw - 1)]
+    for j in range(m, wo):
+        q = min(j, cw - 1)
+        out[2 * j + 1] = F32(0.75) * c[q] + F32(0.25) * c[min(j + 1, cw - 1)]
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
@@ -122,6 +149,7 @@ def _decode_rows(
                 pb[x] = F32(src[x, 2]) * s
         return
     fx, fy = ints[I_FX], ints[I_FY]
+    centred = ints[I_CENTRED] != 0
     m00, yoff, off1, off2 = dec[0], dec[1], dec[3], dec[4]
     m02, m11, m12, m21 = dec[5], dec[6], dec[7], dec[8]
     ch = u.shape[0]
@@ -160,11 +188,11 @@ def _decode_rows(
             csu[j] = F32(0.75) * s0[j] + F32(0.25) * s1[j]
             csv[j] = F32(0.75) * t0[j] + F32(0.25) * t1[j]
             cy[j] = F32(0.75) * l0[j] + F32(0.25) * l1[j]
-        _upsample_row(cu, uu, fx)
-        _upsample_row(cv, vv, fx)
-        _upsample_row(csu, usu, fx)
-        _upsample_row(csv, usv, fx)
-        _upsample_row(cy, ucy, fx)
+        _upsample_row(cu, uu, fx, centred)
+        _upsample_row(cv, vv, fx, centred)
+        _upsample_row(csu, usu, fx, centred)
+        _upsample_row(csv, usv, fx, centred)
+        _upsample_row(cy, ucy, fx, centred)
         for x in range(w):
             yn = F32(yr[x]) * s
             d = yn - ucy[x]  # cpu.guided_chroma: + slope × luma's detail below the chroma grid

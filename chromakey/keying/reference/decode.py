@@ -22,11 +22,15 @@ from .windows import box_sum
 # window is such a mix, though: where three colours meet (skin, hair and the screen), or noise
 # moves chroma, one slope against luma explains little of the window's chroma and would carry
 # the wrong colour to every pixel; there the slope fades out to the bilinear chroma.
-# Encoders site chroma two ways: H.264's (co-sited with even columns, [1, 2, 1] across) and
-# centred (each 2×2 block averaged: JPEG, and libyuv's RGB → I420, which WebRTC senders use).
-# A one-pixel strand in an odd column lands whole in one centred sample, but the co-sited
+# Encoders site chroma two ways (YuvSpec.chroma_siting): H.264's (co-sited with even columns,
+# [1, 2, 1] across) and centred (each 2×2 block averaged: JPEG, FFmpeg's swscale and libyuv's
+# RGB → I420). The decode reads the frame's siting, H.264's unless the user states otherwise:
+# its bilinear taps and the luma its slope is fitted against. Read with the wrong one, every
+# edge's chroma moves half a pixel (measured: 10–60% more SAD on the footage clips). A
+# one-pixel strand in an odd column lands whole in one centred sample, but the co-sited
 # model's luma splits it between two, so that model explains the window poorly where its
-# slope matters most. A window keeps its slope if either model explains its chroma.
+# slope matters most: a window keeps its slope if either model explains its chroma, its own
+# siting's on the looser ramp.
 
 # Chroma samples either side of the window the slope is fitted over (3×3 samples: 6×6 px).
 CHROMA_GUIDE_RADIUS = 1
@@ -59,31 +63,24 @@ CHROMA_FIT_EPS = (0.5 / 255.0) ** 2
 CHROMA_GUIDE_ROWS = 2 * (CHROMA_GUIDE_RADIUS + 2)
 
 
-def upsample_chroma(c: np.ndarray, fx: int, fy: int, width: int, height: int) -> np.ndarray:
-    """Bilinear chroma upsampling, H.264 siting: co-sited horizontally, centred vertically.
+def upsample_chroma(
+    c: np.ndarray, fx: int, fy: int, width: int, height: int, centred: bool = False
+) -> np.ndarray:
+    """Bilinear chroma upsampling, centred vertically; horizontally co-sited (H.264's siting)
+    or, with ``centred``, centred as vertically.
 
     These are the weights a GPU's linear filter gives when the chroma texture
-    is sampled at (x/2 + 0.5, (y + 0.5)/2) in texel units with edges clamped:
-    row 2k = 0.75·c[k] + 0.25·c[k−1], row 2k+1 = 0.75·c[k] + 0.25·c[k+1], column 2j = c[j],
-    column 2j+1 = 0.5·(c[j] + c[j+1]), indices clamped to the plane.
+    is sampled at (x/2 + 0.5, (y + 0.5)/2) in texel units ((x + 0.5)/2 across if centred)
+    with edges clamped: row 2k = 0.75·c[k] + 0.25·c[k−1], row 2k+1 = 0.75·c[k] + 0.25·c[k+1],
+    column 2j = c[j], column 2j+1 = 0.5·(c[j] + c[j+1]) (centred: as the rows), indices
+    clamped to the plane.
     """
     c = c.astype(F32)
     if fy == 2:
-        ne, no = (height + 1) // 2, height // 2  # even and odd output rows
-        if c.shape[0] < ne:  # too few chroma rows (one row broadcasts): repeat the last
-            c = c[np.minimum(np.arange(ne), c.shape[0] - 1)]
-        ch = c.shape[0]
-        up = np.empty((height, c.shape[1]), F32)
-        near = F32(0.75) * c[:ne]
-        far = F32(0.25) * c[: min(ne + 1, ch)]
-        even, odd = up[0::2], up[1::2]
-        np.add(near[:1], far[:1], out=even[:1])  # row 0: its previous row is itself
-        np.add(near[1:ne], far[: ne - 1], out=even[1:])
-        m = min(no, ch - 1)  # odd rows whose next chroma row exists
-        np.add(near[:m], far[1 : m + 1], out=odd[:m])
-        np.add(near[m:no], far[ch - 1 : ch], out=odd[m:])  # the last row: next is itself
-        c = up
-    if fx == 2:
+        c = _centred_rows(c, height)
+    if fx == 2 and centred:
+        c = np.ascontiguousarray(_centred_rows(np.ascontiguousarray(c.T), width).T)
+    elif fx == 2:
         we, wo = (width + 1) // 2, width // 2  # even and odd output columns
         if c.shape[1] < we:
             c = c[:, np.minimum(np.arange(we), c.shape[1] - 1)]
@@ -97,6 +94,25 @@ def upsample_chroma(c: np.ndarray, fx: int, fy: int, width: int, height: int) ->
         np.multiply(odd, F32(0.5), out=odd)
         c = up
     return c
+
+
+def _centred_rows(c: np.ndarray, height: int) -> np.ndarray:
+    """``height`` rows from chroma rows that sit between two output rows each: row 2k =
+    0.75·c[k] + 0.25·c[k−1], row 2k+1 = 0.75·c[k] + 0.25·c[k+1], indices clamped."""
+    ne, no = (height + 1) // 2, height // 2  # even and odd output rows
+    if c.shape[0] < ne:  # too few chroma rows (one row broadcasts): repeat the last
+        c = c[np.minimum(np.arange(ne), c.shape[0] - 1)]
+    ch = c.shape[0]
+    up = np.empty((height, c.shape[1]), F32)
+    near = F32(0.75) * c[:ne]
+    far = F32(0.25) * c[: min(ne + 1, ch)]
+    even, odd = up[0::2], up[1::2]
+    np.add(near[:1], far[:1], out=even[:1])  # row 0: its previous row is itself
+    np.add(near[1:ne], far[: ne - 1], out=even[1:])
+    m = min(no, ch - 1)  # odd rows whose next chroma row exists
+    np.add(near[:m], far[1 : m + 1], out=odd[:m])
+    np.add(near[m:no], far[ch - 1 : ch], out=odd[m:])  # the last row: next is itself
+    return up
 
 
 def chroma_luma(y: np.ndarray, fx: int, fy: int, cw: int, ch: int) -> np.ndarray:
@@ -144,9 +160,10 @@ def _row_pairs(y: np.ndarray, fy: int, ch: int) -> np.ndarray:
 def chroma_slopes(
     yc: np.ndarray, yq: np.ndarray, u: np.ndarray, v: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per chroma sample, the slopes of ``u`` and ``v`` against luma ``yc`` (chroma_luma)
-    over its window, cov / (var + CHROMA_GUIDE_EPS), each times the fit share: how well the
-    window's chroma is explained by ``yc`` or by ``yq`` (centred_luma). Edges clamped."""
+    """Per chroma sample, the slopes of ``u`` and ``v`` against luma ``yc`` (the stream's own
+    siting's: chroma_luma, or centred_luma for centred chroma) over its window,
+    cov / (var + CHROMA_GUIDE_EPS), each times the fit share: how well the window's chroma is
+    explained by ``yc`` or by ``yq`` (the other siting's luma). Edges clamped."""
     r = CHROMA_GUIDE_RADIUS
     n = F32(1.0 / (2 * r + 1) ** 2)
 
@@ -176,31 +193,34 @@ def fit_r2(var: np.ndarray, var_c: np.ndarray, cov_u: np.ndarray, cov_v: np.ndar
     return result
 
 
-def fit_share(r2: np.ndarray, r2_centred: np.ndarray) -> np.ndarray:
+def fit_share(r2: np.ndarray, r2_other: np.ndarray) -> np.ndarray:
     """How much of a window's slopes the decode takes: CHROMA_GUIDE_FIT's ramp on the
-    co-sited model's r², or CHROMA_SITING_FIT's on the centred model's, whichever is more."""
-    co_sited = soft_step(*CHROMA_GUIDE_FIT, r2)
-    result: np.ndarray = np.maximum(co_sited, soft_step(*CHROMA_SITING_FIT, r2_centred))
+    stream's own siting's r², or CHROMA_SITING_FIT's on the other siting's, whichever is more."""
+    own = soft_step(*CHROMA_GUIDE_FIT, r2)
+    result: np.ndarray = np.maximum(own, soft_step(*CHROMA_SITING_FIT, r2_other))
     return result
 
 
 def guided_chroma(
-    y: np.ndarray, u: np.ndarray, v: np.ndarray, fx: int, fy: int
+    y: np.ndarray, u: np.ndarray, v: np.ndarray, fx: int, fy: int, centred: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Full-resolution chroma from subsampled planes, guided by luma (all float 0–1 code
-    values, before the matrix): bilinear chroma + slope × (luma − bilinear chroma-grid luma).
+    values, before the matrix): bilinear chroma + slope × (luma − bilinear chroma-grid luma),
+    chroma sited as H.264's or, with ``centred``, centred across (YuvSpec.chroma_siting).
     """
     h, w = y.shape
     if fx == 1 and fy == 1:
         return u, v
     ch, cw = u.shape
     yc = chroma_luma(y, fx, fy, cw, ch)
-    detail = y - upsample_chroma(yc, fx, fy, w, h)
-    out = []
     yq = centred_luma(y, fx, fy, cw, ch)
+    if centred:
+        yc, yq = yq, yc
+    detail = y - upsample_chroma(yc, fx, fy, w, h, centred)
+    out = []
     for c, s in zip((u, v), chroma_slopes(yc, yq, u, v), strict=True):
-        slope = upsample_chroma(s, fx, fy, w, h)
-        out.append(upsample_chroma(c, fx, fy, w, h) + slope * detail)
+        slope = upsample_chroma(s, fx, fy, w, h, centred)
+        out.append(upsample_chroma(c, fx, fy, w, h, centred) + slope * detail)
     return out[0], out[1]
 
 
@@ -267,7 +287,7 @@ def _decode_yuv(
     s = F32(1.0 / 255.0)
     yy = y.astype(F32)
     np.multiply(yy, s, out=yy)
-    uu, vv = guided_chroma(yy, u.astype(F32) * s, v.astype(F32) * s, fx, fy)
+    uu, vv = guided_chroma(yy, u.astype(F32) * s, v.astype(F32) * s, fx, fy, spec.centred)
     np.multiply(yy, m[0, 0], out=yy)
     np.subtract(yy, F32(m[0, 0] * off[0]), out=yy)
     uu = np.subtract(uu, F32(off[1]))
