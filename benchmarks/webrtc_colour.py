@@ -15,7 +15,10 @@ publisher signalled (an H.264 VUI; VP8 carries none). The truth is
   picture is converted by FFmpeg's default RGB→YUV (swscale) before libx264.
 
 Per publisher and per candidate (matrix, range), the error between the RGB the received YUV
-decodes to and the truth: median and maximum over the sample points, in levels (0–255).
+decodes to and the truth: median and maximum over the sample points, in levels (0–255). For
+the canvas, also where its chroma sits across (chroma_shift): the patches' chroma edges against
+their luma edges with chroma read as H.264 sites it, 0 px for H.264's siting, −0.5 px for
+centred (``--input-chroma-siting``).
 """
 
 from __future__ import annotations
@@ -90,6 +93,40 @@ def _sample(planes: dict[str, np.ndarray], x: int, y: int, r: int = 4) -> np.nda
     u = planes["u"][cy - cr : cy + cr, cx - cr : cx + cr].mean()
     v = planes["v"][cy - cr : cy + cr, cx - cr : cx + cr].mean()
     return np.array([yy, u, v])
+
+
+def chroma_shift(
+    planes: dict[str, np.ndarray], boxes: list[tuple[str, int, int, int, int]]
+) -> float:
+    """Where the chroma's edges sit against luma's, in luma pixels, with chroma read as H.264
+    sites it (sample j on column 2j): 0 for H.264-sited chroma, −0.5 for centred (each sample
+    on its 2×2 block's centre). Each patch's left and right edge, over the middle half of its
+    rows: the centroid of luma's steps between columns, and of U's and V's between samples,
+    each step signed by its edge's direction (ringing counts against it); a codec's blur is
+    symmetric and leaves a centroid where it was. The mean weighted by chroma's step."""
+    total = weight = 0.0
+    for _colour, x, y, bw, bh in boxes:
+        r0, r1 = y + bh // 4, y + 3 * bh // 4
+        luma = planes["y"][r0:r1].mean(0)
+        for edge in (x, x + bw):  # the first column inside, the first past: both even
+            ks = np.arange(edge - 4, edge + 5)
+            d = luma[ks] - luma[ks - 1]  # the step between columns k − 1 and k, at k − 0.5
+            if abs(float(d.sum())) < 2.0:  # luma hardly steps here (a codec's worst)
+                continue
+            d = d * np.sign(d.sum())
+            at_luma = float((d * (ks - 0.5)).sum() / d.sum())
+            js = np.arange(edge // 2 - 3, edge // 2 + 4)
+            for name in ("u", "v"):
+                c = planes[name][r0 // 2 : r1 // 2].mean(0)
+                dc = c[js] - c[js - 1]  # between samples j − 1 and j: at 2j − 1, H.264 sited
+                step = abs(float(dc.sum()))
+                if step < 2.0:
+                    continue
+                dc = dc * np.sign(dc.sum())
+                at_chroma = float((dc * (2 * js - 1)).sum() / dc.sum())
+                total += step * (at_chroma - at_luma)
+                weight += step
+    return total / weight
 
 
 def _truth_points(kind: str, reports: list[str]) -> list[tuple[int, int, tuple[int, int, int]]]:
@@ -173,11 +210,14 @@ def measure(kind: str, tmp: Path) -> dict:
         planes = {k: data[k] for k in ("y", "u", "v")}
         tag = json.loads(str(data["tag"]))
         truth = _truth_points(kind, reports.lines if reports is not None else [])
+        canvas = kind.startswith("chromium-canvas")
         return {
             "kind": kind,
             "codec": codec,
             "tag": tag,
             "samples": [(x, y, rgb, _sample(planes, x, y).tolist()) for x, y, rgb in truth],
+            # Only the canvas has edges whose place is known (the patches').
+            "chroma shift": chroma_shift(planes, patch_boxes(*SIZE)) if canvas else None,
         }
     finally:
         netns.close()
@@ -201,8 +241,8 @@ def fit(result: dict) -> dict[str, tuple[float, float]]:
 
 def table(results: list[dict]) -> str:
     names = [f"{m} {'full' if f else 'limited'}" for m, f in CANDIDATES]
-    head = "| publisher | codec | signalled | " + " | ".join(names) + " | best |"
-    rows = [head, "|" + "---|" * (len(names) + 4)]
+    head = "| publisher | codec | signalled | " + " | ".join(names) + " | best | chroma shift px |"
+    rows = [head, "|" + "---|" * (len(names) + 5)]
     for r in results:
         scores = fit(r)
         best = min(scores, key=lambda k: scores[k])
@@ -210,7 +250,13 @@ def table(results: list[dict]) -> str:
             "none" if r["tag"] is None else f"{r['tag'][0]} {'full' if r['tag'][1] else 'limited'}"
         )
         cells = [f"{scores[n][0]:.1f} / {scores[n][1]:.1f}" for n in names]
-        rows.append(f"| {r['kind']} | {r['codec']} | {tag} | " + " | ".join(cells) + f" | {best} |")
+        shift = r.get("chroma shift")
+        sited = "—" if shift is None else f"{shift:+.2f} ({'center' if shift < -0.25 else 'left'})"
+        rows.append(
+            f"| {r['kind']} | {r['codec']} | {tag} | "
+            + " | ".join(cells)
+            + f" | {best} | {sited} |"
+        )
     return "\n".join(rows)
 
 

@@ -161,3 +161,27 @@ def test_the_siting_benchmark_runs_both_encoders_both_ways(tmp_path, capsys):
         "footage_girl-1_avatar_clean_320x180_2f.mp4",
         "footage_girl-1_avatar_clean_chroma-center_320x180_2f.mp4",
     ]
+
+
+def test_the_publishers_siting_measure_tells_the_two_apart():
+    """benchmarks/webrtc_colour.py's chroma_shift on the canvas page's patches: 0 px for our
+    encoder's chroma, −0.5 px for swscale's (the page's picture, 640×360, no codec)."""
+    from benchmarks.webrtc_colour import SIZE, chroma_shift
+
+    from webrtc_patches import SCREEN, patch_boxes
+
+    w, h = SIZE
+    rgb = np.empty((h, w, 3), F32)
+    rgb[:] = np.array([int(SCREEN[i : i + 2], 16) for i in (1, 3, 5)]) / 255
+    boxes = patch_boxes(w, h)
+    for colour, x, y, bw, bh in boxes:
+        rgb[y : y + bh, x : x + bw] = (
+            np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)]) / 255
+        )
+
+    def shift(yuv: np.ndarray) -> float:
+        y, u, v = (p.astype(np.float64) for p in _planes(yuv, h, w))
+        return chroma_shift({"y": y, "u": u, "v": v}, boxes)
+
+    assert abs(shift(rgb_to_yuv420p(rgb))) < 0.02
+    assert abs(shift(swscale_yuv420p(rgb)) + 0.5) < 0.02

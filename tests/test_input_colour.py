@@ -87,7 +87,9 @@ def test_untagged_webrtc_default_fills_only_what_the_tag_leaves_unsaid():
     from chromakey.core.color import WEBRTC_UNTAGGED
 
     assert YuvSpec.for_frame(2, 0, 640, 360, WEBRTC_UNTAGGED) == WEBRTC_UNTAGGED
-    assert YuvSpec.for_frame(5, 1, 640, 360, WEBRTC_UNTAGGED) == YuvSpec("bt601", False)
+    # No tag states a siting: a tagged WebRTC frame keeps the publishers' (centred).
+    tagged = YuvSpec.for_frame(5, 1, 640, 360, WEBRTC_UNTAGGED)
+    assert tagged == YuvSpec("bt601", False, "center")
     assert YuvSpec.for_frame(2, 1, 640, 360, WEBRTC_UNTAGGED).full_range is False
     assert YuvSpec.for_frame(2, 0, 640, 360) == YuvSpec("bt601", False)  # files: as before
 

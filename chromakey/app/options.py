@@ -72,7 +72,8 @@ def add_colour_options(p: argparse.ArgumentParser) -> None:
         "--input-chroma-siting",
         choices=CHROMA_SITINGS,
         help="where the input's subsampled chroma sits across: left, H.264's (co-sited with "
-        "even columns), or center, as FFmpeg's swscale and libyuv convert RGB [left]",
+        "even columns), or center, as FFmpeg's swscale and libyuv convert RGB [left; WebRTC: "
+        "center]",
     )
 
 

@@ -65,17 +65,20 @@ class YuvSpec:
     ) -> YuvSpec:
         """Matrix and range from FFmpeg's tags. What a tag leaves unsaid comes from
         ``untagged`` where the caller knows its publishers (WebRTC), else from the size:
-        untagged HD is BT.709, SD BT.601, both limited range (as mpv)."""
+        untagged HD is BT.709, SD BT.601, both limited range (as mpv). The chroma siting is
+        never read from a stream (PyAV exposes no chroma location): ``untagged``'s, else
+        H.264's."""
         matrix = _AVCOL_SPC.get(int(colorspace))
         if matrix is None:
             if untagged is not None:
                 matrix = untagged.matrix
             else:
                 matrix = "bt709" if (width >= 1280 or height > 576) else "bt601"
+        siting = untagged.chroma_siting if untagged is not None else "left"
         rng = int(color_range)
         if rng not in (_AVCOL_RANGE_MPEG, _AVCOL_RANGE_FULL) and untagged is not None:
-            return cls(matrix, untagged.full_range)
-        return cls(matrix, rng == _AVCOL_RANGE_FULL)
+            return cls(matrix, untagged.full_range, siting)
+        return cls(matrix, rng == _AVCOL_RANGE_FULL, siting)
 
     @staticmethod
     def tagged(colorspace: int, color_range: int) -> bool:
@@ -122,8 +125,9 @@ def _inverse3(m: np.ndarray) -> np.ndarray:
 
 # What an untagged WebRTC frame is taken to be (no VUI, no RTP colour-space extension):
 # measured from the publishers that send one (README, "Colour from WebRTC publishers";
-# benchmarks/webrtc_colour.py). Browsers convert their canvas and camera to I420 this way.
-WEBRTC_UNTAGGED = YuvSpec("bt709", True)
+# benchmarks/webrtc_colour.py). Browsers convert their canvas and camera to I420 this way;
+# the canvas's chroma is centred (libyuv's), as FFmpeg's (swscale's) is.
+WEBRTC_UNTAGGED = YuvSpec("bt709", True, "center")
 # What a browser shows an untagged WebRTC frame as: Chromium, the viewer of examples/web/,
 # shows VP8 as BT.601 limited range (tests/test_whep_output.py measured the three choices:
 # only this one keeps a drawn colour within 8 levels). The WHEP output encodes this way.

@@ -24,13 +24,13 @@ from .windows import box_sum
 # the wrong colour to every pixel; there the slope fades out to the bilinear chroma.
 # Encoders site chroma two ways (YuvSpec.chroma_siting): H.264's (co-sited with even columns,
 # [1, 2, 1] across) and centred (each 2×2 block averaged: JPEG, FFmpeg's swscale and libyuv's
-# RGB → I420). The decode reads the frame's siting, H.264's unless the user states otherwise:
-# its bilinear taps and the luma its slope is fitted against. Read with the wrong one, every
-# edge's chroma moves half a pixel (measured: 10–60% more SAD on the footage clips). A
-# one-pixel strand in an odd column lands whole in one centred sample, but the co-sited
-# model's luma splits it between two, so that model explains the window poorly where its
-# slope matters most: a window keeps its slope if either model explains its chroma, its own
-# siting's on the looser ramp.
+# RGB → I420). The decode reads the frame's siting (H.264's for files, centred for WebRTC,
+# unless the user states otherwise): its bilinear taps and the luma its slope is fitted
+# against. Read with the wrong one, every edge's chroma moves half a pixel (up to 31% more
+# SAD on the footage clips: benchmarks.siting). A one-pixel strand in an odd column lands
+# whole in one centred sample, but the co-sited model's luma splits it between two, so that
+# model explains the window poorly where its slope matters most: a window keeps its slope if
+# either model explains its chroma, its own siting's on the looser ramp.
 
 # Chroma samples either side of the window the slope is fitted over (3×3 samples: 6×6 px).
 CHROMA_GUIDE_RADIUS = 1
