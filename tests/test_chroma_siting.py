@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from benchmarks.footage import FootageSpec, render_truth, swscale_yuv420p
-from chromakey.core.color import CHROMA_SITINGS, YuvSpec
+from chromakey.core.color import CHROMA_SITINGS, YuvSpec, parse_color
 from chromakey.core.frames import Frame
 from chromakey.core.layers import CLEAR
 from chromakey.core.params import KeyerParams
@@ -172,12 +172,10 @@ def test_the_publishers_siting_measure_tells_the_two_apart():
 
     w, h = SIZE
     rgb = np.empty((h, w, 3), F32)
-    rgb[:] = np.array([int(SCREEN[i : i + 2], 16) for i in (1, 3, 5)]) / 255
+    rgb[:] = parse_color(SCREEN)
     boxes = patch_boxes(w, h)
     for colour, x, y, bw, bh in boxes:
-        rgb[y : y + bh, x : x + bw] = (
-            np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)]) / 255
-        )
+        rgb[y : y + bh, x : x + bw] = parse_color(colour)
 
     def shift(yuv: np.ndarray) -> float:
         y, u, v = (p.astype(np.float64) for p in _planes(yuv, h, w))

@@ -89,8 +89,7 @@ class YuvSpec:
         )
 
     def describe(self) -> str:
-        text = f"{self.matrix} {'full' if self.full_range else 'limited'} range"
-        return text + (", chroma centred" if self.centred else "")
+        return f"{self.matrix} {'full' if self.full_range else 'limited'} range"
 
     def to_rgb(self) -> tuple[np.ndarray, np.ndarray]:
         """(M, offset) with rgb = M @ (yuv − offset), all in 0–1 units."""
