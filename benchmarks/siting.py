@@ -28,9 +28,9 @@ from chromakey.bench import parse_size  # noqa: E402
 from chromakey.core.color import CHROMA_SITINGS, InputColour  # noqa: E402
 
 
-def rows(workdir: Path, frames: int, size: str, backend: str, only: list[str]) -> list[str]:
+def rows(workdir: Path, frames: int, size: str, backend: str, only: list[str]) -> None:
+    """Print the table's rows as each clip is measured."""
     w, h = parse_size(size)
-    lines = []
     for spec in all_specs(frames, w, h):
         if only and not any(k in spec.name for k in only):
             continue
@@ -52,8 +52,6 @@ def rows(workdir: Path, frames: int, size: str, backend: str, only: list[str]) -
                 f"{sad[wrong] / sad[chroma]:.2f}× |"
             )
             print(line, flush=True)
-            lines.append(line)
-    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
