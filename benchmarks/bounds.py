@@ -17,6 +17,13 @@ COLOUR_RADIUS (a disc) whose line from S passes nearest the decoded pixel, not t
 as a keyer that picked the right colour among two beside the edge (hair and skin, a fold's
 lit and shadowed side) would read it.
 
+Beside them, not a bound: "ours, F* in the colour model", our whole keyer (the still hold
+too) whose colour model reads each pixel against the truth's F* in place of the solid
+subject's mean beside it, with its own colour. Between ours and the oracle it splits our gap:
+what the estimate of F costs (ours → it), and what the rest of the keyer costs even with the
+right F (it → the oracle: the pixels the matte reads solid or clear, which the colour model
+leaves, and the share of the way it moves).
+
 Every method is scored by benchmarks.metrics, as benchmarks.quality scores us:
 
 - SAD: Σ|α − α*| / 1000 per frame; worst bias: the truth decile's mean signed α − α*
@@ -95,8 +102,10 @@ TINT_BAND = 2.0
 OWN_COLOURS = ("own", "own despilled")
 MIX_STEPS = np.linspace(0.0, 1.0, TINT_MIXES + 1)
 TINT_TITLE = "tint levels with the truth's α (fixed mixes t of own and subject beside):"
+GIVEN = "ours, F* in the colour model"
 METHODS = (
     "ours",
+    GIVEN,
     "oracle",
     "oracle, spill in F*",
     "oracle, before H.264",
@@ -209,10 +218,11 @@ def true_alpha_tints(
     return out
 
 
-def keyed_frames(clip, frames: int):
+def keyed_frames(clip, frames: int, known: bool = False):
     """(rgb, screen map, keyed params, premultiplied fg, α clipped to 0–1) of the clip's first
     ``frames`` frames, keyed by the reference as ReferenceKeyer keys them: the screen
-    calibrated per frame, the still hold's state carried from frame to frame."""
+    calibrated per frame, the still hold's state carried from frame to frame. ``known``: its
+    colour model given the truth's F* (reference.colour_model's ``known``)."""
     params = clip_params(clip)
     calib = ScreenCalibrator(params)
     held, held_for = None, None
@@ -227,7 +237,8 @@ def keyed_frames(clip, frames: int):
             rgb = cpu.decode_rgb(fr)
             p = keyed_params(params, sm)
             hold = cpu.hold_state(fr, p, held if held_for == p else None)
-            fg, a = cpu.key_frame(rgb, sm, p, cpu.luma_weights(fr), hold)
+            f_known = clip.truth(i).foreground if known else None
+            fg, a = cpu.key_frame(rgb, sm, p, cpu.luma_weights(fr), hold, f_known)
             held, held_for = hold.next, p
             yield rgb, sm, p, fg, np.clip(a, 0, 1)
             i += 1
@@ -241,8 +252,10 @@ def bound_clip(clip, frames: int) -> dict[str, dict[str, float]]:
     mixes: dict[str, np.ndarray] = {}
     key = getattr(clip, "screen_channel", 1)
     prev_g = None
+    given = keyed_frames(clip, frames, known=True)
     for i, (rgb, sm, p, fg, a) in enumerate(keyed_frames(clip, frames)):
         ours_rgb = cpu.composite(fg, a, CLEAR)[..., :3]  # our straight colour, as output
+        *_, fg_given, a_given = next(given)
         tf = clip.truth(i)
         t = truth_ctx(
             tf,
@@ -266,6 +279,7 @@ def bound_clip(clip, frames: int) -> dict[str, dict[str, float]]:
         }
         alphas = {
             "ours": a,
+            GIVEN: a_given,
             "oracle": project(rgb, s, f, a, edge),
             "oracle, spill in F*": project(rgb, s, spilled, a, edge),
             "oracle, before H.264": project(tf.observed, s, f, a, edge),
@@ -275,6 +289,9 @@ def bound_clip(clip, frames: int) -> dict[str, dict[str, float]]:
             ),
         }
         for m, am in alphas.items():
+            if m == GIVEN:  # a keyer of its own: its colour too
+                accumulate(accs[m], t, am, cpu.composite(fg_given, am, CLEAR)[..., :3])
+                continue
             tint_rgb = unmix(inputs[m], s, am, ours_rgb, edge) if m in inputs else None
             accumulate(accs[m], t, am, ours_rgb, tint_rgb)
         for k, v in true_alpha_tints(rgb, s, g, near, has_near, f, key, p.spill).items():

@@ -299,3 +299,22 @@ def test_an_anti_aliased_edge_reads_closer_to_its_coverage(color):
     assert err(ref) < 0.9 * err(without), (err(ref), err(without))
     assert np.abs(ours - ref).max() <= TOLERANCE / 255 + 1e-9  # the kernels follow it …
     assert np.abs(ours - without).max() > 1.5 * TOLERANCE / 255  # … model and all
+
+
+def test_a_given_colour_reads_the_mix_the_window_mean_cannot():
+    """A dark strand at 0.4 over the screen beside skin is no mix of skin and screen; given its
+    own colour (``known``: benchmarks.bounds' study of what the estimate of F costs), it is
+    read as that mix, and moves the way a skin mix moves toward its coverage. Exactly 0 and 1
+    stay, as without."""
+    hair = np.array([0.35, 0.22, 0.12], np.float32)
+    alpha, raw, rgb, c = half_solid(0.4 * hair + 0.6 * SCREEN, 0.7)
+    own = cpu.colour_model(alpha, raw, rgb, SCREEN, GREEN)[0]
+    given = cpu.colour_model(
+        alpha, raw, rgb, SCREEN, GREEN, known=np.broadcast_to(hair, rgb.shape)
+    )[0]
+    mix = min(cpu.COLOUR_MIX_NEAR + ON_LINE, 1.0)
+    assert given[c] == pytest.approx(0.7 + mix * (0.4 - 0.7), abs=1e-4)
+    assert abs(own[c] - 0.4) > 0.1
+    others = np.ones_like(alpha, bool)
+    others[c] = False
+    np.testing.assert_array_equal(given[others], alpha[others])

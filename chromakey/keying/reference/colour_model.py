@@ -221,9 +221,18 @@ def colour_model(
     screen: np.ndarray,
     key: int,
     near: int = COLOUR_NEAR_RADIUS,
+    known: np.ndarray | None = None,
 ) -> tuple[np.ndarray, LocalColour]:
-    """:func:`colour_model_matte`, and the local colour the unmix gives its partial pixels."""
-    fg, support = local_foreground(raw, rgb)
+    """:func:`colour_model_matte`, and the local colour the unmix gives its partial pixels.
+
+    ``known``: the subject's true colour at each pixel (H×W×3), read in place of the solid
+    subject's mean beside it and trusted as if a full window supported it: what the keyer
+    would make of a right F (benchmarks.bounds), no keying path passes one."""
+    if known is None:
+        fg, support = local_foreground(raw, rgb)
+    else:
+        fg = np.asarray(known, F32)
+        support = np.full(alpha.shape, COLOUR_SUPPORT[1], F32)
     line = fg - screen
     spread = np.sum(line * line, axis=-1)
     a, residual = line_fit(rgb - screen, line, spread)

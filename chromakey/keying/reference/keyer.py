@@ -41,16 +41,18 @@ def key_frame(
     p: KeyerParams,
     luma_w: np.ndarray = BT709_LUMA,
     hold: HoldState | None = None,
+    known: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """RGB → (premultiplied foreground, alpha), keyed against a screen map
     (``ScreenMap.constant(colour)`` for one colour).
 
     ``luma_w``: the frame's :func:`luma_weights` (the guide of :func:`guided_matte`);
     ``hold``: the still hold's previous state, and where its next goes (:func:`hold_matte`);
-    None keys the frame on its own.
+    None keys the frame on its own. ``known``: the subject's true colour for the colour
+    model (:func:`colour_model`; a study's, never a keying path's).
     """
     colors = screen_colors(screen, rgb.shape[0], rgb.shape[1])
-    return key_pixels(rgb, colors, p, luma_w, hold)
+    return key_pixels(rgb, colors, p, luma_w, hold, known)
 
 
 def key_pixels(
@@ -59,11 +61,12 @@ def key_pixels(
     p: KeyerParams,
     luma_w: np.ndarray = BT709_LUMA,
     hold: HoldState | None = None,
+    known: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`key_frame` with the screen's colours already given for these pixels: H×W×3, or
     one (3,) colour that numpy broadcasts. Apart from key_frame because a strip of rows keys
     against its rows of the whole frame's map (:func:`screen_rows`), not a map of its own.
-    ``hold``: the still hold's state of these pixels, or None.
+    ``hold``: the still hold's state of these pixels, or None; ``known`` as key_frame's.
     """
     hue, sat, light, chroma = rgb_to_hsl(rgb)
     hue_m = hue_membership(hue, p)
@@ -75,7 +78,7 @@ def key_pixels(
     raw = raw_alpha(share, reach_membership(own, can, share, p))
     guided = guided_matte(raw, luma(rgb, luma_w), p)
     clipped = clip_matte(guided, edge_weight(guided, p), p)
-    modelled, local = colour_model(clipped, raw, rgb, screen, key, near_radius(p))
+    modelled, local = colour_model(clipped, raw, rgb, screen, key, near_radius(p), known)
     alpha = shape_matte(modelled, p)
     gate = spill_gate(hue_m, sat, alpha, p)  # from this frame's matte: spill is this frame's
     if hold is not None:
