@@ -175,6 +175,30 @@ def test_folder_and_glob_name_outputs_and_a_rerun_does_not_key_its_own_outputs(c
         ),
         ({"input": "lesson1.mp4", "output": "x.avi"}, "output", "unknown output type"),
         ({"input": "lesson1.mp4", "output": "x.mp4", "fit": "zoom"}, "fit", "zoom"),
+        (
+            {
+                "input": "lesson1.mp4",
+                "output": "x.mp4",
+                "input_colour": {"chroma_siting": "centre"},
+            },
+            "input_colour",
+            "use left or center",
+        ),
+        (
+            {"input": "lesson1.mp4", "output": "x.mp4", "input_colour": {"siting": "center"}},
+            "input_colour.siting",
+            "unknown part",
+        ),
+        (
+            {"input": "lesson1.mp4", "output": "x.mp4", "input_colour": {"range": 1}},
+            "input_colour.range",
+            "must be a string",
+        ),
+        (
+            {"input": "lesson1.mp4", "output": "x.mp4", "input_colour": "bt601"},
+            "input_colour",
+            "must be an object",
+        ),
     ],
 )
 def test_a_bad_manifest_line_stops_everything_before_any_work(clips, tmp_path, line, field, words):
@@ -357,3 +381,40 @@ def interrupt_then_resume(tmp_path: Path, extra: list[str], env: dict | None = N
 
 def test_sigint_to_the_driver_leaves_no_partial_and_the_rerun_completes(tmp_path):
     interrupt_then_resume(tmp_path, ["--workers", "2"])
+
+
+def test_input_colour_keys_each_job_as_render_would_and_a_change_redoes_it(clips, tmp_path):
+    """--input-chroma-siting for every job, a line's own input_colour over it: each job's
+    frames are render's with the same options (lossless PNG), the two sitings differ, and a
+    re-run with another siting keys the jobs again."""
+    good = clips["good"][0]
+    manifest = write_manifest(
+        tmp_path / "jobs.jsonl",
+        [
+            {"input": str(good), "output": "centre/%03d.png"},
+            {
+                "input": str(good),
+                "output": "left/%03d.png",
+                "input_colour": {"chroma_siting": "left"},
+            },
+        ],
+    )
+    r = run_cli("batch", manifest, "--backend", "cpu", "--input-chroma-siting", "center")
+    assert r.returncode == 0, r.stderr
+    for siting, folder in (("center", "centre"), ("left", "left")):
+        want = tmp_path / f"render-{siting}" / "%03d.png"
+        r = run_cli("render", good, "-o", want, "--backend", "cpu", "--input-chroma-siting", siting)
+        assert r.returncode == 0, r.stderr
+        got = sorted((tmp_path / folder).glob("*.png"))
+        assert len(got) == FRAMES
+        for png in got:
+            assert png.read_bytes() == (want.parent / png.name).read_bytes(), (siting, png.name)
+    assert (tmp_path / "centre" / "001.png").read_bytes() != (
+        tmp_path / "left" / "001.png"
+    ).read_bytes()
+    again = run_cli("batch", manifest, "--backend", "cpu", "--input-chroma-siting", "center")
+    assert again.returncode == 0 and "2 skipped" in again.stdout, again.stdout
+    other = run_cli("batch", manifest, "--backend", "cpu", "--input-matrix", "bt601")
+    assert other.returncode == 0 and "2 done" in other.stdout, other.stdout
+    left = run_cli("batch", manifest, "--backend", "cpu", "--input-matrix", "bt601")
+    assert "2 skipped" in left.stdout, left.stdout

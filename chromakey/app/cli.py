@@ -237,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
         "batch", help="key many recordings: a manifest, a folder or a glob, on a local pool or Ray"
     )
     batch_command.add_arguments(p)
+    add_colour_options(p)
     add_keyer_options(p)
     p.set_defaults(run=batch_command.main)
 

@@ -13,15 +13,16 @@ from typing import Any
 
 from ..backgrounds import check_fit, check_play_style, parse_background
 from ..backgrounds.spec import background_files
+from ..core.color import InputColour
 from ..core.errors import ChromakeyError
 from ..core.jsontext import nested_deeper
 from ..core.params import KeyerParams
-from ..core.quote import shown
+from ..core.quote import quoted, shown
 from ..io.locations import check_location
 from ..io.safety import Guard, Protected, check_output
 from ..io.sinks.formats import video_format
 from ..io.sinks.opening import output_kind
-from .jobs import Job, ManifestError, _is_url, keyer_params
+from .jobs import COLOUR_FIELDS, Job, ManifestError, _is_url, keyer_params
 
 _PARAM_FIELDS = frozenset(f.name for f in dataclasses.fields(KeyerParams))
 
@@ -114,7 +115,7 @@ def check_job(job: Job, backgrounds: _Backgrounds, guard: Guard | None = None) -
         (guard or Guard()).check(job.output, folder_advice=FOLDER_ADVICE)
     except ChromakeyError as exc:
         raise bad(exc, "output") from exc
-    for name in ("background", "params"):
+    for name in ("background", "params", "input_colour"):
         if nested_deeper(getattr(job, name)):
             raise bad("nests too deeply; a job's fields are flat values and small objects", name)
     unknown = [k for k in job.params if k not in _PARAM_FIELDS]
@@ -126,6 +127,15 @@ def check_job(job: Job, backgrounds: _Backgrounds, guard: Guard | None = None) -
         keyer_params(job.params)
     except ChromakeyError as exc:
         raise bad(exc, "params") from exc
+    for k, v in job.input_colour.items():
+        if k not in COLOUR_FIELDS:
+            raise bad(f"unknown part; use {', '.join(COLOUR_FIELDS)}", f"input_colour.{k}")
+        if v is not None and not isinstance(v, str):
+            raise bad(f"must be a string, got {quoted(v)}", f"input_colour.{k}")
+    try:
+        InputColour.parse(**job.input_colour)
+    except ChromakeyError as exc:
+        raise bad(exc, "input_colour") from exc
     for name, check in (("fit", check_fit), ("play_style", check_play_style)):
         value = getattr(job, name)
         if value is not None:

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..app.options import colour_words
 from ..core import signals
 from ..core.errors import ChromakeyError
 from ..core.params import KeyerParams
@@ -24,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "jobs",
         metavar="JOBS",
         help="a JSON Lines manifest (one job a line: input, output, background, params, fit, "
-        "play_style), a folder of videos, or a glob like 'in/*.mp4' (quote it)",
+        "play_style, input_colour), a folder of videos, or a glob like 'in/*.mp4' (quote it)",
     )
     p.add_argument(
         "-o",
@@ -135,6 +136,7 @@ def main(args: argparse.Namespace) -> int:
         fit=args.fit,
         play_style=args.play_style,
         params=_given_params(args),
+        input_colour=colour_words(args),
         outdir=outdir,
         name=args.name,
     )

@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from ..backgrounds.play import PlayStyle
 
 # The fields a manifest line may give; anything else is a typo worth stopping for.
-FIELDS = ("input", "output", "background", "params", "fit", "play_style")
+FIELDS = ("input", "output", "background", "params", "fit", "play_style", "input_colour")
+# What a job's input_colour object takes: InputColour.parse's words, as render's --input-* say them.
+COLOUR_FIELDS = ("matrix", "range", "chroma_siting")
 # What a folder holds that is worth keying (by extension, lower case).
 VIDEO_EXTENSIONS = frozenset(
     {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".mts", ".flv", ".nut", ".y4m", ".mxf"}
@@ -55,7 +57,8 @@ class Job:
     and Ray tasks). Paths are absolute, so any worker with the same view of the files agrees.
 
     ``background`` is anything ``render``'s ``background`` takes (a spec string or HeyGen's
-    JSON object); ``params`` holds KeyerParams fields.
+    JSON object); ``params`` holds KeyerParams fields; ``input_colour`` what the input's YUV
+    numbers mean, over its tags (COLOUR_FIELDS: InputColour.parse's words).
     """
 
     input: str
@@ -64,6 +67,7 @@ class Job:
     fit: Fit | None = None
     play_style: PlayStyle | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    input_colour: Mapping[str, Any] = field(default_factory=dict)
     source: str = "<api>"  # where the job came from: a manifest, a folder, a glob
     line: int | None = None  # its line in a manifest
 
@@ -76,6 +80,8 @@ class Job:
         that a changed input or setting is redone on a re-run."""
         data = {k: v for k, v in asdict(self).items() if k in FIELDS}
         data["params"] = dict(sorted(dict(self.params).items()))
+        if not self.input_colour:  # as before the field was: a re-run keeps what is done
+            del data["input_colour"]
         try:
             st = os.stat(self.input)
             data["input_stat"] = [st.st_size, st.st_mtime_ns]
@@ -100,6 +106,7 @@ class Defaults:
     fit: Fit | None = None
     play_style: PlayStyle | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    input_colour: Mapping[str, Any] = field(default_factory=dict)
     outdir: str | None = None
     name: str = DEFAULT_NAME
 
@@ -227,6 +234,12 @@ def from_mapping(
             f'must be an object of keyer settings like {{"spill": 0.5}}, got {quoted(params)}',
             "params",
         )
+    colour = entry.get("input_colour", {})
+    if not isinstance(colour, Mapping):
+        raise bad(
+            f'must be an object like {{"chroma_siting": "center"}}, got {quoted(colour)}',
+            "input_colour",
+        )
     for key in ("fit", "play_style"):
         value = entry.get(key)
         if value is not None and not isinstance(value, str):
@@ -239,6 +252,7 @@ def from_mapping(
         fit=entry.get("fit", defaults.fit),
         play_style=entry.get("play_style", defaults.play_style),
         params={**dict(defaults.params), **dict(params)},
+        input_colour={**dict(defaults.input_colour), **dict(colour)},
         source=source,
         line=line,
     )
@@ -335,6 +349,7 @@ def from_inputs(inputs: list[Path], defaults: Defaults, source: str) -> list[Job
                 fit=defaults.fit,
                 play_style=defaults.play_style,
                 params=dict(defaults.params),
+                input_colour=dict(defaults.input_colour),
                 source=source,
             )
         )

@@ -64,6 +64,7 @@ def execute(
 ) -> JobResult:
     """Render ``job``; a failure is returned as a ``failed`` result, a Ctrl-C (KeyboardInterrupt,
     which is how Ray cancels a task too) as ``cancelled``, with no partial output either way."""
+    from ..core.color import InputColour
     from ..pipeline import render
     from .jobs import keyer_params
 
@@ -88,6 +89,7 @@ def execute(
             fit=job.fit,
             play_style=job.play_style,
             params=keyer_params(job.params),
+            input_colour=InputColour.parse(**job.input_colour),
             backend=backend,
             progress=progress,
             warn=lambda message: None,  # the backend taken is in the result
