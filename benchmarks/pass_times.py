@@ -54,16 +54,7 @@ def sample_frame(width: int, height: int, scene: str = "sample", index: int = 30
         rgb = clip_frame(SampleSpec(width=width, height=height), index, "camera")
     else:
         rgb = render_truth(SampleSpec(width=width, height=height), index).observed
-    return yuv_frame(rgb, width, height)
-
-
-def yuv_frame(rgb: np.ndarray, width: int, height: int) -> Frame:
-    yuv = rgb_to_yuv420p(rgb)
-    h, w = height, width
-    y = yuv[:h]
-    u = yuv[h : h + h // 4].reshape(h // 2, w // 2)
-    v = yuv[h + h // 4 :].reshape(h // 2, w // 2)
-    return Frame.from_yuv(y, u, v, YuvSpec("bt709", False))
+    return Frame.from_yuv420p(rgb_to_yuv420p(rgb), YuvSpec("bt709", False))
 
 
 def main(argv: list[str] | None = None) -> None:

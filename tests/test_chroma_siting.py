@@ -63,28 +63,19 @@ def test_swscale_sites_chroma_centred():
     assert abs(heights[0] - heights[1]) <= 1, heights
 
 
-def _planes(yuv: np.ndarray, h: int, w: int) -> tuple[np.ndarray, ...]:
-    return (
-        yuv[:h],
-        yuv[h : h + h // 4].reshape(h // 2, w // 2),
-        yuv[h + h // 4 :].reshape(h // 2, w // 2),
-    )
-
-
 @pytest.mark.parametrize("foreground", ["girl-1", "strands"])
 def test_a_real_foreground_keys_best_read_with_its_encoders_siting(foreground):
     """A real cutout (and the sub-pixel strands) on flat #008000, converted to 4:2:0 by our
     co-sited encoder and by swscale: each keys closer to the true matte read with its own
     siting. Measured at 640×360: the wrong siting costs 22–62% more SAD."""
     truth = render_truth(FootageSpec(foreground, "avatar", False, 640, 360, 1), 0)
-    h, w = truth.alpha.shape
     rgb8 = np.clip(np.round(truth.observed * 255), 0, 255).astype(np.uint8)
     p = KeyerParams()
     screen = ScreenMap.constant(default_screen(p))
     for encoder, yuv in (("left", rgb_to_yuv420p(truth.observed)), ("center", _swscale(rgb8))):
         sad = {}
         for siting in CHROMA_SITINGS:
-            frame = Frame.from_yuv(*_planes(yuv, h, w), YuvSpec("bt709", False, siting))
+            frame = Frame.from_yuv420p(yuv, YuvSpec("bt709", False, siting))
             alpha = CpuKeyer(p).render(frame, screen, CLEAR)[..., 3] / 255.0
             sad[siting] = float(np.abs(alpha - truth.alpha).sum())
         wrong = "left" if encoder == "center" else "center"
@@ -95,9 +86,8 @@ def test_the_reference_reads_the_siting_from_the_frame():
     """decode_rgb follows frame.spec: the same planes decode differently by their siting, and
     each as guided_chroma with its own siting decodes them."""
     truth = render_truth(FootageSpec("strands", "avatar", False, 96, 64, 1), 0)
-    h, w = truth.alpha.shape
     yuv = rgb_to_yuv420p(truth.observed)
-    rgb = {s: cpu.decode_rgb(Frame.from_yuv(*_planes(yuv, h, w), YuvSpec(chroma_siting=s)))
+    rgb = {s: cpu.decode_rgb(Frame.from_yuv420p(yuv, YuvSpec(chroma_siting=s)))
            for s in CHROMA_SITINGS}  # fmt: skip
     assert np.abs(rgb["left"] - rgb["center"]).max() > 0.05
 
@@ -178,7 +168,7 @@ def test_the_publishers_siting_measure_tells_the_two_apart():
         rgb[y : y + bh, x : x + bw] = parse_color(colour)
 
     def shift(yuv: np.ndarray) -> float:
-        y, u, v = (p.astype(np.float64) for p in _planes(yuv, h, w))
+        y, u, v = (p.astype(np.float64) for p in Frame.from_yuv420p(yuv, YuvSpec()).planes)
         return chroma_shift({"y": y, "u": u, "v": v}, boxes)
 
     assert abs(shift(rgb_to_yuv420p(rgb))) < 0.02

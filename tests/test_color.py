@@ -1,5 +1,6 @@
 """YUV→RGB and HSL against known colours."""
 
+import av
 import numpy as np
 import pytest
 
@@ -70,6 +71,17 @@ def test_chroma_upsampling_is_bilinear_not_nearest():
     v = np.array([[0], [200]], np.float32)
     upv = cpu.upsample_chroma(v, 1, 2, 1, 4)
     np.testing.assert_allclose(upv[:, 0], [0, 50, 150, 200])
+
+
+def test_a_stacked_yuv420p_buffer_splits_as_pyav_reads_it():
+    """Frame.from_yuv420p: the planes PyAV's own frame of the same buffer holds."""
+    stacked = np.random.default_rng(3).integers(0, 256, (12 * 3 // 2, 16), np.uint8)
+    frame = Frame.from_yuv420p(stacked, YuvSpec())
+    pyav = av.VideoFrame.from_ndarray(stacked, format="yuv420p")
+    for mine, plane in zip(frame.planes, pyav.planes, strict=True):
+        theirs = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+        np.testing.assert_array_equal(mine, theirs[:, : plane.width])
+    assert (frame.width, frame.height) == (16, 12)
 
 
 def test_hsl_of_primaries_and_grey():

@@ -553,15 +553,7 @@ def test_built_in_sample_matches_reference(gpu, p):
     cal = ScreenCalibrator(p)
     reference = cpu.ReferenceKeyer(p)
     for index in (0, 12):
-        yuv = rgb_to_yuv420p(render_truth(spec, index).observed)
-        q = w * h // 4
-        chroma = yuv[h:].reshape(-1)
-        frame = Frame.from_yuv(
-            yuv[:h],
-            chroma[:q].reshape(h // 2, w // 2),
-            chroma[q:].reshape(h // 2, w // 2),
-            YuvSpec(),
-        )
+        frame = Frame.from_yuv420p(rgb_to_yuv420p(render_truth(spec, index).observed), YuvSpec())
         screen = cal.update(frame)
         for kind in BACKGROUNDS:
             bg = make_background(kind, w, h, index)

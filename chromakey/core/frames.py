@@ -83,6 +83,14 @@ class Frame:
     ) -> Frame:
         return cls((y, u, v), "yuv", spec, time, index)
 
+    @classmethod
+    def from_yuv420p(cls, stacked: np.ndarray, spec: YuvSpec) -> Frame:
+        """A yuv420p picture in one (H·3/2)×W buffer, as PyAV's ``to_ndarray`` and
+        sample.rgb_to_yuv420p give it (even W and H): Y's H rows, then U's and V's quarters."""
+        h, w = stacked.shape[0] * 2 // 3, stacked.shape[1]
+        chroma = stacked[h:].reshape(2, h // 2, w // 2)
+        return cls.from_yuv(stacked[:h], chroma[0], chroma[1], spec)
+
 
 @dataclass(frozen=True)
 class YuvImage:
