@@ -6,7 +6,9 @@ the issue's targets in the header (RESULTS.md, "Issue 23: baseline").
     python -m benchmarks.bounds --frames 8 > b.md
     python -m benchmarks.issue23_table q.md b.md
 
-The SAD ratio to the oracle is bounds.py's own (ours and the oracle on the same frames).
+The SAD ratio to the oracle is bounds.py's own (ours and the oracle on the same frames); so
+is the ratio of our keyer given the truth's F* in its colour model (bounds.GIVEN), which
+says how much of a clip's gap to the oracle is the estimate of F.
 """
 
 from __future__ import annotations
@@ -15,12 +17,17 @@ import argparse
 import sys
 from pathlib import Path
 
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.bounds import GIVEN, METHODS  # noqa: E402
+
 QUALITY_TITLE = "### Issue 23's measures per clip"
 BOUNDS_SAD_TITLE = "SAD · worst decile bias:"
 BOUNDS_I23_TITLE = "lost patch px · tint levels · lag px:"
 HEAD = (
     "| clip | SAD ours | FFmpeg best | ÷ FFmpeg (≤ 0.6× on #008000) | ours (bounds) "
-    "| oracle (bounds) | ÷ oracle (≤ 1.25× on footage) "
+    "| oracle (bounds) | ÷ oracle (≤ 1.25× on footage) | given F*: ÷ oracle "
     "| lost patch px: ours · FFmpeg · screen-coloured subject (≤ 64) "
     "| tint levels: ours · FFmpeg · oracle (\\|ours\\| ≤ 2) "
     "| dtSSD×100: ours · FFmpeg (still: ≤ 0.3× today) | lag px: ours · FFmpeg (≤ 0.5) |"
@@ -55,16 +62,17 @@ def join(quality: str, bounds: str) -> str:
     q = section_rows(quality, QUALITY_TITLE)
     sad = section_rows(bounds, BOUNDS_SAD_TITLE)
     i23 = section_rows(bounds, BOUNDS_I23_TITLE)
-    lines = [HEAD, "|---|" + "---:|" * 10]
+    at = {m: METHODS.index(m) for m in ("ours", GIVEN, "oracle")}
+    lines = [HEAD, "|---|" + "---:|" * 11]
     for clip, (_backend, ours, ffmpeg, ratio, lost, tint, dt, lag) in q.items():
         if clip in sad:
-            o, oracle = (_num(c.split(" · ")[0]) for c in sad[clip][:2])
+            o, given, oracle = (_num(sad[clip][i].split(" · ")[0]) for i in at.values())
             bo, bor = f"{o:.3f}", f"{oracle:.3f}"
-            by = f"{o / oracle:.2f}×" if oracle > 0 else "—"
-            otint = i23[clip][1].split(" · ")[1]
+            by, bg = (f"{x / oracle:.2f}×" if oracle > 0 else "—" for x in (o, given))
+            otint = i23[clip][at["oracle"]].split(" · ")[1]
         else:
-            bo = bor = by = otint = "—"
-        cells = [clip, ours, ffmpeg, ratio, bo, bor, by, lost, f"{tint} · {otint}", dt, lag]
+            bo = bor = by = bg = otint = "—"
+        cells = [clip, ours, ffmpeg, ratio, bo, bor, by, bg, lost, f"{tint} · {otint}", dt, lag]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines).replace("+nan", "—").replace("| -", "| −").replace(" · -", " · −")
 

@@ -240,7 +240,7 @@ def test_the_still_subject_does_not_move_and_the_slide_moves_by_slide_px(specs):
 def test_the_issue_23_table_joins_quality_and_bounds_on_the_clip():
     from types import SimpleNamespace
 
-    from benchmarks.bounds import METHODS, tables
+    from benchmarks.bounds import GIVEN, METHODS, tables
     from benchmarks.issue23_table import join
     from benchmarks.quality_tables import issue23_table
 
@@ -258,12 +258,15 @@ def test_the_issue_23_table_joins_quality_and_bounds_on_the_clip():
     quality = "### Issue 23's measures per clip\n\n" + issue23_table([(clip, keyed)], ["cpu"])
     bounds = {m: result(1.0, 80, -3.5, 0.4, 0.02) for m in METHODS}
     bounds["oracle"] = result(0.8, 80, -12.0, 0.4, 0.0)
+    bounds[GIVEN] = result(0.88, 80, 1.5, 0.4, 0.0)
     text = join(quality, tables([(clip.name, bounds)]))
     line = next(ln for ln in text.splitlines() if ln.startswith(f"| {clip.name} |"))
     cells = [c.strip() for c in line.strip("|").split("|")]
-    assert cells[1:8] == ["1.200", "2.400", "0.50×", "1.000", "0.800", "1.25×", "80 · 7 · 60"]
-    assert cells[8] == "−3.50 · +6.00 · −12.00"  # ours, FFmpeg, the oracle
-    assert cells[9:] == ["0.40 · 0.90", "+0.02 · −0.50"]
+    assert cells[1:7] == ["1.200", "2.400", "0.50×", "1.000", "0.800", "1.25×"]
+    assert cells[7:9] == ["1.10×", "80 · 7 · 60"]  # our keyer given F*, ÷ the oracle
+    assert cells[9] == "−3.50 · +6.00 · −12.00"  # ours, FFmpeg, the oracle
+    assert cells[10:] == ["0.40 · 0.90", "+0.02 · −0.50"]
+    assert text.splitlines()[1].count("|") == len(cells) + 1
 
 
 def test_frame_png_crops_a_keyed_frame(tmp_path):
