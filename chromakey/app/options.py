@@ -77,18 +77,12 @@ def add_colour_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def colour_words(args: argparse.Namespace) -> dict[str, str]:
-    """The --input-* options given, in InputColour.parse's words (a batch job's input_colour)."""
-    given = {
-        "matrix": getattr(args, "input_matrix", None),
-        "range": getattr(args, "input_range", None),
-        "chroma_siting": getattr(args, "input_chroma_siting", None),
-    }
-    return {k: v for k, v in given.items() if v is not None}
-
-
 def input_colour(args: argparse.Namespace) -> InputColour:
-    return InputColour.parse(**colour_words(args))
+    return InputColour.parse(
+        getattr(args, "input_matrix", None),
+        getattr(args, "input_range", None),
+        getattr(args, "input_chroma_siting", None),
+    )
 
 
 def keyer_params(args: argparse.Namespace) -> KeyerParams:

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..app.options import colour_words
 from ..core import signals
 from ..core.errors import ChromakeyError
 from ..core.params import KeyerParams
@@ -93,6 +92,16 @@ def _given_params(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _given_colour(args: argparse.Namespace) -> dict[str, str]:
+    """The --input-* options given, as a job's input_colour object (InputColour.parse's words)."""
+    given = (
+        ("matrix", args.input_matrix),
+        ("range", args.input_range),
+        ("chroma_siting", args.input_chroma_siting),
+    )
+    return {k: v for k, v in given if v is not None}
+
+
 def _executor(args: argparse.Namespace) -> Any:
     if args.ray is not None:
         if args.workers is not None:
@@ -136,7 +145,7 @@ def main(args: argparse.Namespace) -> int:
         fit=args.fit,
         play_style=args.play_style,
         params=_given_params(args),
-        input_colour=colour_words(args),
+        input_colour=_given_colour(args),
         outdir=outdir,
         name=args.name,
     )
