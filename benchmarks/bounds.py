@@ -65,6 +65,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -218,30 +219,35 @@ def true_alpha_tints(
     return out
 
 
-def keyed_frames(clip, frames: int, known: bool = False):
-    """(rgb, screen map, keyed params, premultiplied fg, α clipped to 0–1) of the clip's first
-    ``frames`` frames, keyed by the reference as ReferenceKeyer keys them: the screen
-    calibrated per frame, the still hold's state carried from frame to frame. ``known``: its
-    colour model given the truth's F* (reference.colour_model's ``known``)."""
+class HeldKeyer:
+    """The reference keying frame after frame as ReferenceKeyer does, the hold's state kept."""
+
+    held: tuple[np.ndarray, np.ndarray] | None = None
+    held_for = None
+
+    def key(self, fr, rgb, sm, p, known=None) -> tuple[np.ndarray, np.ndarray]:
+        """(premultiplied fg, α clipped to 0–1); ``known``: F* for reference.colour_model."""
+        hold = cpu.hold_state(fr, p, self.held if self.held_for == p else None)
+        fg, a = cpu.key_frame(rgb, sm, p, cpu.luma_weights(fr), hold, known)
+        self.held, self.held_for = hold.next, p
+        return fg, np.clip(a, 0, 1)
+
+
+def calibrated_frames(clip, frames: int):
+    """(frame, rgb, screen map calibrated per frame, keyed params) of the first ``frames``."""
     params = clip_params(clip)
     calib = ScreenCalibrator(params)
-    held, held_for = None, None
     with VideoSource(clip.path, audio=False) as src:
-        i = 0
-        for kind, fr in src:
-            if kind != "video":
-                continue
-            if i >= frames:
-                break
+        for fr in islice((fr for kind, fr in src if kind == "video"), frames):
             sm = calib.update(fr)
-            rgb = cpu.decode_rgb(fr)
-            p = keyed_params(params, sm)
-            hold = cpu.hold_state(fr, p, held if held_for == p else None)
-            f_known = clip.truth(i).foreground if known else None
-            fg, a = cpu.key_frame(rgb, sm, p, cpu.luma_weights(fr), hold, f_known)
-            held, held_for = hold.next, p
-            yield rgb, sm, p, fg, np.clip(a, 0, 1)
-            i += 1
+            yield fr, cpu.decode_rgb(fr), sm, keyed_params(params, sm)
+
+
+def keyed_frames(clip, frames: int):
+    """(rgb, screen map, keyed params, fg, α) of the first ``frames`` frames (HeldKeyer)."""
+    keyer = HeldKeyer()
+    for fr, rgb, sm, p in calibrated_frames(clip, frames):
+        yield (rgb, sm, p, *keyer.key(fr, rgb, sm, p))
 
 
 def bound_clip(clip, frames: int) -> dict[str, dict[str, float]]:
@@ -252,11 +258,12 @@ def bound_clip(clip, frames: int) -> dict[str, dict[str, float]]:
     mixes: dict[str, np.ndarray] = {}
     key = getattr(clip, "screen_channel", 1)
     prev_g = None
-    given = keyed_frames(clip, frames, known=True)
-    for i, (rgb, sm, p, fg, a) in enumerate(keyed_frames(clip, frames)):
-        ours_rgb = cpu.composite(fg, a, CLEAR)[..., :3]  # our straight colour, as output
-        *_, fg_given, a_given = next(given)
+    ours, given = HeldKeyer(), HeldKeyer()
+    for i, (fr, rgb, sm, p) in enumerate(calibrated_frames(clip, frames)):
         tf = clip.truth(i)
+        fg, a = ours.key(fr, rgb, sm, p)
+        fg_given, a_given = given.key(fr, rgb, sm, p, tf.foreground)
+        ours_rgb = cpu.composite(fg, a, CLEAR)[..., :3]  # our straight colour, as output
         t = truth_ctx(
             tf,
             prev_g,
