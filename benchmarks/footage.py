@@ -58,6 +58,10 @@ from chromakey.sample import TruthFrame, bt709_frame, rgb_to_yuv420p  # noqa: E4
 
 CUTOUTS = ("girl-1", "girl-2", "girl-3", "animal-1")
 CRF = 23
+# In every clip's file name: raised whenever what a clip shows changes, so that a work folder's
+# clips of an older truth are encoded again, not scored against the new one. 2: the cut-outs'
+# colour read as premultiplied (footage_subject.read_cutout).
+TRUTH_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -360,7 +364,8 @@ def make_clips(folder: str | Path, specs: list[FootageSpec]) -> list[FootageClip
         moved += f"_chroma-{s.chroma}" if s.chroma != "left" else ""
         screen = s.screen.replace(" ", "-")
         path = folder / (
-            f"footage_{s.foreground}_{screen}_{kind}{moved}_{s.width}x{s.height}_{s.frames}f.mp4"
+            f"footage_v{TRUTH_VERSION}_{s.foreground}_{screen}_{kind}{moved}_"
+            f"{s.width}x{s.height}_{s.frames}f.mp4"
         )
         if not path.exists():
             encode(path, s)

@@ -16,6 +16,10 @@ MEDIA = Path(__file__).resolve().parent / "media"
 # rembg's model never gives exactly 0 or 1: its interior sits at 245–254 and its background
 # at 0–2 of 255. Those are the model's noise, not coverage; they are snapped to 0 and 1.
 SNAP_LOW, SNAP_HIGH = 3 / 255, 245 / 255
+# rembg's cut-out composites the photograph over transparent black (PIL's Image.composite
+# blends every band), so the files' colour is premultiplied though PNG's is straight: every
+# pixel's RGB is at most its α, and a partial pixel read as straight is the photograph's
+# colour darkened by its own α, a dark fringe no camera sees. read_cutout unmixes it.
 
 
 # --- the foreground ---------------------------------------------------------------------------
@@ -104,10 +108,19 @@ def pale_look(rgba: np.ndarray) -> np.ndarray:
     return out
 
 
+def read_cutout(name: str) -> np.ndarray:
+    """The cut-out ``name`` as straight RGBA: the file's premultiplied colour ÷ its α (0
+    where α is 0)."""
+    rgba = read_rgba(MEDIA / f"rembg-{name}.png")
+    a = rgba[..., 3:4]
+    rgba[..., :3] = np.clip(rgba[..., :3] / np.maximum(a, F32(1 / 255)), 0.0, 1.0) * (a > 0)
+    return rgba
+
+
 @lru_cache(maxsize=6)
 def cutout(name: str, width: int, height: int, look: str = "") -> np.ndarray:
     """The cutout as premultiplied RGBA, scaled to 92% of the frame's height (read-only)."""
-    rgba = read_rgba(MEDIA / f"rembg-{name}.png")
+    rgba = read_cutout(name)
     if look == "pale":
         rgba = pale_look(rgba)
     a = rgba[..., 3]

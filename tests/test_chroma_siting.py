@@ -16,7 +16,7 @@ import av
 import numpy as np
 import pytest
 
-from benchmarks.footage import FootageSpec, render_truth, swscale_yuv420p
+from benchmarks.footage import TRUTH_VERSION, FootageSpec, render_truth, swscale_yuv420p
 from chromakey.core.color import CHROMA_SITINGS, YuvSpec, parse_color
 from chromakey.core.frames import Frame
 from chromakey.core.layers import CLEAR
@@ -148,8 +148,8 @@ def test_the_siting_benchmark_runs_both_encoders_both_ways(tmp_path, capsys):
     assert [r.split("|")[2].strip() for r in rows] == list(CHROMA_SITINGS)
     names = sorted(p.name for p in tmp_path.glob("*.mp4"))
     assert names == [
-        "footage_girl-1_avatar_clean_320x180_2f.mp4",
-        "footage_girl-1_avatar_clean_chroma-center_320x180_2f.mp4",
+        f"footage_v{TRUTH_VERSION}_girl-1_avatar_clean_320x180_2f.mp4",
+        f"footage_v{TRUTH_VERSION}_girl-1_avatar_clean_chroma-center_320x180_2f.mp4",
     ]
 
 
