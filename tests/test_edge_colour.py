@@ -4,9 +4,9 @@ strand nor takes the strand's own colour away; the compiled keyer and the shader
 reference's output.
 
 Real cutouts with exact alpha (benchmarks/media, MIT) on a studio green with green light
-wrapped round the hair, and on flat #008000 with the screen's light spilled, through libx264 4:2:0, keyed as the pipeline keys
-them: the screen tint of partial pixels (benchmarks.metrics.screen_tint) falls, and the
-composite's error at the edges does not grow.
+wrapped round the hair, and on flat #008000 with the screen's light spilled, through libx264
+4:2:0, keyed as the pipeline keys them: the screen tint of partial pixels
+(benchmarks.metrics.screen_tint) falls, and the composite's error at the edges does not grow.
 """
 
 from __future__ import annotations
