@@ -51,6 +51,7 @@ from benchmarks.footage_subject import (  # noqa: E402
     F32,
     _place,
     cutout,
+    straight,
     strands,
 )
 from chromakey.core.color import hsl_to_rgb  # noqa: E402
@@ -246,8 +247,7 @@ def render_truth(spec: FootageSpec, i: int) -> TruthFrame:
             x, y = 0.5 * (w - lw) + SLIDE_PX * (i - spec.frames / 2), h - lh + 3.0
         prem = _place(layer, w, h, x, y)
     alpha = np.clip(prem[..., 3], 0.0, 1.0)
-    fg = np.where(alpha[..., None] > 1e-6, prem[..., :3] / np.maximum(alpha, 1e-6)[..., None], 0)
-    fg = np.clip(fg, 0.0, 1.0).astype(F32)
+    fg = straight(prem[..., :3], alpha)
     screen = screen_image(spec)
     spill = np.zeros_like(alpha)
     if spec.camera:

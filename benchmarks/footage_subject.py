@@ -20,6 +20,8 @@ SNAP_LOW, SNAP_HIGH = 3 / 255, 245 / 255
 # blends every band), so the files' colour is premultiplied though PNG's is straight: every
 # pixel's RGB is at most its α, and a partial pixel read as straight is the photograph's
 # colour darkened by its own α, a dark fringe no camera sees. read_cutout unmixes it.
+# The α under which a pixel has no colour to unmix (straight).
+ALPHA_TINY = 1e-6
 
 
 # --- the foreground ---------------------------------------------------------------------------
@@ -108,12 +110,18 @@ def pale_look(rgba: np.ndarray) -> np.ndarray:
     return out
 
 
+def straight(prem: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Premultiplied colour ``prem`` (H×W×3) ÷ ``alpha`` (H×W), clipped to 0–1; 0 where α
+    is 0."""
+    a = alpha[..., None]
+    out = np.clip(prem / np.maximum(a, F32(ALPHA_TINY)), 0.0, 1.0) * (a > ALPHA_TINY)
+    return out.astype(F32)
+
+
 def read_cutout(name: str) -> np.ndarray:
-    """The cut-out ``name`` as straight RGBA: the file's premultiplied colour ÷ its α (0
-    where α is 0)."""
+    """The cut-out ``name`` as straight RGBA (the file's colour is premultiplied)."""
     rgba = read_rgba(MEDIA / f"rembg-{name}.png")
-    a = rgba[..., 3:4]
-    rgba[..., :3] = np.clip(rgba[..., :3] / np.maximum(a, F32(1 / 255)), 0.0, 1.0) * (a > 0)
+    rgba[..., :3] = straight(rgba[..., :3], rgba[..., 3])
     return rgba
 
 
