@@ -4,7 +4,9 @@ The built-in sample is ours, and defaults tuned on it could fail on anything els
 clips start from photographs of people and an animal cut out with their real alpha
 (benchmarks/media/, see SOURCES.md there: rembg's example outputs, MIT), plus synthetic
 strands of known sub-pixel coverage, and composite them, exactly and with known truth,
-on four screens:
+on four screens. A cut-out's rims hold the room it was photographed in; the truth takes the
+subject's own colour there (footage_subject.subject), as a green-screen shoot would see it.
+The screens:
 
 - ``avatar``: flat #008000, as an AI avatar service renders (a digital composite);
 - ``studio``: a studio green at hue 146°, HSL saturation 0.53 (near chroma-key #00B140);
@@ -61,8 +63,9 @@ CUTOUTS = ("girl-1", "girl-2", "girl-3", "animal-1")
 CRF = 23
 # In every clip's file name: raised whenever what a clip shows changes, so that a work folder's
 # clips of an older truth are encoded again, not scored against the new one. 2: the cut-outs'
-# colour read as premultiplied (footage_subject.read_cutout).
-TRUTH_VERSION = 2
+# colour read as premultiplied (footage_subject.read_cutout); 3: the photograph's room unmixed
+# from their rims (footage_subject.subject).
+TRUTH_VERSION = 3
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.foreground import estimate
+
 F32 = np.float32
 MEDIA = Path(__file__).resolve().parent / "media"
 
@@ -125,14 +127,33 @@ def read_cutout(name: str) -> np.ndarray:
     return rgba
 
 
+def snap(alpha: np.ndarray) -> np.ndarray:
+    """rembg's α with its noise snapped to 0 and 1 (SNAP_LOW, SNAP_HIGH)."""
+    return np.where(alpha < SNAP_LOW, 0.0, np.where(alpha > SNAP_HIGH, 1.0, alpha)).astype(F32)
+
+
+@lru_cache(maxsize=4)
+def subject(name: str) -> np.ndarray:
+    """The cut-out as a green-screen shoot would show it: straight RGBA, α snapped, each
+    partial pixel the subject's own colour with the photograph's room unmixed from it
+    (benchmarks.foreground); read-only."""
+    rgba = read_cutout(name)
+    a = snap(rgba[..., 3])
+    f, _ = estimate(rgba[..., :3], a)
+    partial = ((a > 0) & (a < 1))[..., None]
+    rgba[..., :3] = np.where(partial, f, rgba[..., :3] * (a[..., None] > 0))
+    rgba[..., 3] = a
+    rgba.flags.writeable = False
+    return rgba
+
+
 @lru_cache(maxsize=6)
 def cutout(name: str, width: int, height: int, look: str = "") -> np.ndarray:
-    """The cutout as premultiplied RGBA, scaled to 92% of the frame's height (read-only)."""
-    rgba = read_cutout(name)
+    """The subject as premultiplied RGBA, scaled to 92% of the frame's height (read-only)."""
+    rgba = subject(name)
     if look == "pale":
         rgba = pale_look(rgba)
     a = rgba[..., 3]
-    a = np.where(a < SNAP_LOW, 0.0, np.where(a > SNAP_HIGH, 1.0, a)).astype(F32)
     prem = np.concatenate([rgba[..., :3] * a[..., None], a[..., None]], axis=-1)
     h, w = a.shape
     scale = min(0.92 * height / h, 0.9 * width / w)

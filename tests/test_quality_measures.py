@@ -314,9 +314,8 @@ def test_the_lost_patch_floor_is_the_subject_that_is_screen_coloured():
 def test_the_cutouts_colour_is_read_as_premultiplied(name):
     """rembg writes the photograph times α (no pixel's RGB above its α, as premultiplied
     colour is; a straight photograph's faint edge pixels would be as bright as its others).
-    read_cutout's straight colour times α gives the file back; the truth's partial pixels
-    are as bright as the photograph's, not darkened by their own α."""
-    from benchmarks.footage import FootageSpec
+    read_cutout's straight colour times α gives the file back, and its faint pixels are as
+    bright as the photograph's, not darkened by their own α."""
     from benchmarks.footage_subject import MEDIA, read_cutout, read_rgba
 
     raw = read_rgba(MEDIA / f"rembg-{name}.png")
@@ -327,11 +326,3 @@ def test_the_cutouts_colour_is_read_as_premultiplied(name):
     np.testing.assert_allclose(rgba[..., :3] * a[..., None], raw[..., :3], atol=0.5 / 255 + 1e-6)
     faint = (a > 0.05) & (a < 0.3)
     assert rgba[..., :3][faint].max(-1).mean() > 2 * raw[..., :3][faint].max(-1).mean()
-
-    t = render_truth(FootageSpec(name, "avatar", False, 320, 180, 1), 0)
-    rim = (t.alpha > 0.05) & (t.alpha < 0.3)
-    truth_rim = float(t.foreground[rim].max(-1).mean())
-    file_rim = float(rgba[..., :3][faint].max(-1).mean())
-    # Read as straight, the rim came out 0.4–0.7 of the file's; read as premultiplied, 0.8–1.4
-    # (the downscale mixes in some of the interior).
-    assert 0.75 * file_rim < truth_rim < 2 * file_rim, (truth_rim, file_rim)
