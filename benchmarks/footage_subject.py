@@ -1,6 +1,6 @@
 """The footage benchmark's subjects: the freely licensed cut-outs with alpha (benchmarks/media,
-each with its licence), resized and placed, the pale look of issue 23's white shirt in
-shadow, and synthetic hair strands with exact coverage."""
+each with its licence), their rims' room unmixed, resized and placed, the pale look of issue
+23's white shirt in shadow, and synthetic hair strands with exact coverage."""
 
 from __future__ import annotations
 

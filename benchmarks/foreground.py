@@ -29,8 +29,10 @@ F32 = np.float32
 # F and B slow where α changes, the edges where one pixel cannot tell them apart.
 SMOOTH_FLAT = 1e-5
 SMOOTH_EDGE = 0.1
-# Gauss-Seidel sweeps per pyramid level: many on the levels below the top, which are
-# a quarter of its size or less, few at the top, which starts from the level below's answer.
+# Gauss-Seidel sweeps per pyramid level: SWEEPS_COARSE on each level below the top (a quarter
+# of its size or less), SWEEPS_FINE on the top, whose partial pixels are the truth. Against
+# 200 and 1,000 sweeps, girl-2's α·F moves by 0.006 levels on average, 0.13 at the 99th
+# percentile.
 SWEEPS_COARSE, SWEEPS_FINE = 40, 100
 COARSEST = 4  # the pyramid's smallest side, in pixels
 
