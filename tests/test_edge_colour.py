@@ -306,8 +306,8 @@ def test_real_edges_take_the_subjects_colour_not_the_screens(clip):
         # A known miss of issue 23, kept in sight: on footage truth 3 (the subject's own colour
         # at the rims) girl-3's spilled hair comes out greener than the truth (+14 levels; the
         # plain unmix −7). The edge colour takes its key excess from the solid subject beside
-        # the edge, and there the raw matte counts spilled rim pixels, still browner than
-        # green, as solid (benchmarks/RESULTS.md, "Issue 23, stop 53").
+        # the edge, which carries screen here: the spill wrapped round the hair, and rim
+        # pixels the raw matte reads as solid (benchmarks/RESULTS.md, "Issue 23, stop 53").
         assert not tint_taken, "the hair-spill tint is met now: drop this known miss"
         pytest.xfail(f"hair-spill edge tint {edge_tint:+.1f} vs plain {plain_tint:+.1f}")
     assert tint_taken, (edge_tint, plain_tint)
