@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from benchmarks.filters import dilate
 from benchmarks.foreground import estimate
 
 F32 = np.float32
@@ -61,16 +62,6 @@ def test_the_file_is_not_read_where_alpha_is_zero():
     np.testing.assert_array_equal(ba[a > 0], bb[a > 0])
 
 
-def _near(mask: np.ndarray, r: int) -> np.ndarray:
-    """Pixels within a (2r+1)² box of any pixel of ``mask``."""
-    c = np.pad(mask.astype(np.int64), r).cumsum(0).cumsum(1)
-    c = np.pad(c, ((1, 0), (1, 0)))
-    n = 2 * r + 1
-    h, w = mask.shape
-    s = c[n : n + h, n : n + w] - c[:h, n : n + w] - c[n : n + h, :w] + c[:h, :w]
-    return s > 0
-
-
 @pytest.mark.parametrize("name", ["girl-1", "girl-2", "girl-3", "animal-1"])
 def test_a_real_cutouts_rims_take_the_subjects_colour_not_the_rooms(name):
     """Each photograph's rims mix in its room (lighter than girl-1's hair, darker than the
@@ -84,7 +75,7 @@ def test_a_real_cutouts_rims_take_the_subjects_colour_not_the_rooms(name):
     a = s[..., 3]
     solid, rim = a >= 1, (a > 0.05) & (a < 0.6)
     np.testing.assert_array_equal(s[..., :3][solid], photo[..., :3][solid])
-    beside = s[..., :3][solid & _near(rim, 6)].mean(0)
+    beside = s[..., :3][solid & dilate(rim, 6)].mean(0)
     unmixed = np.abs(s[..., :3][rim].mean(0) - beside).sum()
     as_photographed = np.abs(photo[..., :3][rim].mean(0) - beside).sum()
     assert unmixed < 0.7 * as_photographed, (unmixed, as_photographed)

@@ -75,11 +75,11 @@ COLOUR_SHADE = 0.02
 # ... and the subject lit brighter than F (u > 1 − v: a blond strand among dark ones, the lit
 # side of a curl), read at 1 − v too, more or less opaque than the line reads it: F brightened
 # at most COLOUR_LIT times and still a colour (no channel over 1): a rim light or a backlit
-# strand reaches twice the hair's mean (the girls' rims in benchmarks/media: 1.4–2.4 times their
-# interior's brightest channel). Not where F and S lie near parallel (soft ramp on the sine² of
-# their angle): there a subject a little brighter than its window's mean fits a mix with the
-# screen as well (a pale subject before a pale muslin, sine² about 0.02; a white shirt before a
-# studio green, about 0.25), and would lose its matte.
+# strand reaches about twice the hair's mean (2.0 set on the footage benchmark's truth 2,
+# benchmarks/RESULTS.md stop 52; not swept again since). Not where F and S lie near parallel
+# (soft ramp on the sine² of their angle): there a subject a little brighter than its window's
+# mean fits a mix with the screen as well (a pale subject before a pale muslin, sine² about
+# 0.02; a white shirt before a studio green, about 0.25), and would lose its matte.
 COLOUR_LIT = 2.0
 COLOUR_LIT_APART = (0.1, 0.3)
 # ... and beside clear screen: the raw matte under which a pixel is clear screen (soft ramp),
